@@ -1,0 +1,33 @@
+"""Where Pitwall keeps its files, and where it finds source data.
+
+Everything is driven by environment variables so that the same code runs on a laptop,
+in CI and inside a Lambda / SageMaker container:
+
+- ``PITWALL_HOME``: the local home (default ``~/.pitwall``). Holds the parquet lakehouse
+  (``lake/``), materialised features, model artifacts (``models/``), the embedded
+  platform database (``platform.db``) and the MLflow store (``mlflow.db``).
+- ``PITWALL_DATA``: a folder laid out like ``../shared/data`` (``f1db/`` and
+  ``fastf1-laps/``), used by the demo and by ``pitwall ingest`` defaults when offline.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def pitwall_home() -> Path:
+    """The local Pitwall home folder (created on first use)."""
+    home = Path(os.environ.get("PITWALL_HOME", Path.home() / ".pitwall")).expanduser()
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def default_data_dir() -> Path:
+    """Local F1 source data: ``$PITWALL_DATA`` or ``../shared/data`` beside the repository."""
+    env = os.environ.get("PITWALL_DATA")
+    if env:
+        return Path(env).expanduser()
+    return (REPO_ROOT.parent / "shared" / "data").resolve()

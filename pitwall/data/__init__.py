@@ -1,0 +1,1 @@
+"""The data layer: canonical tables, sources that produce them, and the Store."""

@@ -1,0 +1,1 @@
+"""Tenants, API keys, tiers, quotas, model/job records and the marketplace."""

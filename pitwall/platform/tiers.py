@@ -1,0 +1,70 @@
+"""The tier table: the single definition of Free and Pro limits.
+
+Both the app's quota checks (``pitwall.platform.quotas``) and the CDK usage plans
+(``infra/stacks/api_stack.py``) import this table, so the limits cannot drift apart.
+``None`` means unlimited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+TierName = Literal["free", "pro"]
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: TierName
+    training_jobs_per_day: int | None
+    max_training_seconds: int
+    max_dataset_bytes: int
+    max_deployed_models: int | None
+    gpu_training: bool
+    # request limits (local app enforces them; API Gateway usage plans mirror them in the cloud)
+    requests_per_second: int
+    burst: int
+    requests_per_day: int
+    marketplace_downloads_per_day: int | None
+    training_instance_type: str
+
+
+MB = 1024 * 1024
+GB = 1024 * MB
+
+TIERS: dict[str, Tier] = {
+    "free": Tier(
+        name="free",
+        training_jobs_per_day=5,
+        max_training_seconds=3600,
+        max_dataset_bytes=100 * MB,
+        max_deployed_models=3,
+        gpu_training=False,
+        requests_per_second=5,
+        burst=10,
+        requests_per_day=1000,
+        marketplace_downloads_per_day=20,
+        training_instance_type="ml.m5.large",
+    ),
+    "pro": Tier(
+        name="pro",
+        training_jobs_per_day=None,
+        max_training_seconds=8 * 3600,
+        max_dataset_bytes=5 * GB,
+        max_deployed_models=None,
+        gpu_training=True,
+        requests_per_second=50,
+        burst=100,
+        requests_per_day=100_000,
+        marketplace_downloads_per_day=None,
+        training_instance_type="ml.g5.xlarge",
+    ),
+}
+
+
+def get_tier(name: str) -> Tier:
+    """Return the tier called ``name`` or raise ``ValueError`` naming the allowed tiers."""
+    try:
+        return TIERS[name]
+    except KeyError:
+        raise ValueError(f"unknown tier {name!r}; expected one of {sorted(TIERS)}") from None
