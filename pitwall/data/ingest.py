@@ -60,17 +60,11 @@ def _publish(publisher: Publisher | None, source: str, tables: dict[str, pd.Data
     if key_df is None:
         key_df = next(iter(tables.values()))
     for (season, rnd), _ in key_df.groupby(["season", "round"], sort=True):
-        counts = {
-            name: int(((df["season"] == season) & (df["round"] == rnd)).sum()) for name, df in tables.items()
-        }
-        publisher.publish(
-            RaceIngested(int(season), int(rnd), f"{int(season)}-{int(rnd):02d}", source, counts)
-        )
+        counts = {name: int(((df["season"] == season) & (df["round"] == rnd)).sum()) for name, df in tables.items()}
+        publisher.publish(RaceIngested(int(season), int(rnd), f"{int(season)}-{int(rnd):02d}", source, counts))
 
 
-def _check_references(
-    races: list[f1db.RaceDir], tables: dict[str, pd.DataFrame], ref: dict[str, pd.DataFrame]
-) -> None:
+def _check_references(races: list[f1db.RaceDir], tables: dict[str, pd.DataFrame], ref: dict[str, pd.DataFrame]) -> None:
     """Cross-file consistency: every id used by a race exists among the reference entities."""
     by_key = {(r.season, r.round): r.path for r in races}
     known_drivers = set(ref["drivers"]["driver_id"])

@@ -60,9 +60,7 @@ _ENTRY = (
 )
 
 
-def _t(
-    name: str, doc: str, cols: tuple[Column, ...], key: tuple[str, ...], race_scoped: bool = True
-) -> Table:
+def _t(name: str, doc: str, cols: tuple[Column, ...], key: tuple[str, ...], race_scoped: bool = True) -> Table:
     return Table(name, doc, cols, key, race_scoped)
 
 

@@ -58,9 +58,7 @@ class Store(Protocol):
 
     def write_partitions(self, frames: Mapping[tuple[str, int | None], pd.DataFrame]) -> None: ...
 
-    def replace_races(
-        self, season: int, rounds: Iterable[int], tables: Mapping[str, pd.DataFrame]
-    ) -> None: ...
+    def replace_races(self, season: int, rounds: Iterable[int], tables: Mapping[str, pd.DataFrame]) -> None: ...
 
     def sql(self, query: str) -> pd.DataFrame: ...
 
@@ -193,11 +191,7 @@ class LocalStore(BaseStore):
         con = duckdb.connect()
         for ds in self.datasets():
             folder = self.root / ds
-            pattern = (
-                folder / "data.parquet"
-                if (folder / "data.parquet").exists()
-                else folder / "*" / "data.parquet"
-            )
+            pattern = folder / "data.parquet" if (folder / "data.parquet").exists() else folder / "*" / "data.parquet"
             con.execute(
                 f"CREATE VIEW \"{ds}\" AS SELECT * FROM read_parquet('{pattern.as_posix()}', union_by_name=true)"
             )

@@ -121,9 +121,7 @@ class _Rows:
                 raise SourceValidationError(file, i, None, "expected a mapping")
             self.records.append(rec)
 
-    def parse(
-        self, row: int, rec: dict[str, Any], field: str, fn: Callable[[Any], Any], required: bool = False
-    ):
+    def parse(self, row: int, rec: dict[str, Any], field: str, fn: Callable[[Any], Any], required: bool = False):
         value = rec.get(field)
         try:
             parsed = fn(value)
@@ -318,9 +316,7 @@ def _check_unique(file: Path, records: list[dict[str, Any]], fields: tuple[str, 
     for i, rec in enumerate(records, start=1):
         k = tuple(rec[f] for f in fields)
         if k in seen:
-            raise SourceValidationError(
-                file, i, fields[-1], f"duplicate {'/'.join(fields)} {k} (also row {seen[k]})"
-            )
+            raise SourceValidationError(file, i, fields[-1], f"duplicate {'/'.join(fields)} {k} (also row {seen[k]})")
         seen[k] = i
 
 

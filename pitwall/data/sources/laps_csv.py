@@ -175,9 +175,7 @@ def read_laps_file(file: str | Path) -> pd.DataFrame:
     return conform("laps", out)
 
 
-def join_drivers(
-    laps: pd.DataFrame, results: pd.DataFrame, drivers: pd.DataFrame
-) -> tuple[pd.DataFrame, JoinReport]:
+def join_drivers(laps: pd.DataFrame, results: pd.DataFrame, drivers: pd.DataFrame) -> tuple[pd.DataFrame, JoinReport]:
     """Fill ``laps.driver_id`` from the race's F1DB entry list; report what could not be joined.
 
     ``results``: canonical results for the same races; ``drivers``: the drivers table.
@@ -186,22 +184,16 @@ def join_drivers(
     entries = results[["season", "round", "driver_id", "driver_number"]].drop_duplicates()
     entries = entries.merge(drivers[["driver_id", "abbreviation"]], on="driver_id", how="left")
     # 1) number within the race, accepted when the code agrees (or the driver has no code)
-    by_num = entries.dropna(subset=["driver_number"]).drop_duplicates(
-        ["season", "round", "driver_number"], keep=False
-    )
+    by_num = entries.dropna(subset=["driver_number"]).drop_duplicates(["season", "round", "driver_number"], keep=False)
     m = laps[["season", "round", "driver_number", "driver_code"]].merge(
         by_num, on=["season", "round", "driver_number"], how="left"
     )
     ok = m["driver_id"].notna() & (m["abbreviation"].isna() | (m["abbreviation"] == m["driver_code"]))
     ids = m["driver_id"].where(ok)
     # 2) the code alone within the race
-    by_code = entries.dropna(subset=["abbreviation"]).drop_duplicates(
-        ["season", "round", "abbreviation"], keep=False
-    )
+    by_code = entries.dropna(subset=["abbreviation"]).drop_duplicates(["season", "round", "abbreviation"], keep=False)
     m2 = laps[["season", "round", "driver_code"]].merge(
-        by_code.rename(columns={"abbreviation": "driver_code"})[
-            ["season", "round", "driver_code", "driver_id"]
-        ],
+        by_code.rename(columns={"abbreviation": "driver_code"})[["season", "round", "driver_code", "driver_id"]],
         on=["season", "round", "driver_code"],
         how="left",
     )
