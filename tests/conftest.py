@@ -1,0 +1,42 @@
+"""Shared fixtures: the real F1 data in ../shared/data and a lake ingested from it once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pitwall.config import default_data_dir
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The read-only real data folder (``$PITWALL_DATA`` or ``../shared/data``)."""
+    path = default_data_dir()
+    if not (path / "f1db").is_dir():
+        raise RuntimeError(f"real F1 data not found at {path}: set PITWALL_DATA to a copy of ../shared/data")
+    return path
+
+
+@pytest.fixture(scope="session")
+def lake(tmp_path_factory: pytest.TempPathFactory, shared_data: Path):
+    """A LocalStore holding all of F1DB (1950-2024) and the FastF1 laps 2018-2024.
+
+    Read-only for tests: a test that writes must build its own store.
+    """
+    from pitwall.data.ingest import ingest_f1db, ingest_laps_csv
+    from pitwall.data.store import LocalStore
+
+    store = LocalStore(tmp_path_factory.mktemp("lake"))
+    ingest_f1db(store, shared_data / "f1db")
+    ingest_laps_csv(store, shared_data / "fastf1-laps")
+    return store
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own PITWALL_HOME so nothing touches ~/.pitwall."""
+    home = tmp_path / "pitwall-home"
+    monkeypatch.setenv("PITWALL_HOME", str(home))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    return home
