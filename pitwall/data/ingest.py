@@ -236,4 +236,4 @@ def data_status(store: Store) -> pd.DataFrame:
                 "rows": int(r["n"]),
             }
         )
-    return pd.DataFrame(rows, columns=["dataset", "seasons", "races", "rows"])
+    return pd.DataFrame(rows, columns=["dataset", "seasons", "races", "rows"]).astype({"races": "Int64"})

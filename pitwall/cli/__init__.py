@@ -1,0 +1,19 @@
+"""The ``pitwall`` command line. Each command group lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from pitwall.cli import data_cmds
+
+app = typer.Typer(
+    name="pitwall",
+    help="Pitwall: an ML playground for Formula 1 data (offline by default; AWS with PITWALL_BACKEND=aws).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+data_cmds.register(app)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

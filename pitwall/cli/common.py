@@ -1,0 +1,71 @@
+"""Helpers shared by CLI command modules: season ranges, error reporting, progress bars."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def parse_seasons(text: str | None) -> list[int] | None:
+    """'2014-2024' -> [2014..2024]; '2023' -> [2023]; '2018,2020' -> [2018, 2020]; None -> None."""
+    if text is None or not text.strip():
+        return None
+    out: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            if "-" in part:
+                lo, hi = (int(x) for x in part.split("-", 1))
+                if lo > hi:
+                    raise ValueError
+                out.extend(range(lo, hi + 1))
+            else:
+                out.append(int(part))
+        except ValueError:
+            raise typer.BadParameter(f"expected a season, a range like 2014-2024 or a list, got {part!r}") from None
+    return out
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[str, int, int], None]]:
+    """A rich progress bar; yields a callback (label, done, total)."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.fields[label]}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(description, total=None, label="")
+
+        def update(label: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total, label=label)
+
+        yield update
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print a one-line error (no traceback) and exit."""
+    err_console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+def print_frame(df, title: str | None = None, max_rows: int = 60) -> None:  # type: ignore[no-untyped-def]
+    table = Table(title=title)
+    for col in df.columns:
+        table.add_column(str(col))
+    for _, row in df.head(max_rows).iterrows():
+        table.add_row(*["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in row.tolist()])
+    console.print(table)
+    if len(df) > max_rows:
+        console.print(f"... {len(df) - max_rows} more rows")
