@@ -1,0 +1,113 @@
+"""Tenants and API keys.
+
+A key's plaintext (``pw_<43 url-safe chars>``) is returned once by :func:`create_key`; only its
+SHA-256 is stored. A tenant has one tier (the tenant record is its source of truth); every
+key of the tenant authenticates as that tier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from pitwall.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from pitwall.platform import validation
+from pitwall.platform.backend import RecordsBackend, get_backend
+from pitwall.platform.clock import iso, utc_now
+from pitwall.platform.records import ApiKeyRecord, Principal, Tenant
+from pitwall.platform.tiers import TIERS
+
+KEY_PREFIX = "pw_"
+
+
+def hash_key(api_key: str) -> str:
+    """The stored form of a key: lowercase hex SHA-256 of its UTF-8 plaintext."""
+    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+
+def _tier(tier: str) -> str:
+    if tier not in TIERS:
+        raise ValidationFailed(f"tier must be one of {sorted(TIERS)}; got {tier!r}", field="tier")
+    return tier
+
+
+def create_tenant(tenant_id: str, tier: str, *, backend: RecordsBackend | None = None) -> Tenant:
+    """Create the tenant (idempotent for the same tier); Conflict if it exists on another tier."""
+    b = backend or get_backend()
+    tenant = Tenant(
+        tenant_id=validation.identifier(tenant_id, "tenant_id"), tier=_tier(tier), created_at=iso(utc_now())
+    )
+    stored = b.ensure_tenant(tenant)
+    if stored.tier != tier:
+        raise Conflict(
+            f"tenant {tenant_id!r} is on tier {stored.tier!r}; change tiers with set_tenant_tier",
+            field="tier",
+        )
+    return stored
+
+
+def get_tenant(tenant_id: str, *, backend: RecordsBackend | None = None) -> Tenant:
+    """The tenant, or NotFound."""
+    tenant = (backend or get_backend()).get_tenant(tenant_id)
+    if tenant is None:
+        raise NotFound(f"tenant {tenant_id!r} not found", field="tenant_id")
+    return tenant
+
+
+def set_tenant_tier(tenant_id: str, tier: str, *, backend: RecordsBackend | None = None) -> Tenant:
+    """Move a tenant to another tier (upgrade/downgrade); applies to all its keys at once."""
+    b = backend or get_backend()
+    if not b.set_tenant_tier(tenant_id, _tier(tier)):
+        raise NotFound(f"tenant {tenant_id!r} not found", field="tenant_id")
+    return get_tenant(tenant_id, backend=b)
+
+
+def create_key(tenant_id: str, tier: str, *, backend: RecordsBackend | None = None) -> str:
+    """Create an API key for ``tenant_id`` (creating the tenant on ``tier`` if new).
+
+    Returns the plaintext key: it is shown once and cannot be recovered. Conflict when the
+    tenant already exists on a different tier.
+    """
+    b = backend or get_backend()
+    tenant = create_tenant(tenant_id, tier, backend=b)
+    plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
+    record = ApiKeyRecord(
+        key_id="k_" + secrets.token_hex(8),
+        tenant_id=tenant.tenant_id,
+        key_hash=hash_key(plaintext),
+        created_at=iso(utc_now()),
+    )
+    b.put_api_key(record)
+    return plaintext
+
+
+def authenticate(api_key: str | None, *, backend: RecordsBackend | None = None) -> Principal:
+    """The principal a key belongs to; Unauthorized for a missing, unknown or revoked key."""
+    if not api_key or not isinstance(api_key, str):
+        raise Unauthorized("missing API key", field="x-api-key")
+    b = backend or get_backend()
+    record = b.get_api_key(hash_key(api_key.strip()))
+    if record is None or record.revoked:
+        raise Unauthorized("invalid or revoked API key", field="x-api-key")
+    tenant = b.get_tenant(record.tenant_id)
+    if tenant is None:
+        raise Unauthorized("invalid or revoked API key", field="x-api-key")
+    return Principal(tenant_id=tenant.tenant_id, tier=tenant.tier, key_id=record.key_id)
+
+
+def principal_for_tenant(tenant_id: str, *, backend: RecordsBackend | None = None) -> Principal:
+    """A principal for internal callers (workflows, schedulers) acting for a tenant: no key."""
+    tenant = get_tenant(tenant_id, backend=backend)
+    return Principal(tenant_id=tenant.tenant_id, tier=tenant.tier, key_id=None)
+
+
+def list_keys(tenant_id: str, *, backend: RecordsBackend | None = None) -> list[ApiKeyRecord]:
+    """The tenant's keys (hashes only), revoked ones included, oldest first."""
+    return (backend or get_backend()).list_api_keys(tenant_id)
+
+
+def revoke_key(tenant_id: str, key_id: str, *, backend: RecordsBackend | None = None) -> None:
+    """Revoke one of the tenant's keys (idempotent). NotFound for another tenant's key id."""
+    b = backend or get_backend()
+    if not b.revoke_api_key(tenant_id, key_id, iso(utc_now())):
+        raise NotFound(f"API key {key_id!r} not found", field="key_id")

@@ -1,0 +1,429 @@
+"""Marketplace rules: publish, search, top of the week, preview, download, rate, fork, unpublish.
+
+The one implementation used with both backends. A listing is a snapshot of one model
+version taken at publish time, so later changes to (or deletion of) the author's model do
+not alter it, and forks keep working after the author unpublishes.
+
+Publishing runs two injected checks: ``artifact_check(model)`` (raises on a bad artifact)
+and ``verify(model) -> {metric: value}`` (Pitwall's own backtest); only metrics from
+``verify`` are shown as verified, the author's ``reported_metrics`` are shown as reported.
+
+Titles (<= 100 chars) and descriptions (<= 2000 chars) are plain text: stored exactly as
+given (never interpreted as HTML; clients must escape), but control characters are refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import math
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pitwall.errors import Conflict, Forbidden, NotFound, PitwallError, ValidationFailed
+from pitwall.platform import models, quotas, validation
+from pitwall.platform.backend import RecordsBackend, get_backend
+from pitwall.platform.clock import as_utc, expiry_after_day, iso, last_days, utc_day
+from pitwall.platform.records import ForkOrigin, Listing, ModelRecord, Principal
+
+TITLE_MAX_CHARS = 100
+DESCRIPTION_MAX_CHARS = 2000
+SORTS = ("rating", "downloads", "recent")
+MAX_PAGE_SIZE = 100
+WEEK_DAYS = 7
+ACTIVITY_KEEP_DAYS = WEEK_DAYS + 1
+
+Verifier = Callable[[ModelRecord], Mapping[str, float]]
+ArtifactCheck = Callable[[ModelRecord], None]
+ArtifactCopier = Callable[[str, str, str], str]
+"""``copier(source_artifact_uri, tenant_id, model_name) -> new artifact uri`` (used by fork)."""
+
+
+@dataclass(frozen=True)
+class ListingPage:
+    """One page of search results; ``next_token`` is None on the last page."""
+
+    items: list[Listing]
+    next_token: str | None
+
+
+@dataclass(frozen=True)
+class WeeklyEntry:
+    """A listing's activity over the last 7 UTC days (today included)."""
+
+    listing: Listing
+    downloads_7d: int
+    ratings_7d: int
+
+    @property
+    def score(self) -> int:
+        return self.downloads_7d + self.ratings_7d
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What a prospective user sees before downloading: no artifact location."""
+
+    listing_id: str
+    title: str
+    description: str
+    author_tenant_id: str
+    model_name: str
+    model_version: int
+    template: str
+    task: str
+    algorithm: str
+    target: str
+    features: list[str]
+    data_window: dict[str, Any]
+    verified_metrics: dict[str, float]
+    verified_at: str
+    reported_metrics: dict[str, float]
+    baseline_metrics: dict[str, float]
+    feature_importance: dict[str, float] | None
+    downloads: int
+    rating_avg: float | None
+    rating_count: int
+    created_at: str
+    metrics_note: str = (
+        "verified_metrics were computed by Pitwall's time-ordered backtest when the model was "
+        "published; reported_metrics are the author's own claims and are not verified."
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+def _feature_importance(value: Any) -> dict[str, float] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ValidationFailed("feature_importance must be an object of feature -> number", field="feature_importance")
+    out: dict[str, float] = {}
+    for name, number in value.items():
+        validation.plain_text(name, "feature_importance", max_len=128)
+        if isinstance(number, bool) or not isinstance(number, int | float) or not math.isfinite(number):
+            raise ValidationFailed(
+                f"feature_importance.{name} must be a finite number; got {number!r}", field="feature_importance"
+            )
+        out[name] = float(number)
+    return out
+
+
+def publish(
+    tenant_id: str,
+    model_name: str,
+    title: str,
+    description: str,
+    reported_metrics: Mapping[str, float] | None,
+    verify: Verifier,
+    artifact_check: ArtifactCheck,
+    *,
+    version: int | None = None,
+    feature_importance: Mapping[str, float] | None = None,
+    now: datetime | None = None,
+    backend: RecordsBackend | None = None,
+) -> Listing:
+    """List a version (latest when None) of the tenant's model.
+
+    ValidationFailed for bad text/metrics, a failing artifact check (code ``bad_artifact``,
+    422) or a failing verification (code ``verification_failed``, 422); NotFound for an
+    unknown model; Conflict if that model version is already listed.
+    """
+    b = backend or get_backend()
+    now = as_utc(now)
+    title = validation.plain_text(title, "title", max_len=TITLE_MAX_CHARS)
+    description = validation.plain_text(description, "description", max_len=DESCRIPTION_MAX_CHARS, multiline=True)
+    reported = validation.metrics(reported_metrics, "reported_metrics")
+    importance = _feature_importance(feature_importance)
+    model = models.get_model(tenant_id, model_name, version, backend=b)
+
+    try:
+        artifact_check(model)
+    except PitwallError:
+        raise
+    except Exception as exc:
+        raise ValidationFailed(
+            f"artifact of model {model.name!r} version {model.version} failed its check: {exc}",
+            field="artifact",
+            code="bad_artifact",
+            unprocessable=True,
+        ) from exc
+    try:
+        verified_raw = verify(model)
+    except PitwallError:
+        raise
+    except Exception as exc:
+        raise ValidationFailed(
+            f"could not verify model {model.name!r} version {model.version} by backtest: {exc}",
+            field="model_name",
+            code="verification_failed",
+            unprocessable=True,
+        ) from exc
+    verified = validation.metrics(verified_raw, "verified_metrics")
+    if not verified:
+        raise ValidationFailed(
+            "verification produced no metrics", field="model_name", code="verification_failed", unprocessable=True
+        )
+
+    listing = Listing(
+        listing_id="lst_" + secrets.token_hex(8),
+        author_tenant_id=model.tenant_id,
+        model_name=model.name,
+        model_version=model.version,
+        title=title,
+        description=description,
+        template=model.template,
+        task=model.task,
+        algorithm=model.algorithm,
+        features=list(model.features),
+        target=model.target,
+        data_window=dict(model.data_window),
+        baseline_metrics=dict(model.baseline_metrics),
+        verified_metrics=verified,
+        reported_metrics=reported,
+        artifact_uri=model.artifact_uri,
+        sha256=model.sha256,
+        created_at=iso(now),
+        verified_at=iso(now),
+        feature_importance=importance,
+    )
+    if not b.put_listing(listing):
+        raise Conflict(f"model {model.name!r} version {model.version} is already listed", field="model_name")
+    return listing
+
+
+def get_listing(listing_id: str, *, backend: RecordsBackend | None = None) -> Listing:
+    """A live listing; NotFound otherwise (e.g. unpublished)."""
+    listing = (backend or get_backend()).get_listing(listing_id)
+    if listing is None:
+        raise NotFound(f"listing {listing_id!r} not found", field="listing_id")
+    return listing
+
+
+def _sort_key(sort: str) -> Callable[[Listing], tuple[Any, ...]]:
+    if sort == "rating":
+        return lambda x: (-(x.rating_avg or 0.0), -x.rating_count, _desc(x.created_at), x.listing_id)
+    if sort == "downloads":
+        return lambda x: (-x.downloads, _desc(x.created_at), x.listing_id)
+    return lambda x: (_desc(x.created_at), x.listing_id)
+
+
+def _desc(text: str) -> tuple[int, ...]:
+    """Sort key putting later ISO timestamps first."""
+    return tuple(-ord(c) for c in text)
+
+
+def _query_fingerprint(template: str | None, text: str | None, author: str | None, sort: str) -> str:
+    raw = json.dumps([template, text, author, sort])
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def _encode_token(offset: int, fingerprint: str) -> str:
+    raw = json.dumps({"o": offset, "q": fingerprint}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_token(token: str, fingerprint: str) -> int:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        offset, query = data["o"], data["q"]
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        raise ValidationFailed("next_token is not a valid page token", field="next_token") from None
+    if not isinstance(offset, int) or offset < 0 or query != fingerprint:
+        raise ValidationFailed("next_token does not belong to this search", field="next_token")
+    return offset
+
+
+def search_listings(
+    *,
+    template: str | None = None,
+    text: str | None = None,
+    author: str | None = None,
+    sort: str = "recent",
+    limit: int = 20,
+    next_token: str | None = None,
+    backend: RecordsBackend | None = None,
+) -> ListingPage:
+    """Filter by template (exact), text (case-insensitive, in title or description) and author
+    tenant; sort by ``rating`` | ``downloads`` | ``recent``; page with ``limit`` (1-100) and the
+    opaque ``next_token`` of the previous page."""
+    if sort not in SORTS:
+        raise ValidationFailed(f"sort must be one of {list(SORTS)}; got {sort!r}", field="sort")
+    validation.positive_int(limit, "limit", maximum=MAX_PAGE_SIZE)
+    if text is not None:
+        validation.plain_text(text, "text", max_len=200)
+    fingerprint = _query_fingerprint(template, text, author, sort)
+    offset = 0 if next_token is None else _decode_token(next_token, fingerprint)
+    needle = text.casefold() if text else None
+    matches = [
+        x
+        for x in (backend or get_backend()).list_listings()
+        if (template is None or x.template == template)
+        and (author is None or x.author_tenant_id == author)
+        and (needle is None or needle in x.title.casefold() or needle in x.description.casefold())
+    ]
+    matches.sort(key=_sort_key(sort))
+    page = matches[offset : offset + limit]
+    more = offset + limit < len(matches)
+    return ListingPage(items=page, next_token=_encode_token(offset + limit, fingerprint) if more else None)
+
+
+def top_this_week(
+    *, limit: int = 10, now: datetime | None = None, backend: RecordsBackend | None = None
+) -> list[WeeklyEntry]:
+    """Listings with the most downloads + new ratings over the last 7 UTC days (today
+    included), from per-day counters; ties broken by rating then recency."""
+    validation.positive_int(limit, "limit", maximum=MAX_PAGE_SIZE)
+    b = backend or get_backend()
+    activity = b.listing_activity(last_days(as_utc(now), WEEK_DAYS))
+    entries = [
+        WeeklyEntry(listing=x, downloads_7d=activity[x.listing_id].downloads, ratings_7d=activity[x.listing_id].ratings)
+        for x in b.list_listings()
+        if x.listing_id in activity
+    ]
+    rating_order = _sort_key("rating")
+    entries = [e for e in entries if e.score > 0]
+    entries.sort(key=lambda e: (-e.score, rating_order(e.listing)))
+    return entries[:limit]
+
+
+def preview(listing_id: str, *, backend: RecordsBackend | None = None) -> ModelCard:
+    """The model card of a listing (free: does not count as a download)."""
+    x = get_listing(listing_id, backend=backend)
+    return ModelCard(
+        listing_id=x.listing_id,
+        title=x.title,
+        description=x.description,
+        author_tenant_id=x.author_tenant_id,
+        model_name=x.model_name,
+        model_version=x.model_version,
+        template=x.template,
+        task=x.task,
+        algorithm=x.algorithm,
+        target=x.target,
+        features=list(x.features),
+        data_window=dict(x.data_window),
+        verified_metrics=dict(x.verified_metrics),
+        verified_at=x.verified_at,
+        reported_metrics=dict(x.reported_metrics),
+        baseline_metrics=dict(x.baseline_metrics),
+        feature_importance=None if x.feature_importance is None else dict(x.feature_importance),
+        downloads=x.downloads,
+        rating_avg=x.rating_avg,
+        rating_count=x.rating_count,
+        created_at=x.created_at,
+    )
+
+
+def record_download(
+    principal: Principal, listing_id: str, *, now: datetime | None = None, backend: RecordsBackend | None = None
+) -> Listing:
+    """Count a download by the principal (tier's downloads/day quota) and return the listing,
+    including ``artifact_uri`` for the caller to serve. NotFound / QuotaExceeded."""
+    b = backend or get_backend()
+    now = as_utc(now)
+    get_listing(listing_id, backend=b)
+    reservation = quotas.reserve_marketplace_download(principal, now=now, backend=b)
+    day = utc_day(now)
+    if not b.add_download(listing_id, day, expiry_after_day(day, ACTIVITY_KEEP_DAYS)):
+        quotas.release(reservation, backend=b)
+        raise NotFound(f"listing {listing_id!r} not found", field="listing_id")
+    return get_listing(listing_id, backend=b)
+
+
+def rate(
+    tenant_id: str,
+    listing_id: str,
+    stars: int,
+    *,
+    now: datetime | None = None,
+    backend: RecordsBackend | None = None,
+) -> Listing:
+    """Rate a listing 1-5 stars; one rating per tenant per listing (rating again replaces it).
+    Forbidden for the author's own listing."""
+    validation.positive_int(stars, "stars", minimum=1, maximum=5)
+    b = backend or get_backend()
+    listing = get_listing(listing_id, backend=b)
+    if listing.author_tenant_id == tenant_id:
+        raise Forbidden("authors cannot rate their own listing", field="listing_id", code="own_listing")
+    day = utc_day(as_utc(now))
+    if not b.put_rating(listing_id, tenant_id, stars, day, expiry_after_day(day, ACTIVITY_KEEP_DAYS)):
+        raise NotFound(f"listing {listing_id!r} not found", field="listing_id")
+    return get_listing(listing_id, backend=b)
+
+
+def my_rating(tenant_id: str, listing_id: str, *, backend: RecordsBackend | None = None) -> int | None:
+    """The stars ``tenant_id`` gave the listing, or None."""
+    return (backend or get_backend()).get_rating(listing_id, tenant_id)
+
+
+def fork(
+    principal: Principal,
+    listing_id: str,
+    copier: ArtifactCopier,
+    *,
+    new_name: str | None = None,
+    now: datetime | None = None,
+    backend: RecordsBackend | None = None,
+) -> ModelRecord:
+    """Copy a listed model into the principal's namespace as a new model (version 1) with
+    ``forked_from`` lineage. Counts as a download (quota). Conflict if the caller already has
+    a model with that name. The artifact is copied by ``copier``, so the fork keeps working
+    after the listing is unpublished."""
+    b = backend or get_backend()
+    now = as_utc(now)
+    listing = get_listing(listing_id, backend=b)
+    name = validation.identifier(new_name if new_name is not None else listing.model_name, "new_name")
+    if b.get_model(principal.tenant_id, name, None) is not None:
+        raise Conflict(f"you already have a model named {name!r}; choose another new_name", field="new_name")
+    reservation = quotas.reserve_marketplace_download(principal, now=now, backend=b)
+    try:
+        artifact_uri = copier(listing.artifact_uri, principal.tenant_id, name)
+        record = models.register_model(
+            principal.tenant_id,
+            name,
+            template=listing.template,
+            task=listing.task,
+            algorithm=listing.algorithm,
+            features=list(listing.features),
+            target=listing.target,
+            data_window=listing.data_window,
+            metrics=listing.verified_metrics,
+            baseline_metrics=listing.baseline_metrics,
+            artifact_uri=artifact_uri,
+            sha256=listing.sha256,
+            auto_retrain=False,
+            forked_from=ForkOrigin(
+                listing_id=listing.listing_id,
+                tenant_id=listing.author_tenant_id,
+                model_name=listing.model_name,
+                version=listing.model_version,
+            ),
+            now=now,
+            backend=b,
+        )
+    except BaseException:
+        quotas.release(reservation, backend=b)
+        raise
+    day = utc_day(now)
+    b.add_download(listing_id, day, expiry_after_day(day, ACTIVITY_KEEP_DAYS))
+    return record
+
+
+def unpublish(tenant_id: str, listing_id: str, *, backend: RecordsBackend | None = None) -> None:
+    """Remove a listing (author only: Forbidden otherwise). Existing forks are unaffected."""
+    b = backend or get_backend()
+    listing = get_listing(listing_id, backend=b)
+    if listing.author_tenant_id != tenant_id:
+        raise Forbidden("only the author can unpublish a listing", field="listing_id", code="not_author")
+    if not b.delete_listing(listing_id):
+        raise NotFound(f"listing {listing_id!r} not found", field="listing_id")
