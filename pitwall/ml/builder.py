@@ -1,0 +1,149 @@
+"""``ModelBuilder``: the one entry point templates and users call to train a model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from pitwall.ml import algorithms as A
+from pitwall.ml.dataset import TaskSpec
+from pitwall.ml.errors import MLInputError
+from pitwall.ml.model import BaseModel, fit_model
+
+DEFAULT_AUTOML_BUDGET_S = 60.0
+
+
+class ModelBuilder:
+    """Describe a model once, then train it with any algorithm.
+
+    ``ModelBuilder(task, target, features=None, top_k=None, group_col="race_id",
+    entity_col="driver_id", template=None)``; see ``TaskSpec`` for the meaning of each
+    argument. Any target column and feature list work (custom models).
+    """
+
+    def __init__(
+        self,
+        task: str,
+        target: str,
+        features: Sequence[str] | None = None,
+        top_k: int | None = None,
+        group_col: str = "race_id",
+        entity_col: str = "driver_id",
+        template: str | None = None,
+    ) -> None:
+        self.spec = TaskSpec(
+            task=task,
+            target=target,
+            features=tuple(features) if features is not None else None,
+            top_k=top_k,
+            group_col=group_col,
+            entity_col=entity_col,
+            template=template,
+        )
+
+    def __repr__(self) -> str:
+        return f"ModelBuilder({self.spec!r})"
+
+    def train(
+        self,
+        data: pd.DataFrame,
+        algorithm: str = "xgboost",
+        *,
+        params: Mapping[str, Any] | None = None,
+        auto_tune: bool = False,
+        tuning: str = "bayes",
+        n_trials: int | None = None,
+        timeout: float | None = None,
+        cv_folds: int = 5,
+        cv: str = "group",
+        seed: int = 0,
+        metric: str | None = None,
+        ensemble: bool = True,
+        track: bool = False,
+        experiment: str | None = None,
+        run_name: str | None = None,
+    ) -> BaseModel:
+        """Train on ``data`` and return a ``TrainedModel`` (or ``EnsembleModel`` from AutoML).
+
+        - ``algorithm``: one of ``pitwall.ml.ALGORITHMS`` or ``"auto"`` (AutoML over all
+          algorithms for ``timeout`` seconds, default 60, optionally capped by ``n_trials``;
+          ``ensemble`` allows an averaging ensemble).
+        - ``params``: overrides of the algorithm's defaults (fixed during tuning as well).
+        - ``auto_tune``: search hyperparameters first with ``tuning`` = ``"bayes"`` (TPE),
+          ``"grid"`` or ``"random"`` within ``n_trials`` (default 20; grid: whole grid) and/or
+          ``timeout`` seconds, on ``cv_folds`` race-grouped folds (``cv="expanding"`` for
+          time-ordered folds), scoring ``metric`` (default per task, see
+          ``pitwall.ml.metrics.default_metric``); the model is refitted on all data with the
+          best parameters and gets ``.score`` = best mean CV score.
+        - ``seed``: fixes every source of randomness (same seed, same data -> same predictions).
+        - ``track``: log the run to MLflow (``pitwall.ml.tracking``) under ``experiment``.
+        """
+        if algorithm == A.AUTO:
+            from pitwall.ml.tuning import AutoMLTrainer
+
+            if params:
+                raise MLInputError("params: not used with algorithm='auto' (AutoML picks parameters)")
+            trainer = AutoMLTrainer(
+                self.spec.task,
+                time_budget=timeout if timeout is not None else DEFAULT_AUTOML_BUDGET_S,
+                metric=metric,
+                ensemble=ensemble,
+                target=self.spec.target,
+                features=self.spec.features,
+                top_k=self.spec.top_k,
+                group_col=self.spec.group_col,
+                entity_col=self.spec.entity_col,
+                template=self.spec.template,
+                n_trials=n_trials,
+                cv_folds=cv_folds,
+                cv=cv,
+                seed=seed,
+            )
+            model = trainer.fit(data)
+        elif auto_tune:
+            from pitwall.ml.tuning import tune
+
+            result = tune(
+                self.spec,
+                data,
+                algorithm,
+                strategy=tuning,
+                n_trials=n_trials,
+                timeout=timeout,
+                cv_folds=cv_folds,
+                cv=cv,
+                seed=seed,
+                metric=metric,
+                base_params=params,
+            )
+            model = fit_model(self.spec, data, algorithm, result.best_params, seed)
+            model.score, model.metric = result.best_score, result.metric
+            model.metrics[f"cv_{result.metric}"] = result.best_score
+            model.tuning = result.summary()
+        else:
+            model = fit_model(self.spec, data, algorithm, dict(params or {}), seed)
+        if track:
+            from pitwall.ml.tracking import log_training_run
+
+            log_training_run(model, experiment=experiment, run_name=run_name)
+        return model
+
+    def cross_validate(
+        self,
+        data: pd.DataFrame,
+        algorithm: str = "xgboost",
+        *,
+        params: Mapping[str, Any] | None = None,
+        cv_folds: int = 5,
+        cv: str = "group",
+        seed: int = 0,
+        metric: str | None = None,
+    ) -> dict[str, float]:
+        """Mean of every metric over race-grouped CV folds (no model is kept)."""
+        from pitwall.ml.tuning import cross_validate
+
+        result = cross_validate(self.spec, data, algorithm, params, cv_folds=cv_folds, cv=cv, seed=seed, metric=metric)
+        names = set.intersection(*(set(m) for m in result.fold_metrics))
+        return {n: float(sum(m[n] for m in result.fold_metrics) / len(result.fold_metrics)) for n in sorted(names)}

@@ -1,0 +1,459 @@
+"""Trained models: fitting, prediction, ranking, evaluation hooks and persistence.
+
+``ModelBuilder`` (in ``pitwall.ml.builder``) is the entry point; this module holds the model
+classes it returns and ``fit_model``, the one function that fits an estimator on a frame.
+
+Output conventions (all arrays align with the rows of the frame passed in):
+
+- classification: ``predict`` -> class labels; ``predict_proba`` -> ``(n, n_classes)`` in
+  ``model.classes`` order.
+- regression: ``predict`` -> values.
+- ranking: ``predict`` -> a score, higher = better. With ``top_k`` the score is the
+  probability of finishing in the top k, normalised per race to sum to ``top_k`` (each
+  capped at 1); ``predict_proba`` returns the same probabilities. Full order (``top_k=None``)
+  scores are ``-predicted position``; ``predict_proba`` is not defined there.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from pitwall.ml import algorithms
+from pitwall.ml.dataset import (
+    TaskSpec,
+    check_race_keys,
+    data_window,
+    feature_matrix,
+    infer_features,
+    numeric_target,
+    ranking_binary_target,
+    ranking_position_target,
+    require_columns,
+)
+from pitwall.ml.errors import MLInputError
+
+if TYPE_CHECKING:
+    from pitwall.ml.evaluation import EvaluationResult
+
+PERMUTATION_ROWS = 1000
+PERMUTATION_REPEATS = 3
+
+
+def _py(value: Any) -> Any:
+    """numpy scalars -> plain Python (for JSON metadata)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def sorted_labels(values: Sequence[Any]) -> list[Any]:
+    """Distinct labels in a stable order (natural order, or by text for mixed types)."""
+    unique = list(dict.fromkeys(_py(v) for v in values))
+    try:
+        return sorted(unique)
+    except TypeError:
+        return sorted(unique, key=str)
+
+
+def normalise_top_k(prob: np.ndarray, groups: np.ndarray, k: int) -> np.ndarray:
+    """Scale probabilities per group so they sum to ``k`` with each value capped at 1.
+
+    Capped values free their excess mass, which is re-spread proportionally over the
+    others (water filling), so the sum is exactly ``min(k, group size)``.
+    """
+    out = np.empty(len(prob), dtype=np.float64)
+    for idx in pd.Series(np.arange(len(prob))).groupby(pd.Series(groups), sort=False).indices.values():
+        p = np.clip(prob[idx].astype(np.float64), 1e-12, None)
+        if len(p) <= k:
+            out[idx] = 1.0
+            continue
+        capped = np.zeros(len(p), dtype=bool)
+        while True:
+            scale = (k - capped.sum()) / p[~capped].sum()
+            q = np.where(capped, 1.0, p * scale)
+            newly = (q > 1.0) & ~capped
+            if not newly.any():
+                break
+            capped |= newly
+        out[idx] = q
+    return out
+
+
+def ranking_scores(spec: TaskSpec, df: pd.DataFrame, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(score, probability or None) of ranking output ``raw`` for the rows of ``df``."""
+    require_columns(df, [spec.group_col], "data")
+    if df[spec.group_col].isna().any():
+        raise MLInputError(f"data: column {spec.group_col!r} has null values")
+    if spec.top_k is None:
+        return -raw, None
+    prob = normalise_top_k(raw[:, 1], df[spec.group_col].to_numpy(), spec.top_k)
+    return prob, prob
+
+
+def prediction_frame(spec: TaskSpec, classes: list[Any] | None, df: pd.DataFrame, raw: np.ndarray) -> pd.DataFrame:
+    """Key columns of ``df`` (those present), the target (if present) and the predictions.
+
+    Output columns: classification ``prediction`` + ``proba_<class>`` per class;
+    regression ``prediction``; ranking ``score``, ``predicted_rank`` (1 = best in its race)
+    and, with ``top_k``, ``probability``. The index is ``df``'s index.
+    """
+    keys = [c for c in ("season", "round", spec.group_col, spec.entity_col) if c in df.columns]
+    if spec.target in df.columns and spec.target not in keys:
+        keys.append(spec.target)
+    out = df[keys].copy()
+    if spec.task == "classification":
+        if classes is None:
+            raise MLInputError("classes: a classification model needs its class labels")
+        out["prediction"] = np.asarray(classes)[np.argmax(raw, axis=1)]
+        for j, label in enumerate(classes):
+            out[f"proba_{label}"] = raw[:, j]
+    elif spec.task == "regression":
+        out["prediction"] = raw
+    else:
+        score, prob = ranking_scores(spec, df, raw)
+        out["score"] = score
+        order = pd.DataFrame({"g": df[spec.group_col].to_numpy(), "s": score})
+        ranks = order.groupby("g", sort=False)["s"].rank(method="first", ascending=False)
+        out["predicted_rank"] = ranks.astype(int).to_numpy()
+        if prob is not None:
+            out["probability"] = prob
+    return out
+
+
+class BaseModel:
+    """What every trained model offers (single estimator or averaging ensemble).
+
+    Attributes: ``spec`` (TaskSpec), ``features``, ``classes`` (classification labels or
+    ``None``), ``algorithm``, ``params``, ``seed``, ``score`` / ``metric`` (cross-validated
+    score and its metric name when tuned or AutoML-selected, else ``None``), ``metrics``
+    (flat dict: ``cv_*`` from tuning, ``test_*`` recorded by ``evaluate``), ``data_window``,
+    ``training_time_s``, ``created_at`` (ISO UTC), ``tuning`` (search summary or ``None``).
+    """
+
+    spec: TaskSpec
+    features: list[str]
+    classes: list[Any] | None
+    algorithm: str
+    params: dict[str, Any]
+    seed: int
+    score: float | None
+    metric: str | None
+    metrics: dict[str, float]
+    data_window: dict[str, Any]
+    training_time_s: float
+    created_at: str
+    tuning: dict[str, Any] | None
+
+    # -- to implement -------------------------------------------------------------------
+    def _output(self, X: np.ndarray) -> np.ndarray:
+        """Raw output for a feature matrix: class probabilities or regression values."""
+        raise NotImplementedError
+
+    def feature_importance(self) -> dict[str, float]:
+        """Feature -> importance (non-negative, summing to 1 unless all are zero), descending."""
+        raise NotImplementedError
+
+    # -- shared behaviour ----------------------------------------------------------------
+    @property
+    def task(self) -> str:
+        return self.spec.task
+
+    @property
+    def target(self) -> str:
+        return self.spec.target
+
+    @property
+    def top_k(self) -> int | None:
+        return self.spec.top_k
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+    def raw_output(self, df: pd.DataFrame) -> np.ndarray:
+        """Raw estimator output for ``df`` (class probabilities, or values / positions)."""
+        require_columns(df, self.features, "data")
+        if len(df) == 0:
+            raise MLInputError("data: the frame has no rows to predict")
+        return self._output(feature_matrix(df, self.features))
+
+    def predict(self, df: pd.DataFrame) -> np.ndarray:
+        """Class labels, regression values, or ranking scores (higher = better), one per row."""
+        raw = self.raw_output(df)
+        if self.task == "classification":
+            return np.asarray(self.classes)[np.argmax(raw, axis=1)]
+        if self.task == "regression":
+            return raw
+        return ranking_scores(self.spec, df, raw)[0]
+
+    def predict_proba(self, df: pd.DataFrame) -> np.ndarray:
+        """Classification: ``(n, n_classes)`` in ``classes`` order. Ranking with ``top_k``:
+        per-race normalised probability of finishing in the top k, shape ``(n,)``."""
+        if self.task == "classification":
+            return self.raw_output(df)
+        if self.task == "ranking" and self.spec.top_k is not None:
+            prob = ranking_scores(self.spec, df, self.raw_output(df))[1]
+            assert prob is not None
+            return prob
+        what = "regression" if self.task == "regression" else "full-order ranking (top_k=None)"
+        raise MLInputError(f"predict_proba: not defined for {what}; use predict()")
+
+    def predict_frame(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Key columns, target (if present) and predictions; see ``prediction_frame``."""
+        return prediction_frame(self.spec, self.classes, df, self.raw_output(df))
+
+    def rank(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Per race, the entities from most to least likely (ranking models only).
+
+        Columns: ``<group_col>``, ``rank`` (1 = predicted best), ``<entity_col>`` (the row
+        index when the frame has no entity column), ``score``, ``probability`` (top-k
+        probability; NaN for full-order models), plus ``season``/``round`` when present.
+        Races keep the order of their first row in ``df``.
+        """
+        if self.task != "ranking":
+            raise MLInputError(f"rank: only ranking models rank; this model's task is {self.task!r}")
+        frame = self.predict_frame(df)
+        entity = self.spec.entity_col
+        ent = df[entity].to_numpy() if entity in df.columns else df.index.to_numpy()
+        table = pd.DataFrame(
+            {
+                self.spec.group_col: frame[self.spec.group_col].to_numpy(),
+                "rank": frame["predicted_rank"].to_numpy(),
+                entity: ent,
+                "score": frame["score"].to_numpy(),
+                "probability": frame["probability"].to_numpy() if "probability" in frame else np.nan,
+            }
+        )
+        for col in ("season", "round"):
+            if col in df.columns:
+                table[col] = df[col].to_numpy()
+        race_order = {g: i for i, g in enumerate(pd.unique(table[self.spec.group_col]))}
+        table["_race"] = table[self.spec.group_col].map(race_order)
+        table = table.sort_values(["_race", "rank"], kind="mergesort").drop(columns="_race")
+        return table.reset_index(drop=True)
+
+    def evaluate(self, test_df: pd.DataFrame, record: bool = True) -> EvaluationResult:
+        """Score the model on labelled rows; with ``record`` store metrics as ``test_*`` in
+        ``self.metrics`` (saved in metadata and logged to MLflow)."""
+        from pitwall.ml.evaluation import evaluate_model
+
+        result = evaluate_model(self, test_df)
+        if record:
+            self.metrics.update({f"test_{k}": v for k, v in result.metrics.items() if k not in ("n_races", "k")})
+        return result
+
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write the artifact folder (safe formats + ``metadata.json`` with checksums)."""
+        from pitwall.ml.artifacts import save_model
+
+        return save_model(self, path, overwrite=overwrite)
+
+    def summary(self) -> dict[str, Any]:
+        """Short JSON-ready description (algorithm, task, score, metrics, data window)."""
+        return {
+            "template": self.spec.template,
+            "task": self.task,
+            "target": self.target,
+            "top_k": self.top_k,
+            "algorithm": self.algorithm,
+            "metric": self.metric,
+            "score": self.score,
+            "metrics": dict(self.metrics),
+            "data_window": dict(self.data_window),
+            "training_time_s": self.training_time_s,
+        }
+
+    def __repr__(self) -> str:
+        score = f", {self.metric}={self.score:.4g}" if self.score is not None else ""
+        return f"<{type(self).__name__} {self.algorithm} {self.task}:{self.target}{score}>"
+
+
+class TrainedModel(BaseModel):
+    """One fitted estimator (``estimator``) with everything needed to use and save it."""
+
+    def __init__(
+        self,
+        *,
+        spec: TaskSpec,
+        algorithm: str,
+        params: dict[str, Any],
+        estimator: Any,
+        features: list[str],
+        classes: list[Any] | None,
+        seed: int,
+        importance: dict[str, float],
+        data_window: dict[str, Any],
+        training_time_s: float,
+        created_at: str | None = None,
+        score: float | None = None,
+        metric: str | None = None,
+        metrics: dict[str, float] | None = None,
+        tuning: dict[str, Any] | None = None,
+    ) -> None:
+        self.spec = spec.with_features(features)
+        self.algorithm = algorithm
+        self.params = dict(params)
+        self.estimator = estimator
+        self.features = list(features)
+        self.classes = None if classes is None else list(classes)
+        self.seed = int(seed)
+        self._importance = dict(importance)
+        self.data_window = dict(data_window)
+        self.training_time_s = float(training_time_s)
+        self.created_at = created_at or datetime.now(UTC).isoformat(timespec="seconds")
+        self.score = score
+        self.metric = metric
+        self.metrics = dict(metrics or {})
+        self.tuning = tuning
+
+    def _output(self, X: np.ndarray) -> np.ndarray:
+        return algorithms.predict_output(self.algorithm, self.kind, self.estimator, X)
+
+    def feature_importance(self) -> dict[str, float]:
+        return dict(self._importance)
+
+
+class EnsembleModel(BaseModel):
+    """Averaging ensemble: the mean of its members' raw outputs (probabilities or values).
+
+    ``algorithm`` is ``"ensemble"``; ``member_algorithms`` lists the members'. Members share
+    the task spec and feature list; classifiers must share their classes.
+    """
+
+    def __init__(
+        self,
+        members: Sequence[TrainedModel],
+        *,
+        score: float | None = None,
+        metric: str | None = None,
+        metrics: dict[str, float] | None = None,
+        tuning: dict[str, Any] | None = None,
+        created_at: str | None = None,
+    ) -> None:
+        if len(members) < 2:
+            raise MLInputError("members: an ensemble needs at least 2 models")
+        first = members[0]
+        for m in members[1:]:
+            if (m.spec, m.features, m.classes) != (first.spec, first.features, first.classes):
+                raise MLInputError("members: ensemble members must share task, features and classes")
+        self.members = list(members)
+        self.spec = first.spec
+        self.features = list(first.features)
+        self.classes = None if first.classes is None else list(first.classes)
+        self.algorithm = "ensemble"
+        self.params = {"members": [{"algorithm": m.algorithm, "params": m.params} for m in members]}
+        self.seed = first.seed
+        self.data_window = dict(first.data_window)
+        self.training_time_s = float(sum(m.training_time_s for m in members))
+        self.created_at = created_at or datetime.now(UTC).isoformat(timespec="seconds")
+        self.score = score
+        self.metric = metric
+        self.metrics = dict(metrics or {})
+        self.tuning = tuning
+
+    @property
+    def member_algorithms(self) -> list[str]:
+        return [m.algorithm for m in self.members]
+
+    def _output(self, X: np.ndarray) -> np.ndarray:
+        return np.mean([m._output(X) for m in self.members], axis=0)
+
+    def feature_importance(self) -> dict[str, float]:
+        total = {f: float(np.mean([m.feature_importance().get(f, 0.0) for m in self.members])) for f in self.features}
+        return dict(sorted(total.items(), key=lambda kv: -kv[1]))
+
+
+def training_arrays(spec: TaskSpec, data: pd.DataFrame) -> tuple[np.ndarray, list[Any] | None, np.ndarray]:
+    """(row mask of usable training rows, classes or None, encoded target for those rows)."""
+    require_columns(data, [spec.target], "data")
+    if spec.task == "classification":
+        mask = data[spec.target].notna().to_numpy()
+        values = data[spec.target].to_numpy()[mask]
+        classes = sorted_labels(values)
+        if len(classes) < 2:
+            raise MLInputError(f"target: column {spec.target!r} needs at least 2 classes, found {classes}")
+        index = {c: i for i, c in enumerate(classes)}
+        return mask, classes, np.array([index[_py(v)] for v in values], dtype=np.int64)
+    if spec.task == "regression":
+        y = numeric_target(data, spec.target)
+        mask = ~np.isnan(y)
+        return mask, None, y[mask]
+    mask = np.ones(len(data), dtype=bool)
+    if spec.top_k is not None:
+        y = ranking_binary_target(data, spec.target, spec.top_k)
+        if y.min() == y.max():
+            raise MLInputError(
+                f"target: column {spec.target!r} needs rows both inside and outside the top {spec.top_k}"
+            )
+        return mask, [0, 1], y
+    return mask, None, ranking_position_target(data, spec.target, spec.group_col)
+
+
+def _importance(
+    algorithm: str, estimator: Any, features: list[str], X: np.ndarray, y: np.ndarray, seed: int
+) -> dict[str, float]:
+    """Normalised importance: model-native when available, else permutation importance."""
+    values = algorithms.native_importance(algorithm, estimator, len(features))
+    if values is None:
+        from sklearn.inspection import permutation_importance
+
+        rng = np.random.default_rng(seed)
+        rows = rng.choice(len(X), size=min(len(X), PERMUTATION_ROWS), replace=False)
+        rows.sort()
+        result = permutation_importance(
+            estimator, X[rows], y[rows], n_repeats=PERMUTATION_REPEATS, random_state=seed, n_jobs=1
+        )
+        values = np.asarray(result.importances_mean, dtype=np.float64)
+    values = np.clip(np.nan_to_num(values), 0.0, None)
+    total = values.sum()
+    if total > 0:
+        values = values / total
+    pairs = sorted(zip(features, values.tolist(), strict=True), key=lambda kv: -kv[1])
+    return {f: float(v) for f, v in pairs}
+
+
+def fit_model(
+    spec: TaskSpec,
+    data: pd.DataFrame,
+    algorithm: str,
+    params: dict[str, Any] | None = None,
+    seed: int = 0,
+    compute_importance: bool = True,
+) -> TrainedModel:
+    """Fit ``algorithm`` on ``data`` for ``spec``; parameters default to the algorithm's own.
+
+    Classification drops rows with a null target; regression drops rows with a NaN target;
+    ranking keeps every row (null position = not classified).
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise MLInputError(f"seed: must be an integer, got {seed!r}")
+    check_race_keys(data, spec.group_col)
+    algo = algorithms.get_algorithm(algorithm, spec.kind)
+    features = infer_features(data, spec)
+    mask, classes, y = training_arrays(spec, data)
+    if len(y) == 0:
+        raise MLInputError(f"target: column {spec.target!r} has no usable (non-null) values")
+    train_rows = data.loc[mask] if not mask.all() else data
+    X = feature_matrix(train_rows, features)
+    full_params = algo.params(params)
+    start = time.perf_counter()
+    estimator = algorithms.fit_estimator(algorithm, spec.kind, full_params, X, y, int(seed))
+    elapsed = time.perf_counter() - start
+    importance = _importance(algorithm, estimator, features, X, y, int(seed)) if compute_importance else {}
+    return TrainedModel(
+        spec=spec,
+        algorithm=algorithm,
+        params=full_params,
+        estimator=estimator,
+        features=features,
+        classes=classes if spec.task == "classification" else None,
+        seed=int(seed),
+        importance=importance,
+        data_window=data_window(train_rows, spec.group_col),
+        training_time_s=elapsed,
+    )

@@ -1,0 +1,437 @@
+"""Hyperparameter search and AutoML with Optuna, cross-validated on race-grouped folds.
+
+- ``cross_validate``: score one algorithm + params on race-grouped (or expanding-window) folds.
+- ``tune``: grid search (``GridSampler`` over ``Algorithm.grid``), random search
+  (``RandomSampler``) or Bayesian search (``TPESampler``) within a trial budget
+  (``n_trials``) and/or a time budget (``timeout`` seconds). Trials report the running mean
+  score after each fold and a ``MedianPruner`` stops unpromising ones.
+- ``AutoMLTrainer``: one Optuna study over algorithms and their parameters; returns the best
+  model refitted on all data, or an averaging ensemble of the best model per algorithm when
+  its out-of-fold score is better.
+
+Optuna is imported inside functions.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from pitwall.ml import algorithms as A
+from pitwall.ml import metrics as M
+from pitwall.ml.dataset import TaskSpec, check_race_keys, infer_features, require_columns
+from pitwall.ml.errors import MLInputError
+from pitwall.ml.evaluation import Split, expanding_window_splits, group_kfold, score_frame
+from pitwall.ml.model import BaseModel, EnsembleModel, TrainedModel, fit_model, prediction_frame
+
+if TYPE_CHECKING:
+    from pitwall.ml.builder import ModelBuilder
+
+STRATEGIES = ("bayes", "grid", "random")
+CV_SCHEMES = ("group", "expanding")
+DEFAULT_TRIALS = 20
+
+
+def _spec(spec: TaskSpec | ModelBuilder) -> TaskSpec:
+    return spec if isinstance(spec, TaskSpec) else spec.spec
+
+
+def make_folds(data: pd.DataFrame, spec: TaskSpec, cv_folds: int = 5, cv: str = "group", seed: int = 0) -> list[Split]:
+    """Race-grouped k folds (``cv="group"``) or expanding-window splits (``cv="expanding"``)."""
+    if cv == "group":
+        return group_kfold(data, cv_folds, spec.group_col, seed)
+    if cv == "expanding":
+        return expanding_window_splits(data, n_splits=cv_folds, group_col=spec.group_col)
+    raise MLInputError(f"cv: must be one of {', '.join(CV_SCHEMES)}, got {cv!r}")
+
+
+@dataclass
+class CVResult:
+    """Per-fold scores of one configuration, with the raw out-of-fold outputs (for ensembling)."""
+
+    algorithm: str
+    params: dict[str, Any]
+    metric: str
+    scores: list[float]
+    fold_metrics: list[dict[str, float]]
+    raw_outputs: list[np.ndarray]
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.scores))
+
+
+def _fold_score(
+    spec: TaskSpec, classes: list[Any] | None, test: pd.DataFrame, raw: np.ndarray, metric: str, fold: int
+) -> tuple[float, dict[str, float]]:
+    values = score_frame(spec, prediction_frame(spec, classes, test, raw), classes)
+    if metric not in values or not math.isfinite(values[metric]):
+        raise MLInputError(
+            f"metric: {metric!r} is undefined on CV fold {fold} (available: {', '.join(sorted(values))}); "
+            "choose another metric or fewer cv_folds"
+        )
+    return float(values[metric]), values
+
+
+def cross_validate(
+    spec: TaskSpec | ModelBuilder,
+    data: pd.DataFrame,
+    algorithm: str = "xgboost",
+    params: Mapping[str, Any] | None = None,
+    *,
+    cv_folds: int = 5,
+    cv: str = "group",
+    seed: int = 0,
+    metric: str | None = None,
+    folds: Sequence[Split] | None = None,
+    trial: Any = None,
+) -> CVResult:
+    """Fit on each fold's training races and score its test races with ``metric``.
+
+    With an Optuna ``trial``, the running mean is reported after every fold and the trial is
+    pruned (``optuna.TrialPruned``) when the study's pruner says so.
+    """
+    task = _spec(spec)
+    metric = metric or M.default_metric(task.task, task.top_k)
+    M.direction(metric)
+    folds = list(folds) if folds is not None else make_folds(data, task, cv_folds, cv, seed)
+    full = A.get_algorithm(algorithm, task.kind).params(params)
+    scores: list[float] = []
+    fold_metrics: list[dict[str, float]] = []
+    raws: list[np.ndarray] = []
+    for i, (train_idx, test_idx) in enumerate(folds):
+        model = fit_model(task, data.iloc[train_idx], algorithm, full, seed, compute_importance=False)
+        test = data.iloc[test_idx]
+        raw = model.raw_output(test)
+        value, values = _fold_score(task, model.classes, test, raw, metric, i)
+        scores.append(value)
+        fold_metrics.append(values)
+        raws.append(raw)
+        if trial is not None:
+            import optuna
+
+            trial.report(float(np.mean(scores)), step=i)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+    return CVResult(algorithm, full, metric, scores, fold_metrics, raws)
+
+
+@dataclass
+class TuningResult:
+    """Outcome of ``tune``: the best parameters (defaults merged in) and the trial log."""
+
+    algorithm: str
+    strategy: str
+    metric: str
+    direction: str
+    best_params: dict[str, Any]
+    best_score: float
+    n_trials: int
+    n_complete: int
+    n_pruned: int
+    duration_s: float
+    trials: pd.DataFrame = field(repr=False)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready summary kept in model metadata."""
+        return {
+            "strategy": self.strategy,
+            "algorithm": self.algorithm,
+            "metric": self.metric,
+            "direction": self.direction,
+            "best_score": self.best_score,
+            "n_trials": self.n_trials,
+            "n_complete": self.n_complete,
+            "n_pruned": self.n_pruned,
+            "duration_s": round(self.duration_s, 3),
+        }
+
+
+def _quiet_optuna() -> Any:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+def _check_budget(n_trials: int | None, timeout: float | None) -> None:
+    if n_trials is not None and (isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1):
+        raise MLInputError(f"n_trials: must be a positive integer or None, got {n_trials!r}")
+    if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
+        raise MLInputError(f"timeout: must be a positive number of seconds or None, got {timeout!r}")
+
+
+def _trials_frame(study: Any) -> pd.DataFrame:
+    rows = []
+    for t in study.trials:
+        rows.append(
+            {
+                "trial": t.number,
+                "state": t.state.name,
+                "value": t.value,
+                "algorithm": t.user_attrs.get("algorithm"),
+                "params": t.user_attrs.get("params", {}),
+                "duration_s": t.duration.total_seconds() if t.duration else None,
+            }
+        )
+    return pd.DataFrame(rows, columns=["trial", "state", "value", "algorithm", "params", "duration_s"])
+
+
+def tune(
+    spec: TaskSpec | ModelBuilder,
+    data: pd.DataFrame,
+    algorithm: str = "xgboost",
+    *,
+    strategy: str = "bayes",
+    n_trials: int | None = None,
+    timeout: float | None = None,
+    cv_folds: int = 5,
+    cv: str = "group",
+    seed: int = 0,
+    metric: str | None = None,
+    base_params: Mapping[str, Any] | None = None,
+    prune: bool = True,
+) -> TuningResult:
+    """Search ``algorithm``'s hyperparameters; return the best (by mean CV ``metric``).
+
+    Budget: ``n_trials`` and/or ``timeout`` seconds (a running trial finishes); with neither,
+    ``DEFAULT_TRIALS`` trials (grid: the whole grid). Grid search never exceeds the grid size.
+    ``base_params`` fix parameters outside the search space (e.g. ``n_jobs``).
+    """
+    task = _spec(spec)
+    if strategy not in STRATEGIES:
+        raise MLInputError(f"tuning: must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+    _check_budget(n_trials, timeout)
+    algo = A.get_algorithm(algorithm, task.kind)
+    metric = metric or M.default_metric(task.task, task.top_k)
+    how = M.direction(metric)
+    check_race_keys(data, task.group_col)
+    require_columns(data, [task.target], "data")
+    infer_features(data, task)
+    folds = make_folds(data, task, cv_folds, cv, seed)
+    optuna = _quiet_optuna()
+
+    if strategy == "grid":
+        grid = {k: list(v) for k, v in algo.grid.items()}
+        size = int(np.prod([len(v) for v in grid.values()]))
+        sampler: Any = optuna.samplers.GridSampler(grid, seed=seed)
+        budget: int | None = size if n_trials is None else min(n_trials, size)
+    else:
+        sampler = (
+            optuna.samplers.RandomSampler(seed=seed) if strategy == "random" else optuna.samplers.TPESampler(seed=seed)
+        )
+        budget = n_trials if n_trials is not None or timeout is not None else DEFAULT_TRIALS
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1) if prune else optuna.pruners.NopPruner()
+    study = optuna.create_study(direction=how, sampler=sampler, pruner=pruner)
+
+    def objective(trial: Any) -> float:
+        if strategy == "grid":
+            suggested = {k: trial.suggest_categorical(k, list(v)) for k, v in algo.grid.items()}
+        else:
+            suggested = algo.suggest(trial)
+        params = {**dict(base_params or {}), **suggested}
+        trial.set_user_attr("algorithm", algorithm)
+        trial.set_user_attr("params", params)
+        return cross_validate(task, data, algorithm, params, metric=metric, folds=folds, seed=seed, trial=trial).mean
+
+    start = time.perf_counter()
+    study.optimize(objective, n_trials=budget, timeout=timeout)
+    elapsed = time.perf_counter() - start
+    complete = [t for t in study.trials if t.state.name == "COMPLETE"]
+    if not complete:
+        raise MLInputError("n_trials: no tuning trial completed within the budget; allow more trials or time")
+    best = study.best_trial
+    return TuningResult(
+        algorithm=algorithm,
+        strategy=strategy,
+        metric=metric,
+        direction=how,
+        best_params=algo.params(best.user_attrs["params"]),
+        best_score=float(best.value),
+        n_trials=len(study.trials),
+        n_complete=len(complete),
+        n_pruned=sum(t.state.name == "PRUNED" for t in study.trials),
+        duration_s=elapsed,
+        trials=_trials_frame(study),
+    )
+
+
+def _better(a: float, b: float, how: str) -> bool:
+    return a < b if how == "minimize" else a > b
+
+
+class AutoMLTrainer:
+    """Search algorithms and hyperparameters together within a time budget.
+
+    ``fit(data)`` runs one Optuna TPE study (trial 0..n-1 first try each algorithm with its
+    default parameters, then TPE explores), cross-validated on race-grouped folds, and
+    returns the best model refitted on all of ``data`` (``.algorithm``, ``.score`` = mean CV
+    ``metric``). With ``ensemble=True`` the best trial of each of the top
+    ``ensemble_size`` algorithms are averaged; the ensemble is chosen only when its
+    out-of-fold score beats the best single model. After ``fit``: ``best_model``,
+    ``leaderboard`` (one row per trial, best first), ``study``, ``ensemble_score``.
+
+    ``time_budget`` bounds the search (seconds; a running trial finishes); the final refit
+    comes on top. ``n_trials`` optionally caps the number of trials as well.
+    """
+
+    def __init__(
+        self,
+        task: str,
+        time_budget: float = 60.0,
+        metric: str | None = None,
+        ensemble: bool = True,
+        *,
+        target: str,
+        features: Sequence[str] | None = None,
+        top_k: int | None = None,
+        group_col: str = "race_id",
+        entity_col: str = "driver_id",
+        template: str | None = None,
+        algorithms: Sequence[str] | None = None,
+        n_trials: int | None = None,
+        cv_folds: int = 3,
+        cv: str = "group",
+        seed: int = 0,
+        ensemble_size: int = 3,
+        prune: bool = True,
+    ) -> None:
+        self.spec = TaskSpec(
+            task=task,
+            target=target,
+            features=tuple(features) if features is not None else None,
+            top_k=top_k,
+            group_col=group_col,
+            entity_col=entity_col,
+            template=template,
+        )
+        _check_budget(n_trials, time_budget)
+        self.metric = metric or M.default_metric(task, top_k)
+        self.direction = M.direction(self.metric)
+        names = list(algorithms) if algorithms is not None else A.algorithms_for(self.spec.kind)
+        if not names:
+            raise MLInputError("algorithms: the list is empty")
+        for name in names:
+            A.get_algorithm(name, self.spec.kind)
+        if ensemble_size < 2 and ensemble:
+            raise MLInputError(f"ensemble_size: must be >= 2 when ensemble=True, got {ensemble_size}")
+        self.algorithms = names
+        self.time_budget = float(time_budget)
+        self.ensemble = ensemble
+        self.n_trials = n_trials
+        self.cv_folds = cv_folds
+        self.cv = cv
+        self.seed = seed
+        self.ensemble_size = ensemble_size
+        self.prune = prune
+        self.best_model: BaseModel | None = None
+        self.leaderboard: pd.DataFrame | None = None
+        self.study: Any = None
+        self.ensemble_score: float | None = None
+
+    def fit(self, data: pd.DataFrame) -> BaseModel:
+        """Run the search on ``data`` and return the best model (also kept as ``best_model``)."""
+        spec = self.spec
+        check_race_keys(data, spec.group_col)
+        require_columns(data, [spec.target], "data")
+        infer_features(data, spec)
+        folds = make_folds(data, spec, self.cv_folds, self.cv, self.seed)
+        optuna = _quiet_optuna()
+        pruner = (
+            optuna.pruners.MedianPruner(n_startup_trials=len(self.algorithms) + 2, n_warmup_steps=1)
+            if self.prune
+            else optuna.pruners.NopPruner()
+        )
+        study = optuna.create_study(
+            direction=self.direction, sampler=optuna.samplers.TPESampler(seed=self.seed), pruner=pruner
+        )
+        for name in self.algorithms:
+            algo = A.ALGORITHMS[name]
+            study.enqueue_trial({"algorithm": name, **{f"{name}.{k}": algo.defaults[k] for k in algo.space}})
+        results: dict[int, CVResult] = {}
+
+        def objective(trial: Any) -> float:
+            name = trial.suggest_categorical("algorithm", self.algorithms)
+            params = A.ALGORITHMS[name].suggest(trial, prefix=f"{name}.")
+            trial.set_user_attr("algorithm", name)
+            trial.set_user_attr("params", params)
+            cv = cross_validate(spec, data, name, params, metric=self.metric, folds=folds, seed=self.seed, trial=trial)
+            results[trial.number] = cv
+            return cv.mean
+
+        start = time.perf_counter()
+        study.optimize(objective, n_trials=self.n_trials, timeout=self.time_budget)
+        search_s = time.perf_counter() - start
+        complete = [t for t in study.trials if t.state.name == "COMPLETE"]
+        if not complete:
+            raise MLInputError("time_budget: no AutoML trial completed; allow more time")
+        reverse = self.direction == "maximize"
+        complete.sort(key=lambda t: t.value, reverse=reverse)
+        board = _trials_frame(study)
+        board["_order"] = board["value"] if reverse else -board["value"]
+        board = board.sort_values("_order", ascending=False, na_position="last", kind="mergesort").drop(
+            columns="_order"
+        )
+        self.leaderboard = board.reset_index(drop=True)
+        self.study = study
+
+        best_per_algo: dict[str, Any] = {}
+        for t in complete:
+            best_per_algo.setdefault(t.user_attrs["algorithm"], t)
+        chosen = list(best_per_algo.values())[: self.ensemble_size]
+        summary = {
+            "strategy": "automl",
+            "metric": self.metric,
+            "direction": self.direction,
+            "time_budget_s": self.time_budget,
+            "search_s": round(search_s, 3),
+            "n_trials": len(study.trials),
+            "n_complete": len(complete),
+            "n_pruned": sum(t.state.name == "PRUNED" for t in study.trials),
+            "algorithms": list(self.algorithms),
+            "best_per_algorithm": {a: float(t.value) for a, t in best_per_algo.items()},
+        }
+        best = complete[0]
+        best_score = float(best.value)
+        self.ensemble_score = None
+        if self.ensemble and len(chosen) >= 2:
+            score = self._ensemble_score(data, folds, [results[t.number] for t in chosen])
+            self.ensemble_score = score
+            summary["ensemble_score"] = score
+            summary["ensemble_members"] = [t.user_attrs["algorithm"] for t in chosen]
+            if _better(score, best_score, self.direction):
+                members = [self._refit(data, t) for t in chosen]
+                model: BaseModel = EnsembleModel(
+                    members, score=score, metric=self.metric, metrics={f"cv_{self.metric}": score}, tuning=summary
+                )
+                self.best_model = model
+                return model
+        single = self._refit(data, best)
+        single.score, single.metric = best_score, self.metric
+        single.metrics[f"cv_{self.metric}"] = best_score
+        single.tuning = summary
+        self.best_model = single
+        return single
+
+    def _ensemble_score(self, data: pd.DataFrame, folds: Sequence[Split], members: Sequence[CVResult]) -> float:
+        """Mean over folds of the metric of the members' averaged out-of-fold outputs."""
+        spec = self.spec
+        scores = []
+        for i, (train_idx, test_idx) in enumerate(folds):
+            raw = np.mean([m.raw_outputs[i] for m in members], axis=0)
+            classes = None
+            if spec.task == "classification":
+                from pitwall.ml.model import sorted_labels
+
+                classes = sorted_labels(data.iloc[train_idx][spec.target].dropna().to_numpy())
+            scores.append(_fold_score(spec, classes, data.iloc[test_idx], raw, self.metric, i)[0])
+        return float(np.mean(scores))
+
+    def _refit(self, data: pd.DataFrame, trial: Any) -> TrainedModel:
+        return fit_model(self.spec, data, trial.user_attrs["algorithm"], trial.user_attrs["params"], self.seed)
