@@ -1,0 +1,246 @@
+"""The Store on AWS: parquet objects in S3, one Glue Data Catalog table per dataset, SQL on Athena.
+
+Same key layout as ``LocalStore``, under ``s3://<bucket>/<prefix>/``::
+
+    <dataset>/season=<YYYY>/data.parquet     # Glue table <dataset>, partition season=<YYYY>
+    <dataset>/data.parquet                   # reference tables: unpartitioned Glue table
+
+A commit is all or nothing for readers of the final keys: every object is first PUT under
+``_staging/<txid>/`` (each PUT is atomic), the Glue tables and partitions are registered, and
+only then are the staged objects copied into place, the objects they replace being backed up
+under the same staging prefix. Any failure deletes what was staged and restores what was
+replaced, so existing objects are left as they were. The ``season`` column is kept inside the
+parquet files (so a copy of the bucket reads the same with DuckDB) and is the Glue partition
+key, not a Glue data column.
+
+Athena queries go through ``awswrangler`` with the store's Glue database and workgroup, using
+its CTAS approach (so every selected column needs a name: ``count(*) AS n``).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import awswrangler as wr
+import boto3
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from botocore.exceptions import ClientError
+
+from pitwall.data.schema import TABLES
+from pitwall.data.store import BaseStore
+
+_KEY_RE = re.compile(r"^(?P<dataset>[a-z0-9_]+)/(?:season=(?P<season>\d{4})/)?data\.parquet$")
+_MISSING = {"NoSuchKey", "404", "NotFound"}
+PARTITION_COLUMN = "season"
+STAGING = "_staging"
+
+
+def _parquet_bytes(df: pd.DataFrame) -> bytes:
+    """Parquet as Athena reads it: timestamps in milliseconds (refusing to truncate finer ones)."""
+    buf = io.BytesIO()
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    pq.write_table(table, buf, coerce_timestamps="ms", allow_truncated_timestamps=False)
+    return buf.getvalue()
+
+
+def _athena_types(df: pd.DataFrame, partitioned: bool) -> dict[str, str]:
+    """Glue/Athena column types of the parquet written from ``df`` (partition column excluded)."""
+    data = df.drop(columns=[PARTITION_COLUMN]) if partitioned and PARTITION_COLUMN in df.columns else df
+    untyped = {c: "string" for c in data.columns if data[c].dtype == object and data[c].isna().all()}
+    columns, _ = wr.catalog.extract_athena_types(data, index=False, dtype=untyped or None)
+    return columns
+
+
+class AwsStore(BaseStore):
+    """Canonical tables in ``s3://<bucket>/<prefix>/``, catalogued in Glue, queried with Athena."""
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "lake",
+        database: str = "pitwall",
+        workgroup: str = "primary",
+        boto3_session: boto3.Session | None = None,
+    ):
+        if not bucket:
+            raise ValueError("bucket: an S3 bucket name is required (PITWALL_BUCKET)")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.database = database
+        self.workgroup = workgroup
+        self.session = boto3_session or boto3.Session()
+        self.s3 = self.session.client("s3")
+        self._database_ready = False
+
+    @classmethod
+    def from_env(cls, boto3_session: boto3.Session | None = None) -> AwsStore:
+        """``PITWALL_BUCKET`` (required), ``PITWALL_PREFIX`` (default ``lake``),
+        ``PITWALL_GLUE_DATABASE`` (``pitwall``), ``PITWALL_ATHENA_WORKGROUP`` (``primary``)."""
+        bucket = os.environ.get("PITWALL_BUCKET", "").strip()
+        if not bucket:
+            raise ValueError("PITWALL_BUCKET: not set; name the S3 bucket of the Pitwall lake")
+        return cls(
+            bucket=bucket,
+            prefix=os.environ.get("PITWALL_PREFIX", "lake"),
+            database=os.environ.get("PITWALL_GLUE_DATABASE", "pitwall"),
+            workgroup=os.environ.get("PITWALL_ATHENA_WORKGROUP", "primary"),
+            boto3_session=boto3_session,
+        )
+
+    # --- locations ------------------------------------------------------------------------
+    def _object_key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def uri(self, key: str = "") -> str:
+        """``s3://`` URI of a store key (or of the store root)."""
+        return f"s3://{self.bucket}/{self._object_key(key)}"
+
+    def _dataset_uri(self, dataset: str, season: int | None = None) -> str:
+        return self.uri(f"{dataset}/" if season is None else f"{dataset}/season={int(season)}/")
+
+    # --- backend primitives ---------------------------------------------------------------
+    def _read_key(self, key: str) -> pd.DataFrame | None:
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=self._object_key(key))["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _MISSING:
+                return None
+            raise
+        return pq.ParquetFile(io.BytesIO(body)).read().to_pandas(coerce_temporal_nanoseconds=True)
+
+    def _list_keys(self) -> list[str]:
+        root = f"{self.prefix}/" if self.prefix else ""
+        keys = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=root):
+            for obj in page.get("Contents", []):
+                key = obj["Key"][len(root) :]
+                if _KEY_RE.match(key):
+                    keys.append(key)
+        return sorted(keys)
+
+    def _copy(self, source: str, target: str) -> None:
+        self.s3.copy_object(Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": source})
+
+    def _delete(self, keys: list[str]) -> None:
+        for i in range(0, len(keys), 1000):
+            chunk = keys[i : i + 1000]
+            self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True})
+
+    def _commit(self, objects: Mapping[str, pd.DataFrame]) -> None:
+        """Stage every object, register the catalog, then copy into place; undo on any failure."""
+        for key in objects:
+            if not _KEY_RE.match(key):
+                raise ValueError(
+                    f"key: {key!r} is not '<dataset>/season=<YYYY>/data.parquet' or '<dataset>/data.parquet'"
+                )
+        payloads = {key: _parquet_bytes(df) for key, df in objects.items()}  # fail before any write
+        staging = self._object_key(f"{STAGING}/{uuid.uuid4().hex}")
+        written: list[str] = []
+        swapped: list[tuple[str, str | None]] = []  # (final key, backup key or None when it was new)
+        try:
+            for key, data in payloads.items():
+                staged = f"{staging}/new/{key}"
+                self.s3.put_object(Bucket=self.bucket, Key=staged, Body=data)
+                written.append(staged)
+            self._register(objects)
+            for key in payloads:
+                final = self._object_key(key)
+                backup: str | None = f"{staging}/old/{key}"
+                try:
+                    self._copy(final, backup)
+                    written.append(backup)
+                except ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") not in _MISSING:
+                        raise
+                    backup = None
+                swapped.append((final, backup))
+                self._copy(f"{staging}/new/{key}", final)
+        except BaseException:
+            for final, backup in reversed(swapped):
+                if backup is not None:
+                    self._copy(backup, final)
+                else:
+                    self._delete([final])
+            raise
+        finally:
+            self._delete(written)
+
+    # --- Glue Data Catalog ----------------------------------------------------------------
+    def ensure_database(self) -> None:
+        """Create the Glue database when it does not exist yet."""
+        if not self._database_ready:
+            wr.catalog.create_database(
+                self.database, exist_ok=True, description="Pitwall F1 lake", boto3_session=self.session
+            )
+            self._database_ready = True
+
+    @staticmethod
+    def _stored_seasons(keys: list[str], dataset: str) -> set[int]:
+        found = set()
+        for key in keys:
+            m = _KEY_RE.match(key)
+            if m is not None and m["dataset"] == dataset and m["season"]:
+                found.add(int(m["season"]))
+        return found
+
+    def _register(self, objects: Mapping[str, pd.DataFrame]) -> None:
+        """One Glue table per dataset (partitioned by season when its keys are); add new partitions."""
+        self.ensure_database()
+        by_dataset: dict[str, dict[int | None, pd.DataFrame]] = {}
+        for key, df in objects.items():
+            m = _KEY_RE.match(key)
+            assert m is not None
+            season = int(m["season"]) if m["season"] else None
+            by_dataset.setdefault(m["dataset"], {})[season] = df
+        stored = self._list_keys()
+        for dataset, parts in by_dataset.items():
+            partitioned = any(season is not None for season in parts)
+            newest = max(parts, key=lambda s: -1 if s is None else s)
+            columns = _athena_types(parts[newest], partitioned)
+            partitions = {PARTITION_COLUMN: "int"} if partitioned else {}
+            seasons = {s for s in parts if s is not None}
+            current = wr.catalog.get_table_types(self.database, dataset, boto3_session=self.session)
+            if current is None or list(current.items()) != list({**columns, **partitions}.items()):
+                spec = TABLES.get(dataset)
+                comments = {c.name: c.doc for c in spec.columns} if spec is not None else None
+                wr.catalog.create_parquet_table(
+                    database=self.database,
+                    table=dataset,
+                    path=self._dataset_uri(dataset),
+                    columns_types=columns,
+                    partitions_types=partitions or None,
+                    compression="snappy",
+                    description=spec.doc if spec is not None else f"Pitwall dataset {dataset}",
+                    columns_comments=comments,
+                    mode="overwrite",
+                    boto3_session=self.session,
+                )
+                # a re-created table starts without partitions: register every stored season again
+                seasons |= self._stored_seasons(stored, dataset)
+            if partitioned and seasons:
+                wr.catalog.add_parquet_partitions(
+                    database=self.database,
+                    table=dataset,
+                    partitions_values={self._dataset_uri(dataset, s): [str(s)] for s in sorted(seasons)},
+                    compression="snappy",
+                    boto3_session=self.session,
+                )
+
+    # --- SQL ------------------------------------------------------------------------------
+    def sql(self, query: str, **kwargs: Any) -> pd.DataFrame:
+        """Run ``query`` on Athena over the Glue tables (awswrangler, CTAS approach)."""
+        return wr.athena.read_sql_query(
+            sql=query,
+            database=self.database,
+            workgroup=self.workgroup,
+            boto3_session=self.session,
+            ctas_approach=True,
+            **kwargs,
+        )
