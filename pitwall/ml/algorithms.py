@@ -16,6 +16,7 @@ params) and therefore reproducible bit for bit for a given seed.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -360,6 +361,16 @@ def algorithms_for(kind: str) -> list[str]:
     return [name for name, algo in ALGORITHMS.items() if kind in algo.kinds]
 
 
+def thread_limit(algorithm: str) -> AbstractContextManager[Any]:
+    """HistGradientBoosting has no ``n_jobs``: hold its OpenMP pool to one thread, like the
+    other algorithms' ``n_jobs=1`` default (oversubscribed OpenMP threads are much slower)."""
+    if algorithm != "gradient_boosting":
+        return nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="openmp")
+
+
 def fit_estimator(algorithm: str, kind: str, params: Mapping[str, Any], X: np.ndarray, y: np.ndarray, seed: int) -> Any:
     """Build and fit an estimator; return the object used for prediction.
 
@@ -371,7 +382,8 @@ def fit_estimator(algorithm: str, kind: str, params: Mapping[str, Any], X: np.nd
         estimator = algo.build(kind, dict(params), int(seed))
     except TypeError as exc:
         raise MLInputError(f"params: invalid parameter for {algorithm!r}: {exc}") from None
-    estimator.fit(X, y)
+    with thread_limit(algorithm):
+        estimator.fit(X, y)
     if algorithm == "lightgbm":
         return estimator.booster_
     return estimator
@@ -384,9 +396,10 @@ def predict_output(algorithm: str, kind: str, estimator: Any, X: np.ndarray) -> 
         if kind == "classifier" and out.ndim == 1:
             return np.column_stack([1.0 - out, out])
         return out
-    if kind == "classifier":
-        return np.asarray(estimator.predict_proba(X), dtype=np.float64)
-    return np.asarray(estimator.predict(X), dtype=np.float64).reshape(-1)
+    with thread_limit(algorithm):
+        if kind == "classifier":
+            return np.asarray(estimator.predict_proba(X), dtype=np.float64)
+        return np.asarray(estimator.predict(X), dtype=np.float64).reshape(-1)
 
 
 def native_importance(algorithm: str, estimator: Any, n_features: int) -> np.ndarray | None:

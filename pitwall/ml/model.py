@@ -405,9 +405,10 @@ def _importance(
         rng = np.random.default_rng(seed)
         rows = rng.choice(len(X), size=min(len(X), PERMUTATION_ROWS), replace=False)
         rows.sort()
-        result = permutation_importance(
-            estimator, X[rows], y[rows], n_repeats=PERMUTATION_REPEATS, random_state=seed, n_jobs=1
-        )
+        with algorithms.thread_limit(algorithm):
+            result = permutation_importance(
+                estimator, X[rows], y[rows], n_repeats=PERMUTATION_REPEATS, random_state=seed, n_jobs=1
+            )
         values = np.asarray(result.importances_mean, dtype=np.float64)
     values = np.clip(np.nan_to_num(values), 0.0, None)
     total = values.sum()

@@ -112,3 +112,9 @@ def _pitwall_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("PITWALL_MLFLOW_URI", raising=False)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     return home
+
+
+@pytest.fixture
+def features() -> list[str]:
+    """The feature columns of ``f1_frame``."""
+    return list(FEATURES)
