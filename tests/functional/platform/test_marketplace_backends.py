@@ -1,0 +1,303 @@
+"""Marketplace rules on both backends: publish, search, weekly top, download, rate, fork."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from pitwall.errors import Conflict, Forbidden, NotFound, QuotaExceeded, ValidationFailed
+from pitwall.platform import marketplace, models, quotas
+from pitwall.platform.backend import RecordsBackend
+from pitwall.platform.records import Listing, ModelRecord, Principal
+
+Fields = Callable[..., dict[str, Any]]
+AUTHOR = Principal("author-team", "pro")
+
+
+def backtest(model: ModelRecord) -> dict[str, float]:
+    """Stand-in for Pitwall's backtest: derives verified figures from the model record."""
+    return {"log_loss": model.metrics["log_loss"] + 0.01, "n_races": float(len(model.features) * 10)}
+
+
+def artifact_ok(model: ModelRecord) -> None:
+    if not model.artifact_uri.startswith("file:///"):
+        raise ValueError(f"unreadable artifact {model.artifact_uri}")
+
+
+def publish(
+    backend: RecordsBackend, model_kwargs: Fields, name: str = "winner", title: str = "Race winner v1", **kw: Any
+) -> Listing:
+    model_overrides = kw.pop("model", {})
+    models.register_model(AUTHOR.tenant_id, name, backend=backend, **model_kwargs(**model_overrides))
+    return marketplace.publish(
+        AUTHOR.tenant_id,
+        name,
+        title,
+        kw.pop("description", "Gradient boosted winner model trained on 2018-2023."),
+        kw.pop("reported_metrics", {"log_loss": 0.18}),
+        backtest,
+        artifact_ok,
+        backend=backend,
+        **kw,
+    )
+
+
+def test_publish_snapshots_the_model_with_verified_metrics(
+    backend: RecordsBackend, model_kwargs: Fields, noon: datetime
+) -> None:
+    listing = publish(backend, model_kwargs, feature_importance={"grid_position": 0.6}, now=noon)
+    stored = marketplace.get_listing(listing.listing_id, backend=backend)
+    assert stored == listing
+    assert stored.verified_metrics == {"log_loss": pytest.approx(0.22), "n_races": 30.0}
+    assert stored.reported_metrics == {"log_loss": 0.18}
+    assert (stored.template, stored.algorithm, stored.model_version) == ("race_winner", "xgboost", 1)
+    assert stored.features == ["grid_position", "driver_form_3", "team_points_share"]
+    assert stored.data_window == {"seasons": [2018, 2023], "test_seasons": [2024]}
+    assert (stored.downloads, stored.rating_avg, stored.rating_count) == (0, None, 0)
+    public = stored.public_doc()
+    assert "artifact_uri" not in public and public["verified"] is True
+    card = marketplace.preview(listing.listing_id, backend=backend)
+    assert card.verified_metrics == stored.verified_metrics and card.feature_importance == {"grid_position": 0.6}
+    assert "artifact_uri" not in card.to_dict()
+    with pytest.raises(Conflict):
+        marketplace.publish(AUTHOR.tenant_id, "winner", "Again", "dup", {}, backtest, artifact_ok, backend=backend)
+
+
+def test_text_is_stored_as_is_but_validated(backend: RecordsBackend, model_kwargs: Fields) -> None:
+    html = '<script>alert("x")</script> & <b>fast</b>'
+    listing = publish(backend, model_kwargs, title=html, description="line one\nline two\t<i>ok</i>")
+    stored = marketplace.get_listing(listing.listing_id, backend=backend)
+    assert stored.title == html and stored.description == "line one\nline two\t<i>ok</i>"
+    for title, field in [("x" * 101, "title"), ("bad\x00title", "title"), ("evil\u202etxt", "title"), ("  ", "title")]:
+        with pytest.raises(ValidationFailed) as err:
+            marketplace.publish(AUTHOR.tenant_id, "winner", title, "d", {}, backtest, artifact_ok, backend=backend)
+        assert err.value.field == field
+    with pytest.raises(ValidationFailed) as err:
+        marketplace.publish(AUTHOR.tenant_id, "winner", "t", "d" * 2001, {}, backtest, artifact_ok, backend=backend)
+    assert err.value.field == "description"
+    with pytest.raises(ValidationFailed) as err:
+        marketplace.publish(
+            AUTHOR.tenant_id, "winner", "t", "d", {"acc": float("inf")}, backtest, artifact_ok, backend=backend
+        )
+    assert err.value.field == "reported_metrics"
+
+
+def test_limits_are_inclusive(backend: RecordsBackend, model_kwargs: Fields) -> None:
+    listing = publish(backend, model_kwargs, title="t" * 100, description="d" * 2000)
+    assert len(marketplace.get_listing(listing.listing_id, backend=backend).description) == 2000
+
+
+def test_bad_artifact_or_failed_verification_blocks_publishing(backend: RecordsBackend, model_kwargs: Fields) -> None:
+    models.register_model(AUTHOR.tenant_id, "broken", backend=backend, **model_kwargs(artifact_uri="s3://gone/x"))
+    with pytest.raises(ValidationFailed) as err:
+        marketplace.publish(AUTHOR.tenant_id, "broken", "t", "d", {}, backtest, artifact_ok, backend=backend)
+    assert (err.value.code, err.value.http_status, err.value.field) == ("bad_artifact", 422, "artifact")
+
+    def failing(model: ModelRecord) -> dict[str, float]:
+        raise RuntimeError("no races in the data window")
+
+    models.register_model(AUTHOR.tenant_id, "unverifiable", backend=backend, **model_kwargs())
+    with pytest.raises(ValidationFailed) as err:
+        marketplace.publish(AUTHOR.tenant_id, "unverifiable", "t", "d", {}, failing, artifact_ok, backend=backend)
+    assert err.value.code == "verification_failed" and "no races" in err.value.message
+    with pytest.raises(NotFound):
+        marketplace.publish(AUTHOR.tenant_id, "missing", "t", "d", {}, backtest, artifact_ok, backend=backend)
+    with pytest.raises(NotFound):  # someone else's model
+        marketplace.publish("thief", "unverifiable", "t", "d", {}, backtest, artifact_ok, backend=backend)
+    assert marketplace.search_listings(backend=backend).items == []
+
+
+def test_search_filters_sorts_and_pages(backend: RecordsBackend, model_kwargs: Fields, noon: datetime) -> None:
+    a = publish(backend, model_kwargs, "a", "Winner XGB", now=noon)
+    b = publish(
+        backend,
+        model_kwargs,
+        "b",
+        "Podium LightGBM",
+        model={"template": "podium"},
+        description="Top-three finishers.",
+        now=noon + timedelta(1),
+    )
+    c = publish(backend, model_kwargs, "c", "Winner logistic", now=noon + timedelta(2))
+    for i in range(3):
+        marketplace.record_download(Principal(f"u{i}", "free"), b.listing_id, now=noon, backend=backend)
+    marketplace.record_download(Principal("u9", "free"), c.listing_id, now=noon, backend=backend)
+    marketplace.rate("u1", a.listing_id, 5, backend=backend)
+    marketplace.rate("u1", c.listing_id, 3, backend=backend)
+
+    def ids(page: marketplace.ListingPage) -> list[str]:
+        return [x.listing_id for x in page.items]
+
+    assert ids(marketplace.search_listings(backend=backend)) == [c.listing_id, b.listing_id, a.listing_id]
+    assert ids(marketplace.search_listings(sort="downloads", backend=backend))[:2] == [b.listing_id, c.listing_id]
+    assert ids(marketplace.search_listings(sort="rating", backend=backend))[:2] == [a.listing_id, c.listing_id]
+    assert ids(marketplace.search_listings(template="podium", backend=backend)) == [b.listing_id]
+    assert ids(marketplace.search_listings(text="WINNER", backend=backend)) == [c.listing_id, a.listing_id]
+    assert ids(marketplace.search_listings(author="nobody", backend=backend)) == []
+    assert len(marketplace.search_listings(author=AUTHOR.tenant_id, backend=backend).items) == 3
+
+    first = marketplace.search_listings(limit=2, backend=backend)
+    assert ids(first) == [c.listing_id, b.listing_id] and first.next_token is not None
+    second = marketplace.search_listings(limit=2, next_token=first.next_token, backend=backend)
+    assert ids(second) == [a.listing_id] and second.next_token is None
+    with pytest.raises(ValidationFailed) as err:
+        marketplace.search_listings(sort="rating", limit=2, next_token=first.next_token, backend=backend)
+    assert err.value.field == "next_token"
+    for bad in ("%%%", "eyJ4IjogMX0"):
+        with pytest.raises(ValidationFailed):
+            marketplace.search_listings(limit=2, next_token=bad, backend=backend)
+    with pytest.raises(ValidationFailed) as err:
+        marketplace.search_listings(sort="price", backend=backend)
+    assert err.value.field == "sort"
+    with pytest.raises(ValidationFailed):
+        marketplace.search_listings(limit=0, backend=backend)
+
+
+def test_top_this_week_counts_only_the_last_seven_days(
+    backend: RecordsBackend, model_kwargs: Fields, noon: datetime
+) -> None:
+    old = publish(backend, model_kwargs, "old", "Popular last month", now=noon - timedelta(days=30))
+    new = publish(backend, model_kwargs, "new", "Popular this week", now=noon - timedelta(days=3))
+    quiet = publish(backend, model_kwargs, "quiet", "Nobody cares", now=noon)
+    for i in range(6):  # eight days ago: outside the window
+        marketplace.record_download(
+            Principal(f"a{i}", "pro"), old.listing_id, now=noon - timedelta(days=7), backend=backend
+        )
+    marketplace.record_download(Principal("b0", "pro"), old.listing_id, now=noon - timedelta(days=6), backend=backend)
+    for i in range(3):
+        marketplace.record_download(
+            Principal(f"c{i}", "pro"), new.listing_id, now=noon - timedelta(days=i), backend=backend
+        )
+    marketplace.rate("c0", new.listing_id, 4, now=noon, backend=backend)
+    top = marketplace.top_this_week(now=noon, backend=backend)
+    assert [(e.listing.listing_id, e.downloads_7d, e.ratings_7d) for e in top] == [
+        (new.listing_id, 3, 1),
+        (old.listing_id, 1, 0),
+    ]
+    assert quiet.listing_id not in {e.listing.listing_id for e in top}
+    assert marketplace.get_listing(old.listing_id, backend=backend).downloads == 7
+
+
+def test_download_quota_per_tier(
+    backend: RecordsBackend, model_kwargs: Fields, free: Principal, noon: datetime
+) -> None:
+    listing = publish(backend, model_kwargs)
+    limit = free.limits.marketplace_downloads_per_day
+    assert limit is not None
+    for _ in range(limit):
+        got = marketplace.record_download(free, listing.listing_id, now=noon, backend=backend)
+    assert got.artifact_uri == "file:///models/winner/model.ubj"
+    with pytest.raises(QuotaExceeded):
+        marketplace.record_download(free, listing.listing_id, now=noon, backend=backend)
+    assert marketplace.get_listing(listing.listing_id, backend=backend).downloads == limit
+    with pytest.raises(NotFound):
+        marketplace.record_download(free, "lst_missing", now=noon + timedelta(days=1), backend=backend)
+
+
+def test_rating_rules(backend: RecordsBackend, model_kwargs: Fields) -> None:
+    listing = publish(backend, model_kwargs)
+    with pytest.raises(Forbidden):
+        marketplace.rate(AUTHOR.tenant_id, listing.listing_id, 5, backend=backend)
+    for stars in (0, 6, 2.5, True):
+        with pytest.raises(ValidationFailed) as err:
+            marketplace.rate("fan", listing.listing_id, stars, backend=backend)  # type: ignore[arg-type]
+        assert err.value.field == "stars"
+    marketplace.rate("fan", listing.listing_id, 2, backend=backend)
+    after = marketplace.rate("critic", listing.listing_id, 5, backend=backend)
+    assert (after.rating_count, after.rating_avg) == (2, 3.5)
+    updated = marketplace.rate("fan", listing.listing_id, 4, backend=backend)  # replaces, not adds
+    assert (updated.rating_count, updated.rating_avg) == (2, 4.5)
+    assert marketplace.my_rating("fan", listing.listing_id, backend=backend) == 4
+    with pytest.raises(NotFound):
+        marketplace.rate("fan", "lst_missing", 3, backend=backend)
+
+
+def test_fifty_parallel_downloads_and_ratings_are_exact(
+    backend: RecordsBackend, model_kwargs: Fields, noon: datetime, concurrently: Callable[..., list[Any]]
+) -> None:
+    listing = publish(backend, model_kwargs)
+    stars = [(i % 5) + 1 for i in range(50)]
+
+    def download(i: int) -> int:
+        return marketplace.record_download(
+            Principal(f"user{i}", "free"), listing.listing_id, now=noon, backend=backend
+        ).downloads
+
+    def rate(i: int) -> None:
+        marketplace.rate(f"user{i}", listing.listing_id, stars[i], now=noon, backend=backend)
+
+    concurrently(download, 50)
+    concurrently(rate, 50)
+    final = marketplace.get_listing(listing.listing_id, backend=backend)
+    assert final.downloads == 50
+    assert final.rating_count == 50
+    assert final.rating_sum == sum(stars)
+    assert final.rating_avg == sum(stars) / 50
+    [week] = marketplace.top_this_week(now=noon, backend=backend)
+    assert (week.downloads_7d, week.ratings_7d) == (50, 50)
+
+
+def test_concurrent_re_rating_by_one_tenant_keeps_one_rating(
+    backend: RecordsBackend, model_kwargs: Fields, concurrently: Callable[..., list[Any]]
+) -> None:
+    listing = publish(backend, model_kwargs)
+    concurrently(lambda i: marketplace.rate("fan", listing.listing_id, (i % 5) + 1, backend=backend), 20)
+    final = marketplace.get_listing(listing.listing_id, backend=backend)
+    mine = marketplace.my_rating("fan", listing.listing_id, backend=backend)
+    assert final.rating_count == 1 and final.rating_sum == mine
+
+
+def test_fork_copies_into_the_caller_namespace_and_survives_unpublish(
+    backend: RecordsBackend, model_kwargs: Fields, free: Principal, noon: datetime
+) -> None:
+    listing = publish(backend, model_kwargs)
+    copies: list[tuple[str, str, str]] = []
+
+    def copier(source: str, tenant: str, name: str) -> str:
+        copies.append((source, tenant, name))
+        return f"file:///tenants/{tenant}/{name}/model.ubj"
+
+    fork = marketplace.fork(free, listing.listing_id, copier, new_name="my-winner", now=noon, backend=backend)
+    assert copies == [("file:///models/winner/model.ubj", free.tenant_id, "my-winner")]
+    assert (fork.tenant_id, fork.name, fork.version) == (free.tenant_id, "my-winner", 1)
+    assert fork.artifact_uri == "file:///tenants/free-team/my-winner/model.ubj"
+    assert fork.forked_from is not None
+    assert (fork.forked_from.listing_id, fork.forked_from.tenant_id, fork.forked_from.version) == (
+        listing.listing_id,
+        AUTHOR.tenant_id,
+        1,
+    )
+    assert fork.metrics == listing.verified_metrics and fork.sha256 == listing.sha256
+    assert marketplace.get_listing(listing.listing_id, backend=backend).downloads == 1
+    assert quotas.used_today(free.tenant_id, quotas.MARKETPLACE_DOWNLOADS, now=noon, backend=backend) == 1
+    with pytest.raises(Conflict):
+        marketplace.fork(free, listing.listing_id, copier, new_name="my-winner", now=noon, backend=backend)
+
+    with pytest.raises(Forbidden):
+        marketplace.unpublish(free.tenant_id, listing.listing_id, backend=backend)
+    marketplace.unpublish(AUTHOR.tenant_id, listing.listing_id, backend=backend)
+    with pytest.raises(NotFound):
+        marketplace.get_listing(listing.listing_id, backend=backend)
+    with pytest.raises(NotFound):
+        marketplace.fork(free, listing.listing_id, copier, new_name="late", backend=backend)
+    assert models.get_model(free.tenant_id, "my-winner", backend=backend).forked_from == fork.forked_from
+    # the author can list the same model version again after unpublishing
+    again = marketplace.publish(AUTHOR.tenant_id, "winner", "Back", "d", {}, backtest, artifact_ok, backend=backend)
+    assert again.listing_id != listing.listing_id and again.rating_count == 0
+
+
+def test_failed_fork_copy_gives_the_download_back(
+    backend: RecordsBackend, model_kwargs: Fields, free: Principal, noon: datetime
+) -> None:
+    listing = publish(backend, model_kwargs)
+
+    def broken_copier(source: str, tenant: str, name: str) -> str:
+        raise OSError("bucket unavailable")
+
+    with pytest.raises(OSError):
+        marketplace.fork(free, listing.listing_id, broken_copier, now=noon, backend=backend)
+    assert quotas.used_today(free.tenant_id, quotas.MARKETPLACE_DOWNLOADS, now=noon, backend=backend) == 0
+    assert models.list_models(free.tenant_id, backend=backend) == []
