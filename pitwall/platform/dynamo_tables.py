@@ -148,3 +148,8 @@ def create_tables(client: Any = None) -> list[str]:
             )
         created.append(name)
     return created
+
+
+if __name__ == "__main__":  # local bootstrap: python -m pitwall.platform.dynamo_tables
+    for created_name in create_tables():
+        print(f"created {created_name}")
