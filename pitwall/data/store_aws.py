@@ -20,6 +20,7 @@ its CTAS approach (so every selected column needs a name: ``count(*) AS n``).
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
 import uuid
@@ -36,6 +37,7 @@ from botocore.exceptions import ClientError
 from pitwall.data.schema import TABLES
 from pitwall.data.store import BaseStore
 
+_log = logging.getLogger(__name__)
 _KEY_RE = re.compile(r"^(?P<dataset>[a-z0-9_]+)/(?:season=(?P<season>\d{4})/)?data\.parquet$")
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 PARTITION_COLUMN = "season"
@@ -56,6 +58,16 @@ def _athena_types(df: pd.DataFrame, partitioned: bool) -> dict[str, str]:
     untyped = {c: "string" for c in data.columns if data[c].dtype == object and data[c].isna().all()}
     columns, _ = wr.catalog.extract_athena_types(data, index=False, dtype=untyped or None)
     return columns
+
+
+def _seasons_in(keys: list[str], dataset: str) -> set[int]:
+    """Seasons of ``dataset`` among store keys."""
+    found = set()
+    for key in keys:
+        m = _KEY_RE.match(key)
+        if m is not None and m["dataset"] == dataset and m["season"]:
+            found.add(int(m["season"]))
+    return found
 
 
 class AwsStore(BaseStore):
@@ -144,12 +156,14 @@ class AwsStore(BaseStore):
         staging = self._object_key(f"{STAGING}/{uuid.uuid4().hex}")
         written: list[str] = []
         swapped: list[tuple[str, str | None]] = []  # (final key, backup key or None when it was new)
+        added: dict[str, list[int]] = {}  # Glue partitions this commit added, per dataset
+        keep_staging = False
         try:
             for key, data in payloads.items():
                 staged = f"{staging}/new/{key}"
                 self.s3.put_object(Bucket=self.bucket, Key=staged, Body=data)
                 written.append(staged)
-            self._register(objects)
+            self._register(objects, added)
             for key in payloads:
                 final = self._object_key(key)
                 backup: str | None = f"{staging}/old/{key}"
@@ -162,36 +176,61 @@ class AwsStore(BaseStore):
                     backup = None
                 swapped.append((final, backup))
                 self._copy(f"{staging}/new/{key}", final)
-        except BaseException:
-            for final, backup in reversed(swapped):
+        except BaseException as exc:
+            problems = self._rollback(swapped, added)
+            if problems:
+                keep_staging = True  # the replaced objects may be the only copy left: keep them
+                raise RuntimeError(
+                    f"commit failed ({exc}) and so did its rollback ({'; '.join(problems)}); the replaced "
+                    f"objects are kept under s3://{self.bucket}/{staging}/old/ for recovery"
+                ) from exc
+            raise
+        finally:
+            if not keep_staging:
+                try:
+                    self._delete(written)
+                except Exception as exc:  # noqa: BLE001 - leftovers under _staging/ are never read
+                    _log.warning("could not clean up s3://%s/%s: %s", self.bucket, staging, exc)
+
+    def _rollback(self, swapped: list[tuple[str, str | None]], added: dict[str, list[int]]) -> list[str]:
+        """Put back every replaced object, remove new ones and new partitions; return what failed."""
+        problems = []
+        for final, backup in reversed(swapped):
+            try:
                 if backup is not None:
                     self._copy(backup, final)
                 else:
                     self._delete([final])
-            raise
-        finally:
-            self._delete(written)
+            except Exception as exc:  # noqa: BLE001 - keep undoing the rest, report all
+                problems.append(f"{final}: {exc}")
+        for dataset, seasons in added.items():
+            try:
+                wr.catalog.delete_partitions(
+                    table=dataset,
+                    database=self.database,
+                    partitions_values=[[str(s)] for s in seasons],
+                    boto3_session=self.session,
+                )
+            except Exception as exc:  # noqa: BLE001
+                problems.append(f"Glue partitions {dataset} {seasons}: {exc}")
+        return problems
 
     # --- Glue Data Catalog ----------------------------------------------------------------
     def ensure_database(self) -> None:
-        """Create the Glue database when it does not exist yet."""
+        """Create the Glue database when it does not exist yet (an existing one is left as it is)."""
         if not self._database_ready:
-            wr.catalog.create_database(
-                self.database, exist_ok=True, description="Pitwall F1 lake", boto3_session=self.session
-            )
+            wr.catalog.create_database(self.database, exist_ok=True, boto3_session=self.session)
             self._database_ready = True
 
-    @staticmethod
-    def _stored_seasons(keys: list[str], dataset: str) -> set[int]:
-        found = set()
-        for key in keys:
-            m = _KEY_RE.match(key)
-            if m is not None and m["dataset"] == dataset and m["season"]:
-                found.add(int(m["season"]))
-        return found
+    def _registered_seasons(self, dataset: str) -> set[int]:
+        parts = wr.catalog.get_parquet_partitions(self.database, dataset, boto3_session=self.session)
+        return {int(values[0]) for values in parts.values()}
 
-    def _register(self, objects: Mapping[str, pd.DataFrame]) -> None:
-        """One Glue table per dataset (partitioned by season when its keys are); add new partitions."""
+    def _register(self, objects: Mapping[str, pd.DataFrame], added: dict[str, list[int]]) -> None:
+        """One Glue table per dataset (partitioned by season when its keys are); add new partitions.
+
+        ``added`` receives the partitions registered here, for a rollback to remove.
+        """
         self.ensure_database()
         by_dataset: dict[str, dict[int | None, pd.DataFrame]] = {}
         for key, df in objects.items():
@@ -199,14 +238,16 @@ class AwsStore(BaseStore):
             assert m is not None
             season = int(m["season"]) if m["season"] else None
             by_dataset.setdefault(m["dataset"], {})[season] = df
-        stored = self._list_keys()
+        stored_keys = self._list_keys()
         for dataset, parts in by_dataset.items():
+            stored = _seasons_in(stored_keys, dataset)
             partitioned = any(season is not None for season in parts)
             newest = max(parts, key=lambda s: -1 if s is None else s)
             columns = _athena_types(parts[newest], partitioned)
             partitions = {PARTITION_COLUMN: "int"} if partitioned else {}
             seasons = {s for s in parts if s is not None}
             current = wr.catalog.get_table_types(self.database, dataset, boto3_session=self.session)
+            registered = self._registered_seasons(dataset) if current is not None and partitioned else set()
             if current is None or list(current.items()) != list({**columns, **partitions}.items()):
                 spec = TABLES.get(dataset)
                 comments = {c.name: c.doc for c in spec.columns} if spec is not None else None
@@ -223,15 +264,18 @@ class AwsStore(BaseStore):
                     boto3_session=self.session,
                 )
                 # a re-created table starts without partitions: register every stored season again
-                seasons |= self._stored_seasons(stored, dataset)
-            if partitioned and seasons:
+                seasons |= stored if partitioned else set()
+                registered = set()
+            new = sorted(seasons - registered)
+            if partitioned and new:
                 wr.catalog.add_parquet_partitions(
                     database=self.database,
                     table=dataset,
-                    partitions_values={self._dataset_uri(dataset, s): [str(s)] for s in sorted(seasons)},
+                    partitions_values={self._dataset_uri(dataset, s): [str(s)] for s in new},
                     compression="snappy",
                     boto3_session=self.session,
                 )
+                added[dataset] = [s for s in new if s not in stored]  # seasons without objects until the copy
 
     # --- SQL ------------------------------------------------------------------------------
     def sql(self, query: str, **kwargs: Any) -> pd.DataFrame:

@@ -171,13 +171,14 @@ def _changed_commit(store: AwsStore) -> dict[tuple[str, int | None], pd.DataFram
     }
 
 
-def _fail_once(at: int, real: Any, name: str) -> Any:
-    """``real`` with its ``at``-th call failing (later calls, e.g. a rollback's, succeed)."""
+def _fail_once(at: int | set[int], real: Any, name: str) -> Any:
+    """``real`` with its ``at``-th call(s) failing (other calls, e.g. a rollback's, succeed)."""
     calls = {"n": 0}
+    failing = {at} if isinstance(at, int) else at
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
-        if calls["n"] == at:
+        if calls["n"] in failing:
             raise ConnectionError(f"simulated S3 failure on {name} #{calls['n']}")
         return real(*args, **kwargs)
 
@@ -196,6 +197,7 @@ def test_put_failure_mid_commit_leaves_objects_intact(store: AwsStore, monkeypat
 
 def test_copy_failure_mid_swap_restores_previous_objects(store: AwsStore, monkeypatch: pytest.MonkeyPatch) -> None:
     before = _objects(store.session)
+    partitions = _partitions(store.session, "results")
     reads = {ds: store.read(ds) for ds in ("results", "races")}
     commit = _changed_commit(store)
     # copies: backup of results 2022 (none: NoSuchKey), results 2022 into place, backup of results 2023,
@@ -205,6 +207,7 @@ def test_copy_failure_mid_swap_restores_previous_objects(store: AwsStore, monkey
         store.write_partitions(commit)
     monkeypatch.undo()
     assert _objects(store.session) == before
+    assert _partitions(store.session, "results") == partitions  # the new season's partition is gone again
     for ds, frame in reads.items():
         pd.testing.assert_frame_equal(store.read(ds), frame)
     assert store.seasons("results") == [SEASON]
@@ -217,6 +220,22 @@ def test_copy_failure_mid_swap_restores_previous_objects(store: AwsStore, monkey
         (["2022"], f"s3://{BUCKET}/{PREFIX}/results/season=2022/"),
         (["2023"], f"s3://{BUCKET}/{PREFIX}/results/season=2023/"),
     ]
+
+
+def test_failed_rollback_keeps_the_replaced_objects(store: AwsStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = _objects(store.session)
+    commit = _changed_commit(store)
+    # races 2023 fails to go into place (#6), then restoring it from its backup fails too (#7)
+    monkeypatch.setattr(store.s3, "copy_object", _fail_once({6, 7}, store.s3.copy_object, "COPY"))
+    with pytest.raises(RuntimeError, match="so did its rollback") as err:
+        store.write_partitions(commit)
+    monkeypatch.undo()
+    kept = str(err.value).split("kept under s3://" + BUCKET + "/")[1].split(" ")[0]
+    objects = _objects(store.session)
+    # everything else was undone: the final objects are the previous ones, the new season is gone
+    assert {k: v for k, v in objects.items() if "/_staging/" not in k} == before
+    assert objects[kept + "results/season=2023/data.parquet"] == before[f"{PREFIX}/results/season=2023/data.parquet"]
+    assert objects[kept + "races/season=2023/data.parquet"] == before[f"{PREFIX}/races/season=2023/data.parquet"]
 
 
 def test_schema_change_recreates_the_table_with_all_partitions(aws: boto3.Session) -> None:
