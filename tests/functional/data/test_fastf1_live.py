@@ -327,3 +327,32 @@ def test_offline_season_ingest_leaves_the_store_untouched(tmp_path: Path, shared
     with pytest.raises(ConnectionError, match="could not reach the FastF1 live timing API for the season 2024"):
         ingest_fastf1(store, SEASON, session_loader=fake_loader(), rounds_loader=offline_schedule)
     assert store._list_keys() == keys
+
+
+def test_season_ingest_takes_the_rounds_already_run_from_the_schedule(monaco_store, monkeypatch) -> None:
+    import fastf1
+
+    now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    schedule = pd.DataFrame(
+        {
+            "RoundNumber": [7, 8, 9],
+            "EventName": ["Emilia Romagna Grand Prix", "Monaco Grand Prix", "Canadian Grand Prix"],
+            "Session5DateUtc": [now - pd.Timedelta(days=14), now - pd.Timedelta(days=7), now + pd.Timedelta(days=7)],
+        }
+    )
+    asked: list[tuple[int, bool]] = []
+
+    def get_event_schedule(year: int, *, include_testing: bool = True) -> pd.DataFrame:
+        asked.append((year, include_testing))
+        return schedule
+
+    monkeypatch.setattr(fastf1, "get_event_schedule", get_event_schedule)
+    assert fastf1_live.fastf1_rounds_loader()(SEASON) == [7, 8]
+    assert asked == [(SEASON, False)]
+
+    def offline(year: int, *, include_testing: bool = True) -> pd.DataFrame:
+        raise ValueError("Failed to load any schedule data.")
+
+    monkeypatch.setattr(fastf1, "get_event_schedule", offline)
+    with pytest.raises(LiveTimingUnavailable, match="the season 2024 schedule"):
+        ingest_fastf1(monaco_store, SEASON, session_loader=fake_loader())
