@@ -15,7 +15,7 @@ params) and therefore reproducible bit for bit for a given seed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -78,10 +78,13 @@ class Algorithm:
         params.update(dict(overrides or {}))
         return params
 
-    def suggest(self, trial: Any, prefix: str = "") -> dict[str, Any]:
-        """Sample parameters from the search space into an Optuna trial (names get ``prefix``)."""
+    def suggest(self, trial: Any, prefix: str = "", fixed: Collection[str] = ()) -> dict[str, Any]:
+        """Sample parameters from the search space into an Optuna trial (names get ``prefix``);
+        parameters named in ``fixed`` are left out of the search."""
         out: dict[str, Any] = {}
         for name, dist in self.space.items():
+            if name in fixed:
+                continue
             key = f"{prefix}{name}"
             if isinstance(dist, Int):
                 out[name] = trial.suggest_int(key, dist.low, dist.high, log=dist.log)

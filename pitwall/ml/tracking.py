@@ -66,10 +66,17 @@ def _is_default_store() -> bool:
     return not any(os.environ.get(v, "").strip() for v in ("PITWALL_MLFLOW_URI", "MLFLOW_TRACKING_URI"))
 
 
-def _client() -> Any:
-    from mlflow.tracking import MlflowClient
+_CLIENTS: dict[str, Any] = {}
 
-    return MlflowClient(tracking_uri=tracking_uri())
+
+def _client() -> Any:
+    """One MlflowClient per tracking URI (creating one checks the store's schema: ~1 s)."""
+    uri = tracking_uri()
+    if uri not in _CLIENTS:
+        from mlflow.tracking import MlflowClient
+
+        _CLIENTS[uri] = MlflowClient(tracking_uri=uri)
+    return _CLIENTS[uri]
 
 
 def default_experiment(model_or_spec: Any) -> str:

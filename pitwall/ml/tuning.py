@@ -167,9 +167,17 @@ def _check_budget(n_trials: int | None, timeout: float | None) -> None:
         raise MLInputError(f"timeout: must be a positive number of seconds or None, got {timeout!r}")
 
 
+FINISHED = ("COMPLETE", "PRUNED", "FAIL")
+
+
+def _finished(study: Any) -> list[Any]:
+    """Trials that ran (enqueued-but-never-started trials stay WAITING and are left out)."""
+    return [t for t in study.trials if t.state.name in FINISHED]
+
+
 def _trials_frame(study: Any) -> pd.DataFrame:
     rows = []
-    for t in study.trials:
+    for t in _finished(study):
         rows.append(
             {
                 "trial": t.number,
@@ -217,8 +225,10 @@ def tune(
     folds = make_folds(data, task, cv_folds, cv, seed)
     optuna = _quiet_optuna()
 
+    grid = {k: list(v) for k, v in algo.grid.items() if k not in (base_params or {})}
     if strategy == "grid":
-        grid = {k: list(v) for k, v in algo.grid.items()}
+        if not grid:
+            raise MLInputError(f"base_params: fix every grid parameter of {algorithm!r}; nothing left to search")
         size = int(np.prod([len(v) for v in grid.values()]))
         sampler: Any = optuna.samplers.GridSampler(grid, seed=seed)
         budget: int | None = size if n_trials is None else min(n_trials, size)
@@ -231,11 +241,12 @@ def tune(
     study = optuna.create_study(direction=how, sampler=sampler, pruner=pruner)
 
     def objective(trial: Any) -> float:
+        fixed = dict(base_params or {})
         if strategy == "grid":
-            suggested = {k: trial.suggest_categorical(k, list(v)) for k, v in algo.grid.items()}
+            suggested = {k: trial.suggest_categorical(k, list(v)) for k, v in grid.items()}
         else:
-            suggested = algo.suggest(trial)
-        params = {**dict(base_params or {}), **suggested}
+            suggested = algo.suggest(trial, fixed=fixed)
+        params = {**fixed, **suggested}
         trial.set_user_attr("algorithm", algorithm)
         trial.set_user_attr("params", params)
         return cross_validate(task, data, algorithm, params, metric=metric, folds=folds, seed=seed, trial=trial).mean
@@ -254,7 +265,7 @@ def tune(
         direction=how,
         best_params=algo.params(best.user_attrs["params"]),
         best_score=float(best.value),
-        n_trials=len(study.trials),
+        n_trials=len(_finished(study)),
         n_complete=len(complete),
         n_pruned=sum(t.state.name == "PRUNED" for t in study.trials),
         duration_s=elapsed,
@@ -269,16 +280,22 @@ def _better(a: float, b: float, how: str) -> bool:
 class AutoMLTrainer:
     """Search algorithms and hyperparameters together within a time budget.
 
-    ``fit(data)`` runs one Optuna TPE study (trial 0..n-1 first try each algorithm with its
-    default parameters, then TPE explores), cross-validated on race-grouped folds, and
-    returns the best model refitted on all of ``data`` (``.algorithm``, ``.score`` = mean CV
-    ``metric``). With ``ensemble=True`` the best trial of each of the top
-    ``ensemble_size`` algorithms are averaged; the ensemble is chosen only when its
-    out-of-fold score beats the best single model. After ``fit``: ``best_model``,
-    ``leaderboard`` (one row per trial, best first), ``study``, ``ensemble_score``.
+    ``fit(data)`` runs one Optuna TPE study over ``algorithms`` (default: every algorithm
+    for the task) and their search spaces, cross-validated on race-grouped folds
+    (``cv_folds``; ``cv="expanding"`` for time-ordered folds). The first trials try each
+    algorithm with its default parameters, in the order given (so with a tiny budget some
+    algorithms may never run); TPE explores after that. Pruning: ``MedianPruner`` on the
+    per-fold running mean.
 
-    ``time_budget`` bounds the search (seconds; a running trial finishes); the final refit
-    comes on top. ``n_trials`` optionally caps the number of trials as well.
+    Returns the best model refitted on all of ``data``: ``.algorithm`` and ``.score`` (mean
+    CV ``metric``). With ``ensemble=True`` the best trial of each of the top
+    ``ensemble_size`` algorithms are averaged, and that ``EnsembleModel`` (``algorithm ==
+    "ensemble"``) is returned only when its out-of-fold score beats the best single model.
+    After ``fit``: ``best_model``, ``leaderboard`` (one row per finished trial, best first:
+    trial, state, value, algorithm, params, duration_s), ``study``, ``ensemble_score``.
+
+    ``time_budget`` bounds the search in seconds (a running trial finishes); the final
+    refit comes on top. ``n_trials`` optionally caps the number of trials as well.
     """
 
     def __init__(
@@ -391,7 +408,7 @@ class AutoMLTrainer:
             "direction": self.direction,
             "time_budget_s": self.time_budget,
             "search_s": round(search_s, 3),
-            "n_trials": len(study.trials),
+            "n_trials": len(_finished(study)),
             "n_complete": len(complete),
             "n_pruned": sum(t.state.name == "PRUNED" for t in study.trials),
             "algorithms": list(self.algorithms),

@@ -1,0 +1,83 @@
+"""MLflow tracking into a temporary SQLite store under PITWALL_HOME."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pitwall.ml import ModelBuilder, compare, holdout_split, list_runs, load_model, walk_forward
+from pitwall.ml.errors import MLInputError
+from pitwall.ml.tracking import RUN_COLUMNS, log_training_run, tracking_uri
+
+
+def test_runs_are_logged_listed_and_compared(frame: pd.DataFrame, features: list[str], _pitwall_home: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    train_idx, test_idx = holdout_split(frame, last_n_races=5)
+    train, test = frame.iloc[train_idx], frame.iloc[test_idx]
+    assert tracking_uri() == f"sqlite:///{(_pitwall_home / 'mlflow.db').as_posix()}"
+
+    podium = ModelBuilder("classification", "podium", features=features, template="podium-clf")
+    clf = podium.train(train, "logistic", track=True, run_name="logistic-podium")
+    evaluation = clf.evaluate(test)
+    run_id = log_training_run(clf, run_name="logistic-podium-evaluated", evaluation=evaluation)
+    winner = ModelBuilder("ranking", "position", features=features, top_k=1)
+    winner.train(train, "lightgbm", params={"n_estimators": 30}, track=True, experiment="winner")
+    walk_forward(
+        frame,
+        winner,
+        season=2023,
+        rounds=[20, 21, 22],
+        train_kwargs={"algorithm": "logistic"},
+        track=True,
+        experiment="winner",
+        run_name="backtest-2023",
+    )
+    assert (_pitwall_home / "mlflow.db").is_file()
+
+    table = list_runs()
+    assert list(table.columns) == RUN_COLUMNS and len(table) == 4
+    row = table.set_index("run_name").loc["logistic-podium-evaluated"]
+    assert row["experiment"] == "podium-clf" and row["algorithm"] == "logistic" and row["kind"] == "training"
+    assert row["f1"] == pytest.approx(evaluation.metrics["f1"])
+    assert row["metric"] == f"test_log_loss={evaluation.metrics['log_loss']:.4g}"
+    assert row["training_time_s"] == pytest.approx(clf.training_time_s)
+    backtest = table.set_index("run_name").loc["backtest-2023"]
+    assert backtest["kind"] == "backtest" and backtest["metric"].startswith("log_loss=")
+
+    client = MlflowClient(tracking_uri=tracking_uri())
+    run = client.get_run(run_id)
+    assert run.data.params["param.C"] == "1.0" and run.data.tags["pitwall.template"] == "podium-clf"
+    artifact_dir = Path(urlparse(run.info.artifact_uri).path)
+    assert artifact_dir.is_relative_to(_pitwall_home / "mlruns")
+    assert json.loads((artifact_dir / "feature_importance.json").read_text()) == pytest.approx(clf.feature_importance())
+    assert (artifact_dir / "plots" / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
+    logged = load_model(artifact_dir / "model")  # the logged artifact is a verified, loadable model
+    assert np.array_equal(logged.predict_proba(test), clf.predict_proba(test))
+
+    compared = compare(["winner"])
+    assert set(compared["run_name"]) == {"lightgbm-position", "backtest-2023"}
+    both = compare(["logistic-podium", "backtest-2023"])
+    assert sorted(both["run_name"]) == ["backtest-2023", "logistic-podium"]
+    with pytest.raises(MLInputError, match="'nobody'"):
+        compare(["winner", "nobody"])
+    assert list(list_runs("winner")["experiment"].unique()) == ["winner"]
+
+
+def test_tracking_uri_can_be_overridden(
+    frame: pd.DataFrame, features: list[str], tmp_path: Path, _pitwall_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = tmp_path / "elsewhere.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///ignored.db")
+    monkeypatch.setenv("PITWALL_MLFLOW_URI", f"sqlite:///{other.as_posix()}")
+    assert tracking_uri() == f"sqlite:///{other.as_posix()}"
+    ModelBuilder("regression", "points", features=features).train(
+        frame, "linear", track=True, experiment="points", run_name="ridge"
+    )
+    assert other.is_file() and not (_pitwall_home / "mlflow.db").exists()
+    assert list_runs()["run_name"].tolist() == ["ridge"]
