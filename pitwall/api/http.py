@@ -1,0 +1,187 @@
+"""Framework-free request handling: one function from an HTTP request to an HTTP answer.
+
+The Chalice app (``functions/api/app.py``), the local server and tests all go through
+:func:`handle`, which applies the same steps to every operation of
+:data:`pitwall.api.routes.OPERATIONS`:
+
+1. body size limit (413) before anything is read or parsed;
+2. API key (``x-api-key``) -> principal via ``pitwall.platform.keys.authenticate``
+   (401), except for public operations (health, OpenAPI document);
+3. request-rate quota (429 + ``Retry-After``) when the app enforces it (locally);
+4. JSON parsing (400 ``malformed_json``) and schema validation (400/422, field named);
+5. the operation's plain function; its pydantic response model is serialised to JSON;
+6. every exception mapped by :mod:`pitwall.api.errors` (never a stack trace).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from pitwall.api.errors import error_response, from_validation_error
+from pitwall.api.services import ApiServices
+from pitwall.errors import PayloadTooLarge, ValidationFailed
+from pitwall.platform import keys, quotas
+from pitwall.platform.records import Principal
+
+API_PREFIX = "/api/v1"
+API_KEY_HEADER = "x-api-key"
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """One HTTP request, already routed: ``headers`` keys are lower-case."""
+
+    method: str
+    path: str
+    path_params: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+
+
+def _dumps(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+@dataclass
+class ApiResponse:
+    """An answer: ``body`` is the JSON value, ``content`` its encoding (what goes on the wire)."""
+
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    content: bytes = b""
+
+    @classmethod
+    def json(cls, status: int, body: Any, headers: Mapping[str, str] | None = None) -> ApiResponse:
+        return cls(status, body, {**JSON_HEADERS, **(headers or {})}, _dumps(body))
+
+
+@dataclass(frozen=True)
+class Call:
+    """What an operation's function receives."""
+
+    services: ApiServices
+    principal: Principal | None
+    params: Mapping[str, str]
+    query: Mapping[str, str]
+    body: Any
+
+    @property
+    def tenant(self) -> Principal:
+        assert self.principal is not None, "public operations have no principal"
+        return self.principal
+
+
+@dataclass(frozen=True)
+class QueryParam:
+    name: str
+    description: str
+    enum: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One API operation: where it lives, what it takes and returns, and its function."""
+
+    operation_id: str
+    method: str
+    path: str
+    summary: str
+    function: Callable[[Call], BaseModel | dict[str, Any]]
+    response: type[BaseModel] | None
+    """The answer's model; None: a free-form JSON object (the OpenAPI document)."""
+    request: type[BaseModel] | tuple[type[BaseModel], ...] | None = None
+    body_optional: bool = False
+    status: int = 200
+    public: bool = False
+    query: tuple[QueryParam, ...] = ()
+    errors: tuple[int, ...] = (400, 401, 404, 422, 429)
+    tags: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def path_params(self) -> list[str]:
+        return [part[1:-1] for part in self.path.split("/") if part.startswith("{") and part.endswith("}")]
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(body: bytes | None) -> Any:
+    """The JSON value of a request body (strict: no NaN/Infinity); 400 ``malformed_json`` otherwise."""
+    if body is None or not body.strip():
+        raise ValidationFailed("the request body is empty; send a JSON object", field="body", code="malformed_json")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationFailed("the request body is not UTF-8 text", field="body", code="malformed_json") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        detail = str(exc).split(":")[0] if isinstance(exc, ValueError) else "nested too deeply"
+        raise ValidationFailed(f"malformed JSON: {detail}", field="body", code="malformed_json") from None
+
+
+def _pick_model(request: type[BaseModel] | tuple[type[BaseModel], ...], data: Any) -> type[BaseModel]:
+    """For alternative bodies, the model whose required fields the data has (first by default)."""
+    if not isinstance(request, tuple):
+        return request
+    if isinstance(data, dict):
+        for model in request:
+            required = [name for name, f in model.model_fields.items() if f.is_required()]
+            if required and all(name in data for name in required):
+                return model
+    return request[0]
+
+
+def validate_body(request: type[BaseModel] | tuple[type[BaseModel], ...], body: bytes | None) -> BaseModel:
+    data = parse_json(body)
+    model = _pick_model(request, data)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation_error(exc, data) from None
+
+
+def authenticate(services: ApiServices, headers: Mapping[str, str]) -> Principal:
+    principal = keys.authenticate(headers.get(API_KEY_HEADER), backend=services.records)
+    if services.enforce_rate_limits:
+        quotas.check_request_rate(principal, backend=services.records)
+    return principal
+
+
+def handle(operation: Operation, request: ApiRequest, services: ApiServices) -> ApiResponse:
+    """Answer ``request`` with ``operation`` (see the module doc); never raises."""
+    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+    try:
+        size = len(request.body or b"")
+        if size > services.max_body_bytes:
+            raise PayloadTooLarge(
+                f"the request body is {size} bytes; at most {services.max_body_bytes} are accepted", field="body"
+            )
+        principal = None if operation.public else authenticate(services, request.headers)
+        body = None
+        has_body = bool(request.body and request.body.strip())
+        if operation.request is not None and (has_body or not operation.body_optional):
+            body = validate_body(operation.request, request.body)
+        call = Call(services=services, principal=principal, params=request.path_params, query=request.query, body=body)
+        result = operation.function(call)
+        payload = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+        return ApiResponse.json(operation.status, payload)
+    except Exception as exc:  # every failure becomes an HTTP answer
+        status, headers, payload = error_response(exc, request_id=request_id)
+        return ApiResponse.json(status, payload, headers)
+
+
+def error_answer(status: int, code: str, message: str, field: str | None = None) -> ApiResponse:
+    """An error answer built outside :func:`handle` (unknown route, method not allowed...)."""
+    return ApiResponse.json(status, {"error": {"code": code, "message": message, "field": field}})

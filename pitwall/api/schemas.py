@@ -1,0 +1,316 @@
+"""Request and response bodies of the prediction API (v1), as pydantic models.
+
+These models are the single description of the API's JSON: the route logic validates
+requests with them, serialises responses through them, and :mod:`pitwall.api.openapi`
+builds the OpenAPI 3 document from their JSON schemas. Requests are strict (no type
+coercion: ``"3"`` is not an integer, ``true`` is not a number) and reject unknown fields.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+"""Model names, driver and constructor ids, template names (same rule as the platform's)."""
+
+RACE_PATTERN = r"^(?:[a-z0-9][a-z0-9-]{0,62}_[0-9]{4}|[0-9]{4}-[0-9]{2})$"
+"""A race: ``<grand_prix_id>_<season>`` (``monaco_2024``) or ``<season>-<round:02d>`` (``2024-08``)."""
+
+Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
+DriverId = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
+RaceRef = Annotated[str, StringConstraints(pattern=RACE_PATTERN)]
+Season = Annotated[int, Field(ge=1950, le=2100)]
+GridSlot = Annotated[int, Field(ge=1, le=40, description="starting position (1 = pole)")]
+FeatureValue = float | bool | None
+
+MAX_INSTANCES = 1000
+MAX_GRID_ENTRIES = 40
+MAX_SIMULATIONS = 100_000
+
+Weather = Literal["dry", "wet"]
+"""Request ``weather`` values (mapped to the ``weather_condition`` feature in ``pitwall.serving.invocation``)."""
+
+
+class Request(BaseModel):
+    """Base of request bodies: strict types, unknown fields rejected, no NaN/Infinity."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
+
+
+class Response(BaseModel):
+    """Base of response bodies."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class ErrorDetail(Response):
+    field: str | None = Field(None, description="the offending input field, dotted path")
+    message: str
+
+
+class ErrorInfo(Response):
+    code: str = Field(description="snake_case code clients can switch on, e.g. 'not_found', 'quota_exceeded'")
+    message: str = Field(description="what is wrong, for humans")
+    field: str | None = Field(None, description="the offending input field (dotted path), when there is one")
+    retry_after_seconds: int | None = Field(None, description="429 only: seconds until a retry can succeed")
+    details: list[ErrorDetail] | None = Field(None, description="every validation problem, when there are several")
+
+
+class ErrorResponse(Response):
+    """Every 4xx/5xx answer."""
+
+    error: ErrorInfo
+
+
+# --------------------------------------------------------------------------- health
+
+
+class HealthResponse(Response):
+    status: Literal["ok"]
+    version: str = Field(description="API version")
+    backend: Literal["local", "aws"]
+
+
+# --------------------------------------------------------------------------- predictions
+
+
+class RacePredictRequest(Request):
+    """Predict for a race: features are looked up server-side as of the model's moment."""
+
+    race: RaceRef = Field(description="'monaco_2024' (grand prix id + season) or '2024-08' (season-round)")
+    grid_positions: dict[DriverId, GridSlot] | None = Field(
+        None,
+        max_length=MAX_GRID_ENTRIES,
+        description="override starting positions: driver id -> grid slot",
+    )
+    weather: Weather | None = Field(None, description="override the race's weather condition")
+
+
+class InstancesPredictRequest(Request):
+    """Predict for explicit feature rows (as SageMaker and MLflow serving do).
+
+    Each instance maps the model's feature names to numbers (null = missing). Optional key
+    fields: ``driver_id`` (names the row in the answer) and ``race_id`` (groups rows of one
+    race for ranking models; all rows form one race when absent).
+    """
+
+    instances: list[dict[str, FeatureValue | str]] = Field(min_length=1, max_length=MAX_INSTANCES)
+
+
+class RaceInfo(Response):
+    race_id: str = Field(description="'<season>-<round:02d>'")
+    season: int
+    round: int
+    grand_prix_id: str | None = None
+    name: str | None = None
+    date: str | None = None
+
+
+class Prediction(Response):
+    """One row of the answer. Which fields are set depends on the model kind:
+
+    - ranking: ``rank`` (1 = predicted best), ``score``, ``probability`` (top-k probability)
+    - regression: ``value``
+    - classification: ``label`` and ``probabilities`` (class -> probability)
+    """
+
+    driver_id: str | None = None
+    race_id: str | None = None
+    rank: int | None = None
+    score: float | None = None
+    probability: float | None = None
+    value: float | None = None
+    label: str | None = None
+    probabilities: dict[str, float] | None = None
+
+
+class PredictResponse(Response):
+    model: str
+    version: int
+    template: str
+    kind: Literal["ranking", "regression", "classification"]
+    top_k: int | None = None
+    race: RaceInfo | None = None
+    predictions: list[Prediction]
+
+
+class ChampionshipRequest(Request):
+    """Monte Carlo forecast of a season's championships from per-race finishing probabilities."""
+
+    season: Season
+    remaining_races: bool = Field(
+        True,
+        description="true: start from the standings after `after_round` and simulate the rest; "
+        "false: simulate every race of the season from zero",
+    )
+    after_round: int | None = Field(
+        None, ge=0, le=30, description="standings as of this round (default: the last round with results)"
+    )
+    simulations: int = Field(10_000, ge=100, le=MAX_SIMULATIONS)
+    seed: int | None = Field(None, ge=0, le=2**32 - 1, description="fix the random draws")
+
+
+class DriverOutlook(Response):
+    driver_id: str
+    constructor_id: str | None
+    current_points: float
+    expected_points: float
+    title_probability: float
+
+
+class ConstructorOutlook(Response):
+    constructor_id: str
+    current_points: float
+    expected_points: float
+    title_probability: float
+
+
+class ChampionshipResponse(Response):
+    model: str
+    version: int
+    season: int
+    after_round: int
+    simulated_rounds: list[int]
+    simulations: int
+    points_system: str
+    drivers: list[DriverOutlook] = Field(description="by title probability, then expected points")
+    constructors: list[ConstructorOutlook]
+
+
+# --------------------------------------------------------------------------- models
+
+
+class ModelVersionInfo(Response):
+    version: int
+    algorithm: str
+    created_at: str
+    metrics: dict[str, float]
+    experiment: str | None = None
+    job_id: str | None = None
+
+
+class ModelSummary(Response):
+    name: str
+    latest_version: int
+    deployed_version: int | None
+    template: str
+    task: str
+    algorithm: str
+    created_at: str
+    metrics: dict[str, float]
+
+
+class ModelDetail(Response):
+    name: str
+    version: int = Field(description="the described version (latest)")
+    deployed_version: int | None
+    status: Literal["registered", "deployed"]
+    template: str
+    task: str
+    algorithm: str
+    target: str
+    features: list[str]
+    data_window: dict[str, Any]
+    metrics: dict[str, float]
+    baseline_metrics: dict[str, float]
+    params: dict[str, Any]
+    auto_retrain: bool
+    experiment: str | None
+    created_at: str
+    versions: list[ModelVersionInfo]
+
+
+class ModelList(Response):
+    models: list[ModelSummary]
+
+
+class DeployRequest(Request):
+    version: int | None = Field(None, ge=1, description="version to serve (default: latest)")
+
+
+class DeploymentInfo(Response):
+    model: str
+    version: int | None = Field(description="the deployed version; null after undeploy")
+    backend: Literal["local", "sagemaker"]
+    endpoint: str | None = Field(None, description="SageMaker endpoint name (aws backend)")
+    status: Literal["deployed", "undeployed"]
+
+
+class DeletedResponse(Response):
+    deleted: str
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+class JobRequest(Request):
+    """Start a training job from a model template."""
+
+    template: Identifier = Field(description="template name, e.g. 'race_winner'")
+    name: Identifier = Field(description="model name to register the result under")
+    algorithm: Identifier = Field("xgboost", description="'xgboost', 'lightgbm', 'random_forest', ... or 'auto'")
+    auto_tune: bool = False
+    cv_folds: int = Field(3, ge=2, le=10)
+    seasons: list[Season] | None = Field(None, min_length=1, max_length=80, description="training seasons")
+    features: list[Annotated[str, StringConstraints(min_length=1, max_length=128)]] | None = Field(
+        None, min_length=1, max_length=200, description="custom feature subset of the template's features"
+    )
+    experiment: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    idempotency_key: Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,128}$")] | None = None
+    max_runtime_seconds: int | None = Field(None, ge=1, le=8 * 3600)
+
+
+class JobInfo(Response):
+    job_id: str
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    kind: str
+    model_name: str
+    template: str
+    created_at: str
+    updated_at: str
+    max_runtime_seconds: int
+    params: dict[str, Any]
+    experiment: str | None
+    error: str | None
+    result: dict[str, Any]
+
+
+class JobList(Response):
+    jobs: list[JobInfo]
+
+
+# --------------------------------------------------------------------------- experiments
+
+
+class ExperimentSummary(Response):
+    name: str
+    job_ids: list[str]
+    model_names: list[str]
+    last_activity: str
+
+
+class ExperimentList(Response):
+    experiments: list[ExperimentSummary]
+
+
+class ExperimentRun(Response):
+    model: str
+    version: int
+    algorithm: str
+    template: str
+    created_at: str
+    metrics: dict[str, float]
+    baseline_metrics: dict[str, float]
+    params: dict[str, Any]
+    job_id: str | None
+
+
+class ExperimentComparison(Response):
+    experiment: str
+    metric: str | None = Field(description="the metric runs are sorted by (best first)")
+    runs: list[ExperimentRun]

@@ -1,0 +1,148 @@
+"""The local API server: the same Chalice app as the cloud (``functions/api/app.py``), served
+in-process by Chalice's local gateway on a threaded HTTP server, with the local backends.
+
+Differences from ``chalice local``: request bodies over the API's limit are refused (413)
+before they are read, unknown paths get the API's 404 error body instead of API Gateway's
+403 "Missing Authentication Token", and access logging goes to the ``pitwall.api.access``
+logger instead of stderr.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import sys
+import threading
+from functools import lru_cache
+from http.server import HTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from chalice.config import Config
+from chalice.local import ChaliceRequestHandler, ForbiddenError, LocalDevServer, LocalGatewayException
+
+from pitwall.api.services import ApiServices, local_services, set_services
+from pitwall.config import REPO_ROOT
+
+APP_FILE = REPO_ROOT / "functions" / "api" / "app.py"
+APP_MODULE = "pitwall_api_app"
+access_log = logging.getLogger("pitwall.api.access")
+
+
+@lru_cache(maxsize=1)
+def load_app_module(path: Path = APP_FILE) -> ModuleType:
+    """Import ``functions/api/app.py`` (not a package) once per process."""
+    spec = importlib.util.spec_from_file_location(APP_MODULE, path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot import the API app from {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[APP_MODULE] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def chalice_app() -> Any:
+    """The Chalice application object."""
+    return load_app_module().app
+
+
+def _error_bytes(code: str, message: str, field: str | None = None) -> bytes:
+    return json.dumps({"error": {"code": code, "message": message, "field": field}}).encode("utf-8")
+
+
+class PitwallRequestHandler(ChaliceRequestHandler):
+    """Chalice's request handler with a body-size guard, API-shaped 404s and quiet logs."""
+
+    max_body_bytes: int = 1024 * 1024
+
+    def _refuse(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        body = _error_bytes(code, message, field)
+        self.close_connection = True
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _generic_handle(self) -> None:
+        raw = self.headers.get("content-length", "0") or "0"
+        try:
+            length = int(raw)
+            if length < 0:
+                raise ValueError
+        except ValueError:
+            self._refuse(400, "bad_request", f"invalid Content-Length header {raw!r}", "content-length")
+            return
+        if length > self.max_body_bytes:
+            self._refuse(
+                413,
+                "payload_too_large",
+                f"the request body is {length} bytes; at most {self.max_body_bytes} are accepted",
+                "body",
+            )
+            return
+        super()._generic_handle()
+
+    def _send_error_response(self, error: LocalGatewayException) -> None:
+        if isinstance(error, ForbiddenError) and b"Missing Authentication Token" in (error.body or b""):
+            path = self.path.split("?")[0]
+            self._send_http_response(
+                404,
+                {"Content-Type": "application/json"},
+                _error_bytes("not_found", f"no route {self.command} {path}", "path"),
+            )
+            return
+        super()._send_error_response(error)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler API
+        access_log.debug("%s %s", self.address_string(), format % args)
+
+
+class LocalApiServer:
+    """The API on ``host:port`` in background threads; ``port=0`` picks a free port."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        services: ApiServices | None = None,
+    ) -> None:
+        self.services = services or local_services()
+        set_services(self.services)
+        app = chalice_app()
+        handler = type("Handler", (PitwallRequestHandler,), {"max_body_bytes": self.services.max_body_bytes})
+        config = Config.create(chalice_stage="dev", app_name=app.app_name)
+        self._dev = LocalDevServer(app, config, host, port, handler_cls=handler)
+        server: HTTPServer = self._dev.server
+        server.daemon_threads = True
+        self.host, self.port = server.server_address[0], int(server.server_address[1])
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> LocalApiServer:
+        """Serve in a daemon thread; returns self."""
+        self._thread = threading.Thread(target=self._dev.server.serve_forever, name="pitwall-api", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until interrupted."""
+        self._dev.server.serve_forever()
+
+    def stop(self) -> None:
+        self._dev.server.shutdown()
+        self._dev.server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> LocalApiServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,98 @@
+"""``pitwall serve``, ``pitwall deploy`` / ``undeploy`` and ``pitwall keys create``."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from pitwall.cli.common import console, err_console, fail
+from pitwall.errors import PitwallError
+
+TENANT_ENV = "PITWALL_TENANT"
+DEFAULT_TENANT = "local"
+
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+
+
+def _tenant(value: str | None) -> str:
+    return value or os.environ.get(TENANT_ENV) or DEFAULT_TENANT
+
+
+TenantOption = typer.Option(None, "--tenant", help=f"tenant id (default: ${TENANT_ENV} or '{DEFAULT_TENANT}')")
+
+
+def serve_cmd(
+    host: str = typer.Option("127.0.0.1", "--host", help="interface to listen on"),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="TCP port (0: any free port)"),
+) -> None:
+    """Serve the prediction API locally (the same app as the cloud, with local backends)."""
+    from pitwall.api.server import LocalApiServer
+
+    try:
+        server = LocalApiServer(host, port)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        return
+    console.print(f"Pitwall API on [bold]{server.url}[/bold]  (OpenAPI: {server.url}/api/v1/openapi.json)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        err_console.print("stopping")
+    finally:
+        server.stop()
+
+
+def deploy_cmd(
+    name: str = typer.Argument(..., help="model name"),
+    version: int = typer.Option(None, "--version", min=1, help="version to serve (default: latest)"),
+    tenant: str = TenantOption,
+) -> None:
+    """Deploy a model version (a running `pitwall serve` picks it up on its next request)."""
+    from pitwall.serving.deploy import deploy_model
+
+    try:
+        result = deploy_model(_tenant(tenant), name, version)
+    except PitwallError as exc:
+        fail(exc.message)
+        return
+    where = f" on endpoint {result.endpoint}" if result.endpoint else ""
+    console.print(f"deployed {result.model} version {result.version} ({result.backend}){where}")
+
+
+def undeploy_cmd(
+    name: str = typer.Argument(..., help="model name"),
+    tenant: str = TenantOption,
+) -> None:
+    """Stop serving a model."""
+    from pitwall.serving.deploy import undeploy_model
+
+    try:
+        result = undeploy_model(_tenant(tenant), name)
+    except PitwallError as exc:
+        fail(exc.message)
+        return
+    console.print(f"undeployed {result.model} ({result.backend})")
+
+
+@keys_app.command("create")
+def keys_create_cmd(
+    tenant: str = typer.Option(..., "--tenant", help="tenant id (created on first use)"),
+    tier: str = typer.Option("free", "--tier", help="free or pro"),
+) -> None:
+    """Create an API key for a tenant and print it (it is shown only once)."""
+    from pitwall.platform.keys import create_key
+
+    try:
+        key = create_key(tenant, tier)
+    except PitwallError as exc:
+        fail(exc.message)
+        return
+    typer.echo(key)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve_cmd)
+    app.command("deploy")(deploy_cmd)
+    app.command("undeploy")(undeploy_cmd)
+    app.add_typer(keys_app, name="keys")

@@ -1,0 +1,383 @@
+"""What a model endpoint does with one request: the in-process serving logic.
+
+:func:`invoke` takes a loaded :class:`~pitwall.serving.predictor.Predictor` and a validated
+payload (the API's request JSON) and returns the prediction JSON (without the model name and
+version, which the registry knows). The local backend calls it in the API process; a
+SageMaker inference container calls the same function, so both backends answer alike.
+
+Payload shapes (see :mod:`pitwall.api.schemas`):
+
+- ``{"race": "monaco_2024", "grid_positions": {...}, "weather": "wet"}``: the race's feature
+  rows as of the model's prediction moment (``pitwall.templates.prediction_frame``), with
+  the caller's values overriding ``start_position`` / ``weather_condition``.
+- ``{"instances": [{feature: value, ...}, ...]}``: explicit feature rows.
+- ``{"championship": {"season": 2024, ...}}``: Monte Carlo title forecast
+  (:mod:`pitwall.serving.championship`) from the model's per-race probabilities.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from pitwall.errors import ValidationFailed
+from pitwall.serving import championship as champ
+from pitwall.serving.predictor import Predictor
+from pitwall.serving.races import RaceCatalog, RaceRef
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from pitwall.data.store import Store
+
+GRID_FEATURE = "start_position"
+WEATHER_FEATURE = "weather_condition"
+WEATHER_VALUES: dict[str, float] = {"dry": 0.0, "wet": 1.0}
+KEY_FIELDS = ("driver_id", "race_id", "season", "round")
+INSTANCES_RACE_ID = "instances"
+FRAME_CACHE_SIZE = 512
+
+
+def _unprocessable(message: str, field: str, code: str = "validation_failed") -> ValidationFailed:
+    return ValidationFailed(message, field=field, code=code, unprocessable=True)
+
+
+FrameBuilder = Callable[..., "pd.DataFrame"]
+"""``(template, store, season, round, overrides=None) -> DataFrame``: a race's feature rows."""
+
+
+def template_frame(
+    template: str, store: Store, season: int, round_: int, overrides: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
+    """The default builder: ``pitwall.templates.prediction_frame``."""
+    from pitwall.templates import prediction_frame
+
+    return prediction_frame(template, store, season, round_, overrides=overrides)
+
+
+class FrameSource:
+    """Feature rows of a race for a template, cached (LRU) per (template, race, overrides)."""
+
+    def __init__(self, store: Store, builder: FrameBuilder = template_frame, size: int = FRAME_CACHE_SIZE) -> None:
+        self.store = store
+        self.builder = builder
+        self._size = size
+        self._lock = threading.Lock()
+        self._frames: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._frames.clear()
+
+    def frame(
+        self, template: str, season: int, round_: int, overrides: Mapping[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """A fresh copy of the feature rows (callers may modify it)."""
+        okey = tuple(
+            sorted((k, tuple(sorted(v.items())) if isinstance(v, Mapping) else v) for k, v in (overrides or {}).items())
+        )
+        key = (template, season, round_, okey)
+        with self._lock:
+            cached = self._frames.get(key)
+            if cached is not None:
+                self._frames.move_to_end(key)
+                return cached.copy()
+        frame = self.builder(template, self.store, season, round_, overrides=dict(overrides) if overrides else None)
+        with self._lock:
+            self._frames[key] = frame
+            while len(self._frames) > self._size:
+                self._frames.popitem(last=False)
+        return frame.copy()
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    f = float(value)
+    return f if math.isfinite(f) else None
+
+
+def prediction_rows(predictor: Predictor, frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The answer rows for ``frame``: ranked for ranking models, frame order otherwise."""
+    model = predictor.model
+    entity = model.spec.entity_col
+    group = model.spec.group_col
+    rows: list[dict[str, Any]] = []
+    if predictor.kind == "ranking":
+        table = model.rank(frame)
+        for rec in table.to_dict("records"):
+            rows.append(
+                {
+                    "driver_id": None if rec.get(entity) is None else str(rec[entity]),
+                    "race_id": str(rec[group]),
+                    "rank": int(rec["rank"]),
+                    "score": _num(rec["score"]),
+                    "probability": _num(rec["probability"]),
+                }
+            )
+        return rows
+    out = model.predict_frame(frame)
+    drivers = frame[entity].tolist() if entity in frame.columns else [None] * len(frame)
+    races = frame[group].tolist() if group in frame.columns else [None] * len(frame)
+    for i, rec in enumerate(out.to_dict("records")):
+        row: dict[str, Any] = {
+            "driver_id": None if drivers[i] is None else str(drivers[i]),
+            "race_id": None if races[i] is None else str(races[i]),
+        }
+        if predictor.kind == "regression":
+            row["value"] = _num(rec["prediction"])
+        else:
+            row["label"] = str(rec["prediction"])
+            row["probabilities"] = {
+                str(c): float(rec[f"proba_{c}"]) for c in (model.classes or []) if f"proba_{c}" in rec
+            }
+        rows.append(row)
+    return rows
+
+
+def _answer(predictor: Predictor, race: RaceRef | None, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "template": predictor.template,
+        "kind": predictor.kind,
+        "top_k": predictor.top_k,
+        "race": None if race is None else race.to_dict(),
+        "predictions": rows,
+    }
+
+
+# --------------------------------------------------------------------------- race predictions
+
+
+def race_overrides(
+    frame: pd.DataFrame, grid_positions: Mapping[str, int] | None, weather: str | None
+) -> dict[str, Any]:
+    """Overrides for ``prediction_frame`` from the request, checked against the race's rows."""
+    overrides: dict[str, Any] = {}
+    if grid_positions:
+        if GRID_FEATURE not in frame.columns:
+            raise _unprocessable(
+                f"grid_positions: this model's features do not include {GRID_FEATURE!r}", "grid_positions"
+            )
+        entrants = set(frame["driver_id"].astype(str))
+        for driver in grid_positions:
+            if driver not in entrants:
+                raise _unprocessable(
+                    f"grid_positions: driver {driver!r} is not entered in this race "
+                    f"(entrants: {', '.join(sorted(entrants))})",
+                    f"grid_positions.{driver}",
+                    code="unknown_driver",
+                )
+        taken: dict[int, str] = {}
+        for driver, slot in grid_positions.items():
+            if slot > len(frame):
+                raise _unprocessable(
+                    f"grid_positions.{driver}: slot {slot} is beyond the {len(frame)} starters",
+                    f"grid_positions.{driver}",
+                )
+            if slot in taken:
+                raise _unprocessable(
+                    f"grid_positions: slot {slot} is given to both {taken[slot]!r} and {driver!r}",
+                    f"grid_positions.{driver}",
+                )
+            taken[slot] = driver
+        overrides[GRID_FEATURE] = {d: int(s) for d, s in grid_positions.items()}
+    if weather is not None:
+        if WEATHER_FEATURE not in frame.columns:
+            raise _unprocessable(f"weather: this model's features do not include {WEATHER_FEATURE!r}", "weather")
+        if weather not in WEATHER_VALUES:
+            raise _unprocessable(f"weather must be one of {sorted(WEATHER_VALUES)}; got {weather!r}", "weather")
+        overrides[WEATHER_FEATURE] = WEATHER_VALUES[weather]
+    return overrides
+
+
+def race_frame(
+    predictor: Predictor,
+    frames: FrameSource,
+    race: RaceRef,
+    grid_positions: Mapping[str, int] | None = None,
+    weather: str | None = None,
+) -> pd.DataFrame:
+    """The race's feature rows for the predictor's template, with the caller's overrides."""
+    base = frames.frame(predictor.template, race.season, race.round)
+    if base.empty:
+        raise _unprocessable(f"race {race.race_id!r}: no entrants known for this race", "race", code="unknown_race")
+    overrides = race_overrides(base, grid_positions, weather)
+    if not overrides:
+        return base
+    return frames.frame(predictor.template, race.season, race.round, overrides)
+
+
+def predict_race(predictor: Predictor, payload: Mapping[str, Any], catalog: RaceCatalog, frames: FrameSource) -> dict:
+    race = catalog.resolve(payload["race"])
+    frame = race_frame(predictor, frames, race, payload.get("grid_positions"), payload.get("weather"))
+    return _answer(predictor, race, prediction_rows(predictor, frame))
+
+
+# --------------------------------------------------------------------------- instances
+
+
+def instances_frame(predictor: Predictor, instances: list[Mapping[str, Any]]) -> pd.DataFrame:
+    """A feature frame from explicit rows; every problem names ``instances[i].<field>``."""
+    import pandas as pd
+
+    features = predictor.features
+    allowed = set(features) | set(KEY_FIELDS)
+    columns: dict[str, list[Any]] = {f: [] for f in features}
+    drivers: list[Any] = []
+    races: list[Any] = []
+    for i, row in enumerate(instances):
+        for key, value in row.items():
+            field = f"instances[{i}].{key}"
+            if key not in allowed:
+                raise _unprocessable(f"{field}: unknown feature; the model's features are {', '.join(features)}", field)
+            if key in ("driver_id", "race_id"):
+                if not isinstance(value, str) or not value:
+                    raise ValidationFailed(f"{field} must be a non-empty string", field=field)
+            elif key in ("season", "round"):
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise ValidationFailed(f"{field} must be an integer", field=field)
+            elif value is not None and (isinstance(value, str) or not isinstance(value, int | float | bool)):
+                raise ValidationFailed(f"{field} must be a number, true/false or null", field=field)
+            elif isinstance(value, float) and not math.isfinite(value):
+                raise ValidationFailed(f"{field} must be a finite number", field=field)
+        missing = [f for f in features if f not in row]
+        if missing:
+            raise _unprocessable(
+                f"instances[{i}]: missing feature(s) {', '.join(missing)} (use null for an unknown value)",
+                f"instances[{i}].{missing[0]}",
+            )
+        for f in features:
+            value = row[f]
+            columns[f].append(float("nan") if value is None else float(value))
+        drivers.append(row.get("driver_id"))
+        races.append(row.get("race_id") or INSTANCES_RACE_ID)
+    frame = pd.DataFrame(columns, dtype="float64")
+    frame[predictor.model.spec.group_col] = races
+    if any(d is not None for d in drivers):
+        frame[predictor.model.spec.entity_col] = [d if d is not None else f"row-{i}" for i, d in enumerate(drivers)]
+    return frame
+
+
+def predict_instances(predictor: Predictor, payload: Mapping[str, Any]) -> dict:
+    frame = instances_frame(predictor, payload["instances"])
+    return _answer(predictor, None, prediction_rows(predictor, frame))
+
+
+# --------------------------------------------------------------------------- championship
+
+
+def predict_championship(
+    predictor: Predictor, request: Mapping[str, Any], catalog: RaceCatalog, frames: FrameSource
+) -> dict:
+    """Title probabilities and expected points for ``request["season"]`` (see the module doc)."""
+    if predictor.kind != "ranking":
+        raise _unprocessable(
+            f"a championship forecast needs a ranking model; {predictor.name!r} is a {predictor.kind} model",
+            "model",
+            code="unsupported_model",
+        )
+    season = int(request["season"])
+    calendar = catalog.season_races(season)
+    if not calendar:
+        raise _unprocessable(f"season {season}: no races stored", "season", code="unknown_season")
+    if season < 2010:
+        raise _unprocessable("championship forecasts use the 2010+ points system; pick a season >= 2010", "season")
+    last = calendar[-1].round
+    if request.get("remaining_races", True):
+        after = request.get("after_round")
+        after = catalog.last_completed_round(season) if after is None else int(after)
+        if after > last:
+            raise _unprocessable(f"after_round {after} is beyond the season's last round {last}", "after_round")
+        standings = catalog.standings(season, after)
+    else:
+        after, standings = 0, champ.Standings()
+    fields: list[champ.RaceField] = []
+    for race in calendar:
+        if race.round <= after:
+            continue
+        frame = frames.frame(predictor.template, race.season, race.round)
+        if frame.empty:
+            continue
+        table = predictor.model.rank(frame)
+        entity = predictor.model.spec.entity_col
+        teams = catalog.entries(season, race.round)
+        frame_teams = (
+            dict(zip(frame[entity].astype(str), frame["constructor_id"], strict=True))
+            if "constructor_id" in frame.columns
+            else {}
+        )
+        drivers = [str(d) for d in table[entity]]
+        constructors = [
+            _team(frame_teams.get(d)) or teams.get(d) or standings.driver_constructor.get(d) for d in drivers
+        ]
+        probabilities = table["probability"].tolist() if predictor.top_k is not None else None
+        fields.append(
+            champ.RaceField(
+                round=race.round,
+                drivers=drivers,
+                constructors=constructors,
+                strengths=champ.strengths_from_scores(table["score"].tolist(), probabilities),
+            )
+        )
+    forecast = champ.simulate_championship(
+        fields, standings, simulations=int(request.get("simulations", 10_000)), seed=request.get("seed")
+    )
+    return {
+        "season": season,
+        "after_round": after,
+        "simulated_rounds": forecast.simulated_rounds,
+        "simulations": forecast.simulations,
+        "points_system": champ.POINTS_SYSTEM_NAME,
+        "drivers": [vars(d) for d in forecast.drivers],
+        "constructors": [vars(c) for c in forecast.constructors],
+    }
+
+
+def _team(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def invoke(predictor: Predictor, payload: Mapping[str, Any], catalog: RaceCatalog, frames: FrameSource) -> dict:
+    """Answer one endpoint request (race, instances or championship payload)."""
+    if "championship" in payload:
+        return predict_championship(predictor, payload["championship"], catalog, frames)
+    if "instances" in payload:
+        return predict_instances(predictor, payload)
+    if "race" in payload:
+        return predict_race(predictor, payload, catalog, frames)
+    raise ValidationFailed("the request needs 'race', 'instances' or 'championship'", field="body")
+
+
+class InProcessServing:
+    """The store-backed pieces the in-process serving path shares (catalog + frame cache)."""
+
+    def __init__(self, store: Store, builder: FrameBuilder = template_frame) -> None:
+        self.store = store
+        self.catalog = RaceCatalog(store)
+        self.frames = FrameSource(store, builder)
+
+    def invoke(self, predictor: Predictor, payload: Mapping[str, Any]) -> dict:
+        return invoke(predictor, payload, self.catalog, self.frames)
+
+    def clear(self) -> None:
+        """Forget cached tables and frames (after new data was ingested)."""
+        self.catalog.clear()
+        self.frames.clear()

@@ -1,0 +1,100 @@
+"""The OpenAPI document, the operation table and the Chalice routes agree (no I/O)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import pytest
+
+from pitwall.api import schemas as s
+from pitwall.api.openapi import openapi
+from pitwall.api.routes import OPERATIONS
+from pitwall.api.server import chalice_app
+from pitwall.serving.invocation import WEATHER_VALUES
+
+
+def _resolve(doc: dict[str, Any], ref: str) -> dict[str, Any]:
+    node: Any = doc
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part]
+    return node
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k == "$ref"] + [r for v in node.values() for r in _refs(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _refs(v)]
+    return []
+
+
+def test_every_operation_is_documented_with_its_method_and_security() -> None:
+    doc = openapi()
+    assert doc["openapi"].startswith("3.")
+    documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
+    assert documented == {(op.method, op.path) for op in OPERATIONS}
+    for op in OPERATIONS:
+        entry = doc["paths"][op.path][op.method.lower()]
+        assert entry["operationId"] == op.operation_id
+        assert entry["security"] == ([] if op.public else [{"ApiKey": []}])
+        assert str(op.status) in entry["responses"]
+        assert "500" in entry["responses"]
+        if 429 in op.errors:
+            assert "Retry-After" in entry["responses"]["429"]["headers"]
+    public = {op.path for op in OPERATIONS if op.public}
+    assert public == {"/api/v1/health", "/api/v1/openapi.json"}
+
+
+def test_all_references_resolve_and_schemas_are_valid_json_schema() -> None:
+    doc = openapi()
+    for ref in _refs(doc):
+        assert _resolve(doc, ref), ref
+    for schema in doc["components"]["schemas"].values():
+        jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def _validator(doc: dict[str, Any], model: type) -> jsonschema.Draft202012Validator:
+    schema = {"$ref": f"#/components/schemas/{model.__name__}", "components": doc["components"]}
+    return jsonschema.Draft202012Validator(schema)
+
+
+@pytest.mark.parametrize(
+    "model, body, valid",
+    [
+        (s.RacePredictRequest, {"race": "monaco_2024", "grid_positions": {"charles-leclerc": 1}}, True),
+        (s.RacePredictRequest, {"race": "2024-08", "weather": "wet"}, True),
+        (s.RacePredictRequest, {"race": "monaco_2024", "grid_positions": {"charles-leclerc": 0}}, False),
+        (s.RacePredictRequest, {"race": "monaco_2024", "extra": 1}, False),
+        (s.InstancesPredictRequest, {"instances": [{"start_position": 1.0}]}, True),
+        (s.InstancesPredictRequest, {"instances": []}, False),
+        (s.ChampionshipRequest, {"season": 2024, "after_round": 18, "simulations": 1000}, True),
+        (s.ChampionshipRequest, {"season": 1800}, False),
+        (s.JobRequest, {"template": "race_winner", "name": "rw1", "seasons": [2022, 2023]}, True),
+        (s.JobRequest, {"template": "race_winner"}, False),
+    ],
+)
+def test_document_schemas_accept_what_the_models_accept(model: type, body: dict, valid: bool) -> None:
+    doc = openapi()
+    assert _validator(doc, model).is_valid(body) is valid
+    try:
+        model.model_validate(body)
+        accepted = True
+    except ValueError:
+        accepted = False
+    assert accepted is valid
+
+
+def test_chalice_routes_are_exactly_the_operation_table() -> None:
+    app = chalice_app()
+    routes = {(method, path) for path, methods in app.routes.items() for method in methods}
+    assert routes == {(op.method, op.path) for op in OPERATIONS}
+    for path, methods in app.routes.items():
+        for method, entry in methods.items():
+            public = path in ("/api/v1/health", "/api/v1/openapi.json")
+            assert bool(entry.api_key_required) is (not public), (method, path)
+
+
+def test_weather_values_in_schema_and_serving_agree() -> None:
+    schema = s.RacePredictRequest.model_json_schema()["properties"]["weather"]["anyOf"][0]
+    assert set(schema["enum"]) == set(WEATHER_VALUES)
