@@ -27,6 +27,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -130,6 +131,11 @@ CREATE TABLE IF NOT EXISTS listing_activity (
 """
 
 
+class _Connection(sqlite3.Connection):
+    """A connection that can be weakly referenced (the base type cannot), so connections of
+    finished threads are closed by garbage collection instead of piling up."""
+
+
 def _dumps(doc: dict[str, Any]) -> str:
     return json.dumps(doc, sort_keys=True, allow_nan=False)
 
@@ -142,16 +148,24 @@ class SqliteBackend:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._busy_timeout_s = busy_timeout_s
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._all: weakref.WeakSet[_Connection] = weakref.WeakSet()
         self._all_lock = threading.Lock()
         self._conn().executescript(f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;")
 
     # --- connections --------------------------------------------------------------------------
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+    def _conn(self) -> _Connection:
+        conn: _Connection | None = getattr(self._local, "conn", None)
         if conn is not None and getattr(self._local, "pid", None) == os.getpid():
             return conn
-        conn = sqlite3.connect(self.path, timeout=self._busy_timeout_s, isolation_level=None)
+        # Each connection is used only by the thread that opened it; check_same_thread is off
+        # so that close() may close all of them from one thread.
+        conn = sqlite3.connect(
+            self.path,
+            timeout=self._busy_timeout_s,
+            isolation_level=None,
+            check_same_thread=False,
+            factory=_Connection,
+        )
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
         conn.execute("PRAGMA journal_mode = WAL")
@@ -159,7 +173,7 @@ class SqliteBackend:
         self._local.conn = conn
         self._local.pid = os.getpid()
         with self._all_lock:
-            self._all.append(conn)
+            self._all.add(conn)
         return conn
 
     @contextmanager
@@ -187,11 +201,8 @@ class SqliteBackend:
     def close(self) -> None:
         """Close every connection this backend opened (in this process)."""
         with self._all_lock:
-            for conn in self._all:
-                try:
-                    conn.close()
-                except sqlite3.ProgrammingError:
-                    pass  # owned by another thread that already closed it
+            for conn in list(self._all):
+                conn.close()
             self._all.clear()
         self._local = threading.local()
 
