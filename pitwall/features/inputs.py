@@ -1,0 +1,475 @@
+"""The canonical tables features are computed from, read once, plus the shared derived frames.
+
+``FeatureInputs`` holds the raw canonical race tables (all seasons up to the last one
+needed: career features reach back to 1950) and derives, lazily and once, the per-(race,
+driver) histories every feature group uses. Every derived frame carries ``seq`` = ``season *
+100 + round``, the time order of races.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pitwall.data.schema import conform, empty
+from pitwall.data.store import LocalStore, Store
+from pitwall.features.spec import (
+    DNF_POSITION,
+    DOWNFORCE_TRACK_INDEX,
+    DRY_BELOW_WET_SHARE,
+    KNOWN_COMPOUNDS,
+    NON_STARTS,
+    NOT_ENTRANTS,
+    PIT_STOP_OUTLIER_S,
+    POWER_TRACK_INDEX,
+    TRACK_SPEED_WINDOW,
+    WET_COMPOUNDS,
+    WET_FROM_WET_SHARE,
+)
+
+INPUT_TABLES: tuple[str, ...] = (
+    "races",
+    "results",
+    "sprint_results",
+    "qualifying",
+    "starting_grid",
+    "practice",
+    "pit_stops",
+    "fastest_laps",
+    "laps",
+)
+
+# Reasons of retirement that are not a failure of the car (matched as lower-case substrings).
+NON_TECHNICAL_REASONS: tuple[str, ...] = (
+    "accident",
+    "collision",
+    "spun",
+    "spin",
+    "withdrew",
+    "physical",
+    "injury",
+    "illness",
+    "unwell",
+    "unfit",
+    "ignored",
+    "illegal",
+    "disqualif",
+    "penalty",
+    "misled",
+    "money",
+    "car raced by",
+    "practice only",
+    "reserve driver",
+    "safety concerns",
+    "overtaking",
+    "rejoined",
+    "outside assistance",
+    "incorrect",
+    "scrutineering",
+    "weight check",
+    "underweight",
+    "tyre dispute",
+    "reversed in pits",
+    "push start",
+    "driving too slowly",
+    "seized by police",
+    "technical infringements",
+    "fuel sample",
+    "wrong tyres",
+)
+
+
+def race_seq(season: pd.Series | int, round_: pd.Series | int) -> pd.Series | int:
+    """Time order of races: ``season * 100 + round``."""
+    if isinstance(season, pd.Series):
+        return season.astype("int64") * 100 + pd.Series(round_).astype("int64")
+    return int(season) * 100 + int(round_)
+
+
+def _read_local(store: LocalStore, dataset: str, seasons: list[int] | None) -> pd.DataFrame:
+    """All season partitions of a dataset in one Arrow table (much faster than per-season pandas reads)."""
+    folder = store.root / dataset
+    files = sorted(folder.glob("season=*/data.parquet"))
+    if seasons is not None:
+        wanted = {f"season={int(s)}" for s in seasons}
+        files = [f for f in files if f.parent.name in wanted]
+    tables = [pq.ParquetFile(f).read() for f in files]
+    tables = [t for t in tables if t.num_rows]
+    if not tables:
+        return pd.DataFrame()
+    table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
+    return table.to_pandas()
+
+
+def read_dataset(store: Store, dataset: str, seasons: Iterable[int] | None = None) -> pd.DataFrame:
+    """Read a season-partitioned dataset (canonical tables conformed to their schema).
+
+    Uses one Arrow read for a ``LocalStore`` and ``store.read`` otherwise; same result.
+    """
+    season_list = None if seasons is None else sorted({int(s) for s in seasons})
+    if isinstance(store, LocalStore):
+        df = _read_local(store, dataset, season_list)
+        if dataset in INPUT_TABLES:
+            return conform(dataset, df) if len(df) else empty(dataset)
+        return df
+    return store.read(dataset, season_list)
+
+
+def status_flag(status: pd.Series, digit: str) -> np.ndarray:
+    """Whether each FastF1 track-status string contains ``digit`` (False when missing).
+
+    Evaluated once per distinct status string (there are a few dozen) rather than per lap.
+    """
+    text = status.astype(object).where(status.notna(), "")
+    codes, uniques = pd.factorize(text)
+    hits = np.array([digit in str(u) for u in uniques], dtype=bool)
+    return hits[codes] if len(uniques) else np.zeros(len(status), dtype=bool)
+
+
+def _pct_gap(times: pd.Series, by: pd.Series) -> pd.Series:
+    best = times.groupby(by).transform("min")
+    return (times / best - 1.0) * 100.0
+
+
+@dataclass
+class FeatureInputs:
+    """Canonical race tables, conformed, plus lazily derived histories."""
+
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    # --- construction ---------------------------------------------------------------------
+    @classmethod
+    def from_store(cls, store: Store, max_season: int | None = None) -> FeatureInputs:
+        """Read every input table (all seasons, or seasons up to ``max_season``)."""
+        seasons = None
+        if max_season is not None:
+            seasons = [s for s in store.seasons("races") if s <= max_season]
+        return cls({name: read_dataset(store, name, seasons) for name in INPUT_TABLES})
+
+    @classmethod
+    def from_frames(cls, frames: Mapping[str, pd.DataFrame]) -> FeatureInputs:
+        """From in-memory canonical tables (missing tables are empty)."""
+        out: dict[str, pd.DataFrame] = {}
+        for name in INPUT_TABLES:
+            df = frames.get(name)
+            out[name] = conform(name, df) if df is not None and len(df) else empty(name)
+        return cls(out)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    # --- races ----------------------------------------------------------------------------
+    @cached_property
+    def races(self) -> pd.DataFrame:
+        """One row per race, time-ordered, with ``seq`` and the track speed index."""
+        r = self.tables["races"]
+        out = pd.DataFrame(
+            {
+                "season": r["season"].astype("int64"),
+                "round": r["round"].astype("int64"),
+                "race_id": r["race_id"].astype("string"),
+                "circuit_id": r["circuit_id"].astype("string"),
+                "circuit_type": r["circuit_type"].astype("string"),
+                "course_length_km": r["course_length_km"].astype("float64"),
+                "scheduled_laps": r["scheduled_laps"].astype("float64"),
+                "has_sprint": r["has_sprint"].fillna(False).astype(bool),
+            }
+        )
+        out["seq"] = race_seq(out["season"], out["round"])
+        out = out.sort_values("seq").reset_index(drop=True)
+        # lap speed: course length over the fastest of pole time and the race's fastest lap
+        q = self.tables["qualifying"]
+        fl = self.tables["fastest_laps"]
+        pole = q.groupby("race_id")["best_s"].min().astype("float64")
+        fast = fl.groupby("race_id")["time_s"].min().astype("float64")
+        best = pd.concat([pole, fast], axis=1).min(axis=1)
+        lap_s = out["race_id"].map(best).astype("float64")
+        out["lap_speed_kmh"] = out["course_length_km"] * 3600.0 / lap_s
+        median = out["lap_speed_kmh"].rolling(TRACK_SPEED_WINDOW, min_periods=5).median()
+        out["speed_index"] = out["lap_speed_kmh"] / median
+        out["is_power"] = out["speed_index"] >= POWER_TRACK_INDEX
+        out["is_downforce"] = out["speed_index"] <= DOWNFORCE_TRACK_INDEX
+        return out
+
+    def _with_race(self, df: pd.DataFrame, cols: Iterable[str] = ("seq", "circuit_id")) -> pd.DataFrame:
+        info = self.races[["race_id", *cols]]
+        return df.merge(info, on="race_id", how="inner")
+
+    # --- results-derived ------------------------------------------------------------------
+    @cached_property
+    def weekend_points(self) -> pd.DataFrame:
+        """Points per (race, driver): Grand Prix points (all the driver's cars) plus sprint points."""
+        res = self.tables["results"]
+        spr = self.tables["sprint_results"]
+        gp = res.groupby(["race_id", "driver_id"], observed=True)["points"].sum().astype("float64")
+        sp = spr.groupby(["race_id", "driver_id"], observed=True)["points"].sum().astype("float64")
+        pts = pd.concat([gp.rename("gp"), sp.rename("sprint")], axis=1).fillna(0.0)
+        pts["points"] = pts["gp"] + pts["sprint"]
+        out = pts[["points"]].reset_index()
+        out["race_id"] = out["race_id"].astype("string")
+        out["driver_id"] = out["driver_id"].astype("string")
+        return self._with_race(out, ("seq", "season"))
+
+    @cached_property
+    def starts(self) -> pd.DataFrame:
+        """One row per (race, driver) race start, the driver's best result when he shared cars.
+
+        Columns: seq, season, round, race_id, circuit_id, driver_id, constructor_id,
+        position (classified, NaN otherwise), finish_pos (position or 21), classified, grid,
+        win, technical_dnf, points (weekend, GP + sprint).
+        """
+        res = self.tables["results"]
+        res = res[~res["position_text"].isin(NON_STARTS)]
+        res = res.sort_values(["race_id", "driver_id", "position_order"], kind="stable")
+        best = res.drop_duplicates(["race_id", "driver_id"], keep="first")
+        reason = best["reason_retired"].fillna("").astype(str).str.lower()
+        verdict = {r: any(w in r for w in NON_TECHNICAL_REASONS) for r in reason.unique()}
+        non_tech = reason.map(verdict).to_numpy(dtype=bool)
+        classified = best["finished"].fillna(False).astype(bool).to_numpy()
+        has_reason = (reason != "").to_numpy()
+        position = best["position"].astype("float64")
+        out = pd.DataFrame(
+            {
+                "race_id": best["race_id"].astype("string"),
+                "season": best["season"].astype("int64"),
+                "round": best["round"].astype("int64"),
+                "driver_id": best["driver_id"].astype("string"),
+                "constructor_id": best["constructor_id"].astype("string"),
+                "position": position.to_numpy(),
+                "finish_pos": position.fillna(float(DNF_POSITION)).to_numpy(),
+                "classified": classified,
+                "grid": best["grid_position"].astype("float64").to_numpy(),
+                "win": (position == 1).to_numpy(),
+                "technical_dnf": ~classified & has_reason & ~non_tech,
+            }
+        )
+        out = self._with_race(out, ("seq", "circuit_id"))
+        pts = self.weekend_points[["race_id", "driver_id", "points"]]
+        out = out.merge(pts, on=["race_id", "driver_id"], how="left")
+        out["points"] = out["points"].fillna(0.0)
+        return out.sort_values(["seq", "driver_id"], kind="stable").reset_index(drop=True)
+
+    @cached_property
+    def entrants(self) -> pd.DataFrame:
+        """The row set: drivers in each race (starting grid, or results other than DNQ/DNPQ/DNP).
+
+        Columns: seq, season, round, race_id, driver_id, constructor_id, circuit_id.
+        """
+        res = self.tables["results"]
+        res = res[~res["position_text"].isin(NOT_ENTRANTS)].sort_values(
+            ["race_id", "driver_id", "position_order"], kind="stable"
+        )
+        grid = self.tables["starting_grid"]
+        a = res[["race_id", "driver_id", "constructor_id"]]
+        b = grid.sort_values(["race_id", "driver_id", "position"], kind="stable")[
+            ["race_id", "driver_id", "constructor_id"]
+        ]
+        both = pd.concat([a, b], ignore_index=True).drop_duplicates(["race_id", "driver_id"], keep="first")
+        both = both.astype({"race_id": "string", "driver_id": "string", "constructor_id": "string"})
+        out = self._with_race(both, ("seq", "season", "round", "circuit_id"))
+        out = out.sort_values(["seq", "driver_id"], kind="stable").reset_index(drop=True)
+        return out[["seq", "season", "round", "race_id", "driver_id", "constructor_id", "circuit_id"]]
+
+    # --- qualifying / grid / practice -----------------------------------------------------
+    @cached_property
+    def quali(self) -> pd.DataFrame:
+        """One row per (race, driver) qualifying result: position, best time, gap (%) to pole time."""
+        q = self.tables["qualifying"].sort_values(["race_id", "driver_id", "position"], kind="stable")
+        q = q.drop_duplicates(["race_id", "driver_id"], keep="first")
+        out = pd.DataFrame(
+            {
+                "race_id": q["race_id"].astype("string"),
+                "driver_id": q["driver_id"].astype("string"),
+                "constructor_id": q["constructor_id"].astype("string"),
+                "quali_position": q["position"].astype("float64").to_numpy(),
+                "best_s": q["best_s"].astype("float64").to_numpy(),
+            }
+        )
+        out["gap_pct"] = _pct_gap(out["best_s"], out["race_id"])
+        return self._with_race(out).sort_values(["seq", "driver_id"], kind="stable").reset_index(drop=True)
+
+    @cached_property
+    def grid(self) -> pd.DataFrame:
+        """One row per (race, driver) starting-grid slot; pit-lane starts get the number of cars on the grid."""
+        g = self.tables["starting_grid"]
+        g = g.sort_values(["race_id", "driver_id", "position"], kind="stable").drop_duplicates(
+            ["race_id", "driver_id"], keep="first"
+        )
+        out = pd.DataFrame(
+            {
+                "race_id": g["race_id"].astype("string"),
+                "driver_id": g["driver_id"].astype("string"),
+                "slot": g["position"].astype("float64").to_numpy(),
+            }
+        )
+        cars = out.groupby("race_id")["driver_id"].transform("size").astype("float64")
+        out["start_position"] = out["slot"].fillna(cars)
+        out["pole"] = out["slot"] == 1
+        return self._with_race(out).sort_values(["seq", "driver_id"], kind="stable").reset_index(drop=True)
+
+    @cached_property
+    def practice_pace(self) -> pd.DataFrame:
+        """Per (race, driver): rank of the best lap over practice sessions held before qualifying."""
+        p = self.tables["practice"]
+        sprint = self.races.set_index("race_id")["has_sprint"]
+        p = p[~p["race_id"].map(sprint).fillna(False).astype(bool) | (p["session"] == 1)]
+        p = p[p["time_s"].notna()]
+        best = p.groupby(["race_id", "driver_id"], observed=True)["time_s"].min().astype("float64").reset_index()
+        best["fp_pace_ranking"] = best.groupby("race_id")["time_s"].rank(method="min")
+        best = best.astype({"race_id": "string", "driver_id": "string"})
+        return best[["race_id", "driver_id", "fp_pace_ranking"]]
+
+    # --- pit stops ------------------------------------------------------------------------
+    @cached_property
+    def pit_stops(self) -> pd.DataFrame:
+        """Pit stops with ``seq``/``circuit_id`` and an ``outlier`` flag (pit-lane time > 120 s or missing)."""
+        ps = self.tables["pit_stops"]
+        out = pd.DataFrame(
+            {
+                "race_id": ps["race_id"].astype("string"),
+                "season": ps["season"].astype("int64"),
+                "round": ps["round"].astype("int64"),
+                "driver_id": ps["driver_id"].astype("string"),
+                "constructor_id": ps["constructor_id"].astype("string"),
+                "stop": ps["stop"].astype("int64"),
+                "lap": ps["lap"].astype("float64"),
+                "time_s": ps["time_s"].astype("float64"),
+            }
+        )
+        out["outlier"] = ~(out["time_s"] <= PIT_STOP_OUTLIER_S)
+        out = self._with_race(out, ("seq", "circuit_id", "scheduled_laps"))
+        return out.sort_values(["seq", "driver_id", "stop"], kind="stable").reset_index(drop=True)
+
+    @cached_property
+    def circuit_pit(self) -> pd.DataFrame:
+        """Per race with stops: circuit, median pit-lane time (valid stops), median stops per classified finisher."""
+        ps = self.pit_stops[~self.pit_stops["outlier"]]
+        med = ps.groupby("race_id")["time_s"].median().rename("median_pit_s")
+        counts = ps.groupby(["race_id", "driver_id"]).size().rename("stops").reset_index()
+        fin = self.starts[self.starts["classified"]][["race_id", "driver_id"]]
+        fin = fin[fin["race_id"].isin(med.index)]
+        fin = fin.merge(counts, on=["race_id", "driver_id"], how="left").fillna({"stops": 0})
+        stops = fin.groupby("race_id")["stops"].median().astype("float64").rename("median_stops")
+        out = pd.concat([med, stops], axis=1).reset_index().rename(columns={"index": "race_id"})
+        out["race_id"] = out["race_id"].astype("string")
+        return self._with_race(out).sort_values("seq", kind="stable").reset_index(drop=True)
+
+    # --- laps -----------------------------------------------------------------------------
+    @cached_property
+    def laps(self) -> pd.DataFrame:
+        """FastF1 laps with ``seq``, circuit, scheduled laps and the clean-lap flag."""
+        lp = self.tables["laps"]
+        if not len(lp):
+            return pd.DataFrame(columns=["race_id", "seq", "driver_id", "lap_number", "clean"])
+        status = lp["track_status"].fillna("")
+        clean = (
+            lp["is_accurate"].fillna(False).astype(bool)
+            & (status == "1").astype(bool)
+            & ~lp["is_pit_in_lap"].fillna(False).astype(bool)
+            & ~lp["is_pit_out_lap"].fillna(False).astype(bool)
+            & (lp["lap_number"] > 1)
+            & lp["lap_time_s"].notna()
+        )
+        out = lp.copy()
+        out["clean"] = clean.to_numpy(dtype=bool)
+        out = self._with_race(out, ("seq", "circuit_id", "scheduled_laps"))
+        # integer keys: (race, car) and (race, car, stint); car numbers are unique within a race
+        out["car_key"] = out["seq"].astype("int64") * 100 + out["driver_number"].astype("int64")
+        out["stint_key"] = out["car_key"] * 100 + out["stint"].fillna(0).astype("int64")
+        return out
+
+    @cached_property
+    def race_conditions(self) -> pd.DataFrame:
+        """Per race with lap data: wet share, condition, and track-status events (SC, VSC, red flag)."""
+        lp = self.laps
+        if not len(lp):
+            return pd.DataFrame(
+                columns=["race_id", "seq", "wet_share", "weather_condition", "safety_car", "vsc", "red_flag"]
+            )
+        comp = lp["compound"].astype("string")
+        known = comp.isin(KNOWN_COMPOUNDS).to_numpy(dtype=bool)
+        wet = comp.isin(WET_COMPOUNDS).to_numpy(dtype=bool)
+        status = lp["track_status"]
+        frame = pd.DataFrame(
+            {
+                "seq": lp["seq"].to_numpy(),
+                "known": known,
+                "wet": wet & known,
+                "sc": status_flag(status, "4"),
+                "vsc": status_flag(status, "6"),
+                "red": status_flag(status, "5"),
+            }
+        )
+        g = frame.groupby("seq")
+        out = pd.DataFrame(
+            {
+                "wet_share": g["wet"].sum() / g["known"].sum().replace(0, np.nan),
+                "safety_car": g["sc"].any(),
+                "vsc": g["vsc"].any(),
+                "red_flag": g["red"].any(),
+            }
+        )
+        share = out["wet_share"]
+        cond = np.where(share < DRY_BELOW_WET_SHARE, "dry", np.where(share >= WET_FROM_WET_SHARE, "wet", "mixed"))
+        out["weather_condition"] = pd.Series(cond, index=out.index, dtype="string").where(share.notna())
+        out = out.reset_index()
+        ids = self.races.set_index("seq")["race_id"]
+        out.insert(0, "race_id", out["seq"].map(ids).astype("string"))
+        return out.sort_values("seq").reset_index(drop=True)
+
+    @cached_property
+    def lap_pace(self) -> pd.DataFrame:
+        """Per (race, driver) with clean laps: pace vs teammates (%) and fuel-corrected degradation slope."""
+        lp = self.laps
+        cols = ["race_id", "seq", "driver_id", "pace_vs_teammate", "deg_rate"]
+        if not len(lp):
+            return pd.DataFrame(columns=cols)
+        clean = lp[lp["clean"] & lp["driver_id"].notna()]
+        med = clean.groupby(["race_id", "driver_id"], observed=True)["lap_time_s"].median().astype("float64")
+        pace = med.rename("median_s").reset_index().astype({"race_id": "string", "driver_id": "string"})
+        teams = self.starts[["race_id", "driver_id", "constructor_id"]]
+        pace = pace.merge(teams, on=["race_id", "driver_id"], how="inner")
+        grp = pace.groupby(["race_id", "constructor_id"], observed=True)["median_s"]
+        total, n = grp.transform("sum"), grp.transform("count")
+        mate = (total - pace["median_s"]) / (n - 1).where(n > 1)
+        pace["pace_vs_teammate"] = (pace["median_s"] / mate - 1.0) * 100.0
+        # degradation: per-stint slope of fuel-corrected clean dry laps vs tyre life
+        from pitwall.features.spec import FUEL_EFFECT_S_PER_LAP, STINT_MIN_CLEAN_LAPS
+
+        dry = clean[clean["compound"].isin(KNOWN_COMPOUNDS - WET_COMPOUNDS) & clean["tyre_life"].notna()]
+        y = dry["lap_time_s"].astype("float64") - FUEL_EFFECT_S_PER_LAP * (
+            dry["scheduled_laps"] - dry["lap_number"].astype("float64")
+        ).clip(lower=0)
+        dry = dry[dry["stint"].notna()]
+        y = y.loc[dry.index]
+        stint_med = y.groupby(dry["stint_key"].to_numpy()).transform("median")
+        keep = (y <= stint_med * 1.05).to_numpy()
+        s = pd.DataFrame(
+            {
+                "car_key": dry["car_key"].to_numpy(),
+                "stint_key": dry["stint_key"].to_numpy(),
+                "x": dry["tyre_life"].astype("float64").to_numpy(),
+                "y": y.to_numpy(),
+            }
+        )[keep]
+        s["xy"] = s["x"] * s["y"]
+        s["xx"] = s["x"] * s["x"]
+        sums = s.groupby(["car_key", "stint_key"]).agg(
+            n=("x", "size"), sx=("x", "sum"), sy=("y", "sum"), sxy=("xy", "sum"), sxx=("xx", "sum")
+        )
+        sums = sums[sums["n"] >= STINT_MIN_CLEAN_LAPS]
+        denom = sums["n"] * sums["sxx"] - sums["sx"] ** 2
+        sums["slope"] = (sums["n"] * sums["sxy"] - sums["sx"] * sums["sy"]) / denom.where(denom > 0)
+        deg = sums.groupby(level="car_key")["slope"].mean().rename("deg_rate")
+        cars = lp.drop_duplicates("car_key").set_index("car_key")[["race_id", "driver_id"]]
+        deg = cars.join(deg, how="inner").reset_index(drop=True)
+        deg = deg[deg["driver_id"].notna()].astype({"race_id": "string", "driver_id": "string"})
+        out = pace[["race_id", "driver_id", "pace_vs_teammate"]].merge(deg, on=["race_id", "driver_id"], how="outer")
+        out = self._with_race(out, ("seq",))
+        return out.sort_values(["seq", "driver_id"], kind="stable").reset_index(drop=True)[cols]

@@ -1,0 +1,279 @@
+"""Lap-, pit-stop- and race-level frames for the regression and strategy templates.
+
+Each frame says which of its columns are observations of the row itself (targets) and which
+are known before it; aggregates over other races (``pit_lane_loss_s``, ``team_avg_pit_stop_s``,
+``circuit_prior_*``) use races strictly before the row's race only.
+
+Column lists: ``LAP_COLUMNS``, ``PIT_STOP_COLUMNS``, ``RACE_COLUMNS`` (documented in
+``docs/features.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from pitwall.features.history import asof_before, rolling_mean, sorted_history
+from pitwall.features.inputs import FeatureInputs, status_flag
+from pitwall.features.team import _pit_history
+
+STATUS_FLAGS: dict[str, str] = {
+    "status_green": "1",
+    "status_yellow": "2",
+    "status_sc": "4",
+    "status_red": "5",
+    "status_vsc": "6",
+    "status_vsc_ending": "7",
+}
+
+LAP_COLUMNS: dict[str, str] = {
+    "season": "key",
+    "round": "key",
+    "race_id": "key",
+    "driver_id": "key: F1DB driver id",
+    "driver_code": "key: timing code",
+    "constructor_id": "key: F1DB constructor id of the driver in this race",
+    "circuit_id": "key",
+    "lap_number": "key",
+    "lap_time_s": "TARGET: lap time (s)",
+    "position": "TARGET/observed: running position at the end of the lap",
+    "gap_to_leader_s": "TARGET/observed: session time at this lap's end minus the leader's at the same lap",
+    "interval_s": "TARGET/observed: gap to the car that completed this lap just before (NaN for the leader)",
+    "prev_lap_time_s": "the driver's previous lap time in this race",
+    "prev_gap_to_leader_s": "gap to leader at the end of the previous lap",
+    "prev_interval_s": "interval to the car ahead at the end of the previous lap",
+    "stint": "stint number",
+    "compound": "tyre compound (SOFT/MEDIUM/HARD/INTERMEDIATE/WET)",
+    "tyre_life": "laps on this set of tyres (FastF1 TyreLife)",
+    "fresh_tyre": "set was new when fitted",
+    "laps_remaining": "fuel-load proxy: scheduled laps minus lap number (>= 0)",
+    "fuel_load_proxy": "laps_remaining / scheduled laps (1 = full tank, 0 = empty)",
+    "track_status": "FastF1 status digits seen during the lap",
+    **{k: f"track status {v} seen during the lap" for k, v in STATUS_FLAGS.items()},
+    "is_pit_in_lap": "driver entered the pits on this lap",
+    "is_pit_out_lap": "driver left the pits on this lap",
+    "pit_lane_loss_s": "median over the circuit's last 3 races before this one of each race's median pit-lane "
+    "time (stops <= 120 s)",
+}
+
+PIT_STOP_COLUMNS: dict[str, str] = {
+    "season": "key",
+    "round": "key",
+    "race_id": "key",
+    "driver_id": "key",
+    "constructor_id": "key",
+    "circuit_id": "key",
+    "stop": "stop number of the driver in this race",
+    "lap": "lap of the stop",
+    "pit_time_s": "TARGET: pit-lane time (s) of the stop",
+    "is_outlier": "pit_time_s > 120 s or missing (red-flag stops); exclude from duration models",
+    "laps_remaining": "scheduled laps minus lap of the stop",
+    "lap_fraction": "lap / scheduled laps",
+    "pit_lane_loss_s": "circuit's median pit-lane time from races before this one (see lap frame)",
+    "team_avg_pit_stop_s": "the team feature avg_pit_stop_time (c's last 5 races with stops before this one)",
+    "track_status": "FastF1 status digits of the in-lap (2018+; null otherwise)",
+    "sc_at_stop": "safety car seen on the in-lap",
+    "vsc_at_stop": "virtual safety car seen on the in-lap",
+    "red_at_stop": "red flag seen on the in-lap",
+    "yellow_at_stop": "yellow flag seen on the in-lap",
+    "compound_in": "compound of the in-lap",
+    "compound_out": "compound of the next lap",
+    "tyre_life_in": "tyre life on the in-lap",
+}
+
+RACE_COLUMNS: dict[str, str] = {
+    "season": "key",
+    "round": "key",
+    "race_id": "key",
+    "circuit_id": "key",
+    "circuit_type": "RACE / STREET / ROAD",
+    "scheduled_laps": "race distance in laps",
+    "has_lap_data": "FastF1 laps exist for the race (2018+)",
+    "safety_car": "TARGET: track status 4 (safety car) seen on any lap; null without lap data",
+    "vsc": "TARGET: track status 6 (virtual safety car) seen; null without lap data",
+    "red_flag": "TARGET: track status 5 (red flag) seen; null without lap data",
+    "wet_share": "TARGET: share of laps on intermediate/wet tyres (derived rain measure, no weather feed)",
+    "weather_condition": "TARGET: 'dry' (< 2% wet laps) / 'mixed' / 'wet' (>= 60%)",
+    "rain": "TARGET: weather_condition is 'mixed' or 'wet'",
+    "starters": "TARGET/observed: number of race starts",
+    "dnf_count": "TARGET: starters not classified",
+    "circuit_prior_races_with_laps": "races at the circuit before this one with lap data",
+    "circuit_prior_sc_rate": "share of those races with a safety car",
+    "circuit_prior_rain_rate": "share of those races with rain (mixed or wet)",
+    "circuit_prior_dnf_rate": "mean share of unclassified starters over the circuit's last 5 races before this one",
+    "track_speed_index": "session feature track_speed_index (circuit's previous race)",
+}
+
+
+def _select(df: pd.DataFrame, seasons: Iterable[int] | None, min_seq: int | None) -> pd.DataFrame:
+    if seasons is not None:
+        df = df[df["season"].isin([int(s) for s in seasons])]
+    if min_seq is not None:
+        df = df[df["seq"] >= min_seq]
+    return df
+
+
+def _circuit_pit_loss(inp: FeatureInputs) -> pd.DataFrame:
+    cp = inp.circuit_pit
+    h = sorted_history(cp[cp["median_pit_s"].notna()], ["circuit_id"])
+    if len(h):
+        h["pit_lane_loss_s"] = (
+            h.groupby("circuit_id", sort=False)["median_pit_s"]
+            .rolling(3, min_periods=1)
+            .median()
+            .droplevel(0)
+            .reindex(h.index)
+        )
+    else:
+        h["pit_lane_loss_s"] = pd.Series(dtype="float64")
+    return h
+
+
+def lap_frame(inp: FeatureInputs, seasons: Iterable[int] | None = None, min_seq: int | None = None) -> pd.DataFrame:
+    """One row per FastF1 race lap (2018+) with the columns of ``LAP_COLUMNS``."""
+    lp = _select(inp.laps, seasons, min_seq)
+    if not len(lp):
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in LAP_COLUMNS})
+    lp = lp.sort_values(["seq", "driver_code", "lap_number"], kind="stable").reset_index(drop=True)
+    out = pd.DataFrame(
+        {
+            "season": lp["season"].astype("int64"),
+            "round": lp["round"].astype("int64"),
+            "race_id": lp["race_id"].astype("string"),
+            "driver_id": lp["driver_id"].astype("string"),
+            "driver_code": lp["driver_code"].astype("string"),
+            "circuit_id": lp["circuit_id"].astype("string"),
+            "lap_number": lp["lap_number"].astype("int64"),
+            "lap_time_s": lp["lap_time_s"].astype("float64"),
+            "position": lp["position"].astype("float64"),
+        }
+    )
+    teams = inp.starts[["race_id", "driver_id", "constructor_id"]]
+    out["constructor_id"] = out[["race_id", "driver_id"]].merge(teams, on=["race_id", "driver_id"], how="left")[
+        "constructor_id"
+    ]
+    t = lp["session_time_s"].astype("float64")
+    lead = t.groupby([lp["race_id"], lp["lap_number"]]).transform("min")
+    out["gap_to_leader_s"] = t - lead
+    order = pd.DataFrame({"race_id": lp["race_id"], "lap": lp["lap_number"], "t": t}).sort_values(
+        ["race_id", "lap", "t"], kind="stable"
+    )
+    ahead = order.groupby(["race_id", "lap"], sort=False)["t"].shift(1)
+    out["interval_s"] = (order["t"] - ahead).reindex(out.index)
+    driver = [lp["race_id"], lp["driver_code"]]
+    out["prev_lap_time_s"] = out["lap_time_s"].groupby(driver).shift(1)
+    out["prev_gap_to_leader_s"] = out["gap_to_leader_s"].groupby(driver).shift(1)
+    out["prev_interval_s"] = out["interval_s"].groupby(driver).shift(1)
+    out["stint"] = lp["stint"].astype("float64")
+    out["compound"] = lp["compound"].astype("string")
+    out["tyre_life"] = lp["tyre_life"].astype("float64")
+    out["fresh_tyre"] = lp["fresh_tyre"].astype("boolean")
+    sched = lp["scheduled_laps"].astype("float64")
+    out["laps_remaining"] = (sched - out["lap_number"]).clip(lower=0)
+    out["fuel_load_proxy"] = out["laps_remaining"] / sched
+    status = lp["track_status"].astype("string")
+    out["track_status"] = status
+    for name, digit in STATUS_FLAGS.items():
+        out[name] = status_flag(status, digit)
+    out["is_pit_in_lap"] = lp["is_pit_in_lap"].fillna(False).astype(bool)
+    out["is_pit_out_lap"] = lp["is_pit_out_lap"].fillna(False).astype(bool)
+    rows = pd.DataFrame({"seq": lp["seq"], "circuit_id": lp["circuit_id"]})
+    out["pit_lane_loss_s"] = asof_before(rows, _circuit_pit_loss(inp), ["circuit_id"], ["pit_lane_loss_s"])[
+        "pit_lane_loss_s"
+    ].astype("float64")
+    return out[list(LAP_COLUMNS)]
+
+
+def pit_stop_frame(
+    inp: FeatureInputs, seasons: Iterable[int] | None = None, min_seq: int | None = None
+) -> pd.DataFrame:
+    """One row per F1DB pit stop (1994+) with the columns of ``PIT_STOP_COLUMNS``."""
+    ps = _select(inp.pit_stops, seasons, min_seq).reset_index(drop=True)
+    if not len(ps):
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in PIT_STOP_COLUMNS})
+    out = ps[["season", "round", "race_id", "driver_id", "constructor_id", "circuit_id", "stop", "lap"]].copy()
+    out["pit_time_s"] = ps["time_s"]
+    out["is_outlier"] = ps["outlier"].astype(bool)
+    sched = ps["scheduled_laps"].astype("float64")
+    out["laps_remaining"] = (sched - ps["lap"]).clip(lower=0)
+    out["lap_fraction"] = ps["lap"] / sched
+    out["pit_lane_loss_s"] = asof_before(ps, _circuit_pit_loss(inp), ["circuit_id"], ["pit_lane_loss_s"])[
+        "pit_lane_loss_s"
+    ].astype("float64")
+    out["team_avg_pit_stop_s"] = asof_before(ps, _pit_history(inp), ["constructor_id"], ["avg_pit_stop_time"])[
+        "avg_pit_stop_time"
+    ].astype("float64")
+    lp = inp.laps
+    if len(lp):
+        lk = pd.DataFrame(
+            {
+                "race_id": lp["race_id"].astype("string"),
+                "driver_id": lp["driver_id"].astype("string"),
+                "lap": lp["lap_number"].astype("float64"),
+                "track_status": lp["track_status"].astype("string"),
+                "compound": lp["compound"].astype("string"),
+                "tyre_life": lp["tyre_life"].astype("float64"),
+            }
+        ).drop_duplicates(["race_id", "driver_id", "lap"])
+        keys = out[["race_id", "driver_id", "lap"]].astype({"lap": "float64"})
+        inlap = keys.merge(lk, on=["race_id", "driver_id", "lap"], how="left")
+        nxt = keys.assign(lap=keys["lap"] + 1).merge(lk, on=["race_id", "driver_id", "lap"], how="left")
+        out["track_status"] = inlap["track_status"].to_numpy()
+        out["compound_in"] = inlap["compound"].to_numpy()
+        out["compound_out"] = nxt["compound"].to_numpy()
+        out["tyre_life_in"] = inlap["tyre_life"].to_numpy()
+    else:
+        out["track_status"] = pd.NA
+        out["compound_in"] = pd.NA
+        out["compound_out"] = pd.NA
+        out["tyre_life_in"] = np.nan
+    out["track_status"] = out["track_status"].astype("string")
+    known = out["track_status"].notna()
+    for name, digit in (("sc_at_stop", "4"), ("vsc_at_stop", "6"), ("red_at_stop", "5"), ("yellow_at_stop", "2")):
+        out[name] = pd.array(status_flag(out["track_status"], digit), dtype="boolean")
+        out[name] = out[name].where(known, pd.NA)
+    out["compound_in"] = out["compound_in"].astype("string")
+    out["compound_out"] = out["compound_out"].astype("string")
+    out["tyre_life_in"] = out["tyre_life_in"].astype("float64")
+    out["lap"] = out["lap"].astype("float64")
+    return out[list(PIT_STOP_COLUMNS)].reset_index(drop=True)
+
+
+def race_frame(inp: FeatureInputs, seasons: Iterable[int] | None = None, min_seq: int | None = None) -> pd.DataFrame:
+    """One row per race with the columns of ``RACE_COLUMNS``."""
+    races = inp.races
+    cond = inp.race_conditions.drop(columns=["seq"])
+    r = races.merge(cond, on="race_id", how="left")
+    r["has_lap_data"] = r["race_id"].isin(set(cond["race_id"]))
+    s = inp.starts
+    counts = s.groupby("race_id").agg(starters=("driver_id", "size"), finished=("classified", "sum"))
+    r = r.join(counts, on="race_id")
+    r["starters"] = r["starters"].astype("float64")
+    r["dnf_count"] = r["starters"] - r["finished"].astype("float64")
+    r["rain"] = r["weather_condition"].isin(["mixed", "wet"]).astype("boolean").where(r["has_lap_data"], pd.NA)
+    for col in ("safety_car", "vsc", "red_flag"):
+        r[col] = r[col].astype("boolean")
+    # circuit priors (strictly before the race)
+    lapped = sorted_history(r[r["has_lap_data"]], ["circuit_id"])
+    g = lapped.groupby("circuit_id", sort=False)
+    n = g.cumcount().astype("float64") + 1.0
+    lapped["circuit_prior_races_with_laps"] = n
+    lapped["circuit_prior_sc_rate"] = lapped["safety_car"].astype("float64").groupby(lapped["circuit_id"]).cumsum() / n
+    lapped["circuit_prior_rain_rate"] = lapped["rain"].astype("float64").groupby(lapped["circuit_id"]).cumsum() / n
+    prior = asof_before(
+        r, lapped, ["circuit_id"], ["circuit_prior_races_with_laps", "circuit_prior_sc_rate", "circuit_prior_rain_rate"]
+    )
+    r = pd.concat([r, prior.astype("float64")], axis=1)
+    r["circuit_prior_races_with_laps"] = r["circuit_prior_races_with_laps"].fillna(0.0)
+    dn = sorted_history(r[r["starters"] > 0], ["circuit_id"])
+    dn["dnf_share"] = dn["dnf_count"] / dn["starters"]
+    dn["circuit_prior_dnf_rate"] = rolling_mean(dn, ["circuit_id"], "dnf_share", 5)
+    r["circuit_prior_dnf_rate"] = asof_before(r, dn, ["circuit_id"], ["circuit_prior_dnf_rate"])[
+        "circuit_prior_dnf_rate"
+    ].astype("float64")
+    speed = races[races["speed_index"].notna()]
+    r["track_speed_index"] = asof_before(r, speed, ["circuit_id"], ["speed_index"])["speed_index"].astype("float64")
+    r = _select(r, seasons, min_seq)
+    return r[list(RACE_COLUMNS)].reset_index(drop=True)

@@ -1,0 +1,301 @@
+"""Materialised feature tables in the Store, and their incremental rebuild.
+
+Datasets (each partitioned by season: ``<dataset>/season=<YYYY>/data.parquet``; DuckDB views
+locally, Glue/Athena tables in the cloud):
+
+- ``features_driver_pre_race``, ``features_driver_pre_qualifying``: the (race, driver) frame
+  of ``compute_features`` at each moment (all built-in groups);
+- ``features_laps``, ``features_pit_stops``, ``features_races``: the frames of
+  ``pitwall.features.laps``;
+- ``features_manifest``: one row per race of every season up to the last materialised one,
+  with a digest of that race's input rows and ``features_version``.
+
+Freshness: features of race R depend only on the inputs of races up to R. If the first race
+whose input digest differs from the manifest is R0, every row of a race before R0 is still
+right, and only rows from R0 onward are rebuilt (R0's season and, when they are materialised,
+the following seasons). A re-ingest that changes nothing rebuilds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from pitwall.data.events import RaceIngested
+from pitwall.data.store import Store
+from pitwall.features.compute import at_moment, compute_features
+from pitwall.features.inputs import INPUT_TABLES, FeatureInputs, race_seq, read_dataset
+from pitwall.features.laps import lap_frame, pit_stop_frame, race_frame
+from pitwall.features.spec import MOMENTS
+
+FEATURES_VERSION = "1"  # bump whenever a feature definition changes: forces a full rebuild
+MANIFEST = "features_manifest"
+LAPS_TABLE = "features_laps"
+PIT_STOPS_TABLE = "features_pit_stops"
+RACES_TABLE = "features_races"
+
+
+def driver_table(moment: str) -> str:
+    """Dataset name of the (race, driver) frame at ``moment``: ``features_driver_pre_race``."""
+    return f"features_driver_{moment}"
+
+
+FEATURE_TABLES: tuple[str, ...] = (*[driver_table(m) for m in MOMENTS], LAPS_TABLE, PIT_STOPS_TABLE, RACES_TABLE)
+_SORT_KEYS: dict[str, list[str]] = {
+    **{driver_table(m): ["season", "round", "driver_id"] for m in MOMENTS},
+    LAPS_TABLE: ["season", "round", "driver_code", "lap_number"],
+    PIT_STOPS_TABLE: ["season", "round", "driver_id", "stop"],
+    RACES_TABLE: ["season", "round"],
+}
+
+
+@dataclass
+class BuildReport:
+    """What a build or update did."""
+
+    first_changed_race: str | None = None  # None: nothing changed
+    seasons_written: list[int] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)  # rows (re)computed per dataset
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        if not self.seasons_written:
+            return f"feature tables up to date ({self.seconds:.2f}s)"
+        seasons = self.seasons_written
+        span = f"{seasons[0]}-{seasons[-1]}" if len(seasons) > 1 else str(seasons[0])
+        parts = [f"feature tables rebuilt from race {self.first_changed_race}: seasons {span} in {self.seconds:.2f}s"]
+        parts += [f"  {name}: {n:,} rows recomputed" for name, n in sorted(self.rows.items())]
+        return "\n".join(parts)
+
+
+# --- input digests ------------------------------------------------------------------------
+def input_digests(inp: FeatureInputs) -> pd.DataFrame:
+    """One row per race: ``season, round, race_id, seq, inputs_digest`` (order-independent row hash)."""
+    races = inp["races"]
+    base = pd.DataFrame({"race_id": races["race_id"].astype(str).to_numpy()})
+    parts: list[pd.DataFrame] = []
+    for name in INPUT_TABLES:
+        df = inp[name]
+        if not len(df):
+            continue
+        h = pd.util.hash_pandas_object(df, index=False).to_numpy(dtype=np.uint64)
+        frame = pd.DataFrame(
+            {
+                "race_id": df["race_id"].astype(str).to_numpy(),
+                "hi": (h >> np.uint64(32)).astype(np.int64),
+                "lo": (h & np.uint64(0xFFFFFFFF)).astype(np.int64),
+            }
+        )
+        agg = frame.groupby("race_id").agg(hi=("hi", "sum"), lo=("lo", "sum"), n=("hi", "size"))
+        agg["part"] = name + ":" + agg["n"].astype(str) + ":" + agg["hi"].astype(str) + ":" + agg["lo"].astype(str)
+        parts.append(agg[["part"]])
+    text = pd.concat(parts).groupby(level=0)["part"].agg(lambda s: "|".join(sorted(s)))
+    digest = base["race_id"].map(text).fillna("")
+    out = pd.DataFrame(
+        {
+            "season": races["season"].astype("int64").to_numpy(),
+            "round": races["round"].astype("int64").to_numpy(),
+            "race_id": races["race_id"].astype("string").to_numpy(),
+            "inputs_digest": [hashlib.sha1(t.encode()).hexdigest() for t in digest],
+        }
+    )
+    out["seq"] = race_seq(out["season"], out["round"])
+    return out.sort_values("seq").reset_index(drop=True)
+
+
+def _manifest(store: Store, seasons: Iterable[int] | None = None) -> pd.DataFrame:
+    df = read_dataset(store, MANIFEST, seasons)
+    if not len(df):
+        return pd.DataFrame(columns=["season", "round", "race_id", "inputs_digest", "features_version", "seq"])
+    df["seq"] = race_seq(df["season"], df["round"])
+    return df
+
+
+def first_changed_seq(digests: pd.DataFrame, manifest: pd.DataFrame, max_season: int | None = None) -> int | None:
+    """``seq`` of the first race whose inputs differ from the manifest (new, removed or changed); None if none."""
+    if max_season is not None:
+        digests = digests[digests["season"] <= max_season]
+        manifest = manifest[manifest["season"] <= max_season]
+    if len(manifest) and (manifest["features_version"].astype(str) != FEATURES_VERSION).any():
+        seqs = pd.concat([digests["seq"], manifest["seq"]])
+        return int(seqs.min()) if len(seqs) else None
+    now = dict(zip(digests["seq"].astype(int), digests["inputs_digest"].astype(str), strict=True))
+    then = dict(zip(manifest["seq"].astype(int), manifest["inputs_digest"].astype(str), strict=True))
+    changed = [s for s in set(now) | set(then) if now.get(s) != then.get(s)]
+    return min(changed) if changed else None
+
+
+def materialised_seasons(store: Store) -> list[int]:
+    """Seasons that have materialised (race, driver) feature tables."""
+    return store.seasons(driver_table("pre_race"))
+
+
+def is_fresh(store: Store, digests: pd.DataFrame, seasons: Iterable[int], dataset: str) -> bool:
+    """Whether ``dataset`` holds up-to-date rows for every season in ``seasons``."""
+    wanted = sorted({int(s) for s in seasons})
+    if not wanted:
+        return False
+    have = set(store.seasons(dataset))
+    if not set(wanted) <= have:
+        return False
+    manifest = _manifest(store, [s for s in store.seasons(MANIFEST) if s <= wanted[-1]])
+    if not len(manifest):
+        return False
+    return first_changed_seq(digests, manifest, max_season=wanted[-1]) is None
+
+
+# --- building -----------------------------------------------------------------------------
+def _frames(inp: FeatureInputs, seasons: set[int], min_seq: int, full_seasons: set[int]) -> dict[str, pd.DataFrame]:
+    """Feature frames for rows of ``full_seasons`` and rows with seq >= ``min_seq`` of ``seasons``."""
+
+    def pick(df: pd.DataFrame) -> pd.DataFrame:
+        seq = race_seq(df["season"], df["round"])
+        keep = df["season"].isin(full_seasons) | (df["season"].isin(seasons) & (seq >= min_seq))
+        return df[keep.to_numpy()].reset_index(drop=True)
+
+    all_seasons = seasons | full_seasons
+    pre_race = pick(compute_features(inp, moment="pre_race", seasons=all_seasons))
+    out = {driver_table(m): at_moment(pre_race, m) for m in MOMENTS}
+    out[LAPS_TABLE] = pick(lap_frame(inp, seasons=all_seasons))
+    out[PIT_STOPS_TABLE] = pick(pit_stop_frame(inp, seasons=all_seasons))
+    out[RACES_TABLE] = pick(race_frame(inp, seasons=all_seasons))
+    return out
+
+
+def _merge_partition(store: Store, dataset: str, season: int, new: pd.DataFrame, keep_before: int | None):
+    parts = []
+    if keep_before is not None:
+        old = read_dataset(store, dataset, [season])
+        if len(old):
+            seq = race_seq(old["season"], old["round"])
+            parts.append(old[(seq < keep_before).to_numpy()])
+    parts.append(new[new["season"] == season])
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return new.iloc[0:0]
+    df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return df.sort_values(_SORT_KEYS[dataset], kind="stable").reset_index(drop=True)
+
+
+def update_feature_tables(
+    store: Store,
+    seasons: Iterable[int] | None = None,
+    full: bool = False,
+    inputs: FeatureInputs | None = None,
+) -> BuildReport:
+    """Bring the feature tables up to date with the Store's canonical tables.
+
+    - ``seasons``: seasons to materialise in addition to those already materialised (later
+      seasons present in the Store are always added, so new seasons get tables).
+    - ``full``: recompute ``seasons`` entirely (default: only rows from the first changed race).
+
+    All partitions (features and manifest) are written in one commit.
+    """
+    start = time.perf_counter()
+    inp = inputs if inputs is not None else FeatureInputs.from_store(store)
+    digests = input_digests(inp)
+    report = BuildReport()
+    if not len(digests):
+        report.seconds = time.perf_counter() - start
+        return report
+    data_seasons = set(digests["season"].astype(int))
+    existing = set(materialised_seasons(store))
+    requested = {int(s) for s in seasons} if seasons is not None else set()
+    unknown = requested - data_seasons
+    if unknown:
+        from pitwall.features.errors import FeatureInputError
+
+        raise FeatureInputError(f"seasons: no races in the store for {sorted(unknown)}", field="seasons")
+    target = existing | requested
+    if target:
+        target |= {s for s in data_seasons if s > max(target)}
+    target &= data_seasons | existing
+    if not target:
+        report.seconds = time.perf_counter() - start
+        return report
+    manifest = _manifest(store)
+    r0 = first_changed_seq(digests, manifest)
+    full_seasons = (requested if full else set()) | (target - existing)
+    if r0 is None:  # nothing changed: only seasons to build from scratch
+        r0 = int(digests["seq"].max()) + 1
+        partial: set[int] = set()
+    else:
+        partial = {s for s in target if s not in full_seasons and s >= r0 // 100}
+    write_seasons = sorted(full_seasons | partial)
+    if not write_seasons:
+        report.seconds = time.perf_counter() - start
+        return report
+    frames = _frames(inp, partial, r0, full_seasons)
+    objects: dict[tuple[str, int | None], pd.DataFrame] = {}
+    for dataset, frame in frames.items():
+        report.rows[dataset] = len(frame)
+        stored = set(store.seasons(dataset))
+        for season in write_seasons:
+            keep = None if season in full_seasons or season not in existing else r0
+            part = _merge_partition(store, dataset, season, frame, keep)
+            if len(part) or season in stored:  # an emptied partition is overwritten, never left stale
+                objects[(dataset, season)] = part
+    # manifest: every season up to the last materialised one whose digests changed
+    top = max(target)
+    now = digests[digests["season"] <= top]
+    old = manifest[manifest["season"] <= top] if len(manifest) else manifest
+    for season, group in now.groupby("season"):
+        prev = old[old["season"] == season] if len(old) else old
+        rows = group[["season", "round", "race_id", "inputs_digest"]].assign(features_version=FEATURES_VERSION)
+        same = (
+            len(prev) == len(rows)
+            and set(zip(prev["race_id"].astype(str), prev["inputs_digest"].astype(str), strict=True))
+            == set(zip(rows["race_id"].astype(str), rows["inputs_digest"].astype(str), strict=True))
+            and (prev["features_version"].astype(str) == FEATURES_VERSION).all()
+        )
+        if not same:
+            objects[(MANIFEST, int(season))] = rows.reset_index(drop=True)
+    store.write_partitions(objects)
+    first = digests[digests["seq"] >= r0]
+    report.first_changed_race = str(first["race_id"].iloc[0]) if len(first) else None
+    report.seasons_written = write_seasons
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def build_feature_tables(store: Store, seasons: Iterable[int] | None = None) -> BuildReport:
+    """Full rebuild of the feature tables for ``seasons`` (default: every season with races).
+
+    Seasons materialised earlier are brought up to date as well. This is what
+    ``pitwall features build`` and the cloud feature job run.
+    """
+    inp = FeatureInputs.from_store(store)
+    if seasons is None:
+        seasons = sorted(set(inp.races["season"].astype(int)))
+    return update_feature_tables(store, seasons=seasons, full=True, inputs=inp)
+
+
+def race_ingested_handler(store: Store) -> Callable[[RaceIngested], BuildReport | None]:
+    """A ``RaceIngested`` subscriber that keeps materialised feature tables fresh.
+
+    Does nothing while no tables are materialised, or when the race's season inputs match the
+    manifest (so the burst of events of a bulk re-ingest costs one cheap check each after the
+    first rebuild). Otherwise rebuilds from the first changed race onward.
+
+        bus.subscribe(race_ingested_handler(store))
+    """
+
+    def handle(event: RaceIngested) -> BuildReport | None:
+        if not materialised_seasons(store):
+            return None
+        season = int(event.season)
+        local = FeatureInputs(
+            {name: read_dataset(store, name, [season]) for name in INPUT_TABLES}  # only this season's rows
+        )
+        now = input_digests(local)
+        then = _manifest(store, [season])
+        if len(then) and first_changed_seq(now, then) is None:
+            return None
+        return update_feature_tables(store)
+
+    return handle
