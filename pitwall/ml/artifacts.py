@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from pitwall.ml import algorithms as A
+from pitwall.ml import metrics as M
 from pitwall.ml.dataset import TaskSpec
 from pitwall.ml.errors import ArtifactIntegrityError, MLInputError
 from pitwall.ml.model import BaseModel, EnsembleModel, TrainedModel
@@ -177,6 +178,7 @@ def _common_metadata(model: BaseModel) -> dict[str, Any]:
         "feature_importance": model.feature_importance(),
         "data_window": model.data_window,
         "metric": model.metric,
+        "direction": M.direction(model.metric),
         "score": model.score,
         "metrics": model.metrics,
         "tuning": model.tuning,
@@ -301,14 +303,16 @@ def verify_artifact(path: str | Path) -> dict[str, Any]:
     return meta
 
 
-def _load_estimator(algorithm: str, kind: str, fmt: str, path: Path) -> Any:
+def _load_estimator(algorithm: str, kind: str, fmt: str, path: Path, params: dict[str, Any]) -> Any:
     expected = A.get_algorithm(algorithm, kind).fmt
     if fmt != expected:
         raise ArtifactIntegrityError(f"file {path.name!r}: format {fmt!r} does not match algorithm {algorithm!r}")
     if fmt == "xgboost-ubj":
         import xgboost as xgb
 
-        est = xgb.XGBClassifier() if kind == "classifier" else xgb.XGBRegressor()
+        # the thread count is not part of the saved booster: restore the trained setting
+        threads = {"n_jobs": params["n_jobs"]} if isinstance(params.get("n_jobs"), int) else {}
+        est = xgb.XGBClassifier(**threads) if kind == "classifier" else xgb.XGBRegressor(**threads)
         est.load_model(str(path))
         return est
     if fmt == "lightgbm-txt":
@@ -359,7 +363,9 @@ def load_model(path: str | Path) -> BaseModel:
     }
 
     def member(entry: dict[str, Any], importance: dict[str, float]) -> TrainedModel:
-        est = _load_estimator(entry["algorithm"], spec.kind, entry["model_format"], root / entry["model_file"])
+        est = _load_estimator(
+            entry["algorithm"], spec.kind, entry["model_format"], root / entry["model_file"], dict(entry["params"])
+        )
         return TrainedModel(
             spec=spec,
             algorithm=entry["algorithm"],
@@ -378,7 +384,7 @@ def load_model(path: str | Path) -> BaseModel:
         if meta.get("kind") == "ensemble":
             members = [member(e, e.get("feature_importance", {})) for e in meta["members"]]
             for m in members:
-                m.score = m.metric = m.tuning = None
+                m.score = m.tuning = None
                 m.metrics = {}
             return EnsembleModel(members, **common)
         if meta.get("kind") == "single":

@@ -38,6 +38,7 @@ from pitwall.ml.dataset import (
     require_columns,
 )
 from pitwall.ml.errors import MLInputError
+from pitwall.ml.metrics import default_metric
 
 if TYPE_CHECKING:
     from pitwall.ml.evaluation import EvaluationResult
@@ -129,8 +130,9 @@ class BaseModel:
     """What every trained model offers (single estimator or averaging ensemble).
 
     Attributes: ``spec`` (TaskSpec), ``features``, ``classes`` (classification labels or
-    ``None``), ``algorithm``, ``params``, ``seed``, ``score`` / ``metric`` (cross-validated
-    score and its metric name when tuned or AutoML-selected, else ``None``), ``metrics``
+    ``None``), ``algorithm``, ``params``, ``seed``, ``metric`` (the primary metric name:
+    the tuning metric, else ``pitwall.ml.metrics.default_metric`` of the task), ``score``
+    (mean CV value of ``metric`` when tuned or AutoML-selected, else ``None``), ``metrics``
     (flat dict: ``cv_*`` from tuning, ``test_*`` recorded by ``evaluate``), ``data_window``,
     ``training_time_s``, ``created_at`` (ISO UTC), ``tuning`` (search summary or ``None``).
     """
@@ -142,7 +144,7 @@ class BaseModel:
     params: dict[str, Any]
     seed: int
     score: float | None
-    metric: str | None
+    metric: str
     metrics: dict[str, float]
     data_window: dict[str, Any]
     training_time_s: float
@@ -307,7 +309,7 @@ class TrainedModel(BaseModel):
         self.training_time_s = float(training_time_s)
         self.created_at = created_at or datetime.now(UTC).isoformat(timespec="seconds")
         self.score = score
-        self.metric = metric
+        self.metric = metric or default_metric(self.spec.task, self.spec.top_k)
         self.metrics = dict(metrics or {})
         self.tuning = tuning
 
@@ -352,7 +354,7 @@ class EnsembleModel(BaseModel):
         self.training_time_s = float(sum(m.training_time_s for m in members))
         self.created_at = created_at or datetime.now(UTC).isoformat(timespec="seconds")
         self.score = score
-        self.metric = metric
+        self.metric = metric or default_metric(self.spec.task, self.spec.top_k)
         self.metrics = dict(metrics or {})
         self.tuning = tuning
 

@@ -25,6 +25,7 @@ from pitwall.ml import (
 )
 from pitwall.ml.artifacts import sha256_file
 from pitwall.ml.errors import MLInputError
+from pitwall.ml.metrics import default_metric, direction
 
 SMALL = {
     "xgboost": {"n_estimators": 40},
@@ -87,6 +88,8 @@ def test_round_trip_gives_identical_predictions(
     assert meta["data_window"]["last_race"] == train["race_id"].iloc[-1]
     assert "scikit-learn" in meta["library_versions"] and meta["created_at"]
     assert meta["metrics"] == pytest.approx(model.metrics)
+    assert (meta["metric"], meta["score"]) == (default_metric(task, top_k), None)  # untuned: no CV score
+    assert meta["direction"] == direction(meta["metric"])
     loaded = load_model(folder)
     assert np.array_equal(np.asarray(model.predict(test)), np.asarray(loaded.predict(test)))
     if task == "classification" or top_k is not None:

@@ -121,6 +121,18 @@ def test_train_auto_without_ensemble_picks_one_algorithm(frame: pd.DataFrame, fe
     assert model.tuning is not None and model.tuning["n_trials"] == 3
 
 
+def test_time_ordered_cv_and_builder_cross_validate(frame: pd.DataFrame, features: list[str]) -> None:
+    builder = ModelBuilder("ranking", "position", features=features)
+    result = tune(builder, frame, "linear", strategy="random", n_trials=2, cv_folds=3, cv="expanding")
+    assert result.metric == "spearman" and result.direction == "maximize"
+    direct = cross_validate(builder, frame, "linear", result.best_params, cv_folds=3, cv="expanding")
+    assert direct.mean == pytest.approx(result.best_score)
+    summary = builder.cross_validate(frame, "linear", cv_folds=4, seed=2)
+    assert {"spearman", "top1_accuracy", "topk_overlap"} <= set(summary)
+    per_fold = cross_validate(builder, frame, "linear", cv_folds=4, seed=2)
+    assert summary["spearman"] == pytest.approx(np.mean([m["spearman"] for m in per_fold.fold_metrics]))
+
+
 def test_tuning_rejects_bad_settings(frame: pd.DataFrame, features: list[str]) -> None:
     builder = ModelBuilder("ranking", "position", features=features, top_k=3)
     with pytest.raises(MLInputError, match="tuning"):
