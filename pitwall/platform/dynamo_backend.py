@@ -260,19 +260,21 @@ class DynamoBackend:
             "ConditionExpression": "attribute_exists(pk)",
             "ExpressionAttributeValues": _values(at=revoked_at),
         }
-        self._transact(
-            [
-                {
-                    "Update": {"TableName": self.tenants_table, "Key": _key(f"APIKEY#{item['key_hash']}", "APIKEY")}
-                    | update
-                },
-                {
-                    "Update": {"TableName": self.tenants_table, "Key": _key(_tenant_pk(tenant_id), f"KEY#{key_id}")}
-                    | update
-                },
-            ]
-        )
-        return True
+        ops = [
+            {"Update": {"TableName": self.tenants_table, "Key": _key(f"APIKEY#{item['key_hash']}", "APIKEY")} | update},
+            {"Update": {"TableName": self.tenants_table, "Key": _key(_tenant_pk(tenant_id), f"KEY#{key_id}")} | update},
+        ]
+
+        def step() -> bool:
+            try:
+                self._transact(ops)
+            except ClientError as exc:
+                if _is_cancelled(exc):
+                    raise _Retry from None
+                raise
+            return True
+
+        return self._optimistic(step)
 
     # --- counters -----------------------------------------------------------------------------
     def increment_counter(self, name: str, period: str, *, limit: int | None, expires_at: int) -> int | None:
@@ -756,32 +758,37 @@ class DynamoBackend:
             "listings_pk": "LISTING",
             "listings_sk": f"{listing.created_at}#{listing.listing_id}",
         }
-        try:
-            self._transact(
-                [
-                    {
-                        "Put": {
-                            "TableName": self.market_table,
-                            "Item": _item(meta),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self.market_table,
-                            "Item": _item(
-                                {"pk": f"SOURCE#{listing.source_key}", "sk": "GUARD", "listing_id": listing.listing_id}
-                            ),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                ]
-            )
-        except ClientError as exc:
-            if _is_cancelled(exc):
-                return False
-            raise
-        return True
+        guard = {"pk": f"SOURCE#{listing.source_key}", "sk": "GUARD", "listing_id": listing.listing_id}
+
+        def step() -> bool:
+            try:
+                self._transact(
+                    [
+                        {
+                            "Put": {
+                                "TableName": self.market_table,
+                                "Item": _item(meta),
+                                "ConditionExpression": "attribute_not_exists(pk)",
+                            }
+                        },
+                        {
+                            "Put": {
+                                "TableName": self.market_table,
+                                "Item": _item(guard),
+                                "ConditionExpression": "attribute_not_exists(pk)",
+                            }
+                        },
+                    ]
+                )
+            except ClientError as exc:
+                if not _is_cancelled(exc):
+                    raise
+                if self._get(self.market_table, guard["pk"], "GUARD") is not None:
+                    return False
+                raise _Retry from None
+            return True
+
+        return self._optimistic(step)
 
     def get_listing(self, listing_id: str) -> Listing | None:
         item = self._get(self.market_table, f"LISTING#{listing_id}", "META")
@@ -792,26 +799,37 @@ class DynamoBackend:
 
     def delete_listing(self, listing_id: str) -> bool:
         pk = f"LISTING#{listing_id}"
-        item = self._get(self.market_table, pk, "META")
-        if item is None:
-            return False
-        try:
-            self._transact(
-                [
-                    {
-                        "Delete": {
-                            "TableName": self.market_table,
-                            "Key": _key(pk, "META"),
-                            "ConditionExpression": "attribute_exists(pk)",
-                        }
-                    },
-                    {"Delete": {"TableName": self.market_table, "Key": _key(f"SOURCE#{item['source_key']}", "GUARD")}},
-                ]
-            )
-        except ClientError as exc:
-            if _is_cancelled(exc) and self.get_listing(listing_id) is None:
+
+        def step() -> bool:
+            item = self._get(self.market_table, pk, "META")
+            if item is None:
                 return False
-            raise
+            try:
+                self._transact(
+                    [
+                        {
+                            "Delete": {
+                                "TableName": self.market_table,
+                                "Key": _key(pk, "META"),
+                                "ConditionExpression": "attribute_exists(pk)",
+                            }
+                        },
+                        {
+                            "Delete": {
+                                "TableName": self.market_table,
+                                "Key": _key(f"SOURCE#{item['source_key']}", "GUARD"),
+                            }
+                        },
+                    ]
+                )
+            except ClientError as exc:
+                if _is_cancelled(exc):
+                    raise _Retry from None
+                raise
+            return True
+
+        if not self._optimistic(step):
+            return False
         ratings = [(pk, i["sk"]) for i in self._query(self.market_table, pk, "RATING#", ProjectionExpression="pk, sk")]
         self._delete_keys(self.market_table, ratings)
         return True
