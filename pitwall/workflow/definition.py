@@ -108,7 +108,7 @@ WORKFLOW: tuple[Step, ...] = (
     Step(
         name="ValidateAndReserveQuota",
         kind="task",
-        doc="Validate the training request and reserve one of the tenant's daily training jobs.",
+        doc="Check the queued job, its daily training-jobs reservation and the tier's limits.",
         implementation="validate_and_reserve_quota",
         resource="lambda",
         result_key="job",
@@ -119,7 +119,7 @@ WORKFLOW: tuple[Step, ...] = (
     Step(
         name="BuildFeatures",
         kind="task",
-        doc="Materialise the template's point-in-time features for the data window.",
+        doc="Find the template's training table for the seasons, check its size, start the job.",
         implementation="build_features",
         resource="lambda",
         result_key="features",
@@ -141,7 +141,7 @@ WORKFLOW: tuple[Step, ...] = (
     Step(
         name="EvaluateChallenger",
         kind="task",
-        doc="Compare the challenger's held-out metric with the current champion's.",
+        doc="Compare the challenger's held-out metric with the deployed champion's.",
         implementation="evaluate_challenger",
         resource="lambda",
         result_key="evaluation",
@@ -152,7 +152,7 @@ WORKFLOW: tuple[Step, ...] = (
     Step(
         name="RegisterModel",
         kind="task",
-        doc="Record the new model version, its metrics and artifact location; mark the job succeeded.",
+        doc="Register the artifact as a new model version; finish the job unless a deployment follows.",
         implementation="register_model",
         resource="lambda",
         result_key="registration",
@@ -178,7 +178,7 @@ WORKFLOW: tuple[Step, ...] = (
     Step(
         name="DeployModel",
         kind="task",
-        doc="Create or update the model's endpoint (serverless for Free, instance-backed for Pro).",
+        doc="Mark the version deployed and point the model's endpoint at it (serverless Free, instances Pro).",
         implementation="deploy_model",
         resource="lambda",
         result_key="deployment",
@@ -190,7 +190,7 @@ WORKFLOW: tuple[Step, ...] = (
     Step(
         name=FAILURE_HANDLER,
         kind="task",
-        doc="Give back the reserved training job and record the job as failed with the error.",
+        doc="Record the job as failed; its training-jobs unit is given back if it never started running.",
         implementation="release_quota_and_record_failure",
         resource="lambda",
         result_key="failure",

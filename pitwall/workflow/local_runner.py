@@ -166,7 +166,7 @@ def run_workflow(
             return result
         if step.kind == "choice":
             try:
-                current = _choose(step, state)
+                current = choose(step, state)
             except WorkflowRuntimeError as exc:
                 result.output, result.error, result.cause = state, "States.Runtime", str(exc)
                 return result
@@ -187,7 +187,8 @@ def run_workflow(
     raise AssertionError("unreachable: every path ends in a succeed or fail state")
 
 
-def _choose(step: Step, state: Mapping[str, Any]) -> str:
+def choose(step: Step, state: Mapping[str, Any]) -> str:
+    """The state a Choice moves ``state`` to; :class:`WorkflowRuntimeError` like ``States.Runtime``."""
     for rule in step.choices:
         holds = True
         for condition in rule.all_of:

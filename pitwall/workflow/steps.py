@@ -1,43 +1,54 @@
 """What each training-workflow step does, as plain functions over the state document and ports.
 
 The Lambda handlers in ``functions/workflow/`` and the local defaults in :mod:`pitwall.workflow.local`
-call these same functions; only the ports differ (DynamoDB/S3/SageMaker adapters in
-:mod:`pitwall.workflow.aws`, JSON files and folders locally). No AWS call happens here.
+call these same functions; only the ports differ. Records (tenants, jobs, quotas, models) go through
+the platform rules (:mod:`pitwall.platform.jobs`, ``quotas``, ``models``) over a
+:class:`~pitwall.platform.backend.RecordsBackend` (SQLite locally, DynamoDB in the cloud), so the
+workflow applies exactly the limits and transitions the API applies. No AWS call happens here.
 
 Contracts other parts rely on:
 
-- Execution input (the training request): ``job_id``, ``tenant_id``, ``tier``, ``model_name``,
-  ``template``, ``algorithm``, ``tuning_trials``, ``data_window`` ``{"from_season", "to_season"}`` and
-  ``deploy`` (bool). See :func:`parse_request`.
-- Training data: the feature job materialises template ``T``'s training table as dataset
-  :func:`training_dataset` (``training_<T>``), one partition per season
-  (``<dataset>/season=<YYYY>/data.parquet``) in the features bucket (cloud) or the local lake.
-- Trained model: the training job's model artifact (a folder, or SageMaker's ``model.tar.gz``) holds
-  ``metrics.json`` ``{"metric": name, "value": number, "higher_is_better": bool}``: the challenger's
-  held-out score compared with the champion's (:func:`parse_metrics`).
+- Execution input: ``{"tenant_id", "job_id", "deploy": bool}``. The job must have been created with
+  :func:`pitwall.platform.jobs.submit_job` (which validates the request and takes one unit of the
+  tier's daily training-jobs quota, recorded as ``job.quota_day``); its ``params`` hold the training
+  request (``algorithm``, ``seasons``, ``auto_tune``, ``cv_folds``, ``features``...).
+- Job status: ``queued`` until the training data is found (BuildFeatures), then ``running``; failing
+  while still ``queued`` gives the quota unit back (the platform's rule), failing later does not.
+- Training data: template ``T``'s training table is dataset :func:`training_dataset` (``training_<T>``),
+  one partition per season (``<dataset>/season=<YYYY>/...parquet``), in the features bucket (cloud)
+  or the local lake.
+- Trained model: an artifact written by :func:`pitwall.ml.artifacts.save_model` (a folder, or the
+  ``model.tar.gz`` SageMaker makes of it) whose ``metadata.json`` names the comparison ``metric`` and
+  holds its value in ``metrics`` (``test_<metric>``, else ``cv_<metric>``) or ``score``; ``direction``
+  (``maximize``/``minimize``) is read from the metadata, else from :func:`pitwall.ml.metrics.direction`.
+- Champion: the model's deployed version, if any.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from pitwall.errors import QuotaExceeded, ValidationFailed
-from pitwall.platform.clock import iso, seconds_until_midnight, utc_day, utc_now
+from pitwall.errors import Conflict, NotFound, PitwallError, ValidationFailed
+from pitwall.platform import jobs, models, quotas
+from pitwall.platform.backend import RecordsBackend
+from pitwall.platform.clock import utc_now
+from pitwall.platform.records import TRAINING_JOB_KINDS, JobRecord, ModelRecord, Principal
 from pitwall.platform.tiers import get_tier
-from pitwall.platform.validation import identifier, positive_int
+from pitwall.platform.validation import identifier
 from pitwall.workflow.errors import StepFailed
 from pitwall.workflow.serving import production_variant, serving_for_tier
 
-MIN_SEASON = 1950
-MAX_SEASON = 2100
-MAX_TUNING_TRIALS = 500
+MAX_HYPERPARAMETER_CHARS = 2500  # SageMaker's limit for one hyper-parameter value
 MAX_CAUSE_CHARS = 2000
+HYPERPARAMETER_NAMES = ("tenant_id", "job_id", "kind", "model_name", "template", "experiment", "params")
+"""The SageMaker hyper-parameters of a training job (all strings; ``params`` is the job's params as JSON)."""
 
 
 # --------------------------------------------------------------------------- ports
@@ -52,60 +63,26 @@ class FeatureSnapshot:
     seasons: list[int]
 
 
-class QuotaLedger(Protocol):
-    """Daily training-job reservations per tenant (UTC days)."""
+@dataclass(frozen=True)
+class Artifact:
+    """A trained model's ``metadata.json`` and its sha256 (which covers every file's checksum)."""
 
-    def reserve_training_job(self, tenant_id: str, day: str, job_id: str, limit: int | None) -> int | None:
-        """Reserve a slot for ``job_id`` on ``day`` (idempotent per job); ``None`` means no limit.
-
-        Returns the number of slots used that day including this job, or None when ``limit`` slots are
-        already taken by other jobs.
-        """
-        ...
-
-    def release_training_job(self, tenant_id: str, day: str, job_id: str) -> bool:
-        """Give the slot back; idempotent. True when a reservation was removed."""
-        ...
-
-
-class JobLog(Protocol):
-    """Training job records (status and details) the API shows to users."""
-
-    def set_status(self, tenant_id: str, job_id: str, status: str, detail: Mapping[str, Any]) -> None: ...
-
-
-class ModelRegistry(Protocol):
-    """Model versions, the champion of each model, and deployments."""
-
-    def champion(self, tenant_id: str, model_name: str) -> dict[str, Any] | None:
-        """The champion version record (with ``metric``, ``value``, ``higher_is_better``) or None."""
-        ...
-
-    def register(
-        self, tenant_id: str, model_name: str, record: Mapping[str, Any], make_champion: bool
-    ) -> dict[str, Any]:
-        """Store a new version (idempotent per ``record["job_id"]``); returns the stored record with ``version``."""
-        ...
-
-    def deployed_models(self, tenant_id: str) -> list[str]:
-        """Names of the tenant's models that have an endpoint."""
-        ...
-
-    def record_deployment(self, tenant_id: str, model_name: str, deployment: Mapping[str, Any]) -> None: ...
+    metadata: dict[str, Any]
+    sha256: str
 
 
 class FeatureSource(Protocol):
-    """Finds a materialised training table for a set of seasons."""
+    """Finds a materialised training table."""
 
-    def snapshot(self, dataset: str, seasons: list[int]) -> FeatureSnapshot:
-        """Raise :class:`StepFailed` naming the missing seasons if any partition is absent."""
+    def snapshot(self, dataset: str, seasons: list[int] | None) -> FeatureSnapshot:
+        """The partitions of ``seasons`` (all partitions when None); :class:`StepFailed` naming what is missing."""
         ...
 
 
-class MetricsReader(Protocol):
-    """Reads ``metrics.json`` from a model artifact location (a folder or a ``model.tar.gz``)."""
+class ArtifactReader(Protocol):
+    """Reads ``metadata.json`` from a model artifact location (a folder or a ``model.tar.gz``)."""
 
-    def read(self, model_artifacts: str) -> Mapping[str, Any]: ...
+    def read(self, model_artifacts: str) -> Artifact: ...
 
 
 class Deployer(Protocol):
@@ -120,13 +97,11 @@ class Deployer(Protocol):
 class WorkflowPorts:
     """Everything the steps need from the outside world."""
 
-    quotas: QuotaLedger
-    jobs: JobLog
-    models: ModelRegistry
+    backend: RecordsBackend
     features: FeatureSource
-    metrics: MetricsReader
+    artifacts: ArtifactReader
     deployer: Deployer
-    clock: Callable[[], datetime] = utc_now
+    clock: Callable[[], datetime] = field(default=utc_now)
 
 
 # --------------------------------------------------------------------------- names
@@ -139,9 +114,8 @@ def _slug(text: str) -> str:
 def sagemaker_name(*parts: str, max_len: int = 63) -> str:
     """A SageMaker resource name ``pitwall-<parts>-<hash8>``: unique per parts, at most ``max_len``.
 
-    SageMaker names allow letters, digits and hyphens (``[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}``); the hash
-    keeps names distinct when slugs collide or are truncated. Every name starts with ``pitwall-``, the
-    prefix the IAM policies are scoped to.
+    SageMaker names allow letters, digits and hyphens; the hash keeps names distinct when slugs collide
+    or are truncated. Every name starts with ``pitwall-``, the prefix the IAM policies are scoped to.
     """
     digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:8]
     room = max_len - len("pitwall-") - len(digest) - 1
@@ -154,245 +128,285 @@ def training_dataset(template: str) -> str:
     return f"training_{template}"
 
 
-# --------------------------------------------------------------------------- request
-
-
-def parse_request(payload: Any) -> dict[str, Any]:
-    """Validate the execution input; ``ValidationFailed`` names the field and the problem."""
-    if not isinstance(payload, Mapping):
-        raise ValidationFailed("the training request must be a JSON object", field="request")
-    job_id = identifier(payload.get("job_id"), "job_id")
-    tenant_id = identifier(payload.get("tenant_id"), "tenant_id")
-    tier_name = payload.get("tier")
-    try:
-        tier = get_tier(tier_name if isinstance(tier_name, str) else repr(tier_name))
-    except ValueError as exc:
-        raise ValidationFailed(str(exc), field="tier") from None
-    model_name = identifier(payload.get("model_name"), "model_name")
-    template = identifier(payload.get("template"), "template")
-    algorithm = identifier(payload.get("algorithm"), "algorithm")
-    tuning_trials = positive_int(payload.get("tuning_trials", 0), "tuning_trials", minimum=0, maximum=MAX_TUNING_TRIALS)
-    window = payload.get("data_window")
-    if not isinstance(window, Mapping):
-        raise ValidationFailed("data_window must be an object {from_season, to_season}", field="data_window")
-    from_season = positive_int(
-        window.get("from_season"), "data_window.from_season", minimum=MIN_SEASON, maximum=MAX_SEASON
-    )
-    to_season = positive_int(window.get("to_season"), "data_window.to_season", minimum=MIN_SEASON, maximum=MAX_SEASON)
-    if to_season < from_season:
-        raise ValidationFailed(
-            f"data_window.to_season ({to_season}) is before data_window.from_season ({from_season})",
-            field="data_window.to_season",
-        )
-    deploy = payload.get("deploy", False)
-    if not isinstance(deploy, bool):
-        raise ValidationFailed("deploy must be true or false", field="deploy")
-    return {
-        "job_id": job_id,
-        "tenant_id": tenant_id,
-        "tier": tier.name,
-        "model_name": model_name,
-        "template": template,
-        "algorithm": algorithm,
-        "tuning_trials": tuning_trials,
-        "data_window": {"from_season": from_season, "to_season": to_season},
-        "deploy": deploy,
-    }
+def principal_of(job: Mapping[str, Any]) -> Principal:
+    """The tenant acting in the workflow (no API key: an internal caller)."""
+    return Principal(tenant_id=job["tenant_id"], tier=job["tier"])
 
 
 # --------------------------------------------------------------------------- steps
 
 
-def validate_and_reserve_quota(state: Mapping[str, Any], ports: WorkflowPorts) -> dict[str, Any]:
-    """ValidateAndReserveQuota: check the request, reserve a daily training job, fix the job's limits.
+def _execution_input(state: Mapping[str, Any]) -> tuple[str, str, bool]:
+    if not isinstance(state, Mapping):
+        raise ValidationFailed("the workflow input must be a JSON object", field="input")
+    tenant_id = identifier(state.get("tenant_id"), "tenant_id")
+    job_id = identifier(state.get("job_id"), "job_id")
+    deploy = state.get("deploy", False)
+    if not isinstance(deploy, bool):
+        raise ValidationFailed("deploy must be true or false", field="deploy")
+    return tenant_id, job_id, deploy
 
-    Returns the job description every later step reads (``$.job``): the request plus the SageMaker
-    training job name, the tier's instance type and max runtime, and string hyper-parameters.
+
+def _seasons(params: Mapping[str, Any]) -> list[int] | None:
+    seasons = params.get("seasons")
+    if seasons is None:
+        return None
+    if not isinstance(seasons, list) or not seasons or not all(type(s) is int for s in seasons):
+        raise ValidationFailed("params.seasons must be a non-empty list of integers", field="params.seasons")
+    return sorted(set(seasons))
+
+
+def validate_and_reserve_quota(state: Mapping[str, Any], ports: WorkflowPorts) -> dict[str, Any]:
+    """ValidateAndReserveQuota: check the job and its quota reservation; fix the job's limits.
+
+    The daily training-jobs unit was taken when the job was submitted (``job.quota_day``); this step
+    refuses a job without one instead of taking a second unit. Runtime and GPU are re-checked against
+    the tenant's current tier. Returns ``$.job``: what every later step reads.
     """
-    request = parse_request(state)
-    tier = get_tier(request["tier"])
-    now = ports.clock()
-    day = utc_day(now)
-    tenant_id, job_id = request["tenant_id"], request["job_id"]
-    # Record first and reserve last: once the slot is taken nothing else in this step can fail,
-    # so a failed step never leaves a reservation that $.job does not describe.
-    ports.jobs.set_status(tenant_id, job_id, "running", {"started_at": iso(now)})
-    used = ports.quotas.reserve_training_job(tenant_id, day, job_id, tier.training_jobs_per_day)
-    if used is None:
-        raise QuotaExceeded(
-            f"the {tier.name} tier allows {tier.training_jobs_per_day} training jobs per day (UTC) "
-            f"and they are used up for {day}",
-            retry_after_seconds=seconds_until_midnight(now),
-            field="tier",
-            code="training_jobs_per_day",
+    tenant_id, job_id, deploy = _execution_input(state)
+    tenant = ports.backend.get_tenant(tenant_id)
+    if tenant is None:
+        raise NotFound(f"tenant {tenant_id!r} not found", field="tenant_id")
+    job = jobs.get_job(tenant_id, job_id, backend=ports.backend)
+    if job.status != "queued":
+        raise Conflict(f"job {job_id!r} is {job.status}; only a queued job can be trained", field="job_id")
+    if job.kind not in TRAINING_JOB_KINDS:
+        raise ValidationFailed(
+            f"job kind {job.kind!r} is not a training job; expected one of {sorted(TRAINING_JOB_KINDS)}", field="kind"
         )
-    window = request["data_window"]
-    job = {
-        **request,
-        "quota_day": day,
-        "jobs_used_today": used,
-        "training_job_name": sagemaker_name(request["tenant_id"], request["job_id"]),
-        "instance_type": tier.training_instance_type,
-        "max_runtime_seconds": tier.max_training_seconds,
-        "hyperparameters": {
-            "template": request["template"],
-            "algorithm": request["algorithm"],
-            "tuning_trials": str(request["tuning_trials"]),
-            "from_season": str(window["from_season"]),
-            "to_season": str(window["to_season"]),
-            "tenant_id": request["tenant_id"],
-            "model_name": request["model_name"],
-            "job_id": request["job_id"],
-        },
-        "started_at": iso(now),
+    if job.quota_day is None:
+        raise Conflict(
+            f"job {job_id!r} holds no training-jobs reservation; submit it with pitwall.platform.jobs.submit_job",
+            field="job_id",
+        )
+    tier = get_tier(tenant.tier)
+    runtime = quotas.check_training_request(tier, max_runtime_seconds=job.max_runtime_seconds, gpu=job.gpu)
+    hyperparameters = {
+        "tenant_id": tenant_id,
+        "job_id": job_id,
+        "kind": job.kind,
+        "model_name": job.model_name,
+        "template": job.template,
+        "experiment": job.experiment or "",
+        "params": json.dumps(job.params, sort_keys=True, separators=(",", ":")),
     }
-    return job
+    for name, value in hyperparameters.items():
+        if len(value) > MAX_HYPERPARAMETER_CHARS:
+            raise ValidationFailed(
+                f"{name} is {len(value)} characters as a training hyper-parameter; at most "
+                f"{MAX_HYPERPARAMETER_CHARS} allowed",
+                field=name,
+            )
+    return {
+        "tenant_id": tenant_id,
+        "job_id": job_id,
+        "tier": tier.name,
+        "kind": job.kind,
+        "model_name": job.model_name,
+        "template": job.template,
+        "experiment": job.experiment,
+        "params": job.params,
+        "seasons": _seasons(job.params),
+        "deploy": deploy,
+        "quota_day": job.quota_day,
+        "training_job_name": sagemaker_name(tenant_id, job_id),
+        "instance_type": tier.training_instance_type,
+        "max_runtime_seconds": runtime,
+        "hyperparameters": hyperparameters,
+    }
 
 
 def build_features(state: Mapping[str, Any], ports: WorkflowPorts) -> dict[str, Any]:
-    """BuildFeatures: locate the template's training table for the window and enforce the tier's size cap."""
+    """BuildFeatures: find the template's training table for the window, check its size, start the job."""
     job = state["job"]
-    window = job["data_window"]
-    seasons = list(range(window["from_season"], window["to_season"] + 1))
-    snapshot = ports.features.snapshot(training_dataset(job["template"]), seasons)
-    tier = get_tier(job["tier"])
-    if snapshot.total_bytes > tier.max_dataset_bytes:
-        raise QuotaExceeded(
-            f"the training data for seasons {seasons[0]}-{seasons[-1]} is {snapshot.total_bytes} bytes; "
-            f"the {tier.name} tier allows {tier.max_dataset_bytes}",
-            field="data_window",
-            code="dataset_too_large",
-        )
+    snapshot = ports.features.snapshot(training_dataset(job["template"]), job["seasons"])
+    quotas.check_dataset_size(job["tier"], snapshot.total_bytes, field="params.seasons")
+    jobs.start_job(job["tenant_id"], job["job_id"], now=ports.clock(), backend=ports.backend)
     return {"uri": snapshot.uri, "total_bytes": snapshot.total_bytes, "seasons": snapshot.seasons}
 
 
-def parse_metrics(raw: Any) -> dict[str, Any]:
-    """Validate a ``metrics.json`` document; :class:`StepFailed` names the bad field."""
-    if not isinstance(raw, Mapping):
-        raise StepFailed("metrics.json must be a JSON object")
-    metric = raw.get("metric")
+def metric_value(metrics: Mapping[str, Any], metric: str, score: Any = None) -> float | None:
+    """The held-out value of ``metric``: ``test_<metric>``, else ``cv_<metric>``, else ``metric``, else ``score``."""
+    for key in (f"test_{metric}", f"cv_{metric}", metric):
+        value = metrics.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+    if isinstance(score, int | float) and not isinstance(score, bool) and math.isfinite(score):
+        return float(score)
+    return None
+
+
+def challenger_summary(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Metric name, value and direction of a trained model; :class:`StepFailed` naming what is missing."""
+    metric = metadata.get("metric")
     if not isinstance(metric, str) or not metric:
-        raise StepFailed("metrics.json: 'metric' must be a non-empty string")
-    value = raw.get("value")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise StepFailed(f"metrics.json: 'value' must be a finite number; got {value!r}")
-    higher = raw.get("higher_is_better")
-    if not isinstance(higher, bool):
-        raise StepFailed("metrics.json: 'higher_is_better' must be true or false")
-    return {"metric": metric, "value": float(value), "higher_is_better": higher}
+        raise StepFailed("the model's metadata.json names no 'metric' to compare with the champion")
+    metrics = metadata.get("metrics")
+    if not isinstance(metrics, Mapping):
+        raise StepFailed("the model's metadata.json has no 'metrics' object")
+    value = metric_value(metrics, metric, metadata.get("score"))
+    if value is None:
+        raise StepFailed(f"the model's metadata.json has no finite value for metric {metric!r}")
+    direction = metadata.get("direction")
+    if direction is None:
+        from pitwall.ml.metrics import direction as metric_direction  # needs numpy: local runs only
+
+        direction = metric_direction(metric)
+    if direction not in ("maximize", "minimize"):
+        raise StepFailed(f"metadata.json 'direction' must be 'maximize' or 'minimize'; got {direction!r}")
+    return {"metric": metric, "value": value, "higher_is_better": direction == "maximize"}
 
 
-def compare_to_champion(challenger: Mapping[str, Any], champion: Mapping[str, Any] | None) -> tuple[bool, str]:
+def compare_to_champion(
+    challenger: Mapping[str, Any], champion_value: float | None, has_champion: bool
+) -> tuple[bool, str]:
     """Whether the challenger is not worse than the champion, and why (ties count as not worse)."""
-    if champion is None:
-        return True, "no champion yet"
-    if champion.get("metric") != challenger["metric"]:
-        return False, f"champion is scored on {champion.get('metric')!r}, challenger on {challenger['metric']!r}"
-    champ, chall = float(champion["value"]), float(challenger["value"])
-    not_worse = chall >= champ if challenger["higher_is_better"] else chall <= champ
+    if not has_champion:
+        return True, "no deployed champion"
+    if champion_value is None:
+        return False, f"the champion has no value for {challenger['metric']!r}; not comparable"
+    chall = float(challenger["value"])
+    not_worse = chall >= champion_value if challenger["higher_is_better"] else chall <= champion_value
     relation = "not worse than" if not_worse else "worse than"
-    return not_worse, f"{challenger['metric']} {chall:.6g} is {relation} the champion's {champ:.6g}"
+    return not_worse, f"{challenger['metric']} {chall:.6g} is {relation} the champion's {champion_value:.6g}"
+
+
+def _champion(ports: WorkflowPorts, tenant_id: str, name: str) -> ModelRecord | None:
+    latest = ports.backend.get_model(tenant_id, name, None)
+    if latest is None or latest.deployed_version is None:
+        return None
+    return ports.backend.get_model(tenant_id, name, latest.deployed_version)
 
 
 def evaluate_challenger(state: Mapping[str, Any], ports: WorkflowPorts) -> dict[str, Any]:
-    """EvaluateChallenger: compare the trained model's held-out metric with the champion's."""
+    """EvaluateChallenger: compare the trained model's held-out metric with the deployed champion's."""
     job = state["job"]
-    challenger = parse_metrics(ports.metrics.read(state["training"]["model_artifacts"]))
-    champion = ports.models.champion(job["tenant_id"], job["model_name"])
-    not_worse, reason = compare_to_champion(challenger, champion)
+    artifact = ports.artifacts.read(state["training"]["model_artifacts"])
+    challenger = challenger_summary(artifact.metadata)
+    champion = _champion(ports, job["tenant_id"], job["model_name"])
+    champion_value = metric_value(champion.metrics, challenger["metric"]) if champion else None
+    not_worse, reason = compare_to_champion(challenger, champion_value, champion is not None)
     return {
         **challenger,
-        "champion_version": champion.get("version") if champion else None,
-        "champion_value": float(champion["value"]) if champion else None,
+        "sha256": artifact.sha256,
+        "champion_version": champion.version if champion else None,
+        "champion_value": champion_value,
         "not_worse_than_champion": not_worse,
         "reason": reason,
     }
 
 
+def _deploy_follows(state: Mapping[str, Any]) -> bool:
+    """Whether the workflow's ShouldDeploy choice will send ``state`` to DeployModel (the definition decides)."""
+    from pitwall.workflow.definition import get_step
+    from pitwall.workflow.local_runner import choose
+
+    choice = get_step("ShouldDeploy")
+    return choose(choice, state) == "DeployModel"
+
+
 def register_model(state: Mapping[str, Any], ports: WorkflowPorts) -> dict[str, Any]:
-    """RegisterModel: store the new version (champion when not worse) and mark the job succeeded."""
+    """RegisterModel: register the artifact as a new version (once per job) and, unless a deployment
+    follows, mark the job succeeded."""
     job, evaluation, training = state["job"], state["evaluation"], state["training"]
-    record = {
-        "job_id": job["job_id"],
-        "template": job["template"],
-        "algorithm": job["algorithm"],
-        "data_window": job["data_window"],
+    tenant_id, name = job["tenant_id"], job["model_name"]
+    existing = [v for v in ports.backend.list_model_versions(tenant_id, name) if v.job_id == job["job_id"]]
+    if existing:
+        record = existing[0]
+    else:
+        meta = ports.artifacts.read(training["model_artifacts"]).metadata
+        try:
+            record = models.register_model(
+                tenant_id,
+                name,
+                template=meta.get("template") or job["template"],
+                task=meta.get("task"),
+                algorithm=meta.get("algorithm"),
+                features=meta.get("features"),
+                target=meta.get("target"),
+                data_window=meta.get("data_window") or {"seasons": state["features"]["seasons"]},
+                metrics=meta.get("metrics"),
+                baseline_metrics=meta.get("baseline_metrics") or {},
+                artifact_uri=training["model_artifacts"],
+                sha256=evaluation["sha256"],
+                experiment=job.get("experiment"),
+                params=meta.get("params") or {},
+                job_id=job["job_id"],
+                now=ports.clock(),
+                backend=ports.backend,
+            )
+        except ValidationFailed as exc:
+            raise StepFailed(f"the model's metadata.json cannot be registered: {exc.message}") from None
+    result = {
+        "model_name": name,
+        "version": record.version,
         "metric": evaluation["metric"],
         "value": evaluation["value"],
-        "higher_is_better": evaluation["higher_is_better"],
-        "artifact_uri": training["model_artifacts"],
-        "training_job_name": training.get("training_job_name", job["training_job_name"]),
-        "registered_at": iso(ports.clock()),
+        "not_worse_than_champion": evaluation["not_worse_than_champion"],
     }
-    stored = ports.models.register(
-        job["tenant_id"], job["model_name"], record, make_champion=evaluation["not_worse_than_champion"]
-    )
-    ports.jobs.set_status(
-        job["tenant_id"], job["job_id"], "succeeded", {"model_version": stored["version"], "metric": record["metric"]}
-    )
-    return {"version": stored["version"], "champion": evaluation["not_worse_than_champion"]}
+    deploy_follows = _deploy_follows({**state, "registration": result})
+    if not deploy_follows:
+        jobs.complete_job(tenant_id, job["job_id"], result, now=ports.clock(), backend=ports.backend)
+    return {**result, "deploy_follows": deploy_follows}
 
 
 def deploy_model(state: Mapping[str, Any], ports: WorkflowPorts) -> dict[str, Any]:
-    """DeployModel: point the model's endpoint at the new version, within the tier's deployed-model cap."""
+    """DeployModel: mark the version deployed (tier's deployed-models limit, atomically), point the
+    model's endpoint at it, and mark the job succeeded. A failed endpoint update restores the record."""
     job, registration, training = state["job"], state["registration"], state["training"]
-    tenant_id, model_name = job["tenant_id"], job["model_name"]
-    tier = get_tier(job["tier"])
-    deployed = ports.models.deployed_models(tenant_id)
-    if (
-        tier.max_deployed_models is not None
-        and model_name not in deployed
-        and len(deployed) >= tier.max_deployed_models
-    ):
-        raise QuotaExceeded(
-            f"the {tier.name} tier allows {tier.max_deployed_models} deployed models and "
-            f"{len(deployed)} are deployed; undeploy one or upgrade",
-            field="deploy",
-            code="deployed_models_limit",
+    principal = principal_of(job)
+    name, version = job["model_name"], registration["version"]
+    latest = ports.backend.get_model(principal.tenant_id, name, None)
+    previous = latest.deployed_version if latest else None
+    models.deploy_model(principal, name, version, backend=ports.backend)
+    endpoint_name = sagemaker_name(principal.tenant_id, name)
+    sm_model_name = sagemaker_name(principal.tenant_id, name, f"v{version}")
+    try:
+        result = ports.deployer.deploy(
+            endpoint_name=endpoint_name,
+            model_name=sm_model_name,
+            artifact_uri=training["model_artifacts"],
+            production_variant=production_variant(serving_for_tier(job["tier"]), sm_model_name),
         )
-    endpoint_name = sagemaker_name(tenant_id, model_name)
-    sm_model_name = sagemaker_name(tenant_id, model_name, f"v{registration['version']}")
-    variant = production_variant(serving_for_tier(tier.name), sm_model_name)
-    result = ports.deployer.deploy(
-        endpoint_name=endpoint_name,
-        model_name=sm_model_name,
-        artifact_uri=training["model_artifacts"],
-        production_variant=variant,
-    )
-    deployment = {"endpoint_name": endpoint_name, "model_version": registration["version"], **result}
-    ports.models.record_deployment(tenant_id, model_name, deployment)
-    ports.jobs.set_status(
-        tenant_id,
+    except Exception:
+        if previous is None:
+            models.undeploy_model(principal.tenant_id, name, backend=ports.backend)
+        elif previous != version:
+            models.deploy_model(principal, name, previous, backend=ports.backend)
+        raise
+    deployment = {"endpoint_name": endpoint_name, "model_version": version, **result}
+    jobs.complete_job(
+        principal.tenant_id,
         job["job_id"],
-        "succeeded",
-        {"model_version": registration["version"], "endpoint_name": endpoint_name},
+        {**{k: v for k, v in registration.items() if k != "deploy_follows"}, "endpoint_name": endpoint_name},
+        now=ports.clock(),
+        backend=ports.backend,
     )
     return deployment
 
 
 def release_quota_and_record_failure(state: Mapping[str, Any], ports: WorkflowPorts) -> dict[str, Any]:
-    """ReleaseQuotaAndRecordFailure: give back a reserved job slot and record the job as failed.
+    """ReleaseQuotaAndRecordFailure: mark the job failed with the caught error.
 
-    The slot is released only when ``$.job`` exists (the reservation succeeded). The job is recorded
-    only when the input names a valid tenant and job; otherwise there is no record to update.
+    :func:`pitwall.platform.jobs.fail_job` gives the daily training-jobs unit back when the job never
+    started running (it failed while ``queued``), the platform's one quota rule. Nothing is recorded
+    when the input does not name an existing, unfinished job.
     """
-    error = state.get("error") or {}
-    detail = {
-        "error": str(error.get("Error", "unknown"))[:200],
-        "cause": str(error.get("Cause", ""))[:MAX_CAUSE_CHARS],
-    }
-    job = state.get("job")
-    released = False
-    if isinstance(job, Mapping):
-        released = ports.quotas.release_training_job(job["tenant_id"], job["quota_day"], job["job_id"])
-    tenant_id, job_id = state.get("tenant_id"), state.get("job_id")
-    recorded = False
+    error = state.get("error") if isinstance(state, Mapping) else None
+    error = error if isinstance(error, Mapping) else {}
+    detail = {"error": str(error.get("Error", "unknown"))[:200], "cause": str(error.get("Cause", ""))[:MAX_CAUSE_CHARS]}
     try:
-        identifier(tenant_id, "tenant_id")
-        identifier(job_id, "job_id")
+        tenant_id, job_id, _ = _execution_input(state)
     except ValidationFailed:
-        pass
-    else:
-        ports.jobs.set_status(tenant_id, job_id, "failed", detail)
-        recorded = True
-    return {"released": released, "recorded": recorded, **detail}
+        return {"released": False, "recorded": False, **detail}
+    job: JobRecord | None = ports.backend.get_job(tenant_id, job_id)
+    if job is None or job.finished:
+        return {"released": False, "recorded": False, **detail}
+    try:
+        jobs.fail_job(
+            tenant_id, job_id, f"{detail['error']}: {detail['cause']}", now=ports.clock(), backend=ports.backend
+        )
+    except PitwallError as exc:  # e.g. it finished concurrently: nothing left to record
+        return {"released": False, "recorded": False, **detail, "note": exc.message}
+    released = job.status == "queued" and job.quota_day is not None
+    return {"released": released, "recorded": True, **detail}

@@ -1,0 +1,94 @@
+"""Builds every Pitwall stack into a CDK app (shared by ``infra/app.py`` and the infra tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from infra.config import StageConfig, _flag, apply_tags
+from infra.nag import apply_suppressions
+from infra.stacks.api_stack import ApiStack
+from infra.stacks.data_stack import DataStack
+from infra.stacks.events_stack import EventsStack
+from infra.stacks.serving_stack import ServingStack
+from infra.stacks.tracking_stack import TrackingStack
+from infra.stacks.training_stack import TrainingStack
+
+
+@dataclass
+class PitwallStacks:
+    """The stacks of one stage."""
+
+    config: StageConfig
+    data: DataStack
+    tracking: TrackingStack | None
+    serving: ServingStack
+    training: TrainingStack
+    api: ApiStack
+    events: EventsStack
+
+    def all(self) -> list[cdk.Stack]:
+        stacks = [self.data, self.tracking, self.serving, self.training, self.api, self.events]
+        return [s for s in stacks if s is not None]
+
+
+def build_app(app: cdk.App, config: StageConfig | None = None, *, nag: bool = True) -> PitwallStacks:
+    """Add the stacks of ``config`` (default: from the app's context) to ``app``.
+
+    ``nag`` adds the cdk-nag AwsSolutions checks (errors fail synth) with Pitwall's justified
+    suppressions (:mod:`infra.nag`).
+    """
+    config = config or StageConfig.from_context(app)
+    name = config.name
+    data = DataStack(app, name("data"), config=config, description="Pitwall lakehouse: S3, Glue, Athena")
+    tracking = None
+    if _flag(app.node.try_get_context("withMlflowServer"), True):
+        tracking = TrackingStack(
+            app,
+            name("tracking"),
+            config=config,
+            description="Pitwall MLflow tracking server (billed hourly while deployed)",
+        )
+    serving = ServingStack(
+        app,
+        name("serving"),
+        config=config,
+        description="Pitwall model image, endpoint role and deploy Lambda",
+    )
+    training = TrainingStack(
+        app,
+        name("training"),
+        config=config,
+        serving=serving,
+        tracking=tracking,
+        description="Pitwall training workflow (Step Functions + SageMaker)",
+    )
+    api = ApiStack(
+        app,
+        name("api"),
+        config=config,
+        state_machine=training.state_machine,
+        description="Pitwall REST API, API keys, usage plans and platform tables",
+    )
+    events_stack = EventsStack(
+        app,
+        name("events"),
+        config=config,
+        glue_database_name=data.database_name,
+        state_machine=training.state_machine,
+        description="Pitwall weekly feature job and event-driven retraining",
+    )
+    stacks = PitwallStacks(config, data, tracking, serving, training, api, events_stack)
+    # Stacks address buckets, tables and the deploy function by name: make the order explicit.
+    for later in stacks.all()[1:]:
+        later.add_stack_dependency(data)
+    training.add_stack_dependency(serving)
+    events_stack.add_stack_dependency(api)  # the retraining Lambda writes the platform tables
+    for stack in stacks.all():
+        apply_tags(stack, config)
+        apply_suppressions(stack)
+    if nag:
+        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return stacks

@@ -1,0 +1,148 @@
+"""Serving stack: the Pitwall model image, the endpoint role and the deploy Lambda.
+
+The model image (``training_images/``) implements both SageMaker contracts (training and inference),
+so it lives here and the training stack uses it too: the stack graph stays acyclic while the training
+workflow's DeployModel state invokes the deploy Lambda defined here (by its stage name).
+
+How a tier's model is served (serverless for Free, instance-backed for Pro) is data:
+:data:`pitwall.workflow.serving.SERVING_BY_TIER`, read by the deploy step at run time.
+
+Image source (context ``useImageAsset``): ``true`` builds ``training_images/`` as a CDK Docker image
+asset (needs Docker at synth); ``false`` (default, synth without Docker) creates an ECR repository and
+uses the tag ``modelImageTag`` from it, which you push yourself (see ``infra/README.md``).
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from infra.access import MODELS_BUCKET, STEP_TABLES, grant_s3, grant_tables, table_environment
+from infra.config import REPO_ROOT, StageConfig
+from infra.python_lambda import python_function, workflow_code
+
+DEPLOY_ACTIONS = [
+    "sagemaker:CreateModel",
+    "sagemaker:CreateEndpointConfig",
+    "sagemaker:CreateEndpoint",
+    "sagemaker:UpdateEndpoint",
+    "sagemaker:DescribeModel",
+    "sagemaker:DescribeEndpointConfig",
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:AddTags",
+]
+SAGEMAKER_RESOURCE_TYPES = ("model", "endpoint-config", "endpoint")
+NAME_PREFIX = "pitwall-"
+TRAINING_OUTPUT_PREFIX = "training-output/"
+
+
+class ServingStack(cdk.Stack):
+    """Model image, SageMaker endpoint role and the DeployModel Lambda."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.config = config
+        self.image_repository: ecr.IRepository
+        if config.use_image_asset:
+            asset = ecr_assets.DockerImageAsset(
+                self,
+                "ModelImage",
+                directory=str(REPO_ROOT / "training_images"),
+                platform=ecr_assets.Platform.LINUX_AMD64,
+            )
+            self.image_repository, self.model_image_uri = asset.repository, asset.image_uri
+        else:
+            repository = ecr.Repository(
+                self,
+                "ModelImageRepository",
+                repository_name=config.name("model-image"),
+                image_scan_on_push=True,
+                image_tag_mutability=ecr.TagMutability.MUTABLE,
+                encryption=ecr.RepositoryEncryption.AES_256,
+                lifecycle_rules=[ecr.LifecycleRule(description="keep the last 10 images", max_image_count=10)],
+                removal_policy=config.removal_policy,
+                empty_on_delete=not config.is_prod,
+            )
+            self.image_repository = repository
+            self.model_image_uri = repository.repository_uri_for_tag(config.model_image_tag)
+
+        self.endpoint_role = iam.Role(
+            self,
+            "EndpointRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="SageMaker endpoints: pull the model image, read model artifacts, write logs",
+        )
+        grant_s3(self.endpoint_role, self, config, MODELS_BUCKET, prefix=TRAINING_OUTPUT_PREFIX, read=True)
+        self.grant_image_pull(self.endpoint_role)
+        grant_sagemaker_logs(self, self.endpoint_role, "Endpoints")
+
+        self.deploy_function = python_function(
+            self,
+            "DeployModelFunction",
+            config=config,
+            function_name=config.deploy_function_name,
+            code=workflow_code(),
+            handler="workflow_steps.deploy_model",
+            description="Training workflow DeployModel: create/update the model's SageMaker endpoint",
+            timeout=cdk.Duration.minutes(2),
+            environment={
+                **table_environment(config),
+                "PITWALL_MODEL_IMAGE_URI": self.model_image_uri,
+                "PITWALL_ENDPOINT_ROLE_ARN": self.endpoint_role.role_arn,
+            },
+        )
+        self.deploy_function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=DEPLOY_ACTIONS,
+                resources=[
+                    self.format_arn(service="sagemaker", resource=kind, resource_name=f"{NAME_PREFIX}*")
+                    for kind in SAGEMAKER_RESOURCE_TYPES
+                ],
+            )
+        )
+        self.deploy_function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[self.endpoint_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+        )
+        grant_tables(self.deploy_function, self, config, STEP_TABLES["deploy_model"])
+        cdk.CfnOutput(self, "ModelImageUri", value=self.model_image_uri)
+
+    def grant_image_pull(self, grantee: iam.IGrantable) -> None:
+        """Pull the model image (``ecr:GetAuthorizationToken`` has no resource scope in IAM)."""
+        self.image_repository.grant_pull(grantee)
+
+
+def grant_sagemaker_logs(scope: Construct, role: iam.Role, kind: str) -> None:
+    """Let SageMaker jobs/endpoints running as ``role`` write their logs and metrics.
+
+    ``kind`` is ``TrainingJobs`` or ``Endpoints`` (the ``/aws/sagemaker/<kind>`` log group, one stream
+    per job or endpoint instance). ``cloudwatch:PutMetricData`` has no resource scope in IAM; it is
+    limited to SageMaker's namespaces by condition.
+    """
+    stack = cdk.Stack.of(scope)
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            resources=[
+                stack.format_arn(
+                    service="logs",
+                    resource="log-group",
+                    resource_name=f"/aws/sagemaker/{kind}:*",
+                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                )
+            ],
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["cloudwatch:PutMetricData"],
+            resources=["*"],
+            conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}},
+        )
+    )

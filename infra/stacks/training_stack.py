@@ -1,0 +1,239 @@
+"""Training stack: the training workflow state machine, its step Lambdas and the SageMaker training role.
+
+The state machine is generated from :data:`pitwall.workflow.definition.WORKFLOW` (the same definition
+the local runner executes): one state per step, in order, with the step's Retry and Catch policies.
+Lambda tasks invoke ``functions/workflow/workflow_steps.py`` handlers (the DeployModel handler lives in
+the serving stack); TrainModel is a SageMaker ``createTrainingJob.sync`` task whose instance type,
+max runtime and hyper-parameters come from ``$.job`` (set from the tenant's tier by
+ValidateAndReserveQuota).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from infra.access import FEATURES, MODELS_BUCKET, STEP_TABLES, grant_s3, grant_tables, table_environment
+from infra.config import StageConfig
+from infra.python_lambda import python_function, workflow_code
+from infra.stacks.serving_stack import TRAINING_OUTPUT_PREFIX, ServingStack, grant_sagemaker_logs
+from infra.stacks.tracking_stack import TrackingStack
+from pitwall.workflow.definition import START_AT, WORKFLOW, Step
+from pitwall.workflow.steps import HYPERPARAMETER_NAMES
+
+TRAINING_VOLUME_GIB = 30
+STATE_MACHINE_TIMEOUT = cdk.Duration.hours(10)  # longer than the longest tier runtime (Pro: 8 h)
+
+
+class PrefixLocation(tasks.S3Location):
+    """An S3 URI (fixed, or a JSON path token) for a SageMaker task that grants nothing when bound.
+
+    ``S3Location.from_bucket`` would give the training role ``s3:DeleteObject*``/``s3:Abort*`` on the
+    whole bucket and ``from_json_expression`` read access to every bucket (``*``); the role instead gets
+    exactly the prefixes it needs (:func:`infra.access.grant_s3`).
+    """
+
+    def __init__(self, uri: str) -> None:
+        super().__init__()
+        self.uri = uri
+
+    def bind(
+        self, task: tasks.ISageMakerTask, *, for_reading: bool | None = None, for_writing: bool | None = None
+    ) -> tasks.S3LocationConfig:
+        return tasks.S3LocationConfig(uri=self.uri)
+
+
+class TrainingStack(cdk.Stack):
+    """The training state machine and everything it runs."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        serving: ServingStack,
+        tracking: TrackingStack | None,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.config = config
+        self.features_bucket_name = config.bucket_name(FEATURES)
+
+        self.training_role = iam.Role(
+            self,
+            "TrainingJobRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="SageMaker training jobs: read training tables, write model artifacts, log to MLflow",
+        )
+        grant_s3(self.training_role, self, config, FEATURES, prefix="training_", read=True, list_objects=True)
+        grant_s3(self.training_role, self, config, MODELS_BUCKET, prefix=TRAINING_OUTPUT_PREFIX, write=True)
+        serving.grant_image_pull(self.training_role)
+        grant_sagemaker_logs(self, self.training_role, "TrainingJobs")
+        if tracking is not None:
+            tracking.grant_client(self.training_role)
+        self.training_environment = {"PITWALL_STAGE": config.stage}
+        if tracking is not None:
+            self.training_environment["MLFLOW_TRACKING_URI"] = tracking.tracking_server_arn
+        self.model_image_uri = serving.model_image_uri
+
+        # The DeployModel Lambda lives in the serving stack; it is addressed by its stage name.
+        deploy_arn = self.format_arn(
+            service="lambda",
+            resource="function",
+            resource_name=config.deploy_function_name,
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.step_functions: dict[str, lambda_.IFunction] = {
+            "deploy_model": lambda_.Function.from_function_attributes(
+                self, "DeployModelFunction", function_arn=deploy_arn, same_environment=True
+            )
+        }
+        for step in WORKFLOW:
+            if step.resource == "lambda" and step.implementation not in self.step_functions:
+                self.step_functions[step.implementation] = self._step_function(step)
+
+        log_group = logs.LogGroup(
+            self,
+            "TrainingWorkflowLogs",
+            retention=logs.RetentionDays.THREE_MONTHS,
+            removal_policy=config.removal_policy,
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "TrainingWorkflow",
+            state_machine_name=config.name("training"),
+            definition_body=sfn.DefinitionBody.from_chainable(self._states()[START_AT]),
+            timeout=STATE_MACHINE_TIMEOUT,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+        )
+        cdk.CfnOutput(self, "TrainingStateMachineArn", value=self.state_machine.state_machine_arn)
+
+    def _step_function(self, step: Step) -> lambda_.Function:
+        assert step.implementation is not None
+        tables = STEP_TABLES[step.implementation]
+        environment = table_environment(self.config)
+        if step.implementation == "build_features":
+            environment["PITWALL_FEATURES_BUCKET"] = self.features_bucket_name
+        function = python_function(
+            self,
+            f"{step.name}Function",
+            config=self.config,
+            code=workflow_code(),
+            handler=f"workflow_steps.{step.implementation}",
+            description=f"Training workflow {step.name}: {step.doc}"[:256],
+            environment=environment,
+            timeout=cdk.Duration.minutes(2),
+        )
+        if step.implementation == "build_features":
+            grant_s3(function, self, self.config, FEATURES, prefix="training_", list_objects=True)
+        if step.implementation in ("evaluate_challenger", "register_model"):
+            grant_s3(function, self, self.config, MODELS_BUCKET, prefix=TRAINING_OUTPUT_PREFIX, read=True)
+        grant_tables(function, self, self.config, tables)
+        return function
+
+    def _states(self) -> dict[str, sfn.State]:
+        """Every state of WORKFLOW, created then wired (next, choices, retries, catches)."""
+        states: dict[str, sfn.State] = {step.name: self._state(step) for step in WORKFLOW}
+        for step in WORKFLOW:
+            state = states[step.name]
+            if step.kind == "task":
+                assert isinstance(state, sfn.TaskStateBase)
+                for policy in step.retry:
+                    state.add_retry(
+                        errors=list(policy.errors),
+                        interval=cdk.Duration.seconds(policy.interval_seconds),
+                        max_attempts=policy.max_attempts,
+                        backoff_rate=policy.backoff_rate,
+                    )
+                for catch in step.catch:
+                    state.add_catch(states[catch.next], errors=list(catch.errors), result_path=catch.result_path)
+                assert step.next is not None
+                state.next(states[step.next])
+            elif step.kind == "choice":
+                assert isinstance(state, sfn.Choice) and step.default is not None
+                for rule in step.choices:
+                    conditions = [sfn.Condition.boolean_equals(c.variable, c.equals) for c in rule.all_of]
+                    condition = conditions[0] if len(conditions) == 1 else sfn.Condition.and_(*conditions)
+                    state.when(condition, states[rule.next])
+                state.otherwise(states[step.default])
+        return states
+
+    def _state(self, step: Step) -> sfn.State:
+        if step.kind == "succeed":
+            return sfn.Succeed(self, step.name, comment=step.doc)
+        if step.kind == "fail":
+            return sfn.Fail(self, step.name, comment=step.doc, error=step.error, cause=step.cause)
+        if step.kind == "choice":
+            return sfn.Choice(self, step.name, comment=step.doc)
+        if step.resource == "sagemaker_training":
+            return self._training_task(step)
+        assert step.implementation is not None
+        return tasks.LambdaInvoke(
+            self,
+            step.name,
+            comment=step.doc,
+            lambda_function=self.step_functions[step.implementation],
+            payload_response_only=True,
+            retry_on_service_exceptions=False,  # retries come from the workflow definition only
+            result_path=step.result_path,
+        )
+
+    def _training_task(self, step: Step) -> tasks.SageMakerCreateTrainingJob:
+        hyperparameter_names: Mapping[str, str] = {
+            name: sfn.JsonPath.string_at(f"$.job.hyperparameters.{name}") for name in HYPERPARAMETER_NAMES
+        }
+        return tasks.SageMakerCreateTrainingJob(
+            self,
+            step.name,
+            comment=step.doc,
+            integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+            training_job_name=sfn.JsonPath.string_at("$.job.training_job_name"),
+            role=self.training_role,
+            algorithm_specification=tasks.AlgorithmSpecification(
+                training_image=tasks.DockerImage.from_registry(self.model_image_uri),
+                training_input_mode=tasks.InputMode.FILE,
+            ),
+            hyperparameters=dict(hyperparameter_names),
+            environment=self.training_environment,
+            input_data_config=[
+                tasks.Channel(
+                    channel_name="train",
+                    data_source=tasks.DataSource(
+                        s3_data_source=tasks.S3DataSource(
+                            s3_data_type=tasks.S3DataType.S3_PREFIX,
+                            s3_location=PrefixLocation(sfn.JsonPath.string_at("$.features.uri")),
+                        )
+                    ),
+                )
+            ],
+            output_data_config=tasks.OutputDataConfig(
+                s3_output_location=PrefixLocation(
+                    f"s3://{self.config.bucket_name(MODELS_BUCKET)}/{TRAINING_OUTPUT_PREFIX.rstrip('/')}"
+                )
+            ),
+            resource_config=tasks.ResourceConfig(
+                instance_count=1,
+                instance_type=ec2.InstanceType(sfn.JsonPath.string_at("$.job.instance_type")),
+                volume_size=cdk.Size.gibibytes(TRAINING_VOLUME_GIB),
+            ),
+            stopping_condition=tasks.StoppingCondition(
+                max_runtime=cdk.Duration.seconds(sfn.JsonPath.number_at("$.job.max_runtime_seconds"))
+            ),
+            tags={"project": "pitwall", "stage": self.config.stage},
+            result_path=step.result_path,
+            result_selector={
+                "training_job_name.$": "$.TrainingJobName",
+                "model_artifacts.$": "$.ModelArtifacts.S3ModelArtifacts",
+                "status.$": "$.TrainingJobStatus",
+            },
+        )
