@@ -4,7 +4,10 @@ Where runs go (first match wins):
 
 1. ``PITWALL_MLFLOW_URI`` (e.g. a SageMaker managed MLflow tracking server ARN/URL),
 2. ``MLFLOW_TRACKING_URI``,
-3. ``sqlite:///<PITWALL_HOME>/mlflow.db`` with artifacts under ``<PITWALL_HOME>/mlruns``.
+3. ``sqlite:///<PITWALL_HOME>/mlflow.db``.
+
+With a local store (SQLite, file, other databases) new experiments keep their artifacts
+under ``<PITWALL_HOME>/mlruns/<experiment>``; a tracking server picks its own location.
 
 Each training run logs params, metrics, tags (``pitwall.kind``, ``pitwall.task``,
 ``pitwall.algorithm``, ``pitwall.template``, ``pitwall.primary_metric``), feature importance
@@ -61,9 +64,12 @@ def tracking_uri() -> str:
     return f"sqlite:///{(pitwall_home() / 'mlflow.db').as_posix()}"
 
 
-def _is_default_store() -> bool:
-    """True when no tracking URI is configured (the local sqlite store is used)."""
-    return not any(os.environ.get(v, "").strip() for v in ("PITWALL_MLFLOW_URI", "MLFLOW_TRACKING_URI"))
+def _local_store(uri: str) -> bool:
+    """True for a database/file store on this machine (artifacts then go under PITWALL_HOME);
+    False for a tracking server (``http(s)://``, SageMaker ``arn:``, ``databricks``) that
+    chooses its own artifact store."""
+    scheme = uri.split(":", 1)[0].lower() if ":" in uri else "file"
+    return scheme not in ("http", "https", "arn", "databricks", "databricks-uc")
 
 
 _CLIENTS: dict[str, Any] = {}
@@ -95,7 +101,7 @@ def _experiment_id(client: Any, name: str) -> str:
     if existing is not None:
         return str(existing.experiment_id)
     location = None
-    if _is_default_store():
+    if _local_store(tracking_uri()):
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
         location = (pitwall_home() / "mlruns" / safe).as_uri()
     return str(client.create_experiment(name, artifact_location=location))

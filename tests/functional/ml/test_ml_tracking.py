@@ -73,6 +73,9 @@ def test_tracking_uri_can_be_overridden(
     frame: pd.DataFrame, features: list[str], tmp_path: Path, _pitwall_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     other = tmp_path / "elsewhere.db"
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///ignored.db")
     monkeypatch.setenv("PITWALL_MLFLOW_URI", f"sqlite:///{other.as_posix()}")
     assert tracking_uri() == f"sqlite:///{other.as_posix()}"
@@ -81,3 +84,5 @@ def test_tracking_uri_can_be_overridden(
     )
     assert other.is_file() and not (_pitwall_home / "mlflow.db").exists()
     assert list_runs()["run_name"].tolist() == ["ridge"]
+    assert (_pitwall_home / "mlruns" / "points").is_dir()  # artifacts never land in the working directory
+    assert not (workdir / "mlruns").exists()
