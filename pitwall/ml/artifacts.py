@@ -304,9 +304,22 @@ def verify_artifact(path: str | Path) -> dict[str, Any]:
 
 
 def _load_estimator(algorithm: str, kind: str, fmt: str, path: Path, params: dict[str, Any]) -> Any:
-    expected = A.get_algorithm(algorithm, kind).fmt
+    """Deserialise one estimator file (already checksum-verified) with its safe loader."""
+    try:
+        expected = A.get_algorithm(algorithm, kind).fmt
+    except MLInputError as exc:
+        raise ArtifactIntegrityError(f"{METADATA_FILE}: {exc}") from None
     if fmt != expected:
         raise ArtifactIntegrityError(f"file {path.name!r}: format {fmt!r} does not match algorithm {algorithm!r}")
+    try:
+        return _read_estimator(algorithm, kind, fmt, path, params)
+    except ArtifactIntegrityError:
+        raise
+    except Exception as exc:  # a library refusing the file: name it, no stack trace
+        raise ArtifactIntegrityError(f"file {path.name!r}: cannot be loaded as {fmt} ({exc})") from None
+
+
+def _read_estimator(algorithm: str, kind: str, fmt: str, path: Path, params: dict[str, Any]) -> Any:
     if fmt == "xgboost-ubj":
         import xgboost as xgb
 
@@ -321,10 +334,7 @@ def _load_estimator(algorithm: str, kind: str, fmt: str, path: Path, params: dic
         return lgb.Booster(model_file=str(path))
     import skops.io as sio
 
-    try:
-        untrusted = sio.get_untrusted_types(file=path)
-    except Exception as exc:  # malformed archive: report, never load
-        raise ArtifactIntegrityError(f"file {path.name!r}: not a readable skops file ({exc})") from None
+    untrusted = sio.get_untrusted_types(file=path)
     unknown = sorted(set(untrusted) - SKOPS_TRUSTED_TYPES)
     if unknown:
         raise ArtifactIntegrityError(f"file {path.name!r}: contains types outside the allowlist: {', '.join(unknown)}")

@@ -247,3 +247,18 @@ def test_bundle_rejects_tampered_and_incomplete_content(saved: Path, tmp_path: P
     with pytest.raises(ArtifactIntegrityError, match="not a zip"):
         import_bundle(b"PK-not-really", tmp_path / "d")
     assert not any(p.exists() for p in (tmp_path / "a", tmp_path / "b", tmp_path / "c", tmp_path / "d"))
+
+
+def test_rewritten_metadata_is_refused_with_a_clear_error(saved: Path) -> None:
+    meta_path = saved / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps({**meta, "algorithm": "svm"}))
+    with pytest.raises(ArtifactIntegrityError, match="unknown algorithm 'svm'"):
+        load_model(saved)
+    (saved / "model.ubj").write_bytes(b"not a booster")
+    meta_path.write_text(json.dumps({**meta, "files": {"model.ubj": sha256_file(saved / "model.ubj")}}))
+    with pytest.raises(ArtifactIntegrityError, match="'model.ubj': cannot be loaded as xgboost-ubj"):
+        load_model(saved)
+    meta_path.write_text("{not json")
+    with pytest.raises(ArtifactIntegrityError, match="not valid JSON"):
+        load_model(saved)
