@@ -1,0 +1,60 @@
+"""The spec table covers every feature the issue names, each with a definition."""
+
+from __future__ import annotations
+
+import pytest
+
+from pitwall.features import FEATURES, FeatureInputError
+from pitwall.features.feature_store import parse_seasons
+from pitwall.features.spec import group_features
+
+REQUIRED = {
+    "driver": [
+        "avg_quali_position_last_5", "avg_race_position_last_5", "avg_positions_gained", "dnf_rate_season",
+        "avg_position_at_track", "best_finish_at_track", "track_experience_races", "points_last_3_races",
+        "quali_trend", "race_pace_vs_teammate", "career_wins", "career_poles", "career_points",
+    ],
+    "team": [
+        "constructor_position", "avg_pit_stop_time", "reliability_rate", "points_trajectory",
+        "upgrade_effectiveness", "team_track_performance", "power_track_advantage", "downforce_track_advantage",
+    ],
+    "session": [
+        "quali_gap_to_pole", "fp_pace_ranking", "sector_times", "avg_corner_speed", "straight_line_speed",
+        "tire_deg_rate", "start_position", "predicted_strategy", "weather_condition",
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("group", sorted(REQUIRED))
+def test_every_required_feature_is_specified(group):
+    names = group_features(group)
+    missing = [n for n in REQUIRED[group] if n not in names]
+    assert not missing
+    for n in names:
+        spec = FEATURES[n]
+        assert len(spec.definition) > 20 and "\n" not in spec.definition
+        assert spec.source
+
+
+def test_features_without_offline_inputs_say_so():
+    for name in ("sector_times", "avg_corner_speed", "straight_line_speed"):
+        assert FEATURES[name].source == "none" and "null" in FEATURES[name].definition
+
+
+def test_parse_seasons():
+    have = range(2010, 2025)
+    assert parse_seasons((2018, 2020), have) == [2018, 2019, 2020]
+    assert parse_seasons([2024, 2018], have) == [2018, 2024]
+    assert parse_seasons(2024, have) == [2024]
+    assert parse_seasons(None, have) == list(have)
+    for bad, message in [
+        ((2020, 2018), "ends before it starts"),
+        ([2018, "2019"], "is not a year"),
+        ((2020, 2030), r"no races in the store for \[2025"),
+        ([], "empty"),
+        (True, "expected a year"),
+        (2.5, "expected a year"),
+    ]:
+        with pytest.raises(FeatureInputError, match=message) as err:
+            parse_seasons(bad, have)
+        assert err.value.field == "seasons"
