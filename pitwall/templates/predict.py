@@ -1,0 +1,72 @@
+"""Feature rows for one race, as a deployed template model sees them at its prediction moment.
+
+Used by the API and the SDK: ``prediction_frame("race_winner", store, 2024, 8,
+overrides={"start_position": {"charles-leclerc": 1}})``. Overrides replace feature values the
+caller knows better (a grid that differs from the stored one, a weather forecast): either
+``{feature: {driver_id: value}}`` or ``{feature: value}`` for every row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from pitwall.data.store import Store
+from pitwall.errors import NotFound, ValidationFailed
+from pitwall.features import FeatureStore
+
+
+def prediction_frame(
+    template: str,
+    store: Store,
+    season: int,
+    round: int,  # noqa: A002 - the F1 word
+    overrides: Mapping[str, Any] | None = None,
+    feature_store: FeatureStore | None = None,
+) -> pd.DataFrame:
+    """Keys + features (+ target and baseline where known) of ``template`` for one race."""
+    from pitwall.templates import get_template
+
+    spec = get_template(template)
+    races = store.read("races", [season])
+    if races.empty or not (races["round"] == round).any():
+        raise NotFound(f"race: no race {season} round {round} in the store", field="race")
+    fs = feature_store or FeatureStore(store)
+    if season < spec.first_season:
+        raise ValidationFailed(
+            f"race: template {template!r} needs data from {spec.first_season} onward", field="race", unprocessable=True
+        )
+    frame = spec.frame(fs, [season])
+    frame = frame[frame["round"] == round].reset_index(drop=True)
+    if frame.empty:
+        raise NotFound(f"race: no {spec.grain} rows for {season} round {round} (template {template!r})", field="race")
+    return apply_overrides(frame, overrides or {}, spec.entity_col, spec.features)
+
+
+def apply_overrides(
+    frame: pd.DataFrame, overrides: Mapping[str, Any], entity_col: str, features: tuple[str, ...]
+) -> pd.DataFrame:
+    frame = frame.copy()
+    for feature, value in overrides.items():
+        if feature not in frame.columns or feature not in features:
+            raise ValidationFailed(f"{feature}: not a feature of this model", field=feature)
+        if isinstance(value, Mapping):
+            known = set(frame[entity_col].astype(str))
+            unknown = sorted(set(value) - known)
+            if unknown:
+                raise ValidationFailed(
+                    f"{feature}: {entity_col} {unknown[0]!r} is not an entrant of this race", field=feature
+                )
+            for entity, v in value.items():
+                frame.loc[frame[entity_col] == entity, feature] = _number(feature, v)
+        else:
+            frame[feature] = _number(feature, value)
+    return frame
+
+
+def _number(feature: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationFailed(f"{feature}: expected a number, got {value!r}", field=feature)
+    return float(value)
