@@ -322,3 +322,26 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, float):
         return None if math.isnan(v) else round(v, 4)
     return v
+
+
+def evaluate_registered(
+    name: str,
+    *,
+    seasons: Sequence[int],
+    tenant_id: str = "local",
+    version: int | None = None,
+    store: Store | None = None,
+) -> dict[str, dict[str, float]]:
+    """Score a registered model and its template's baseline on ``seasons`` (same rows)."""
+    from pitwall.ml import evaluation as ev
+    from pitwall.ml import load_model
+    from pitwall.platform.models import get_model
+
+    record = get_model(tenant_id, name, version)
+    spec = get_template(record.template)
+    store = store or get_store()
+    data = _labelled(spec, spec.frame(FeatureStore(store), resolve_seasons(store, spec, seasons)))
+    model = load_model(record.artifact_uri)
+    result = model.evaluate(data, record=False)
+    baseline = ev.baseline_scores(model.spec, data, spec.baseline)
+    return {"model": _clean(result.metrics), "baseline": _clean(baseline)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pitwall.cli import data_cmds
+from pitwall.cli import data_cmds, ml_cmds
 
 app = typer.Typer(
     name="pitwall",
@@ -13,6 +13,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 data_cmds.register(app)
+ml_cmds.register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -105,7 +105,7 @@ def status_cmd() -> None:
     print_frame(df, title="Pitwall store")
 
 
-def sql_cmd(query: str = typer.Argument(..., help='e.g. "SELECT * FROM results WHERE race_id = \'2024-08\'"')) -> None:
+def sql_cmd(query: str = typer.Argument(..., help="e.g. \"SELECT * FROM results WHERE race_id = '2024-08'\"")) -> None:
     """Run SQL over the stored tables (DuckDB locally, Athena on AWS)."""
     try:
         df = _store().sql(query)

@@ -1,0 +1,198 @@
+"""``pitwall features ...``, ``train``, ``evaluate``, ``backtest``, ``experiments ...``, ``templates``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import typer
+
+from pitwall.cli.common import console, fail, parse_seasons, print_frame
+from pitwall.errors import PitwallError
+
+features_app = typer.Typer(help="Point-in-time feature tables.", no_args_is_help=True)
+experiments_app = typer.Typer(help="MLflow experiments: list and compare runs.", no_args_is_help=True)
+
+
+def _store():  # type: ignore[no-untyped-def]
+    from pitwall.data.store import get_store
+
+    return get_store()
+
+
+def metrics_table(model: dict[str, float], baselines: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """Model and baselines side by side, one row per metric."""
+    names = [k for k in model if k not in ("n_races", "k")]
+    for b in baselines.values():
+        names += [k for k in b if k not in names and k not in ("n_races", "k")]
+    rows = []
+    for k in names:
+        row = {"metric": k, "model": _fmt(model.get(k))}
+        row.update({f"baseline: {n}": _fmt(b.get(k)) for n, b in baselines.items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _fmt(v: float | None) -> str:
+    return "" if v is None else f"{v:.4f}"
+
+
+@features_app.command("build")
+def features_build(seasons: str = typer.Option(None, "--seasons", help="default: all stored seasons")) -> None:
+    """(Re)build the materialised feature tables."""
+    from pitwall.features import build_feature_tables
+
+    try:
+        report = build_feature_tables(_store(), parse_seasons(seasons))
+    except (PitwallError, ValueError) as exc:
+        fail(str(exc))
+    console.print(report)
+
+
+@features_app.command("show")
+def features_show(
+    season: int = typer.Option(..., "--season"),
+    round_: int = typer.Option(..., "--round"),
+    moment: str = typer.Option("pre_race", "--moment", help="pre_race or pre_qualifying"),
+) -> None:
+    """Show the features of one race (one row per driver)."""
+    from pitwall.features import show_features
+
+    try:
+        df = show_features(_store(), season, round_, moment)
+    except (PitwallError, ValueError) as exc:
+        fail(str(exc))
+    with pd.option_context("display.max_columns", None, "display.width", 250):
+        console.print(df.round(3).to_string(index=False))
+
+
+def templates_cmd() -> None:
+    """List the model templates."""
+    from pitwall.templates import TEMPLATES
+
+    rows = [
+        {
+            "template": s.name,
+            "task": s.task + (f" (top {s.top_k})" if s.top_k else ""),
+            "target": s.target,
+            "moment": s.moment,
+            "algorithm": s.default_algorithm,
+            "metric": s.primary_metric,
+            "baseline": s.baseline_doc,
+        }
+        for s in TEMPLATES.values()
+    ]
+    print_frame(pd.DataFrame(rows), title="Pitwall templates")
+
+
+def train_cmd(
+    template: str = typer.Argument(..., help="e.g. race_winner (see `pitwall templates`)"),
+    seasons: str = typer.Option(None, "--seasons", help="e.g. 2018-2023 (default: latest 10 with data)"),
+    algorithm: str = typer.Option(None, "--algorithm", help="xgboost, lightgbm, random_forest, ... or auto"),
+    auto_tune: bool = typer.Option(False, "--auto-tune", help="tune hyperparameters with Optuna first"),
+    tuning: str = typer.Option("bayes", "--tuning", help="bayes, grid or random"),
+    trials: int = typer.Option(None, "--trials", help="tuning trial budget"),
+    timeout: float = typer.Option(None, "--timeout", help="tuning / AutoML time budget in seconds"),
+    cv: int = typer.Option(5, "--cv", help="race-grouped CV folds used by tuning"),
+    name: str = typer.Option(None, "--name", help="model name (default: the template name)"),
+    tenant: str = typer.Option("local", "--tenant"),
+) -> None:
+    """Train a template, evaluate it on the latest races beside its naive baseline, register it."""
+    from pitwall.training import train_template
+
+    try:
+        result = train_template(
+            template,
+            seasons=parse_seasons(seasons),
+            algorithm=algorithm,
+            auto_tune=auto_tune,
+            tuning=tuning,
+            n_trials=trials,
+            timeout=timeout,
+            cv_folds=cv,
+            name=name,
+            tenant_id=tenant,
+        )
+    except (PitwallError, ValueError) as exc:
+        fail(str(exc))
+    version = getattr(result.record, "version", "?")
+    console.print(f"trained [bold]{result.name}[/bold] v{version} ({result.model.algorithm}) -> {result.model_dir}")
+    print_frame(metrics_table(result.metrics, {"naive": result.baseline_metrics}), title="holdout: latest races")
+
+
+def evaluate_cmd(
+    name: str = typer.Argument(..., help="a registered model name"),
+    seasons: str = typer.Option(..., "--seasons", help="seasons to score on, e.g. 2024"),
+    version: int = typer.Option(None, "--version"),
+    tenant: str = typer.Option("local", "--tenant"),
+) -> None:
+    """Score a registered model and its naive baseline on the given seasons."""
+    from pitwall.training import evaluate_registered
+
+    try:
+        out = evaluate_registered(name, seasons=parse_seasons(seasons) or [], tenant_id=tenant, version=version)
+    except (PitwallError, ValueError) as exc:
+        fail(str(exc))
+    print_frame(metrics_table(out["model"], {"naive": out["baseline"]}), title=f"{name} on {seasons}")
+
+
+def backtest_cmd(
+    template: str = typer.Argument(...),
+    season: int = typer.Option(..., "--season", help="the season to predict race by race"),
+    train_until: int = typer.Option(None, "--train-until", help="last season of the initial training window"),
+    mode: str = typer.Option(None, "--mode", help="expanding (retrain before each race) or season_start"),
+    algorithm: str = typer.Option(None, "--algorithm"),
+    output: Path = typer.Option(None, "--output", help="write one JSON object per predicted event"),
+) -> None:
+    """Walk-forward backtest of a season; prints the model beside the naive baseline."""
+    from pitwall.training import backtest_template
+
+    try:
+        report = backtest_template(
+            template, season=season, train_until=train_until, mode=mode, algorithm=algorithm, output=output
+        )
+    except (PitwallError, ValueError) as exc:
+        fail(str(exc))
+    res = report.result
+    console.print(
+        f"{template}: {len(res.per_race)} races of {season} predicted ({res.mode}, {res.algorithm}, "
+        f"{res.n_models} models, {res.training_time_s:.1f}s training)"
+    )
+    if res.skipped_races:
+        console.print(f"skipped (too little history): {', '.join(map(str, res.skipped_races))}")
+    print_frame(metrics_table(report.metrics, report.baseline_metrics), title=f"walk-forward {season}")
+    if output:
+        console.print(f"predictions written to {output}")
+
+
+@experiments_app.command("list")
+def experiments_list() -> None:
+    """Every tracked run: experiment, algorithm, primary metric, F1, training time."""
+    from pitwall.ml import list_runs
+
+    df = list_runs()
+    if df.empty:
+        console.print("no runs yet: train a model with `pitwall train`")
+        return
+    print_frame(df, title="experiments")
+
+
+@experiments_app.command("compare")
+def experiments_compare(names: list[str] = typer.Argument(..., help="experiment names")) -> None:
+    """Compare the runs of the named experiments side by side."""
+    from pitwall.ml import compare
+
+    try:
+        df = compare(names)
+    except (PitwallError, ValueError) as exc:
+        fail(str(exc))
+    print_frame(df, title="comparison")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(features_app, name="features")
+    app.add_typer(experiments_app, name="experiments")
+    app.command("templates")(templates_cmd)
+    app.command("train")(train_cmd)
+    app.command("evaluate")(evaluate_cmd)
+    app.command("backtest")(backtest_cmd)
