@@ -127,7 +127,9 @@ class LocalApiServer:
 
     def start(self) -> LocalApiServer:
         """Serve in a daemon thread; returns self."""
-        self._thread = threading.Thread(target=self._dev.server.serve_forever, name="pitwall-api", daemon=True)
+        self._thread = threading.Thread(
+            target=self._dev.server.serve_forever, kwargs={"poll_interval": 0.05}, name="pitwall-api", daemon=True
+        )
         self._thread.start()
         return self
 
