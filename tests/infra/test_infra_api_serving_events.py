@@ -1,0 +1,173 @@
+"""API, serving, events and tracking stacks: usage plans from TIERS, API keys required, tables with
+PITR/encryption, deploy permissions scoped to pitwall-*, schedules and rules wired to their targets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk.assertions import Match
+
+from infra.stacks.serving_stack import DEPLOY_ACTIONS
+from infra.stacks.tracking_stack import TRACKING_SERVER_SIZE
+from pitwall.data.events import EVENT_SOURCE, RACE_INGESTED
+from pitwall.platform.dynamo_tables import TABLES
+from pitwall.platform.tiers import TIERS
+from pitwall.workflow.serving import SERVING_BY_TIER
+from tests.infra.asl import intrinsic_to_text
+from tests.infra.conftest import SynthesizedApp
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_usage_plans_come_from_the_tier_table(synthesized: SynthesizedApp) -> None:
+    plans = {
+        p["Properties"]["UsagePlanName"]: p["Properties"]
+        for p in synthesized.resources("api", "AWS::ApiGateway::UsagePlan").values()
+    }
+    assert set(plans) == {f"pitwall-dev-{name}-plan" for name in TIERS}
+    for name, tier in TIERS.items():
+        plan = plans[f"pitwall-dev-{name}-plan"]
+        assert plan["Throttle"] == {"RateLimit": tier.requests_per_second, "BurstLimit": tier.burst}
+        assert plan["Quota"] == {"Limit": tier.requests_per_day, "Period": "DAY"}
+        assert (
+            plan["ApiStages"][0]["Stage"] == {"Ref": Match.string_like_regexp("DeploymentStage")}
+            or plan["ApiStages"][0]["Stage"]
+        )
+
+
+def test_every_method_requires_an_api_key_and_proxies_to_the_app(synthesized: SynthesizedApp) -> None:
+    methods = synthesized.resources("api", "AWS::ApiGateway::Method")
+    assert len(methods) == 2  # ANY / and ANY /{proxy+}
+    for method in methods.values():
+        assert method["Properties"]["ApiKeyRequired"] is True
+        assert method["Properties"]["Integration"]["Type"] == "AWS_PROXY"
+    api_fn = [
+        f
+        for f in synthesized.resources("api", "AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"] == "app.app"
+    ]
+    assert len(api_fn) == 1
+    env = api_fn[0]["Properties"]["Environment"]["Variables"]
+    assert env["PITWALL_USAGE_PLAN_NAME_FREE"] == "pitwall-dev-free-plan"
+    assert env["PITWALL_USAGE_PLAN_NAME_PRO"] == "pitwall-dev-pro-plan"
+    assert env["PITWALL_BACKEND"] == "aws"
+    synthesized.template("api").has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {"StageName": "dev", "TracingEnabled": True, "AccessLogSetting": Match.object_like({})},
+    )
+
+
+def test_platform_tables_have_pitr_encryption_keys_and_removal_policy(synthesized: SynthesizedApp) -> None:
+    tables = {t["Properties"]["TableName"]: t for t in synthesized.resources("api", "AWS::DynamoDB::Table").values()}
+    assert set(tables) == {f"pitwall-dev-{name}" for name in TABLES}
+    for name, spec in TABLES.items():
+        table = tables[f"pitwall-dev-{name}"]
+        props = table["Properties"]
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["SSESpecification"] == {"SSEEnabled": True}
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["KeySchema"] == [
+            {"AttributeName": spec.partition_key, "KeyType": "HASH"},
+            {"AttributeName": spec.sort_key, "KeyType": "RANGE"},
+        ]
+        assert [i["IndexName"] for i in props.get("GlobalSecondaryIndexes", [])] == [i.name for i in spec.indexes]
+        if spec.ttl_attribute:
+            assert props["TimeToLiveSpecification"] == {"AttributeName": spec.ttl_attribute, "Enabled": True}
+        assert table["DeletionPolicy"] == "Delete"  # dev
+
+
+def test_deploy_lambda_is_scoped_to_pitwall_sagemaker_resources(synthesized: SynthesizedApp) -> None:
+    template = synthesized.templates["serving"]
+    functions = [
+        f
+        for f in synthesized.resources("serving", "AWS::Lambda::Function").values()
+        if "deploy_model" in f["Properties"]["Handler"]
+    ]
+    assert len(functions) == 1
+    assert functions[0]["Properties"]["FunctionName"] == "pitwall-dev-deploy-model"
+    statements = [
+        s
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::Policy" and "DeployModelFunction" in str(r["Properties"]["Roles"])
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    sagemaker = [s for s in statements if any(a.startswith("sagemaker:") for a in _as_list(s["Action"]))]
+    assert len(sagemaker) == 1
+    assert sorted(_as_list(sagemaker[0]["Action"])) == sorted(DEPLOY_ACTIONS)
+    resources = sorted(intrinsic_to_text(r) for r in _as_list(sagemaker[0]["Resource"]))
+    assert resources == sorted(
+        f"arn:aws:sagemaker:us-east-1:123456789012:{kind}/pitwall-*"
+        for kind in ("endpoint", "endpoint-config", "model")
+    )
+    (pass_role,) = [s for s in statements if s["Action"] == "iam:PassRole"]
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    assert set(SERVING_BY_TIER) == set(TIERS)
+
+
+def test_model_image_repository_without_docker(synthesized: SynthesizedApp) -> None:
+    synthesized.template("serving").has_resource_properties(
+        "AWS::ECR::Repository",
+        {"RepositoryName": "pitwall-dev-model-image", "ImageScanningConfiguration": {"ScanOnPush": True}},
+    )
+    assert not synthesized.stacks.config.use_image_asset
+
+
+def test_weekly_schedule_runs_the_feature_job(synthesized: SynthesizedApp) -> None:
+    rules = synthesized.resources("events", "AWS::Events::Rule")
+    (schedule,) = [r for r in rules.values() if "ScheduleExpression" in r["Properties"]]
+    assert schedule["Properties"]["ScheduleExpression"] == "cron(0 6 ? * MON *)"
+    (target,) = schedule["Properties"]["Targets"]
+    functions = synthesized.resources("events", "AWS::Lambda::Function")
+    feature_job = next(k for k, f in functions.items() if f["Properties"]["Handler"] == "handler.handler")
+    assert target["Arn"] == {"Fn::GetAtt": [feature_job, "Arn"]}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 2
+    assert "DeadLetterConfig" in target
+
+
+def test_race_ingested_rule_starts_retraining(synthesized: SynthesizedApp) -> None:
+    rules = synthesized.resources("events", "AWS::Events::Rule")
+    (rule,) = [r for r in rules.values() if "EventPattern" in r["Properties"]]
+    assert rule["Properties"]["EventPattern"] == {"source": [EVENT_SOURCE], "detail-type": [RACE_INGESTED]}
+    (target,) = rule["Properties"]["Targets"]
+    functions = synthesized.resources("events", "AWS::Lambda::Function")
+    retrain = next(k for k, f in functions.items() if f["Properties"]["Handler"] == "workflow_retrain.start_retraining")
+    assert target["Arn"] == {"Fn::GetAtt": [retrain, "Arn"]}
+    statements = [
+        s
+        for r in synthesized.templates["events"]["Resources"].values()
+        if r["Type"] == "AWS::IAM::Policy"
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert any(s["Action"] == "states:StartExecution" for s in statements)
+
+
+def test_mlflow_tracking_server_is_small_with_its_own_bucket(synthesized: SynthesizedApp) -> None:
+    synthesized.template("tracking").has_resource_properties(
+        "AWS::SageMaker::MlflowTrackingServer",
+        {"TrackingServerName": "pitwall-dev-mlflow", "TrackingServerSize": TRACKING_SERVER_SIZE},
+    )
+    statements = [
+        s
+        for r in synthesized.templates["training"]["Resources"].values()
+        if r["Type"] == "AWS::IAM::Policy"
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    mlflow = [s for s in statements if any(a.startswith("sagemaker-mlflow:") for a in _as_list(s["Action"]))]
+    assert len(mlflow) == 1
+    assert "Fn::ImportValue" in mlflow[0]["Resource"]
+
+
+def test_every_stack_is_tagged(synthesized: SynthesizedApp) -> None:
+    for name, template in synthesized.templates.items():
+        buckets_or_functions = [
+            r
+            for logical_id, r in template["Resources"].items()
+            if r["Type"] in ("AWS::S3::Bucket", "AWS::Lambda::Function")
+            and not logical_id.startswith("Custom")  # CDK's own custom-resource provider (an untaggable L1)
+        ]
+        assert buckets_or_functions, name
+        for resource in buckets_or_functions:
+            tags = {t["Key"]: t["Value"] for t in resource["Properties"].get("Tags", [])}
+            assert tags.get("project") == "pitwall" and tags.get("stage") == "dev", name
