@@ -31,10 +31,8 @@ def test_usage_plans_come_from_the_tier_table(synthesized: SynthesizedApp) -> No
         plan = plans[f"pitwall-dev-{name}-plan"]
         assert plan["Throttle"] == {"RateLimit": tier.requests_per_second, "BurstLimit": tier.burst}
         assert plan["Quota"] == {"Limit": tier.requests_per_day, "Period": "DAY"}
-        assert (
-            plan["ApiStages"][0]["Stage"] == {"Ref": Match.string_like_regexp("DeploymentStage")}
-            or plan["ApiStages"][0]["Stage"]
-        )
+        (stage_id,) = synthesized.resources("api", "AWS::ApiGateway::Stage")
+        assert plan["ApiStages"][0]["Stage"] == {"Ref": stage_id}
 
 
 def test_every_method_requires_an_api_key_and_proxies_to_the_app(synthesized: SynthesizedApp) -> None:
