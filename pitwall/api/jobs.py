@@ -47,20 +47,23 @@ Trainer = Callable[[JobRecord], dict[str, Any]]
 """Runs a job's training and returns the result stored on the job record."""
 
 
-def train_with_template(job: JobRecord) -> dict[str, Any]:
-    """Train ``job`` with ``pitwall.training.train_template`` and describe the registered model."""
-    from pitwall.templates import get_template
+def train_with_template(job: JobRecord, store: Any = None) -> dict[str, Any]:
+    """Train ``job`` with ``pitwall.training.train_template`` (features, evaluation, artifact,
+    registration, MLflow) on ``store`` (default: the environment's) and describe the model."""
     from pitwall.training import train_template
 
     p = job.params
     result = train_template(
-        get_template(job.template),
+        job.template,
         seasons=p.get("seasons"),
-        algorithm=p.get("algorithm", "xgboost"),
+        algorithm=p.get("algorithm"),
         auto_tune=bool(p.get("auto_tune", False)),
         cv_folds=int(p.get("cv_folds", 3)),
+        features=p.get("features"),
         name=job.model_name,
         tenant_id=job.tenant_id,
+        job_id=job.job_id,
+        store=store,
     )
     record = result.record
     return {"model": record.name, "version": record.version, "metrics": dict(record.metrics)}
@@ -91,10 +94,8 @@ class LocalJobLauncher:
 
         try:
             spec = get_template(template)
-        except (KeyError, ValueError) as exc:
-            raise ValidationFailed(
-                f"template: unknown template {template!r} ({exc})", field="template", unprocessable=True
-            ) from None
+        except ValueError as exc:
+            raise ValidationFailed(str(exc), field="template", code="unknown_template", unprocessable=True) from None
         wanted = params.get("features")
         if wanted:
             unknown = [f for f in wanted if f not in spec.features]

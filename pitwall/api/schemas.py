@@ -29,8 +29,8 @@ MAX_INSTANCES = 1000
 MAX_GRID_ENTRIES = 40
 MAX_SIMULATIONS = 100_000
 
-Weather = Literal["dry", "wet"]
-"""Request ``weather`` values (mapped to the ``weather_condition`` feature in ``pitwall.serving.invocation``)."""
+Weather = Literal["dry", "mixed", "wet"]
+"""Request ``weather`` values: the vocabulary of the ``weather_condition`` feature (``pitwall.features``)."""
 
 
 class Request(BaseModel):

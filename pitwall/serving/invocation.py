@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pitwall.errors import ValidationFailed
@@ -35,62 +35,104 @@ if TYPE_CHECKING:
 
 GRID_FEATURE = "start_position"
 WEATHER_FEATURE = "weather_condition"
-WEATHER_VALUES: dict[str, float] = {"dry": 0.0, "wet": 1.0}
+WEATHER_CONDITIONS: tuple[str, ...] = ("dry", "mixed", "wet")
+"""Values of the ``weather_condition`` feature (``pitwall.features``), accepted as ``weather``."""
 KEY_FIELDS = ("driver_id", "race_id", "season", "round")
 INSTANCES_RACE_ID = "instances"
-FRAME_CACHE_SIZE = 512
+SEASON_CACHE_SIZE = 64
 
 
 def _unprocessable(message: str, field: str, code: str = "validation_failed") -> ValidationFailed:
     return ValidationFailed(message, field=field, code=code, unprocessable=True)
 
 
-FrameBuilder = Callable[..., "pd.DataFrame"]
-"""``(template, store, season, round, overrides=None) -> DataFrame``: a race's feature rows."""
+SeasonBuilder = Callable[[str, "Store", int], "pd.DataFrame"]
+"""``(template, store, season) -> DataFrame``: every feature row of a template for one season."""
 
 
-def template_frame(
-    template: str, store: Store, season: int, round_: int, overrides: Mapping[str, Any] | None = None
+def template_season_frame(template: str, store: Store, season: int) -> pd.DataFrame:
+    """The default builder: the template's point-in-time frame for ``season``
+    (what ``pitwall.templates.prediction_frame`` slices one race from)."""
+    from pitwall.features import FeatureStore
+    from pitwall.templates import get_template
+
+    try:
+        spec = get_template(template)
+    except ValueError as exc:
+        raise _unprocessable(f"model template: {exc}", "model", code="unknown_template") from None
+    if season < spec.first_season:
+        raise _unprocessable(f"race: template {template!r} needs data from {spec.first_season} onward", "race")
+    return spec.frame(FeatureStore(store), [season])
+
+
+def apply_overrides(
+    frame: pd.DataFrame, overrides: Mapping[str, Any], entity_col: str, features: Sequence[str]
 ) -> pd.DataFrame:
-    """The default builder: ``pitwall.templates.prediction_frame``."""
-    from pitwall.templates import prediction_frame
+    """The caller's feature overrides (``pitwall.templates.predict.apply_overrides``)."""
+    from pitwall.templates.predict import apply_overrides as apply
 
-    return prediction_frame(template, store, season, round_, overrides=overrides)
+    return apply(frame, overrides, entity_col, tuple(features))
 
 
 class FrameSource:
-    """Feature rows of a race for a template, cached (LRU) per (template, race, overrides)."""
+    """Feature rows of races: each (template, season) frame is built once and cached (LRU),
+    races are sliced from it and the caller's overrides applied to a copy."""
 
-    def __init__(self, store: Store, builder: FrameBuilder = template_frame, size: int = FRAME_CACHE_SIZE) -> None:
+    def __init__(
+        self, store: Store, builder: SeasonBuilder = template_season_frame, size: int = SEASON_CACHE_SIZE
+    ) -> None:
         self.store = store
         self.builder = builder
         self._size = size
         self._lock = threading.Lock()
-        self._frames: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
+        self._seasons: OrderedDict[tuple[str, int], dict[int, pd.DataFrame]] = OrderedDict()
+        self._building: dict[tuple[str, int], threading.Lock] = {}
 
     def clear(self) -> None:
         with self._lock:
-            self._frames.clear()
+            self._seasons.clear()
+
+    def _season(self, template: str, season: int) -> dict[int, pd.DataFrame]:
+        key = (template, season)
+        with self._lock:
+            found = self._seasons.get(key)
+            if found is not None:
+                self._seasons.move_to_end(key)
+                return found
+            gate = self._building.setdefault(key, threading.Lock())
+        with gate:  # one build per season at a time; others wait for it
+            with self._lock:
+                found = self._seasons.get(key)
+            if found is not None:
+                return found
+            frame = self.builder(template, self.store, season)
+            by_round = {int(r): g.reset_index(drop=True) for r, g in frame.groupby("round", sort=True)}
+            with self._lock:
+                self._seasons[key] = by_round
+                self._building.pop(key, None)
+                while len(self._seasons) > self._size:
+                    self._seasons.popitem(last=False)
+            return by_round
 
     def frame(
-        self, template: str, season: int, round_: int, overrides: Mapping[str, Any] | None = None
+        self,
+        template: str,
+        season: int,
+        round_: int,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        entity_col: str = "driver_id",
+        features: Sequence[str] = (),
     ) -> pd.DataFrame:
-        """A fresh copy of the feature rows (callers may modify it)."""
-        okey = tuple(
-            sorted((k, tuple(sorted(v.items())) if isinstance(v, Mapping) else v) for k, v in (overrides or {}).items())
-        )
-        key = (template, season, round_, okey)
-        with self._lock:
-            cached = self._frames.get(key)
-            if cached is not None:
-                self._frames.move_to_end(key)
-                return cached.copy()
-        frame = self.builder(template, self.store, season, round_, overrides=dict(overrides) if overrides else None)
-        with self._lock:
-            self._frames[key] = frame
-            while len(self._frames) > self._size:
-                self._frames.popitem(last=False)
-        return frame.copy()
+        """A race's rows (a copy the caller may modify), with ``overrides`` applied."""
+        race = self._season(template, season).get(int(round_))
+        if race is None or race.empty:
+            raise _unprocessable(
+                f"race {season}-{int(round_):02d}: no rows for template {template!r}", "race", code="unknown_race"
+            )
+        if overrides:
+            return apply_overrides(race, overrides, entity_col, features)
+        return race.copy()
 
 
 # --------------------------------------------------------------------------- output
@@ -155,16 +197,17 @@ def _answer(predictor: Predictor, race: RaceRef | None, rows: list[dict[str, Any
 
 
 def race_overrides(
-    frame: pd.DataFrame, grid_positions: Mapping[str, int] | None, weather: str | None
+    predictor: Predictor, frame: pd.DataFrame, grid_positions: Mapping[str, int] | None, weather: str | None
 ) -> dict[str, Any]:
-    """Overrides for ``prediction_frame`` from the request, checked against the race's rows."""
+    """Overrides for the race's rows from the request, checked against the model and the race."""
     overrides: dict[str, Any] = {}
     if grid_positions:
-        if GRID_FEATURE not in frame.columns:
+        if GRID_FEATURE not in predictor.features:
             raise _unprocessable(
-                f"grid_positions: this model's features do not include {GRID_FEATURE!r}", "grid_positions"
+                f"grid_positions: model {predictor.name!r} does not use {GRID_FEATURE!r}", "grid_positions"
             )
-        entrants = set(frame["driver_id"].astype(str))
+        entity = predictor.model.spec.entity_col
+        entrants = set(frame[entity].astype(str))
         for driver in grid_positions:
             if driver not in entrants:
                 raise _unprocessable(
@@ -186,13 +229,13 @@ def race_overrides(
                     f"grid_positions.{driver}",
                 )
             taken[slot] = driver
-        overrides[GRID_FEATURE] = {d: int(s) for d, s in grid_positions.items()}
+        overrides[GRID_FEATURE] = {d: int(slot) for d, slot in grid_positions.items()}
     if weather is not None:
-        if WEATHER_FEATURE not in frame.columns:
-            raise _unprocessable(f"weather: this model's features do not include {WEATHER_FEATURE!r}", "weather")
-        if weather not in WEATHER_VALUES:
-            raise _unprocessable(f"weather must be one of {sorted(WEATHER_VALUES)}; got {weather!r}", "weather")
-        overrides[WEATHER_FEATURE] = WEATHER_VALUES[weather]
+        if weather not in WEATHER_CONDITIONS:
+            raise _unprocessable(f"weather must be one of {list(WEATHER_CONDITIONS)}; got {weather!r}", "weather")
+        if WEATHER_FEATURE not in predictor.features:
+            raise _unprocessable(f"weather: model {predictor.name!r} does not use {WEATHER_FEATURE!r}", "weather")
+        overrides[WEATHER_FEATURE] = weather
     return overrides
 
 
@@ -205,12 +248,17 @@ def race_frame(
 ) -> pd.DataFrame:
     """The race's feature rows for the predictor's template, with the caller's overrides."""
     base = frames.frame(predictor.template, race.season, race.round)
-    if base.empty:
-        raise _unprocessable(f"race {race.race_id!r}: no entrants known for this race", "race", code="unknown_race")
-    overrides = race_overrides(base, grid_positions, weather)
+    overrides = race_overrides(predictor, base, grid_positions, weather)
     if not overrides:
         return base
-    return frames.frame(predictor.template, race.season, race.round, overrides)
+    return frames.frame(
+        predictor.template,
+        race.season,
+        race.round,
+        overrides,
+        entity_col=predictor.model.spec.entity_col,
+        features=predictor.features,
+    )
 
 
 def predict_race(predictor: Predictor, payload: Mapping[str, Any], catalog: RaceCatalog, frames: FrameSource) -> dict:
@@ -301,9 +349,12 @@ def predict_championship(
     for race in calendar:
         if race.round <= after:
             continue
-        frame = frames.frame(predictor.template, race.season, race.round)
-        if frame.empty:
-            continue
+        try:
+            frame = frames.frame(predictor.template, race.season, race.round)
+        except ValidationFailed as exc:
+            if exc.code == "unknown_race":
+                continue  # on the calendar but no entrants known (cancelled, or not yet entered)
+            raise
         table = predictor.model.rank(frame)
         entity = predictor.model.spec.entity_col
         teams = catalog.entries(season, race.round)
@@ -369,7 +420,7 @@ def invoke(predictor: Predictor, payload: Mapping[str, Any], catalog: RaceCatalo
 class InProcessServing:
     """The store-backed pieces the in-process serving path shares (catalog + frame cache)."""
 
-    def __init__(self, store: Store, builder: FrameBuilder = template_frame) -> None:
+    def __init__(self, store: Store, builder: SeasonBuilder = template_season_frame) -> None:
         self.store = store
         self.catalog = RaceCatalog(store)
         self.frames = FrameSource(store, builder)

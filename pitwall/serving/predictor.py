@@ -85,10 +85,18 @@ def single_threaded(model: BaseModel) -> BaseModel:
 
 
 def load_predictor(record: ModelRecord) -> Predictor:
-    """Load and verify ``record``'s artifact (``ArtifactIntegrityError`` when tampered with)."""
-    from pitwall.ml.artifacts import load_model
+    """Load ``record``'s artifact after checking it is the registered one: ``metadata.json``
+    must hash to ``record.sha256`` and every file to its checksum in ``metadata.json``
+    (``ArtifactIntegrityError`` otherwise)."""
+    from pitwall.ml.artifacts import METADATA_FILE, load_model, sha256_file
+    from pitwall.ml.errors import ArtifactIntegrityError
 
-    model = single_threaded(load_model(artifact_path(record.artifact_uri)))
+    folder = artifact_path(record.artifact_uri)
+    if not (folder / METADATA_FILE).is_file():
+        raise ArtifactIntegrityError(f"{record.artifact_uri}: no {METADATA_FILE} (artifact missing)")
+    if sha256_file(folder / METADATA_FILE) != record.sha256:
+        raise ArtifactIntegrityError(f"{record.artifact_uri}: {METADATA_FILE} does not match the registered sha256")
+    model = single_threaded(load_model(folder))
     return Predictor(
         tenant_id=record.tenant_id, name=record.name, version=record.version, template=record.template, model=model
     )

@@ -1,22 +1,22 @@
 """Fixtures for the prediction API tests: real models trained on the real lake, servers, keys.
 
 Models are trained directly with ``pitwall.ml`` on a small real-data frame
-(:func:`race_features`): one row per 2021-2024 race entrant with
+(:func:`season_features`): one row per 2021-2024 race entrant with
 
 - ``start_position``: the driver's grid slot in that race (NaN for pit-lane starts),
 - ``points_before``: the driver's championship points before that race (no look-ahead),
-- ``weather_condition``: 1.0 when intermediate or wet tyres were used in the race, else 0.0,
+- ``wet_race``: 1.0 when intermediate or wet tyres were used in the race, else 0.0,
 
-and the finishing position as target. The same function is the serving side's frame
-builder (``prediction_frame``'s contract: ``overrides = {column: {driver: value}}`` or
-``{column: value}``), so a request for ``monaco_2024`` is answered from Monaco 2024's rows.
+and the finishing position as target. The same function is the serving side's season frame
+builder, so a request for ``monaco_2024`` is answered from Monaco 2024's rows (overrides are
+applied by ``pitwall.templates.predict.apply_overrides``, as for template models).
 """
 
 from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ from pitwall.platform.records import JobRecord, ModelRecord
 from pitwall.serving.deploy import LocalServing, reset_default_service
 from pitwall.serving.invocation import InProcessServing
 
-FEATURES = ["start_position", "points_before", "weather_condition"]
+FEATURES = ["start_position", "points_before", "wet_race"]
 SEASONS = (2021, 2022, 2023, 2024)
 TEMPLATE = "race_winner_test"
 
@@ -56,29 +56,19 @@ def _season_features(store: Store, season: int) -> pd.DataFrame:
         if not laps.empty
         else pd.Series(dtype="float64")
     )
-    out["weather_condition"] = out["round"].map(wet).fillna(0.0).astype("float64")
+    out["wet_race"] = out["round"].map(wet).fillna(0.0).astype("float64")
     out["finish_position"] = res["position"].astype("Float64")
     return out.reset_index(drop=True)
 
 
 @functools.lru_cache(maxsize=8)
 def _cached_season(store: Store, season: int) -> pd.DataFrame:
-    return _season_features(store, season)
+    return _season_features(store, season).drop(columns=["finish_position"])
 
 
-def race_features(
-    template: str, store: Store, season: int, round_: int, overrides: Mapping[str, Any] | None = None
-) -> pd.DataFrame:
-    """Feature rows of one race (the serving-side frame builder used by these tests)."""
-    season_frame = _cached_season(store, season)
-    frame = season_frame[season_frame["round"] == round_].drop(columns=["finish_position"]).reset_index(drop=True)
-    for column, value in (overrides or {}).items():
-        if isinstance(value, Mapping):
-            for driver, v in value.items():
-                frame.loc[frame["driver_id"] == driver, column] = float(v)
-        else:
-            frame[column] = float(value)
-    return frame
+def season_features(template: str, store: Store, season: int) -> pd.DataFrame:
+    """Every race's feature rows of ``season`` (the serving-side season builder of these tests)."""
+    return _cached_season(store, season)
 
 
 @pytest.fixture(scope="session")
@@ -146,8 +136,13 @@ class RecordingTrainer:
 
 
 @pytest.fixture
+def recording_trainer() -> type[RecordingTrainer]:
+    return RecordingTrainer
+
+
+@pytest.fixture
 def serving(lake: Store) -> LocalServing:
-    return LocalServing(InProcessServing(lake, builder=race_features))
+    return LocalServing(InProcessServing(lake, builder=season_features))
 
 
 @pytest.fixture

@@ -79,8 +79,9 @@ def test_predict_a_real_2024_race_with_and_without_overrides(
     assert after[backmarker] > probs[backmarker]
     h.assert_probabilities(list(after.values()), 1.0)
 
+    # this model has no weather_condition feature: a weather override is refused, naming the field
     wet = _post(server, PREDICT.format("winner"), free_key, {"race": "monaco_2024", "weather": "wet"})
-    assert wet.status_code == 200 and wet.json()["race"]["race_id"] == "2024-08"
+    assert (wet.status_code, wet.json()["error"]["field"]) == (422, "weather")
 
 
 @pytest.mark.parametrize(
@@ -110,7 +111,7 @@ def test_predict_a_real_2024_race_with_and_without_overrides(
         ({"race": 2024}, 400, "race", None),
         ({}, 400, "race", None),
         ({"instances": [{"start_position": 1}]}, 422, "instances[0].points_before", None),
-        ({"instances": [{"start_position": 1, "points_before": 0, "weather_condition": "rain"}]}, 400, None, None),
+        ({"instances": [{"start_position": 1, "points_before": 0, "wet_race": "rain"}]}, 400, None, None),
     ],
 )
 def test_bad_prediction_input_is_a_4xx_naming_the_field(
@@ -159,8 +160,8 @@ def test_explicit_instances_for_every_model_kind(
         h.register("bigteam", name.replace("_", "-"), artifacts[name])
         assert _deploy(server, pro_key, name.replace("_", "-")).status_code == 200
     rows = [
-        {"driver_id": "pole", "start_position": 1, "points_before": 300.0, "weather_condition": 0},
-        {"driver_id": "back", "start_position": 20, "points_before": 0.0, "weather_condition": None},
+        {"driver_id": "pole", "start_position": 1, "points_before": 300.0, "wet_race": 0},
+        {"driver_id": "back", "start_position": 20, "points_before": 0.0, "wet_race": None},
     ]
     ranking = _post(server, PREDICT.format("winner-v1"), pro_key, {"instances": rows}).json()
     assert [p["driver_id"] for p in ranking["predictions"]] == ["pole", "back"]
@@ -232,7 +233,7 @@ def test_deploy_undeploy_and_delete(h: Any, server: LocalApiServer, pro_key: str
 
     described = _get(server, "/api/v1/models/winner", pro_key).json()
     assert (described["deployed_version"], described["status"]) == (2, "deployed")
-    assert described["features"] == ["start_position", "points_before", "weather_condition"]
+    assert described["features"] == ["start_position", "points_before", "wet_race"]
     assert described["data_window"]["seasons"] == [2021, 2022, 2023]
     assert (described["data_window"]["first_race"], described["data_window"]["last_race"]) == ("2021-01", "2023-22")
     assert [v["version"] for v in described["versions"]] == [1, 2]

@@ -11,7 +11,7 @@ from pitwall.api import schemas as s
 from pitwall.api.openapi import openapi
 from pitwall.api.routes import OPERATIONS
 from pitwall.api.server import chalice_app
-from pitwall.serving.invocation import WEATHER_VALUES
+from pitwall.serving.invocation import WEATHER_CONDITIONS
 
 
 def _resolve(doc: dict[str, Any], ref: str) -> dict[str, Any]:
@@ -97,4 +97,4 @@ def test_chalice_routes_are_exactly_the_operation_table() -> None:
 
 def test_weather_values_in_schema_and_serving_agree() -> None:
     schema = s.RacePredictRequest.model_json_schema()["properties"]["weather"]["anyOf"][0]
-    assert set(schema["enum"]) == set(WEATHER_VALUES)
+    assert set(schema["enum"]) == set(WEATHER_CONDITIONS)
