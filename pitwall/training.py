@@ -345,3 +345,25 @@ def evaluate_registered(
     result = model.evaluate(data, record=False)
     baseline = ev.baseline_scores(model.spec, data, spec.baseline)
     return {"model": _clean(result.metrics), "baseline": _clean(baseline)}
+
+
+def register_copy(record: Any, name: str) -> Any:
+    """Register an existing artifact under another model name of the same tenant."""
+    from pitwall.platform.models import register_model
+
+    return register_model(
+        record.tenant_id,
+        name,
+        template=record.template,
+        task=record.task,
+        algorithm=record.algorithm,
+        features=list(record.features),
+        target=record.target,
+        data_window=record.data_window,
+        metrics=record.metrics,
+        baseline_metrics=record.baseline_metrics,
+        artifact_uri=record.artifact_uri,
+        sha256=record.sha256,
+        experiment=record.experiment,
+        params=record.params,
+    )

@@ -1,0 +1,138 @@
+"""The notebook SDK: ``import pitwall as pw``.
+
+pw.ingest()                                  # local F1DB + FastF1 laps into the store
+fs = pw.FeatureStore(); fs.get_features(seasons=(2018, 2023))
+model = pw.train("race_winner", seasons=range(2014, 2024), algorithm="xgboost")
+model.rank(pw.race_features("race_winner", 2024, 8))
+model.deploy(name="race_winner_v1")          # served by `pitwall serve` / the API
+model.share(title="Grid + form winner model", description="...")
+pw.backtest("race_winner", season=2024, train_until=2023).metrics
+pw.marketplace.top()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pitwall.data.store import Store, get_store
+
+
+@dataclass
+class Model:
+    """A trained, registered template model (wraps the ML model and its registry record)."""
+
+    name: str
+    tenant_id: str
+    model: Any  # pitwall.ml.BaseModel
+    model_dir: Path
+    record: Any = None
+    metrics: dict[str, float] | None = None
+    baseline_metrics: dict[str, float] | None = None
+
+    @property
+    def algorithm(self) -> str:
+        return str(self.model.algorithm)
+
+    @property
+    def version(self) -> int | None:
+        return getattr(self.record, "version", None)
+
+    def predict(self, df: pd.DataFrame) -> Any:
+        return self.model.predict(df)
+
+    def predict_proba(self, df: pd.DataFrame) -> Any:
+        return self.model.predict_proba(df)
+
+    def rank(self, df: pd.DataFrame) -> pd.DataFrame:
+        return self.model.rank(df)
+
+    def evaluate(self, test_data: pd.DataFrame) -> Any:
+        return self.model.evaluate(test_data)
+
+    def deploy(self, name: str | None = None) -> Any:
+        """Deploy this model version under ``name`` (default: its own name); redeploying swaps
+        versions without downtime. Locally the server loads it in-process; on AWS it becomes a
+        SageMaker endpoint."""
+        from pitwall.serving.deploy import deploy_model
+
+        if name is not None and name != self.name:
+            from pitwall.training import register_copy
+
+            self.record = register_copy(self.record, name)
+            self.name = name
+        return deploy_model(self.tenant_id, self.name, self.version)
+
+    def share(self, title: str, description: str = "", reported_metrics: dict[str, float] | None = None) -> Any:
+        """Publish this model on the marketplace (Pitwall verifies its metrics at publish time)."""
+        from pitwall.marketplace import share
+
+        return share(self.name, title, description, tenant_id=self.tenant_id, reported_metrics=reported_metrics)
+
+
+def train(
+    template: str,
+    seasons: Sequence[int] | None = None,
+    algorithm: str | None = None,
+    *,
+    auto_tune: bool = False,
+    cv_folds: int = 5,
+    name: str | None = None,
+    tenant_id: str = "local",
+    store: Store | None = None,
+    **kwargs: Any,
+) -> Model:
+    """Train a template (see ``pitwall templates``) and register it; returns a ``Model``."""
+    from pitwall.training import train_template
+
+    result = train_template(
+        template,
+        seasons=list(seasons) if seasons is not None else None,
+        algorithm=algorithm,
+        auto_tune=auto_tune,
+        cv_folds=cv_folds,
+        name=name,
+        tenant_id=tenant_id,
+        store=store,
+        **kwargs,
+    )
+    return Model(
+        result.name, tenant_id, result.model, result.model_dir, result.record, result.metrics, result.baseline_metrics
+    )
+
+
+def load(name: str, version: int | None = None, tenant_id: str = "local") -> Model:
+    """A registered model by name (latest version unless ``version``), checksum-verified."""
+    from pitwall.ml import load_model
+    from pitwall.platform.models import get_model
+
+    record = get_model(tenant_id, name, version)
+    return Model(name, tenant_id, load_model(record.artifact_uri), Path(record.artifact_uri), record, record.metrics)
+
+
+def backtest(template: str, season: int, train_until: int | None = None, **kwargs: Any) -> Any:
+    """Walk-forward backtest of ``season`` (see ``pitwall.training.backtest_template``)."""
+    from pitwall.training import backtest_template
+
+    return backtest_template(template, season=season, train_until=train_until, **kwargs)
+
+
+def race_features(template: str, season: int, round: int, overrides: dict[str, Any] | None = None) -> pd.DataFrame:  # noqa: A002
+    """The feature rows a template's model sees for one race (with optional overrides)."""
+    from pitwall.templates import prediction_frame
+
+    return prediction_frame(template, get_store(), season, round, overrides)
+
+
+def ingest(data_dir: str | Path | None = None) -> list[Any]:
+    """Ingest local F1DB and FastF1 lap exports (default ``$PITWALL_DATA``) into the store."""
+    from pitwall.config import default_data_dir
+    from pitwall.data.ingest import ingest_f1db, ingest_laps_csv
+
+    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    store = get_store()
+    return [ingest_f1db(store, root / "f1db"), ingest_laps_csv(store, root / "fastf1-laps")]
