@@ -57,6 +57,8 @@ def _run(step: Step, event: Mapping[str, Any]) -> dict[str, Any]:
     try:
         result = step(event, PORTS)
     except ClientError as exc:
+        metrics.add_metric(name=f"{step.__name__}_failed", unit=MetricUnit.Count, value=1)
+        logger.warning("AWS call failed", extra={"error": type(exc).__name__, "cause": str(exc)})
         raise_if_throttled(exc)
         raise
     except Exception as exc:
