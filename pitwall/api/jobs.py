@@ -178,6 +178,8 @@ class StepFunctionsJobLauncher:
         }
 
     def check(self, params: dict[str, Any], template: str) -> None:
+        if not self.state_machine_arn:
+            raise ServingUnavailable(f"training is not configured: {STATE_MACHINE_ENV} is not set")
         if not params.get("seasons"):
             raise ValidationFailed("seasons: required for cloud training jobs", field="seasons")
         if params.get("features"):

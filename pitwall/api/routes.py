@@ -15,6 +15,7 @@ from pitwall.errors import NotFound, ValidationFailed
 from pitwall.platform import jobs, models
 from pitwall.platform.records import JOB_STATUSES, JobRecord, ModelRecord
 from pitwall.platform.validation import identifier
+from pitwall.serving.errors import ServingUnavailable
 
 API_VERSION = "1.0.0"
 
@@ -224,8 +225,11 @@ def list_experiments(call: Call) -> s.ExperimentList:
 
 def _higher_is_better(metric: str) -> bool:
     """True when higher values of ``metric`` are better (``pitwall.ml.metrics.direction``)."""
-    from pitwall.ml.errors import MLInputError
-    from pitwall.ml.metrics import direction
+    try:
+        from pitwall.ml.errors import MLInputError
+        from pitwall.ml.metrics import direction
+    except ImportError:  # a deployment without pitwall[ml] (the lean API Lambda)
+        raise ServingUnavailable("sorting runs by metric needs pitwall[ml] in this deployment") from None
 
     try:
         return direction(metric) == "maximize"

@@ -191,6 +191,11 @@ def unthrottled_server(serving: LocalServing, artifacts: dict[str, Path]) -> Ite
     set_services(None)
 
 
+@pytest.fixture
+def serialised_dynamodb() -> Any:
+    return serialised_moto_dynamodb
+
+
 class Helpers:
     """Helper functions for the tests of this folder (tests/ is not an importable package)."""
 
