@@ -1,0 +1,1 @@
+"""Entry points of the cloud feature job (the same code ``pitwall features build`` runs)."""
