@@ -269,9 +269,16 @@ def parse_hyperparameters(raw: Mapping[str, Any]) -> TrainingRequest:
     where = {k: (k if k in given else f"params.{k}") for k in values}
     notes: list[str] = []
 
-    if "template" not in values or not _text(values["template"], "template"):
+    def opt(key: str, parse: Any) -> Any:
+        """The parsed value of ``key``; None when absent, null or an empty string."""
+        value = values.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        return parse(value, where[key])
+
+    template = opt("template", _text)
+    if template is None:
         raise HyperparameterError("template", f"required; one of {', '.join(TEMPLATES)}")
-    template = _text(values["template"], "template")
     if template not in TEMPLATES:
         raise HyperparameterError("template", f"unknown template {template!r}; known: {', '.join(TEMPLATES)}")
     spec = TEMPLATES[template]
@@ -280,9 +287,8 @@ def parse_hyperparameters(raw: Mapping[str, Any]) -> TrainingRequest:
     if kind not in JOB_KINDS:
         raise HyperparameterError("kind", f"must be one of {', '.join(JOB_KINDS)}; got {kind!r}")
 
-    algorithm: str | None = None
-    if "algorithm" in values and _text(values["algorithm"], where["algorithm"]):
-        algorithm = _text(values["algorithm"], where["algorithm"])
+    algorithm: str | None = opt("algorithm", _text)
+    if algorithm is not None:
         if algorithm not in (*ALGORITHMS, AUTO_ALGORITHM):
             raise HyperparameterError(
                 where["algorithm"], f"unknown algorithm {algorithm!r}; known: {', '.join([*ALGORITHMS, 'auto'])}"
@@ -290,7 +296,7 @@ def parse_hyperparameters(raw: Mapping[str, Any]) -> TrainingRequest:
     elif kind == "automl":
         algorithm = AUTO_ALGORITHM
 
-    features = parse_names(values["features"], where["features"]) if "features" in values else None
+    features = opt("features", parse_names)
     if features:
         unknown_features = [f for f in features if f not in spec.features]
         if unknown_features:
@@ -299,13 +305,6 @@ def parse_hyperparameters(raw: Mapping[str, Any]) -> TrainingRequest:
                 f"{', '.join(unknown_features)} not among template {template!r}'s features "
                 f"({', '.join(spec.features)})",
             )
-
-    def opt(key: str, parse: Any) -> Any:
-        """The parsed value of ``key``; None when absent, null or an empty string."""
-        value = values.get(key)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        return parse(value, where[key])
 
     if "params" in params and params["params"]:
         notes.append(
@@ -320,7 +319,7 @@ def parse_hyperparameters(raw: Mapping[str, Any]) -> TrainingRequest:
     if tuning not in TUNING_STRATEGIES:
         raise HyperparameterError(where["tuning"], f"must be one of {', '.join(TUNING_STRATEGIES)}; got {tuning!r}")
     experiment = _text(given["experiment"], "experiment") if "experiment" in given else ""
-    model_name = _identifier(values["model_name"], where["model_name"]) if "model_name" in values else spec.name
+    model_name = opt("model_name", _identifier) or spec.name
     if experiment and experiment != model_name:
         notes.append(f"experiment {experiment!r}: MLflow runs are logged under the model name {model_name!r}")
     return TrainingRequest(

@@ -255,3 +255,27 @@ def test_oversized_bodies_are_refused_before_reading(pit_stop_job) -> None:  # t
             f"{url}/invocations", data=b"x" * 4096, headers={"Content-Type": "application/json"}, timeout=10
         )
         _error(answer, 413, "payload_too_large", "body", "at most 1024")
+
+
+def test_race_payloads_read_the_environment_lake_like_the_local_api(  # type: ignore[no-untyped-def]
+    winner_job, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``{"race": ...}`` bodies look features up in get_store() and answer as InProcessServing does."""
+    from pitwall.serving.invocation import InProcessServing
+
+    home = tmp_path / "endpoint-home"
+    shutil.copytree(winner_job.root / "input" / "data" / "lake", home / "lake")
+    monkeypatch.setenv("PITWALL_HOME", str(home))
+    monkeypatch.setenv("PITWALL_BACKEND", "local")
+    model = load_model(winner_job.model_dir)
+    local = InProcessServing(LocalStore(home / "lake"))
+    predictor = Predictor(tenant_id="sagemaker", name="race_winner", version=0, template="race_winner", model=model)
+    with _thread_server(winner_job.model_dir, ModelIdentity()) as url:
+        for payload in ({"race": "2023-22"}, {"race": "abu-dhabi_2023", "grid_positions": {"max-verstappen": 5}}):
+            answer = requests.post(f"{url}/invocations", json=payload, timeout=30)
+            assert answer.status_code == 200, answer.text
+            expected = json.loads(json.dumps(local.invoke(predictor, payload)))
+            assert answer.json() == expected
+            assert answer.json()["race"]["race_id"] == "2023-22"
+        unknown = requests.post(f"{url}/invocations", json={"race": "monaco_2030"}, timeout=30)
+        assert unknown.status_code == 422 and unknown.json()["error"]["field"] == "race"
