@@ -49,7 +49,9 @@ class PublishRequest(Request):
     model_name: Identifier = Field(description="your model's name")
     version: int | None = Field(None, ge=1, description="model version to list (default: latest)")
     title: str = Field(min_length=1, max_length=rules.TITLE_MAX_CHARS, description="one line of plain text")
-    description: str = Field("", max_length=rules.DESCRIPTION_MAX_CHARS, description="plain text, may span lines")
+    description: str = Field(
+        min_length=1, max_length=rules.DESCRIPTION_MAX_CHARS, description="plain text, may span lines"
+    )
     reported_metrics: dict[MetricName, float] | None = Field(
         None, max_length=100, description="your own claims, shown apart from Pitwall's verified metrics"
     )
