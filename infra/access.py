@@ -16,6 +16,10 @@ from infra.config import StageConfig
 from pitwall.platform.dynamo_tables import JOBS, MODELS, QUOTAS, TABLES, TENANTS, TableSpec
 
 RAW, FEATURES, MODELS_BUCKET, ATHENA_RESULTS = "raw", "features", "models", "results"
+LAKE_PREFIX = "lake"
+"""The Store's lake (``pitwall.data.store_aws.AwsStore``) lives under ``s3://<raw bucket>/lake/``."""
+MANIFESTS_PREFIX = "manifests/"
+"""Per-job SageMaker manifests of the lake objects a training job reads (features bucket)."""
 
 READ_OBJECTS = ["s3:GetObject"]
 WRITE_OBJECTS = ["s3:PutObject", "s3:AbortMultipartUpload"]
@@ -63,6 +67,16 @@ def grant_s3(
         if prefix:
             statement.add_condition("StringLike", {"s3:prefix": [f"{prefix}*"]})
         principal.add_to_principal_policy(statement)
+
+
+def store_environment(config: StageConfig) -> dict[str, str]:
+    """The variables ``pitwall.data.store.get_store()`` reads for the S3/Glue/Athena Store."""
+    return {
+        "PITWALL_BUCKET": config.bucket_name(RAW),
+        "PITWALL_PREFIX": LAKE_PREFIX,
+        "PITWALL_GLUE_DATABASE": config.glue_database,
+        "PITWALL_ATHENA_WORKGROUP": config.name("athena"),
+    }
 
 
 def table_environment(config: StageConfig) -> dict[str, str]:

@@ -9,6 +9,9 @@ Context keys (``-c key=value`` or ``cdk.json``):
 - ``modelImageTag``: the tag used from the ECR repository when ``useImageAsset`` is false.
 - ``apiAssetPath`` (default ``functions/api``) / ``featureJobAssetPath`` (default ``feature_jobs``):
   code folders of the API Lambda and the feature-job Lambda.
+- ``featureJobLayerArns``: comma-separated Lambda layer ARNs for the feature job's data libraries
+  (e.g. the AWS SDK for pandas managed layer of your region; see ``infra/README.md``).
+- ``withMlflowServer`` (default ``true``): deploy the SageMaker managed MLflow tracking server.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class StageConfig:
     model_image_tag: str = "latest"
     api_asset_path: Path = REPO_ROOT / "functions" / "api"
     feature_job_asset_path: Path = REPO_ROOT / "feature_jobs"
+    feature_job_layer_arns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.stage.isalnum() or not self.stage.islower() or len(self.stage) > 12:
@@ -71,6 +75,11 @@ class StageConfig:
         return f"{self.name(purpose)}-{cdk.Aws.ACCOUNT_ID}-{cdk.Aws.REGION}"
 
     @property
+    def glue_database(self) -> str:
+        """The Glue database of the canonical tables (Glue names use underscores)."""
+        return f"pitwall_{self.stage}"
+
+    @property
     def deploy_function_name(self) -> str:
         """The DeployModel Lambda (serving stack), invoked by the training workflow (training stack)."""
         return self.name("deploy-model")
@@ -91,6 +100,9 @@ class StageConfig:
             model_image_tag=str(node.try_get_context("modelImageTag") or "latest"),
             api_asset_path=(REPO_ROOT / api) if api else REPO_ROOT / "functions" / "api",
             feature_job_asset_path=(REPO_ROOT / feature_job) if feature_job else REPO_ROOT / "feature_jobs",
+            feature_job_layer_arns=tuple(
+                arn.strip() for arn in str(node.try_get_context("featureJobLayerArns") or "").split(",") if arn.strip()
+            ),
         )
 
 

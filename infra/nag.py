@@ -123,7 +123,7 @@ IAM5_JUSTIFICATIONS: tuple[Justification, ...] = (
         "SageMaker writes one log stream per job or endpoint instance into its fixed log group.",
     ),
     Justification(
-        r"Resource::" + _BUCKET.format(purpose="(models|features|raw)") + r"/[a-z_/-]*\*",
+        r"Resource::" + _BUCKET.format(purpose="(models|features|raw|results)") + r"/[a-z_/-]*\*",
         ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"),
         "Object access below one prefix of one Pitwall bucket; object keys are data-dependent.",
     ),

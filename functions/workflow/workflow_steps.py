@@ -6,8 +6,9 @@ per container. A throttled AWS call is re-raised as ``ThrottlingException`` so t
 Retry policy (from :mod:`pitwall.workflow.definition`) retries the step; every step is safe to retry
 (the platform rules are idempotent per job).
 
-Environment: ``PITWALL_*_TABLE`` (platform tables), ``PITWALL_FEATURES_BUCKET`` (BuildFeatures),
-``PITWALL_MODEL_IMAGE_URI`` and ``PITWALL_ENDPOINT_ROLE_ARN`` (DeployModel).
+Environment: ``PITWALL_*_TABLE`` (platform tables); BuildFeatures: ``PITWALL_BUCKET`` and
+``PITWALL_PREFIX`` (the Store's lake) and ``PITWALL_FEATURES_BUCKET`` (where manifests go); DeployModel:
+``PITWALL_INFERENCE_IMAGE`` and ``PITWALL_SAGEMAKER_ROLE_ARN`` (read by ``SageMakerServing``).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from pitwall.platform.dynamo_backend import DynamoBackend
+from pitwall.serving.deploy import SageMakerServing
 from pitwall.workflow import steps
-from pitwall.workflow.aws import S3ArtifactReader, S3FeatureSource, SageMakerDeployer, raise_if_throttled
+from pitwall.workflow.aws import S3ArtifactReader, S3LakeManifest, raise_if_throttled
 from pitwall.workflow.steps import WorkflowPorts
 
 logger = Logger()
@@ -37,13 +39,14 @@ DYNAMODB = boto3.client("dynamodb", config=_CLIENT_CONFIG)
 
 PORTS = WorkflowPorts(
     backend=DynamoBackend(DYNAMODB),
-    features=S3FeatureSource(S3, os.environ.get("PITWALL_FEATURES_BUCKET", "")),
-    artifacts=S3ArtifactReader(S3),
-    deployer=SageMakerDeployer(
-        SAGEMAKER,
-        image_uri=os.environ.get("PITWALL_MODEL_IMAGE_URI", ""),
-        role_arn=os.environ.get("PITWALL_ENDPOINT_ROLE_ARN", ""),
+    features=S3LakeManifest(
+        S3,
+        bucket=os.environ.get("PITWALL_BUCKET", ""),
+        prefix=os.environ.get("PITWALL_PREFIX", "lake"),
+        manifest_bucket=os.environ.get("PITWALL_FEATURES_BUCKET", ""),
     ),
+    artifacts=S3ArtifactReader(S3),
+    serving=SageMakerServing(sagemaker_client=SAGEMAKER),
 )
 
 Step = Callable[[Mapping[str, Any], WorkflowPorts], dict[str, Any]]

@@ -21,9 +21,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.access import MODELS_BUCKET, grant_s3, grant_tables
+from infra.access import LAKE_PREFIX, MODELS_BUCKET, RAW, grant_s3, grant_tables, store_environment
 from infra.config import StageConfig
 from infra.python_lambda import chalice_runtime_files, code_with_pitwall, python_function
+from infra.stacks.serving_stack import ServingStack
 from pitwall.platform.dynamo_tables import TABLES, TableSpec
 from pitwall.platform.tiers import TIERS, Tier
 
@@ -46,6 +47,7 @@ class ApiStack(cdk.Stack):
         *,
         config: StageConfig,
         state_machine: sfn.IStateMachine,
+        serving: ServingStack,
         api_asset_path: Path | None = None,
         **kwargs: object,
     ) -> None:
@@ -66,6 +68,8 @@ class ApiStack(cdk.Stack):
             service="api",
             environment={
                 **{spec.env_var: table.table_name for spec, table in self._by_spec()},
+                **store_environment(config),
+                **serving.serving_environment(),
                 "PITWALL_TRAINING_STATE_MACHINE_ARN": state_machine.state_machine_arn,
                 "PITWALL_MODELS_BUCKET": config.bucket_name(MODELS_BUCKET),
             },
@@ -73,6 +77,8 @@ class ApiStack(cdk.Stack):
         grant_tables(self.api_function, self, config, {spec: True for spec in TABLES.values()})
         state_machine.grant_start_execution(self.api_function)
         grant_s3(self.api_function, self, config, MODELS_BUCKET, read=True, write=True, list_objects=True)
+        grant_s3(self.api_function, self, config, RAW, prefix=f"{LAKE_PREFIX}/", read=True, list_objects=True)
+        serving.grant_deploy(self.api_function, undeploy=True)  # POST/DELETE /models/{name}/deploy
         self.api_function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["sagemaker:InvokeEndpoint"],

@@ -1,9 +1,12 @@
 """Data stack: the S3 lakehouse (raw, features, models), its Glue catalog and the Athena workgroup.
 
-- ``raw``: canonical tables in the Store's key layout (``<table>/season=<YYYY>/data.parquet``,
-  reference tables ``<table>/data.parquet``), registered as Glue tables partitioned by ``season``
-  with partition projection, so Athena needs no crawler or ``MSCK REPAIR``.
-- ``features``: materialised feature and training tables (same layout).
+- ``raw``: the Store's lake under ``lake/`` (``pitwall.data.store_aws.AwsStore`` with
+  ``PITWALL_BUCKET``/``PITWALL_PREFIX``): canonical tables (``<table>/season=<YYYY>/data.parquet``,
+  reference tables ``<table>/data.parquet``) and the materialised feature tables. The canonical tables
+  are declared here as Glue tables partitioned by ``season`` with partition projection, so Athena needs
+  no crawler or ``MSCK REPAIR``.
+- ``features``: per-job training manifests (``manifests/``, the objects a training job reads) and
+  scratch space.
 - ``models``: training outputs and model artifacts (versioned).
 - ``results``: Athena query results, expired after a week.
 Buckets are named ``pitwall-<stage>-<purpose>-<account>-<region>`` so other stacks grant access by name.
@@ -20,7 +23,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.access import ATHENA_RESULTS, FEATURES, MODELS_BUCKET, RAW
+from infra.access import ATHENA_RESULTS, FEATURES, LAKE_PREFIX, MANIFESTS_PREFIX, MODELS_BUCKET, RAW
 from infra.config import StageConfig
 from pitwall.data.schema import TABLES, Table
 
@@ -110,7 +113,10 @@ class DataStack(cdk.Stack):
             "FeaturesBucket",
             FEATURES,
             versioned=False,
-            rules=[s3.LifecycleRule(id="expire-scratch", prefix="tmp/", expiration=cdk.Duration.days(7))],
+            rules=[
+                s3.LifecycleRule(id="expire-manifests", prefix=MANIFESTS_PREFIX, expiration=cdk.Duration.days(30)),
+                s3.LifecycleRule(id="expire-scratch", prefix="tmp/", expiration=cdk.Duration.days(7)),
+            ],
         )
         self.models_bucket = bucket(
             "ModelsBucket",
@@ -136,7 +142,7 @@ class DataStack(cdk.Stack):
             rules=[s3.LifecycleRule(id="expire-results", expiration=cdk.Duration.days(7))],
         )
 
-        self.database_name = f"pitwall_{config.stage}"
+        self.database_name = config.glue_database
         database = glue.CfnDatabase(
             self,
             "GlueDatabase",
@@ -182,7 +188,7 @@ class DataStack(cdk.Stack):
             cdk.CfnOutput(self, name, value=value)
 
     def _glue_table(self, table: Table) -> glue.CfnTable:
-        location = f"s3://{self.raw_bucket.bucket_name}/{table.name}/"
+        location = f"s3://{self.raw_bucket.bucket_name}/{LAKE_PREFIX}/{table.name}/"
         parameters = {"classification": "parquet", "parquet.compression": "SNAPPY"}
         partition_keys = None
         if table.race_scoped:

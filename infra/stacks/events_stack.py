@@ -16,17 +16,27 @@ import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.access import FEATURES, RAW, STEP_TABLES, grant_s3, grant_tables, table_environment
+from infra.access import (
+    ATHENA_RESULTS,
+    LAKE_PREFIX,
+    RAW,
+    STEP_TABLES,
+    grant_s3,
+    grant_tables,
+    store_environment,
+    table_environment,
+)
 from infra.config import StageConfig
 from infra.python_lambda import code_with_pitwall, python_function, workflow_code
 from pitwall.data.events import EVENT_SOURCE, RACE_INGESTED
 
 FEATURE_JOB_SCHEDULE = events.Schedule.cron(minute="0", hour="6", week_day="MON")
-FEATURE_JOB_HANDLER = "handler.handler"
+FEATURE_JOB_HANDLER = "build_features.handler"  # feature_jobs/build_features.py
 
 
 class EventsStack(cdk.Stack):
@@ -42,6 +52,7 @@ class EventsStack(cdk.Stack):
         state_machine: sfn.IStateMachine,
         feature_job_asset_path: Path | None = None,
         feature_job_handler: str = FEATURE_JOB_HANDLER,
+        feature_job_layer_arns: list[str] | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -65,20 +76,46 @@ class EventsStack(cdk.Stack):
             timeout=cdk.Duration.minutes(15),
             memory_size=3008,
             service="feature-job",
-            environment={
-                "PITWALL_RAW_BUCKET": config.bucket_name(RAW),
-                "PITWALL_FEATURES_BUCKET": config.bucket_name(FEATURES),
-                "PITWALL_GLUE_DATABASE": glue_database_name,
-                "PITWALL_EVENT_BUS": "default",
-            },
+            environment={**store_environment(config), "PITWALL_EVENT_BUS": "default"},
         )
-        for purpose in (RAW, FEATURES):
-            grant_s3(self.feature_job, self, config, purpose, read=True, write=True, delete=True, list_objects=True)
+        for index, arn in enumerate(feature_job_layer_arns or []):
+            self.feature_job.add_layers(
+                lambda_.LayerVersion.from_layer_version_arn(self, f"FeatureJobLayer{index}", arn)
+            )
+        # The Store writes under lake/ (staging, swap, clean-up) and queries through Athena.
+        grant_s3(
+            self.feature_job,
+            self,
+            config,
+            RAW,
+            prefix=f"{LAKE_PREFIX}/",
+            read=True,
+            write=True,
+            delete=True,
+            list_objects=True,
+        )
+        grant_s3(self.feature_job, self, config, ATHENA_RESULTS, read=True, write=True, list_objects=True)
+        self.feature_job.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "athena:StartQueryExecution",
+                    "athena:GetQueryExecution",
+                    "athena:GetQueryResults",
+                    "athena:StopQueryExecution",
+                    "athena:GetWorkGroup",
+                ],
+                resources=[
+                    self.format_arn(service="athena", resource="workgroup", resource_name=config.name("athena"))
+                ],
+            )
+        )
         default_bus.grant_put_events_to(self.feature_job)
         self.feature_job.add_to_role_policy(
             iam.PolicyStatement(
                 actions=[
                     "glue:GetDatabase",
+                    "glue:DeleteTable",
+                    "glue:BatchDeletePartition",
                     "glue:GetTable",
                     "glue:GetTables",
                     "glue:CreateTable",

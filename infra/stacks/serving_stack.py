@@ -29,11 +29,13 @@ DEPLOY_ACTIONS = [
     "sagemaker:CreateEndpointConfig",
     "sagemaker:CreateEndpoint",
     "sagemaker:UpdateEndpoint",
+    "sagemaker:DeleteEndpoint",  # rollback of a new endpoint whose registry flip was refused
     "sagemaker:DescribeModel",
     "sagemaker:DescribeEndpointConfig",
     "sagemaker:DescribeEndpoint",
     "sagemaker:AddTags",
 ]
+UNDEPLOY_ACTIONS = ["sagemaker:DeleteEndpointConfig", "sagemaker:DeleteModel"]
 SAGEMAKER_RESOURCE_TYPES = ("model", "endpoint-config", "endpoint")
 NAME_PREFIX = "pitwall-"
 TRAINING_OUTPUT_PREFIX = "training-output/"
@@ -88,30 +90,40 @@ class ServingStack(cdk.Stack):
             handler="workflow_steps.deploy_model",
             description="Training workflow DeployModel: create/update the model's SageMaker endpoint",
             timeout=cdk.Duration.minutes(2),
-            environment={
-                **table_environment(config),
-                "PITWALL_MODEL_IMAGE_URI": self.model_image_uri,
-                "PITWALL_ENDPOINT_ROLE_ARN": self.endpoint_role.role_arn,
-            },
+            environment={**table_environment(config), **self.serving_environment()},
         )
-        self.deploy_function.add_to_role_policy(
+        self.grant_deploy(self.deploy_function)
+        grant_tables(self.deploy_function, self, config, STEP_TABLES["deploy_model"])
+        cdk.CfnOutput(self, "ModelImageUri", value=self.model_image_uri)
+
+    def serving_environment(self) -> dict[str, str]:
+        """What ``pitwall.serving.deploy.SageMakerServing`` reads: the inference image and endpoint role."""
+        return {
+            "PITWALL_INFERENCE_IMAGE": self.model_image_uri,
+            "PITWALL_SAGEMAKER_ROLE_ARN": self.endpoint_role.role_arn,
+        }
+
+    def grant_deploy(self, grantee: iam.IGrantable, *, undeploy: bool = False) -> None:
+        """Create/update (and with ``undeploy`` delete) ``pitwall-*`` models and endpoints, passing the
+        endpoint role to SageMaker only."""
+        stack = cdk.Stack.of(grantee) if isinstance(grantee, Construct) else self
+        principal = grantee.grant_principal
+        principal.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=DEPLOY_ACTIONS,
+                actions=DEPLOY_ACTIONS + (UNDEPLOY_ACTIONS if undeploy else []),
                 resources=[
-                    self.format_arn(service="sagemaker", resource=kind, resource_name=f"{NAME_PREFIX}*")
+                    stack.format_arn(service="sagemaker", resource=kind, resource_name=f"{NAME_PREFIX}*")
                     for kind in SAGEMAKER_RESOURCE_TYPES
                 ],
             )
         )
-        self.deploy_function.add_to_role_policy(
+        principal.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["iam:PassRole"],
                 resources=[self.endpoint_role.role_arn],
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             )
         )
-        grant_tables(self.deploy_function, self, config, STEP_TABLES["deploy_model"])
-        cdk.CfnOutput(self, "ModelImageUri", value=self.model_image_uri)
 
     def grant_image_pull(self, grantee: iam.IGrantable) -> None:
         """Pull the model image (``ecr:GetAuthorizationToken`` has no resource scope in IAM)."""

@@ -21,7 +21,18 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from infra.access import FEATURES, MODELS_BUCKET, STEP_TABLES, grant_s3, grant_tables, table_environment
+from infra.access import (
+    FEATURES,
+    LAKE_PREFIX,
+    MANIFESTS_PREFIX,
+    MODELS_BUCKET,
+    RAW,
+    STEP_TABLES,
+    grant_s3,
+    grant_tables,
+    store_environment,
+    table_environment,
+)
 from infra.config import StageConfig
 from infra.python_lambda import python_function, workflow_code
 from infra.stacks.serving_stack import TRAINING_OUTPUT_PREFIX, ServingStack, grant_sagemaker_logs
@@ -74,7 +85,8 @@ class TrainingStack(cdk.Stack):
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description="SageMaker training jobs: read training tables, write model artifacts, log to MLflow",
         )
-        grant_s3(self.training_role, self, config, FEATURES, prefix="training_", read=True, list_objects=True)
+        grant_s3(self.training_role, self, config, RAW, prefix=f"{LAKE_PREFIX}/", read=True)
+        grant_s3(self.training_role, self, config, FEATURES, prefix=MANIFESTS_PREFIX, read=True)
         grant_s3(self.training_role, self, config, MODELS_BUCKET, prefix=TRAINING_OUTPUT_PREFIX, write=True)
         serving.grant_image_pull(self.training_role)
         grant_sagemaker_logs(self, self.training_role, "TrainingJobs")
@@ -123,6 +135,7 @@ class TrainingStack(cdk.Stack):
         tables = STEP_TABLES[step.implementation]
         environment = table_environment(self.config)
         if step.implementation == "build_features":
+            environment.update(store_environment(self.config))
             environment["PITWALL_FEATURES_BUCKET"] = self.features_bucket_name
         function = python_function(
             self,
@@ -135,7 +148,8 @@ class TrainingStack(cdk.Stack):
             timeout=cdk.Duration.minutes(2),
         )
         if step.implementation == "build_features":
-            grant_s3(function, self, self.config, FEATURES, prefix="training_", list_objects=True)
+            grant_s3(function, self, self.config, RAW, prefix=f"{LAKE_PREFIX}/", list_objects=True)
+            grant_s3(function, self, self.config, FEATURES, prefix=MANIFESTS_PREFIX, write=True)
         if step.implementation in ("evaluate_challenger", "register_model"):
             grant_s3(function, self, self.config, MODELS_BUCKET, prefix=TRAINING_OUTPUT_PREFIX, read=True)
         grant_tables(function, self, self.config, tables)
@@ -207,10 +221,10 @@ class TrainingStack(cdk.Stack):
             environment=self.training_environment,
             input_data_config=[
                 tasks.Channel(
-                    channel_name="train",
+                    channel_name="lake",
                     data_source=tasks.DataSource(
                         s3_data_source=tasks.S3DataSource(
-                            s3_data_type=tasks.S3DataType.S3_PREFIX,
+                            s3_data_type=tasks.S3DataType.MANIFEST_FILE,
                             s3_location=PrefixLocation(sfn.JsonPath.string_at("$.features.uri")),
                         )
                     ),

@@ -1,20 +1,23 @@
-"""AWS implementations of the workflow ports: S3 training tables and artifacts, SageMaker endpoints.
+"""AWS implementations of the workflow ports: the lake's training manifest and model artifacts in S3.
 
 Thin boto3 adapters; clients are passed in (the Lambda handlers create them once per container).
-Records use :class:`pitwall.platform.dynamo_backend.DynamoBackend`.
+Records use :class:`pitwall.platform.dynamo_backend.DynamoBackend`, endpoints
+:class:`pitwall.serving.deploy.SageMakerServing`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
 from typing import Any
 from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
 
 from pitwall.workflow.errors import THROTTLING_ERROR_CODES, StepFailed, ThrottlingException
-from pitwall.workflow.local import metadata_from_tar, parse_metadata
-from pitwall.workflow.steps import Artifact, FeatureSnapshot
+from pitwall.workflow.local import json_from_tar, metadata_from_tar, parse_metadata
+from pitwall.workflow.steps import Artifact, FeatureSnapshot, select_lake
+
+SUMMARY_FILE = "metrics.json"
 
 
 def error_code(exc: ClientError) -> str:
@@ -35,34 +38,33 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return parsed.netloc, parsed.path.lstrip("/")
 
 
-class S3FeatureSource:
-    """Training tables in the features bucket: ``<dataset>/season=<YYYY>/*.parquet``."""
+class S3LakeManifest:
+    """Training data from the S3 lake (``s3://<bucket>/<prefix>/``): a SageMaker manifest of the objects
+    :func:`select_lake` picks, written to ``s3://<manifest_bucket>/manifests/<job_id>.json``.
 
-    def __init__(self, client: Any, bucket: str) -> None:
+    The training job's ``lake`` channel (``S3DataType=ManifestFile``) then receives those objects under
+    their lake-relative keys, which is the Store tree the training image expects.
+    """
+
+    def __init__(self, client: Any, *, bucket: str, prefix: str, manifest_bucket: str) -> None:
         self.client = client
         self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.manifest_bucket = manifest_bucket
 
-    def snapshot(self, dataset: str, seasons: list[int] | None) -> FeatureSnapshot:
-        sizes: dict[int, int] = {}
-        paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=f"{dataset}/season="):
-            for obj in page.get("Contents", []):
-                partition, _, name = obj["Key"][len(dataset) + 1 :].partition("/")
-                if not name.endswith(".parquet"):
-                    continue
-                try:
-                    season = int(partition.removeprefix("season="))
-                except ValueError:
-                    continue
-                sizes[season] = sizes.get(season, 0) + int(obj["Size"])
-        wanted = sorted(sizes) if seasons is None else list(seasons)
-        if not wanted:
-            raise StepFailed(f"training table {dataset!r} has no season partitions in s3://{self.bucket}/{dataset}/")
-        missing = [s for s in wanted if s not in sizes]
-        if missing:
-            raise StepFailed(f"training table {dataset!r} has no data for seasons {missing} in s3://{self.bucket}/")
+    def snapshot(self, job_id: str, seasons: list[int] | None) -> FeatureSnapshot:
+        root = f"{self.prefix}/" if self.prefix else ""
+        objects = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=root):
+            objects += [(obj["Key"][len(root) :], int(obj["Size"])) for obj in page.get("Contents", [])]
+        selection = select_lake(objects, seasons)
+        manifest = [{"prefix": f"s3://{self.bucket}/{root}"}, *selection.keys]
+        key = f"manifests/{job_id}.json"
+        self.client.put_object(
+            Bucket=self.manifest_bucket, Key=key, Body=json.dumps(manifest).encode(), ContentType="application/json"
+        )
         return FeatureSnapshot(
-            uri=f"s3://{self.bucket}/{dataset}/", total_bytes=sum(sizes[s] for s in wanted), seasons=wanted
+            uri=f"s3://{self.manifest_bucket}/{key}", total_bytes=selection.total_bytes, seasons=selection.seasons
         )
 
 
@@ -72,74 +74,38 @@ class S3ArtifactReader:
     def __init__(self, client: Any) -> None:
         self.client = client
 
+    def _body(self, bucket: str, key: str) -> Any:
+        try:
+            return self.client.get_object(Bucket=bucket, Key=key)["Body"]
+        except ClientError as exc:
+            raise_if_throttled(exc)
+            if error_code(exc) in ("NoSuchKey", "404"):
+                return None
+            raise StepFailed(f"cannot read s3://{bucket}/{key}: {error_code(exc)}") from None
+
     def read(self, model_artifacts: str) -> Artifact:
         bucket, key = split_s3_uri(model_artifacts)
         if not key.endswith((".tar.gz", ".tgz")):
             key = key.rstrip("/") + "/metadata.json"
-        try:
-            body = self.client.get_object(Bucket=bucket, Key=key)["Body"]
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise StepFailed(f"cannot read model artifact s3://{bucket}/{key}: {error_code(exc)}") from None
+        body = self._body(bucket, key)
+        if body is None:
+            raise StepFailed(f"model artifact s3://{bucket}/{key} does not exist")
         if key.endswith("metadata.json"):
             return parse_metadata(body.read(), model_artifacts)
-        return metadata_from_tar(body, model_artifacts)
+        artifact = metadata_from_tar(body, model_artifacts)
+        return Artifact(artifact.metadata, artifact.sha256, self._summary(bucket, key))
 
-
-class SageMakerDeployer:
-    """Creates the SageMaker model and endpoint config of a version, then creates or updates the endpoint.
-
-    Idempotent: existing models/configs with the same name are reused (names are derived from the
-    tenant, model and version), and an endpoint already on the config is left alone.
-    """
-
-    def __init__(self, client: Any, *, image_uri: str, role_arn: str) -> None:
-        self.client = client
-        self.image_uri = image_uri
-        self.role_arn = role_arn
-
-    def _create(self, call: Any, **kwargs: Any) -> bool:
+    def _summary(self, bucket: str, model_key: str) -> dict[str, Any]:
+        """The training image's ``metrics.json`` from ``output.tar.gz`` beside ``model.tar.gz`` ({} if none)."""
+        if not model_key.endswith("/model.tar.gz"):
+            return {}
+        output_key = model_key.removesuffix("model.tar.gz") + "output.tar.gz"
+        body = self._body(bucket, output_key)
+        raw = json_from_tar(body, SUMMARY_FILE, f"s3://{bucket}/{output_key}") if body is not None else None
+        if raw is None:
+            return {}
         try:
-            call(**kwargs)
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            message = str(exc.response.get("Error", {}).get("Message", ""))
-            if error_code(exc) == "ValidationException" and "already exist" in message:
-                return False
-            raise
-        return True
-
-    def deploy(
-        self, *, endpoint_name: str, model_name: str, artifact_uri: str, production_variant: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        tags = [{"Key": "project", "Value": "pitwall"}]
-        self._create(
-            self.client.create_model,
-            ModelName=model_name,
-            ExecutionRoleArn=self.role_arn,
-            PrimaryContainer={"Image": self.image_uri, "ModelDataUrl": artifact_uri},
-            Tags=tags,
-        )
-        config_name = model_name
-        self._create(
-            self.client.create_endpoint_config,
-            EndpointConfigName=config_name,
-            ProductionVariants=[dict(production_variant)],
-            Tags=tags,
-        )
-        try:
-            current = self.client.describe_endpoint(EndpointName=endpoint_name)
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            if error_code(exc) != "ValidationException":
-                raise
-            current = None
-        if current is None:
-            self.client.create_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name, Tags=tags)
-            action = "created"
-        elif current.get("EndpointConfigName") == config_name:
-            action = "unchanged"
-        else:
-            self.client.update_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
-            action = "updated"
-        return {"endpoint_config_name": config_name, "action": action}
+            summary = json.loads(raw)
+        except ValueError:
+            raise StepFailed(f"s3://{bucket}/{output_key}: {SUMMARY_FILE} is not valid JSON") from None
+        return summary if isinstance(summary, dict) else {}

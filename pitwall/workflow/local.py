@@ -1,9 +1,9 @@
 """Local (offline) implementations of the workflow ports, and the default step wiring.
 
 Records go to the platform's embedded backend (SQLite at ``$PITWALL_HOME/platform.db``); training
-tables are read from the local lake (``$PITWALL_HOME/lake``, the same layout as the features bucket);
-model metadata from the artifact folder or ``model.tar.gz``. "Deploying" locally only records the
-deployment: the local API serves the deployed version's artifact itself.
+data is the local lake (``$PITWALL_HOME/lake``, the Store's layout); model metadata comes from the
+artifact folder or ``model.tar.gz``; deploying loads the model in process
+(:class:`pitwall.serving.deploy.LocalServing`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pitwall.platform.backend import RecordsBackend
 from pitwall.workflow import steps
 from pitwall.workflow.errors import StepFailed
 from pitwall.workflow.local_runner import StepFn, StepImplementations
-from pitwall.workflow.steps import Artifact, FeatureSnapshot, WorkflowPorts
+from pitwall.workflow.steps import Artifact, FeatureSnapshot, WorkflowPorts, select_lake
 
 METADATA_FILE = "metadata.json"
 MAX_METADATA_BYTES = 16 * 1024 * 1024
@@ -39,42 +39,38 @@ def parse_metadata(raw: bytes, where: str) -> Artifact:
     return Artifact(metadata=metadata, sha256=hashlib.sha256(raw).hexdigest())
 
 
-def metadata_from_tar(fileobj: IO[bytes], where: str) -> Artifact:
-    """``metadata.json`` from a ``model.tar.gz`` stream (at the archive root, with or without ``./``)."""
+def json_from_tar(fileobj: IO[bytes], name: str, where: str) -> bytes | None:
+    """The bytes of file ``name`` at the root of a ``.tar.gz`` stream (with or without ``./``), or None."""
     try:
         with tarfile.open(fileobj=fileobj, mode="r|*") as archive:
             for member in archive:
-                if member.isfile() and member.name.removeprefix("./") == METADATA_FILE:
+                if member.isfile() and member.name.removeprefix("./") == name:
                     extracted = archive.extractfile(member)
                     if extracted is not None:
-                        return parse_metadata(extracted.read(MAX_METADATA_BYTES + 1), where)
+                        return extracted.read(MAX_METADATA_BYTES + 1)
     except tarfile.TarError as exc:
-        raise StepFailed(f"{where}: not a readable model archive ({exc})") from None
-    raise StepFailed(f"{where}: the model archive has no {METADATA_FILE}")
+        raise StepFailed(f"{where}: not a readable archive ({exc})") from None
+    return None
 
 
-class LocalFeatureSource:
-    """Training tables in the local lake: ``<lake>/<dataset>/season=<YYYY>/*.parquet``."""
+def metadata_from_tar(fileobj: IO[bytes], where: str) -> Artifact:
+    """``metadata.json`` from a ``model.tar.gz`` stream."""
+    raw = json_from_tar(fileobj, METADATA_FILE, where)
+    if raw is None:
+        raise StepFailed(f"{where}: the model archive has no {METADATA_FILE}")
+    return parse_metadata(raw, where)
+
+
+class LocalLake:
+    """Training data from the local lake: the lake folder itself, sized by :func:`select_lake`."""
 
     def __init__(self, lake: Path) -> None:
         self.lake = lake
 
-    def snapshot(self, dataset: str, seasons: list[int] | None) -> FeatureSnapshot:
-        root = self.lake / dataset
-        if seasons is None:
-            found = sorted(int(p.name.split("=", 1)[1]) for p in root.glob("season=*") if any(p.glob("*.parquet")))
-            if not found:
-                raise StepFailed(f"training table {dataset!r} has no season partitions under {root}")
-            seasons = found
-        total, missing = 0, []
-        for season in seasons:
-            files = sorted((root / f"season={season}").glob("*.parquet"))
-            if not files:
-                missing.append(season)
-            total += sum(f.stat().st_size for f in files)
-        if missing:
-            raise StepFailed(f"training table {dataset!r} has no data for seasons {missing} under {root}")
-        return FeatureSnapshot(uri=str(root), total_bytes=total, seasons=list(seasons))
+    def snapshot(self, job_id: str, seasons: list[int] | None) -> FeatureSnapshot:
+        objects = [(p.relative_to(self.lake).as_posix(), p.stat().st_size) for p in self.lake.rglob("*.parquet")]
+        selection = select_lake(objects, seasons)
+        return FeatureSnapshot(uri=str(self.lake), total_bytes=selection.total_bytes, seasons=selection.seasons)
 
 
 class LocalArtifactReader:
@@ -93,15 +89,6 @@ class LocalArtifactReader:
         raise StepFailed(f"model artifact {model_artifacts!r} does not exist")
 
 
-class LocalDeployer:
-    """Local "endpoints": the local API serves the deployed version's artifact, so this only reports."""
-
-    def deploy(
-        self, *, endpoint_name: str, model_name: str, artifact_uri: str, production_variant: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        return {"mode": "local", "model_name": model_name, "artifact_uri": artifact_uri}
-
-
 def local_ports(home: Path | None = None, backend: RecordsBackend | None = None) -> WorkflowPorts:
     """Ports over the Pitwall home (``$PITWALL_HOME`` unless ``home`` is given)."""
     root = home or pitwall_home()
@@ -109,11 +96,10 @@ def local_ports(home: Path | None = None, backend: RecordsBackend | None = None)
         from pitwall.platform.sqlite_backend import SqliteBackend
 
         backend = SqliteBackend(root / "platform.db")
+    from pitwall.serving.deploy import LocalServing
+
     return WorkflowPorts(
-        backend=backend,
-        features=LocalFeatureSource(root / "lake"),
-        artifacts=LocalArtifactReader(),
-        deployer=LocalDeployer(),
+        backend=backend, features=LocalLake(root / "lake"), artifacts=LocalArtifactReader(), serving=LocalServing()
     )
 
 
@@ -126,9 +112,9 @@ def default_implementations(
     """The local step wiring: the shared step logic over ``ports``, plus the injected training.
 
     ``train_model`` receives the state (``$.job`` holds template, params, seasons and limits;
-    ``$.features.uri`` the training table) and returns ``{"model_artifacts": <artifact folder or
-    model.tar.gz>, "training_job_name": ...}``. ``build_features`` replaces the default, which finds the
-    already materialised training table in the local lake.
+    ``$.features.uri`` the lake folder) and returns ``{"model_artifacts": <artifact folder or
+    model.tar.gz>, "training_job_name": ...}``. ``build_features`` replaces the default, which selects the
+    job's data in the local lake.
     """
     p = ports or local_ports()
 

@@ -14,14 +14,18 @@ Contracts other parts rely on:
   request (``algorithm``, ``seasons``, ``auto_tune``, ``cv_folds``, ``features``...).
 - Job status: ``queued`` until the training data is found (BuildFeatures), then ``running``; failing
   while still ``queued`` gives the quota unit back (the platform's rule), failing later does not.
-- Training data: template ``T``'s training table is dataset :func:`training_dataset` (``training_<T>``),
-  one partition per season (``<dataset>/season=<YYYY>/...parquet``), in the features bucket (cloud)
-  or the local lake.
+- Training data: the job trains on the Store's lake (canonical and materialised feature tables,
+  ``<dataset>/season=<YYYY>/data.parquet`` and ``<dataset>/data.parquet``), restricted by
+  :func:`select_lake` to the seasons up to the window's last (history for as-of features, nothing
+  later). In the cloud BuildFeatures writes a SageMaker manifest of those objects: the training
+  image's ``lake`` channel (``training_images/README.md``).
 - Trained model: an artifact written by :func:`pitwall.ml.artifacts.save_model` (a folder, or the
   ``model.tar.gz`` SageMaker makes of it) whose ``metadata.json`` names the comparison ``metric`` and
   holds its value in ``metrics`` (``test_<metric>``, else ``cv_<metric>``) or ``score``; ``direction``
   (``maximize``/``minimize``) is read from the metadata, else from :func:`pitwall.ml.metrics.direction`.
-- Champion: the model's deployed version, if any.
+  Baseline metrics come from the image's ``metrics.json`` summary when there is one.
+- Champion: the model's deployed version, if any. Deploying goes through
+  :class:`pitwall.serving.deploy.DeploymentService` (the API's deploy path too).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -43,7 +47,6 @@ from pitwall.platform.records import TRAINING_JOB_KINDS, JobRecord, ModelRecord,
 from pitwall.platform.tiers import get_tier
 from pitwall.platform.validation import identifier
 from pitwall.workflow.errors import StepFailed
-from pitwall.workflow.serving import production_variant, serving_for_tier
 
 MAX_HYPERPARAMETER_CHARS = 2500  # SageMaker's limit for one hyper-parameter value
 MAX_CAUSE_CHARS = 2000
@@ -56,7 +59,7 @@ HYPERPARAMETER_NAMES = ("tenant_id", "job_id", "kind", "model_name", "template",
 
 @dataclass(frozen=True)
 class FeatureSnapshot:
-    """The training table found for a data window: its location, size and partitions."""
+    """The data a job trains on: where the training job finds it, its size, the window's seasons."""
 
     uri: str
     total_bytes: int
@@ -65,17 +68,19 @@ class FeatureSnapshot:
 
 @dataclass(frozen=True)
 class Artifact:
-    """A trained model's ``metadata.json`` and its sha256 (which covers every file's checksum)."""
+    """A trained model's ``metadata.json``, its sha256 (which covers every file's checksum) and the
+    training summary (``metrics.json`` of the training image) when there is one."""
 
     metadata: dict[str, Any]
     sha256: str
+    summary: dict[str, Any] = field(default_factory=dict)
 
 
-class FeatureSource(Protocol):
-    """Finds a materialised training table."""
+class TrainingData(Protocol):
+    """Prepares the lake objects a job trains on (see :func:`select_lake`)."""
 
-    def snapshot(self, dataset: str, seasons: list[int] | None) -> FeatureSnapshot:
-        """The partitions of ``seasons`` (all partitions when None); :class:`StepFailed` naming what is missing."""
+    def snapshot(self, job_id: str, seasons: list[int] | None) -> FeatureSnapshot:
+        """The job's training data; :class:`StepFailed` naming the seasons without data."""
         ...
 
 
@@ -85,22 +90,18 @@ class ArtifactReader(Protocol):
     def read(self, model_artifacts: str) -> Artifact: ...
 
 
-class Deployer(Protocol):
-    """Creates or updates the endpoint serving a model artifact."""
-
-    def deploy(
-        self, *, endpoint_name: str, model_name: str, artifact_uri: str, production_variant: Mapping[str, Any]
-    ) -> dict[str, Any]: ...
-
-
 @dataclass
 class WorkflowPorts:
-    """Everything the steps need from the outside world."""
+    """Everything the steps need from the outside world.
+
+    ``serving`` is a :class:`pitwall.serving.deploy.ServingBackend` (``LocalServing`` in process,
+    ``SageMakerServing`` in the cloud).
+    """
 
     backend: RecordsBackend
-    features: FeatureSource
+    features: TrainingData
     artifacts: ArtifactReader
-    deployer: Deployer
+    serving: Any
     clock: Callable[[], datetime] = field(default=utc_now)
 
 
@@ -123,9 +124,50 @@ def sagemaker_name(*parts: str, max_len: int = 63) -> str:
     return f"pitwall-{body}-{digest}"
 
 
-def training_dataset(template: str) -> str:
-    """The dataset holding template ``template``'s training table (one partition per season)."""
-    return f"training_{template}"
+_REFERENCE_KEY = re.compile(r"^([a-z][a-z0-9_]*)/data\.parquet$")
+_PARTITION_KEY = re.compile(r"^([a-z][a-z0-9_]*)/season=(\d{4})/data\.parquet$")
+CORE_DATASET = "races"
+"""Every season with data has a ``races`` partition: the check that a window's seasons exist."""
+
+
+@dataclass(frozen=True)
+class LakeSelection:
+    """Lake objects (keys relative to the lake root) a job trains on, their size and the window."""
+
+    keys: list[str]
+    total_bytes: int
+    seasons: list[int]
+
+
+def select_lake(objects: Iterable[tuple[str, int]], seasons: list[int] | None) -> LakeSelection:
+    """Pick a job's training data from ``(key, size)`` lake objects.
+
+    Every reference table and every season partition up to the window's last season are kept: earlier
+    seasons feed the as-of features (career wins...), later ones would be look-ahead. ``seasons=None``
+    keeps everything. :class:`StepFailed` names the window's seasons that have no ``races`` partition.
+    Other keys (staging areas, stray files) are ignored.
+    """
+    listed = list(objects)
+    available = sorted(
+        {int(m.group(2)) for key, _ in listed if (m := _PARTITION_KEY.match(key)) and m.group(1) == CORE_DATASET}
+    )
+    window = sorted(set(seasons)) if seasons is not None else available
+    if not window:
+        raise StepFailed(f"the lake has no {CORE_DATASET!r} partitions: ingest data first")
+    missing = [s for s in window if s not in available]
+    if missing:
+        raise StepFailed(
+            f"the lake has no data for seasons {missing} (ingested: {available[0] if available else '-'}"
+            f"-{available[-1] if available else '-'})"
+        )
+    last = window[-1]
+    keys, total = [], 0
+    for key, size in listed:
+        partition = _PARTITION_KEY.match(key)
+        if _REFERENCE_KEY.match(key) or (partition and int(partition.group(2)) <= last):
+            keys.append(key)
+            total += int(size)
+    return LakeSelection(keys=sorted(keys), total_bytes=total, seasons=window)
 
 
 def principal_of(job: Mapping[str, Any]) -> Principal:
@@ -217,9 +259,9 @@ def validate_and_reserve_quota(state: Mapping[str, Any], ports: WorkflowPorts) -
 
 
 def build_features(state: Mapping[str, Any], ports: WorkflowPorts) -> dict[str, Any]:
-    """BuildFeatures: find the template's training table for the window, check its size, start the job."""
+    """BuildFeatures: select the job's training data from the lake, check its size, start the job."""
     job = state["job"]
-    snapshot = ports.features.snapshot(training_dataset(job["template"]), job["seasons"])
+    snapshot = ports.features.snapshot(job["job_id"], job["seasons"])
     quotas.check_dataset_size(job["tier"], snapshot.total_bytes, field="params.seasons")
     jobs.start_job(job["tenant_id"], job["job_id"], now=ports.clock(), backend=ports.backend)
     return {"uri": snapshot.uri, "total_bytes": snapshot.total_bytes, "seasons": snapshot.seasons}
@@ -314,7 +356,9 @@ def register_model(state: Mapping[str, Any], ports: WorkflowPorts) -> dict[str, 
     if existing:
         record = existing[0]
     else:
-        meta = ports.artifacts.read(training["model_artifacts"]).metadata
+        artifact = ports.artifacts.read(training["model_artifacts"])
+        meta = artifact.metadata
+        baseline = artifact.summary.get("baseline_metrics") or meta.get("baseline_metrics") or {}
         try:
             record = models.register_model(
                 tenant_id,
@@ -326,7 +370,7 @@ def register_model(state: Mapping[str, Any], ports: WorkflowPorts) -> dict[str, 
                 target=meta.get("target"),
                 data_window=meta.get("data_window") or {"seasons": state["features"]["seasons"]},
                 metrics=meta.get("metrics"),
-                baseline_metrics=meta.get("baseline_metrics") or {},
+                baseline_metrics=baseline,
                 artifact_uri=training["model_artifacts"],
                 sha256=evaluation["sha256"],
                 experiment=job.get("experiment"),
@@ -351,38 +395,24 @@ def register_model(state: Mapping[str, Any], ports: WorkflowPorts) -> dict[str, 
 
 
 def deploy_model(state: Mapping[str, Any], ports: WorkflowPorts) -> dict[str, Any]:
-    """DeployModel: mark the version deployed (tier's deployed-models limit, atomically), point the
-    model's endpoint at it, and mark the job succeeded. A failed endpoint update restores the record."""
-    job, registration, training = state["job"], state["registration"], state["training"]
+    """DeployModel: serve the new version through the deployment service (endpoint first, then the
+    registry flips within the tier's deployed-models limit, rolled back if refused); finish the job."""
+    from pitwall.serving.deploy import DeploymentService
+
+    job, registration = state["job"], state["registration"]
     principal = principal_of(job)
-    name, version = job["model_name"], registration["version"]
-    latest = ports.backend.get_model(principal.tenant_id, name, None)
-    previous = latest.deployed_version if latest else None
-    models.deploy_model(principal, name, version, backend=ports.backend)
-    endpoint_name = sagemaker_name(principal.tenant_id, name)
-    sm_model_name = sagemaker_name(principal.tenant_id, name, f"v{version}")
-    try:
-        result = ports.deployer.deploy(
-            endpoint_name=endpoint_name,
-            model_name=sm_model_name,
-            artifact_uri=training["model_artifacts"],
-            production_variant=production_variant(serving_for_tier(job["tier"]), sm_model_name),
-        )
-    except Exception:
-        if previous is None:
-            models.undeploy_model(principal.tenant_id, name, backend=ports.backend)
-        elif previous != version:
-            models.deploy_model(principal, name, previous, backend=ports.backend)
-        raise
-    deployment = {"endpoint_name": endpoint_name, "model_version": version, **result}
+    deployment = DeploymentService(ports.serving, records=ports.backend).deploy(
+        principal, job["model_name"], registration["version"]
+    )
+    result = {k: v for k, v in registration.items() if k != "deploy_follows"}
     jobs.complete_job(
         principal.tenant_id,
         job["job_id"],
-        {**{k: v for k, v in registration.items() if k != "deploy_follows"}, "endpoint_name": endpoint_name},
+        {**result, "endpoint_name": deployment.endpoint, "serving": deployment.backend},
         now=ports.clock(),
         backend=ports.backend,
     )
-    return deployment
+    return deployment.to_dict()
 
 
 def release_quota_and_record_failure(state: Mapping[str, Any], ports: WorkflowPorts) -> dict[str, Any]:

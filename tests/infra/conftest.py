@@ -43,7 +43,7 @@ def code_folders(root: Path) -> tuple[Path, Path]:
     api.mkdir()
     feature_job.mkdir()
     (api / "app.py").write_text("def app(event, context):\n    return {'statusCode': 200}\n")
-    (feature_job / "handler.py").write_text("def handler(event, context):\n    return {}\n")
+    (feature_job / "build_features.py").write_text("def handler(event, context):\n    return {}\n")
     return api, feature_job
 
 

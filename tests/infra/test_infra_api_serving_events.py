@@ -51,6 +51,8 @@ def test_every_method_requires_an_api_key_and_proxies_to_the_app(synthesized: Sy
     assert env["PITWALL_USAGE_PLAN_NAME_FREE"] == "pitwall-dev-free-plan"
     assert env["PITWALL_USAGE_PLAN_NAME_PRO"] == "pitwall-dev-pro-plan"
     assert env["PITWALL_BACKEND"] == "aws"
+    assert env["PITWALL_PREFIX"] == "lake" and env["PITWALL_GLUE_DATABASE"] == "pitwall_dev"
+    assert {"PITWALL_INFERENCE_IMAGE", "PITWALL_SAGEMAKER_ROLE_ARN", "PITWALL_TRAINING_STATE_MACHINE_ARN"} <= set(env)
     synthesized.template("api").has_resource_properties(
         "AWS::ApiGateway::Stage",
         {"StageName": "dev", "TracingEnabled": True, "AccessLogSetting": Match.object_like({})},
@@ -118,7 +120,7 @@ def test_weekly_schedule_runs_the_feature_job(synthesized: SynthesizedApp) -> No
     assert schedule["Properties"]["ScheduleExpression"] == "cron(0 6 ? * MON *)"
     (target,) = schedule["Properties"]["Targets"]
     functions = synthesized.resources("events", "AWS::Lambda::Function")
-    feature_job = next(k for k, f in functions.items() if f["Properties"]["Handler"] == "handler.handler")
+    feature_job = next(k for k, f in functions.items() if f["Properties"]["Handler"] == "build_features.handler")
     assert target["Arn"] == {"Fn::GetAtt": [feature_job, "Arn"]}
     assert target["RetryPolicy"]["MaximumRetryAttempts"] == 2
     assert "DeadLetterConfig" in target

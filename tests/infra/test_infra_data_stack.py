@@ -64,7 +64,7 @@ def test_glue_tables_follow_the_canonical_schema(synthesized: SynthesizedApp) ->
             assert "PartitionKeys" not in table
     results = tables["results"]["StorageDescriptor"]
     assert results["SerdeInfo"]["SerializationLibrary"].endswith("ParquetHiveSerDe")
-    assert results["Location"]["Fn::Join"][1][-1] == "/results/"
+    assert results["Location"]["Fn::Join"][1][-1] == "/lake/results/"  # the AwsStore lake layout
 
 
 def test_athena_workgroup_caps_bytes_scanned_and_encrypts_results(synthesized: SynthesizedApp) -> None:

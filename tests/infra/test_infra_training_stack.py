@@ -55,7 +55,9 @@ def test_train_model_is_a_sync_sagemaker_job_sized_by_the_tier(asl: dict[str, An
     assert params["ResourceConfig"]["InstanceType.$"] == "$.job.instance_type"
     assert params["StoppingCondition"] == {"MaxRuntimeInSeconds.$": "$.job.max_runtime_seconds"}
     assert params["HyperParameters"] == {f"{n}.$": f"$.job.hyperparameters.{n}" for n in HYPERPARAMETER_NAMES}
-    assert params["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri.$"] == "$.features.uri"
+    (channel,) = params["InputDataConfig"]
+    assert channel["ChannelName"] == "lake"  # the training image's data channel
+    assert channel["DataSource"]["S3DataSource"] == {"S3Uri.$": "$.features.uri", "S3DataType": "ManifestFile"}
     assert params["OutputDataConfig"]["S3OutputPath"].endswith("/training-output")
     assert "MLFLOW_TRACKING_URI" in params["Environment"]
     assert train["ResultSelector"]["model_artifacts.$"] == "$.ModelArtifacts.S3ModelArtifacts"
@@ -170,11 +172,13 @@ def test_training_role_reads_training_tables_and_writes_outputs_only(synthesized
         if any(a.startswith("s3:") for a in _as_list(s["Action"]))
     ]
     bucket = "arn:aws:s3:::pitwall-dev-{}-123456789012-us-east-1"
-    assert sorted(s3) == sorted(
+    granted = sorted((action, resource) for actions, resources in s3 for action in actions for resource in resources)
+    assert granted == sorted(
         [
-            (["s3:GetObject"], [bucket.format("features") + "/training_*"]),
-            (["s3:ListBucket"], [bucket.format("features")]),
-            (["s3:AbortMultipartUpload", "s3:PutObject"], [bucket.format("models") + "/training-output/*"]),
+            ("s3:GetObject", bucket.format("raw") + "/lake/*"),
+            ("s3:GetObject", bucket.format("features") + "/manifests/*"),
+            ("s3:AbortMultipartUpload", bucket.format("models") + "/training-output/*"),
+            ("s3:PutObject", bucket.format("models") + "/training-output/*"),
         ]
     )
     actions = {a for s in statements for a in _as_list(s["Action"])}

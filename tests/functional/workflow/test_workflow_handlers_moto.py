@@ -1,5 +1,5 @@
 """The workflow Lambda handlers, called in-process against moto: DynamoDB records through the platform's
-Dynamo backend, the training table and model artifact in S3, endpoints in SageMaker."""
+Dynamo backend, the real-data lake and model artifact in S3, endpoints in SageMaker."""
 
 from __future__ import annotations
 
@@ -21,11 +21,11 @@ from pitwall.platform import jobs, models, quotas
 from pitwall.platform.dynamo_tables import create_tables
 from pitwall.platform.records import Principal, Tenant
 from pitwall.workflow.serving import SERVING_BY_TIER
-from tests.functional.workflow.workflow_fixtures import SEASONS, TEMPLATE, build_training_table
+from tests.functional.workflow.workflow_fixtures import SEASONS, TEMPLATE, build_lake
 
 HANDLERS = Path(__file__).resolve().parents[3] / "functions" / "workflow"
 REGION = "us-east-1"
-FEATURES, MODELS = "pitwall-test-features", "pitwall-test-models"
+RAW, FEATURES, MODELS = "pitwall-test-raw", "pitwall-test-features", "pitwall-test-models"
 
 
 @dataclass
@@ -39,7 +39,7 @@ class LambdaContext:
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
     root = tmp_path_factory.mktemp("lake")
-    build_training_table(root, shared_data)
+    build_lake(root, shared_data)
     return root
 
 
@@ -59,9 +59,11 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, lake: Path):
         "AWS_SECRET_ACCESS_KEY": "testing",
         "PITWALL_HOME": str(tmp_path),
         "PITWALL_BACKEND": "aws",
+        "PITWALL_BUCKET": RAW,
+        "PITWALL_PREFIX": "lake",
         "PITWALL_FEATURES_BUCKET": FEATURES,
-        "PITWALL_MODEL_IMAGE_URI": "123456789012.dkr.ecr.us-east-1.amazonaws.com/pitwall-test-model-image:latest",
-        "PITWALL_ENDPOINT_ROLE_ARN": "arn:aws:iam::123456789012:role/pitwall-endpoint",
+        "PITWALL_INFERENCE_IMAGE": "123456789012.dkr.ecr.us-east-1.amazonaws.com/pitwall-test-model-image:latest",
+        "PITWALL_SAGEMAKER_ROLE_ARN": "arn:aws:iam::123456789012:role/pitwall-endpoint",
         "POWERTOOLS_SERVICE_NAME": "pitwall-workflow",
         "POWERTOOLS_METRICS_NAMESPACE": "PitwallTest",
     }.items():
@@ -69,10 +71,11 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, lake: Path):
     with mock_aws():
         create_tables(boto3.client("dynamodb", region_name=REGION))
         s3 = boto3.client("s3", region_name=REGION)
-        for bucket in (FEATURES, MODELS):
+        for bucket in (RAW, FEATURES, MODELS):
             s3.create_bucket(Bucket=bucket)
-        for path in sorted(lake.glob(f"training_{TEMPLATE}/season=*/*.parquet")):
-            s3.upload_file(str(path), FEATURES, path.relative_to(lake).as_posix())
+        for path in sorted(lake.rglob("*.parquet")):
+            s3.upload_file(str(path), RAW, f"lake/{path.relative_to(lake).as_posix()}")
+        s3.put_object(Bucket=RAW, Key="lake/_staging/tx1/races/season=2023/data.parquet", Body=b"half-written")
         yield fresh_import("workflow_steps"), s3
 
 
@@ -127,8 +130,13 @@ def test_steps_train_register_and_deploy_a_serverless_endpoint(aws) -> None:
     state["job"] = module.validate_and_reserve_quota(state, ctx)
     assert state["job"]["instance_type"] == "ml.m5.large" and state["job"]["max_runtime_seconds"] == 3600
     state["features"] = module.build_features(state, ctx)
-    assert state["features"]["uri"] == f"s3://{FEATURES}/training_{TEMPLATE}/"
-    assert state["features"]["seasons"] == SEASONS and state["features"]["total_bytes"] > 1000
+    assert state["features"]["uri"] == f"s3://{FEATURES}/manifests/{job_id}.json"
+    assert state["features"]["seasons"] == SEASONS and state["features"]["total_bytes"] > 10_000
+    manifest = json.loads(s3.get_object(Bucket=FEATURES, Key=f"manifests/{job_id}.json")["Body"].read())
+    assert manifest[0] == {"prefix": f"s3://{RAW}/lake/"}
+    assert {"races/season=2022/data.parquet", "results/season=2023/data.parquet"} <= set(manifest[1:])
+    assert "drivers/data.parquet" in manifest[1:]
+    assert not [key for key in manifest[1:] if key.startswith("_staging")]
     assert jobs.get_job("acme", job_id, backend=module.PORTS.backend).status == "running"
     name = state["job"]["training_job_name"]
     state["training"] = {"model_artifacts": put_artifact(s3, name, 3.1), "training_job_name": name}
@@ -138,18 +146,20 @@ def test_steps_train_register_and_deploy_a_serverless_endpoint(aws) -> None:
     assert state["registration"]["version"] == 1 and state["registration"]["deploy_follows"] is True
     assert module.register_model(state, ctx)["version"] == 1  # a retried step registers nothing new
     deployment = module.deploy_model(state, ctx)
-    assert deployment["action"] == "created"
+    assert deployment["status"] == "deployed" and deployment["backend"] == "sagemaker" and deployment["version"] == 1
 
     sagemaker = boto3.client("sagemaker", region_name=REGION)
-    endpoint = sagemaker.describe_endpoint(EndpointName=deployment["endpoint_name"])
+    endpoint = sagemaker.describe_endpoint(EndpointName=deployment["endpoint"])
     config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
     free = SERVING_BY_TIER["free"]
     assert config["ProductionVariants"][0]["ServerlessConfig"]["MemorySizeInMB"] == free.memory_size_mb
     model = sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
     assert model["PrimaryContainer"]["ModelDataUrl"] == state["training"]["model_artifacts"]
-    assert module.deploy_model(state, ctx)["action"] == "unchanged"  # retried: idempotent
+    assert model["PrimaryContainer"]["Environment"]["PITWALL_MODEL_SHA256"] == state["evaluation"]["sha256"]
+    assert module.deploy_model(state, ctx) == deployment  # retried: idempotent
+    assert len(sagemaker.list_endpoints()["Endpoints"]) == 1
     job = jobs.get_job("acme", job_id, backend=module.PORTS.backend)
-    assert job.status == "succeeded" and job.result["endpoint_name"] == deployment["endpoint_name"]
+    assert job.status == "succeeded" and job.result["endpoint_name"] == deployment["endpoint"]
     assert models.get_model("acme", "winner", backend=module.PORTS.backend).deployed_version == 1
 
 

@@ -17,10 +17,10 @@ from pitwall.platform.records import Principal, Tenant
 from pitwall.platform.sqlite_backend import SqliteBackend
 from pitwall.platform.tiers import TIERS
 from pitwall.workflow.definition import FAILED, FAILURE_HANDLER, SUCCEEDED
-from pitwall.workflow.local import LocalArtifactReader, LocalDeployer, LocalFeatureSource, default_implementations
+from pitwall.workflow.local import LocalArtifactReader, LocalLake, default_implementations
 from pitwall.workflow.local_runner import ExecutionResult, run_workflow
 from pitwall.workflow.steps import WorkflowPorts
-from tests.functional.workflow.workflow_fixtures import SEASONS, TEMPLATE, build_training_table, train
+from tests.functional.workflow.workflow_fixtures import SEASONS, TEMPLATE, RecordingServing, build_lake, train
 
 HAPPY = [
     "ValidateAndReserveQuota",
@@ -35,7 +35,7 @@ HAPPY = [
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
     root = tmp_path_factory.mktemp("lake")
-    build_training_table(root, shared_data)
+    build_lake(root, shared_data)
     return root
 
 
@@ -43,7 +43,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
 def world(tmp_path: Path, lake: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PITWALL_HOME", str(tmp_path / "home"))
     backend = SqliteBackend(tmp_path / "platform.db")
-    ports = WorkflowPorts(backend, LocalFeatureSource(lake), LocalArtifactReader(), LocalDeployer())
+    ports = WorkflowPorts(backend, LocalLake(lake), LocalArtifactReader(), RecordingServing())
     yield ports, backend, tmp_path / "artifacts"
     backend.close()
 
@@ -76,12 +76,12 @@ def test_train_register_deploy_then_a_worse_challenger_is_not_deployed(world) ->
     ports, backend, artifacts = world
     _, first = submit(backend)
     result = execute(ports, artifacts, first, deploy=True)
-    assert result.status == "SUCCEEDED", result.cause
+    assert result.status == "SUCCEEDED", result.output.get("error")
     assert result.path == [*HAPPY, "DeployModel", SUCCEEDED]
     job = jobs.get_job("acme", first, backend=backend)
-    assert (
-        job.status == "succeeded" and job.result["version"] == 1 and job.result["endpoint_name"].startswith("pitwall-")
-    )
+    assert job.status == "succeeded" and job.result["version"] == 1
+    assert job.result["endpoint_name"] == "recording-acme-winner"
+    assert ports.serving.calls == [("prepare", "winner", 1), ("commit", "winner", 1)]
     champion = models.get_model("acme", "winner", backend=backend)
     assert champion.deployed_version == 1 and champion.metrics["test_mae"] == result.output["evaluation"]["value"]
     assert 2.0 < champion.metrics["test_mae"] < 6.0  # grid slot predicts the finishing position to a few places
@@ -107,7 +107,7 @@ def test_missing_training_data_fails_before_running_and_gives_the_quota_back(wor
     assert result.status == "FAILED"
     assert result.path == ["ValidateAndReserveQuota", "BuildFeatures", FAILURE_HANDLER, FAILED]
     assert result.output["error"]["Error"] == "StepFailed"
-    assert "[2019]" in result.output["error"]["Cause"]
+    assert "no data for seasons [2019]" in result.output["error"]["Cause"]
     job = jobs.get_job("acme", job_id, backend=backend)
     assert job.status == "failed" and "2019" in (job.error or "")
     assert result.output["failure"]["released"] is True
@@ -154,3 +154,16 @@ def test_free_tier_deployed_models_cap_fails_the_deploy(world) -> None:
     model = models.get_model("acme", "one-too-many", backend=backend)
     assert model.version == 1 and model.deployed_version is None
     assert jobs.get_job("acme", job_id, backend=backend).status == "failed"
+    assert ("prepare", "one-too-many", 1) not in ports.serving.calls  # refused before any endpoint work
+
+
+def test_endpoint_failure_leaves_the_model_undeployed(world) -> None:
+    ports, backend, artifacts = world
+    ports.serving = RecordingServing(fail=True)
+    _, job_id = submit(backend)
+    result = execute(ports, artifacts, job_id, deploy=True)
+    assert result.path == [*HAPPY, "DeployModel", FAILURE_HANDLER, FAILED]
+    assert result.output["error"] == {"Error": "RuntimeError", "Cause": "endpoint creation failed"}
+    assert models.get_model("acme", "winner", backend=backend).deployed_version is None
+    job = jobs.get_job("acme", job_id, backend=backend)
+    assert job.status == "failed" and job.error == "RuntimeError: endpoint creation failed"

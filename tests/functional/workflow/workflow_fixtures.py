@@ -1,14 +1,16 @@
-"""Shared helpers for the workflow functional tests: a real-data training table and a small trainer.
+"""Shared helpers for the workflow functional tests: a real-data lake, a small trainer, a serving stand-in.
 
-The training table ``training_race_winner`` is built from real F1DB race results (grid and finishing
-positions) for two seasons. The trainer stand-in (the injected ``train_model``) fits a real, if simple,
-model on it: "grid" predicts the finishing position from the grid slot (least squares), "constant"
-predicts the mean; both are scored on the last season (held out) by mean absolute error.
+The lake holds real F1DB seasons ingested by ``pitwall.data.ingest``. The trainer stand-in (the
+injected ``train_model``) fits a real, if simple, model on the lake's race results: "grid" predicts the
+finishing position from the grid slot (least squares), "constant" predicts the mean; both are scored on
+the window's last season (held out) by mean absolute error. The serving stand-in records what the
+deployment service asks of it (loading a model in process needs a ``pitwall.ml`` artifact).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,28 +20,51 @@ SEASONS = [2022, 2023]
 TEMPLATE = "race_winner"
 
 
-def build_training_table(lake: Path, shared_data: Path) -> None:
-    """Ingest F1DB ``SEASONS`` into ``lake`` and write the template's training table beside them."""
+def build_lake(lake: Path, shared_data: Path) -> None:
+    """Ingest the F1DB ``SEASONS`` (real data) into a Store lake at ``lake``."""
     from pitwall.data.ingest import ingest_f1db
     from pitwall.data.store import LocalStore
 
-    store = LocalStore(lake)
-    ingest_f1db(store, shared_data / "f1db", seasons=SEASONS, workers=1)
-    results = store.read("results", seasons=SEASONS)
-    rows = results.dropna(subset=["grid_position", "position"])
-    frames = {
-        (f"training_{TEMPLATE}", int(season)): group[
-            ["season", "round", "race_id", "driver_id", "grid_position", "position"]
-        ]
-        for season, group in rows.groupby("season")
-    }
-    store.write_partitions(frames)
+    ingest_f1db(LocalStore(lake), shared_data / "f1db", seasons=SEASONS, workers=1)
+
+
+@dataclass
+class RecordingServing:
+    """A :class:`pitwall.serving.deploy.ServingBackend` that records calls; ``fail`` makes prepare raise."""
+
+    fail: bool = False
+    name: str = "recording"
+    calls: list[tuple[str, str, int]] = field(default_factory=list)
+
+    def prepare(self, principal: Any, record: Any, previous: Any) -> Any:
+        if self.fail:
+            raise RuntimeError("endpoint creation failed")
+        self.calls.append(("prepare", record.name, record.version))
+        return record
+
+    def commit(self, token: Any) -> None:
+        self.calls.append(("commit", token.name, token.version))
+
+    def rollback(self, token: Any) -> None:
+        self.calls.append(("rollback", token.name, token.version))
+
+    def remove(self, tenant_id: str, name: str) -> None:
+        self.calls.append(("remove", name, 0))
+
+    def invoke(self, record: Any, payload: Any) -> dict[str, Any]:
+        raise NotImplementedError("not called by the workflow")
+
+    def endpoint(self, tenant_id: str, name: str) -> str:
+        return f"recording-{tenant_id}-{name}"
 
 
 def train(state: dict[str, Any], artifacts: Path) -> dict[str, Any]:
     """Fit the job's algorithm on the training table and save an artifact folder with metadata.json."""
     job, features = state["job"], state["features"]
-    table = pd.concat(pd.read_parquet(Path(features["uri"]) / f"season={season}") for season in features["seasons"])
+    results = Path(features["uri"]) / "results"
+    table = pd.concat(
+        pd.read_parquet(results / f"season={season}" / "data.parquet") for season in features["seasons"]
+    ).dropna(subset=["grid_position", "position"])
     test_season = max(features["seasons"])
     fit, test = table[table["season"] < test_season], table[table["season"] == test_season]
     x, y = fit["grid_position"].astype(float), fit["position"].astype(float)

@@ -77,8 +77,40 @@ def test_sagemaker_names_are_valid_unique_and_prefixed() -> None:
     assert steps.sagemaker_name("acme", "job-1").startswith("pitwall-acme-job-1-")
 
 
-def test_training_dataset_name() -> None:
-    assert steps.training_dataset("race_winner") == "training_race_winner"
+LAKE = [
+    ("drivers/data.parquet", 10),
+    ("races/season=2021/data.parquet", 100),
+    ("races/season=2022/data.parquet", 100),
+    ("races/season=2023/data.parquet", 100),
+    ("results/season=2022/data.parquet", 1000),
+    ("results/season=2023/data.parquet", 1000),
+    ("features_driver/season=2023/data.parquet", 500),
+    ("_staging/abc/races/season=2023/data.parquet", 7),
+    ("results/season=2023/notes.txt", 3),
+]
+
+
+def test_select_lake_keeps_history_and_drops_look_ahead() -> None:
+    selection = steps.select_lake(LAKE, [2022])
+    assert selection.seasons == [2022]
+    assert selection.keys == [
+        "drivers/data.parquet",
+        "races/season=2021/data.parquet",
+        "races/season=2022/data.parquet",
+        "results/season=2022/data.parquet",
+    ]
+    assert selection.total_bytes == 10 + 100 + 100 + 1000
+    everything = steps.select_lake(LAKE, None)
+    assert everything.seasons == [2021, 2022, 2023]
+    assert "features_driver/season=2023/data.parquet" in everything.keys
+    assert not [k for k in everything.keys if k.startswith("_") or not k.endswith(".parquet")]
+
+
+def test_select_lake_names_missing_seasons() -> None:
+    with pytest.raises(StepFailed, match=r"no data for seasons \[2019, 2024\] \(ingested: 2021-2023\)"):
+        steps.select_lake(LAKE, [2019, 2022, 2024])
+    with pytest.raises(StepFailed, match="no 'races' partitions"):
+        steps.select_lake([("drivers/data.parquet", 1)], None)
 
 
 def test_serving_by_tier_variants() -> None:
