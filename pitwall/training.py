@@ -107,7 +107,13 @@ def _builder(spec: TemplateSpec, features: Sequence[str] | None = None):  # type
         top_k=spec.top_k,
         entity_col=spec.entity_col,
         template=spec.name,
+        offset=spec.offset,
     )
+
+
+def _default_params(spec: TemplateSpec, algorithm: str) -> dict[str, Any] | None:
+    """The template's parameter overrides apply to its default algorithm only."""
+    return dict(spec.params) if spec.params and algorithm == spec.default_algorithm else None
 
 
 def _labelled(spec: TemplateSpec, df: pd.DataFrame) -> pd.DataFrame:
@@ -151,6 +157,7 @@ def train_template(
     algorithm = algorithm or spec.default_algorithm
     train_kwargs: dict[str, Any] = dict(
         algorithm=algorithm,
+        params=_default_params(spec, algorithm),
         auto_tune=auto_tune,
         tuning=tuning,
         n_trials=n_trials,
@@ -216,6 +223,8 @@ def backtest_template(
     mode: str | None = None,
     algorithm: str | None = None,
     rounds: Sequence[int] | None = None,
+    features: Sequence[str] | None = None,
+    params: dict[str, Any] | None = None,
     output: str | Path | None = None,
     track: bool = True,
     seed: int = 0,
@@ -237,7 +246,7 @@ def backtest_template(
     seasons = [s for s in have if start <= s <= train_until] + [season]
     data = _labelled(spec, spec.frame(FeatureStore(store), seasons))
     mode = mode or spec.backtest_mode
-    builder = _builder(spec)
+    builder = _builder(spec, features)
     result = walk_forward(
         data,
         builder,
@@ -245,7 +254,11 @@ def backtest_template(
         mode=mode,
         min_train_races=spec.min_train_races,
         rounds=rounds,
-        train_kwargs={"algorithm": algorithm or spec.default_algorithm, "seed": seed},
+        train_kwargs={
+            "algorithm": algorithm or spec.default_algorithm,
+            "seed": seed,
+            "params": params if params is not None else _default_params(spec, algorithm or spec.default_algorithm),
+        },
         baselines={spec.baseline.removeprefix("baseline_"): spec.baseline},
         track=track,
         experiment=f"backtest-{spec.name}",

@@ -170,6 +170,7 @@ def _common_metadata(model: BaseModel) -> dict[str, Any]:
         "top_k": spec.top_k,
         "group_col": spec.group_col,
         "entity_col": spec.entity_col,
+        "offset": spec.offset,
         "algorithm": model.algorithm,
         "features": list(model.features),
         "params": model.params,
@@ -354,6 +355,7 @@ def _spec_from(meta: dict[str, Any]) -> TaskSpec:
             group_col=meta.get("group_col", "race_id"),
             entity_col=meta.get("entity_col", "driver_id"),
             template=meta.get("template"),
+            offset=meta.get("offset"),
         )
     except (KeyError, TypeError, MLInputError) as exc:
         raise ArtifactIntegrityError(f"{METADATA_FILE}: invalid model description ({exc})") from None

@@ -32,6 +32,7 @@ class ModelBuilder:
         group_col: str = "race_id",
         entity_col: str = "driver_id",
         template: str | None = None,
+        offset: str | None = None,
     ) -> None:
         self.spec = TaskSpec(
             task=task,
@@ -41,6 +42,7 @@ class ModelBuilder:
             group_col=group_col,
             entity_col=entity_col,
             template=template,
+            offset=offset,
         )
 
     def __repr__(self) -> str:
@@ -96,6 +98,7 @@ class ModelBuilder:
                 group_col=self.spec.group_col,
                 entity_col=self.spec.entity_col,
                 template=self.spec.template,
+                offset=self.spec.offset,
                 n_trials=n_trials,
                 cv_folds=cv_folds,
                 cv=cv,

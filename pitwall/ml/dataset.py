@@ -40,6 +40,9 @@ class TaskSpec:
     - ``group_col``: the race id column (rows of one race are one group).
     - ``entity_col``: who is ranked (used by ``rank()`` output), normally ``driver_id``.
     - ``template``: optional name of the template that owns the model (kept in metadata).
+    - ``offset``: regression only. A column holding a reference prediction (e.g. the previous
+      lap's time); the estimator learns ``target - offset`` and predictions add the offset
+      back, so the model refines its baseline instead of re-learning it.
     """
 
     task: str
@@ -49,6 +52,7 @@ class TaskSpec:
     group_col: str = "race_id"
     entity_col: str = "driver_id"
     template: str | None = None
+    offset: str | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -60,6 +64,11 @@ class TaskSpec:
                 raise MLInputError(f"top_k: only meaningful for task='ranking', not {self.task!r}")
             if isinstance(self.top_k, bool) or not isinstance(self.top_k, int) or self.top_k < 1:
                 raise MLInputError(f"top_k: must be a positive integer or None; got {self.top_k!r}")
+        if self.offset is not None:
+            if self.task != "regression":
+                raise MLInputError(f"offset: only meaningful for task='regression', not {self.task!r}")
+            if not isinstance(self.offset, str) or not self.offset or self.offset == self.target:
+                raise MLInputError("offset: must be a column name other than the target")
         if self.features is not None:
             if isinstance(self.features, str):
                 raise MLInputError("features: must be a list of column names, not a single string")
@@ -91,6 +100,7 @@ class TaskSpec:
             group_col=self.group_col,
             entity_col=self.entity_col,
             template=self.template,
+            offset=self.offset,
         )
 
 

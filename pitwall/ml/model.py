@@ -156,6 +156,14 @@ class BaseModel:
         """Raw output for a feature matrix: class probabilities or regression values."""
         raise NotImplementedError
 
+    @property
+    def input_columns(self) -> list[str]:
+        """Columns a frame needs for prediction: the features plus the offset column, if any."""
+        cols = list(self.features)
+        if self.spec.offset is not None and self.spec.offset not in cols:
+            cols.append(self.spec.offset)
+        return cols
+
     def feature_importance(self) -> dict[str, float]:
         """Feature -> importance (non-negative, summing to 1 unless all are zero), descending."""
         raise NotImplementedError
@@ -182,7 +190,13 @@ class BaseModel:
         require_columns(df, self.features, "data")
         if len(df) == 0:
             raise MLInputError("data: the frame has no rows to predict")
-        return self._output(feature_matrix(df, self.features))
+        out = self._output(feature_matrix(df, self.features))
+        if self.spec.offset is not None:
+            offset = offset_values(df, self.spec.offset)
+            if np.isnan(offset).any():
+                raise MLInputError(f"data: offset column {self.spec.offset!r} has null values")
+            out = out + offset
+        return out
 
     def predict(self, df: pd.DataFrame) -> np.ndarray:
         """Class labels, regression values, or ranking scores (higher = better), one per row."""
@@ -370,6 +384,12 @@ class EnsembleModel(BaseModel):
         return dict(sorted(total.items(), key=lambda kv: -kv[1]))
 
 
+def offset_values(df: pd.DataFrame, column: str) -> np.ndarray:
+    """The offset column as float64 (NaN for nulls)."""
+    require_columns(df, [column], "offset")
+    return pd.to_numeric(df[column], errors="coerce").astype("float64").to_numpy(na_value=np.nan)
+
+
 def training_arrays(spec: TaskSpec, data: pd.DataFrame) -> tuple[np.ndarray, list[Any] | None, np.ndarray]:
     """(row mask of usable training rows, classes or None, encoded target for those rows)."""
     require_columns(data, [spec.target], "data")
@@ -383,6 +403,8 @@ def training_arrays(spec: TaskSpec, data: pd.DataFrame) -> tuple[np.ndarray, lis
         return mask, classes, np.array([index[_py(v)] for v in values], dtype=np.int64)
     if spec.task == "regression":
         y = numeric_target(data, spec.target)
+        if spec.offset is not None:
+            y = y - offset_values(data, spec.offset)
         mask = ~np.isnan(y)
         return mask, None, y[mask]
     mask = np.ones(len(data), dtype=bool)

@@ -311,6 +311,7 @@ class AutoMLTrainer:
         group_col: str = "race_id",
         entity_col: str = "driver_id",
         template: str | None = None,
+        offset: str | None = None,
         algorithms: Sequence[str] | None = None,
         n_trials: int | None = None,
         cv_folds: int = 3,
@@ -327,6 +328,7 @@ class AutoMLTrainer:
             group_col=group_col,
             entity_col=entity_col,
             template=template,
+            offset=offset,
         )
         _check_budget(n_trials, time_budget)
         self.metric = metric or M.default_metric(task, top_k)

@@ -48,7 +48,7 @@ class Predictor:
 
     @property
     def features(self) -> list[str]:
-        return list(self.model.features)
+        return list(self.model.input_columns)
 
 
 def artifact_path(uri: str) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -40,6 +41,8 @@ class TemplateSpec:
     backtest_mode: str = "expanding"  # walk-forward default: retrain before every race, or once per season
     min_train_races: int = 20
     first_season: int = 1994  # earliest season with the inputs this template needs
+    offset: str | None = None  # regressions: feature column the model refines (see pitwall.ml TaskSpec.offset)
+    params: dict[str, Any] | None = None  # default-algorithm parameter overrides
 
     @property
     def kind(self) -> str:
