@@ -60,7 +60,7 @@ def compute_features(
             rows = rows[rows["season"].isin([int(s) for s in seasons])]
         if min_seq is not None:
             rows = rows[rows["seq"] >= min_seq]
-    rows = prepare_rows(rows)
+    rows = inp.add_keys(prepare_rows(rows))
     parts = [rows[list(KEY_COLUMNS)]]
     if "driver" in groups:
         parts.append(driver_features(inp, rows))

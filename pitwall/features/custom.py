@@ -141,8 +141,8 @@ def _as_float(name: str, value: Any, data: DriverData) -> float:
 
 def _lag_history(frame: pd.DataFrame, cols: dict[str, str]) -> pd.DataFrame:
     """Per driver: after each history row, the last ``LAGS`` values of each column (lag 0 = that row)."""
-    h = sorted_history(frame, ["driver_id"])
-    g = h.groupby("driver_id", sort=False)
+    h = sorted_history(frame, ["driver_key"])
+    g = h.groupby("driver_key", sort=False)
     for src, dst in cols.items():
         for k in range(LAGS):
             h[f"{dst}_{k}"] = g[src].shift(k)
@@ -166,14 +166,14 @@ def _lists(frame: pd.DataFrame, prefix: str, as_int: bool, keep_missing: bool) -
 
 def driver_data_records(inp: FeatureInputs, frame: pd.DataFrame, moment: str) -> list[dict[str, Any]]:
     """One ``driver_data`` mapping per row of a computed feature ``frame`` (keys + built-ins)."""
-    rows = frame.copy()
+    rows = inp.add_keys(frame[["season", "round", "race_id", "driver_id"]].copy())
     rows["seq"] = rows["season"].astype("int64") * 100 + rows["round"].astype("int64")
     starts = inp.starts.assign(_present=1.0)
     sh = _lag_history(starts, {"finish_pos": "pos", "points": "pts", "grid": "grid", "_present": "start"})
     qh = _lag_history(inp.quali[inp.quali["quali_position"].notna()], {"quali_position": "q"})
     s_cols = [f"{p}_{k}" for p in ("pos", "pts", "grid", "start") for k in range(LAGS)]
-    s_lag = asof_before(rows, sh, ["driver_id"], s_cols)
-    q_lag = asof_before(rows, qh, ["driver_id"], [f"q_{k}" for k in range(LAGS)])
+    s_lag = asof_before(rows, sh, ["driver_key"], s_cols)
+    q_lag = asof_before(rows, qh, ["driver_key"], [f"q_{k}" for k in range(LAGS)])
     positions = _lists(s_lag, "pos", True, False)
     points = _lists(s_lag, "pts", False, False)
     quali = _lists(q_lag, "q", True, False)

@@ -11,12 +11,12 @@ import pandas as pd
 from pitwall.features.history import asof_before, rolling_mean, rolling_slope, rolling_sum, sorted_history
 from pitwall.features.inputs import FeatureInputs
 
-D = ["driver_id"]
+D = ["driver_key"]
 
 
 def _starts_history(inp: FeatureInputs) -> pd.DataFrame:
     h = sorted_history(inp.starts, D)
-    g = h.groupby("driver_id", sort=False)
+    g = h.groupby("driver_key", sort=False)
     h["avg_race_position_last_5"] = rolling_mean(h, D, "finish_pos", 5)
     h["points_last_3_races"] = rolling_sum(h, D, "points", 3)
     h["career_wins"] = g["win"].cumsum().astype("float64")
@@ -24,23 +24,23 @@ def _starts_history(inp: FeatureInputs) -> pd.DataFrame:
 
 
 def _track_history(inp: FeatureInputs) -> pd.DataFrame:
-    by = ["driver_id", "circuit_id"]
+    by = ["driver_key", "circuit_key"]
     h = sorted_history(inp.starts, by)
     g = h.groupby(by, sort=False)
     n = g.cumcount().astype("float64") + 1.0
     h["track_experience_races"] = n
     h["avg_position_at_track"] = g["finish_pos"].cumsum() / n
-    best = h["position"].fillna(np.inf).groupby([h["driver_id"], h["circuit_id"]], sort=False).cummin()
+    best = h["position"].fillna(np.inf).groupby([h["driver_key"], h["circuit_key"]], sort=False).cummin()
     h["best_finish_at_track"] = best.replace(np.inf, np.nan)
     return h
 
 
 def _season_history(inp: FeatureInputs) -> pd.DataFrame:
-    by = ["driver_id", "season"]
+    by = ["driver_key", "season"]
     h = sorted_history(inp.starts, by)
     g = h.groupby(by, sort=False)
     dnf = (~h["classified"]).astype("float64")
-    h["dnf_rate_season"] = dnf.groupby([h["driver_id"], h["season"]], sort=False).cumsum() / (
+    h["dnf_rate_season"] = dnf.groupby([h["driver_key"], h["season"]], sort=False).cumsum() / (
         g.cumcount().astype("float64") + 1.0
     )
     return h
@@ -72,27 +72,27 @@ def _pace_history(inp: FeatureInputs) -> pd.DataFrame:
 
 def _poles_history(inp: FeatureInputs) -> pd.DataFrame:
     h = sorted_history(inp.grid, D)
-    h["career_poles"] = h.groupby("driver_id", sort=False)["pole"].cumsum().astype("float64")
+    h["career_poles"] = h.groupby("driver_key", sort=False)["pole"].cumsum().astype("float64")
     return h
 
 
 def _points_history(inp: FeatureInputs) -> pd.DataFrame:
     h = sorted_history(inp.weekend_points, D)
-    h["career_points"] = h.groupby("driver_id", sort=False)["points"].cumsum()
+    h["career_points"] = h.groupby("driver_key", sort=False)["points"].cumsum()
     return h
 
 
 def driver_features(inp: FeatureInputs, rows: pd.DataFrame) -> pd.DataFrame:
-    """Driver-group features for ``rows`` (needs ``seq``, ``season``, ``driver_id``, ``circuit_id``)."""
+    """Driver-group features for ``rows`` (needs ``seq``, ``season``, ``driver_key``, ``circuit_key``)."""
     parts = [
         asof_before(rows, _quali_history(inp), D, ["avg_quali_position_last_5", "quali_trend"]),
         asof_before(rows, _starts_history(inp), D, ["avg_race_position_last_5", "points_last_3_races", "career_wins"]),
         asof_before(rows, _gained_history(inp), D, ["avg_positions_gained"]),
-        asof_before(rows, _season_history(inp), ["driver_id", "season"], ["dnf_rate_season"]),
+        asof_before(rows, _season_history(inp), ["driver_key", "season"], ["dnf_rate_season"]),
         asof_before(
             rows,
             _track_history(inp),
-            ["driver_id", "circuit_id"],
+            ["driver_key", "circuit_key"],
             ["avg_position_at_track", "best_finish_at_track", "track_experience_races"],
         ),
         asof_before(rows, _pace_history(inp), D, ["race_pace_vs_teammate"]),

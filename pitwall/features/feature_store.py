@@ -18,7 +18,7 @@ from pitwall.data.store import Store, get_store
 from pitwall.features.compute import compute_features, feature_columns
 from pitwall.features.custom import FeatureEngineer, driver_data_records
 from pitwall.features.errors import FeatureInputError
-from pitwall.features.inputs import FeatureInputs, read_dataset
+from pitwall.features.inputs import FeatureInputs, read_dataset, stored_seasons
 from pitwall.features.laps import lap_frame, pit_stop_frame, race_frame
 from pitwall.features.spec import CONDITIONS, FEATURES, GROUPS, KEY_COLUMNS, MOMENTS
 from pitwall.features.tables import (
@@ -278,7 +278,7 @@ class FeatureStore:
         """Full rebuild of the materialised feature tables (default: all seasons)."""
         if seasons is None:
             return build_feature_tables(self.store)
-        return build_feature_tables(self.store, parse_seasons(seasons, self.store.seasons("races")))
+        return build_feature_tables(self.store, parse_seasons(seasons, stored_seasons(self.store, "races")))
 
     @staticmethod
     def describe() -> pd.DataFrame:

@@ -27,7 +27,7 @@ def _key_frame(df: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
         if pd.api.types.is_integer_dtype(col):
             out[b] = col.astype("int64")
         else:
-            out[b] = col.astype(object).where(col.notna(), _NA_KEY).astype(str)
+            out[b] = col.astype(object).where(col.notna(), _NA_KEY).to_numpy(dtype=object)
     return out
 
 

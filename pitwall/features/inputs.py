@@ -8,7 +8,7 @@ driver) histories every feature group uses. Every derived frame carries ``seq`` 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -85,6 +85,9 @@ NON_TECHNICAL_REASONS: tuple[str, ...] = (
 )
 
 
+ID_KEYS: dict[str, str] = {"driver_id": "driver_key", "constructor_id": "constructor_key", "circuit_id": "circuit_key"}
+
+
 def race_seq(season: pd.Series | int, round_: pd.Series | int) -> pd.Series | int:
     """Time order of races: ``season * 100 + round``."""
     if isinstance(season, pd.Series):
@@ -105,6 +108,20 @@ def _read_local(store: LocalStore, dataset: str, seasons: list[int] | None) -> p
         return pd.DataFrame()
     table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
     return table.to_pandas()
+
+
+def stored_seasons(store: Store, dataset: str) -> list[int]:
+    """Seasons with a partition of ``dataset`` (a folder listing for a ``LocalStore``)."""
+    if isinstance(store, LocalStore):
+        folder = store.root / dataset
+        if not folder.is_dir():
+            return []
+        return sorted(
+            int(p.parent.name.removeprefix("season="))
+            for p in folder.glob("season=*/data.parquet")
+            if p.parent.name.removeprefix("season=").isdigit()
+        )
+    return store.seasons(dataset)
 
 
 def read_dataset(store: Store, dataset: str, seasons: Iterable[int] | None = None) -> pd.DataFrame:
@@ -142,6 +159,13 @@ class FeatureInputs:
     """Canonical race tables, conformed, plus lazily derived histories."""
 
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    _memo: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    def memo(self, key: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """``build()`` once per inputs object (history frames shared by several feature groups)."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]
 
     # --- construction ---------------------------------------------------------------------
     @classmethod
@@ -149,7 +173,7 @@ class FeatureInputs:
         """Read every input table (all seasons, or seasons up to ``max_season``)."""
         seasons = None
         if max_season is not None:
-            seasons = [s for s in store.seasons("races") if s <= max_season]
+            seasons = [s for s in stored_seasons(store, "races") if s <= max_season]
         return cls({name: read_dataset(store, name, seasons) for name in INPUT_TABLES})
 
     @classmethod
@@ -163,6 +187,30 @@ class FeatureInputs:
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
+
+    # --- integer keys ---------------------------------------------------------------------
+    @cached_property
+    def _id_index(self) -> dict[str, pd.Index]:
+        """Every id of each kind seen in the inputs, sorted: the code of an id is its position."""
+        out = {}
+        for col in ID_KEYS:
+            values = [t[col].dropna().unique() for t in self.tables.values() if col in t.columns]
+            ids = pd.Index(np.concatenate(values) if values else np.array([], dtype=object)).unique()
+            out[col] = pd.Index(sorted(ids.astype(str)))
+        return out
+
+    def add_keys(self, df: pd.DataFrame) -> pd.DataFrame:
+        """``df`` with an int64 key column for each id column it has (``driver_id`` -> ``driver_key``).
+
+        Grouping and as-of joins use these keys: integers are much cheaper than strings. Unknown or
+        missing ids get -1 (they never match any history).
+        """
+        keys = {
+            key: self._id_index[col].get_indexer(df[col].astype(object)).astype("int64")
+            for col, key in ID_KEYS.items()
+            if col in df.columns
+        }
+        return df.assign(**keys)
 
     # --- races ----------------------------------------------------------------------------
     @cached_property
@@ -195,11 +243,21 @@ class FeatureInputs:
         out["speed_index"] = out["lap_speed_kmh"] / median
         out["is_power"] = out["speed_index"] >= POWER_TRACK_INDEX
         out["is_downforce"] = out["speed_index"] <= DOWNFORCE_TRACK_INDEX
-        return out
+        return self.add_keys(out)
 
     def _with_race(self, df: pd.DataFrame, cols: Iterable[str] = ("seq", "circuit_id")) -> pd.DataFrame:
-        info = self.races[["race_id", *cols]]
-        return df.merge(info, on="race_id", how="inner")
+        """``df`` (in its order) with race columns added; rows of races not in ``races`` are dropped."""
+        pos = pd.Index(self.races["race_id"]).get_indexer(df["race_id"])
+        found = pos >= 0
+        out = df[found].reset_index(drop=True) if not found.all() else df.reset_index(drop=True)
+        take = pos[found]
+        for col in cols:
+            if col in out.columns:
+                out = out.drop(columns=col)
+            out[col] = self.races[col].to_numpy()[take]
+            if isinstance(self.races[col].dtype, pd.StringDtype):
+                out[col] = out[col].astype("string")
+        return out
 
     # --- results-derived ------------------------------------------------------------------
     @cached_property
@@ -214,7 +272,7 @@ class FeatureInputs:
         out = pts[["points"]].reset_index()
         out["race_id"] = out["race_id"].astype("string")
         out["driver_id"] = out["driver_id"].astype("string")
-        return self._with_race(out, ("seq", "season"))
+        return self.add_keys(self._with_race(out, ("seq", "season")))
 
     @cached_property
     def starts(self) -> pd.DataFrame:
@@ -253,7 +311,7 @@ class FeatureInputs:
         pts = self.weekend_points[["race_id", "driver_id", "points"]]
         out = out.merge(pts, on=["race_id", "driver_id"], how="left")
         out["points"] = out["points"].fillna(0.0)
-        return out.sort_values(["seq", "driver_id"], kind="stable").reset_index(drop=True)
+        return self.add_keys(out.sort_values(["seq", "driver_id"], kind="stable").reset_index(drop=True))
 
     @cached_property
     def entrants(self) -> pd.DataFrame:
@@ -274,7 +332,7 @@ class FeatureInputs:
         both = both.astype({"race_id": "string", "driver_id": "string", "constructor_id": "string"})
         out = self._with_race(both, ("seq", "season", "round", "circuit_id"))
         out = out.sort_values(["seq", "driver_id"], kind="stable").reset_index(drop=True)
-        return out[["seq", "season", "round", "race_id", "driver_id", "constructor_id", "circuit_id"]]
+        return self.add_keys(out[["seq", "season", "round", "race_id", "driver_id", "constructor_id", "circuit_id"]])
 
     # --- qualifying / grid / practice -----------------------------------------------------
     @cached_property
@@ -292,7 +350,9 @@ class FeatureInputs:
             }
         )
         out["gap_pct"] = _pct_gap(out["best_s"], out["race_id"])
-        return self._with_race(out).sort_values(["seq", "driver_id"], kind="stable").reset_index(drop=True)
+        return self.add_keys(
+            self._with_race(out).sort_values(["seq", "driver_id"], kind="stable").reset_index(drop=True)
+        )
 
     @cached_property
     def grid(self) -> pd.DataFrame:
@@ -311,7 +371,9 @@ class FeatureInputs:
         cars = out.groupby("race_id")["driver_id"].transform("size").astype("float64")
         out["start_position"] = out["slot"].fillna(cars)
         out["pole"] = out["slot"] == 1
-        return self._with_race(out).sort_values(["seq", "driver_id"], kind="stable").reset_index(drop=True)
+        return self.add_keys(
+            self._with_race(out).sort_values(["seq", "driver_id"], kind="stable").reset_index(drop=True)
+        )
 
     @cached_property
     def practice_pace(self) -> pd.DataFrame:
@@ -344,7 +406,7 @@ class FeatureInputs:
         )
         out["outlier"] = ~(out["time_s"] <= PIT_STOP_OUTLIER_S)
         out = self._with_race(out, ("seq", "circuit_id", "scheduled_laps"))
-        return out.sort_values(["seq", "driver_id", "stop"], kind="stable").reset_index(drop=True)
+        return self.add_keys(out.sort_values(["seq", "driver_id", "stop"], kind="stable").reset_index(drop=True))
 
     @cached_property
     def circuit_pit(self) -> pd.DataFrame:
@@ -358,7 +420,7 @@ class FeatureInputs:
         stops = fin.groupby("race_id")["stops"].median().astype("float64").rename("median_stops")
         out = pd.concat([med, stops], axis=1).reset_index().rename(columns={"index": "race_id"})
         out["race_id"] = out["race_id"].astype("string")
-        return self._with_race(out).sort_values("seq", kind="stable").reset_index(drop=True)
+        return self.add_keys(self._with_race(out).sort_values("seq", kind="stable").reset_index(drop=True))
 
     # --- laps -----------------------------------------------------------------------------
     @cached_property
@@ -366,7 +428,9 @@ class FeatureInputs:
         """FastF1 laps with ``seq``, circuit, scheduled laps and the clean-lap flag."""
         lp = self.tables["laps"]
         if not len(lp):
-            return pd.DataFrame(columns=["race_id", "seq", "driver_id", "lap_number", "clean"])
+            return self.add_keys(
+                pd.DataFrame(columns=["race_id", "seq", "driver_id", "circuit_id", "lap_number", "clean"])
+            )
         status = lp["track_status"].fillna("")
         clean = (
             lp["is_accurate"].fillna(False).astype(bool)
@@ -382,7 +446,7 @@ class FeatureInputs:
         # integer keys: (race, car) and (race, car, stint); car numbers are unique within a race
         out["car_key"] = out["seq"].astype("int64") * 100 + out["driver_number"].astype("int64")
         out["stint_key"] = out["car_key"] * 100 + out["stint"].fillna(0).astype("int64")
-        return out
+        return self.add_keys(out)
 
     @cached_property
     def race_conditions(self) -> pd.DataFrame:
@@ -429,10 +493,12 @@ class FeatureInputs:
         lp = self.laps
         cols = ["race_id", "seq", "driver_id", "pace_vs_teammate", "deg_rate"]
         if not len(lp):
-            return pd.DataFrame(columns=cols)
+            return self.add_keys(pd.DataFrame(columns=cols))
         clean = lp[lp["clean"] & lp["driver_id"].notna()]
-        med = clean.groupby(["race_id", "driver_id"], observed=True)["lap_time_s"].median().astype("float64")
-        pace = med.rename("median_s").reset_index().astype({"race_id": "string", "driver_id": "string"})
+        cars = lp.drop_duplicates("car_key").set_index("car_key")[["race_id", "driver_id"]]
+        med = clean.groupby("car_key")["lap_time_s"].median().astype("float64").rename("median_s")
+        pace = cars.join(med, how="inner").reset_index(drop=True)
+        pace = pace[pace["driver_id"].notna()]
         teams = self.starts[["race_id", "driver_id", "constructor_id"]]
         pace = pace.merge(teams, on=["race_id", "driver_id"], how="inner")
         grp = pace.groupby(["race_id", "constructor_id"], observed=True)["median_s"]
@@ -467,9 +533,8 @@ class FeatureInputs:
         denom = sums["n"] * sums["sxx"] - sums["sx"] ** 2
         sums["slope"] = (sums["n"] * sums["sxy"] - sums["sx"] * sums["sy"]) / denom.where(denom > 0)
         deg = sums.groupby(level="car_key")["slope"].mean().rename("deg_rate")
-        cars = lp.drop_duplicates("car_key").set_index("car_key")[["race_id", "driver_id"]]
         deg = cars.join(deg, how="inner").reset_index(drop=True)
         deg = deg[deg["driver_id"].notna()].astype({"race_id": "string", "driver_id": "string"})
         out = pace[["race_id", "driver_id", "pace_vs_teammate"]].merge(deg, on=["race_id", "driver_id"], how="outer")
         out = self._with_race(out, ("seq",))
-        return out.sort_values(["seq", "driver_id"], kind="stable").reset_index(drop=True)[cols]
+        return self.add_keys(out.sort_values(["seq", "driver_id"], kind="stable").reset_index(drop=True)[cols])

@@ -116,11 +116,15 @@ def _select(df: pd.DataFrame, seasons: Iterable[int] | None, min_seq: int | None
 
 
 def _circuit_pit_loss(inp: FeatureInputs) -> pd.DataFrame:
+    return inp.memo("circuit_pit_loss", lambda: _build_circuit_pit_loss(inp))
+
+
+def _build_circuit_pit_loss(inp: FeatureInputs) -> pd.DataFrame:
     cp = inp.circuit_pit
-    h = sorted_history(cp[cp["median_pit_s"].notna()], ["circuit_id"])
+    h = sorted_history(cp[cp["median_pit_s"].notna()], ["circuit_key"])
     if len(h):
         h["pit_lane_loss_s"] = (
-            h.groupby("circuit_id", sort=False)["median_pit_s"]
+            h.groupby("circuit_key", sort=False)["median_pit_s"]
             .rolling(3, min_periods=1)
             .median()
             .droplevel(0)
@@ -179,8 +183,8 @@ def lap_frame(inp: FeatureInputs, seasons: Iterable[int] | None = None, min_seq:
         out[name] = status_flag(status, digit)
     out["is_pit_in_lap"] = lp["is_pit_in_lap"].fillna(False).astype(bool)
     out["is_pit_out_lap"] = lp["is_pit_out_lap"].fillna(False).astype(bool)
-    rows = pd.DataFrame({"seq": lp["seq"], "circuit_id": lp["circuit_id"]})
-    out["pit_lane_loss_s"] = asof_before(rows, _circuit_pit_loss(inp), ["circuit_id"], ["pit_lane_loss_s"])[
+    rows = pd.DataFrame({"seq": lp["seq"], "circuit_key": lp["circuit_key"]})
+    out["pit_lane_loss_s"] = asof_before(rows, _circuit_pit_loss(inp), ["circuit_key"], ["pit_lane_loss_s"])[
         "pit_lane_loss_s"
     ].astype("float64")
     return out[list(LAP_COLUMNS)]
@@ -199,13 +203,14 @@ def pit_stop_frame(
     sched = ps["scheduled_laps"].astype("float64")
     out["laps_remaining"] = (sched - ps["lap"]).clip(lower=0)
     out["lap_fraction"] = ps["lap"] / sched
-    out["pit_lane_loss_s"] = asof_before(ps, _circuit_pit_loss(inp), ["circuit_id"], ["pit_lane_loss_s"])[
+    out["pit_lane_loss_s"] = asof_before(ps, _circuit_pit_loss(inp), ["circuit_key"], ["pit_lane_loss_s"])[
         "pit_lane_loss_s"
     ].astype("float64")
-    out["team_avg_pit_stop_s"] = asof_before(ps, _pit_history(inp), ["constructor_id"], ["avg_pit_stop_time"])[
+    out["team_avg_pit_stop_s"] = asof_before(ps, _pit_history(inp), ["constructor_key"], ["avg_pit_stop_time"])[
         "avg_pit_stop_time"
     ].astype("float64")
     lp = inp.laps
+    lp = lp[lp["seq"].isin(set(ps["seq"]))] if len(lp) else lp
     if len(lp):
         lk = pd.DataFrame(
             {
@@ -256,24 +261,27 @@ def race_frame(inp: FeatureInputs, seasons: Iterable[int] | None = None, min_seq
     for col in ("safety_car", "vsc", "red_flag"):
         r[col] = r[col].astype("boolean")
     # circuit priors (strictly before the race)
-    lapped = sorted_history(r[r["has_lap_data"]], ["circuit_id"])
-    g = lapped.groupby("circuit_id", sort=False)
+    lapped = sorted_history(r[r["has_lap_data"]], ["circuit_key"])
+    g = lapped.groupby("circuit_key", sort=False)
     n = g.cumcount().astype("float64") + 1.0
     lapped["circuit_prior_races_with_laps"] = n
-    lapped["circuit_prior_sc_rate"] = lapped["safety_car"].astype("float64").groupby(lapped["circuit_id"]).cumsum() / n
-    lapped["circuit_prior_rain_rate"] = lapped["rain"].astype("float64").groupby(lapped["circuit_id"]).cumsum() / n
+    lapped["circuit_prior_sc_rate"] = lapped["safety_car"].astype("float64").groupby(lapped["circuit_key"]).cumsum() / n
+    lapped["circuit_prior_rain_rate"] = lapped["rain"].astype("float64").groupby(lapped["circuit_key"]).cumsum() / n
     prior = asof_before(
-        r, lapped, ["circuit_id"], ["circuit_prior_races_with_laps", "circuit_prior_sc_rate", "circuit_prior_rain_rate"]
+        r,
+        lapped,
+        ["circuit_key"],
+        ["circuit_prior_races_with_laps", "circuit_prior_sc_rate", "circuit_prior_rain_rate"],
     )
     r = pd.concat([r, prior.astype("float64")], axis=1)
     r["circuit_prior_races_with_laps"] = r["circuit_prior_races_with_laps"].fillna(0.0)
-    dn = sorted_history(r[r["starters"] > 0], ["circuit_id"])
+    dn = sorted_history(r[r["starters"] > 0], ["circuit_key"])
     dn["dnf_share"] = dn["dnf_count"] / dn["starters"]
-    dn["circuit_prior_dnf_rate"] = rolling_mean(dn, ["circuit_id"], "dnf_share", 5)
-    r["circuit_prior_dnf_rate"] = asof_before(r, dn, ["circuit_id"], ["circuit_prior_dnf_rate"])[
+    dn["circuit_prior_dnf_rate"] = rolling_mean(dn, ["circuit_key"], "dnf_share", 5)
+    r["circuit_prior_dnf_rate"] = asof_before(r, dn, ["circuit_key"], ["circuit_prior_dnf_rate"])[
         "circuit_prior_dnf_rate"
     ].astype("float64")
     speed = races[races["speed_index"].notna()]
-    r["track_speed_index"] = asof_before(r, speed, ["circuit_id"], ["speed_index"])["speed_index"].astype("float64")
+    r["track_speed_index"] = asof_before(r, speed, ["circuit_key"], ["speed_index"])["speed_index"].astype("float64")
     r = _select(r, seasons, min_seq)
     return r[list(RACE_COLUMNS)].reset_index(drop=True)

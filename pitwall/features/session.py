@@ -16,8 +16,8 @@ import pandas as pd
 from pitwall.features.history import asof_before, rolling_mean, sorted_history
 from pitwall.features.inputs import FeatureInputs
 
-D = ["driver_id"]
-CIRCUIT = ["circuit_id"]
+D = ["driver_key"]
+CIRCUIT = ["circuit_key"]
 
 
 def _own(rows: pd.DataFrame, frame: pd.DataFrame, col: str, keys: list[str]) -> pd.Series:

@@ -29,7 +29,7 @@ import pandas as pd
 from pitwall.data.events import RaceIngested
 from pitwall.data.store import Store
 from pitwall.features.compute import at_moment, compute_features
-from pitwall.features.inputs import INPUT_TABLES, FeatureInputs, race_seq, read_dataset
+from pitwall.features.inputs import INPUT_TABLES, FeatureInputs, race_seq, read_dataset, stored_seasons
 from pitwall.features.laps import lap_frame, pit_stop_frame, race_frame
 from pitwall.features.spec import MOMENTS
 
@@ -84,14 +84,14 @@ def input_digests(inp: FeatureInputs) -> pd.DataFrame:
         if not len(df):
             continue
         h = pd.util.hash_pandas_object(df, index=False).to_numpy(dtype=np.uint64)
-        frame = pd.DataFrame(
-            {
-                "race_id": df["race_id"].astype(str).to_numpy(),
-                "hi": (h >> np.uint64(32)).astype(np.int64),
-                "lo": (h & np.uint64(0xFFFFFFFF)).astype(np.int64),
-            }
+        codes, uniques = pd.factorize(df["race_id"])
+        hi = np.bincount(codes, weights=(h >> np.uint64(32)).astype(np.float64), minlength=len(uniques))
+        lo = np.bincount(codes, weights=(h & np.uint64(0xFFFFFFFF)).astype(np.float64), minlength=len(uniques))
+        n = np.bincount(codes, minlength=len(uniques))
+        # sums of < 2**32 values over < 2**20 rows stay below 2**53: exact in float64
+        agg = pd.DataFrame(
+            {"hi": hi.astype(np.int64), "lo": lo.astype(np.int64), "n": n}, index=np.asarray(uniques, dtype=object)
         )
-        agg = frame.groupby("race_id").agg(hi=("hi", "sum"), lo=("lo", "sum"), n=("hi", "size"))
         agg["part"] = name + ":" + agg["n"].astype(str) + ":" + agg["hi"].astype(str) + ":" + agg["lo"].astype(str)
         parts.append(agg[["part"]])
     text = pd.concat(parts).groupby(level=0)["part"].agg(lambda s: "|".join(sorted(s)))
@@ -132,7 +132,7 @@ def first_changed_seq(digests: pd.DataFrame, manifest: pd.DataFrame, max_season:
 
 def materialised_seasons(store: Store) -> list[int]:
     """Seasons that have materialised (race, driver) feature tables."""
-    return store.seasons(driver_table("pre_race"))
+    return stored_seasons(store, driver_table("pre_race"))
 
 
 def is_fresh(store: Store, digests: pd.DataFrame, seasons: Iterable[int], dataset: str) -> bool:
@@ -140,10 +140,10 @@ def is_fresh(store: Store, digests: pd.DataFrame, seasons: Iterable[int], datase
     wanted = sorted({int(s) for s in seasons})
     if not wanted:
         return False
-    have = set(store.seasons(dataset))
+    have = set(stored_seasons(store, dataset))
     if not set(wanted) <= have:
         return False
-    manifest = _manifest(store, [s for s in store.seasons(MANIFEST) if s <= wanted[-1]])
+    manifest = _manifest(store, [s for s in stored_seasons(store, MANIFEST) if s <= wanted[-1]])
     if not len(manifest):
         return False
     return first_changed_seq(digests, manifest, max_season=wanted[-1]) is None
@@ -234,7 +234,7 @@ def update_feature_tables(
     objects: dict[tuple[str, int | None], pd.DataFrame] = {}
     for dataset, frame in frames.items():
         report.rows[dataset] = len(frame)
-        stored = set(store.seasons(dataset))
+        stored = set(stored_seasons(store, dataset))
         for season in write_seasons:
             keep = None if season in full_seasons or season not in existing else r0
             part = _merge_partition(store, dataset, season, frame, keep)

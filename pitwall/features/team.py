@@ -9,29 +9,45 @@ import numpy as np
 import pandas as pd
 
 from pitwall.features.history import asof_before, rolling_mean, rolling_sum, sorted_history
-from pitwall.features.inputs import FeatureInputs
+from pitwall.features.inputs import FeatureInputs, race_seq
 
-C = ["constructor_id"]
+C = ["constructor_key"]
 
 
 def constructor_points(inp: FeatureInputs) -> pd.DataFrame:
-    """Points per (race, constructor): Grand Prix plus sprint points of all its cars."""
+    """Points per (race ``seq``, ``constructor_key``): Grand Prix plus sprint points of all its cars."""
+    return inp.memo("constructor_points", lambda: _build_constructor_points(inp))
+
+
+def _build_constructor_points(inp: FeatureInputs) -> pd.DataFrame:
     frames = []
     for name in ("results", "sprint_results"):
         t = inp[name]
         t = t[t["constructor_id"].notna()]
-        frames.append(t.groupby(["race_id", "constructor_id"], observed=True)["points"].sum().astype("float64"))
-    pts = pd.concat(frames, axis=1).fillna(0.0).sum(axis=1).rename("points").reset_index()
-    return pts.astype({"race_id": "string", "constructor_id": "string"})
+        t = inp.add_keys(
+            pd.DataFrame(
+                {
+                    "seq": race_seq(t["season"], t["round"]),
+                    "constructor_id": t["constructor_id"],
+                    "points": t["points"].astype("float64"),
+                }
+            )
+        )
+        frames.append(t.groupby(["seq", "constructor_key"])["points"].sum())
+    return pd.concat(frames, axis=1).fillna(0.0).sum(axis=1).rename("points").reset_index()
 
 
 def _race_team_frame(inp: FeatureInputs) -> pd.DataFrame:
+    return inp.memo("race_team_frame", lambda: _build_race_team_frame(inp))
+
+
+def _build_race_team_frame(inp: FeatureInputs) -> pd.DataFrame:
     s = inp.starts[inp.starts["constructor_id"].notna()]
-    g = s.groupby(["seq", "race_id", "season", "circuit_id", "constructor_id"], observed=True)
+    g = s.groupby(["seq", "circuit_key", "constructor_key"])
     t = g.agg(
-        n_starts=("driver_id", "size"), n_tech=("technical_dnf", "sum"), mean_finish=("finish_pos", "mean")
+        n_starts=("driver_key", "size"), n_tech=("technical_dnf", "sum"), mean_finish=("finish_pos", "mean")
     ).reset_index()
-    t = t.merge(constructor_points(inp), on=["race_id", "constructor_id"], how="left")
+    t = t.merge(constructor_points(inp), on=["seq", "constructor_key"], how="left")
     t["points"] = t["points"].fillna(0.0)
     t["n_starts"] = t["n_starts"].astype("float64")
     t["n_tech"] = t["n_tech"].astype("float64")
@@ -50,7 +66,7 @@ def _team_history(inp: FeatureInputs) -> pd.DataFrame:
 
 
 def _team_track_history(inp: FeatureInputs) -> pd.DataFrame:
-    by = ["constructor_id", "circuit_id"]
+    by = ["constructor_key", "circuit_key"]
     h = sorted_history(_race_team_frame(inp), by)
     h["team_track_performance"] = rolling_mean(h, by, "mean_finish", 3)
     return h
@@ -59,12 +75,12 @@ def _team_track_history(inp: FeatureInputs) -> pd.DataFrame:
 def _quali_team_history(inp: FeatureInputs) -> pd.DataFrame:
     q = inp.quali
     q = q[q["gap_pct"].notna() & q["constructor_id"].notna()]
-    t = q.groupby(["seq", "race_id", "constructor_id"], observed=True)["gap_pct"].min().rename("gap").reset_index()
-    kinds = inp.races.set_index("race_id")[["is_power", "is_downforce"]]
-    t = t.join(kinds, on="race_id")
+    t = q.groupby(["seq", "constructor_key"])["gap_pct"].min().rename("gap").reset_index()
+    kinds = inp.races.set_index("seq")[["is_power", "is_downforce"]]
+    t = t.join(kinds, on="seq")
     h = sorted_history(t, C)
     m3 = rolling_mean(h, C, "gap", 3, min_periods=3)
-    h["upgrade_effectiveness"] = m3.groupby(h["constructor_id"], sort=False).shift(3) - m3
+    h["upgrade_effectiveness"] = m3.groupby(h["constructor_key"], sort=False).shift(3) - m3
     h["one"] = 1.0
     n_all = rolling_sum(h, C, "one", 20)
     mean_all = rolling_sum(h, C, "gap", 20) / n_all
@@ -79,9 +95,13 @@ def _quali_team_history(inp: FeatureInputs) -> pd.DataFrame:
 
 
 def _pit_history(inp: FeatureInputs) -> pd.DataFrame:
+    return inp.memo("team_pit_history", lambda: _build_pit_history(inp))
+
+
+def _build_pit_history(inp: FeatureInputs) -> pd.DataFrame:
     ps = inp.pit_stops
     ps = ps[~ps["outlier"] & ps["constructor_id"].notna()]
-    t = ps.groupby(["seq", "constructor_id"], observed=True)["time_s"].agg(["sum", "count"]).reset_index()
+    t = ps.groupby(["seq", "constructor_key"])["time_s"].agg(["sum", "count"]).reset_index()
     t["count"] = t["count"].astype("float64")
     h = sorted_history(t, C)
     h["avg_pit_stop_time"] = rolling_sum(h, C, "sum", 5) / rolling_sum(h, C, "count", 5)
@@ -90,15 +110,16 @@ def _pit_history(inp: FeatureInputs) -> pd.DataFrame:
 
 def _standings(inp: FeatureInputs) -> pd.DataFrame:
     """Constructors' standings after every race: one row per (race, constructor entered so far that season)."""
-    pts = constructor_points(inp)
     res = inp["results"]
-    entered = res[res["constructor_id"].notna()][["race_id", "constructor_id"]].drop_duplicates()
-    entered = entered.astype({"race_id": "string", "constructor_id": "string"})
-    pts = entered.merge(pts, on=["race_id", "constructor_id"], how="left").fillna({"points": 0.0})
-    pts = pts.merge(inp.races[["race_id", "seq", "season"]], on="race_id", how="inner")
+    res = res[res["constructor_id"].notna()]
+    entered = inp.add_keys(
+        pd.DataFrame({"seq": race_seq(res["season"], res["round"]), "constructor_id": res["constructor_id"]})
+    )
+    entered = entered[entered["seq"].isin(inp.races["seq"])].drop_duplicates(["seq", "constructor_key"])
+    pts = entered.merge(constructor_points(inp), on=["seq", "constructor_key"], how="left").fillna({"points": 0.0})
     if not len(pts):
-        return pd.DataFrame(columns=["seq", "constructor_id", "constructor_position", "src_season"])
-    wide = pts.groupby(["seq", "constructor_id"], observed=True)["points"].sum().unstack("constructor_id")
+        return pd.DataFrame(columns=["seq", "constructor_key", "constructor_position", "src_season"])
+    wide = pts.groupby(["seq", "constructor_key"])["points"].sum().unstack("constructor_key")
     season = pd.Series(wide.index // 100, index=wide.index)
     present = wide.notna().astype("int8").groupby(season).cummax().astype(bool)
     cum = wide.fillna(0.0).groupby(season).cumsum().where(present)
@@ -108,7 +129,7 @@ def _standings(inp: FeatureInputs) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "seq": seq,
-            "constructor_id": pd.array(wide.columns.to_numpy()[c], dtype="string"),
+            "constructor_key": wide.columns.to_numpy()[c].astype("int64"),
             "constructor_position": values[r, c],
             "src_season": seq // 100,
         }
@@ -129,7 +150,7 @@ def team_features(inp: FeatureInputs, rows: pd.DataFrame) -> pd.DataFrame:
             C,
             ["upgrade_effectiveness", "power_track_advantage", "downforce_track_advantage"],
         ),
-        asof_before(rows, _team_track_history(inp), ["constructor_id", "circuit_id"], ["team_track_performance"]),
+        asof_before(rows, _team_track_history(inp), ["constructor_key", "circuit_key"], ["team_track_performance"]),
     ]
     out = pd.concat(parts, axis=1).astype("float64")
     cols = [

@@ -1,0 +1,89 @@
+"""Feature-table benchmark: full rebuild for 2014-2024, then the incremental rebuild after one new race.
+
+Targets (issue #3): full rebuild under 30 s, one race under 2 s on a 2-core machine.
+Run:  .venv/bin/python benchmarks/features.py   (reads $PITWALL_DATA or ../shared/data)
+
+Steps: ingest all of F1DB and the FastF1 laps into a temporary store without the last race of
+2024 (not timed), build every feature table for 2014-2024 (timed), ingest 2024 round 24 with the
+``RaceIngested`` handler subscribed (the handler's rebuild is timed on its own), then time reads.
+Wall and CPU seconds are printed; on a shared machine the CPU figure is the steadier one.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from pitwall.config import default_data_dir
+from pitwall.data.events import LocalEventBus
+from pitwall.data.ingest import ingest_f1db, ingest_laps_csv
+from pitwall.data.store import LocalStore
+from pitwall.features import FeatureStore, build_feature_tables, race_ingested_handler
+from pitwall.features.inputs import INPUT_TABLES, read_dataset
+from pitwall.features.tables import BuildReport
+
+SEASONS = list(range(2014, 2025))
+
+
+class Timer:
+    def __enter__(self) -> Timer:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+
+    def __str__(self) -> str:
+        return f"{self.wall:.2f} s wall ({self.cpu:.2f} s CPU)"
+
+
+def main() -> None:
+    data = default_data_dir()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = LocalStore(Path(tmp) / "lake")
+        with Timer() as t_ingest:
+            ingest_f1db(store, data / "f1db")
+            ingest_laps_csv(store, data / "fastf1-laps")
+            for name in INPUT_TABLES:  # hold back the last race of 2024: it arrives below
+                df = read_dataset(store, name, [2024])
+                store.replace_races(2024, [24], {name: df.iloc[0:0]})
+        print(f"cores: {os.cpu_count()}, load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        print(f"setup (ingest F1DB 1950-2024 + FastF1 laps, not part of the targets): {t_ingest}")
+
+        with Timer() as t_full:
+            full = build_feature_tables(store, SEASONS)
+        rows = sum(n for name, n in full.rows.items() if name.startswith("features_driver"))
+        print(f"full rebuild 2014-2024 ({rows:,} driver rows, {full.rows['features_laps']:,} laps): {t_full}")
+
+        bus = LocalEventBus()
+        handler = race_ingested_handler(store)
+        reports: list[BuildReport | None] = []
+        timers: list[Timer] = []
+
+        def timed(event):  # type: ignore[no-untyped-def]
+            with Timer() as t:
+                reports.append(handler(event))
+            timers.append(t)
+
+        bus.subscribe(timed)
+        with Timer() as t_race:
+            ingest_f1db(store, data / "f1db", seasons=[2024], rounds=[24], publisher=bus)
+        report = reports[-1]
+        assert report is not None and not bus.errors
+        print(f"one new race (2024-24) ingest + rebuild: {t_race}; rebuild alone: {timers[-1]}")
+        print(f"  rebuilt seasons {report.seasons_written} from race {report.first_changed_race}")
+        with Timer() as t_same:
+            handler(bus.published[-1])
+        print(f"same race re-announced (nothing changed, check only): {t_same}")
+
+        fs = FeatureStore(store)
+        with Timer() as t_read:
+            frame = fs.get_features(seasons=(2014, 2024))
+        print(f"get_features 2014-2024 from fresh tables ({len(frame):,} rows): {t_read}")
+
+
+if __name__ == "__main__":
+    main()
