@@ -34,7 +34,7 @@ import tarfile
 import tempfile
 import uuid
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -576,12 +576,16 @@ def check_download(data: bytes, expected_sha256: str, bundle_sha256: str | None 
 
 
 def download_checked(
-    principal: Principal, listing_id: str, *, backend: RecordsBackend | None = None
+    principal: Principal,
+    listing_id: str,
+    *,
+    backend: RecordsBackend | None = None,
+    fetch: Callable[[str], bytes] = fetch_url,
 ) -> tuple[Download, VerifiedBundle]:
-    """Client side of a download (CLI, SDK): :func:`download`, fetch the presigned URL when
-    there is one, and check the bytes received (:func:`check_download`)."""
+    """Client side of a download (CLI, SDK): :func:`download`, ``fetch`` the presigned URL
+    when there is one, and check the bytes received (:func:`check_download`)."""
     result = download(principal, listing_id, backend=backend)
-    data = result.bundle if result.bundle is not None else fetch_url(str(result.url))
+    data = result.bundle if result.bundle is not None else fetch(str(result.url))
     return result, check_download(data, result.sha256, result.bundle_sha256)
 
 
