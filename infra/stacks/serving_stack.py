@@ -38,6 +38,20 @@ DEPLOY_ACTIONS = [
 UNDEPLOY_ACTIONS = ["sagemaker:DeleteEndpointConfig", "sagemaker:DeleteModel"]
 SAGEMAKER_RESOURCE_TYPES = ("model", "endpoint-config", "endpoint")
 NAME_PREFIX = "pitwall-"
+IMAGE_CONTEXT_EXCLUDES = [
+    ".git",
+    ".venv",
+    "node_modules",
+    "cdk.out",
+    "**/__pycache__",
+    "*.egg-info",
+    "tests",
+    "benchmarks",
+    "localstack",
+    "functions",
+    "feature_jobs",
+    "infra",
+]
 TRAINING_OUTPUT_PREFIX = "training-output/"
 
 
@@ -52,7 +66,9 @@ class ServingStack(cdk.Stack):
             asset = ecr_assets.DockerImageAsset(
                 self,
                 "ModelImage",
-                directory=str(REPO_ROOT / "training_images"),
+                directory=str(REPO_ROOT),  # the Dockerfile copies pyproject.toml, pitwall/ and the image package
+                file="training_images/Dockerfile",
+                exclude=IMAGE_CONTEXT_EXCLUDES,
                 platform=ecr_assets.Platform.LINUX_AMD64,
             )
             self.image_repository, self.model_image_uri = asset.repository, asset.image_uri

@@ -3,6 +3,7 @@ PITR/encryption, deploy permissions scoped to pitwall-*, schedules and rules wir
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk.assertions import Match
@@ -171,3 +172,24 @@ def test_every_stack_is_tagged(synthesized: SynthesizedApp) -> None:
         for resource in buckets_or_functions:
             tags = {t["Key"]: t["Value"] for t in resource["Properties"].get("Tags", [])}
             assert tags.get("project") == "pitwall" and tags.get("stage") == "dev", name
+
+
+def test_image_asset_builds_from_the_repository_root(tmp_path) -> None:
+    """With ``useImageAsset`` the model image is a Docker asset (built at deploy time; synth needs no Docker)."""
+    import aws_cdk as cdk
+
+    from infra.config import StageConfig
+    from infra.stacks.serving_stack import ServingStack
+    from tests.infra.conftest import NO_BUNDLING
+
+    app = cdk.App(context=NO_BUNDLING, outdir=str(tmp_path))
+    stack = ServingStack(app, "pitwall-img-serving", config=StageConfig(stage="img", use_image_asset=True))
+    assembly = app.synth()
+    template = assembly.get_stack_by_name(stack.stack_name).template
+    assert not [r for r in template["Resources"].values() if r["Type"] == "AWS::ECR::Repository"]
+    manifest = json.loads((tmp_path / f"{stack.stack_name}.assets.json").read_text())
+    (image,) = manifest["dockerImages"].values()
+    assert image["source"]["dockerFile"] == "training_images/Dockerfile"
+    staged = tmp_path / image["source"]["directory"]
+    assert (staged / "training_images" / "Dockerfile").is_file() and (staged / "pitwall").is_dir()
+    assert not (staged / ".venv").exists() and not (staged / "tests").exists()
