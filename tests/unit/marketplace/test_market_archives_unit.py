@@ -1,0 +1,85 @@
+"""Artifact packing helpers of the marketplace glue, in memory (no files, no network)."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+import typer
+
+from pitwall import market_service as ms
+from pitwall.cli.market_cmds import _parse_metrics
+from pitwall.ml.errors import ArtifactIntegrityError
+
+FILES = {"metadata.json": b'{"a": 1}', "members/00-xgboost/model.ubj": b"\x00\x01binary"}
+
+
+def _tar(entries: list[tarfile.TarInfo], data: dict[str, bytes] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for info in entries:
+            payload = (data or {}).get(info.name)
+            if payload is not None:
+                info.size = len(payload)
+            archive.addfile(info, io.BytesIO(payload) if payload is not None else None)
+    return buffer.getvalue()
+
+
+def test_tar_and_zip_round_trip_deterministically() -> None:
+    packed = ms.tar_gz_files(FILES)
+    assert packed == ms.tar_gz_files(dict(reversed(list(FILES.items()))))  # same bytes whatever the order
+    assert ms.files_from_tar(packed) == FILES
+    zipped = ms.zip_files(FILES)
+    assert zipped == ms.zip_files(FILES)
+    with zipfile.ZipFile(io.BytesIO(zipped)) as zf:
+        assert {n: zf.read(n) for n in zf.namelist()} == FILES
+        assert all((i.external_attr >> 16) == 0o100644 for i in zf.infolist())
+
+
+def test_sagemaker_style_names_lose_their_dot_slash_and_folders_are_skipped() -> None:
+    folder = tarfile.TarInfo("./members")
+    folder.type = tarfile.DIRTYPE
+    data = {"./metadata.json": b"{}", "./members/m.ubj": b"x"}
+    entries = [folder, tarfile.TarInfo("./metadata.json"), tarfile.TarInfo("./members/m.ubj")]
+    assert ms.files_from_tar(_tar(entries, data)) == {"metadata.json": b"{}", "members/m.ubj": b"x"}
+
+
+@pytest.mark.parametrize(
+    "kind, message",
+    [(tarfile.SYMTYPE, "only regular files"), (tarfile.LNKTYPE, "only regular files"), (tarfile.FIFOTYPE, "regular")],
+)
+def test_links_and_special_files_are_refused(kind: bytes, message: str) -> None:
+    special = tarfile.TarInfo("./model.ubj")
+    special.type = kind
+    special.linkname = "/etc/passwd"
+    with pytest.raises(ArtifactIntegrityError, match=message):
+        ms.files_from_tar(_tar([tarfile.TarInfo("./metadata.json"), special], {"./metadata.json": b"{}"}))
+
+
+def test_duplicate_entries_are_refused() -> None:
+    a, b = tarfile.TarInfo("./metadata.json"), tarfile.TarInfo("metadata.json")
+    data = {"./metadata.json": b"{}", "metadata.json": b"{}"}
+    with pytest.raises(ArtifactIntegrityError, match="duplicate"):
+        ms.files_from_tar(_tar([a, b], data))
+
+
+def test_uris() -> None:
+    assert ms.split_s3_uri("s3://bucket/a/b/model.tar.gz") == ("bucket", "a/b/model.tar.gz")
+    for bad in ("s3://bucket", "s3:///key", "https://bucket/key", "bucket/key"):
+        with pytest.raises(ValueError):
+            ms.split_s3_uri(bad)
+    assert ms._local_folder("/models/a/b") == Path("/models/a/b")
+    assert ms._local_folder("file:///models/a%20b") == Path("/models/a b")
+    with pytest.raises(ValueError, match="unsupported"):
+        ms._local_folder("ftp://host/model")
+
+
+def test_cli_metric_options() -> None:
+    assert _parse_metrics(None) is None
+    assert _parse_metrics(["acc=0.5", "log_loss = 0.2"]) == {"acc": 0.5, "log_loss": 0.2}
+    for bad in (["acc"], ["=1"], ["acc=high"]):
+        with pytest.raises(typer.BadParameter):
+            _parse_metrics(bad)
