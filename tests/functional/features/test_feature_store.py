@@ -75,3 +75,35 @@ def test_targets_and_entrants_cover_the_same_rows(fs):
     e = fs.entrants(seasons=2024)
     assert len(t) == len(e) == 479
     assert t[["race_id", "driver_id"]].equals(e[["race_id", "driver_id"]])
+
+
+def test_features_for_an_upcoming_race(fs, shared_data):
+    import pandas as pd
+    import yaml
+
+    entries = pd.DataFrame(
+        {
+            "season": [2025, 2025],
+            "round": [1, 1],
+            "driver_id": ["max-verstappen", "charles-leclerc"],
+            "constructor_id": ["red-bull", "ferrari"],
+            "circuit_id": ["melbourne", "melbourne"],
+            "start_position": [2, 1],
+        }
+    )
+    out = fs.features_for_entries(entries).set_index("driver_id")
+    assert (out["race_id"] == "2025-01").all()
+    assert out.loc["max-verstappen", "career_wins"] == 54 + 9  # nine wins in 2024
+    assert out.loc["charles-leclerc", "start_position"] == 1  # given by the caller
+    final = yaml.load(
+        next((shared_data / "f1db/src/data/seasons/2024/races").glob("24-*"))
+        .joinpath("constructor-standings.yml")
+        .read_text(),
+        Loader=yaml.CSafeLoader,
+    )
+    red_bull = next(r["position"] for r in final if r["constructorId"] == "red-bull")
+    assert out.loc["max-verstappen", "constructor_position"] == red_bull == 3
+    pre_q = fs.features_for_entries(entries, moment="pre_qualifying")
+    assert pre_q["start_position"].isna().all()
+    with pytest.raises(FeatureInputError, match="missing column 'circuit_id'"):
+        fs.features_for_entries(entries.drop(columns="circuit_id"))
