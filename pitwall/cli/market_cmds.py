@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from pitwall.cli.common import console, fail
 from pitwall.errors import PitwallError
@@ -42,9 +43,17 @@ def _listings_table(rows: list, title: str, weekly: bool = False) -> Table:  # t
     for column in columns:
         table.add_column(column)
     for row in rows:
-        x = row.listing if weekly else row
+        x = row.listing if weekly else row  # user text goes in as Text: never read as markup
         rating = "" if x.rating_avg is None else f"{x.rating_avg:.2f} ({x.rating_count})"
-        cells = [x.listing_id, x.title, x.author_tenant_id, x.template, x.algorithm, str(x.downloads), rating]
+        cells = [
+            x.listing_id,
+            Text(x.title),
+            Text(x.author_tenant_id),
+            x.template,
+            x.algorithm,
+            str(x.downloads),
+            rating,
+        ]
         if weekly:
             cells += [str(row.downloads_7d), str(row.ratings_7d)]
         table.add_row(*cells)
@@ -113,7 +122,7 @@ def show_cmd(listing_id: str = typer.Argument(..., help="listing id (lst_...)"))
     except PitwallError as exc:
         fail(exc.message)
         return
-    console.print(f"[bold]{card.title}[/bold]  ({card.listing_id})", markup=True, highlight=False)
+    console.print(Text(card.title, style="bold"), Text(f"({card.listing_id})"), highlight=False)
     console.print(card.description, markup=False, highlight=False)
     console.print(
         f"author {card.author_tenant_id} | model {card.model_name} v{card.model_version} | template {card.template} "
@@ -128,7 +137,7 @@ def show_cmd(listing_id: str = typer.Argument(..., help="listing id (lst_...)"))
     names = list(dict.fromkeys([*card.verified_metrics, *card.reported_metrics, *card.baseline_metrics]))
     for name in names:
         metrics.add_row(
-            name,
+            Text(name),
             _num(card.verified_metrics.get(name)),
             _num(card.reported_metrics.get(name)),
             _num(card.baseline_metrics.get(name)),
@@ -139,7 +148,7 @@ def show_cmd(listing_id: str = typer.Argument(..., help="listing id (lst_...)"))
         importance.add_column("feature")
         importance.add_column("importance")
         for name, value in sorted(card.feature_importance.items(), key=lambda kv: -kv[1])[:25]:
-            importance.add_row(name, f"{value:.4f}")
+            importance.add_row(Text(name), f"{value:.4f}")
         console.print(importance)
     console.print(card.metrics_note, markup=False)
 
