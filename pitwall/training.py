@@ -31,6 +31,7 @@ from pitwall.templates import TemplateSpec, get_template
 
 DEFAULT_TRAIN_SEASONS = 10  # default window: the latest ten seasons the template has data for
 HOLDOUT_RACES = 5
+ROW_ID_COLUMNS = ("lap_number", "stint", "stop")  # identify rows of lap/stint/stop-level templates
 
 
 @dataclass
@@ -268,7 +269,8 @@ def backtest_template(
     if spec.task == "ranking" and spec.top_k is not None:
         report.baseline_metrics["grid_logistic"] = _grid_logistic(spec, data, season, mode, rounds, seed)
     if output is not None:
-        write_backtest_jsonl(spec, result.predictions, output)
+        ids = [c for c in ROW_ID_COLUMNS if c in data.columns and c not in result.predictions.columns]
+        write_backtest_jsonl(spec, result.predictions.join(data[ids]), output)
     return report
 
 
@@ -319,7 +321,7 @@ def write_backtest_jsonl(spec: TemplateSpec, predictions: pd.DataFrame, path: st
 
 
 def _row(spec: TemplateSpec, r: pd.Series) -> dict[str, Any]:
-    keys = {k: _jsonable(r[k]) for k in (spec.entity_col, "lap_number", "stint", "stop") if k in r.index}
+    keys = {k: _jsonable(r[k]) for k in (spec.entity_col, *ROW_ID_COLUMNS) if k in r.index}
     out: dict[str, Any] = {**keys, "prediction": _jsonable(r["prediction"])}
     probs = {c.removeprefix("proba_"): round(float(r[c]), 6) for c in r.index if str(c).startswith("proba_")}
     if probs:

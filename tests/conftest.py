@@ -40,3 +40,18 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PITWALL_HOME", str(home))
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     return home
+
+
+@pytest.fixture(scope="session")
+def feature_lake(tmp_path_factory: pytest.TempPathFactory, lake):
+    """A copy of ``lake`` with the materialised feature tables built (read-only for tests)."""
+    import shutil
+
+    from pitwall.data.store import LocalStore
+    from pitwall.features import build_feature_tables
+
+    root = tmp_path_factory.mktemp("feature-lake") / "lake"
+    shutil.copytree(lake.root, root)
+    store = LocalStore(root)
+    build_feature_tables(store)
+    return store
