@@ -17,7 +17,7 @@ import pandas as pd
 
 from pitwall.features.history import asof_before, rolling_mean, sorted_history
 from pitwall.features.inputs import FeatureInputs, status_flag
-from pitwall.features.team import _pit_history
+from pitwall.features.team import team_pit_history
 
 STATUS_FLAGS: dict[str, str] = {
     "status_green": "1",
@@ -206,7 +206,7 @@ def pit_stop_frame(
     out["pit_lane_loss_s"] = asof_before(ps, _circuit_pit_loss(inp), ["circuit_key"], ["pit_lane_loss_s"])[
         "pit_lane_loss_s"
     ].astype("float64")
-    out["team_avg_pit_stop_s"] = asof_before(ps, _pit_history(inp), ["constructor_key"], ["avg_pit_stop_time"])[
+    out["team_avg_pit_stop_s"] = asof_before(ps, team_pit_history(inp), ["constructor_key"], ["avg_pit_stop_time"])[
         "avg_pit_stop_time"
     ].astype("float64")
     lp = inp.laps

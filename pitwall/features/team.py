@@ -94,7 +94,8 @@ def _quali_team_history(inp: FeatureInputs) -> pd.DataFrame:
     return h
 
 
-def _pit_history(inp: FeatureInputs) -> pd.DataFrame:
+def team_pit_history(inp: FeatureInputs) -> pd.DataFrame:
+    """Per (race, constructor) with valid stops: avg_pit_stop_time over its last 5 such races up to it."""
     return inp.memo("team_pit_history", lambda: _build_pit_history(inp))
 
 
@@ -142,7 +143,7 @@ def team_features(inp: FeatureInputs, rows: pd.DataFrame) -> pd.DataFrame:
     recent = stand["src_season"] >= rows["season"].astype("int64") - 1
     parts = [
         stand["constructor_position"].where(recent),
-        asof_before(rows, _pit_history(inp), C, ["avg_pit_stop_time"]),
+        asof_before(rows, team_pit_history(inp), C, ["avg_pit_stop_time"]),
         asof_before(rows, _team_history(inp), C, ["reliability_rate", "points_trajectory"]),
         asof_before(
             rows,
