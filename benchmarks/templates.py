@@ -72,6 +72,8 @@ def main(names: list[str]) -> None:
         base_name = spec.baseline.removeprefix("baseline_")
         m = report.metrics.get(metric)
         b = report.baseline_metrics.get(base_name, {}).get(metric)
+        if b is None and metric == "roc_auc":
+            b = 0.5  # a constant (base-rate) prediction ranks nothing: ROC AUC 0.5 by definition
         ok = None if m is None or b is None else (m >= b if direction == "max" else m <= b)
         verdict = {True: "yes", False: "**no**", None: "n/a"}[ok]
         res = report.result

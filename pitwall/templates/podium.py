@@ -1,6 +1,6 @@
 """Podium: rank the drivers by their probability of finishing in the top 3."""
 
-from pitwall.templates._common import PRE_RACE_FEATURES
+from pitwall.templates._common import GRID_AND_TEAM
 from pitwall.templates.ranking import race_result_frame
 from pitwall.templates.spec import TemplateSpec
 
@@ -12,8 +12,8 @@ SPEC = TemplateSpec(
     target_doc="finishing position; the model predicts P(position <= 3), normalised to sum to 3 per race",
     grain="driver_race",
     moment="pre_race",
-    features=PRE_RACE_FEATURES,
-    default_algorithm="xgboost",
+    features=GRID_AND_TEAM,
+    default_algorithm="logistic",
     primary_metric="topk_overlap",
     baseline="baseline_grid",
     baseline_doc="grid order: the first three on the grid finish on the podium",

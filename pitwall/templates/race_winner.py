@@ -1,6 +1,6 @@
 """Race winner: rank the drivers of a Grand Prix by their probability of winning it."""
 
-from pitwall.templates._common import PRE_RACE_FEATURES
+from pitwall.templates._common import COMPACT_FORM
 from pitwall.templates.ranking import race_result_frame
 from pitwall.templates.spec import TemplateSpec
 
@@ -12,7 +12,7 @@ SPEC = TemplateSpec(
     target_doc="finishing position; the model predicts P(position = 1), normalised to sum to 1 per race",
     grain="driver_race",
     moment="pre_race",
-    features=PRE_RACE_FEATURES,
+    features=COMPACT_FORM,
     default_algorithm="xgboost",
     primary_metric="top1_accuracy",
     baseline="baseline_grid",
