@@ -75,6 +75,20 @@ def _bad_artifact(what: str, problem: object) -> ValidationFailed:
     )
 
 
+def require_ml() -> None:
+    """``ServingUnavailable`` (503) where ``pitwall.ml``'s libraries are not installed (the
+    lean API Lambda): checking, serving and copying artifacts need its safe loaders."""
+    try:
+        import pitwall.ml.artifacts  # noqa: F401
+    except ImportError as exc:
+        from pitwall.serving.errors import ServingUnavailable
+
+        raise ServingUnavailable(
+            f"this deployment cannot verify model artifacts ({exc.name or 'pitwall.ml'} is not installed)",
+            code="verification_unavailable",
+        ) from None
+
+
 def _artifact_errors() -> tuple[type[BaseException], ...]:
     from pitwall.ml.errors import ArtifactIntegrityError, MLInputError
 
@@ -218,6 +232,7 @@ def check_bundle(data: bytes, expected_sha256: str | None, *, what: str) -> Veri
     checksum), ``metadata.json`` hashing to ``expected_sha256`` (when given), and a load with
     the safe loaders. ``ValidationFailed`` (``bad_artifact``) naming ``what`` otherwise.
     Nothing is written outside the temporary folder, which is removed."""
+    require_ml()
     from pitwall.ml.artifacts import import_bundle, load_model, sha256_file
 
     try:
@@ -246,6 +261,7 @@ def check_bundle(data: bytes, expected_sha256: str | None, *, what: str) -> Veri
 
 def verified_artifact(artifact_uri: str, expected_sha256: str | None, *, what: str) -> VerifiedBundle:
     """Read the artifact at ``artifact_uri`` and verify it (see :func:`check_bundle`)."""
+    require_ml()
     try:
         data = read_bundle(artifact_uri)
     except PitwallError:
@@ -293,6 +309,7 @@ def verify(record: ModelRecord, *, store: Any = None, metadata: Mapping[str, Any
 
     ``metadata`` is the artifact's verified ``metadata.json`` (read and verified when None).
     """
+    require_ml()
     from pitwall.data.store import get_store
     from pitwall.features import FeatureStore
     from pitwall.ml import ModelBuilder, walk_forward
@@ -383,7 +400,6 @@ def copier(src_uri: str, tenant_id: str, name: str, *, expected_sha256: str | No
     ``metadata.json``) and the verified bytes are what is written.
     """
     from pitwall.config import pitwall_home
-    from pitwall.ml.artifacts import import_bundle
 
     tenant = validation.identifier(tenant_id, "tenant_id")
     model = validation.identifier(name, "new_name")
@@ -394,6 +410,8 @@ def copier(src_uri: str, tenant_id: str, name: str, *, expected_sha256: str | No
         key = f"{FORK_PREFIX}/{tenant}/{model}/{copy_id}/model.tar.gz"
         _s3_client().put_object(Bucket=bucket, Key=key, Body=tar_gz_files(verified.files))
         return f"s3://{bucket}/{key}"
+    from pitwall.ml.artifacts import import_bundle
+
     dest = pitwall_home() / "models" / tenant / model / copy_id
     import_bundle(verified.bundle, dest)
     return str(dest)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -83,3 +84,17 @@ def test_cli_metric_options() -> None:
     for bad in (["acc"], ["=1"], ["acc=high"]):
         with pytest.raises(typer.BadParameter):
             _parse_metrics(bad)
+
+
+def test_without_the_ml_libraries_artifact_work_is_a_503_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pitwall.serving.errors import ServingUnavailable
+
+    monkeypatch.setitem(sys.modules, "pitwall.ml.artifacts", None)  # as in the lean API Lambda
+    for call in (
+        lambda: ms.check_bundle(b"", None, what="x"),
+        lambda: ms.verified_artifact("s3://bucket/model.tar.gz", None, what="x"),
+        lambda: ms.copier("s3://bucket/model.tar.gz", "tenant", "name"),
+    ):
+        with pytest.raises(ServingUnavailable) as info:
+            call()
+        assert (info.value.http_status, info.value.code) == (503, "verification_unavailable")
