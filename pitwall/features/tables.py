@@ -29,6 +29,7 @@ import pandas as pd
 from pitwall.data.events import RaceIngested
 from pitwall.data.store import Store
 from pitwall.features.compute import at_moment, compute_features
+from pitwall.features.errors import FeatureInputError
 from pitwall.features.inputs import INPUT_TABLES, FeatureInputs, race_seq, read_dataset, stored_seasons
 from pitwall.features.laps import lap_frame, pit_stop_frame, race_frame
 from pitwall.features.spec import MOMENTS
@@ -68,7 +69,8 @@ class BuildReport:
             return f"feature tables up to date ({self.seconds:.2f}s)"
         seasons = self.seasons_written
         span = f"{seasons[0]}-{seasons[-1]}" if len(seasons) > 1 else str(seasons[0])
-        parts = [f"feature tables rebuilt from race {self.first_changed_race}: seasons {span} in {self.seconds:.2f}s"]
+        cause = f"from race {self.first_changed_race}" if self.first_changed_race else "(inputs unchanged)"
+        parts = [f"feature tables rebuilt {cause}: seasons {span} in {self.seconds:.2f}s"]
         parts += [f"  {name}: {n:,} rows recomputed" for name, n in sorted(self.rows.items())]
         return "\n".join(parts)
 
@@ -208,8 +210,6 @@ def update_feature_tables(
     requested = {int(s) for s in seasons} if seasons is not None else set()
     unknown = requested - data_seasons
     if unknown:
-        from pitwall.features.errors import FeatureInputError
-
         raise FeatureInputError(f"seasons: no races in the store for {sorted(unknown)}", field="seasons")
     target = existing | requested
     if target:
