@@ -18,7 +18,7 @@ from pitwall.data.store import Store, get_store
 from pitwall.features.compute import compute_features, feature_columns
 from pitwall.features.custom import FeatureEngineer, driver_data_records
 from pitwall.features.errors import FeatureInputError
-from pitwall.features.inputs import FeatureInputs, read_dataset, stored_seasons
+from pitwall.features.inputs import FeatureInputs, input_fingerprint, read_dataset, stored_seasons
 from pitwall.features.laps import lap_frame, pit_stop_frame, race_frame
 from pitwall.features.spec import CONDITIONS, FEATURES, GROUPS, KEY_COLUMNS, MOMENTS
 from pitwall.features.tables import (
@@ -109,6 +109,7 @@ class FeatureStore:
     def __init__(self, store: Store | None = None, engineer: FeatureEngineer | None = None) -> None:
         self._store = store
         self.engineer = engineer if engineer is not None else FeatureEngineer()
+        self._cached: tuple[tuple, FeatureInputs] | None = None
 
     @property
     def store(self) -> Store:
@@ -117,7 +118,17 @@ class FeatureStore:
         return self._store
 
     def _inputs(self) -> FeatureInputs:
-        return FeatureInputs.from_store(self.store)
+        """The Store's input tables; kept (with everything derived from them) while a ``LocalStore``'s
+        input files are unchanged, so repeated calls on one FeatureStore do not re-read or recompute."""
+        fingerprint = input_fingerprint(self.store)
+        if fingerprint is not None and self._cached is not None and self._cached[0] == fingerprint:
+            return self._cached[1]
+        inp = FeatureInputs.from_store(self.store)
+        self._cached = (fingerprint, inp) if fingerprint is not None else None
+        return inp
+
+    def _fresh(self, inp: FeatureInputs, seasons: list[int], dataset: str) -> bool:
+        return is_fresh(self.store, inp.memo("digests", lambda: input_digests(inp)), seasons, dataset)
 
     # --- the (race, driver) frame ---------------------------------------------------------
     def get_features(
@@ -202,10 +213,14 @@ class FeatureStore:
 
     def _driver_frame(self, inp: FeatureInputs, seasons: list[int], moment: str) -> pd.DataFrame:
         dataset = driver_table(moment)
-        if is_fresh(self.store, input_digests(inp), seasons, dataset):
-            df = read_dataset(self.store, dataset, seasons)
-            return df.sort_values(["season", "round", "driver_id"], kind="stable").reset_index(drop=True)
-        return compute_features(inp, moment=moment, seasons=seasons)
+
+        def build() -> pd.DataFrame:
+            if self._fresh(inp, seasons, dataset):
+                df = read_dataset(self.store, dataset, seasons)
+                return df.sort_values(["season", "round", "driver_id"], kind="stable").reset_index(drop=True)
+            return compute_features(inp, moment=moment, seasons=seasons)
+
+        return inp.memo(f"{dataset}:{seasons}", build).copy()
 
     def features_for_entries(
         self,
@@ -245,9 +260,13 @@ class FeatureStore:
     def _frame(self, dataset: str, build: Any, seasons: SeasonsArg) -> pd.DataFrame:
         inp = self._inputs()
         season_list = parse_seasons(seasons, inp.races["season"])
-        if is_fresh(self.store, input_digests(inp), season_list, dataset):
-            return read_dataset(self.store, dataset, season_list)
-        return build(inp, seasons=season_list)
+
+        def make() -> pd.DataFrame:
+            if self._fresh(inp, season_list, dataset):
+                return read_dataset(self.store, dataset, season_list)
+            return build(inp, seasons=season_list)
+
+        return inp.memo(f"{dataset}:{season_list}", make).copy()
 
     def lap_features(self, seasons: SeasonsArg = None) -> pd.DataFrame:
         """Lap-level frame (``pitwall.features.laps.LAP_COLUMNS``), FastF1 laps 2018+."""

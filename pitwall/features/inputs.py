@@ -124,6 +124,21 @@ def stored_seasons(store: Store, dataset: str) -> list[int]:
     return store.seasons(dataset)
 
 
+def input_fingerprint(store: Store) -> tuple[tuple[str, int, int, int], ...] | None:
+    """Identity of the input partitions of a ``LocalStore`` (path, inode, size, mtime); None otherwise.
+
+    The Store replaces whole files on every write, so an unchanged fingerprint means unchanged inputs.
+    """
+    if not isinstance(store, LocalStore):
+        return None
+    out = []
+    for name in INPUT_TABLES:
+        for f in sorted((store.root / name).glob("season=*/data.parquet")):
+            st = f.stat()
+            out.append((f"{name}/{f.parent.name}", st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
 def read_dataset(store: Store, dataset: str, seasons: Iterable[int] | None = None) -> pd.DataFrame:
     """Read a season-partitioned dataset (canonical tables conformed to their schema).
 

@@ -135,3 +135,19 @@ def test_show_features_and_job_entry_point(lake, tmp_path, monkeypatch, capsys):
 def test_docs_list_every_feature_definition():
     doc = (REPO_ROOT / "docs" / "features.md").read_text()
     assert render_markdown() in doc
+
+
+def test_feature_store_keeps_inputs_only_while_the_store_is_unchanged(store):
+    fs = FeatureStore(store)
+
+    def ver_points() -> float:
+        df = fs.get_features(seasons=2024, features=["career_points"], drivers="max-verstappen")
+        return df.set_index("race_id").loc["2024-02", "career_points"]
+
+    before = ver_points()
+    assert ver_points() == before  # served from the kept inputs
+    results = read_dataset(store, "results", [2024])
+    bahrain = results[results["round"] == 1].copy()
+    bahrain.loc[bahrain["driver_id"] == "max-verstappen", "points"] += 100.0
+    store.replace_races(2024, [1], {"results": bahrain})
+    assert ver_points() == before + 100.0
