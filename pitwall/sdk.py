@@ -67,7 +67,7 @@ class Model:
             self.name = name
         return deploy_model(self.tenant_id, self.name, self.version)
 
-    def share(self, title: str, description: str = "", reported_metrics: dict[str, float] | None = None) -> Any:
+    def share(self, title: str, description: str, reported_metrics: dict[str, float] | None = None) -> Any:
         """Publish this model on the marketplace (Pitwall verifies its metrics at publish time)."""
         from pitwall.marketplace import share
 

@@ -172,7 +172,8 @@ def train_template(
     evaluation = holdout_model.evaluate(test, record=False)
     baseline = ev.baseline_scores(builder.spec, test, spec.baseline)
     model = builder.train(data, **train_kwargs)
-    model.metrics.update({f"holdout_{k}": v for k, v in evaluation.metrics.items() if k not in ("n_races", "k")})
+    # test_* = the holdout of the latest races (what champion/challenger comparisons read)
+    model.metrics.update({f"test_{k}": v for k, v in evaluation.metrics.items() if k not in ("n_races", "k")})
     model.metrics.update({f"baseline_{k}": v for k, v in baseline.items() if k not in ("n_races", "k")})
     name = name or spec.name
     model_dir = pitwall_home() / "models" / tenant_id / name / uuid.uuid4().hex[:12]

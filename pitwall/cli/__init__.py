@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pitwall.cli import data_cmds, demo_cmd, ml_cmds, serve_cmds
+from pitwall.cli import data_cmds, demo_cmd, market_cmds, ml_cmds, serve_cmds
 
 app = typer.Typer(
     name="pitwall",
@@ -15,6 +15,7 @@ app = typer.Typer(
 data_cmds.register(app)
 ml_cmds.register(app)
 serve_cmds.register(app)
+market_cmds.register(app)
 app.command("demo")(demo_cmd.demo_cmd)
 
 
