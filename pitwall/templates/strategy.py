@@ -166,6 +166,7 @@ def tyre_degradation_frame(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataF
 # as the pit-lane loss itself let trees memorise circuits and eras (2024 backtest MAE 2.50 with
 # them, 2.12 without).
 PIT_STOP_FEATURES = (
+    "team_recent_excess_s",
     "stop",
     "lap_fraction",
     "sc_at_stop",
@@ -183,11 +184,34 @@ def pit_stop_frame(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataFrame:
     ps["compound_out_code"] = encode(ps["compound_out"], COMPOUND_CODES)
     for c in ("sc_at_stop", "vsc_at_stop", "yellow_at_stop"):
         ps[c] = ps[c].astype("boolean").astype("float64")
-    ps = _as_float(ps, ["pit_time_s", *PIT_STOP_FEATURES])
+    ps = _as_float(ps, ["pit_time_s", "pit_lane_loss_s", *(f for f in PIT_STOP_FEATURES if f in ps.columns)])
     # a circuit's first race has no history: fall back to the mean of all earlier stops
     ps["pit_lane_loss_s"] = ps["pit_lane_loss_s"].fillna(prior_mean(ps, "pit_time_s"))
     ps["baseline_circuit_median"] = ps["pit_lane_loss_s"]
+    ps["team_recent_excess_s"] = team_recent_excess(ps)
     return ps[ps["baseline_circuit_median"].notna()].reset_index(drop=True)
+
+
+TEAM_EXCESS_RACES = 5
+
+
+def team_recent_excess(ps: pd.DataFrame) -> pd.Series:
+    """The team's median stop time relative to the circuit median over its last
+    ``TEAM_EXCESS_RACES`` races with stops before this one (how quick its crew is lately)."""
+    excess = ps.assign(excess=ps["pit_time_s"] - ps["pit_lane_loss_s"])
+    per_race = (
+        excess.groupby(["constructor_id", "season", "round", "race_id"], observed=True)["excess"]
+        .median()
+        .reset_index()
+        .sort_values(["season", "round"])
+    )
+    per_race["team_recent_excess_s"] = per_race.groupby("constructor_id", observed=True)["excess"].transform(
+        lambda s: s.shift(1).rolling(TEAM_EXCESS_RACES, min_periods=1).median()
+    )
+    out = ps[["constructor_id", "race_id"]].merge(
+        per_race[["constructor_id", "race_id", "team_recent_excess_s"]], on=["constructor_id", "race_id"], how="left"
+    )
+    return pd.Series(out["team_recent_excess_s"].to_numpy(), index=ps.index)
 
 
 def pit_window_frame(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataFrame:
