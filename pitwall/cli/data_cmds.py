@@ -26,6 +26,12 @@ def _publisher():  # type: ignore[no-untyped-def]
     return event_publisher()
 
 
+def _report_subscriber_errors(publisher) -> None:  # type: ignore[no-untyped-def]
+    """Ingest committed; say which 'race ingested' subscribers (feature refresh, retraining) failed."""
+    for event, exc in getattr(publisher, "errors", [])[:5]:
+        console.print(f"[yellow]warning:[/yellow] after {event.race_id}: {type(exc).__name__}: {exc}")
+
+
 @ingest_app.command("f1db")
 def ingest_f1db_cmd(
     path: Path = typer.Argument(None, help="F1DB checkout or its src/data folder (default: $PITWALL_DATA/f1db)"),
@@ -41,10 +47,12 @@ def ingest_f1db_cmd(
     try:
         if clone:
             root = f1db.clone(root)
+        publisher = _publisher()
         with progress_bar("F1DB") as update:
             report = ingest_f1db(
-                _store(), root, parse_seasons(seasons), round_ or None, publisher=_publisher(), progress=update
+                _store(), root, parse_seasons(seasons), round_ or None, publisher=publisher, progress=update
             )
+        _report_subscriber_errors(publisher)
     except (SourceValidationError, FileNotFoundError, ValueError, ConnectionError) as exc:
         fail(str(exc))
     console.print(report.summary())
