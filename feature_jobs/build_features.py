@@ -63,7 +63,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Lambda entry point (see the module docstring)."""
+    """Lambda entry point (see the module docstring). The weekly schedule's event (detail-type
+    ``Scheduled Event``) first ingests the latest race (``feature_jobs.ingest_latest``)."""
+    if isinstance(event, dict) and event.get("detail-type") == "Scheduled Event":
+        from feature_jobs.ingest_latest import ingest_latest_race
+        from pitwall.runtime import event_publisher
+
+        return ingest_latest_race(get_store(), event_publisher())
     detail = event.get("detail") if isinstance(event, dict) else None
     if isinstance(detail, dict) and "season" in detail:
         report = run(update=True)

@@ -442,10 +442,18 @@ class FeatureInputs:
     def laps(self) -> pd.DataFrame:
         """FastF1 laps with ``seq``, circuit, scheduled laps and the clean-lap flag."""
         lp = self.tables["laps"]
-        if not len(lp):
-            return self.add_keys(
-                pd.DataFrame(columns=["race_id", "seq", "driver_id", "circuit_id", "lap_number", "clean"])
-            )
+        if not len(lp):  # no lap data stored (yet): every canonical column, no rows
+            out = lp.copy()
+            for col, dtype in (
+                ("seq", "int64"),
+                ("circuit_id", "string"),
+                ("scheduled_laps", "float64"),
+                ("clean", "bool"),
+                ("car_key", "int64"),
+                ("stint_key", "int64"),
+            ):
+                out[col] = pd.Series(dtype=dtype)
+            return self.add_keys(out)
         status = lp["track_status"].fillna("")
         clean = (
             lp["is_accurate"].fillna(False).astype(bool)
