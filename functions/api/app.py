@@ -1,9 +1,11 @@
 """Pitwall prediction API v1: the Chalice app (API Gateway + Lambda in the cloud, ``pitwall serve`` locally).
 
 Handlers are one line each: they hand the request to :func:`pitwall.api.http.handle` with
-the operation of :data:`pitwall.api.routes.OPERATIONS` they serve. Keys, quotas, validation,
-errors and the route logic all live in ``pitwall.api``; a unit test checks that the routes
-here and that table are the same set.
+the operation of :data:`pitwall.api.routes.OPERATIONS` they serve (the marketplace routes come
+from the ``chalicelib.marketplace_routes`` blueprint and
+:data:`pitwall.api.marketplace.MARKETPLACE_OPERATIONS`). Keys, quotas, validation, errors and
+the route logic all live in ``pitwall.api``; a unit test checks that the routes here and
+those tables are the same set.
 
 In the cloud every non-public route is also ``api_key_required`` so API Gateway usage plans
 (Free/Pro, from ``pitwall.platform.tiers``) throttle requests before the Lambda runs.
@@ -12,9 +14,11 @@ In the cloud every non-public route is also ``api_key_required`` so API Gateway 
 from __future__ import annotations
 
 import contextvars
+import importlib
 import os
 import time
 
+import chalicelib.marketplace_routes
 from aws_lambda_powertools import Logger
 from chalice import Chalice, Response
 from chalice.app import Request
@@ -24,6 +28,10 @@ from pitwall.api.routes import API_PREFIX, operation
 from pitwall.api.services import get_services
 
 app = Chalice(app_name="pitwall-api")
+# /api/v1/marketplace/... (pitwall.api.marketplace). A Chalice Blueprint can be registered only
+# once (registration consumes its recorded route arguments), so each app instance gets a fresh
+# one: this module may be loaded more than once in a process (the local server, tests).
+app.register_blueprint(importlib.reload(chalicelib.marketplace_routes).bp)
 logger = Logger(service="pitwall-api", level=os.environ.get("PITWALL_LOG_LEVEL", "WARNING"))
 _current: contextvars.ContextVar[Request] = contextvars.ContextVar("pitwall_request")
 

@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 document of the API, generated from :data:`pitwall.api.routes.OPERATIONS`
-and the pydantic models of :mod:`pitwall.api.schemas` (so it cannot drift from the code).
+(+ :data:`pitwall.api.marketplace.MARKETPLACE_OPERATIONS`) and their pydantic models (so it
+cannot drift from the code).
 
 Served at ``GET /api/v1/openapi.json``; the fuzz tests generate requests from it.
 """
@@ -101,7 +102,7 @@ def _document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
-    return {
+    document = {
         "openapi": "3.1.0",
         "info": {
             "title": "Pitwall prediction API",
@@ -117,6 +118,9 @@ def _document() -> dict[str, Any]:
             "securitySchemes": {SECURITY_SCHEME: {"type": "apiKey", "in": "header", "name": API_KEY_HEADER}},
         },
     }
+    from pitwall.api.marketplace import with_marketplace
+
+    return with_marketplace(document)
 
 
 def openapi() -> dict[str, Any]:

@@ -21,7 +21,13 @@ from types import ModuleType
 from typing import Any
 
 from chalice.config import Config
-from chalice.local import ChaliceRequestHandler, ForbiddenError, LocalDevServer, LocalGatewayException
+from chalice.local import (
+    ChaliceRequestHandler,
+    ForbiddenError,
+    LocalDevServer,
+    LocalGatewayException,
+    ThreadedHTTPServer,
+)
 
 from pitwall.api.services import ApiServices, local_services, set_services
 from pitwall.config import REPO_ROOT
@@ -33,7 +39,10 @@ access_log = logging.getLogger("pitwall.api.access")
 
 @lru_cache(maxsize=1)
 def load_app_module(path: Path = APP_FILE) -> ModuleType:
-    """Import ``functions/api/app.py`` (not a package) once per process."""
+    """Import ``functions/api/app.py`` (not a package) once per process, with its folder on
+    ``sys.path`` for ``chalicelib`` (as in the Lambda bundle and under ``chalice local``)."""
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
     spec = importlib.util.spec_from_file_location(APP_MODULE, path)
     if spec is None or spec.loader is None:
         raise RuntimeError(f"cannot import the API app from {path}")
@@ -101,6 +110,15 @@ class PitwallRequestHandler(ChaliceRequestHandler):
         access_log.debug("%s %s", self.address_string(), format % args)
 
 
+class PitwallHTTPServer(ThreadedHTTPServer):
+    """One thread per connection; a listen backlog for bursts of concurrent clients (the
+    socketserver default of 5 resets connections when 50 clients connect at once)."""
+
+    request_queue_size = 256
+    daemon_threads = True
+    allow_reuse_address = True
+
+
 class LocalApiServer:
     """The API on ``host:port`` in background threads; ``port=0`` picks a free port."""
 
@@ -115,9 +133,8 @@ class LocalApiServer:
         app = chalice_app()
         handler = type("Handler", (PitwallRequestHandler,), {"max_body_bytes": self.services.max_body_bytes})
         config = Config.create(chalice_stage="dev", app_name=app.app_name)
-        self._dev = LocalDevServer(app, config, host, port, handler_cls=handler)
+        self._dev = LocalDevServer(app, config, host, port, handler_cls=handler, server_cls=PitwallHTTPServer)
         server: HTTPServer = self._dev.server
-        server.daemon_threads = True
         self.host, self.port = server.server_address[0], int(server.server_address[1])
         self._thread: threading.Thread | None = None
 

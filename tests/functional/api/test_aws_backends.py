@@ -17,6 +17,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+from chalice.config import Config
+from chalice.local import LocalGateway
 from chalice.test import Client
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -201,25 +203,35 @@ def test_tenant_isolation_and_free_limits_on_aws(aws: dict[str, Any]) -> None:
 
 
 def test_fifty_parallel_job_starts_on_dynamodb_accept_exactly_five(aws: dict[str, Any]) -> None:
-    client, sfn = aws["client"], aws["sfn"]
+    """50 threads through the Chalice app's local gateway (``chalice.test.Client`` swaps
+    ``os.environ`` per request, which is not thread-safe, so the threads use the gateway it wraps)."""
+    sfn = aws["sfn"]
+    gateway = LocalGateway(chalice_app(), Config.create())
     free = keys.create_key("acme", "free")
     body = {"template": "race_winner", "name": "rw", "seasons": [2022, 2023]}
 
-    def start(i: int) -> Any:
-        return _call(client, "post", "/api/v1/jobs", free, {**body, "name": f"rw{i}"})
+    def start(i: int) -> dict[str, Any]:
+        return gateway.handle_request(
+            method="POST",
+            path="/api/v1/jobs",
+            headers={"x-api-key": free, "content-type": "application/json"},
+            body=json.dumps({**body, "name": f"rw{i}"}).encode(),
+        )
 
     with ThreadPoolExecutor(max_workers=50) as pool:
         answers = list(pool.map(start, range(50)))
-    assert Counter(a.status_code for a in answers) == {202: 5, 429: 45}
-    assert all(a.headers["Retry-After"] for a in answers if a.status_code == 429)
+    assert Counter(a["statusCode"] for a in answers) == {202: 5, 429: 45}
+    for refused in (a for a in answers if a["statusCode"] == 429):
+        assert json.loads(refused["body"])["error"]["code"] == "training_jobs_quota_exceeded"
+        assert int(refused["headers"]["Retry-After"]) >= 1
     assert quotas.used_today("acme", quotas.TRAINING_JOBS) == 5
     executions = sfn.list_executions(stateMachineArn=aws["machine"])["executions"]
-    accepted = {a.json_body["job_id"] for a in answers if a.status_code == 202}
+    accepted = {json.loads(a["body"])["job_id"] for a in answers if a["statusCode"] == 202}
     assert {e["name"] for e in executions} == accepted
     started = sfn.describe_execution(executionArn=executions[0]["executionArn"])
     request = json.loads(started["input"])
     assert request["tier"] == "free" and request["data_window"] == {"from_season": 2022, "to_season": 2023}
-    no_seasons = _call(client, "post", "/api/v1/jobs", free, {"template": "race_winner", "name": "x"})
+    no_seasons = _call(aws["client"], "post", "/api/v1/jobs", free, {"template": "race_winner", "name": "x"})
     assert (no_seasons.status_code, no_seasons.json_body["error"]["field"]) == (400, "seasons")
 
 

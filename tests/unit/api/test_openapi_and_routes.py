@@ -8,6 +8,7 @@ import jsonschema
 import pytest
 
 from pitwall.api import schemas as s
+from pitwall.api.marketplace import MARKETPLACE_OPERATIONS
 from pitwall.api.openapi import openapi
 from pitwall.api.routes import OPERATIONS
 from pitwall.api.server import chalice_app
@@ -29,12 +30,16 @@ def _refs(node: Any) -> list[str]:
     return []
 
 
+ALL_OPERATIONS = (*OPERATIONS, *MARKETPLACE_OPERATIONS)
+
+
 def test_every_operation_is_documented_with_its_method_and_security() -> None:
     doc = openapi()
     assert doc["openapi"].startswith("3.")
     documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
-    assert documented == {(op.method, op.path) for op in OPERATIONS}
-    for op in OPERATIONS:
+    assert documented == {(op.method, op.path) for op in ALL_OPERATIONS}
+    assert len({op.operation_id for op in ALL_OPERATIONS}) == len(ALL_OPERATIONS)
+    for op in ALL_OPERATIONS:
         entry = doc["paths"][op.path][op.method.lower()]
         assert entry["operationId"] == op.operation_id
         assert entry["security"] == ([] if op.public else [{"ApiKey": []}])
@@ -42,7 +47,7 @@ def test_every_operation_is_documented_with_its_method_and_security() -> None:
         assert "500" in entry["responses"]
         if 429 in op.errors:
             assert "Retry-After" in entry["responses"]["429"]["headers"]
-    public = {op.path for op in OPERATIONS if op.public}
+    public = {op.path for op in ALL_OPERATIONS if op.public}
     assert public == {"/api/v1/health", "/api/v1/openapi.json"}
 
 
@@ -88,7 +93,7 @@ def test_document_schemas_accept_what_the_models_accept(model: type, body: dict,
 def test_chalice_routes_are_exactly_the_operation_table() -> None:
     app = chalice_app()
     routes = {(method, path) for path, methods in app.routes.items() for method in methods}
-    assert routes == {(op.method, op.path) for op in OPERATIONS}
+    assert routes == {(op.method, op.path) for op in ALL_OPERATIONS}
     for path, methods in app.routes.items():
         for method, entry in methods.items():
             public = path in ("/api/v1/health", "/api/v1/openapi.json")
