@@ -84,7 +84,7 @@ def test_ping_reports_the_loaded_model(winner_server) -> None:  # type: ignore[n
 
 def test_ranking_invocations_equal_the_sdk_and_the_local_api(winner_server, winner_job, winner_race) -> None:  # type: ignore[no-untyped-def]
     model = load_model(winner_job.model_dir)
-    features = list(model.features)
+    features = list(model.input_columns)
     instances = _instances(winner_race, features)
     answer = winner_server.post({"instances": instances})
     assert answer.status_code == 200, answer.text
@@ -109,7 +109,7 @@ def test_ranking_invocations_equal_the_sdk_and_the_local_api(winner_server, winn
 
 def test_regression_invocations_equal_predict_frame(pit_stop_server, pit_stop_job, stops) -> None:  # type: ignore[no-untyped-def]
     model = load_model(pit_stop_job.model_dir)
-    features = list(model.features)
+    features = list(model.input_columns)
     instances = _instances(stops, features)
     assert any(v is None for row in instances for v in row.values())  # real rows have missing values
     answer = pit_stop_server.post({"instances": instances})
