@@ -43,7 +43,8 @@ def local_services(
     serving: LocalServing | None = None,
     enforce_rate_limits: bool = True,
 ) -> ApiServices:
-    """Everything in-process (``pitwall serve``)."""
+    """Everything in-process (``pitwall serve``); the records backend is resolved once, here."""
+    records = records if records is not None else get_backend()
     return ApiServices(
         backend="local",
         deployments=DeploymentService(serving or LocalServing(), records),

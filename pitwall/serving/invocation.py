@@ -21,7 +21,10 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from pitwall.errors import ValidationFailed
 from pitwall.serving import championship as champ
@@ -40,6 +43,7 @@ WEATHER_CONDITIONS: tuple[str, ...] = ("dry", "mixed", "wet")
 KEY_FIELDS = ("driver_id", "race_id", "season", "round")
 INSTANCES_RACE_ID = "instances"
 SEASON_CACHE_SIZE = 64
+INPUTS_CACHE_SIZE = 1024
 
 
 def _unprocessable(message: str, field: str, code: str = "validation_failed") -> ValidationFailed:
@@ -87,10 +91,12 @@ class FrameSource:
         self._lock = threading.Lock()
         self._seasons: OrderedDict[tuple[str, int], dict[int, pd.DataFrame]] = OrderedDict()
         self._building: dict[tuple[str, int], threading.Lock] = {}
+        self._inputs: OrderedDict[tuple[Any, ...], RaceInputs] = OrderedDict()
 
     def clear(self) -> None:
         with self._lock:
             self._seasons.clear()
+            self._inputs.clear()
 
     def _season(self, template: str, season: int) -> dict[int, pd.DataFrame]:
         key = (template, season)
@@ -123,8 +129,10 @@ class FrameSource:
         *,
         entity_col: str = "driver_id",
         features: Sequence[str] = (),
+        copy: bool = True,
     ) -> pd.DataFrame:
-        """A race's rows (a copy the caller may modify), with ``overrides`` applied."""
+        """A race's rows with ``overrides`` applied: a copy the caller may modify (``copy=False``:
+        the cached frame itself, strictly read-only)."""
         race = self._season(template, season).get(int(round_))
         if race is None or race.empty:
             raise _unprocessable(
@@ -132,7 +140,23 @@ class FrameSource:
             )
         if overrides:
             return apply_overrides(race, overrides, entity_col, features)
-        return race.copy()
+        return race.copy() if copy else race
+
+    def inputs(self, predictor: Predictor, season: int, round_: int) -> RaceInputs:
+        """The race's model inputs (no overrides) for ``predictor``, cached per feature list."""
+        spec = predictor.model.spec
+        key = (predictor.template, season, int(round_), tuple(predictor.features), spec.entity_col, spec.group_col)
+        with self._lock:
+            found = self._inputs.get(key)
+            if found is not None:
+                self._inputs.move_to_end(key)
+                return found
+        found = race_inputs(predictor, self.frame(predictor.template, season, round_, copy=False))
+        with self._lock:
+            self._inputs[key] = found
+            while len(self._inputs) > INPUTS_CACHE_SIZE:
+                self._inputs.popitem(last=False)
+        return found
 
 
 # --------------------------------------------------------------------------- output
@@ -145,42 +169,87 @@ def _num(value: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def prediction_rows(predictor: Predictor, frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The answer rows for ``frame``: ranked for ranking models, frame order otherwise."""
+def raw_output(predictor: Predictor, X: np.ndarray) -> np.ndarray:
+    """The model's raw output for a float64 feature matrix (class probabilities or values).
+
+    Calls the model's matrix hook directly: a request's rows are already a matrix, and the
+    DataFrame round trip of ``BaseModel.raw_output`` costs more than the prediction itself.
+    """
+    return predictor.model._output(X)
+
+
+def prediction_rows(
+    predictor: Predictor, X: np.ndarray, groups: Sequence[str], entities: Sequence[str | None]
+) -> list[dict[str, Any]]:
+    """The answer rows for feature matrix ``X`` (one row per entity; ``groups`` = race ids).
+
+    Ranking: per race (in order of first appearance) best first, with ``rank``, ``score`` and
+    the top-k ``probability`` (``pitwall.ml.model.ranking_scores``: normalised per race).
+    Regression: ``value``; classification: ``label`` + class ``probabilities``; input order.
+    """
+    import pandas as pd
+
+    from pitwall.ml.model import ranking_scores
+
     model = predictor.model
-    entity = model.spec.entity_col
-    group = model.spec.group_col
+    if len(X) == 0:
+        raise ValidationFailed("no rows to predict", field="body", unprocessable=True)
+    raw = raw_output(predictor, X)
     rows: list[dict[str, Any]] = []
     if predictor.kind == "ranking":
-        table = model.rank(frame)
-        for rec in table.to_dict("records"):
-            rows.append(
-                {
-                    "driver_id": None if rec.get(entity) is None else str(rec[entity]),
-                    "race_id": str(rec[group]),
-                    "rank": int(rec["rank"]),
-                    "score": _num(rec["score"]),
-                    "probability": _num(rec["probability"]),
-                }
-            )
+        group_array = np.asarray(groups, dtype=object)
+        score, prob = ranking_scores(model.spec, pd.DataFrame({model.spec.group_col: group_array}), raw)
+        for group in dict.fromkeys(groups):
+            members = np.flatnonzero(group_array == group)
+            ordered = members[np.argsort(-score[members], kind="stable")]
+            for rank, i in enumerate(ordered, start=1):
+                rows.append(
+                    {
+                        "driver_id": entities[i],
+                        "race_id": str(group),
+                        "rank": rank,
+                        "score": _num(score[i]),
+                        "probability": None if prob is None else _num(prob[i]),
+                    }
+                )
         return rows
-    out = model.predict_frame(frame)
-    drivers = frame[entity].tolist() if entity in frame.columns else [None] * len(frame)
-    races = frame[group].tolist() if group in frame.columns else [None] * len(frame)
-    for i, rec in enumerate(out.to_dict("records")):
-        row: dict[str, Any] = {
-            "driver_id": None if drivers[i] is None else str(drivers[i]),
-            "race_id": None if races[i] is None else str(races[i]),
-        }
+    classes = [str(c) for c in (model.classes or [])]
+    for i in range(len(X)):
+        row: dict[str, Any] = {"driver_id": entities[i], "race_id": None if groups[i] is None else str(groups[i])}
         if predictor.kind == "regression":
-            row["value"] = _num(rec["prediction"])
+            row["value"] = _num(raw[i])
         else:
-            row["label"] = str(rec["prediction"])
-            row["probabilities"] = {
-                str(c): float(rec[f"proba_{c}"]) for c in (model.classes or []) if f"proba_{c}" in rec
-            }
+            probabilities = raw[i]
+            row["label"] = classes[int(np.argmax(probabilities))]
+            row["probabilities"] = {c: float(p) for c, p in zip(classes, probabilities, strict=True)}
         rows.append(row)
     return rows
+
+
+@dataclass(frozen=True)
+class RaceInputs:
+    """A race's model inputs: feature matrix, race id and entity of each row (read-only)."""
+
+    X: np.ndarray
+    groups: list[str]
+    entities: list[str | None]
+
+
+def race_inputs(predictor: Predictor, frame: pd.DataFrame) -> RaceInputs:
+    """Model inputs of a feature frame (``pitwall.ml.dataset.feature_matrix``)."""
+    from pitwall.ml.dataset import feature_matrix
+
+    spec = predictor.model.spec
+    entities = [str(e) for e in frame[spec.entity_col]] if spec.entity_col in frame.columns else [None] * len(frame)
+    X = feature_matrix(frame, predictor.features)
+    X.setflags(write=False)
+    return RaceInputs(X, [str(g) for g in frame[spec.group_col]], entities)
+
+
+def frame_rows(predictor: Predictor, frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """:func:`prediction_rows` for a feature frame."""
+    inputs = race_inputs(predictor, frame)
+    return prediction_rows(predictor, inputs.X, inputs.groups, inputs.entities)
 
 
 def _answer(predictor: Predictor, race: RaceRef | None, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -247,10 +316,10 @@ def race_frame(
     weather: str | None = None,
 ) -> pd.DataFrame:
     """The race's feature rows for the predictor's template, with the caller's overrides."""
-    base = frames.frame(predictor.template, race.season, race.round)
+    base = frames.frame(predictor.template, race.season, race.round, copy=False)
     overrides = race_overrides(predictor, base, grid_positions, weather)
     if not overrides:
-        return base
+        return base.copy()
     return frames.frame(
         predictor.template,
         race.season,
@@ -263,22 +332,26 @@ def race_frame(
 
 def predict_race(predictor: Predictor, payload: Mapping[str, Any], catalog: RaceCatalog, frames: FrameSource) -> dict:
     race = catalog.resolve(payload["race"])
-    frame = race_frame(predictor, frames, race, payload.get("grid_positions"), payload.get("weather"))
-    return _answer(predictor, race, prediction_rows(predictor, frame))
+    if payload.get("grid_positions") or payload.get("weather") is not None:
+        frame = race_frame(predictor, frames, race, payload.get("grid_positions"), payload.get("weather"))
+        return _answer(predictor, race, frame_rows(predictor, frame))
+    inputs = frames.inputs(predictor, race.season, race.round)
+    return _answer(predictor, race, prediction_rows(predictor, inputs.X, inputs.groups, inputs.entities))
 
 
 # --------------------------------------------------------------------------- instances
 
 
-def instances_frame(predictor: Predictor, instances: list[Mapping[str, Any]]) -> pd.DataFrame:
-    """A feature frame from explicit rows; every problem names ``instances[i].<field>``."""
-    import pandas as pd
-
+def instances_matrix(
+    predictor: Predictor, instances: list[Mapping[str, Any]]
+) -> tuple[np.ndarray, list[str], list[str | None]]:
+    """(feature matrix, race ids, driver ids) from explicit rows; every problem names
+    ``instances[i].<field>``. Rows without ``race_id`` form one race."""
     features = predictor.features
     allowed = set(features) | set(KEY_FIELDS)
-    columns: dict[str, list[Any]] = {f: [] for f in features}
-    drivers: list[Any] = []
-    races: list[Any] = []
+    X = np.empty((len(instances), len(features)), dtype=np.float64)
+    groups: list[str] = []
+    entities: list[str | None] = []
     for i, row in enumerate(instances):
         for key, value in row.items():
             field = f"instances[{i}].{key}"
@@ -300,21 +373,17 @@ def instances_frame(predictor: Predictor, instances: list[Mapping[str, Any]]) ->
                 f"instances[{i}]: missing feature(s) {', '.join(missing)} (use null for an unknown value)",
                 f"instances[{i}].{missing[0]}",
             )
-        for f in features:
+        for j, f in enumerate(features):
             value = row[f]
-            columns[f].append(float("nan") if value is None else float(value))
-        drivers.append(row.get("driver_id"))
-        races.append(row.get("race_id") or INSTANCES_RACE_ID)
-    frame = pd.DataFrame(columns, dtype="float64")
-    frame[predictor.model.spec.group_col] = races
-    if any(d is not None for d in drivers):
-        frame[predictor.model.spec.entity_col] = [d if d is not None else f"row-{i}" for i, d in enumerate(drivers)]
-    return frame
+            X[i, j] = np.nan if value is None else float(value)
+        groups.append(row.get("race_id") or INSTANCES_RACE_ID)
+        entities.append(row.get("driver_id"))
+    return X, groups, entities
 
 
 def predict_instances(predictor: Predictor, payload: Mapping[str, Any]) -> dict:
-    frame = instances_frame(predictor, payload["instances"])
-    return _answer(predictor, None, prediction_rows(predictor, frame))
+    X, groups, entities = instances_matrix(predictor, payload["instances"])
+    return _answer(predictor, None, prediction_rows(predictor, X, groups, entities))
 
 
 # --------------------------------------------------------------------------- championship
@@ -350,12 +419,13 @@ def predict_championship(
         if race.round <= after:
             continue
         try:
-            frame = frames.frame(predictor.template, race.season, race.round)
+            frame = frames.frame(predictor.template, race.season, race.round, copy=False)
+            inputs = frames.inputs(predictor, race.season, race.round)
         except ValidationFailed as exc:
             if exc.code == "unknown_race":
                 continue  # on the calendar but no entrants known (cancelled, or not yet entered)
             raise
-        table = predictor.model.rank(frame)
+        ranked = prediction_rows(predictor, inputs.X, inputs.groups, inputs.entities)
         entity = predictor.model.spec.entity_col
         teams = catalog.entries(season, race.round)
         frame_teams = (
@@ -363,17 +433,17 @@ def predict_championship(
             if "constructor_id" in frame.columns
             else {}
         )
-        drivers = [str(d) for d in table[entity]]
+        drivers = [str(r["driver_id"]) for r in ranked]
         constructors = [
             _team(frame_teams.get(d)) or teams.get(d) or standings.driver_constructor.get(d) for d in drivers
         ]
-        probabilities = table["probability"].tolist() if predictor.top_k is not None else None
+        probabilities = [r["probability"] for r in ranked] if predictor.top_k is not None else None
         fields.append(
             champ.RaceField(
                 round=race.round,
                 drivers=drivers,
                 constructors=constructors,
-                strengths=champ.strengths_from_scores(table["score"].tolist(), probabilities),
+                strengths=champ.strengths_from_scores([r["score"] for r in ranked], probabilities),
             )
         )
     forecast = champ.simulate_championship(

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from pitwall.data.store import Store
 
 _GP_REF = re.compile(r"^(?P<gp>[a-z0-9][a-z0-9-]{0,62})_(?P<season>[0-9]{4})$")
+RESOLVED_CACHE_SIZE = 4096
 _ID_REF = re.compile(r"^(?P<season>[0-9]{4})-(?P<round>[0-9]{2})$")
 
 
@@ -64,11 +65,13 @@ class RaceCatalog:
         self._races: pd.DataFrame | None = None
         self._results: dict[int, pd.DataFrame] = {}
         self._sprints: dict[int, pd.DataFrame] = {}
+        self._resolved: dict[str, RaceRef] = {}
 
     def clear(self) -> None:
         """Forget cached tables (after new races were ingested)."""
         with self._lock:
             self._races = None
+            self._resolved.clear()
             self._results.clear()
             self._sprints.clear()
 
@@ -105,6 +108,17 @@ class RaceCatalog:
 
     def resolve(self, ref: str) -> RaceRef:
         """The race ``ref`` names; ValidationFailed (422, field ``race``) when there is none."""
+        with self._lock:
+            found = self._resolved.get(ref)
+        if found is not None:
+            return found
+        found = self._resolve(ref)
+        with self._lock:
+            if len(self._resolved) < RESOLVED_CACHE_SIZE:
+                self._resolved[ref] = found
+        return found
+
+    def _resolve(self, ref: str) -> RaceRef:
         races = self.races()
         if (m := _ID_REF.match(ref)) is not None:
             rows = races[races["race_id"] == ref]
