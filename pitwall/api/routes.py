@@ -182,6 +182,7 @@ def start_job(call: Call) -> s.JobInfo:
         experiment=request.experiment,
         idempotency_key=request.idempotency_key,
         max_runtime_seconds=request.max_runtime_seconds,
+        gpu=request.gpu,
         backend=call.services.records,
     )
     job = submission.job

@@ -262,7 +262,8 @@ class JobRequest(Request):
     )
     experiment: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
     idempotency_key: Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,128}$")] | None = None
-    max_runtime_seconds: int | None = Field(None, ge=1, le=8 * 3600)
+    max_runtime_seconds: int | None = Field(None, ge=1, le=8 * 3600, description="default: the tier's maximum")
+    gpu: bool = Field(False, description="train on a GPU instance (Pro tier only)")
 
 
 class JobInfo(Response):

@@ -126,6 +126,15 @@ def test_cancelling_a_queued_job_gives_its_quota_back(
     set_services(None)
 
 
+def test_gpu_training_is_pro_only(server: LocalApiServer, free_key: str, pro_key: str) -> None:
+    refused = _start(server.url, free_key, {**JOB, "gpu": True})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "gpu_not_in_tier")
+    assert quotas.used_today("acme", quotas.TRAINING_JOBS) == 0
+    accepted = _start(server.url, pro_key, {**JOB, "gpu": True, "max_runtime_seconds": 8 * 3600})
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json()["max_runtime_seconds"] == 8 * 3600
+
+
 @pytest.mark.parametrize(
     "body, status, field",
     [
