@@ -1,0 +1,62 @@
+"""The ML commands of the CLI on real data: templates, train, evaluate, backtest, experiments."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pitwall.cli import app
+from pitwall.data.store import LocalStore
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def home_lake(feature_lake: LocalStore, _isolated_home: Path) -> LocalStore:
+    """The feature lake copied to this test's PITWALL_HOME (the CLI uses the default store)."""
+    import shutil
+
+    shutil.copytree(feature_lake.root, _isolated_home / "lake")
+    return LocalStore(_isolated_home / "lake")
+
+
+def test_train_evaluate_backtest_and_compare(home_lake: LocalStore, tmp_path: Path) -> None:
+    r = runner.invoke(app, ["templates"])
+    assert r.exit_code == 0 and "race_winner" in r.output and "rain_impact" in r.output
+
+    r = runner.invoke(app, ["train", "safety_car", "--seasons", "2018-2023", "--name", "sc_v1"])
+    assert r.exit_code == 0, r.output
+    assert "trained sc_v1 v1" in r.output and "baseline: naive" in r.output
+
+    r = runner.invoke(app, ["evaluate", "sc_v1", "--seasons", "2024"])
+    assert r.exit_code == 0, r.output
+    assert "accuracy" in r.output
+
+    out = tmp_path / "sc.jsonl"
+    r = runner.invoke(
+        app, ["backtest", "safety_car", "--train-until", "2023", "--season", "2024", "--output", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    assert "baseline: base_rate" in r.output
+    events = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(events) == 18  # 2024 races with lap data (rounds 1-18)
+    row = events[0]["rows"][0]
+    assert {"prediction", "probability", "actual"} <= set(row)
+    assert set(row["probability"]) == {"0", "1"}
+
+    r = runner.invoke(app, ["experiments", "list"])
+    assert r.exit_code == 0 and "sc_v1" in r.output
+    r = runner.invoke(app, ["experiments", "compare", "sc_v1", "backtest-safety_car"])
+    assert r.exit_code == 0, r.output
+
+
+def test_bad_template_and_seasons_are_one_line_errors(home_lake: LocalStore) -> None:
+    r = runner.invoke(app, ["train", "podium_finish"])
+    assert r.exit_code == 2 and "unknown template 'podium_finish'" in r.output
+    r = runner.invoke(app, ["train", "lap_time", "--seasons", "1990"])
+    assert r.exit_code == 2 and "seasons:" in r.output and "Traceback" not in r.output
+    r = runner.invoke(app, ["backtest", "race_winner", "--season", "2024", "--train-until", "2024"])
+    assert r.exit_code == 2 and "train_until" in r.output
