@@ -164,6 +164,20 @@ class BaseModel:
             cols.append(self.spec.offset)
         return cols
 
+    def raw_output_matrix(self, X: np.ndarray) -> np.ndarray:
+        """``raw_output`` for a float matrix whose columns are ``input_columns`` (serving's fast path,
+        no DataFrame round trip)."""
+        n = len(self.features)
+        if X.ndim != 2 or X.shape[1] != len(self.input_columns):
+            raise MLInputError(f"data: expected a matrix with columns {self.input_columns}")
+        out = self._output(X[:, :n])
+        if self.spec.offset is not None:
+            offset = X[:, self.input_columns.index(self.spec.offset)]
+            if np.isnan(offset).any():
+                raise MLInputError(f"data: offset column {self.spec.offset!r} has null values")
+            out = out + offset
+        return out
+
     def feature_importance(self) -> dict[str, float]:
         """Feature -> importance (non-negative, summing to 1 unless all are zero), descending."""
         raise NotImplementedError

@@ -175,7 +175,7 @@ def raw_output(predictor: Predictor, X: np.ndarray) -> np.ndarray:
     Calls the model's matrix hook directly: a request's rows are already a matrix, and the
     DataFrame round trip of ``BaseModel.raw_output`` costs more than the prediction itself.
     """
-    return predictor.model._output(X)
+    return predictor.model.raw_output_matrix(X)
 
 
 def prediction_rows(
