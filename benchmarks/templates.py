@@ -88,8 +88,12 @@ def main(names: list[str]) -> None:
             f"| {name} | {res.mode} | {res.algorithm} | {len(res.per_race)} | {metric} | {_f(m)} | {_f(b)} "
             f"| {verdict} | {secs:.0f} |"
         )
-        details.append(f"### {name}\n\n{spec.baseline_doc}\n\n| metric | model | " + " | ".join(
-            report.baseline_metrics) + " |\n|---|---|" + "---|" * len(report.baseline_metrics))
+        details.append(
+            f"### {name}\n\n{spec.baseline_doc}\n\n| metric | model | "
+            + " | ".join(report.baseline_metrics)
+            + " |\n|---|---|"
+            + "---|" * len(report.baseline_metrics)
+        )
         keys = [k for k in report.metrics if k not in ("n_races", "k")]
         for k in keys:
             row = [k, _f(report.metrics.get(k))] + [_f(v.get(k)) for v in report.baseline_metrics.values()]

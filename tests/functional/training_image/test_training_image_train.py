@@ -54,9 +54,7 @@ def test_race_winner_job_writes_a_verified_artifact_and_metrics(winner_job) -> N
     assert metrics["model_name"] == "winner"
     assert metrics["metadata_sha256"] == sha256_file(model_dir / "metadata.json")
     assert metrics["holdout_metrics"]["n_races"] == 5
-    holdout_in_metadata = {
-        k.removeprefix("test_"): v for k, v in meta["metrics"].items() if k.startswith("test_")
-    }
+    holdout_in_metadata = {k.removeprefix("test_"): v for k, v in meta["metrics"].items() if k.startswith("test_")}
     assert holdout_in_metadata
     assert {k: metrics["holdout_metrics"][k] for k in holdout_in_metadata} == holdout_in_metadata
     accuracy = metrics["holdout_metrics"]["top1_accuracy"]
