@@ -145,6 +145,29 @@ class LocalJobLauncher:
             log.info("job %s was cancelled while running; its result is discarded", job.job_id)
 
 
+class WorkflowJobLauncher(LocalJobLauncher):
+    """The default local launcher: runs each job through the training workflow definition
+    (``pitwall.workflow``: validate and reserve quota, build features, train, evaluate against the
+    champion, register, deploy when asked), the same steps Step Functions runs in the cloud. The
+    workflow moves the job record itself; a job's ``deploy`` param asks for deployment."""
+
+    def __init__(self, *, max_workers: int = 1, records: RecordsBackend | None = None) -> None:
+        super().__init__(train_with_template, max_workers=max_workers, records=records)
+
+    def _run(self, job: JobRecord) -> None:
+        from pitwall.workflow.local import local_ports
+        from pitwall.workflow.local_training import run_training_job
+
+        result = run_training_job(
+            job.tenant_id,
+            job.job_id,
+            deploy=bool(job.params.get("deploy", False)),
+            ports=local_ports(backend=self.records),
+        )
+        if result.status != "SUCCEEDED":
+            log.info("training job %s ended %s: %s %s", job.job_id, result.status, result.error, result.cause)
+
+
 class StepFunctionsJobLauncher:
     """Starts one execution of the training workflow per job (execution name = job id)."""
 

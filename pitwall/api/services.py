@@ -12,7 +12,7 @@ import os
 import threading
 from dataclasses import dataclass
 
-from pitwall.api.jobs import JobLauncher, LocalJobLauncher, StepFunctionsJobLauncher
+from pitwall.api.jobs import JobLauncher, StepFunctionsJobLauncher, WorkflowJobLauncher
 from pitwall.platform.backend import RecordsBackend, backend_kind, get_backend
 from pitwall.serving.deploy import DeploymentService, LocalServing, SageMakerServing
 
@@ -48,7 +48,7 @@ def local_services(
     return ApiServices(
         backend="local",
         deployments=DeploymentService(serving or LocalServing(), records),
-        launcher=launcher or LocalJobLauncher(records=records),
+        launcher=launcher or WorkflowJobLauncher(records=records),
         enforce_rate_limits=enforce_rate_limits,
         records_backend=records,
         max_body_bytes=int(os.environ.get(MAX_BODY_BYTES_ENV, DEFAULT_MAX_BODY_BYTES)),
