@@ -145,6 +145,7 @@ def train_template(
     holdout_races: int = HOLDOUT_RACES,
     store: Store | None = None,
     job_id: str | None = None,
+    experiment: str | None = None,
 ) -> TrainingResult:
     """Train ``template`` and return the model, its holdout metrics and the baseline's."""
     from pitwall.ml import evaluation as ev
@@ -190,7 +191,7 @@ def train_template(
         from pitwall.ml.tracking import log_training_run
 
         result.run_id = log_training_run(
-            model, experiment=name, run_name=f"{spec.name}-{model.algorithm}", evaluation=evaluation
+            model, experiment=experiment or name, run_name=f"{spec.name}-{model.algorithm}", evaluation=evaluation
         )
     if register:
         from pitwall.ml.artifacts import sha256_file
@@ -209,7 +210,7 @@ def train_template(
             baseline_metrics=result.baseline_metrics,
             artifact_uri=str(model_dir),
             sha256=sha256_file(model_dir / "metadata.json"),
-            experiment=name,
+            experiment=experiment or name,
             params={"seasons": season_list, "auto_tune": auto_tune, "seed": seed, **model.params},
             job_id=job_id,
         )

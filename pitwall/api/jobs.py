@@ -63,6 +63,7 @@ def train_with_template(job: JobRecord, store: Any = None) -> dict[str, Any]:
         name=job.model_name,
         tenant_id=job.tenant_id,
         job_id=job.job_id,
+        experiment=job.experiment,
         store=store,
     )
     record = result.record

@@ -40,6 +40,7 @@ def train_step(state: Mapping[str, Any]) -> dict[str, Any]:
         register=False,  # RegisterModel registers it after EvaluateChallenger
         store=LocalStore(Path(features["uri"])),
         job_id=job["job_id"],
+        experiment=job.get("experiment") or None,
     )
     return {"model_artifacts": str(result.model_dir), "training_job_name": job.get("training_job_name")}
 
