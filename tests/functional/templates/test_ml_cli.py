@@ -27,6 +27,10 @@ def test_train_evaluate_backtest_and_compare(home_lake: LocalStore, tmp_path: Pa
     r = runner.invoke(app, ["templates"])
     assert r.exit_code == 0 and "race_winner" in r.output and "rain_impact" in r.output
 
+    r = runner.invoke(app, ["features", "show", "--season", "2024", "--round", "8"])
+    assert r.exit_code == 0, r.output
+    assert "charles-leclerc" in r.output and "career_wins" in r.output
+
     r = runner.invoke(app, ["train", "safety_car", "--seasons", "2018-2023", "--name", "sc_v1"])
     assert r.exit_code == 0, r.output
     assert "trained sc_v1 v1" in r.output and "baseline: naive" in r.output
