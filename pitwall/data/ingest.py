@@ -126,16 +126,21 @@ def ingest_f1db(
     if not races:
         raise ValueError(f"seasons: no races found for {season_list} in {root}")
     ref = f1db.read_reference(root)
-    store.write_partitions({(name, None): df for name, df in ref.items()})
+    # reference tables are committed with the first validated season, so a source that fails
+    # validation leaves every stored table as it was
+    pending_ref = {(name, None): df for name, df in ref.items()}
     report.add_rows(ref)
     total = len(races)
     done = 0
     for season, season_races, tables in f1db.iter_seasons(races, workers=workers):
         _check_references(season_races, tables, ref)
         if round_set is None:
-            store.write_partitions({(name, season): df for name, df in tables.items()})
+            store.write_partitions({**pending_ref, **{(name, season): df for name, df in tables.items()}})
         else:
+            if pending_ref:
+                store.write_partitions(pending_ref)
             store.replace_races(season, [r.round for r in season_races], tables)
+        pending_ref = {}
         report.races += [(r.season, r.round) for r in season_races]
         report.add_rows(tables)
         _publish(publisher, "f1db", tables)

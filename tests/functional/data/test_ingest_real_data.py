@@ -162,7 +162,7 @@ def test_corrupted_files_fail_naming_file_row_and_field(
     err = info.value
     assert Path(err.file) == target
     assert (err.row, err.field) == (row, field)
-    assert store.seasons("results") == []  # nothing written for the failed season
+    assert store.datasets() == []  # nothing written at all, reference tables included
 
 
 def test_invalid_yaml_is_reported_with_the_file(tmp_path: Path, f1db_copy: Path) -> None:
