@@ -14,7 +14,11 @@ only for this comparison; Pitwall's own artifacts never use pickle.
 
 Targets (issue 5): p99 under 50 ms, throughput at least that of ``mlflow models serve``.
 
-Run: ``.venv/bin/python benchmarks/serving.py [--clients 1,8] [--seconds 8] [--lake DIR]``
+``pitwall serve`` runs ``--workers`` processes (default: one per core); ``mlflow models serve``
+runs ``--mlflow-workers`` uvicorn workers (default 1, its own default: with 2 workers it answered
+with ~48 ms p50 on this machine, so 1 is its best configuration here).
+
+Run: ``.venv/bin/python benchmarks/serving.py [--clients 1,8] [--seconds 8] [--workers 2] [--lake DIR]``
 (without ``--lake`` it ingests ``$PITWALL_DATA`` (F1DB + laps) into a temporary home first).
 """
 
@@ -195,6 +199,15 @@ def main() -> None:
     parser.add_argument("--clients", default="1,8", help="concurrency levels, e.g. 1,4,8")
     parser.add_argument("--seconds", type=float, default=8.0, help="per run")
     parser.add_argument("--lake", type=Path, default=None, help="an existing lake folder to read (not written)")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="pitwall serve processes (default: cores)"
+    )
+    parser.add_argument(
+        "--mlflow-workers",
+        type=int,
+        default=1,
+        help="mlflow uvicorn workers (default 1: its default, and its fastest here)",
+    )
     args = parser.parse_args()
     levels = [max(1, min(int(c), MAX_CLIENTS)) for c in str(args.clients).split(",")]
     seconds = max(1.0, min(args.seconds, MAX_SECONDS))
@@ -219,11 +232,12 @@ def main() -> None:
         server_code = (
             "from pitwall.api.server import LocalApiServer\n"
             "from pitwall.api.services import local_services\n"
-            f"LocalApiServer('127.0.0.1', {pitwall_port}, local_services(enforce_rate_limits=False)).serve_forever()\n"
+            f"server = LocalApiServer('127.0.0.1', {pitwall_port}, local_services(enforce_rate_limits=False))\n"
+            f"server.serve_forever({args.workers})\n"
         )
         mlflow_cmd = [
             str(Path(sys.executable).parent / "mlflow"), "models", "serve", "-m", str(mlflow_model),
-            "--env-manager", "local", "-h", "127.0.0.1", "-p", str(mlflow_port),
+            "--env-manager", "local", "-h", "127.0.0.1", "-p", str(mlflow_port), "--workers", str(args.mlflow_workers),
         ]  # fmt: skip
         results: dict[tuple[str, int], LoadResult] = {}
         instances = json.dumps({"instances": rows}).encode()

@@ -9,11 +9,15 @@ logger instead of stderr.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import logging
+import os
+import signal
 import sys
 import threading
+import time
 from functools import lru_cache
 from http.server import HTTPServer
 from pathlib import Path
@@ -122,6 +126,16 @@ class PitwallHTTPServer(ThreadedHTTPServer):
     allow_reuse_address = True
 
 
+def _raise_system_exit(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
 class LocalApiServer:
     """The API on ``host:port`` in background threads; ``port=0`` picks a free port."""
 
@@ -153,9 +167,39 @@ class LocalApiServer:
         self._thread.start()
         return self
 
-    def serve_forever(self) -> None:
-        """Serve in this thread until interrupted."""
-        self._dev.server.serve_forever()
+    def serve_forever(self, workers: int = 1) -> None:
+        """Serve in this thread until interrupted or terminated.
+
+        ``workers > 1`` pre-forks that many processes (POSIX) that accept on the same listening
+        socket, so requests use every core instead of one interpreter's GIL. Each worker keeps
+        its own model cache; records, keys and quotas live in the shared platform store, so
+        limits hold across workers. Workers stop with the parent (and if it disappears).
+        """
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
+        children: list[int] = []
+        for _ in range(workers - 1):
+            pid = os.fork()
+            if pid == 0:  # worker: serve until terminated, or until the parent is gone
+                parent = os.getppid()
+                threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+                try:
+                    self._dev.server.serve_forever()
+                finally:
+                    os._exit(0)
+            children.append(pid)
+        previous = signal.signal(signal.SIGTERM, _raise_system_exit) if children else None
+        try:
+            self._dev.server.serve_forever()
+        finally:
+            for pid in children:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+            for pid in children:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     def stop(self) -> None:
         self._dev.server.shutdown()

@@ -25,6 +25,7 @@ TenantOption = typer.Option(None, "--tenant", help=f"tenant id (default: ${TENAN
 def serve_cmd(
     host: str = typer.Option("127.0.0.1", "--host", help="interface to listen on"),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="TCP port (0: any free port)"),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="worker processes (use one per core)"),
 ) -> None:
     """Serve the prediction API locally (the same app as the cloud, with local backends)."""
     from pitwall.api.server import LocalApiServer
@@ -36,7 +37,7 @@ def serve_cmd(
         return
     console.print(f"Pitwall API on [bold]{server.url}[/bold]  (OpenAPI: {server.url}/api/v1/openapi.json)")
     try:
-        server.serve_forever()
+        server.serve_forever(workers)
     except KeyboardInterrupt:
         err_console.print("stopping")
     finally:
