@@ -40,16 +40,14 @@ BARS = {
 
 def main(names: list[str]) -> None:
     os.environ.setdefault("PITWALL_HOME", tempfile.mkdtemp(prefix="pitwall-bench-"))
-    from pitwall.data.ingest import ingest_f1db, ingest_laps_csv
+    from pitwall.data.ingest import ingest_data_dir
     from pitwall.data.store import LocalStore
     from pitwall.features import build_feature_tables
     from pitwall.templates import TEMPLATES
     from pitwall.training import backtest_template
 
-    data = default_data_dir()
     store = LocalStore()
-    ingest_f1db(store, data / "f1db")
-    ingest_laps_csv(store, data / "fastf1-laps")
+    ingest_data_dir(store, default_data_dir())
     build_feature_tables(store)
     lines = [
         "# Template backtests: season 2024, trained on seasons up to 2023",

@@ -22,16 +22,14 @@ SEASONS = list(range(2019, 2024))
 def main(names: list[str]) -> None:
     os.environ.setdefault("PITWALL_HOME", tempfile.mkdtemp(prefix="pitwall-bench-"))
     from pitwall.config import default_data_dir
-    from pitwall.data.ingest import ingest_f1db, ingest_laps_csv
+    from pitwall.data.ingest import ingest_data_dir
     from pitwall.data.store import LocalStore
     from pitwall.features import build_feature_tables
     from pitwall.templates import TEMPLATES
     from pitwall.training import train_template
 
-    data = default_data_dir()
     store = LocalStore()
-    ingest_f1db(store, data / "f1db")
-    ingest_laps_csv(store, data / "fastf1-laps")
+    ingest_data_dir(store, default_data_dir())
     build_feature_tables(store)
     print(f"cores: {os.cpu_count()}; seasons {SEASONS[0]}-{SEASONS[-1]}; tuning budget {TRIALS} trials x {FOLDS} folds")
     print("| template | algorithm | rows | train s | tuned train s | metric | holdout (default) | holdout (tuned) |")

@@ -153,8 +153,6 @@ def race_features(template: str, season: int, round: int, overrides: dict[str, A
 def ingest(data_dir: str | Path | None = None) -> list[Any]:
     """Ingest local F1DB and FastF1 lap exports (default ``$PITWALL_DATA``) into the store."""
     from pitwall.config import default_data_dir
-    from pitwall.data.ingest import ingest_f1db, ingest_laps_csv
+    from pitwall.data.ingest import ingest_data_dir
 
-    root = Path(data_dir) if data_dir is not None else default_data_dir()
-    store = get_store()
-    return [ingest_f1db(store, root / "f1db"), ingest_laps_csv(store, root / "fastf1-laps")]
+    return list(ingest_data_dir(get_store(), data_dir if data_dir is not None else default_data_dir()))

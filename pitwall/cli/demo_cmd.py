@@ -38,7 +38,7 @@ def demo_cmd(
     from pitwall.api.server import LocalApiServer
     from pitwall.cli.common import parse_seasons
     from pitwall.config import default_data_dir, pitwall_home
-    from pitwall.data.ingest import ingest_f1db, ingest_laps_csv
+    from pitwall.data.ingest import ingest_data_dir
     from pitwall.data.store import get_store
     from pitwall.features import build_feature_tables
     from pitwall.platform.keys import create_key
@@ -50,8 +50,9 @@ def demo_cmd(
     console.rule(f"Pitwall demo (home: {pitwall_home()})")
     try:
         t0 = time.perf_counter()
-        console.print(ingest_f1db(store, root / "f1db").summary().splitlines()[0])
-        console.print(ingest_laps_csv(store, root / "fastf1-laps").summary().splitlines()[-1])
+        f1db_report, laps_report = ingest_data_dir(store, root)
+        console.print(f1db_report.summary().splitlines()[0])
+        console.print(laps_report.summary().splitlines()[-1])
         t1 = time.perf_counter()
         build_feature_tables(store)
         console.print(f"feature tables built in {time.perf_counter() - t1:.1f}s")

@@ -197,6 +197,16 @@ def ingest_laps_csv(
     return report
 
 
+def ingest_data_dir(
+    store: Store, root: str | Path, publisher: Publisher | None = None
+) -> tuple[IngestReport, IngestReport]:
+    """Ingest a data folder laid out like ``../shared/data``: ``f1db/`` and then ``fastf1-laps/``."""
+    root = Path(root)
+    return ingest_f1db(store, root / "f1db", publisher=publisher), ingest_laps_csv(
+        store, root / "fastf1-laps", publisher=publisher
+    )
+
+
 def ingest_frames(
     store: Store,
     source: str,

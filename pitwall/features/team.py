@@ -10,6 +10,7 @@ import pandas as pd
 
 from pitwall.features.history import asof_before, rolling_mean, rolling_sum, sorted_history
 from pitwall.features.inputs import FeatureInputs, race_seq
+from pitwall.features.spec import group_features
 
 C = ["constructor_key"]
 
@@ -154,14 +155,4 @@ def team_features(inp: FeatureInputs, rows: pd.DataFrame) -> pd.DataFrame:
         asof_before(rows, _team_track_history(inp), ["constructor_key", "circuit_key"], ["team_track_performance"]),
     ]
     out = pd.concat(parts, axis=1).astype("float64")
-    cols = [
-        "constructor_position",
-        "avg_pit_stop_time",
-        "reliability_rate",
-        "points_trajectory",
-        "upgrade_effectiveness",
-        "team_track_performance",
-        "power_track_advantage",
-        "downforce_track_advantage",
-    ]
-    return out[cols].replace([np.inf, -np.inf], np.nan)
+    return out[group_features("team")].replace([np.inf, -np.inf], np.nan)

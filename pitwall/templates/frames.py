@@ -12,36 +12,14 @@ import numpy as np
 import pandas as pd
 
 from pitwall.features import FeatureStore
+from pitwall.features.spec import group_features
 
 COMPOUND_CODES = {"SOFT": 1.0, "MEDIUM": 2.0, "HARD": 3.0, "INTERMEDIATE": 4.0, "WET": 5.0}
 CIRCUIT_TYPE_CODES = {"RACE": 0.0, "ROAD": 1.0, "STREET": 2.0}
 NO_GRID = 30.0  # grid slot used for a pit-lane start / no grid position in the grid baseline
 
-DRIVER_FEATURES = (
-    "avg_quali_position_last_5",
-    "avg_race_position_last_5",
-    "avg_positions_gained",
-    "dnf_rate_season",
-    "avg_position_at_track",
-    "best_finish_at_track",
-    "track_experience_races",
-    "points_last_3_races",
-    "quali_trend",
-    "race_pace_vs_teammate",
-    "career_wins",
-    "career_poles",
-    "career_points",
-)
-TEAM_FEATURES = (
-    "constructor_position",
-    "avg_pit_stop_time",
-    "reliability_rate",
-    "points_trajectory",
-    "upgrade_effectiveness",
-    "team_track_performance",
-    "power_track_advantage",
-    "downforce_track_advantage",
-)
+DRIVER_FEATURES = tuple(group_features("driver"))
+TEAM_FEATURES = tuple(group_features("team"))
 PRE_RACE_SESSION = ("quali_gap_to_pole", "fp_pace_ranking", "start_position", "tire_deg_rate")
 PRE_QUALI_SESSION = ("fp_pace_ranking", "tire_deg_rate")
 
