@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from typing import Any
 
 import pandas as pd
@@ -37,7 +38,7 @@ class ModelBuilder:
         self.spec = TaskSpec(
             task=task,
             target=target,
-            features=tuple(features) if features is not None else None,
+            features=features,
             top_k=top_k,
             group_col=group_col,
             entity_col=entity_col,
@@ -88,17 +89,10 @@ class ModelBuilder:
             if params:
                 raise MLInputError("params: not used with algorithm='auto' (AutoML picks parameters)")
             trainer = AutoMLTrainer(
-                self.spec.task,
+                **asdict(self.spec),  # the same task description: task, target, features, top_k, ...
                 time_budget=timeout if timeout is not None else DEFAULT_AUTOML_BUDGET_S,
                 metric=metric,
                 ensemble=ensemble,
-                target=self.spec.target,
-                features=self.spec.features,
-                top_k=self.spec.top_k,
-                group_col=self.spec.group_col,
-                entity_col=self.spec.entity_col,
-                template=self.spec.template,
-                offset=self.spec.offset,
                 n_trials=n_trials,
                 cv_folds=cv_folds,
                 cv=cv,

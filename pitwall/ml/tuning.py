@@ -323,7 +323,7 @@ class AutoMLTrainer:
         self.spec = TaskSpec(
             task=task,
             target=target,
-            features=tuple(features) if features is not None else None,
+            features=features,
             top_k=top_k,
             group_col=group_col,
             entity_col=entity_col,
