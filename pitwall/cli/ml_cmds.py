@@ -180,7 +180,7 @@ def experiments_list() -> None:
 @experiments_app.command("compare")
 def experiments_compare(names: list[str] = typer.Argument(..., help="experiment names")) -> None:
     """Compare the runs of the named experiments side by side."""
-    from pitwall.ml import compare
+    from pitwall.ml.tracking import compare
 
     try:
         df = compare(names)

@@ -61,13 +61,15 @@ _EXPORTS = {
     "log_training_run": "pitwall.ml.tracking",
     "log_backtest": "pitwall.ml.tracking",
     "list_runs": "pitwall.ml.tracking",
-    "compare": "pitwall.ml.tracking",
+    "compare_runs": "pitwall.ml.tracking",
     "tracking_uri": "pitwall.ml.tracking",
     # errors
     "PitwallMLError": "pitwall.ml.errors",
     "MLInputError": "pitwall.ml.errors",
     "ArtifactIntegrityError": "pitwall.ml.errors",
 }
+
+_RENAMED = {"compare_runs": "compare"}  # ``pitwall.ml.compare`` is the module of proper scores
 
 __all__ = [
     "ALGORITHMS",
@@ -85,7 +87,7 @@ __all__ = [
     "TrainedModel",
     "TuningResult",
     "classification_metrics",
-    "compare",
+    "compare_runs",
     "cross_validate",
     "default_metric",
     "expanding_window_splits",
@@ -115,7 +117,7 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'pitwall.ml' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
+    value = getattr(import_module(module), _RENAMED.get(name, name))
     globals()[name] = value
     return value
 
@@ -148,5 +150,6 @@ if TYPE_CHECKING:  # static analysers see the real names
     )
     from pitwall.ml.metrics import classification_metrics, default_metric, ranking_metrics, regression_metrics
     from pitwall.ml.model import BaseModel, EnsembleModel, TrainedModel, fit_model
-    from pitwall.ml.tracking import compare, list_runs, log_backtest, log_training_run, tracking_uri
+    from pitwall.ml.tracking import compare as compare_runs
+    from pitwall.ml.tracking import list_runs, log_backtest, log_training_run, tracking_uri
     from pitwall.ml.tuning import AutoMLTrainer, TuningResult, cross_validate, tune

@@ -23,7 +23,7 @@ from pitwall.templates import (
     tyre_degradation,
 )
 from pitwall.templates.predict import prediction_frame
-from pitwall.templates.spec import TemplateSpec
+from pitwall.templates.spec import Baseline, TemplateSpec
 
 TEMPLATES: dict[str, TemplateSpec] = {
     m.SPEC.name: m.SPEC
@@ -53,4 +53,4 @@ def get_template(name: str) -> TemplateSpec:
         raise ValueError(f"template: unknown template {name!r}; known: {', '.join(TEMPLATES)}") from None
 
 
-__all__ = ["TEMPLATES", "TemplateSpec", "get_template", "prediction_frame"]
+__all__ = ["TEMPLATES", "Baseline", "TemplateSpec", "get_template", "prediction_frame"]

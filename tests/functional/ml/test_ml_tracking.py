@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pitwall.ml import ModelBuilder, compare, holdout_split, list_runs, load_model, walk_forward
+from pitwall.ml import ModelBuilder, compare_runs, holdout_split, list_runs, load_model, walk_forward
 from pitwall.ml.errors import MLInputError
 from pitwall.ml.tracking import RUN_COLUMNS, log_training_run, tracking_uri
 
@@ -60,12 +60,12 @@ def test_runs_are_logged_listed_and_compared(frame: pd.DataFrame, features: list
     logged = load_model(artifact_dir / "model")  # the logged artifact is a verified, loadable model
     assert np.array_equal(logged.predict_proba(test), clf.predict_proba(test))
 
-    compared = compare(["winner"])
+    compared = compare_runs(["winner"])
     assert set(compared["run_name"]) == {"lightgbm-position", "backtest-2023"}
-    both = compare(["logistic-podium", "backtest-2023"])
+    both = compare_runs(["logistic-podium", "backtest-2023"])
     assert sorted(both["run_name"]) == ["backtest-2023", "logistic-podium"]
     with pytest.raises(MLInputError, match="'nobody'"):
-        compare(["winner", "nobody"])
+        compare_runs(["winner", "nobody"])
     assert list(list_runs("winner")["experiment"].unique()) == ["winner"]
 
 
