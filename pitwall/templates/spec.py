@@ -27,7 +27,7 @@ baseline); ``spec.baseline`` is always the first baseline's column. New template
 
 Moments
 -------
-``moment`` is one of ``pitwall.vocabulary.PREDICTION_MOMENTS`` (``pre_practice``,
+``moment`` is one of ``pitwall.vocabulary.MOMENTS`` (``pre_practice``,
 ``pre_qualifying``, ``pre_race``, ``in_race``); ``moment_doc`` says precisely when (e.g.
 "start of lap N: everything up to the end of lap N-1"). A template's default ``features`` may
 only use inputs known at that moment (the ``known_at`` field of ``pitwall.features.spec``).
@@ -44,16 +44,13 @@ from typing import Any
 import pandas as pd
 
 from pitwall.features import FeatureStore
+from pitwall.vocabulary import MOMENTS
 
 Builder = Callable[[FeatureStore, Sequence[int]], pd.DataFrame]
 Grain = str  # "driver_race" | "lap" | "pit_stop" | "stint" | "race"
 BASELINE_KINDS = ("point", "probability")
 
-try:  # the one vocabulary module (issue 10); a local copy until it exists
-    from pitwall.vocabulary import PREDICTION_MOMENTS as _MOMENTS
-except ImportError:  # pragma: no cover - transitional
-    _MOMENTS = ("pre_practice", "pre_qualifying", "pre_race", "in_race")
-PREDICTION_MOMENTS: tuple[str, ...] = tuple(_MOMENTS)
+PREDICTION_MOMENTS: tuple[str, ...] = MOMENTS  # pre_practice, pre_qualifying, pre_race, in_race
 
 
 @dataclass(frozen=True)
