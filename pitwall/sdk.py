@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from pitwall import refs
 from pitwall.data.store import Store, get_store
 
 
@@ -113,7 +114,7 @@ def train(
 
     result = train_template(
         template,
-        seasons=list(seasons) if seasons is not None else None,
+        seasons=refs.parse_seasons(seasons) if seasons is not None else None,
         algorithm=algorithm,
         auto_tune=auto_tune,
         cv_folds=cv_folds,

@@ -11,29 +11,24 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pitwall import refs
+
 # piped output (files, CI logs, tests) gets a wide fixed width instead of rich's 80-column default
 console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)
 
 
 def parse_seasons(text: str | None) -> list[int] | None:
-    """'2014-2024' -> [2014..2024]; '2023' -> [2023]; '2018,2020' -> [2018, 2020]; None -> None."""
+    """'2014-2024' -> [2014..2024]; '2023' -> [2023]; '2018,2020' -> [2018, 2020]; None -> None.
+
+    The grammar is :func:`pitwall.refs.parse_seasons`; an empty option means "the default".
+    """
     if text is None or not text.strip():
         return None
-    out: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        try:
-            if "-" in part:
-                lo, hi = (int(x) for x in part.split("-", 1))
-                if lo > hi:
-                    raise ValueError
-                out.extend(range(lo, hi + 1))
-            else:
-                out.append(int(part))
-        except ValueError:
-            raise typer.BadParameter(f"expected a season, a range like 2014-2024 or a list, got {part!r}") from None
-    return out
+    try:
+        return refs.parse_seasons(text, field="--seasons")
+    except refs.RefError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 @contextmanager

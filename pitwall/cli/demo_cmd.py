@@ -35,6 +35,7 @@ def demo_cmd(
     seasons: str = typer.Option("2014-2023", "--seasons", help="training seasons"),
 ) -> None:
     """Ingest -> features -> train -> serve a prediction, all offline."""
+    from pitwall import refs
     from pitwall.api.server import LocalApiServer
     from pitwall.cli.common import parse_seasons
     from pitwall.config import default_data_dir, pitwall_home
@@ -45,6 +46,12 @@ def demo_cmd(
     from pitwall.serving.deploy import deploy_model
     from pitwall.training import train_template
 
+    try:
+        refs.parse_race_ref(race, field="--race")
+        training_seasons = parse_seasons(seasons)
+    except (refs.RefError, typer.BadParameter) as exc:
+        fail(str(exc))
+        return
     root = data or default_data_dir()
     store = get_store()
     console.rule(f"Pitwall demo (home: {pitwall_home()})")
@@ -57,7 +64,7 @@ def demo_cmd(
         build_feature_tables(store)
         console.print(f"feature tables built in {time.perf_counter() - t1:.1f}s")
         name = f"{template}_demo"
-        result = train_template(template, seasons=parse_seasons(seasons), name=name, tenant_id=DEMO_TENANT)
+        result = train_template(template, seasons=training_seasons, name=name, tenant_id=DEMO_TENANT)
         m, b = result.metrics, result.baseline_metrics
         console.print(f"trained {name} v{result.record.version} ({result.model.algorithm}) on {seasons}")
         shown = [k for k in ("top1_accuracy", "topk_overlap", "spearman", "mae", "accuracy", "f1") if k in m]

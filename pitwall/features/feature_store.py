@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from pitwall import refs
 from pitwall.data.store import Store, get_store
 from pitwall.features.compute import compute_features, feature_columns
 from pitwall.features.custom import FeatureEngineer, driver_data_records
@@ -54,35 +55,16 @@ def _str_list(value: Any, field: str) -> list[str] | None:
 
 
 def parse_seasons(seasons: SeasonsArg, available: Iterable[int]) -> list[int]:
-    """``None`` (all stored seasons), a year, an inclusive ``(first, last)`` tuple, or a list of years."""
+    """``None`` (all stored seasons) or any form of :func:`pitwall.refs.parse_seasons`, checked against the store."""
     have = sorted({int(s) for s in available})
     if seasons is None:
         if not have:
             raise FeatureInputError("seasons: the store holds no races; ingest data first", field="seasons")
         return have
-    if isinstance(seasons, bool):
-        raise FeatureInputError(
-            f"seasons: expected a year, a (first, last) tuple or a list; got {seasons!r}", field="seasons"
-        )
-    if isinstance(seasons, int):
-        wanted = [seasons]
-    elif isinstance(seasons, tuple) and len(seasons) == 2 and all(isinstance(s, int) for s in seasons):
-        lo, hi = seasons
-        if lo > hi:
-            raise FeatureInputError(f"seasons: range ({lo}, {hi}) ends before it starts", field="seasons")
-        wanted = list(range(lo, hi + 1))
-    else:
-        try:
-            wanted = list(seasons)  # type: ignore[arg-type]
-        except TypeError:
-            raise FeatureInputError(
-                f"seasons: expected a year, a (first, last) tuple or a list; got {seasons!r}", field="seasons"
-            ) from None
-        bad = [s for s in wanted if isinstance(s, bool) or not isinstance(s, int)]
-        if bad:
-            raise FeatureInputError(f"seasons: {bad[0]!r} is not a year", field="seasons")
-        if not wanted:
-            raise FeatureInputError("seasons: the list is empty", field="seasons")
+    try:
+        wanted = refs.parse_seasons(seasons, field="seasons")
+    except refs.RefError as exc:
+        raise FeatureInputError(exc.message, field=exc.field) from None
     missing = sorted(set(wanted) - set(have))
     if missing:
         span = f"{have[0]}-{have[-1]}" if have else "none"

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pitwall.vocabulary import DRIVER_FEATURE_MOMENTS, WEATHER_CONDITIONS
+
 GROUPS: tuple[str, ...] = ("driver", "team", "session")
-MOMENTS: tuple[str, ...] = ("pre_qualifying", "pre_race")
-CONDITIONS: tuple[str, ...] = ("dry", "mixed", "wet")
+MOMENTS: tuple[str, ...] = DRIVER_FEATURE_MOMENTS  # the moments with a driver feature table
+CONDITIONS: tuple[str, ...] = WEATHER_CONDITIONS
 
 # Key columns of every (race, driver) feature frame, in order.
 KEY_COLUMNS: tuple[str, ...] = ("season", "round", "race_id", "driver_id", "constructor_id", "circuit_id")

@@ -12,15 +12,14 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from pitwall.platform.tiers import Tier, get_tier
-
-JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-JOB_STATUSES: tuple[str, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
-TERMINAL_JOB_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
-
-JobKind = Literal["train", "tune", "automl", "retrain", "backtest"]
-JOB_KINDS: tuple[str, ...] = ("train", "tune", "automl", "retrain", "backtest")
-TRAINING_JOB_KINDS: frozenset[str] = frozenset({"train", "tune", "automl", "retrain"})
-"""Job kinds that run training compute and so count against the daily training-jobs quota."""
+from pitwall.vocabulary import (  # noqa: F401  (re-exported: the job vocabularies live in pitwall.vocabulary)
+    JOB_KINDS,
+    JOB_STATUSES,
+    TERMINAL_JOB_STATUSES,
+    TRAINING_JOB_KINDS,
+    JobKind,
+    JobStatus,
+)
 
 ModelStatus = Literal["registered", "deployed"]
 

@@ -29,7 +29,8 @@ import numpy as np
 from pitwall.errors import ValidationFailed
 from pitwall.serving import championship as champ
 from pitwall.serving.predictor import Predictor
-from pitwall.serving.races import RaceCatalog, RaceRef
+from pitwall.serving.races import Race, RaceCatalog
+from pitwall.vocabulary import WEATHER_CONDITIONS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
 
 GRID_FEATURE = "start_position"
 WEATHER_FEATURE = "weather_condition"
-WEATHER_CONDITIONS: tuple[str, ...] = ("dry", "mixed", "wet")
 """Values of the ``weather_condition`` feature (``pitwall.features``), accepted as ``weather``."""
 KEY_FIELDS = ("driver_id", "race_id", "season", "round")
 INSTANCES_RACE_ID = "instances"
@@ -252,7 +252,7 @@ def frame_rows(predictor: Predictor, frame: pd.DataFrame) -> list[dict[str, Any]
     return prediction_rows(predictor, inputs.X, inputs.groups, inputs.entities)
 
 
-def _answer(predictor: Predictor, race: RaceRef | None, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _answer(predictor: Predictor, race: Race | None, rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "template": predictor.template,
         "kind": predictor.kind,
@@ -311,7 +311,7 @@ def race_overrides(
 def race_frame(
     predictor: Predictor,
     frames: FrameSource,
-    race: RaceRef,
+    race: Race,
     grid_positions: Mapping[str, int] | None = None,
     weather: str | None = None,
 ) -> pd.DataFrame:

@@ -4,20 +4,17 @@ Reads the canonical ``races``, ``results`` and ``sprint_results`` tables of a St
 caches them per season (they only change when races are ingested; :meth:`RaceCatalog.clear`
 forgets them, the ``race ingested`` event handler can call it).
 
-Race references accepted by the API:
-
-- ``monaco_2024``: ``<grand_prix_id>_<season>`` (F1DB grand prix id, e.g. ``great-britain``)
-- ``2024-08``: ``<season>-<round:02d>`` (the canonical ``race_id``)
+Race references are parsed and resolved by :mod:`pitwall.refs` (``2024-08``, ``monaco_2024``,
+``next``, season + round).
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pitwall.errors import ValidationFailed
+from pitwall.refs import NEXT_RACE, parse_race_ref, resolve_race_ref
 from pitwall.serving.championship import Standings
 
 if TYPE_CHECKING:
@@ -25,14 +22,12 @@ if TYPE_CHECKING:
 
     from pitwall.data.store import Store
 
-_GP_REF = re.compile(r"^(?P<gp>[a-z0-9][a-z0-9-]{0,62})_(?P<season>[0-9]{4})$")
 RESOLVED_CACHE_SIZE = 4096
-_ID_REF = re.compile(r"^(?P<season>[0-9]{4})-(?P<round>[0-9]{2})$")
 
 
 @dataclass(frozen=True)
-class RaceRef:
-    """A resolved race."""
+class Race:
+    """A resolved race (a race reference that names a stored race)."""
 
     season: int
     round: int
@@ -52,10 +47,6 @@ class RaceRef:
         }
 
 
-def _unknown_race(ref: str, why: str) -> ValidationFailed:
-    return ValidationFailed(f"race {ref!r}: {why}", field="race", code="unknown_race", unprocessable=True)
-
-
 class RaceCatalog:
     """Races, entries and standings from a Store (thread-safe, cached per season)."""
 
@@ -65,12 +56,14 @@ class RaceCatalog:
         self._races: pd.DataFrame | None = None
         self._results: dict[int, pd.DataFrame] = {}
         self._sprints: dict[int, pd.DataFrame] = {}
-        self._resolved: dict[str, RaceRef] = {}
+        self._race_rows: list[dict[str, Any]] | None = None
+        self._resolved: dict[str, Race] = {}
 
     def clear(self) -> None:
         """Forget cached tables (after new races were ingested)."""
         with self._lock:
             self._races = None
+            self._race_rows = None
             self._resolved.clear()
             self._results.clear()
             self._sprints.clear()
@@ -95,9 +88,17 @@ class RaceCatalog:
             return self._sprints[season]
 
     # --- races ----------------------------------------------------------------------------------
-    def _ref(self, row: Any) -> RaceRef:
+    def race_rows(self) -> list[dict[str, Any]]:
+        """The ``races`` table as row dicts (what :func:`pitwall.refs.resolve_race_ref` reads)."""
+        races = self.races()
+        with self._lock:
+            if self._race_rows is None:
+                self._race_rows = races.to_dict("records")
+            return self._race_rows
+
+    def _ref(self, row: Any) -> Race:
         date = row["date"]
-        return RaceRef(
+        return Race(
             season=int(row["season"]),
             round=int(row["round"]),
             race_id=str(row["race_id"]),
@@ -106,43 +107,26 @@ class RaceCatalog:
             date=None if _missing(date) else date.date().isoformat(),
         )
 
-    def resolve(self, ref: str) -> RaceRef:
-        """The race ``ref`` names; ValidationFailed (422, field ``race``) when there is none."""
+    def resolve(self, ref: Any) -> Race:
+        """The race ``ref`` names (any form :func:`pitwall.refs.parse_race_ref` accepts).
+
+        Malformed: ValidationFailed 400; no such race: 422 (field ``race``, code ``unknown_race``).
+        ``next`` is resolved afresh on each call (it moves with the date); other refs are cached.
+        """
+        parsed = parse_race_ref(ref)
+        key = str(parsed)
         with self._lock:
-            found = self._resolved.get(ref)
+            found = self._resolved.get(key)
         if found is not None:
             return found
-        found = self._resolve(ref)
-        with self._lock:
-            if len(self._resolved) < RESOLVED_CACHE_SIZE:
-                self._resolved[ref] = found
+        found = self._ref(resolve_race_ref(parsed, self.race_rows()))
+        if key != NEXT_RACE:
+            with self._lock:
+                if len(self._resolved) < RESOLVED_CACHE_SIZE:
+                    self._resolved[key] = found
         return found
 
-    def _resolve(self, ref: str) -> RaceRef:
-        races = self.races()
-        if (m := _ID_REF.match(ref)) is not None:
-            rows = races[races["race_id"] == ref]
-            if rows.empty:
-                raise _unknown_race(ref, f"no round {int(m['round'])} in season {m['season']}")
-            return self._ref(rows.iloc[0])
-        if (m := _GP_REF.match(ref)) is not None:
-            season = int(m["season"])
-            rows = races[(races["season"] == season) & (races["grand_prix_id"] == m["gp"])]
-            if rows.empty:
-                known = races.loc[races["season"] == season, "grand_prix_id"].dropna().tolist()
-                why = f"no grand prix {m['gp']!r} in season {season}" + (
-                    f" (known: {', '.join(known)})" if known else " (no races stored for that season)"
-                )
-                raise _unknown_race(ref, why)
-            if len(rows) > 1:
-                raise _unknown_race(ref, "ambiguous; use '<season>-<round>' such as " + str(rows.iloc[0]["race_id"]))
-            return self._ref(rows.iloc[0])
-        raise ValidationFailed(
-            f"race {ref!r}: expected '<grand_prix_id>_<season>' (monaco_2024) or '<season>-<round>' (2024-08)",
-            field="race",
-        )
-
-    def season_races(self, season: int) -> list[RaceRef]:
+    def season_races(self, season: int) -> list[Race]:
         """The season's calendar, by round."""
         races = self.races()
         rows = races[races["season"] == season].sort_values("round")

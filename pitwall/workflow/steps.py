@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from pitwall import refs
 from pitwall.errors import Conflict, NotFound, PitwallError, ValidationFailed
 from pitwall.platform import jobs, models, quotas
 from pitwall.platform.backend import RecordsBackend
@@ -193,9 +194,7 @@ def _seasons(params: Mapping[str, Any]) -> list[int] | None:
     seasons = params.get("seasons")
     if seasons is None:
         return None
-    if not isinstance(seasons, list) or not seasons or not all(type(s) is int for s in seasons):
-        raise ValidationFailed("params.seasons must be a non-empty list of integers", field="params.seasons")
-    return sorted(set(seasons))
+    return refs.parse_seasons(seasons, field="params.seasons")
 
 
 def validate_and_reserve_quota(state: Mapping[str, Any], ports: WorkflowPorts) -> dict[str, Any]:

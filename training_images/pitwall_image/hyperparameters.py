@@ -169,7 +169,14 @@ def _season(value: Any, name: str) -> int:
 
 
 def parse_seasons(value: Any, name: str = "seasons") -> list[int] | None:
-    """``"2023"``, ``"2018-2023"``, ``"2018,2020-2021"``, a JSON list or a list -> sorted seasons."""
+    """``"2023"``, ``"2018-2023"``, ``"2018,2020-2021"``, a JSON list or a list -> sorted seasons.
+
+    The grammar is :func:`pitwall.refs.parse_seasons`; list items may be whole-number strings
+    (SageMaker passes every hyper-parameter as a string). Empty text: ``None`` (the default window).
+    """
+    from pitwall.refs import RefError
+    from pitwall.refs import parse_seasons as parse_window
+
     if isinstance(value, str) and value.strip().startswith("["):
         try:
             value = json.loads(value)
@@ -178,22 +185,15 @@ def parse_seasons(value: Any, name: str = "seasons") -> list[int] | None:
     if isinstance(value, list):
         if not value:
             raise HyperparameterError(name, "must name at least one season")
-        return sorted({_season(v, name) for v in value})
-    text = _text(value, name)
-    if not text:
-        return None
-    seasons: set[int] = set()
-    for part in text.split(","):
-        bounds = [p.strip() for p in part.split("-")]
-        if len(bounds) not in (1, 2) or not all(b.isdigit() for b in bounds):
-            raise HyperparameterError(
-                name, f"expected a season, a range like 2018-2023 or a comma list of those; got {value!r}"
-            )
-        lo, hi = _season(bounds[0], name), _season(bounds[-1], name)
-        if lo > hi:
-            raise HyperparameterError(name, f"range {part.strip()!r} ends before it starts")
-        seasons.update(range(lo, hi + 1))
-    return sorted(seasons)
+        value = [_season(v, name) for v in value]
+    else:
+        value = _text(value, name)
+        if not value:
+            return None
+    try:
+        return parse_window(value, field=name)
+    except RefError as exc:
+        raise HyperparameterError(name, exc.message.removeprefix(f"{name}: ")) from None
 
 
 def parse_names(value: Any, name: str) -> list[str] | None:

@@ -12,7 +12,7 @@ from pitwall.api.marketplace import MARKETPLACE_OPERATIONS
 from pitwall.api.openapi import openapi
 from pitwall.api.routes import OPERATIONS
 from pitwall.api.server import chalice_app
-from pitwall.serving.invocation import WEATHER_CONDITIONS
+from pitwall.vocabulary import WEATHER_CONDITIONS
 
 
 def _resolve(doc: dict[str, Any], ref: str) -> dict[str, Any]:
