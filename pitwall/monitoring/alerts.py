@@ -1,0 +1,175 @@
+"""Monitoring alerts: per-deployment thresholds that raise a ``ModelAlert`` event.
+
+Two rules (thresholds from :mod:`pitwall.monitoring.settings`):
+
+- ``feature_drift``: a drift report with enough served rows has PSI above ``psi_threshold``
+  on one of the model's ``top_features`` most important features;
+- ``live_below_baseline``: over the last ``record_window`` live verified races (and only once
+  that many exist), the mean of the template's primary metric is worse than the naive
+  baseline's mean on the same races.
+
+An alert goes to an :class:`AlertPublisher`: :class:`LocalAlertBus` appends it to
+``$PITWALL_HOME/monitoring/alerts/tenant=<t>/alerts.jsonl`` and calls in-process
+subscribers (e.g. one that starts the retraining workflow); on AWS
+:class:`pitwall.monitoring.alerts_aws.EventBridgeAlertPublisher` puts it on EventBridge
+(source ``pitwall.monitoring``, detail-type ``ModelAlert``), where a rule forwards it to SNS.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from pitwall.monitoring.drift import DriftReport
+    from pitwall.monitoring.settings import MonitoringSettings
+
+log = logging.getLogger(__name__)
+
+ALERT_SOURCE = "pitwall.monitoring"
+MODEL_ALERT = "ModelAlert"
+FEATURE_DRIFT = "feature_drift"
+LIVE_BELOW_BASELINE = "live_below_baseline"
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str
+    tenant_id: str
+    model: str
+    version: int
+    message: str
+    raised_at: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_detail(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def drift_alerts(report: DriftReport, raised_at: str) -> list[Alert]:
+    """``feature_drift`` when a top feature's PSI is above the threshold."""
+    drifted = report.drifted_features
+    if not drifted:
+        return []
+    psis = {f.name: f.psi for f in report.features if f.name in drifted}
+    worst = max(drifted, key=lambda n: psis[n] or 0.0)
+    return [
+        Alert(
+            kind=FEATURE_DRIFT,
+            tenant_id=report.tenant_id,
+            model=report.model,
+            version=report.version,
+            message=(
+                f"{report.model} v{report.version}: served {worst!r} drifted from the training window "
+                f"(PSI {psis[worst]:.3f} > {report.psi_threshold}); drifted top features: {', '.join(drifted)}"
+            ),
+            raised_at=raised_at,
+            details={"psi": psis, "threshold": report.psi_threshold, "n_served_rows": report.n_served_rows},
+        )
+    ]
+
+
+def record_alerts(record: pd.DataFrame, settings: MonitoringSettings, raised_at: str) -> list[Alert]:
+    """``live_below_baseline`` over the last ``settings.record_window`` live races."""
+    window = settings.record_window
+    rows = record.dropna(subset=["value", "baseline"])
+    if len(rows) < window:
+        return []
+    last = rows.tail(window)
+    model_mean, base_mean = float(last["value"].mean()), float(last["baseline"].mean())
+    maximize = str(last["direction"].iloc[-1]) == "maximize"
+    worse = model_mean < base_mean if maximize else model_mean > base_mean
+    if not worse:
+        return []
+    metric = str(last["metric"].iloc[-1])
+    return [
+        Alert(
+            kind=LIVE_BELOW_BASELINE,
+            tenant_id=settings.tenant_id,
+            model=settings.model,
+            version=int(last["version"].iloc[-1]),
+            message=(
+                f"{settings.model}: live {metric} over the last {window} races is {model_mean:.4f}, "
+                f"worse than the baseline's {base_mean:.4f}"
+            ),
+            raised_at=raised_at,
+            details={
+                "metric": metric,
+                "window": window,
+                "model_mean": model_mean,
+                "baseline_mean": base_mean,
+                "races": [str(r) for r in last["race_id"]],
+            },
+        )
+    ]
+
+
+class AlertPublisher(Protocol):
+    def publish(self, alert: Alert) -> None: ...
+
+
+class LocalAlertBus:
+    """JSONL log per tenant + in-process subscribers (a failing subscriber is logged, not raised)."""
+
+    def __init__(self) -> None:
+        self._subscribers: list[Callable[[Alert], None]] = []
+        self._lock = threading.Lock()
+        self.published: list[Alert] = []
+
+    def subscribe(self, handler: Callable[[Alert], None]) -> Callable[[Alert], None]:
+        self._subscribers.append(handler)
+        return handler
+
+    def publish(self, alert: Alert) -> None:
+        from pitwall.monitoring.settings import scoped_dir
+
+        path = scoped_dir("alerts", alert.tenant_id) / "alerts.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            with open(path, "a") as fh:
+                fh.write(json.dumps(alert.to_detail(), sort_keys=True) + "\n")
+            self.published.append(alert)
+        for handler in self._subscribers:
+            try:
+                handler(alert)
+            except Exception:  # noqa: BLE001
+                log.exception("alert subscriber failed on %s", alert.kind)
+
+
+def read_alerts(tenant_id: str, model: str | None = None) -> list[Alert]:
+    """The tenant's alert log (one model's when given), oldest first."""
+    from pitwall.monitoring.settings import scoped_dir
+
+    path = scoped_dir("alerts", tenant_id) / "alerts.jsonl"
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            doc = json.loads(line)
+            if model is None or doc["model"] == model:
+                out.append(Alert(**doc))
+    return out
+
+
+_local_bus: LocalAlertBus | None = None
+
+
+def alert_publisher() -> AlertPublisher:
+    """``PITWALL_BACKEND=aws``: EventBridge; otherwise the process's local alert bus."""
+    import os
+
+    global _local_bus
+    if os.environ.get("PITWALL_BACKEND", "local") == "aws":
+        from pitwall.monitoring.alerts_aws import EventBridgeAlertPublisher
+
+        return EventBridgeAlertPublisher(bus_name=os.environ.get("PITWALL_EVENT_BUS", "default"))
+    if _local_bus is None:
+        _local_bus = LocalAlertBus()
+    return _local_bus

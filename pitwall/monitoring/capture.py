@@ -1,0 +1,457 @@
+"""Data capture: every sampled prediction request of a deployed model, as it was answered.
+
+A capture is one parquet row per predicted row (a race request is one row per driver) with
+the model, version, tenant, the request's feature values *as the model used them* (after the
+caller's overrides), the prediction and the time. Columns (:data:`CAPTURE_COLUMNS`):
+
+``capture_id`` (one per request), ``tenant_id``, ``model``, ``version``, ``template``,
+``captured_at`` (ISO-8601 UTC), ``request_kind`` (``race`` | ``instances``), ``scenario``
+(true when the caller overrode features, e.g. a what-if grid: never scored as a forecast),
+``race_id``, ``season``, ``round``, ``row``, ``entity`` (driver id), ``features`` (JSON object
+feature -> value or null), ``rank``, ``score``, ``probability``, ``value``, ``label``,
+``probabilities`` (JSON), ``paired`` (false when a ranking row could not be matched to its
+input row; the features are then kept without a prediction).
+
+Where captures go is a :class:`CaptureSink`: :class:`LocalCaptureSink` writes parquet under
+``$PITWALL_HOME/monitoring/captures/tenant=<t>/model=<m>/date=<YYYY-MM-DD>/<capture_id>.parquet``;
+:class:`pitwall.monitoring.capture_aws.S3CaptureSink` writes the same keys to S3. Reading
+always names one tenant: there is no call that reads across tenants.
+
+Which requests are captured is a per-deployment sampling rate
+(:class:`pitwall.monitoring.settings.MonitoringSettings.capture_percent`), decided by a
+:class:`Sampler` before any work is done. :class:`CapturingServing` wraps a serving backend
+(``pitwall.serving.deploy.ServingBackend``) so that every answered request is offered to the
+capture path; a failure to capture is logged and never fails the request.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import math
+import random
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pitwall.monitoring.settings import MonitoringSettings, get_settings, monitoring_home
+from pitwall.platform import validation
+from pitwall.platform.clock import as_utc, iso, utc_now
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+log = logging.getLogger(__name__)
+
+CAPTURE_COLUMNS = (
+    "capture_id",
+    "tenant_id",
+    "model",
+    "version",
+    "template",
+    "captured_at",
+    "request_kind",
+    "scenario",
+    "race_id",
+    "season",
+    "round",
+    "row",
+    "entity",
+    "features",
+    "rank",
+    "score",
+    "probability",
+    "value",
+    "label",
+    "probabilities",
+    "paired",
+)
+
+Clock = Callable[[], datetime]
+
+
+# --------------------------------------------------------------------------- what one request produced
+
+
+@dataclass(frozen=True)
+class FeatureRows:
+    """The model inputs of one request: one dict feature -> value per row, with race and entity."""
+
+    rows: list[dict[str, float | None]]
+    races: list[str | None]
+    entities: list[str | None]
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def matrix_rows(features: Sequence[str], X: Any, races: Sequence[Any], entities: Sequence[Any]) -> FeatureRows:
+    """:class:`FeatureRows` from a feature matrix (rows x ``features``)."""
+    rows = [{f: _num(X[i][j]) for j, f in enumerate(features)} for i in range(len(X))]
+    return FeatureRows(
+        rows, [None if r is None else str(r) for r in races], [None if e is None else str(e) for e in entities]
+    )
+
+
+def _race_key(race_id: str | None) -> tuple[int | None, int | None]:
+    """``"2024-08"`` -> (2024, 8); anything else -> (None, None)."""
+    if not race_id:
+        return None, None
+    head, _, tail = str(race_id).partition("-")
+    if head.isdigit() and tail.isdigit():
+        return int(head), int(tail)
+    return None, None
+
+
+def capture_frame(
+    *,
+    tenant_id: str,
+    model: str,
+    version: int,
+    template: str,
+    payload: Mapping[str, Any],
+    answer: Mapping[str, Any],
+    features: FeatureRows,
+    captured_at: datetime,
+    capture_id: str | None = None,
+) -> pd.DataFrame:
+    """The capture rows of one answered request (see the module doc for the columns)."""
+    import pandas as pd
+
+    capture_id = capture_id or uuid.uuid4().hex
+    kind = "race" if "race" in payload else "instances"
+    scenario = bool(payload.get("grid_positions")) or payload.get("weather") is not None
+    answer_race = (answer.get("race") or {}).get("race_id") if isinstance(answer.get("race"), Mapping) else None
+    predictions = list(answer.get("predictions") or [])
+    ranking = answer.get("kind") == "ranking"
+    # pair each input row with its answer row: ranking answers are re-ordered best first, so
+    # they pair by (race, driver); other answers keep the input order
+    by_key: dict[tuple[str | None, str | None], Mapping[str, Any]] = {}
+    if ranking:
+        for p in predictions:
+            by_key.setdefault((p.get("race_id"), p.get("driver_id")), p)
+        unique = len(by_key) == len(predictions) and all(k[1] is not None for k in by_key)
+    stamp = iso(captured_at)
+    out: list[dict[str, Any]] = []
+    for i, row in enumerate(features.rows):
+        race_id = answer_race or features.races[i]
+        if ranking:
+            pred = by_key.get((features.races[i], features.entities[i])) if unique else None
+        else:
+            pred = predictions[i] if i < len(predictions) else None
+        season, rnd = _race_key(race_id)
+        probs = (pred or {}).get("probabilities")
+        out.append(
+            {
+                "capture_id": capture_id,
+                "tenant_id": tenant_id,
+                "model": model,
+                "version": int(version),
+                "template": template,
+                "captured_at": stamp,
+                "request_kind": kind,
+                "scenario": scenario,
+                "race_id": race_id,
+                "season": season,
+                "round": rnd,
+                "row": i,
+                "entity": features.entities[i],
+                "features": json.dumps(row, sort_keys=True),
+                "rank": None if pred is None or pred.get("rank") is None else int(pred["rank"]),
+                "score": _num((pred or {}).get("score")),
+                "probability": _num((pred or {}).get("probability")),
+                "value": _num((pred or {}).get("value")),
+                "label": None if pred is None or pred.get("label") is None else str(pred["label"]),
+                "probabilities": None if probs is None else json.dumps(probs, sort_keys=True),
+                "paired": pred is not None,
+            }
+        )
+    return normalise(pd.DataFrame(out, columns=list(CAPTURE_COLUMNS)))
+
+
+def normalise(df: pd.DataFrame) -> pd.DataFrame:
+    """Capture frames with stable dtypes (files written by different requests concatenate)."""
+    import pandas as pd
+
+    df = df.reindex(columns=list(CAPTURE_COLUMNS))
+    for col in ("version", "season", "round", "row", "rank"):
+        df[col] = pd.array(df[col], dtype="Int64")
+    for col in ("score", "probability", "value"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+    for col in ("scenario", "paired"):
+        df[col] = df[col].astype("bool")
+    for col in (
+        "capture_id", "tenant_id", "model", "template", "captured_at", "request_kind",
+        "race_id", "entity", "features", "label", "probabilities",
+    ):  # fmt: skip
+        df[col] = df[col].astype("string")
+    return df
+
+
+def decode_features(captures: pd.DataFrame) -> pd.DataFrame:
+    """The ``features`` JSON column as one float column per feature (index = the captures')."""
+    import pandas as pd
+
+    decoded = [json.loads(s) if isinstance(s, str) else {} for s in captures["features"].tolist()]
+    frame = pd.DataFrame.from_records(decoded, index=captures.index)
+    return frame.apply(pd.to_numeric, errors="coerce").astype("float64")
+
+
+# --------------------------------------------------------------------------- sinks
+
+
+class CaptureSink(Protocol):
+    """Where capture rows are kept. Every call is scoped to one tenant and model."""
+
+    def write(self, tenant_id: str, model: str, frame: pd.DataFrame) -> str:
+        """Store one request's capture rows; returns where (path or URI)."""
+        ...
+
+    def read(self, tenant_id: str, model: str) -> pd.DataFrame:
+        """Every capture row of the tenant's model (empty frame with the columns when none)."""
+        ...
+
+
+def _check_scope(tenant_id: str, model: str, frame: pd.DataFrame) -> str:
+    validation.identifier(tenant_id, "tenant_id")
+    validation.identifier(model, "model")
+    if len(frame) == 0:
+        raise ValueError("capture frame has no rows")
+    if set(frame["tenant_id"].astype(str)) != {tenant_id} or set(frame["model"].astype(str)) != {model}:
+        raise ValueError(f"capture rows must all belong to tenant {tenant_id!r}, model {model!r}")
+    return str(frame["captured_at"].iloc[0])[:10]
+
+
+def capture_key(tenant_id: str, model: str, day: str, capture_id: str) -> str:
+    """The relative key of one request's file (the same locally and in S3)."""
+    return f"tenant={tenant_id}/model={model}/date={day}/{capture_id}.parquet"
+
+
+def empty_captures() -> pd.DataFrame:
+    import pandas as pd
+
+    return normalise(pd.DataFrame(columns=list(CAPTURE_COLUMNS)))
+
+
+def frame_to_parquet(frame: pd.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+def concat_captures(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    import pandas as pd
+
+    if not frames:
+        return empty_captures()
+    df = normalise(pd.concat([normalise(f) for f in frames], ignore_index=True))
+    return df.sort_values(["captured_at", "capture_id", "row"], kind="mergesort").reset_index(drop=True)
+
+
+class LocalCaptureSink:
+    """Parquet files under ``$PITWALL_HOME/monitoring/captures`` (or ``root``)."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self._root = Path(root) if root is not None else None
+
+    @property
+    def root(self) -> Path:
+        return self._root if self._root is not None else monitoring_home() / "captures"
+
+    def write(self, tenant_id: str, model: str, frame: pd.DataFrame) -> str:
+        day = _check_scope(tenant_id, model, frame)
+        path = self.root / capture_key(tenant_id, model, day, str(frame["capture_id"].iloc[0]))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(frame_to_parquet(normalise(frame)))
+        tmp.replace(path)
+        return str(path)
+
+    def read(self, tenant_id: str, model: str) -> pd.DataFrame:
+        import pandas as pd
+
+        folder = self.root / f"tenant={validation.identifier(tenant_id, 'tenant_id')}"
+        folder = folder / f"model={validation.identifier(model, 'model')}"
+        files = sorted(folder.glob("date=*/*.parquet")) if folder.is_dir() else []
+        return concat_captures([pd.read_parquet(f) for f in files])
+
+
+# --------------------------------------------------------------------------- sampling and the recorder
+
+
+class Sampler:
+    """Bernoulli sampling of requests (seeded for tests); thread-safe."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def keep(self, rate: float) -> bool:
+        if rate >= 1.0:
+            return True
+        if rate <= 0.0:
+            return False
+        with self._lock:
+            return self._rng.random() < rate
+
+
+class CaptureRecorder:
+    """Decides (sampling) and writes captures for deployed models."""
+
+    def __init__(
+        self,
+        sink: CaptureSink | None = None,
+        *,
+        sampler: Sampler | None = None,
+        settings: Callable[[str, str], MonitoringSettings] = get_settings,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.sink: CaptureSink = sink if sink is not None else LocalCaptureSink()
+        self.sampler = sampler or Sampler()
+        self.settings = settings
+        self.clock = clock
+
+    def sampled(self, tenant_id: str, model: str) -> bool:
+        """Whether this request is captured (call before computing anything for it)."""
+        return self.sampler.keep(self.settings(tenant_id, model).capture_rate)
+
+    def record(
+        self,
+        *,
+        tenant_id: str,
+        model: str,
+        version: int,
+        template: str,
+        payload: Mapping[str, Any],
+        answer: Mapping[str, Any],
+        features: FeatureRows,
+    ) -> str | None:
+        """Write one (already sampled) request; returns the capture id (None: nothing to capture)."""
+        if not features.rows:
+            return None
+        frame = capture_frame(
+            tenant_id=tenant_id,
+            model=model,
+            version=version,
+            template=template,
+            payload=payload,
+            answer=answer,
+            features=features,
+            captured_at=as_utc(self.clock()),
+        )
+        self.sink.write(tenant_id, model, frame)
+        return str(frame["capture_id"].iloc[0])
+
+
+def read_captures(
+    sink: CaptureSink,
+    tenant_id: str,
+    model: str,
+    *,
+    version: int | None = None,
+    race_id: str | None = None,
+    since: datetime | None = None,
+) -> pd.DataFrame:
+    """One tenant's captures of one model, optionally one version / race / from a time on."""
+    df = sink.read(tenant_id, model)
+    if version is not None:
+        df = df[df["version"] == int(version)]
+    if race_id is not None:
+        df = df[df["race_id"] == race_id]
+    if since is not None:
+        df = df[df["captured_at"] >= iso(since)]
+    return df.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- the serving wrapper
+
+
+def request_features(inner: Any, record: Any, payload: Mapping[str, Any]) -> FeatureRows | None:
+    """The features a request used, rebuilt the way the in-process serving path builds them
+    (cached race inputs, the caller's overrides, explicit instances). ``None`` when they
+    cannot be known here (a remote endpoint answering a race payload, a championship)."""
+    from pitwall.serving import invocation as inv
+
+    predictor = None
+    cache = getattr(inner, "cache", None)
+    serving = getattr(inner, "serving", None) if cache is not None else None
+    if cache is not None:
+        predictor = cache.get(record)
+    if "instances" in payload:
+        features = list(predictor.features) if predictor is not None else list(record.features)
+        if predictor is not None:
+            X, groups, entities = inv.instances_matrix(predictor, payload["instances"])
+            return matrix_rows(features, X, groups, entities)
+        rows = payload["instances"]
+        X = [[r.get(f) for f in features] for r in rows]
+        groups = [r.get("race_id") or inv.INSTANCES_RACE_ID for r in rows]
+        return matrix_rows(features, X, groups, [r.get("driver_id") for r in rows])
+    if "race" in payload and predictor is not None and serving is not None:
+        race = serving.catalog.resolve(payload["race"])
+        if payload.get("grid_positions") or payload.get("weather") is not None:
+            frame = inv.race_frame(
+                predictor, serving.frames, race, payload.get("grid_positions"), payload.get("weather")
+            )
+            inputs = inv.race_inputs(predictor, frame)
+        else:
+            inputs = serving.frames.inputs(predictor, race.season, race.round)
+        return matrix_rows(predictor.features, inputs.X, inputs.groups, inputs.entities)
+    return None
+
+
+class CapturingServing:
+    """A serving backend that captures what the wrapped backend answers (same interface).
+
+    ``DeploymentService(CapturingServing(LocalServing()))`` serves exactly as before; each
+    request is sampled at the deployment's rate and, when kept, its features and answer are
+    written to the recorder's sink.
+    """
+
+    def __init__(self, inner: Any, recorder: CaptureRecorder | None = None) -> None:
+        self.inner = inner
+        self.recorder = recorder or CaptureRecorder()
+        self.name = inner.name
+
+    def __getattr__(self, item: str) -> Any:  # prepare/commit/rollback/remove/endpoint/cache/serving
+        return getattr(self.inner, item)
+
+    def invoke(self, record: Any, payload: Mapping[str, Any]) -> dict[str, Any]:
+        answer = self.inner.invoke(record, payload)
+        capture_answer(self.recorder, self.inner, record, payload, answer)
+        return answer
+
+
+def capture_answer(
+    recorder: CaptureRecorder, inner: Any, record: Any, payload: Mapping[str, Any], answer: Mapping[str, Any]
+) -> str | None:
+    """Sample and capture one answered request; never raises (a capture must not fail a request)."""
+    try:
+        if "championship" in payload or not recorder.sampled(record.tenant_id, record.name):
+            return None
+        features = request_features(inner, record, payload)
+        if features is None:
+            return None
+        return recorder.record(
+            tenant_id=record.tenant_id,
+            model=record.name,
+            version=record.version,
+            template=record.template,
+            payload=payload,
+            answer=answer,
+            features=features,
+        )
+    except Exception:  # noqa: BLE001 - monitoring never breaks serving
+        log.exception("capture of a %s/%s request failed", record.tenant_id, record.name)
+        return None
