@@ -6,9 +6,13 @@ SageMaker training image:
 - ``train_template``: build the template's frame, evaluate on a holdout of the latest races
   (model and naive baseline side by side), refit on everything, save the safe-format artifact
   under ``$PITWALL_HOME/models/<tenant>/<name>/<id>/``, register it and log it to MLflow.
-- ``backtest_template``: walk-forward backtest of one season with the model, the naive
-  baseline and (for ranking templates with a top k) a grid-only logistic model, writing one
-  JSON object per predicted event when asked.
+- ``backtest_template``: walk-forward backtest of one season (``pitwall.ml.backtest``, the one
+  backtest) with every naive baseline of the template on the same rows and the paired
+  comparison against each, writing one JSON object per predicted event when asked. The CLI,
+  the SDK, the benchmarks and marketplace verification call it.
+- ``template_fit``: the template's training recipe as a ``train_df -> model`` callable: its
+  default algorithm and parameters (monotone constraints included) and, when the template
+  declares one, a calibration step fitted on walk-forward outputs of the training seasons only.
 """
 
 from __future__ import annotations
@@ -68,6 +72,20 @@ class BacktestReport:
     @property
     def metrics(self) -> dict[str, float]:
         return self.result.metrics
+
+    @property
+    def comparisons(self) -> dict[str, dict[str, Any]]:
+        """metric -> baseline -> ``pitwall.ml.compare.PairedComparison``."""
+        return self.result.comparisons
+
+    @property
+    def strongest(self) -> dict[str, str]:
+        """metric -> the name of the strongest baseline in that metric."""
+        return self.result.strongest
+
+    def verdict(self, metric: str) -> Any:
+        """The model against the strongest baseline in ``metric`` (a ``PairedComparison``)."""
+        return self.result.verdict(metric)
 
 
 def available_seasons(store: Store, spec: TemplateSpec) -> list[int]:
@@ -168,11 +186,11 @@ def train_template(
         seed=seed,
     )
     train_idx, test_idx = ev.holdout_split(data, last_n_races=holdout_races)
-    holdout_model = builder.train(data.iloc[train_idx], **train_kwargs)
+    holdout_model = _fit_with_calibration(spec, builder, data.iloc[train_idx], train_kwargs)
     test = data.iloc[test_idx]
     evaluation = holdout_model.evaluate(test, record=False)
-    baseline = ev.baseline_scores(builder.spec, test, spec.baseline)
-    model = builder.train(data, **train_kwargs)
+    baseline = baseline_summary(spec, builder.spec, test)
+    model = _fit_with_calibration(spec, builder, data, train_kwargs)
     # test_* = the holdout of the latest races (what champion/challenger comparisons read)
     model.metrics.update({f"test_{k}": v for k, v in evaluation.metrics.items() if k not in ("n_races", "k")})
     model.metrics.update({f"baseline_{k}": v for k, v in baseline.items() if k not in ("n_races", "k")})
@@ -217,6 +235,110 @@ def train_template(
     return result
 
 
+def baseline_summary(spec: TemplateSpec, task: Any, rows: pd.DataFrame) -> dict[str, float]:
+    """Flat baseline metrics on ``rows``: per metric the strongest baseline's value (the one a
+    model is judged against), plus ``<name>_<metric>`` for every baseline."""
+    from pitwall.ml.evaluation import baseline_scores
+    from pitwall.ml.metrics import direction
+
+    per = {b.name: _clean(baseline_scores(task, rows, b.column, probability=b.is_probability)) for b in spec.baselines}
+    out: dict[str, float] = {}
+    for name, scores in per.items():
+        out.update({f"{name}_{k}": v for k, v in scores.items() if k not in ("n_races", "k")})
+    for metric in sorted({k for scores in per.values() for k in scores} - {"n_races", "k"}):
+        values = [scores[metric] for scores in per.values() if metric in scores]
+        out[metric] = max(values) if direction(metric) == "maximize" else min(values)
+    return out
+
+
+CALIBRATION_SEASONS = 2  # seasons of walk-forward outputs a calibration is fitted on
+
+
+def _fit_with_calibration(
+    spec: TemplateSpec, builder: Any, train: pd.DataFrame, train_kwargs: dict[str, Any], cache: dict | None = None
+) -> Any:
+    """``builder.train(train)`` plus, when ``spec.calibration`` is set and the model is one
+    estimator, a Platt calibration fitted on walk-forward outputs of training seasons only: the
+    ``CALIBRATION_SEASONS`` seasons before the latest season in ``train``, each predicted by a
+    model trained on the seasons before it (``cache`` reuses a calibration across the races of
+    an expanding backtest)."""
+    model = builder.train(train, **train_kwargs)
+    if not spec.calibration or train_kwargs.get("algorithm") == "auto" or not hasattr(model, "estimator"):
+        return model
+    seasons = sorted(int(x) for x in pd.unique(train["season"]))
+    cal_seasons = tuple(seasons[:-1][-CALIBRATION_SEASONS:])
+    if not cal_seasons:
+        return model
+    key = (cal_seasons, tuple(model.features))
+    if cache is not None and key in cache:
+        model.calibration = cache[key]
+        return model
+    from pitwall.ml.calibration import fit_platt
+    from pitwall.ml.errors import MLInputError
+
+    quiet = {k: v for k, v in train_kwargs.items() if k not in ("auto_tune", "n_trials", "timeout")}
+    p1, outcome, groups = [], [], []
+    for season in cal_seasons:
+        before, rows = train[train["season"] < season], train[train["season"] == season]
+        if before["race_id"].nunique() < spec.min_train_races or rows.empty:
+            continue
+        m = builder.train(before, **quiet)
+        p1.append(m.raw_output(rows)[:, 1])
+        if spec.task == "ranking":
+            pos = pd.to_numeric(rows[spec.target], errors="coerce").to_numpy(dtype="float64", na_value=float("nan"))
+            outcome.append((pos <= (spec.top_k or 1)).astype(float))
+        else:
+            outcome.append((rows[spec.target].to_numpy() == m.classes[-1]).astype(float))
+        groups.append(rows["race_id"].to_numpy())
+    if not p1:
+        return model
+    import numpy as np
+
+    try:
+        cal = fit_platt(
+            np.concatenate(p1),
+            np.concatenate(outcome),
+            np.concatenate(groups) if spec.task == "ranking" else None,
+            spec.top_k if spec.task == "ranking" else None,
+        )
+    except MLInputError:
+        return model
+    cal["seasons"] = list(cal_seasons)
+    if cache is not None:
+        cache[key] = cal
+    model.calibration = cal
+    return model
+
+
+def template_fit(
+    spec: TemplateSpec,
+    *,
+    features: Sequence[str] | None = None,
+    algorithm: str | None = None,
+    params: dict[str, Any] | None = None,
+    seed: int = 0,
+    calibrate: bool = True,
+) -> Any:
+    """The template's training recipe as a ``train_df -> model`` callable (see module doc)."""
+    builder = _builder(spec, features)
+    algo = algorithm or spec.default_algorithm
+    kwargs = {"algorithm": algo, "seed": seed, "params": params if params is not None else _default_params(spec, algo)}
+    cache: dict = {}
+    recipe = spec if calibrate else _without_calibration(spec)
+
+    def fit(train: pd.DataFrame) -> Any:
+        return _fit_with_calibration(recipe, builder, train, kwargs, cache)
+
+    fit.spec = builder.spec  # type: ignore[attr-defined]
+    return fit
+
+
+def _without_calibration(spec: TemplateSpec) -> TemplateSpec:
+    from dataclasses import replace
+
+    return replace(spec, calibration=None)
+
+
 def backtest_template(
     template: str,
     *,
@@ -228,14 +350,23 @@ def backtest_template(
     rounds: Sequence[int] | None = None,
     features: Sequence[str] | None = None,
     params: dict[str, Any] | None = None,
+    fit: Any = None,
+    calibrate: bool = True,
     output: str | Path | None = None,
     track: bool = True,
     seed: int = 0,
+    n_boot: int = 2000,
     store: Store | None = None,
 ) -> BacktestReport:
     """Walk-forward backtest of ``season``: each race is predicted by a model that saw only
-    races before it (``expanding``) or only seasons before it (``season_start``)."""
-    from pitwall.ml import walk_forward
+    races before it (``expanding``) or only seasons before it (``season_start``), trained on
+    the seasons from ``first_season`` (default: the ten before) to ``train_until``.
+
+    The model is the template's recipe (``template_fit``: ``features``/``algorithm``/``params``/
+    ``seed`` override it) or ``fit``, any ``train_df -> model`` callable (e.g. an ensemble
+    refit). Every baseline of the template is scored on the same rows and compared with a
+    paired bootstrap over races (``report.comparisons``, ``report.verdict(metric)``)."""
+    from pitwall.ml.backtest import walk_forward
 
     spec = get_template(template)
     store = store or get_store()
@@ -249,52 +380,30 @@ def backtest_template(
     seasons = [s for s in have if start <= s <= train_until] + [season]
     data = _labelled(spec, spec.frame(FeatureStore(store), seasons))
     mode = mode or spec.backtest_mode
-    builder = _builder(spec, features)
+    model = fit or template_fit(
+        spec, features=features, algorithm=algorithm, params=params, seed=seed, calibrate=calibrate
+    )
     result = walk_forward(
         data,
-        builder,
+        model,
         season=season,
         mode=mode,
         min_train_races=spec.min_train_races,
         rounds=rounds,
-        train_kwargs={
-            "algorithm": algorithm or spec.default_algorithm,
-            "seed": seed,
-            "params": params if params is not None else _default_params(spec, algorithm or spec.default_algorithm),
-        },
-        baselines={spec.baseline.removeprefix("baseline_"): spec.baseline},
+        baselines=spec.baseline_columns,
+        probability_baselines=[b.name for b in spec.baselines if b.is_probability],
+        group_col="race_id",
         track=track,
         experiment=f"backtest-{spec.name}",
         run_name=f"{spec.name}-{season}-{mode}",
+        n_boot=n_boot,
+        seed=seed,
     )
     report = BacktestReport(spec.name, season, result, dict(result.baseline_metrics))
-    if spec.task == "ranking" and spec.top_k is not None:
-        report.baseline_metrics["grid_logistic"] = _grid_logistic(spec, data, season, mode, rounds, seed)
     if output is not None:
         ids = [c for c in ROW_ID_COLUMNS if c in data.columns and c not in result.predictions.columns]
         write_backtest_jsonl(spec, result.predictions.join(data[ids]), output)
     return report
-
-
-def _grid_logistic(
-    spec: TemplateSpec, data: pd.DataFrame, season: int, mode: str, rounds: Sequence[int] | None, seed: int
-) -> dict[str, float]:
-    """The calibration reference: a logistic model on the grid slot alone, same walk-forward."""
-    from pitwall.ml import walk_forward
-
-    grid = data.assign(grid_slot=-data["baseline_grid"]) if "baseline_grid" in data else None
-    if grid is None:
-        return {}
-    res = walk_forward(
-        grid,
-        _builder(spec, ["grid_slot"]),
-        season=season,
-        mode=mode,
-        min_train_races=spec.min_train_races,
-        rounds=rounds,
-        train_kwargs={"algorithm": "logistic", "seed": seed},
-    )
-    return _clean(res.metrics)
 
 
 def write_backtest_jsonl(spec: TemplateSpec, predictions: pd.DataFrame, path: str | Path) -> Path:
@@ -350,7 +459,6 @@ def evaluate_registered(
     store: Store | None = None,
 ) -> dict[str, dict[str, float]]:
     """Score a registered model and its template's baseline on ``seasons`` (same rows)."""
-    from pitwall.ml import evaluation as ev
     from pitwall.ml import load_model
     from pitwall.platform.models import get_model
 
@@ -360,8 +468,7 @@ def evaluate_registered(
     data = _labelled(spec, spec.frame(FeatureStore(store), resolve_seasons(store, spec, seasons)))
     model = load_model(record.artifact_uri)
     result = model.evaluate(data, record=False)
-    baseline = ev.baseline_scores(model.spec, data, spec.baseline)
-    return {"model": _clean(result.metrics), "baseline": _clean(baseline)}
+    return {"model": _clean(result.metrics), "baseline": _clean(baseline_summary(spec, model.spec, data))}
 
 
 def register_copy(record: Any, name: str) -> Any:

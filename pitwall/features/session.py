@@ -49,6 +49,31 @@ def _speed_history(inp: FeatureInputs) -> pd.DataFrame:
     return r[r["speed_index"].notna()].rename(columns={"speed_index": "track_speed_index"})
 
 
+def _overtaking_history(inp: FeatureInputs) -> pd.DataFrame:
+    """Per race: Spearman correlation of grid slot and finish among classified starters with a
+    grid slot, and its rolling mean over the circuit's last ``OVERTAKING_WINDOW`` races."""
+    from pitwall.features.spec import OVERTAKING_WINDOW
+
+    s = inp.starts
+    s = s[s["classified"] & s["grid"].notna() & (s["grid"] > 0)][["seq", "circuit_key", "grid", "position"]].copy()
+    if not len(s):
+        return pd.DataFrame(columns=["seq", "circuit_key", "circuit_overtaking_difficulty"])
+    g = s.groupby("seq")
+    s["rg"] = g["grid"].rank()
+    s["rp"] = g["position"].rank()
+    s["rg2"], s["rp2"], s["rgp"] = s["rg"] ** 2, s["rp"] ** 2, s["rg"] * s["rp"]
+    t = s.groupby(["seq", "circuit_key"]).agg(
+        n=("rg", "size"), sg=("rg", "sum"), sp=("rp", "sum"), sgg=("rg2", "sum"), spp=("rp2", "sum"), sgp=("rgp", "sum")
+    )
+    t = t[t["n"] >= 5].reset_index()
+    cov = t["sgp"] - t["sg"] * t["sp"] / t["n"]
+    var = np.sqrt((t["sgg"] - t["sg"] ** 2 / t["n"]) * (t["spp"] - t["sp"] ** 2 / t["n"]))
+    t["rho"] = (cov / var.where(var > 0)).astype("float64")
+    h = sorted_history(t[t["rho"].notna()], CIRCUIT)
+    h["circuit_overtaking_difficulty"] = rolling_mean(h, CIRCUIT, "rho", OVERTAKING_WINDOW)
+    return h
+
+
 def session_features(inp: FeatureInputs, rows: pd.DataFrame) -> pd.DataFrame:
     """Session-group features for ``rows`` as known pre_race (``compute.at_moment`` nulls what
     pre_qualifying cannot see: R's qualifying gap and starting slot)."""
@@ -67,6 +92,9 @@ def session_features(inp: FeatureInputs, rows: pd.DataFrame) -> pd.DataFrame:
     out["track_speed_index"] = asof_before(rows, _speed_history(inp), CIRCUIT, ["track_speed_index"])[
         "track_speed_index"
     ]
+    out["circuit_overtaking_difficulty"] = asof_before(
+        rows, _overtaking_history(inp), CIRCUIT, ["circuit_overtaking_difficulty"]
+    )["circuit_overtaking_difficulty"]
     out = out.astype("float64")
-    out["weather_condition"] = _own(rows, inp.race_conditions, "weather_condition", ["race_id"]).astype("string")
+    out["observed_weather"] = _own(rows, inp.race_conditions, "observed_weather", ["race_id"]).astype("string")
     return out

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pitwall.vocabulary import DRIVER_FEATURE_MOMENTS, WEATHER_CONDITIONS
+from pitwall.vocabulary import MOMENTS as PREDICTION_MOMENTS
 
 GROUPS: tuple[str, ...] = ("driver", "team", "session")
 MOMENTS: tuple[str, ...] = DRIVER_FEATURE_MOMENTS  # the moments with a driver feature table
@@ -45,6 +46,55 @@ POWER_TRACK_INDEX = 1.05  # track speed index at or above: high-speed ("power") 
 DOWNFORCE_TRACK_INDEX = 0.95  # track speed index at or below: low-speed ("downforce") circuit
 TRACK_SPEED_WINDOW = 20  # races in the rolling median of the track speed index
 STINT_MIN_CLEAN_LAPS = 5  # clean laps a stint needs to give a degradation slope
+OVERTAKING_WINDOW = 5  # races at a circuit in the mean of its grid -> finish correlation
+RACE_PACE_WINDOW = 5  # races with lap data in a constructor's mean race pace vs the field
+
+# --- known_at: the moment from which a value is known -------------------------------------
+# Every feature (and every column of the lap, stint, pit-stop and race frames in
+# ``pitwall.features.laps``) carries ``known_at``. A template predicting at point P may use a
+# column only when ``known_by(column.known_at, P)``. The points, in time order: the weekend
+# moments of ``pitwall.vocabulary.MOMENTS`` (``in_race`` refined to the in-race points of a
+# lap / stint / pit-stop row), then ``post_race`` (known only once the race is over, e.g. the
+# race's observed weather). In-race points are relative to the row: for a lap row of lap N,
+# "end of lap N-1" is when the previous lap is complete; "start of lap N" adds the tyres the
+# car runs on lap N; "end of lap N" is the lap's own outcome (its time, its track status, a pit
+# entry). A stint row starts at "start of stint" (its first lap) and ends at "end of stint"; a
+# pit-stop row is predicted at "end of in-lap" (pit entry) and ends at "end of stop".
+KEY = "key"  # known_at of key columns (the row's identity: always known)
+POST_RACE = "post_race"
+IN_RACE_POINTS: tuple[str, ...] = (
+    "start of stint",
+    "end of lap N-1",
+    "start of lap N",
+    "end of in-lap",
+    "end of lap N",
+    "end of stop",
+    "end of stint",
+)
+KNOWN_AT: tuple[str, ...] = (
+    *(m for m in PREDICTION_MOMENTS if m != "in_race"),
+    *IN_RACE_POINTS,
+    POST_RACE,
+)
+"""Every ``known_at`` value, in time order (``KEY`` aside)."""
+
+
+def known_by(known_at: str, point: str) -> bool:
+    """Whether a value known from ``known_at`` is available at prediction point ``point``
+    (a ``KNOWN_AT`` value, or ``in_race`` meaning any in-race point: only pre-race values)."""
+    if known_at == KEY:
+        return True
+    if point == "in_race":
+        point = IN_RACE_POINTS[0]
+    for value, field in ((known_at, "known_at"), (point, "point")):
+        if value not in KNOWN_AT:
+            raise ValueError(f"{field}: {value!r} is not one of {', '.join(KNOWN_AT)}")
+    if known_at in IN_RACE_POINTS and point in IN_RACE_POINTS:
+        # lap, stint and stop points belong to different row grains; within one grain the
+        # order above is the time order, and a stint starts where its first lap starts
+        return IN_RACE_POINTS.index(known_at) <= IN_RACE_POINTS.index(point)
+    return KNOWN_AT.index(known_at) <= KNOWN_AT.index(point)
+
 
 
 @dataclass(frozen=True)
@@ -54,6 +104,8 @@ class FeatureSpec:
     - ``dtype``: ``"float"`` (NaN = null) or ``"string"``.
     - ``moments``: moments at which it has values; at other moments it is null by definition.
     - ``source``: the canonical tables it reads; ``"none"`` when no offline source has the inputs.
+    - ``known_at``: the moment from which it is known (a ``KNOWN_AT`` value). Driver and team
+      features (history strictly before R) default to ``pre_practice``; session features say.
     """
 
     name: str
@@ -62,9 +114,14 @@ class FeatureSpec:
     source: str
     dtype: str = "float"
     moments: tuple[str, ...] = MOMENTS
+    known_at: str = ""
+
+
+_GROUP_KNOWN_AT = {"driver": "pre_practice", "team": "pre_practice"}  # history before R only
 
 
 def _f(name: str, group: str, definition: str, source: str, **kw: object) -> FeatureSpec:
+    kw.setdefault("known_at", _GROUP_KNOWN_AT.get(group, ""))
     return FeatureSpec(name, group, definition, source, **kw)  # type: ignore[arg-type]
 
 
@@ -202,6 +259,14 @@ _SPECS: tuple[FeatureSpec, ...] = (
         "circuits (track speed index <= 0.95); positive = relatively stronger on downforce tracks",
         "qualifying, fastest_laps, races",
     ),
+    _f(
+        "team_race_pace",
+        "team",
+        "c's race pace vs the field (%): per race, the mean of c's cars' median clean-lap times over the median of "
+        "all cars' median clean-lap times, minus 1, times 100 (negative = faster than the field); mean over c's last "
+        "5 races with lap data before R; null before 2018",
+        "laps, results",
+    ),
     # --- session --------------------------------------------------------------------------
     _f(
         "quali_gap_to_pole",
@@ -209,6 +274,7 @@ _SPECS: tuple[FeatureSpec, ...] = (
         "pre_race: d's quali gap (%) in R's qualifying (0 = pole time); null pre_qualifying",
         "qualifying",
         moments=("pre_race",),
+        known_at="pre_race",
     ),
     _f(
         "fp_pace_ranking",
@@ -216,24 +282,28 @@ _SPECS: tuple[FeatureSpec, ...] = (
         "rank (1 = fastest) of d's best lap over R's practice sessions held before qualifying (FP1 only on "
         "sprint weekends); null without practice data",
         "practice",
+        known_at="pre_qualifying",
     ),
     _f(
         "sector_times",
         "session",
         "always null offline: no source of ours has sector times (the FastF1 lap exports omit them)",
         "none",
+    known_at="pre_qualifying",  # would come from practice sessions
     ),
     _f(
         "avg_corner_speed",
         "session",
         "always null offline: no source of ours has car telemetry",
         "none",
+    known_at="pre_qualifying",  # would come from practice sessions
     ),
     _f(
         "straight_line_speed",
         "session",
         "always null offline: no source of ours has speed-trap data",
         "none",
+    known_at="pre_qualifying",  # would come from practice sessions
     ),
     _f(
         "tire_deg_rate",
@@ -242,6 +312,7 @@ _SPECS: tuple[FeatureSpec, ...] = (
         "dry-compound laps (+0.055 s per lap of fuel remaining removed; stints with >= 5 clean laps) over d's last 3 "
         "races with lap data before R; null before 2018",
         "laps, races",
+        known_at="pre_practice",
     ),
     _f(
         "start_position",
@@ -249,6 +320,7 @@ _SPECS: tuple[FeatureSpec, ...] = (
         "pre_race: d's slot on R's starting grid (pit-lane start = number of cars on the grid); null pre_qualifying",
         "starting_grid",
         moments=("pre_race",),
+        known_at="pre_race",
     ),
     _f(
         "predicted_strategy",
@@ -256,20 +328,35 @@ _SPECS: tuple[FeatureSpec, ...] = (
         "expected number of pit stops: mean over R's circuit's last 3 races with stop data before R of the median "
         "number of stops (<= 120 s) per classified finisher",
         "pit_stops, results",
+        known_at="pre_practice",
     ),
     _f(
         "track_speed_index",
         "session",
         "track speed index of R's circuit at its previous race (> 1: faster than a typical circuit)",
         "qualifying, fastest_laps, races",
+        known_at="pre_practice",
     ),
     _f(
-        "weather_condition",
+        "circuit_overtaking_difficulty",
         "session",
-        "'dry' / 'mixed' / 'wet' from the share of R's race laps on intermediate or wet tyres (< 2% dry, >= 60% wet); "
-        "OBSERVED race conditions standing in for a forecast (no weather feed offline); null before 2018",
+        "how much the grid decides the finish at R's circuit: per race, Spearman's correlation of grid slot and "
+        "finish position among classified starters with a grid slot (races with >= 5), mean over the circuit's "
+        "last 5 races before R (near 1: hard to overtake, e.g. Monaco); null at a circuit's first race",
+        "results",
+        known_at="pre_practice",
+    ),
+    _f(
+        "observed_weather",
+        "session",
+        "R's OWN observed weather, known only after the race: 'dry' / 'mixed' / 'wet' from the share of R's race "
+        "laps on intermediate or wet tyres (< 2% dry, >= 60% wet); null in every (race, driver) frame (no pre-race "
+        "moment can see it): it is a target of the race frame and, named as such, a scenario (the conditions= "
+        "filter); no weather forecast exists offline",
         "laps",
         dtype="string",
+        moments=(),
+        known_at=POST_RACE,
     ),
 )
 
@@ -283,8 +370,8 @@ def group_features(group: str) -> list[str]:
 
 def render_markdown() -> str:
     """The feature table of ``docs/features.md`` (one row per feature)."""
-    lines = ["| feature | group | definition | source |", "|---|---|---|---|"]
+    lines = ["| feature | group | known at | definition | source |", "|---|---|---|---|---|"]
     for s in _SPECS:
         text = s.definition.replace("|", "\\|")
-        lines.append(f"| `{s.name}` | {s.group} | {text} | {s.source} |")
+        lines.append(f"| `{s.name}` | {s.group} | {s.known_at} | {text} | {s.source} |")
     return "\n".join(lines)

@@ -138,6 +138,30 @@ def _standings(inp: FeatureInputs) -> pd.DataFrame:
     )
 
 
+def _race_pace_history(inp: FeatureInputs) -> pd.DataFrame:
+    """Per (race, constructor) with clean laps: the mean of its cars' median clean-lap times over
+    the field's median (%), and its rolling mean over the constructor's last ``RACE_PACE_WINDOW``."""
+    from pitwall.features.spec import RACE_PACE_WINDOW
+
+    lp = inp.laps
+    cols = ["seq", "constructor_key", "team_race_pace"]
+    if not len(lp):
+        return pd.DataFrame(columns=cols)
+    clean = lp[lp["clean"] & lp["driver_id"].notna()]
+    car = clean.groupby(["seq", "car_key", "driver_id"], observed=True)["lap_time_s"].median().reset_index()
+    car["race_id"] = car["seq"].map(inp.races.set_index("seq")["race_id"]).astype("string")
+    car["driver_id"] = car["driver_id"].astype("string")
+    teams = inp.starts[["race_id", "driver_id", "constructor_id"]]
+    car = car.merge(teams, on=["race_id", "driver_id"], how="inner")
+    car = inp.add_keys(car[car["constructor_id"].notna()])
+    field = car.groupby("seq")["lap_time_s"].transform("median")
+    car["pct"] = (car["lap_time_s"] / field - 1.0) * 100.0
+    t = car.groupby(["seq", "constructor_key"])["pct"].mean().reset_index()
+    h = sorted_history(t, C)
+    h["team_race_pace"] = rolling_mean(h, C, "pct", RACE_PACE_WINDOW)
+    return h
+
+
 def team_features(inp: FeatureInputs, rows: pd.DataFrame) -> pd.DataFrame:
     """Team-group features for ``rows`` (needs ``seq``, ``season``, ``constructor_id``, ``circuit_id``)."""
     stand = asof_before(rows, _standings(inp), C, ["constructor_position", "src_season"])
@@ -153,6 +177,7 @@ def team_features(inp: FeatureInputs, rows: pd.DataFrame) -> pd.DataFrame:
             ["upgrade_effectiveness", "power_track_advantage", "downforce_track_advantage"],
         ),
         asof_before(rows, _team_track_history(inp), ["constructor_key", "circuit_key"], ["team_track_performance"]),
+        asof_before(rows, _race_pace_history(inp), C, ["team_race_pace"]),
     ]
     out = pd.concat(parts, axis=1).astype("float64")
     return out[group_features("team")].replace([np.inf, -np.inf], np.nan)

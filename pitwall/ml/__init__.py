@@ -39,12 +39,13 @@ _EXPORTS = {
     "AutoMLTrainer": "pitwall.ml.tuning",
     # evaluation
     "EvaluationResult": "pitwall.ml.evaluation",
-    "BacktestResult": "pitwall.ml.evaluation",
-    "group_kfold": "pitwall.ml.evaluation",
-    "holdout_split": "pitwall.ml.evaluation",
-    "expanding_window_splits": "pitwall.ml.evaluation",
-    "walk_forward_splits": "pitwall.ml.evaluation",
-    "walk_forward": "pitwall.ml.evaluation",
+    "BacktestResult": "pitwall.ml.backtest",
+    "group_kfold": "pitwall.ml.splits",
+    "holdout_split": "pitwall.ml.splits",
+    "expanding_window_splits": "pitwall.ml.splits",
+    "walk_forward_splits": "pitwall.ml.splits",
+    "walk_forward": "pitwall.ml.backtest",
+    "paired_bootstrap": "pitwall.ml.compare",
     # metrics
     "classification_metrics": "pitwall.ml.metrics",
     "regression_metrics": "pitwall.ml.metrics",
@@ -99,6 +100,7 @@ __all__ = [
     "import_bundle",
     "list_runs",
     "load_model",
+    "paired_bootstrap",
     "log_backtest",
     "log_training_run",
     "ranking_metrics",
@@ -136,20 +138,15 @@ if TYPE_CHECKING:  # static analysers see the real names
         save_model,
         verify_artifact,
     )
+    from pitwall.ml.backtest import BacktestResult, walk_forward
     from pitwall.ml.builder import ModelBuilder
+    from pitwall.ml.compare import paired_bootstrap
     from pitwall.ml.dataset import TASKS, TaskSpec
     from pitwall.ml.errors import ArtifactIntegrityError, MLInputError, PitwallMLError
-    from pitwall.ml.evaluation import (
-        BacktestResult,
-        EvaluationResult,
-        expanding_window_splits,
-        group_kfold,
-        holdout_split,
-        walk_forward,
-        walk_forward_splits,
-    )
+    from pitwall.ml.evaluation import EvaluationResult
     from pitwall.ml.metrics import classification_metrics, default_metric, ranking_metrics, regression_metrics
     from pitwall.ml.model import BaseModel, EnsembleModel, TrainedModel, fit_model
+    from pitwall.ml.splits import expanding_window_splits, group_kfold, holdout_split, walk_forward_splits
     from pitwall.ml.tracking import compare as compare_runs
     from pitwall.ml.tracking import list_runs, log_backtest, log_training_run, tracking_uri
     from pitwall.ml.tuning import AutoMLTrainer, TuningResult, cross_validate, tune

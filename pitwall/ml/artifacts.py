@@ -183,6 +183,7 @@ def _common_metadata(model: BaseModel) -> dict[str, Any]:
         "score": model.score,
         "metrics": model.metrics,
         "tuning": model.tuning,
+        "calibration": model.calibration,
         "training_time_s": model.training_time_s,
         "library_versions": library_versions(),
         "created_at": model.created_at,
@@ -389,6 +390,7 @@ def load_model(path: str | Path) -> BaseModel:
             importance=importance,
             data_window=dict(meta.get("data_window") or {}),
             training_time_s=float(entry.get("training_time_s", meta.get("training_time_s", 0.0))),
+            calibration=entry.get("calibration"),
             **common,
         )
 
@@ -402,6 +404,7 @@ def load_model(path: str | Path) -> BaseModel:
         if meta.get("kind") == "single":
             entry = {k: meta[k] for k in ("algorithm", "params", "model_file", "model_format")}
             entry["seed"], entry["training_time_s"] = meta.get("seed", 0), meta.get("training_time_s", 0.0)
+            entry["calibration"] = meta.get("calibration")
             return member(entry, meta.get("feature_importance", {}))
     except (KeyError, TypeError) as exc:
         raise ArtifactIntegrityError(f"{METADATA_FILE}: incomplete model description (missing {exc})") from None
@@ -430,14 +433,14 @@ def export_bundle(path: str | Path) -> bytes:
     return buffer.getvalue()
 
 
-def import_bundle(data: bytes, dest_dir: str | Path) -> Path:
-    """Check a bundle from ``export_bundle`` and unpack it into ``dest_dir`` (new or empty).
+def bundle_files(data: bytes) -> dict[str, bytes]:
+    """The checked files (``{name: bytes}``) of a bundle from ``export_bundle``; nothing is written.
 
-    Rejected (``ArtifactIntegrityError``) before anything is written: a bundle that is not a
-    zip or is too large; entries with absolute or ``..`` paths, backslashes, symlinks,
-    duplicates, pickle files or disallowed suffixes; entries not listed in ``metadata.json``
-    or listed files that are absent; any sha256 mismatch. Returns the artifact folder, ready
-    for ``load_model``.
+    Rejected (``ArtifactIntegrityError``): a bundle that is not a zip or is too large; entries
+    with absolute or ``..`` paths, backslashes, symlinks, duplicates, pickle files or
+    disallowed suffixes; entries not listed in ``metadata.json`` or listed files that are
+    absent; any sha256 mismatch. The one bundle check: ``import_bundle`` and the marketplace
+    (``pitwall.marketplace.bundles.check_bundle``) both apply it.
     """
     if not isinstance(data, bytes | bytearray):
         raise MLInputError(f"data: expected bytes, got {type(data).__name__}")
@@ -489,7 +492,13 @@ def import_bundle(data: bytes, dest_dir: str | Path) -> Path:
             if sha256_bytes(blob) != digest:
                 raise ArtifactIntegrityError(f"bundle entry {name!r}: sha256 mismatch (modified or corrupted)")
             contents[name] = blob
+    return contents
 
+
+def import_bundle(data: bytes, dest_dir: str | Path) -> Path:
+    """Check a bundle (``bundle_files``) and unpack it into ``dest_dir`` (new or empty); nothing
+    is written when the check fails. Returns the artifact folder, ready for ``load_model``."""
+    contents = bundle_files(data)
     dest = Path(dest_dir)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise MLInputError(f"dest_dir: {str(dest)!r} already exists and is not empty")

@@ -33,7 +33,7 @@ MAXIMIZE = frozenset(
         "spearman",
     }
 )
-MINIMIZE = frozenset({"log_loss", "brier", "mae", "rmse"})
+MINIMIZE = frozenset({"log_loss", "brier", "mae", "rmse", "winner_nll"})
 _EPS = 1e-15
 
 
@@ -69,6 +69,8 @@ def metrics_for_task(task: str, top_k: int | None = None) -> tuple[str, ...]:
     if task == "regression":
         return ("mae", "rmse", "r2")
     base = ("top1_accuracy", "topk_accuracy", "topk_overlap", "spearman")
+    if top_k == 1:
+        return (*base, "log_loss", "brier", "winner_nll")
     return (*base, "log_loss", "brier") if top_k is not None else base
 
 
@@ -188,7 +190,8 @@ def ranking_metrics(
     - ``spearman``: mean over races of Spearman's rho between score and ``-position``
       (classified rows only; races with < 3 classified rows or constant scores are skipped);
     - ``log_loss`` / ``brier`` of ``prob_col`` on the binary target ``position <= k``
-      (only when ``prob_col`` is given);
+      (only when ``prob_col`` is given), and with ``k = 1`` ``winner_nll``: the mean over races
+      with a winner of ``-log p(winner)``, ``prob_col`` normalised to sum to 1 per race;
     - ``n_races`` and ``k``.
     """
     from scipy.stats import spearmanr
@@ -234,4 +237,8 @@ def ranking_metrics(
         if np.isnan(prob).any():
             raise MLInputError(f"ranking_metrics: column {prob_col!r} has null probabilities")
         out.update(binary_probability_metrics(np.where(np.isnan(pos), 0.0, pos <= k), prob))
+        if k == 1 and top1:
+            from pitwall.ml.compare import winner_nll
+
+            out["winner_nll"] = float(winner_nll(prob, pos == 1, df[group_col].to_numpy()).mean())
     return out

@@ -150,6 +150,7 @@ class BaseModel:
     training_time_s: float
     created_at: str
     tuning: dict[str, Any] | None
+    calibration: dict[str, Any] | None = None  # see pitwall.ml.calibration
 
     # -- to implement -------------------------------------------------------------------
     def _output(self, X: np.ndarray) -> np.ndarray:
@@ -324,6 +325,7 @@ class TrainedModel(BaseModel):
         metric: str | None = None,
         metrics: dict[str, float] | None = None,
         tuning: dict[str, Any] | None = None,
+        calibration: dict[str, Any] | None = None,
     ) -> None:
         self.spec = spec.with_features(features)
         self.algorithm = algorithm
@@ -340,9 +342,13 @@ class TrainedModel(BaseModel):
         self.metric = metric or default_metric(self.spec.task, self.spec.top_k)
         self.metrics = dict(metrics or {})
         self.tuning = tuning
+        self.calibration = dict(calibration) if calibration else None
 
     def _output(self, X: np.ndarray) -> np.ndarray:
-        return algorithms.predict_output(self.algorithm, self.kind, self.estimator, X)
+        from pitwall.ml.calibration import apply_calibration
+
+        out = algorithms.predict_output(self.algorithm, self.kind, self.estimator, X)
+        return apply_calibration(out, self.calibration) if self.calibration else out
 
     def feature_importance(self) -> dict[str, float]:
         return dict(self._importance)
@@ -456,6 +462,29 @@ def _importance(
     return {f: float(v) for f, v in pairs}
 
 
+MONOTONE_ALGORITHMS = ("xgboost", "lightgbm")
+
+
+def monotone_params(algorithm: str, params: dict[str, Any] | None, features: Sequence[str]) -> dict[str, Any]:
+    """``params`` with a ``monotone_constraints`` mapping {feature: +1/-1} (direction of the
+    estimator's output: the top-k probability, the class-1 probability, a regressed value or
+    position) turned into the per-column list XGBoost / LightGBM expect; features not named get
+    0. Dropped for algorithms without monotone constraints and when no named feature is used."""
+    out = dict(params or {})
+    mono = out.get("monotone_constraints")
+    if not isinstance(mono, dict):
+        return out
+    if algorithm not in MONOTONE_ALGORITHMS or not set(mono) & set(features):
+        out.pop("monotone_constraints")
+        return out
+    bad = {f: v for f, v in mono.items() if v not in (-1, 0, 1)}
+    if bad:
+        raise MLInputError(f"monotone_constraints: values must be -1, 0 or 1, got {bad}")
+    values = [int(mono.get(f, 0)) for f in features]
+    out["monotone_constraints"] = "(" + ",".join(map(str, values)) + ")" if algorithm == "xgboost" else values
+    return out
+
+
 def fit_model(
     spec: TaskSpec,
     data: pd.DataFrame,
@@ -479,7 +508,7 @@ def fit_model(
         raise MLInputError(f"target: column {spec.target!r} has no usable (non-null) values")
     train_rows = data.loc[mask] if not mask.all() else data
     X = feature_matrix(train_rows, features)
-    full_params = algo.params(params)
+    full_params = algo.params(monotone_params(algorithm, params, features))
     start = time.perf_counter()
     estimator = algorithms.fit_estimator(algorithm, spec.kind, full_params, X, y, int(seed))
     elapsed = time.perf_counter() - start

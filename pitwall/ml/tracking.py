@@ -37,7 +37,8 @@ from pitwall.ml import metrics as M
 from pitwall.ml.errors import MLInputError
 
 if TYPE_CHECKING:
-    from pitwall.ml.evaluation import BacktestResult, EvaluationResult
+    from pitwall.ml.backtest import BacktestResult
+    from pitwall.ml.evaluation import EvaluationResult
     from pitwall.ml.model import BaseModel
 
 RUN_COLUMNS = [

@@ -27,8 +27,9 @@ from pitwall.ml import algorithms as A
 from pitwall.ml import metrics as M
 from pitwall.ml.dataset import TaskSpec, check_race_keys, infer_features, require_columns
 from pitwall.ml.errors import MLInputError
-from pitwall.ml.evaluation import Split, expanding_window_splits, group_kfold, score_frame
+from pitwall.ml.evaluation import score_frame
 from pitwall.ml.model import BaseModel, EnsembleModel, TrainedModel, fit_model, prediction_frame
+from pitwall.ml.splits import Split, expanding_window_splits, group_kfold
 
 if TYPE_CHECKING:
     from pitwall.ml.builder import ModelBuilder

@@ -19,3 +19,39 @@ COMPACT_FORM = (
     "reliability_rate",
     "dnf_rate_season",
 )
+
+# Race-result models (issue 12): the grid kept as a prior (its empirical top-k rate from earlier
+# seasons), how much the circuit locks the grid in, the team's race pace from earlier races'
+# clean laps, form and reliability; monotone where the domain is.
+RACE_FORM = (
+    "start_position",
+    "grid_slot_rate",
+    "grid_lock",
+    "quali_gap_to_pole",
+    "constructor_position",
+    "team_race_pace",
+    "avg_race_position_last_5",
+    "points_last_3_races",
+    "reliability_rate",
+    "dnf_rate_season",
+)
+# direction of the estimator's output (P(top k)) in each feature: -1 = never increases with it
+RACE_MONOTONE = {
+    "start_position": -1,
+    "grid_slot_rate": 1,
+    "grid_lock": -1,
+    "quali_gap_to_pole": -1,
+    "constructor_position": -1,
+    "team_race_pace": -1,
+    "avg_race_position_last_5": -1,
+    "points_last_3_races": 1,
+    "reliability_rate": 1,
+    "dnf_rate_season": -1,
+}
+RACE_PARAMS = {
+    "monotone_constraints": RACE_MONOTONE,
+    "n_estimators": 300,
+    "max_depth": 3,
+    "learning_rate": 0.03,
+    "min_child_weight": 5.0,
+}

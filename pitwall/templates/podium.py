@@ -1,8 +1,8 @@
 """Podium: rank the drivers by their probability of finishing in the top 3."""
 
-from pitwall.templates._common import GRID_AND_TEAM
-from pitwall.templates.ranking import race_result_frame
-from pitwall.templates.spec import TemplateSpec
+from pitwall.templates._common import RACE_FORM, RACE_PARAMS
+from pitwall.templates.ranking import race_result_builder
+from pitwall.templates.spec import Baseline, TemplateSpec
 
 SPEC = TemplateSpec(
     name="podium",
@@ -12,11 +12,20 @@ SPEC = TemplateSpec(
     target_doc="finishing position; the model predicts P(position <= 3), normalised to sum to 3 per race",
     grain="driver_race",
     moment="pre_race",
-    features=GRID_AND_TEAM,
-    default_algorithm="logistic",
+    moment_doc="after qualifying, grid known; nothing of the race itself",
+    features=RACE_FORM,
+    default_algorithm="xgboost",
+    params=RACE_PARAMS,
+    calibration="platt",
     primary_metric="topk_overlap",
-    baseline="baseline_grid",
-    baseline_doc="grid order: the first three on the grid finish on the podium",
-    build=race_result_frame,
+    baselines=(
+        Baseline("baseline_grid", "grid order: the first three on the grid finish on the podium"),
+        Baseline(
+            "baseline_grid_slot_rate",
+            "empirical P(top 3 | grid slot) over the 10 seasons before, normalised per race",
+            "probability",
+        ),
+    ),
+    build=race_result_builder(3),
     top_k=3,
 )

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from pitwall.ml.errors import MLInputError
-from pitwall.ml.evaluation import expanding_window_splits, group_kfold, holdout_split, walk_forward_splits
+from pitwall.ml.splits import expanding_window_splits, group_kfold, holdout_split, walk_forward_splits
 
 
 @pytest.fixture

@@ -1,0 +1,364 @@
+"""The walk-forward backtest: every race predicted by a model that saw only earlier races, the
+naive baselines scored on the same rows, and the paired comparison against each of them.
+
+This is the one backtest. ``pitwall.training.backtest_template`` (CLI ``pitwall backtest``,
+SDK ``pw.backtest``, benchmarks, marketplace verification) builds a template's frame and calls
+``walk_forward`` here.
+
+Comparisons (``BacktestResult.comparisons``): per metric, per baseline, a
+``pitwall.ml.compare.PairedComparison`` of the model against the baseline on the same rows,
+resampled over races. Point baselines take part in point metrics (top-1, top-k overlap,
+Spearman, MAE, accuracy); probability baselines also in proper scores (log loss, Brier, winner
+NLL). ``strongest[metric]`` names the baseline with the best value of that metric;
+``verdict(metric)`` is the model's verdict against it — the only one a "beats baseline" claim
+may rest on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from pitwall.ml import compare as C
+from pitwall.ml.dataset import TaskSpec, race_table, require_columns
+from pitwall.ml.errors import MLInputError
+from pitwall.ml.evaluation import baseline_scores, score_frame
+from pitwall.ml.metrics import direction
+from pitwall.ml.splits import walk_forward_splits
+
+if TYPE_CHECKING:
+    from pitwall.ml.builder import ModelBuilder
+    from pitwall.ml.model import BaseModel
+
+N_BOOT = 2000
+
+
+@dataclass
+class BacktestResult:
+    """Outcome of ``walk_forward``.
+
+    - ``predictions``: one row per predicted row (``predict_frame`` columns) plus
+      ``train_races`` (races trained on), ``train_last_race`` (latest race trained on) and
+      ``baseline_<name>`` per baseline;
+    - ``metrics``: aggregated over all predicted rows; ``per_race``: one row per race with its
+      metrics; ``baseline_metrics``: name -> metrics of each baseline on the same rows;
+    - ``comparisons``: metric -> baseline -> ``PairedComparison``; ``strongest``: metric ->
+      the best baseline's name;
+    - ``skipped_races``: races left out for lack of training history.
+    """
+
+    season: int
+    mode: str
+    spec: TaskSpec
+    algorithm: str
+    predictions: pd.DataFrame
+    metrics: dict[str, float]
+    per_race: pd.DataFrame
+    baseline_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    comparisons: dict[str, dict[str, C.PairedComparison]] = field(default_factory=dict)
+    strongest: dict[str, str] = field(default_factory=dict)
+    probability_baselines: tuple[str, ...] = ()
+    skipped_races: list[Any] = field(default_factory=list)
+    n_models: int = 0
+    training_time_s: float = 0.0
+    last_model: BaseModel | None = None
+
+    @property
+    def n_races(self) -> int:
+        return int(len(self.per_race))
+
+    def verdict(self, metric: str) -> C.PairedComparison | None:
+        """The model against the strongest baseline in ``metric`` (None when no baseline has it)."""
+        name = self.strongest.get(metric)
+        return None if name is None else self.comparisons[metric][name]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "season": self.season,
+            "mode": self.mode,
+            "task": self.spec.task,
+            "target": self.spec.target,
+            "top_k": self.spec.top_k,
+            "algorithm": self.algorithm,
+            "metrics": dict(self.metrics),
+            "baseline_metrics": {k: dict(v) for k, v in self.baseline_metrics.items()},
+            "comparisons": {m: {b: c.to_dict() for b, c in per.items()} for m, per in self.comparisons.items()},
+            "strongest": dict(self.strongest),
+            "races": self.n_races,
+            "skipped_races": [str(r) for r in self.skipped_races],
+            "n_models": self.n_models,
+            "training_time_s": self.training_time_s,
+        }
+
+
+def _merge_classes(models: Sequence[BaseModel]) -> list[Any] | None:
+    from pitwall.ml.model import sorted_labels
+
+    if models[0].classes is None:
+        return None
+    return sorted_labels([c for m in models for c in (m.classes or [])])
+
+
+# ---------------------------------------------------------------------------------------
+# per-row / per-race losses of the model and of each baseline on the same rows
+# ---------------------------------------------------------------------------------------
+def _ranking_race_scores(race: pd.DataFrame, score: str, target: str, k: int) -> dict[str, float]:
+    from scipy.stats import spearmanr
+
+    ordered = race.sort_values(score, ascending=False, kind="mergesort")
+    pos = pd.to_numeric(ordered[target], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    out: dict[str, float] = {"topk_overlap": float(np.sum(pos[:k] <= k)) / k}
+    if (pos == 1).any():
+        out["top1_accuracy"] = float(pos[0] == 1)
+    ok = ~np.isnan(pos)
+    s = ordered[score].to_numpy(dtype=np.float64)[ok]
+    if ok.sum() >= 3 and np.ptp(s) > 0 and np.ptp(pos[ok]) > 0:
+        out["spearman"] = float(spearmanr(s, -pos[ok]).statistic)
+    return out
+
+
+def loss_frames(
+    spec: TaskSpec, predictions: pd.DataFrame, baselines: Mapping[str, str], probability: Collection[str] = ()
+) -> dict[str, pd.DataFrame]:
+    """Metric -> frame with ``group`` and one column per side (``model`` and each baseline name)
+    holding that side's per-row (proper scores, MAE, accuracy) or per-race (top-1, top-k overlap,
+    Spearman) values; NaN where a side does not produce the metric."""
+    gcol = spec.group_col
+    frame = predictions.reset_index(drop=True)
+    out: dict[str, pd.DataFrame] = {}
+    if spec.task == "ranking":
+        k = spec.top_k if spec.top_k is not None else 3
+        sides = {"model": "score", **{n: f"baseline_{n}" for n in baselines}}
+        per_race: dict[str, dict[str, pd.Series]] = {}
+        for side, col in sides.items():
+            rows = frame.groupby(gcol, sort=False)[[col, spec.target]].apply(
+                lambda r, c=col: pd.Series(_ranking_race_scores(r, c, spec.target, k))
+            )
+            table = rows.unstack() if isinstance(rows, pd.Series) else rows
+            for metric in table.columns:
+                per_race.setdefault(str(metric), {})[side] = table[metric]
+        for metric, sides_values in per_race.items():
+            df = pd.DataFrame(sides_values)
+            out[metric] = df.rename_axis("group").reset_index()
+        if spec.top_k is not None and "probability" in frame:
+            pos = pd.to_numeric(frame[spec.target], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+            hit = np.where(np.isnan(pos), 0.0, pos <= k)
+            probs = {"model": frame["probability"]}
+            probs.update({n: frame[f"baseline_{n}"] for n in baselines if n in probability})
+            groups = frame[gcol].to_numpy()
+            ll = pd.DataFrame({"group": groups})
+            br = pd.DataFrame({"group": groups})
+            for side in ("model", *baselines):
+                ll[side] = C.log_loss(hit, probs[side]) if side in probs else np.nan
+                br[side] = C.brier(hit, probs[side]) if side in probs else np.nan
+            out["log_loss"], out["brier"] = ll, br
+            if k == 1:
+                nll = {s: C.winner_nll(p, pos == 1, groups) for s, p in probs.items()}
+                df = pd.DataFrame(nll).reindex(columns=["model", *baselines])
+                out["winner_nll"] = df.rename_axis("group").reset_index()
+        return out
+    labelled = frame[frame[spec.target].notna()].reset_index(drop=True)
+    groups = labelled[gcol].to_numpy()
+    if spec.task == "regression":
+        mae = pd.DataFrame({"group": groups, "model": C.absolute_error(labelled[spec.target], labelled["prediction"])})
+        for n in baselines:
+            mae[n] = C.absolute_error(labelled[spec.target], labelled[f"baseline_{n}"])
+        return {"mae": mae}
+    acc = pd.DataFrame({"group": groups, "model": (labelled["prediction"] == labelled[spec.target]).astype(float)})
+    for n in baselines:
+        col = labelled[f"baseline_{n}"]
+        if n in probability:
+            labels = sorted(pd.unique(labelled[spec.target]).tolist(), key=str)
+            predicted = np.where(pd.to_numeric(col, errors="coerce").fillna(0.5) >= 0.5, labels[-1], labels[0])
+            acc[n] = (predicted == labelled[spec.target].to_numpy()).astype(float)
+        else:
+            acc[n] = (col == labelled[spec.target]).astype(float).to_numpy()
+    out["accuracy"] = acc
+    proba = [c for c in labelled.columns if str(c).startswith("proba_")]
+    if proba:
+        labels = [c.removeprefix("proba_") for c in proba]
+        truth = labelled[spec.target].astype(str).to_numpy()
+        p = labelled[proba].to_numpy(dtype=np.float64)
+        p = p / np.clip(p.sum(axis=1, keepdims=True), C.EPS, None)
+        idx = np.array([labels.index(t) if t in labels else -1 for t in truth])
+        p_true = np.where(idx >= 0, p[np.arange(len(p)), np.clip(idx, 0, None)], 0.0)
+        ll = pd.DataFrame({"group": groups, "model": -np.log(np.clip(p_true, C.EPS, 1.0))})
+        onehot = np.zeros_like(p)
+        onehot[np.arange(len(p))[idx >= 0], idx[idx >= 0]] = 1.0
+        br_model = np.sum((p - onehot) ** 2, axis=1) / (2.0 if len(labels) == 2 else 1.0)
+        br = pd.DataFrame({"group": groups, "model": br_model})
+        if len(labels) == 2:
+            positive = (truth == labels[1]).astype(float)
+            for n in baselines:
+                if n in probability:
+                    q = pd.to_numeric(labelled[f"baseline_{n}"], errors="coerce").fillna(0.5).to_numpy()
+                    ll[n], br[n] = C.log_loss(positive, q), C.brier(positive, q)
+                else:
+                    ll[n], br[n] = np.nan, np.nan
+        else:
+            for n in baselines:
+                ll[n], br[n] = np.nan, np.nan
+        out["log_loss"], out["brier"] = ll, br
+    return out
+
+
+def compare_sides(
+    losses: Mapping[str, pd.DataFrame], n_boot: int = N_BOOT, seed: int = 0
+) -> tuple[dict[str, dict[str, C.PairedComparison]], dict[str, str]]:
+    """Paired bootstrap of the model against every baseline that produces each metric, and the
+    strongest baseline per metric (best mean on the rows both sides have)."""
+    comparisons: dict[str, dict[str, C.PairedComparison]] = {}
+    strongest: dict[str, str] = {}
+    for metric, df in losses.items():
+        higher = direction(metric) == "maximize"
+        per: dict[str, C.PairedComparison] = {}
+        for side in df.columns:
+            if side in ("group", "model") or df[side].isna().all():
+                continue
+            ok = df["model"].notna() & df[side].notna()
+            if not ok.any():
+                continue
+            per[side] = C.paired_bootstrap(
+                df.loc[ok, "model"], df.loc[ok, side], df.loc[ok, "group"], n_boot, seed, higher_is_better=higher
+            )
+        if per:
+            comparisons[metric] = per
+            strongest[metric] = C.strongest({n: c.baseline_mean for n, c in per.items()}, higher_is_better=higher)
+    return comparisons, strongest
+
+
+# ---------------------------------------------------------------------------------------
+# the walk-forward loop
+# ---------------------------------------------------------------------------------------
+def walk_forward(
+    data: pd.DataFrame,
+    model: ModelBuilder | Callable[[pd.DataFrame], BaseModel],
+    *,
+    season: int,
+    mode: str = "expanding",
+    min_train_races: int = 10,
+    rounds: Sequence[int] | None = None,
+    train_kwargs: Mapping[str, Any] | None = None,
+    baselines: Mapping[str, str] | None = None,
+    probability_baselines: Collection[str] = (),
+    group_col: str | None = None,
+    track: bool = False,
+    experiment: str | None = None,
+    run_name: str | None = None,
+    n_boot: int = N_BOOT,
+    seed: int = 0,
+) -> BacktestResult:
+    """Backtest race by race over ``season``.
+
+    ``model`` is either a ``ModelBuilder`` (trained with ``builder.train(train_df,
+    **train_kwargs)``) or any callable ``train_df -> model``. For each race of the season
+    (optionally only ``rounds``), ``expanding`` mode trains a fresh model on every row of
+    races strictly before it; ``season_start`` trains one model on earlier seasons and
+    predicts every race of the season with it. The predicted race and anything later are
+    never passed to training. ``baselines`` maps a name to a column of ``data`` holding a
+    naive prediction in the model's convention (see ``evaluation.baseline_scores``); names in
+    ``probability_baselines`` hold probabilities. ``n_boot`` / ``seed``: the paired bootstrap.
+    """
+    from pitwall.ml.builder import ModelBuilder
+
+    if isinstance(model, ModelBuilder):
+        builder, kwargs = model, dict(train_kwargs or {})
+        gcol = group_col or builder.spec.group_col
+
+        def fit(train_df: pd.DataFrame) -> BaseModel:
+            return builder.train(train_df, **kwargs)
+    elif callable(model):
+        if train_kwargs:
+            raise MLInputError("train_kwargs: only used with a ModelBuilder; pass a callable's options yourself")
+        fit, gcol = model, group_col or "race_id"
+    else:
+        raise MLInputError(f"model: expected a ModelBuilder or a callable, got {type(model).__name__}")
+    baselines = dict(baselines or {})
+    unknown = sorted(set(probability_baselines) - set(baselines))
+    if unknown:
+        raise MLInputError(f"probability_baselines: {unknown} are not among the baselines {sorted(baselines)}")
+
+    steps = list(walk_forward_splits(data, season, mode, min_train_races, rounds, gcol))
+    all_races = race_table(data, gcol)
+    wanted = all_races[all_races["season"] == season]
+    if rounds is not None:
+        wanted = wanted[wanted["round"].isin(list(rounds))]
+    done = {s.race_id for s in steps}
+    skipped = [r for r in wanted[gcol].tolist() if r not in done]
+    if not steps:
+        raise MLInputError(
+            f"min_train_races: no race of season {season} has {min_train_races} earlier races to train on"
+        )
+
+    frames: list[pd.DataFrame] = []
+    models: list[BaseModel] = []
+    fitted: BaseModel | None = None
+    start = time.perf_counter()
+    for step in steps:
+        if fitted is None or mode == "expanding":
+            fitted = fit(data.iloc[step.train])
+            models.append(fitted)
+        test = data.iloc[step.test]
+        frame = fitted.predict_frame(test)
+        frame["train_races"] = step.train_races
+        frame["train_last_race"] = race_table(data.iloc[step.train], gcol)[gcol].iloc[-1]
+        for name, col in baselines.items():
+            require_columns(test, [col], f"baselines[{name!r}]")
+            frame[f"baseline_{name}"] = test[col].to_numpy()
+        frames.append(frame)
+    elapsed = time.perf_counter() - start
+    assert fitted is not None
+    spec = fitted.spec
+    predictions = pd.concat(frames)
+    classes = _merge_classes(models)
+    if classes is not None:
+        for label in classes:
+            col = f"proba_{label}"
+            predictions[col] = predictions[col].fillna(0.0) if col in predictions else 0.0
+
+    per_race_rows = []
+    for step, frame in zip(steps, frames, strict=True):
+        row: dict[str, Any] = {gcol: step.race_id, "season": step.season, "round": step.round}
+        row.update({"train_races": step.train_races, "rows": len(frame)})
+        if spec.task != "classification":
+            row.update(score_frame(spec, frame, None))
+        else:
+            labelled = frame[frame[spec.target].notna()]
+            if not labelled.empty:
+                row["accuracy"] = float((labelled["prediction"] == labelled[spec.target]).mean())
+        per_race_rows.append(row)
+
+    prob_names = tuple(n for n in baselines if n in set(probability_baselines))
+    baseline_metrics = {
+        name: baseline_scores(spec, predictions, f"baseline_{name}", probability=name in prob_names)
+        for name in baselines
+    }
+    losses = loss_frames(spec, predictions, baselines, prob_names)
+    comparisons, strongest = compare_sides(losses, n_boot=n_boot, seed=seed)
+    result = BacktestResult(
+        season=int(season),
+        mode=mode,
+        spec=spec,
+        algorithm=fitted.algorithm,
+        predictions=predictions,
+        metrics=score_frame(spec, predictions, classes),
+        per_race=pd.DataFrame(per_race_rows),
+        baseline_metrics=baseline_metrics,
+        comparisons=comparisons,
+        strongest=strongest,
+        probability_baselines=prob_names,
+        skipped_races=skipped,
+        n_models=len(models),
+        training_time_s=elapsed,
+        last_model=fitted,
+    )
+    if track:
+        from pitwall.ml.tracking import log_backtest
+
+        log_backtest(result, experiment=experiment, run_name=run_name)
+    return result
