@@ -71,16 +71,9 @@ class Model:
 
     def share(self, title: str, description: str, reported_metrics: dict[str, float] | None = None) -> Any:
         """Publish this model on the marketplace (Pitwall verifies its metrics at publish time)."""
-        from pitwall.marketplace import share
+        from pitwall.marketplace import publish
 
-        return share(
-            self.name,
-            title,
-            description,
-            tenant_id=self.tenant_id,
-            reported_metrics=reported_metrics,
-            version=self.version,
-        )
+        return publish(self.name, title, description, reported_metrics, version=self.version, tenant=self.tenant_id)
 
 
 LOCAL_TENANT_TIER = "pro"  # the notebook user on their own laptop is not held to Free-tier limits

@@ -1,11 +1,13 @@
-"""The prediction API (v1), independent of any web framework.
+"""The prediction API (v1), independent of any web framework except for the Chalice adapter.
 
+- :mod:`.operations`: the one operation table (method, path, function, models, id, auth).
+- :mod:`.routes`: the operations as plain functions (named like their operation ids);
+  :mod:`.catalog`: the read-only catalogue operations.
 - :mod:`.schemas`: request/response bodies (pydantic), the single description of the JSON.
-- :mod:`.routes`: the operations as plain functions + the table the app and docs read.
-- :mod:`.http`: one request -> one answer (keys, quotas, validation, errors).
+- :mod:`.http`: what an operation is; one request -> one answer (keys, quotas, validation, errors).
 - :mod:`.errors`: exceptions -> ``{"error": {"code", "message", "field"}}``.
-- :mod:`.openapi`: the OpenAPI 3.1 document generated from the above.
+- :mod:`.openapi`: renders an operation table into an OpenAPI 3.1 document.
+- :mod:`.app`: the Chalice app (one route per operation, one request adapter).
+- :mod:`.server`: ``pitwall serve`` (that app on a local server).
 - :mod:`.services`: local vs AWS wiring; :mod:`.jobs`: training-job launchers.
-- :mod:`.server`: ``pitwall serve`` (the Chalice app of ``functions/api`` on a local server).
-- :mod:`.marketplace`: the marketplace operations (same machinery).
 """

@@ -1,8 +1,9 @@
-"""Framework-free request handling: one function from an HTTP request to an HTTP answer.
+"""Framework-free request handling: what an operation is, and one function from an HTTP
+request to an HTTP answer.
 
-The Chalice app (``functions/api/app.py``), the local server and tests all go through
-:func:`handle`, which applies the same steps to every operation of
-:data:`pitwall.api.routes.OPERATIONS`:
+The Chalice app (:mod:`pitwall.api.app`, served by API Gateway + Lambda and by ``pitwall
+serve``) and tests all go through :func:`handle`, which applies the same steps to every
+operation of :data:`pitwall.api.operations.OPERATIONS`:
 
 1. body size limit (413) before anything is read or parsed;
 2. API key (``x-api-key``) -> principal via ``pitwall.platform.keys.authenticate``
@@ -29,6 +30,7 @@ from pitwall.errors import PayloadTooLarge, ValidationFailed
 from pitwall.platform import keys, quotas
 from pitwall.platform.records import Principal
 
+API_VERSION = "1.0.0"
 API_PREFIX = "/api/v1"
 API_KEY_HEADER = "x-api-key"
 JSON_HEADERS = {"Content-Type": "application/json"}
@@ -89,7 +91,8 @@ class QueryParam:
 
 @dataclass(frozen=True)
 class Operation:
-    """One API operation: where it lives, what it takes and returns, and its function."""
+    """One API operation: where it lives, what it takes and returns, and its function (named
+    like its ``operation_id``). ``public``: no API key needed (health, the OpenAPI document)."""
 
     operation_id: str
     method: str

@@ -1,13 +1,13 @@
-"""The OpenAPI 3.1 document of the API, generated from :data:`pitwall.api.routes.OPERATIONS`
-(+ :data:`pitwall.api.marketplace.MARKETPLACE_OPERATIONS`) and their pydantic models (so it
-cannot drift from the code).
+"""Rendering an operation table into an OpenAPI 3.1 document: a pure function of the
+operations and their pydantic models (so the document cannot drift from the code).
 
-Served at ``GET /api/v1/openapi.json``; the fuzz tests generate requests from it.
+:func:`pitwall.api.operations.openapi_document` renders the API's table; it is served at
+``GET /api/v1/openapi.json`` and the fuzz tests generate requests from it.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -15,7 +15,6 @@ from pydantic.json_schema import models_json_schema
 
 from pitwall.api import schemas as s
 from pitwall.api.http import API_KEY_HEADER, Operation
-from pitwall.api.routes import API_VERSION, OPERATIONS
 
 REF = "#/components/schemas/{model}"
 SECURITY_SCHEME = "ApiKey"
@@ -36,9 +35,9 @@ _STATUS_TEXT = {
 }
 
 
-def _models() -> list[tuple[type[BaseModel], str]]:
+def _models(operations: Sequence[Operation]) -> list[tuple[type[BaseModel], str]]:
     seen: list[tuple[type[BaseModel], str]] = [(s.ErrorResponse, "serialization")]
-    for op in OPERATIONS:
+    for op in operations:
         requests = op.request if isinstance(op.request, tuple) else (op.request,) if op.request else ()
         seen += [(m, "validation") for m in requests]
         if op.response is not None:
@@ -96,35 +95,26 @@ def _operation(op: Operation) -> dict[str, Any]:
     return doc
 
 
-@lru_cache(maxsize=1)
-def _document() -> dict[str, Any]:
-    _, defs = models_json_schema(_models(), ref_template=REF)
+def render(operations: Sequence[Operation], *, title: str, version: str, description: str) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``operations``: one entry per operation (``ValueError`` if
+    two share a method and path or an operation id)."""
+    ids = [op.operation_id for op in operations]
+    duplicated = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicated:
+        raise ValueError(f"operation ids used more than once: {duplicated}")
+    _, defs = models_json_schema(_models(operations), ref_template=REF)
     paths: dict[str, dict[str, Any]] = {}
-    for op in OPERATIONS:
-        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
-    document = {
+    for op in operations:
+        entry = paths.setdefault(op.path, {})
+        if op.method.lower() in entry:
+            raise ValueError(f"{op.method} {op.path} is in the table twice")
+        entry[op.method.lower()] = _operation(op)
+    return {
         "openapi": "3.1.0",
-        "info": {
-            "title": "Pitwall prediction API",
-            "version": API_VERSION,
-            "description": "Predict with deployed Formula 1 models, manage models, training jobs and "
-            "experiments. Every operation except health and this document needs an `x-api-key` header. "
-            'Errors are always `{"error": {"code", "message", "field"}}`.',
-            "license": {"name": "Apache-2.0"},
-        },
+        "info": {"title": title, "version": version, "description": description, "license": {"name": "Apache-2.0"}},
         "paths": paths,
         "components": {
             "schemas": defs.get("$defs", {}),
             "securitySchemes": {SECURITY_SCHEME: {"type": "apiKey", "in": "header", "name": API_KEY_HEADER}},
         },
     }
-    from pitwall.api.marketplace import with_marketplace
-
-    return with_marketplace(document)
-
-
-def openapi() -> dict[str, Any]:
-    """The OpenAPI document (a fresh copy each call)."""
-    import copy
-
-    return copy.deepcopy(_document())

@@ -1,23 +1,29 @@
-"""The API's operations: plain functions over a :class:`~pitwall.api.http.Call`, and the table
-(:data:`OPERATIONS`) that the Chalice app, the OpenAPI document and the tests all read.
+"""The API's operations as plain functions over a :class:`~pitwall.api.http.Call`, each named
+like its operation id in :data:`pitwall.api.operations.OPERATIONS` (the table that routes them).
 
 Every function is tenant-scoped through ``call.tenant``: records of other tenants are
-invisible (404), exactly as missing ones.
+invisible (404), exactly as missing ones. The marketplace functions (``market_<verb>``) call
+:mod:`pitwall.marketplace` with the same verb.
 """
 
 from __future__ import annotations
 
+import base64
+import re
 from typing import Any
 
+from pitwall import marketplace
 from pitwall.api import schemas as s
-from pitwall.api.http import API_PREFIX, Call, Operation, QueryParam
+from pitwall.api.http import API_VERSION, Call
 from pitwall.errors import NotFound, ValidationFailed
+from pitwall.marketplace import rules as market_rules
+from pitwall.marketplace import service as market_service
 from pitwall.platform import jobs, models
-from pitwall.platform.records import JOB_STATUSES, JobRecord, ModelRecord
+from pitwall.platform.records import JobRecord, Listing, ModelRecord
 from pitwall.platform.validation import identifier
 from pitwall.serving.errors import ServingUnavailable
 
-API_VERSION = "1.0.0"
+LISTING_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def _name(call: Call, param: str = "model") -> str:
@@ -34,12 +40,6 @@ def _name(call: Call, param: str = "model") -> str:
 
 def health(call: Call) -> s.HealthResponse:
     return s.HealthResponse(status="ok", version=API_VERSION, backend=call.services.backend)  # type: ignore[arg-type]
-
-
-def openapi_document(call: Call) -> dict[str, Any]:
-    from pitwall.api.openapi import openapi
-
-    return openapi()
 
 
 # --------------------------------------------------------------------------- predictions
@@ -120,12 +120,12 @@ def _deployment(result: Any) -> s.DeploymentInfo:
     return s.DeploymentInfo.model_validate(result.to_dict())
 
 
-def deploy(call: Call) -> s.DeploymentInfo:
+def deploy_model(call: Call) -> s.DeploymentInfo:
     version = call.body.version if call.body is not None else None
     return _deployment(call.services.deployments.deploy(call.tenant, _name(call), version))
 
 
-def undeploy(call: Call) -> s.DeploymentInfo:
+def undeploy_model(call: Call) -> s.DeploymentInfo:
     return _deployment(call.services.deployments.undeploy(call.tenant, _name(call)))
 
 
@@ -283,155 +283,122 @@ def compare_experiment(call: Call) -> s.ExperimentComparison:
     )
 
 
-# --------------------------------------------------------------------------- the table
-
-P = API_PREFIX
-OPERATIONS: tuple[Operation, ...] = (
-    Operation(
-        "health",
-        "GET",
-        f"{P}/health",
-        "Liveness check",
-        health,
-        s.HealthResponse,
-        public=True,
-        errors=(),
-        tags=("meta",),
-    ),
-    Operation(
-        "openapi",
-        "GET",
-        f"{P}/openapi.json",
-        "This API's OpenAPI 3 document",
-        openapi_document,
-        None,
-        public=True,
-        errors=(),
-        tags=("meta",),
-    ),
-    Operation(
-        "predict",
-        "POST",
-        f"{P}/predict/{{model}}",
-        "Predict with a deployed model",
-        predict,
-        s.PredictResponse,
-        request=(s.RacePredictRequest, s.InstancesPredictRequest),
-        errors=(400, 401, 404, 409, 413, 422, 429),
-        tags=("predictions",),
-        description="Send a race (features looked up server-side, with optional grid/weather overrides) "
-        "or explicit feature rows. Ranking models answer ranked drivers with probabilities, "
-        "regressions a value, classifiers class probabilities.",
-    ),
-    Operation(
-        "predict_championship",
-        "POST",
-        f"{P}/predict/{{model}}/championship",
-        "Monte Carlo championship forecast",
-        predict_championship,
-        s.ChampionshipResponse,
-        request=s.ChampionshipRequest,
-        errors=(400, 401, 404, 409, 413, 422, 429),
-        tags=("predictions",),
-    ),
-    Operation("list_models", "GET", f"{P}/models", "List models", list_models, s.ModelList, tags=("models",)),
-    Operation(
-        "describe_model",
-        "GET",
-        f"{P}/models/{{model}}",
-        "Describe a model: metrics, features, data window, versions",
-        describe_model,
-        s.ModelDetail,
-        tags=("models",),
-    ),
-    Operation(
-        "delete_model",
-        "DELETE",
-        f"{P}/models/{{model}}",
-        "Delete every version of a model (undeploy first)",
-        delete_model,
-        s.DeletedResponse,
-        errors=(401, 404, 409, 429),
-        tags=("models",),
-    ),
-    Operation(
-        "deploy_model",
-        "POST",
-        f"{P}/models/{{model}}/deploy",
-        "Deploy a model version (swaps versions without downtime)",
-        deploy,
-        s.DeploymentInfo,
-        request=s.DeployRequest,
-        body_optional=True,
-        errors=(400, 401, 404, 409, 413, 422, 429, 502, 503),
-        tags=("models",),
-    ),
-    Operation(
-        "undeploy_model",
-        "POST",
-        f"{P}/models/{{model}}/undeploy",
-        "Stop serving a model",
-        undeploy,
-        s.DeploymentInfo,
-        errors=(401, 404, 409, 429, 502, 503),
-        tags=("models",),
-    ),
-    Operation(
-        "start_job",
-        "POST",
-        f"{P}/jobs",
-        "Start a training job from a template",
-        start_job,
-        s.JobInfo,
-        request=s.JobRequest,
-        status=202,
-        errors=(400, 401, 403, 409, 413, 422, 429, 503),
-        tags=("jobs",),
-    ),
-    Operation(
-        "list_jobs",
-        "GET",
-        f"{P}/jobs",
-        "List training jobs",
-        list_jobs,
-        s.JobList,
-        query=(QueryParam("status", "only jobs in this status", JOB_STATUSES),),
-        tags=("jobs",),
-    ),
-    Operation("job_status", "GET", f"{P}/jobs/{{job_id}}", "A job's status", job_status, s.JobInfo, tags=("jobs",)),
-    Operation(
-        "cancel_job",
-        "POST",
-        f"{P}/jobs/{{job_id}}/cancel",
-        "Cancel a queued or running job",
-        cancel_job,
-        s.JobInfo,
-        errors=(401, 404, 409, 429),
-        tags=("jobs",),
-    ),
-    Operation(
-        "list_experiments",
-        "GET",
-        f"{P}/experiments",
-        "List experiments",
-        list_experiments,
-        s.ExperimentList,
-        tags=("experiments",),
-    ),
-    Operation(
-        "compare_experiment",
-        "GET",
-        f"{P}/experiments/{{experiment}}",
-        "Compare the runs (model versions) of an experiment",
-        compare_experiment,
-        s.ExperimentComparison,
-        query=(QueryParam("metric", "sort by this metric, best first"),),
-        tags=("experiments",),
-    ),
-)
-
-OPERATIONS_BY_ID: dict[str, Operation] = {op.operation_id: op for op in OPERATIONS}
+# --------------------------------------------------------------------------- marketplace
 
 
-def operation(operation_id: str) -> Operation:
-    return OPERATIONS_BY_ID[operation_id]
+def _listing_id(call: Call) -> str:
+    value = call.params.get("listing_id", "")
+    if not LISTING_ID_RE.match(value):
+        raise NotFound(f"listing {value!r} not found", field="listing_id")
+    return value
+
+
+def _limit(call: Call, default: int) -> int:
+    raw = call.query.get("limit")
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationFailed(f"limit must be a whole number; got {raw!r}", field="limit") from None
+    if not 1 <= value <= market_rules.MAX_PAGE_SIZE:
+        raise ValidationFailed(f"limit must be between 1 and {market_rules.MAX_PAGE_SIZE}; got {value}", field="limit")
+    return value
+
+
+def _listing(listing: Listing) -> s.ListingInfo:
+    return s.ListingInfo.model_validate(listing.public_doc())
+
+
+def market_list(call: Call) -> s.ListingPage:
+    page = marketplace.list(
+        template=call.query.get("template") or None,
+        text=call.query.get("text") or None,
+        author=call.query.get("author") or None,
+        sort=call.query.get("sort") or "recent",
+        limit=_limit(call, 20),
+        next_token=call.query.get("next_token") or None,
+        backend=call.services.records,
+    )
+    return s.ListingPage(listings=[_listing(x) for x in page.items], next_token=page.next_token)
+
+
+def market_top(call: Call) -> s.TopListings:
+    entries = marketplace.top(_limit(call, 10), backend=call.services.records)
+    return s.TopListings(
+        listings=[
+            s.TopEntry(listing=_listing(e.listing), downloads_7d=e.downloads_7d, ratings_7d=e.ratings_7d)
+            for e in entries
+        ]
+    )
+
+
+def market_show(call: Call) -> s.ModelCardInfo:
+    listing_id = _listing_id(call)
+    records = call.services.records
+    card = marketplace.show(listing_id, backend=records)
+    mine = market_rules.my_rating(listing_id, tenant=call.tenant, backend=records)
+    return s.ModelCardInfo.model_validate({**card.to_dict(), "verified": True, "my_rating": mine})
+
+
+def market_publish(call: Call) -> s.ListingInfo:
+    body: s.PublishRequest = call.body
+    listing = marketplace.publish(
+        body.model_name,
+        body.title,
+        body.description,
+        body.reported_metrics,
+        version=body.version,
+        tenant=call.tenant,
+        backend=call.services.records,
+    )
+    return _listing(listing)
+
+
+def market_download(call: Call) -> s.DownloadInfo:
+    result = market_service.download(_listing_id(call), tenant=call.tenant, backend=call.services.records)
+    return s.DownloadInfo(
+        listing_id=result.listing_id,
+        model_name=result.model_name,
+        model_version=result.model_version,
+        file_name=result.file_name,
+        sha256=result.sha256,
+        bundle_sha256=result.bundle_sha256,
+        size_bytes=result.size_bytes,
+        metadata=result.metadata,
+        downloads=result.downloads,
+        bundle_base64=None if result.bundle is None else base64.b64encode(result.bundle).decode("ascii"),
+        url=result.url,
+        expires_in_seconds=result.expires_in_seconds,
+    )
+
+
+def market_fork(call: Call) -> s.ForkInfo:
+    new_name = call.body.new_name if call.body is not None else None
+    record = marketplace.fork(_listing_id(call), new_name, tenant=call.tenant, backend=call.services.records)
+    assert record.forked_from is not None
+    return s.ForkInfo(
+        model=record.name,
+        version=record.version,
+        template=record.template,
+        algorithm=record.algorithm,
+        created_at=record.created_at,
+        forked_from=s.ForkOriginInfo.model_validate(record.forked_from.to_doc()),
+    )
+
+
+def market_rate(call: Call) -> s.RatingInfo:
+    body: s.RatingRequest = call.body
+    listing = marketplace.rate(_listing_id(call), body.stars, tenant=call.tenant, backend=call.services.records)
+    return s.RatingInfo(
+        listing_id=listing.listing_id,
+        stars=body.stars,
+        rating_avg=listing.rating_avg,
+        rating_count=listing.rating_count,
+    )
+
+
+def market_unpublish(call: Call) -> s.UnpublishedResponse:
+    listing_id = _listing_id(call)
+    marketplace.unpublish(listing_id, tenant=call.tenant, backend=call.services.records)
+    return s.UnpublishedResponse(unpublished=listing_id)

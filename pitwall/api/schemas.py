@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from pitwall.marketplace.rules import DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS
+
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 """Model names, driver and constructor ids, template names (same rule as the platform's)."""
 
@@ -315,3 +317,148 @@ class ExperimentComparison(Response):
     experiment: str
     metric: str | None = Field(description="the metric runs are sorted by (best first)")
     runs: list[ExperimentRun]
+
+
+# --------------------------------------------------------------------------- marketplace
+
+MetricName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")]
+
+
+class PublishRequest(Request):
+    """Publish one of your registered models. Text is stored as plain text (never HTML)."""
+
+    model_name: Identifier = Field(description="your model's name")
+    version: int | None = Field(None, ge=1, description="model version to list (default: latest)")
+    title: str = Field(min_length=1, max_length=TITLE_MAX_CHARS, description="one line of plain text")
+    description: str = Field(min_length=1, max_length=DESCRIPTION_MAX_CHARS, description="plain text, may span lines")
+    reported_metrics: dict[MetricName, float] | None = Field(
+        None, max_length=100, description="your own claims, shown apart from Pitwall's verified metrics"
+    )
+
+
+class RatingRequest(Request):
+    stars: int = Field(ge=1, le=5, description="1 (poor) to 5 (excellent)")
+
+
+class ForkRequest(Request):
+    new_name: Identifier | None = Field(None, description="name of the copy (default: the listed model's name)")
+
+
+class ListingInfo(Response):
+    """A listing as everyone sees it (no artifact location)."""
+
+    listing_id: str
+    author_tenant_id: str
+    model_name: str
+    model_version: int
+    title: str
+    description: str
+    template: str
+    task: str
+    algorithm: str
+    features: list[str]
+    target: str
+    data_window: dict[str, Any]
+    verified: bool = Field(description="verified_metrics come from Pitwall's own backtest")
+    verified_metrics: dict[str, float]
+    verified_at: str
+    reported_metrics: dict[str, float] = Field(description="the author's claims (not verified)")
+    baseline_metrics: dict[str, float]
+    feature_importance: dict[str, float] | None
+    sha256: str = Field(description="sha256 of the artifact's metadata.json")
+    created_at: str
+    downloads: int
+    rating_avg: float | None
+    rating_count: int
+
+
+class ListingPage(Response):
+    listings: list[ListingInfo]
+    next_token: str | None = Field(description="pass as next_token for the next page; null on the last")
+
+
+class TopEntry(Response):
+    listing: ListingInfo
+    downloads_7d: int
+    ratings_7d: int
+
+
+class TopListings(Response):
+    listings: list[TopEntry] = Field(description="most downloads + new ratings over the last 7 days first")
+
+
+class ModelCardInfo(Response):
+    """Everything about a listed model before downloading it, including feature importance."""
+
+    listing_id: str
+    title: str
+    description: str
+    author_tenant_id: str
+    model_name: str
+    model_version: int
+    template: str
+    task: str
+    algorithm: str
+    target: str
+    features: list[str]
+    data_window: dict[str, Any]
+    verified: bool
+    verified_metrics: dict[str, float]
+    verified_at: str
+    reported_metrics: dict[str, float]
+    baseline_metrics: dict[str, float]
+    feature_importance: dict[str, float] | None
+    downloads: int
+    rating_avg: float | None
+    rating_count: int
+    created_at: str
+    metrics_note: str
+    my_rating: int | None = Field(description="the stars you gave this listing, if any")
+
+
+class DownloadInfo(Response):
+    """A download. Locally the zip bundle comes inline (``bundle_base64``); in the cloud a
+    presigned ``url`` valid for ``expires_in_seconds``. Check the file's sha256 against
+    ``bundle_sha256`` and import it with ``pitwall.ml.import_bundle`` (checks every file)."""
+
+    listing_id: str
+    model_name: str
+    model_version: int
+    file_name: str
+    sha256: str = Field(description="sha256 of metadata.json inside the bundle")
+    bundle_sha256: str = Field(description="sha256 of the zip bundle itself")
+    size_bytes: int
+    metadata: dict[str, Any] = Field(description="the artifact's metadata.json")
+    downloads: int = Field(description="the listing's download count after this one")
+    bundle_base64: str | None = None
+    url: str | None = None
+    expires_in_seconds: int | None = None
+
+
+class ForkOriginInfo(Response):
+    listing_id: str
+    tenant_id: str
+    model_name: str
+    version: int
+
+
+class ForkInfo(Response):
+    """Your copy: a model of your own, deployable and retrainable like any other."""
+
+    model: str
+    version: int
+    template: str
+    algorithm: str
+    created_at: str
+    forked_from: ForkOriginInfo
+
+
+class RatingInfo(Response):
+    listing_id: str
+    stars: int
+    rating_avg: float | None
+    rating_count: int
+
+
+class UnpublishedResponse(Response):
+    unpublished: str

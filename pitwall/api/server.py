@@ -1,4 +1,4 @@
-"""The local API server: the same Chalice app as the cloud (``functions/api/app.py``), served
+"""The local API server: the same Chalice app as the cloud (:data:`pitwall.api.app.app`), served
 in-process by Chalice's local gateway on a threaded HTTP server, with the local backends.
 
 Differences from ``chalice local``: request bodies over the API's limit are refused (413)
@@ -10,18 +10,13 @@ logger instead of stderr.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import logging
 import os
 import signal
-import sys
 import threading
 import time
-from functools import lru_cache
 from http.server import HTTPServer
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from chalice.config import Config
@@ -33,32 +28,10 @@ from chalice.local import (
     ThreadedHTTPServer,
 )
 
+from pitwall.api.app import app
 from pitwall.api.services import ApiServices, local_services, set_services
-from pitwall.config import REPO_ROOT
 
-APP_FILE = REPO_ROOT / "functions" / "api" / "app.py"
-APP_MODULE = "pitwall_api_app"
 access_log = logging.getLogger("pitwall.api.access")
-
-
-@lru_cache(maxsize=1)
-def load_app_module(path: Path = APP_FILE) -> ModuleType:
-    """Import ``functions/api/app.py`` (not a package) once per process, with its folder on
-    ``sys.path`` for ``chalicelib`` (as in the Lambda bundle and under ``chalice local``)."""
-    if str(path.parent) not in sys.path:
-        sys.path.insert(0, str(path.parent))
-    spec = importlib.util.spec_from_file_location(APP_MODULE, path)
-    if spec is None or spec.loader is None:
-        raise RuntimeError(f"cannot import the API app from {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[APP_MODULE] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def chalice_app() -> Any:
-    """The Chalice application object."""
-    return load_app_module().app
 
 
 def _error_bytes(code: str, message: str, field: str | None = None) -> bytes:
@@ -147,7 +120,6 @@ class LocalApiServer:
     ) -> None:
         self.services = services or local_services()
         set_services(self.services)
-        app = chalice_app()
         handler = type("Handler", (PitwallRequestHandler,), {"max_body_bytes": self.services.max_body_bytes})
         config = Config.create(chalice_stage="dev", app_name=app.app_name)
         self._dev = LocalDevServer(app, config, host, port, handler_cls=handler, server_cls=PitwallHTTPServer)

@@ -1,8 +1,8 @@
 """``pitwall market list|top|show|publish|download|fork|rate|unpublish``: the model marketplace.
 
-Commands act for ``--tenant`` (default ``$PITWALL_TENANT`` or ``local``) through
-:mod:`pitwall.market_service`, the implementation the API and the SDK share. Errors are
-one line on stderr and exit code 2, never a traceback.
+Each command calls the ``pw.marketplace`` function of the same verb (:mod:`pitwall.marketplace`,
+which the API calls too), acting for ``--tenant`` (default ``$PITWALL_TENANT`` or ``local``).
+Errors are one line on stderr and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -85,10 +85,10 @@ def list_cmd(
     next_token: str = typer.Option(None, "--next-token", help="continue from a previous page"),
 ) -> None:
     """Search listings."""
-    from pitwall import market_service
+    from pitwall import marketplace
 
     try:
-        page = market_service.search(
+        page = marketplace.list(
             template=template, text=text, author=author, sort=sort, limit=limit, next_token=next_token
         )
     except PitwallError as exc:
@@ -102,10 +102,10 @@ def list_cmd(
 @market_app.command("top")
 def top_cmd(limit: int = typer.Option(10, "--limit", help="how many (1-100)")) -> None:
     """Top models of the last 7 days (downloads + new ratings)."""
-    from pitwall import market_service
+    from pitwall import marketplace
 
     try:
-        entries = market_service.top(limit)
+        entries = marketplace.top(limit)
     except PitwallError as exc:
         fail(exc.message)
         return
@@ -115,10 +115,10 @@ def top_cmd(limit: int = typer.Option(10, "--limit", help="how many (1-100)")) -
 @market_app.command("show")
 def show_cmd(listing_id: str = typer.Argument(..., help="listing id (lst_...)")) -> None:
     """A listing's model card: verified and reported metrics, features, feature importance."""
-    from pitwall import market_service
+    from pitwall import marketplace
 
     try:
-        card = market_service.card(listing_id)
+        card = marketplace.show(listing_id)
     except PitwallError as exc:
         fail(exc.message)
         return
@@ -163,45 +163,40 @@ def publish_cmd(
     tenant: str = TenantOption,
 ) -> None:
     """Publish a model: its artifact is verified and Pitwall's standard backtest is run."""
-    from pitwall import market_service
+    from pitwall import marketplace
+    from pitwall.marketplace.verify import VERIFY_STANDARD
 
     try:
-        listing = market_service.publish(
-            _tenant(tenant), model_name, title, description, _parse_metrics(metric), version=version
+        listing = marketplace.publish(
+            model_name, title, description, _parse_metrics(metric), version=version, tenant=_tenant(tenant)
         )
     except PitwallError as exc:
         fail(exc.message)
         return
     console.print(f"published [bold]{listing.listing_id}[/bold]: {model_name} v{listing.model_version}")
     verified = ", ".join(f"{k}={_num(v)}" for k, v in listing.verified_metrics.items())
-    console.print(f"verified metrics ({market_service.VERIFY_STANDARD}): {verified}", markup=False)
+    console.print(f"verified metrics ({VERIFY_STANDARD}): {verified}", markup=False)
 
 
 @market_app.command("download")
 def download_cmd(
     listing_id: str = typer.Argument(..., help="listing id"),
-    output: Path = typer.Option(None, "--output", "-o", help="bundle file (default: <model>-v<version>-<sha>.zip)"),
+    output: Path = typer.Option(
+        None, "--output", "-o", help="bundle file (default: $PITWALL_HOME/downloads/<model>-v<version>-<sha>.zip)"
+    ),
+    unpack: bool = typer.Option(False, "--unpack", help="write the artifact folder instead of the zip bundle"),
     tenant: str = TenantOption,
 ) -> None:
-    """Download a listed model's bundle to a file, after verifying it (checksums, safe formats)."""
-    from pitwall import market_service
-    from pitwall.market_service import local_principal
+    """Download a listed model's bundle (or, with --unpack, its folder) after checking it
+    (checksums, safe formats)."""
+    from pitwall import marketplace
 
     try:
-        result, verified = market_service.download_checked(local_principal(_tenant(tenant)), listing_id)
-        target = output or Path(result.file_name)
-        if target.exists():
-            fail(f"{target} already exists; choose another --output")
-            return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.part")
-        partial.write_bytes(verified.bundle)
-        os.replace(partial, target)
+        target = marketplace.download(listing_id, output, unpack=unpack, tenant=_tenant(tenant))
     except PitwallError as exc:
         fail(exc.message)
         return
-    console.print(f"downloaded {result.model_name} v{result.model_version} -> {target}", markup=False)
-    console.print(f"verified: {len(verified.files)} files, metadata sha256 {verified.sha256}", markup=False)
+    console.print(f"downloaded {listing_id} -> {target} (checked: checksums, safe formats)", markup=False)
 
 
 @market_app.command("fork")
@@ -211,10 +206,10 @@ def fork_cmd(
     tenant: str = TenantOption,
 ) -> None:
     """Copy a listed model into your models (deploy or retrain it like your own)."""
-    from pitwall import market_service
+    from pitwall import marketplace
 
     try:
-        record = market_service.fork(market_service.local_principal(_tenant(tenant)), listing_id, name)
+        record = marketplace.fork(listing_id, name, tenant=_tenant(tenant))
     except PitwallError as exc:
         fail(exc.message)
         return
@@ -229,10 +224,10 @@ def rate_cmd(
     tenant: str = TenantOption,
 ) -> None:
     """Rate a listing 1-5 (rating again replaces your rating)."""
-    from pitwall import market_service
+    from pitwall import marketplace
 
     try:
-        listing = market_service.rate(_tenant(tenant), listing_id, stars)
+        listing = marketplace.rate(listing_id, stars, tenant=_tenant(tenant))
     except PitwallError as exc:
         fail(exc.message)
         return
@@ -242,10 +237,10 @@ def rate_cmd(
 @market_app.command("unpublish")
 def unpublish_cmd(listing_id: str = typer.Argument(..., help="listing id"), tenant: str = TenantOption) -> None:
     """Remove your listing (forks made from it keep working)."""
-    from pitwall import market_service
+    from pitwall import marketplace
 
     try:
-        market_service.unpublish(_tenant(tenant), listing_id)
+        marketplace.unpublish(listing_id, tenant=_tenant(tenant))
     except PitwallError as exc:
         fail(exc.message)
         return

@@ -66,7 +66,7 @@ def validate_json(body: bytes | None) -> dict[str, Any]:
 
     from pitwall.api.errors import from_validation_error
     from pitwall.api.http import parse_json, validate_body
-    from pitwall.api.routes import operation
+    from pitwall.api.operations import operation
 
     data = parse_json(body)
     if isinstance(data, dict) and "championship" in data:

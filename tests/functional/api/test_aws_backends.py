@@ -24,7 +24,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemakerruntime.models import sagemakerruntime_backends
 
-from pitwall.api.server import chalice_app
+from pitwall.api.app import app
 from pitwall.api.services import set_services
 from pitwall.errors import QuotaExceeded
 from pitwall.platform import keys, models, quotas
@@ -78,7 +78,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, serialised_dynamodb: Any) -> Iterator[d
             "sm": boto3.client("sagemaker", region_name=REGION),
             "sfn": sfn,
             "machine": machine,
-            "client": Client(chalice_app()),
+            "client": Client(app),
         }
         set_services(None)
         reset_default_service()
@@ -206,7 +206,7 @@ def test_fifty_parallel_job_starts_on_dynamodb_accept_exactly_five(aws: dict[str
     """50 threads through the Chalice app's local gateway (``chalice.test.Client`` swaps
     ``os.environ`` per request, which is not thread-safe, so the threads use the gateway it wraps)."""
     sfn = aws["sfn"]
-    gateway = LocalGateway(chalice_app(), Config.create())
+    gateway = LocalGateway(app, Config.create())
     free = keys.create_key("acme", "free")
     body = {"template": "race_winner", "name": "rw", "seasons": [2022, 2023]}
 

@@ -1,6 +1,6 @@
 """Fixtures for the marketplace tests: a real model trained once per session on the real lake,
-a Pitwall home per test module, and the API (``functions/api/app.py`` + the marketplace
-blueprint) served over real HTTP.
+a Pitwall home per test module, the API app (``pitwall.api.app``) served over real HTTP, and
+both records backends.
 
 ``PITWALL_HOME`` is one folder per test module (this folder's ``_isolated_home`` replaces the
 root conftest's per-test home), so each module's listings live in one ``platform.db``; tests
@@ -12,20 +12,19 @@ backtest and by serving) holds the real data.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import shutil
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from pitwall.config import REPO_ROOT
 from pitwall.data.store import Store
 from pitwall.ml.artifacts import sha256_file
 from pitwall.platform import models
@@ -33,7 +32,6 @@ from pitwall.platform.backend import clear_backend_cache
 from pitwall.platform.records import ModelRecord
 
 TEMPLATE = "race_winner"
-APP_DIR = REPO_ROOT / "functions" / "api"
 
 
 @pytest.fixture(scope="session")
@@ -93,27 +91,6 @@ def register_artifact(
     )
 
 
-@functools.lru_cache(maxsize=1)
-def app_with_marketplace() -> Any:
-    """A fresh instance of the API app (``functions/api/app.py``) with the marketplace
-    blueprint registered as ``app.py`` will register it (``chalicelib`` importable, as in
-    the Lambda bundle). The process-wide app of ``pitwall.api.server`` is left untouched."""
-    if str(APP_DIR) not in sys.path:
-        sys.path.insert(0, str(APP_DIR))
-    spec = importlib.util.spec_from_file_location("pitwall_api_app_market_tests", APP_DIR / "app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    from chalicelib import marketplace_routes
-
-    from pitwall.api.marketplace import MARKET_PREFIX
-
-    app = module.app
-    if not any(path.startswith(MARKET_PREFIX) for path in app.routes):
-        app.register_blueprint(marketplace_routes.bp)
-    return app
-
-
 class HttpApi:
     """The app on 127.0.0.1:<free port> in a thread (Chalice's local gateway, the API's handler)."""
 
@@ -121,11 +98,11 @@ class HttpApi:
         from chalice.config import Config
         from chalice.local import LocalDevServer
 
+        from pitwall.api.app import app
         from pitwall.api.server import PitwallRequestHandler
         from pitwall.api.services import set_services
 
         set_services(services)
-        app = app_with_marketplace()
         handler = type("Handler", (PitwallRequestHandler,), {"max_body_bytes": services.max_body_bytes})
         config = Config.create(chalice_stage="dev", app_name=app.app_name)
         self._dev = LocalDevServer(app, config, "127.0.0.1", 0, handler_cls=handler)
@@ -170,3 +147,65 @@ class Helpers:
 @pytest.fixture
 def h() -> type[Helpers]:
     return Helpers
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A fresh records backend: SQLite, or DynamoDB under moto with one request at a time (as
+    the real service applies each request atomically; our own multi-request sequences still
+    race, which is what the concurrency tests exercise)."""
+    import boto3
+    from moto import mock_aws
+    from moto.dynamodb.responses import DynamoHandler
+
+    from pitwall.platform.dynamo_backend import DynamoBackend
+    from pitwall.platform.dynamo_tables import create_tables
+    from pitwall.platform.sqlite_backend import SqliteBackend
+
+    if request.param == "sqlite":
+        sqlite = SqliteBackend(tmp_path / "platform.db")
+        yield sqlite
+        sqlite.close()
+        return
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(var, "testing")
+    lock = threading.RLock()
+    original = DynamoHandler.call_action
+
+    @functools.wraps(original)
+    def serialised(self: DynamoHandler) -> Any:
+        with lock:
+            return original(self)
+
+    with mock_aws():
+        monkeypatch.setattr(DynamoHandler, "call_action", serialised)
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_tables(client)
+        yield DynamoBackend(client)
+
+
+def run_concurrently(fn: Callable[[int], Any], n: int) -> list[Any]:
+    """``fn(0..n-1)`` from ``n`` threads released together, interleaving finely (a tiny switch
+    interval: a non-atomic read-then-write loses updates here); exceptions are returned, not
+    raised."""
+    barrier = threading.Barrier(n)
+
+    def call(i: int) -> Any:
+        barrier.wait()
+        try:
+            return fn(i)
+        except Exception as exc:
+            return exc
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            return list(pool.map(call, range(n)))
+    finally:
+        sys.setswitchinterval(previous)
+
+
+@pytest.fixture
+def concurrently() -> Callable[[Callable[[int], Any], int], list[Any]]:
+    return run_concurrently

@@ -16,13 +16,16 @@ import pytest
 import requests
 from moto import mock_aws
 
-from pitwall import market_service
+from pitwall import marketplace
 from pitwall.errors import ValidationFailed
+from pitwall.marketplace import bundles
+from pitwall.marketplace.rules import get_listing
+from pitwall.marketplace.service import download
 from pitwall.ml.artifacts import sha256_file
 from pitwall.platform import keys, models
 from pitwall.platform.backend import clear_backend_cache
 from pitwall.platform.dynamo_tables import create_tables
-from pitwall.platform.marketplace import get_listing
+from pitwall.platform.records import ModelRecord
 from pitwall.serving.deploy import DeploymentService, SageMakerServing
 
 BUCKET = "pitwall-test-models"
@@ -61,6 +64,10 @@ def _tar(folder: Path, *, extra: dict[str, tarfile.TarInfo] | None = None) -> by
     return buffer.getvalue()
 
 
+def _check(record: ModelRecord) -> None:
+    bundles.check_artifact(record.artifact_uri, record.sha256)
+
+
 def _upload(s3: Any, key: str, data: bytes) -> str:
     s3.put_object(Bucket=BUCKET, Key=key, Body=data)
     return f"s3://{BUCKET}/{key}"
@@ -72,7 +79,7 @@ def test_cloud_publish_download_fork_deploy_and_tamper(
     s3 = aws
     uri = _upload(s3, "training-output/job-1/output/model.tar.gz", _tar(winner_artifact))
     h.register_artifact("alice", "winner", winner_artifact, market_home, artifact_uri=uri)
-    listing = market_service.publish("alice", "winner", "Cloud winner", "Trained by SageMaker", store=lake)
+    listing = marketplace.publish("winner", "Cloud winner", "Trained by SageMaker", tenant="alice", store=lake)
     lid = listing.listing_id
     assert listing.verified_metrics["backtest_season"] == 2024.0
     bob = keys.create_key("bob", "free")
@@ -81,28 +88,26 @@ def test_cloud_publish_download_fork_deploy_and_tamper(
     answer = http_api.call("POST", f"{M}/listings/{lid}/download", bob)
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert body["bundle_base64"] is None and body["expires_in_seconds"] == market_service.DOWNLOAD_URL_EXPIRES_S
+    assert body["bundle_base64"] is None and body["expires_in_seconds"] == bundles.DOWNLOAD_URL_EXPIRES_S
     assert body["url"].startswith(f"https://{BUCKET}.s3.amazonaws.com/marketplace/bundles/{lid}/")
     fetched = requests.get(body["url"], timeout=30)
     assert fetched.status_code == 200 and body["file_name"] in fetched.headers["content-disposition"]
-    checked = market_service.check_download(fetched.content, listing.sha256, body["bundle_sha256"])
+    checked = bundles.check_bundle(fetched.content, listing.sha256, bundle_sha256=body["bundle_sha256"])
     assert checked.sha256 == sha256_file(winner_artifact / "metadata.json") == body["sha256"]
     assert get_listing(lid).downloads == 1
 
     # the SDK/CLI path follows the URL the same way
     principal = keys.principal_for_tenant("bob")
-    _, verified = market_service.download_checked(
-        principal, lid, fetch=lambda url: requests.get(url, timeout=30).content
-    )
+    verified = download(lid, tenant=principal).received(fetch=lambda url: requests.get(url, timeout=30).content)
     assert verified.bundle == fetched.content and get_listing(lid).downloads == 2
 
     # fork: the verified bytes are written under the endpoint-readable prefix, and deploy
     forked = http_api.call("POST", f"{M}/listings/{lid}/fork", bob, {"new_name": "winner-copy"})
     assert forked.status_code == 201, forked.text
     copy = models.get_model("bob", "winner-copy")
-    assert copy.artifact_uri.startswith(f"s3://{BUCKET}/{market_service.FORK_PREFIX}/bob/winner-copy/")
+    assert copy.artifact_uri.startswith(f"s3://{BUCKET}/{bundles.FORK_PREFIX}/bob/winner-copy/")
     assert copy.artifact_uri.endswith("/model.tar.gz") and copy.sha256 == listing.sha256
-    market_service.artifact_check(copy)
+    _check(copy)
     serving = SageMakerServing(role_arn="arn:aws:iam::123456789012:role/endpoint", image_uri="1.dkr.ecr/pitwall:1")
     deployed = DeploymentService(serving).deploy(principal, "winner-copy")
     assert deployed.status == "deployed" and deployed.endpoint
@@ -130,7 +135,7 @@ def test_cloud_publish_download_fork_deploy_and_tamper(
     # unpublished: gone for everyone, the fork is unaffected
     assert http_api.call("DELETE", f"{M}/listings/{lid}", keys.create_key("alice", "free")).status_code == 200
     assert http_api.call("GET", f"{M}/listings/{lid}", bob).status_code == 404
-    market_service.artifact_check(models.get_model("bob", "winner-copy"))
+    _check(models.get_model("bob", "winner-copy"))
 
 
 def test_crafted_s3_archives_are_refused_at_publish(aws: Any, h: Any, market_home: Path, winner_artifact: Path) -> None:
@@ -150,14 +155,14 @@ def test_crafted_s3_archives_are_refused_at_publish(aws: Any, h: Any, market_hom
         uri = _upload(s3, f"training-output/evil-{i}/output/model.tar.gz", _tar(winner_artifact, extra=extra))
         h.register_artifact("mallory", f"evil-{i}", winner_artifact, market_home, artifact_uri=uri)
         with pytest.raises(ValidationFailed) as info:
-            market_service.publish("mallory", f"evil-{i}", "Evil", "Crafted archive")
+            marketplace.publish(f"evil-{i}", "Evil", "Crafted archive", tenant="mallory")
         assert info.value.code == "bad_artifact" and expected in info.value.message, (case, info.value.message)
     missing = h.register_artifact(
         "mallory", "missing", winner_artifact, market_home, artifact_uri=f"s3://{BUCKET}/training-output/nope.tar.gz"
     )
     with pytest.raises(ValidationFailed, match="cannot read"):
-        market_service.artifact_check(missing)
-    assert market_service.search(author="mallory").items == []
+        _check(missing)
+    assert marketplace.list(author="mallory").items == []
 
     # an artifact stored as an S3 prefix of files (not an archive) verifies too
     for path in winner_artifact.rglob("*"):
@@ -168,7 +173,7 @@ def test_crafted_s3_archives_are_refused_at_publish(aws: Any, h: Any, market_hom
     plain = h.register_artifact(
         "mallory", "plain", winner_artifact, market_home, artifact_uri=f"s3://{BUCKET}/artifacts/plain"
     )
-    market_service.artifact_check(plain)
+    _check(plain)
     s3.put_object(Bucket=BUCKET, Key="artifacts/plain/extra.json", Body=b"{}")
     with pytest.raises(ValidationFailed, match="extra.json"):
-        market_service.artifact_check(plain)
+        _check(plain)

@@ -32,36 +32,38 @@ def cli() -> Any:
     return run
 
 
-def test_sdk_share_discover_download_fork_rate_unpublish(
+def test_sdk_publish_discover_download_fork_rate_unpublish(
     h: Any, market_home: Path, winner_artifact: Path, lake: Any, tmp_path: Path
 ) -> None:
     record = h.register_artifact("sdk-author", "sdk-winner", winner_artifact, market_home)
     result = TrainingResult("race_winner", "sdk-winner", None, Path(record.artifact_uri), {}, {}, record=record)
-    listing = pw.marketplace.share(result, "SDK winner", "Shared from a notebook", reported_metrics={"f1": 0.4})
+    listing = pw.marketplace.publish(result, "SDK winner", "Shared from a notebook", reported_metrics={"f1": 0.4})
     assert (listing.author_tenant_id, listing.model_name, listing.model_version) == ("sdk-author", "sdk-winner", 1)
     with pytest.raises(ValidationFailed, match="registered"):
-        pw.marketplace.share(TrainingResult("race_winner", "x", None, tmp_path, {}, {}), "t", "d")
+        pw.marketplace.publish(TrainingResult("race_winner", "x", None, tmp_path, {}, {}), "t", "d")
 
     assert [x.listing_id for x in pw.marketplace.list(author="sdk-author").items] == [listing.listing_id]
     card = pw.marketplace.show(listing.listing_id)
     assert card.verified_metrics == listing.verified_metrics and card.reported_metrics == {"f1": 0.4}
 
-    folder = pw.marketplace.download(listing.listing_id, tmp_path / "model", tenant_id="sdk-user")
+    folder = pw.marketplace.download(listing.listing_id, tmp_path / "model", tenant="sdk-user")
     frame = get_template("race_winner").frame(FeatureStore(lake), [2024])
     mine, theirs = pw.load_model(folder).predict_frame(frame), pw.load_model(winner_artifact).predict_frame(frame)
     assert np.allclose(mine["probability"], theirs["probability"])
-    bundle = pw.marketplace.download_bundle(listing.listing_id, tmp_path / "b" / "m.zip", tenant_id="sdk-user")
+    bundle = pw.marketplace.download(listing.listing_id, tmp_path / "b" / "m.zip", unpack=False, tenant="sdk-user")
     assert bundle.read_bytes()[:2] == b"PK" and not list(bundle.parent.glob(".*"))
+    with pytest.raises(ValidationFailed, match="dest"):  # refused before downloading: not counted
+        pw.marketplace.download(listing.listing_id, bundle, unpack=False, tenant="sdk-user")
     assert [(e.listing.listing_id, e.downloads_7d) for e in pw.marketplace.top()] == [(listing.listing_id, 2)]
 
-    copy = pw.marketplace.fork(listing.listing_id, "my-winner", tenant_id="sdk-user")
+    copy = pw.marketplace.fork(listing.listing_id, "my-winner", tenant="sdk-user")
     assert copy.forked_from is not None and copy.forked_from.tenant_id == "sdk-author"
     with pytest.raises(Forbidden):
-        pw.marketplace.rate(listing.listing_id, 5, tenant_id="sdk-author")
-    assert pw.marketplace.rate(listing.listing_id, 3, tenant_id="sdk-user").rating_avg == 3.0
+        pw.marketplace.rate(listing.listing_id, 5, tenant="sdk-author")
+    assert pw.marketplace.rate(listing.listing_id, 3, tenant="sdk-user").rating_avg == 3.0
     with pytest.raises(Forbidden):
-        pw.marketplace.unpublish(listing.listing_id, tenant_id="sdk-user")
-    pw.marketplace.unpublish(listing.listing_id, tenant_id="sdk-author")
+        pw.marketplace.unpublish(listing.listing_id, tenant="sdk-user")
+    pw.marketplace.unpublish(listing.listing_id, tenant="sdk-author")
     with pytest.raises(NotFound):
         pw.marketplace.show(listing.listing_id)
     assert pw.load_model(models.get_model("sdk-user", "my-winner").artifact_uri).features == card.features

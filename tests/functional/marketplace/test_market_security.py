@@ -18,12 +18,14 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from pitwall import market_service
+from pitwall import marketplace
 from pitwall.cli import market_cmds
 from pitwall.errors import ValidationFailed
+from pitwall.marketplace import bundles
+from pitwall.marketplace.rules import get_listing
+from pitwall.marketplace.service import download
 from pitwall.ml.artifacts import export_bundle, sha256_file
 from pitwall.platform import keys, models, quotas
-from pitwall.platform.marketplace import get_listing
 from pitwall.platform.records import ModelRecord, Principal
 
 
@@ -83,16 +85,16 @@ def test_tampering_after_publish_is_refused_at_download_and_fork(
     h: Any, market_home: Path, winner_artifact: Path, fan: Principal, http_api: Any
 ) -> None:
     record = h.register_artifact("mallory", "winner", winner_artifact, market_home)
-    listing = market_service.publish("mallory", "winner", "Honest model", "Until it was not.")
+    listing = marketplace.publish("winner", "Honest model", "Until it was not.", tenant="mallory")
     folder = Path(record.artifact_uri)
     model_file = json.loads((folder / "metadata.json").read_text())["model_file"]
 
     # one flipped byte in the model file
     original = (folder / model_file).read_bytes()
     (folder / model_file).write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
-    err = _refused(lambda: market_service.download(fan, listing.listing_id))
+    err = _refused(lambda: download(listing.listing_id, tenant=fan))
     assert model_file in err.message and "sha256 mismatch" in err.message
-    _refused(lambda: market_service.fork(fan, listing.listing_id, "stolen"))
+    _refused(lambda: marketplace.fork(listing.listing_id, "stolen", tenant=fan))
     assert not (market_home / "models" / "fan").exists()  # nothing copied
     key = keys.create_key("fan", "pro")
     answer = http_api.call("POST", f"/api/v1/marketplace/listings/{listing.listing_id}/download", key)
@@ -101,7 +103,7 @@ def test_tampering_after_publish_is_refused_at_download_and_fork(
 
     # re-signed checksums: the files agree with metadata.json, but it is not the listed one
     _rewrite(folder, model_file, original + b"\n")
-    err = _refused(lambda: market_service.download(fan, listing.listing_id))
+    err = _refused(lambda: download(listing.listing_id, tenant=fan))
     assert "registered" in err.message
 
     # refused downloads are not counted, and no quota was taken
@@ -113,7 +115,7 @@ def test_tampering_after_publish_is_refused_at_download_and_fork(
     # restoring the exact original bytes makes it downloadable again
     shutil.rmtree(folder)
     shutil.copytree(winner_artifact, folder)
-    assert market_service.download(fan, listing.listing_id).downloads == 1
+    assert download(listing.listing_id, tenant=fan).downloads == 1
 
 
 def test_pickle_payloads_are_refused_at_publish_and_never_executed(
@@ -129,7 +131,7 @@ def test_pickle_payloads_are_refused_at_publish_and_never_executed(
     shutil.copytree(winner_artifact, disguised)
     _rewrite(disguised, model_file, payload)
     _register_folder("mallory2", "disguised", disguised, good)
-    err = _refused(lambda: market_service.publish("mallory2", "disguised", "Free wins", "Trust me"))
+    err = _refused(lambda: marketplace.publish("disguised", "Free wins", "Trust me", tenant="mallory2"))
     assert "pickle" in err.message
 
     # 2: an extra .pkl file listed in metadata.json
@@ -137,11 +139,11 @@ def test_pickle_payloads_are_refused_at_publish_and_never_executed(
     shutil.copytree(winner_artifact, extra)
     _rewrite(extra, "helpers.pkl", payload)
     _register_folder("mallory2", "extra", extra, good)
-    err = _refused(lambda: market_service.publish("mallory2", "extra", "Free wins", "Trust me"))
+    err = _refused(lambda: marketplace.publish("extra", "Free wins", "Trust me", tenant="mallory2"))
     assert "helpers.pkl" in err.message and "pickle" in err.message
 
     assert not marker.exists()
-    assert market_service.search(author="mallory2").items == []
+    assert marketplace.list(author="mallory2").items == []
 
 
 def test_traversal_links_and_wrong_checksums_are_refused_at_publish(
@@ -157,14 +159,14 @@ def test_traversal_links_and_wrong_checksums_are_refused_at_publish(
     meta["files"]["../../outside.json"] = hashlib.sha256(b"{}").hexdigest()
     (traversal / "metadata.json").write_text(json.dumps(meta))
     _register_folder("mallory3", "traversal", traversal, good)
-    err = _refused(lambda: market_service.publish("mallory3", "traversal", "t", "d"))
+    err = _refused(lambda: marketplace.publish("traversal", "t", "d", tenant="mallory3"))
     assert "path traversal" in err.message
 
     linked = market_home / "crafted3" / "linked"
     shutil.copytree(winner_artifact, linked)
     (linked / "notes.json").symlink_to(outside)
     _register_folder("mallory3", "linked", linked, good)
-    err = _refused(lambda: market_service.publish("mallory3", "linked", "t", "d"))
+    err = _refused(lambda: marketplace.publish("linked", "t", "d", tenant="mallory3"))
     assert "symlink" in err.message
 
     wrong = market_home / "crafted3" / "wrong"
@@ -173,11 +175,11 @@ def test_traversal_links_and_wrong_checksums_are_refused_at_publish(
     meta = json.loads((wrong / "metadata.json").read_text())
     meta["seed"] = 99  # metadata changed after registration: checksum no longer the registered one
     (wrong / "metadata.json").write_text(json.dumps(meta))
-    err = _refused(lambda: market_service.artifact_check(record))
+    err = _refused(lambda: bundles.check_artifact(record.artifact_uri, record.sha256))
     assert "registered" in err.message
 
     assert outside.read_text() == "{}"
-    assert market_service.search(author="mallory3").items == []
+    assert marketplace.list(author="mallory3").items == []
 
 
 def _bundle_with(good: bytes, extra: dict[str, bytes], *, resign: bool = True, drop: str | None = None) -> bytes:
@@ -204,7 +206,7 @@ def test_crafted_bundles_are_rejected_by_the_client_without_writing_anything(
 ) -> None:
     good = export_bundle(winner_artifact)
     sha = sha256_file(winner_artifact / "metadata.json")
-    assert market_service.check_download(good, sha, hashlib.sha256(good).hexdigest()).sha256 == sha
+    assert bundles.check_bundle(good, sha, bundle_sha256=hashlib.sha256(good).hexdigest()).sha256 == sha
 
     marker = tmp_path / f"pwned-{uuid.uuid4().hex}"
     escape = f"escape-{uuid.uuid4().hex}.json"
@@ -221,9 +223,9 @@ def test_crafted_bundles_are_rejected_by_the_client_without_writing_anything(
     scratch.mkdir(parents=True)
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where verification unpacks
     for case, (data, expected) in crafted.items():
-        err = _refused(lambda data=data: market_service.check_download(data, None))
+        err = _refused(lambda data=data: bundles.check_bundle(data, None))
         assert expected in err.message, (case, err.message)
-    err = _refused(lambda: market_service.check_download(good, sha, "0" * 64))
+    err = _refused(lambda: bundles.check_bundle(good, sha, bundle_sha256="0" * 64))
     assert "bundle_sha256" in err.message
     assert not marker.exists()
     assert not any(p.name == escape for p in tmp_path.rglob("*")) and not Path("/tmp", escape).exists()
@@ -234,7 +236,7 @@ def test_cli_download_writes_only_a_verified_bundle(
     h: Any, market_home: Path, winner_artifact: Path, tmp_path: Path
 ) -> None:
     record = h.register_artifact("author-cli", "winner", winner_artifact, market_home)
-    listing = market_service.publish("author-cli", "winner", "CLI model", "For the CLI test")
+    listing = marketplace.publish("winner", "CLI model", "For the CLI test", tenant="author-cli")
     app = typer.Typer()
     market_cmds.register(app)
     runner = CliRunner()

@@ -128,7 +128,7 @@ def test_platform_imports_stay_lean_for_the_api_lambda() -> None:
     """The API Lambda imports the platform layer: it must not drag in data/ML libraries."""
     code = (
         "import sys, pitwall.errors, pitwall.platform.keys, pitwall.platform.quotas, pitwall.platform.models, "
-        "pitwall.platform.jobs, pitwall.platform.marketplace, pitwall.platform.dynamo_backend, "
+        "pitwall.platform.jobs, pitwall.marketplace.rules, pitwall.platform.dynamo_backend, "
         "pitwall.platform.sqlite_backend, pitwall.platform.dynamo_tables\n"
         "heavy = {'pandas', 'numpy', 'pyarrow', 'duckdb', 'xgboost', 'lightgbm', 'sklearn', 'mlflow', 'optuna'}\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))"

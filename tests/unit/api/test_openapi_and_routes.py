@@ -7,11 +7,13 @@ from typing import Any
 import jsonschema
 import pytest
 
+from pitwall.api import routes
 from pitwall.api import schemas as s
-from pitwall.api.marketplace import MARKETPLACE_OPERATIONS
-from pitwall.api.openapi import openapi
-from pitwall.api.routes import OPERATIONS
-from pitwall.api.server import chalice_app
+from pitwall.api.app import app, create_app
+from pitwall.api.http import API_VERSION, Operation
+from pitwall.api.openapi import render
+from pitwall.api.operations import OPERATIONS
+from pitwall.api.operations import openapi_document as openapi
 from pitwall.vocabulary import WEATHER_CONDITIONS
 
 
@@ -30,7 +32,37 @@ def _refs(node: Any) -> list[str]:
     return []
 
 
-ALL_OPERATIONS = (*OPERATIONS, *MARKETPLACE_OPERATIONS)
+ALL_OPERATIONS = OPERATIONS
+
+
+def test_the_document_lists_every_operation_of_the_table_exactly_once_with_unique_ids() -> None:
+    doc = openapi()
+    entries = [(method.upper(), path, op) for path, ops in doc["paths"].items() for method, op in ops.items()]
+    assert len(entries) == len(OPERATIONS)
+    ids = [op["operationId"] for _, _, op in entries]
+    assert len(set(ids)) == len(ids)
+    assert sorted(ids) == sorted(op.operation_id for op in OPERATIONS)
+    by_id = {op["operationId"]: (method, path) for method, path, op in entries}
+    assert all(by_id[op.operation_id] == (op.method, op.path) for op in OPERATIONS)
+    assert doc["info"]["version"] == API_VERSION
+
+
+def test_rendering_refuses_a_table_with_a_repeated_operation() -> None:
+    health = next(op for op in OPERATIONS if op.operation_id == "health")
+    twin = Operation("health_again", health.method, health.path, "twin", health.function, None, public=True)
+    for table in ((*OPERATIONS, health), (*OPERATIONS, twin)):
+        with pytest.raises(ValueError):
+            render(table, title="t", version="1", description="d")
+
+
+def test_operation_functions_are_named_like_their_operation_ids() -> None:
+    for op in OPERATIONS:
+        assert op.function.__name__ == op.operation_id, op.operation_id
+    market = [op for op in OPERATIONS if op.path.startswith("/api/v1/marketplace/")]
+    assert sorted(op.operation_id for op in market) == sorted(
+        f"market_{verb}" for verb in ("list", "top", "show", "publish", "download", "fork", "rate", "unpublish")
+    )
+    assert all(getattr(routes, op.operation_id) is op.function for op in market)
 
 
 def test_every_operation_is_documented_with_its_method_and_security() -> None:
@@ -90,14 +122,28 @@ def test_document_schemas_accept_what_the_models_accept(model: type, body: dict,
     assert accepted is valid
 
 
-def test_chalice_routes_are_exactly_the_operation_table() -> None:
-    app = chalice_app()
-    routes = {(method, path) for path, methods in app.routes.items() for method in methods}
+@pytest.mark.parametrize("chalice", [app, create_app()], ids=["app", "fresh"])
+def test_chalice_routes_are_exactly_the_operation_table(chalice: Any) -> None:
+    routes = {(method, path) for path, methods in chalice.routes.items() for method in methods}
     assert routes == {(op.method, op.path) for op in ALL_OPERATIONS}
-    for path, methods in app.routes.items():
+    by_route = {(op.method, op.path): op for op in ALL_OPERATIONS}
+    for path, methods in chalice.routes.items():
         for method, entry in methods.items():
             public = path in ("/api/v1/health", "/api/v1/openapi.json")
             assert bool(entry.api_key_required) is (not public), (method, path)
+            assert entry.view_name == by_route[(method, path)].operation_id
+
+
+def test_the_lambda_entry_point_re_exports_the_package_app() -> None:
+    import importlib.util
+
+    from pitwall.config import REPO_ROOT
+
+    spec = importlib.util.spec_from_file_location("lambda_entry", REPO_ROOT / "functions" / "api" / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.app is app
 
 
 def test_weather_values_in_schema_and_serving_agree() -> None:

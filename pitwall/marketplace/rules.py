@@ -1,12 +1,23 @@
-"""Marketplace rules: publish, search, top of the week, preview, download, rate, fork, unpublish.
+"""Marketplace rules: the listing records and what may be done with them.
 
-The one implementation used with both backends. A listing is a snapshot of one model
-version taken at publish time, so later changes to (or deletion of) the author's model do
-not alter it, and forks keep working after the author unpublishes.
+Operations (the same verbs as ``pitwall market ...``, ``pw.marketplace.*`` and the API's
+``market_*`` operation ids): :func:`list`, :func:`top`, :func:`show`, :func:`rate`,
+:func:`unpublish`, and the record side of publish/download/fork (:func:`publish`,
+:func:`count_download`, :func:`fork`), whose artifact work is in
+:mod:`pitwall.marketplace.service`. Records are stored by the platform's records backend
+(SQLite locally, DynamoDB in the cloud: ``pitwall.platform.sqlite_backend`` /
+``dynamo_backend``, like every platform record); these rules are the same on both.
+
+A listing is a snapshot of one model version taken at publish time, so later changes to (or
+deletion of) the author's model do not alter it, and forks keep working after the author
+unpublishes.
 
 Publishing runs two injected checks: ``artifact_check(model)`` (raises on a bad artifact)
 and ``verify(model) -> {metric: value}`` (Pitwall's own backtest); only metrics from
 ``verify`` are shown as verified, the author's ``reported_metrics`` are shown as reported.
+
+In-process callers (SDK, CLI) act as ``tenant`` (default :data:`LOCAL_TENANT`); the API
+passes the tenant of the caller's API key.
 
 Titles (<= 100 chars) and descriptions (<= 2000 chars) are plain text: stored exactly as
 given (never interpreted as HTML; clients must escape), but control characters are refused.
@@ -16,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import builtins
 import hashlib
 import json
 import math
@@ -31,6 +43,7 @@ from pitwall.platform.backend import RecordsBackend, get_backend
 from pitwall.platform.clock import as_utc, expiry_after_day, iso, last_days, utc_day
 from pitwall.platform.records import ForkOrigin, Listing, ModelRecord, Principal
 
+LOCAL_TENANT = "local"
 TITLE_MAX_CHARS = 100
 DESCRIPTION_MAX_CHARS = 2000
 SORTS = ("rating", "downloads", "recent")
@@ -42,13 +55,19 @@ Verifier = Callable[[ModelRecord], Mapping[str, float]]
 ArtifactCheck = Callable[[ModelRecord], None]
 ArtifactCopier = Callable[[str, str, str], str]
 """``copier(source_artifact_uri, tenant_id, model_name) -> new artifact uri`` (used by fork)."""
+Tenant = Principal | str
+"""A tenant id, or the principal of an API key (its tenant id is used)."""
+
+
+def tenant_id_of(tenant: Tenant) -> str:
+    return tenant.tenant_id if isinstance(tenant, Principal) else tenant
 
 
 @dataclass(frozen=True)
 class ListingPage:
     """One page of search results; ``next_token`` is None on the last page."""
 
-    items: list[Listing]
+    items: builtins.list[Listing]
     next_token: str | None
 
 
@@ -79,7 +98,7 @@ class ModelCard:
     task: str
     algorithm: str
     target: str
-    features: list[str]
+    features: builtins.list[str]
     data_window: dict[str, Any]
     verified_metrics: dict[str, float]
     verified_at: str
@@ -183,7 +202,7 @@ def publish(
         template=model.template,
         task=model.task,
         algorithm=model.algorithm,
-        features=list(model.features),
+        features=builtins.list(model.features),
         target=model.target,
         data_window=dict(model.data_window),
         baseline_metrics=dict(model.baseline_metrics),
@@ -243,7 +262,7 @@ def _decode_token(token: str, fingerprint: str) -> int:
     return offset
 
 
-def search_listings(
+def list(  # noqa: A001 - the verb users type: ``pitwall market list``
     *,
     template: str | None = None,
     text: str | None = None,
@@ -257,7 +276,7 @@ def search_listings(
     tenant; sort by ``rating`` | ``downloads`` | ``recent``; page with ``limit`` (1-100) and the
     opaque ``next_token`` of the previous page."""
     if sort not in SORTS:
-        raise ValidationFailed(f"sort must be one of {list(SORTS)}; got {sort!r}", field="sort")
+        raise ValidationFailed(f"sort must be one of {builtins.list(SORTS)}; got {sort!r}", field="sort")
     validation.positive_int(limit, "limit", maximum=MAX_PAGE_SIZE)
     if text is not None:
         validation.plain_text(text, "text", max_len=200)
@@ -277,9 +296,9 @@ def search_listings(
     return ListingPage(items=page, next_token=_encode_token(offset + limit, fingerprint) if more else None)
 
 
-def top_this_week(
-    *, limit: int = 10, now: datetime | None = None, backend: RecordsBackend | None = None
-) -> list[WeeklyEntry]:
+def top(
+    limit: int = 10, *, now: datetime | None = None, backend: RecordsBackend | None = None
+) -> builtins.list[WeeklyEntry]:
     """Listings with the most downloads + new ratings over the last 7 UTC days (today
     included), from per-day counters; ties broken by rating then recency."""
     validation.positive_int(limit, "limit", maximum=MAX_PAGE_SIZE)
@@ -296,7 +315,7 @@ def top_this_week(
     return entries[:limit]
 
 
-def preview(listing_id: str, *, backend: RecordsBackend | None = None) -> ModelCard:
+def show(listing_id: str, *, backend: RecordsBackend | None = None) -> ModelCard:
     """The model card of a listing (free: does not count as a download)."""
     x = get_listing(listing_id, backend=backend)
     return ModelCard(
@@ -310,7 +329,7 @@ def preview(listing_id: str, *, backend: RecordsBackend | None = None) -> ModelC
         task=x.task,
         algorithm=x.algorithm,
         target=x.target,
-        features=list(x.features),
+        features=builtins.list(x.features),
         data_window=dict(x.data_window),
         verified_metrics=dict(x.verified_metrics),
         verified_at=x.verified_at,
@@ -324,11 +343,12 @@ def preview(listing_id: str, *, backend: RecordsBackend | None = None) -> ModelC
     )
 
 
-def record_download(
+def count_download(
     principal: Principal, listing_id: str, *, now: datetime | None = None, backend: RecordsBackend | None = None
 ) -> Listing:
     """Count a download by the principal (tier's downloads/day quota) and return the listing,
-    including ``artifact_uri`` for the caller to serve. NotFound / QuotaExceeded."""
+    including ``artifact_uri`` for the caller to serve. NotFound / QuotaExceeded. The record
+    side of :func:`pitwall.marketplace.service.download`."""
     b = backend or get_backend()
     now = as_utc(now)
     get_listing(listing_id, backend=b)
@@ -341,15 +361,16 @@ def record_download(
 
 
 def rate(
-    tenant_id: str,
     listing_id: str,
     stars: int,
     *,
+    tenant: Tenant = LOCAL_TENANT,
     now: datetime | None = None,
     backend: RecordsBackend | None = None,
 ) -> Listing:
     """Rate a listing 1-5 stars; one rating per tenant per listing (rating again replaces it).
     Forbidden for the author's own listing."""
+    tenant_id = tenant_id_of(tenant)
     validation.positive_int(stars, "stars", minimum=1, maximum=5)
     b = backend or get_backend()
     listing = get_listing(listing_id, backend=b)
@@ -361,9 +382,9 @@ def rate(
     return get_listing(listing_id, backend=b)
 
 
-def my_rating(tenant_id: str, listing_id: str, *, backend: RecordsBackend | None = None) -> int | None:
-    """The stars ``tenant_id`` gave the listing, or None."""
-    return (backend or get_backend()).get_rating(listing_id, tenant_id)
+def my_rating(listing_id: str, *, tenant: Tenant, backend: RecordsBackend | None = None) -> int | None:
+    """The stars ``tenant`` gave the listing, or None."""
+    return (backend or get_backend()).get_rating(listing_id, tenant_id_of(tenant))
 
 
 def fork(
@@ -394,7 +415,7 @@ def fork(
             template=listing.template,
             task=listing.task,
             algorithm=listing.algorithm,
-            features=list(listing.features),
+            features=builtins.list(listing.features),
             target=listing.target,
             data_window=listing.data_window,
             metrics=listing.verified_metrics,
@@ -419,8 +440,9 @@ def fork(
     return record
 
 
-def unpublish(tenant_id: str, listing_id: str, *, backend: RecordsBackend | None = None) -> None:
+def unpublish(listing_id: str, *, tenant: Tenant = LOCAL_TENANT, backend: RecordsBackend | None = None) -> None:
     """Remove a listing (author only: Forbidden otherwise). Existing forks are unaffected."""
+    tenant_id = tenant_id_of(tenant)
     b = backend or get_backend()
     listing = get_listing(listing_id, backend=b)
     if listing.author_tenant_id != tenant_id:

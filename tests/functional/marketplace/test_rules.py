@@ -1,20 +1,55 @@
-"""Marketplace rules on both backends: publish, search, weekly top, download, rate, fork."""
+"""``pitwall.marketplace.rules`` on both records backends: publish, list, top, show, download
+counts, rate, fork, unpublish (the artifact checks are stand-ins here; see the other tests)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from pitwall.errors import Conflict, Forbidden, NotFound, QuotaExceeded, ValidationFailed
-from pitwall.platform import marketplace, models, quotas
+from pitwall.marketplace import rules as marketplace
+from pitwall.platform import models, quotas
 from pitwall.platform.backend import RecordsBackend
 from pitwall.platform.records import Listing, ModelRecord, Principal
 
 Fields = Callable[..., dict[str, Any]]
 AUTHOR = Principal("author-team", "pro")
+SHA = "ab" * 32
+
+
+@pytest.fixture
+def model_kwargs() -> Fields:
+    """Keyword arguments for ``models.register_model`` describing a realistic race-winner model."""
+
+    def fields(**overrides: Any) -> dict[str, Any]:
+        return {
+            "template": "race_winner",
+            "task": "classification",
+            "algorithm": "xgboost",
+            "features": ["grid_position", "driver_form_3", "team_points_share"],
+            "target": "is_winner",
+            "data_window": {"seasons": [2018, 2023], "test_seasons": [2024]},
+            "metrics": {"log_loss": 0.21, "top1_accuracy": 0.55},
+            "baseline_metrics": {"log_loss": 0.29, "top1_accuracy": 0.41},
+            "artifact_uri": "file:///models/winner/model.ubj",
+            "sha256": SHA,
+            **overrides,
+        }
+
+    return fields
+
+
+@pytest.fixture
+def free() -> Principal:
+    return Principal(tenant_id="free-team", tier="free", key_id="k_free")
+
+
+@pytest.fixture
+def noon() -> datetime:
+    return datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
 
 def backtest(model: ModelRecord) -> dict[str, float]:
@@ -59,7 +94,7 @@ def test_publish_snapshots_the_model_with_verified_metrics(
     assert (stored.downloads, stored.rating_avg, stored.rating_count) == (0, None, 0)
     public = stored.public_doc()
     assert "artifact_uri" not in public and public["verified"] is True
-    card = marketplace.preview(listing.listing_id, backend=backend)
+    card = marketplace.show(listing.listing_id, backend=backend)
     assert card.verified_metrics == stored.verified_metrics and card.feature_importance == {"grid_position": 0.6}
     assert "artifact_uri" not in card.to_dict()
     with pytest.raises(Conflict):
@@ -107,7 +142,7 @@ def test_bad_artifact_or_failed_verification_blocks_publishing(backend: RecordsB
         marketplace.publish(AUTHOR.tenant_id, "missing", "t", "d", {}, backtest, artifact_ok, backend=backend)
     with pytest.raises(NotFound):  # someone else's model
         marketplace.publish("thief", "unverifiable", "t", "d", {}, backtest, artifact_ok, backend=backend)
-    assert marketplace.search_listings(backend=backend).items == []
+    assert marketplace.list(backend=backend).items == []
 
 
 def test_search_filters_sorts_and_pages(backend: RecordsBackend, model_kwargs: Fields, noon: datetime) -> None:
@@ -123,37 +158,37 @@ def test_search_filters_sorts_and_pages(backend: RecordsBackend, model_kwargs: F
     )
     c = publish(backend, model_kwargs, "c", "Winner logistic", now=noon + timedelta(2))
     for i in range(3):
-        marketplace.record_download(Principal(f"u{i}", "free"), b.listing_id, now=noon, backend=backend)
-    marketplace.record_download(Principal("u9", "free"), c.listing_id, now=noon, backend=backend)
-    marketplace.rate("u1", a.listing_id, 5, backend=backend)
-    marketplace.rate("u1", c.listing_id, 3, backend=backend)
+        marketplace.count_download(Principal(f"u{i}", "free"), b.listing_id, now=noon, backend=backend)
+    marketplace.count_download(Principal("u9", "free"), c.listing_id, now=noon, backend=backend)
+    marketplace.rate(a.listing_id, 5, tenant="u1", backend=backend)
+    marketplace.rate(c.listing_id, 3, tenant="u1", backend=backend)
 
     def ids(page: marketplace.ListingPage) -> list[str]:
         return [x.listing_id for x in page.items]
 
-    assert ids(marketplace.search_listings(backend=backend)) == [c.listing_id, b.listing_id, a.listing_id]
-    assert ids(marketplace.search_listings(sort="downloads", backend=backend))[:2] == [b.listing_id, c.listing_id]
-    assert ids(marketplace.search_listings(sort="rating", backend=backend))[:2] == [a.listing_id, c.listing_id]
-    assert ids(marketplace.search_listings(template="podium", backend=backend)) == [b.listing_id]
-    assert ids(marketplace.search_listings(text="WINNER", backend=backend)) == [c.listing_id, a.listing_id]
-    assert ids(marketplace.search_listings(author="nobody", backend=backend)) == []
-    assert len(marketplace.search_listings(author=AUTHOR.tenant_id, backend=backend).items) == 3
+    assert ids(marketplace.list(backend=backend)) == [c.listing_id, b.listing_id, a.listing_id]
+    assert ids(marketplace.list(sort="downloads", backend=backend))[:2] == [b.listing_id, c.listing_id]
+    assert ids(marketplace.list(sort="rating", backend=backend))[:2] == [a.listing_id, c.listing_id]
+    assert ids(marketplace.list(template="podium", backend=backend)) == [b.listing_id]
+    assert ids(marketplace.list(text="WINNER", backend=backend)) == [c.listing_id, a.listing_id]
+    assert ids(marketplace.list(author="nobody", backend=backend)) == []
+    assert len(marketplace.list(author=AUTHOR.tenant_id, backend=backend).items) == 3
 
-    first = marketplace.search_listings(limit=2, backend=backend)
+    first = marketplace.list(limit=2, backend=backend)
     assert ids(first) == [c.listing_id, b.listing_id] and first.next_token is not None
-    second = marketplace.search_listings(limit=2, next_token=first.next_token, backend=backend)
+    second = marketplace.list(limit=2, next_token=first.next_token, backend=backend)
     assert ids(second) == [a.listing_id] and second.next_token is None
     with pytest.raises(ValidationFailed) as err:
-        marketplace.search_listings(sort="rating", limit=2, next_token=first.next_token, backend=backend)
+        marketplace.list(sort="rating", limit=2, next_token=first.next_token, backend=backend)
     assert err.value.field == "next_token"
     for bad in ("%%%", "eyJ4IjogMX0"):
         with pytest.raises(ValidationFailed):
-            marketplace.search_listings(limit=2, next_token=bad, backend=backend)
+            marketplace.list(limit=2, next_token=bad, backend=backend)
     with pytest.raises(ValidationFailed) as err:
-        marketplace.search_listings(sort="price", backend=backend)
+        marketplace.list(sort="price", backend=backend)
     assert err.value.field == "sort"
     with pytest.raises(ValidationFailed):
-        marketplace.search_listings(limit=0, backend=backend)
+        marketplace.list(limit=0, backend=backend)
 
 
 def test_top_this_week_counts_only_the_last_seven_days(
@@ -163,16 +198,16 @@ def test_top_this_week_counts_only_the_last_seven_days(
     new = publish(backend, model_kwargs, "new", "Popular this week", now=noon - timedelta(days=3))
     quiet = publish(backend, model_kwargs, "quiet", "Nobody cares", now=noon)
     for i in range(6):  # eight days ago: outside the window
-        marketplace.record_download(
+        marketplace.count_download(
             Principal(f"a{i}", "pro"), old.listing_id, now=noon - timedelta(days=7), backend=backend
         )
-    marketplace.record_download(Principal("b0", "pro"), old.listing_id, now=noon - timedelta(days=6), backend=backend)
+    marketplace.count_download(Principal("b0", "pro"), old.listing_id, now=noon - timedelta(days=6), backend=backend)
     for i in range(3):
-        marketplace.record_download(
+        marketplace.count_download(
             Principal(f"c{i}", "pro"), new.listing_id, now=noon - timedelta(days=i), backend=backend
         )
-    marketplace.rate("c0", new.listing_id, 4, now=noon, backend=backend)
-    top = marketplace.top_this_week(now=noon, backend=backend)
+    marketplace.rate(new.listing_id, 4, tenant="c0", now=noon, backend=backend)
+    top = marketplace.top(now=noon, backend=backend)
     assert [(e.listing.listing_id, e.downloads_7d, e.ratings_7d) for e in top] == [
         (new.listing_id, 3, 1),
         (old.listing_id, 1, 0),
@@ -188,31 +223,31 @@ def test_download_quota_per_tier(
     limit = free.limits.marketplace_downloads_per_day
     assert limit is not None
     for _ in range(limit):
-        got = marketplace.record_download(free, listing.listing_id, now=noon, backend=backend)
+        got = marketplace.count_download(free, listing.listing_id, now=noon, backend=backend)
     assert got.artifact_uri == "file:///models/winner/model.ubj"
     with pytest.raises(QuotaExceeded):
-        marketplace.record_download(free, listing.listing_id, now=noon, backend=backend)
+        marketplace.count_download(free, listing.listing_id, now=noon, backend=backend)
     assert marketplace.get_listing(listing.listing_id, backend=backend).downloads == limit
     with pytest.raises(NotFound):
-        marketplace.record_download(free, "lst_missing", now=noon + timedelta(days=1), backend=backend)
+        marketplace.count_download(free, "lst_missing", now=noon + timedelta(days=1), backend=backend)
 
 
 def test_rating_rules(backend: RecordsBackend, model_kwargs: Fields) -> None:
     listing = publish(backend, model_kwargs)
     with pytest.raises(Forbidden):
-        marketplace.rate(AUTHOR.tenant_id, listing.listing_id, 5, backend=backend)
+        marketplace.rate(listing.listing_id, 5, tenant=AUTHOR.tenant_id, backend=backend)
     for stars in (0, 6, 2.5, True):
         with pytest.raises(ValidationFailed) as err:
-            marketplace.rate("fan", listing.listing_id, stars, backend=backend)  # type: ignore[arg-type]
+            marketplace.rate(listing.listing_id, stars, tenant="fan", backend=backend)  # type: ignore[arg-type]
         assert err.value.field == "stars"
-    marketplace.rate("fan", listing.listing_id, 2, backend=backend)
-    after = marketplace.rate("critic", listing.listing_id, 5, backend=backend)
+    marketplace.rate(listing.listing_id, 2, tenant="fan", backend=backend)
+    after = marketplace.rate(listing.listing_id, 5, tenant="critic", backend=backend)
     assert (after.rating_count, after.rating_avg) == (2, 3.5)
-    updated = marketplace.rate("fan", listing.listing_id, 4, backend=backend)  # replaces, not adds
+    updated = marketplace.rate(listing.listing_id, 4, tenant="fan", backend=backend)  # replaces, not adds
     assert (updated.rating_count, updated.rating_avg) == (2, 4.5)
-    assert marketplace.my_rating("fan", listing.listing_id, backend=backend) == 4
+    assert marketplace.my_rating(listing.listing_id, tenant="fan", backend=backend) == 4
     with pytest.raises(NotFound):
-        marketplace.rate("fan", "lst_missing", 3, backend=backend)
+        marketplace.rate("lst_missing", 3, tenant="fan", backend=backend)
 
 
 def test_fifty_parallel_downloads_and_ratings_are_exact(
@@ -222,21 +257,20 @@ def test_fifty_parallel_downloads_and_ratings_are_exact(
     stars = [(i % 5) + 1 for i in range(50)]
 
     def download(i: int) -> int:
-        return marketplace.record_download(
+        return marketplace.count_download(
             Principal(f"user{i}", "free"), listing.listing_id, now=noon, backend=backend
         ).downloads
 
     def rate(i: int) -> None:
-        marketplace.rate(f"user{i}", listing.listing_id, stars[i], now=noon, backend=backend)
+        marketplace.rate(listing.listing_id, stars[i], tenant=f"user{i}", now=noon, backend=backend)
 
-    concurrently(download, 50)
-    concurrently(rate, 50)
+    assert not [r for r in (*concurrently(download, 50), *concurrently(rate, 50)) if isinstance(r, BaseException)]
     final = marketplace.get_listing(listing.listing_id, backend=backend)
     assert final.downloads == 50
     assert final.rating_count == 50
     assert final.rating_sum == sum(stars)
     assert final.rating_avg == sum(stars) / 50
-    [week] = marketplace.top_this_week(now=noon, backend=backend)
+    [week] = marketplace.top(now=noon, backend=backend)
     assert (week.downloads_7d, week.ratings_7d) == (50, 50)
 
 
@@ -244,9 +278,14 @@ def test_concurrent_re_rating_by_one_tenant_keeps_one_rating(
     backend: RecordsBackend, model_kwargs: Fields, concurrently: Callable[..., list[Any]]
 ) -> None:
     listing = publish(backend, model_kwargs)
-    concurrently(lambda i: marketplace.rate("fan", listing.listing_id, (i % 5) + 1, backend=backend), 20)
+
+    def rate(i: int) -> Any:
+        return marketplace.rate(listing.listing_id, (i % 5) + 1, tenant="fan", backend=backend)
+
+    results = concurrently(rate, 20)
+    assert not [r for r in results if isinstance(r, BaseException)]
     final = marketplace.get_listing(listing.listing_id, backend=backend)
-    mine = marketplace.my_rating("fan", listing.listing_id, backend=backend)
+    mine = marketplace.my_rating(listing.listing_id, tenant="fan", backend=backend)
     assert final.rating_count == 1 and final.rating_sum == mine
 
 
@@ -277,8 +316,8 @@ def test_fork_copies_into_the_caller_namespace_and_survives_unpublish(
         marketplace.fork(free, listing.listing_id, copier, new_name="my-winner", now=noon, backend=backend)
 
     with pytest.raises(Forbidden):
-        marketplace.unpublish(free.tenant_id, listing.listing_id, backend=backend)
-    marketplace.unpublish(AUTHOR.tenant_id, listing.listing_id, backend=backend)
+        marketplace.unpublish(listing.listing_id, tenant=free.tenant_id, backend=backend)
+    marketplace.unpublish(listing.listing_id, tenant=AUTHOR.tenant_id, backend=backend)
     with pytest.raises(NotFound):
         marketplace.get_listing(listing.listing_id, backend=backend)
     with pytest.raises(NotFound):

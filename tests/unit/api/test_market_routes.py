@@ -1,44 +1,34 @@
-"""The marketplace API surface without I/O: the operation table, the blueprint's routes,
-the OpenAPI document and the request models."""
+"""The marketplace API surface without I/O: its operations in the table and the Chalice app,
+the OpenAPI document, the request models and the path/query helpers."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from typing import Any
 
 import jsonschema
 import pytest
-from chalice import Chalice
 
-from pitwall.api import marketplace as api
+from pitwall.api import routes
+from pitwall.api import schemas as api
+from pitwall.api.app import app
 from pitwall.api.errors import from_validation_error
 from pitwall.api.http import Call
-from pitwall.api.openapi import openapi
-from pitwall.config import REPO_ROOT
+from pitwall.api.operations import OPERATIONS, openapi_document
 from pitwall.errors import NotFound, ValidationFailed
 
-
-def _blueprint() -> Any:
-    path = REPO_ROOT / "functions" / "api" / "chalicelib" / "marketplace_routes.py"
-    spec = importlib.util.spec_from_file_location("market_routes_under_test", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module.bp
+MARKET_PREFIX = "/api/v1/marketplace"
+MARKET_OPERATIONS = [op for op in OPERATIONS if op.path.startswith(MARKET_PREFIX)]
 
 
-def test_blueprint_routes_are_exactly_the_operation_table_and_need_a_key() -> None:
-    app = Chalice(app_name="market-unit")
-    app.register_blueprint(_blueprint())
-    routes = {(method, path) for path, methods in app.routes.items() for method in methods}
-    assert routes == {(op.method, op.path) for op in api.MARKETPLACE_OPERATIONS}
-    assert all(path.startswith("/api/v1/marketplace/") for _, path in routes)
-    for methods in app.routes.values():
-        for entry in methods.values():
-            assert entry.api_key_required is True
-    assert all(not op.public for op in api.MARKETPLACE_OPERATIONS)
+def test_marketplace_routes_are_exactly_its_operations_and_need_a_key() -> None:
+    assert len(MARKET_OPERATIONS) == 8
+    routes_ = {(method, path) for path, methods in app.routes.items() for method in methods}
+    market = {(m, p) for m, p in routes_ if p.startswith(MARKET_PREFIX)}
+    assert market == {(op.method, op.path) for op in MARKET_OPERATIONS}
+    for path, methods in app.routes.items():
+        if path.startswith(MARKET_PREFIX):
+            assert all(entry.api_key_required is True for entry in methods.values())
+    assert all(not op.public for op in MARKET_OPERATIONS)
 
 
 def _resolve(doc: dict[str, Any], ref: str) -> Any:
@@ -57,18 +47,15 @@ def _refs(node: Any) -> list[str]:
 
 
 def test_openapi_documents_every_marketplace_operation() -> None:
-    base = openapi()
-    doc = api.with_marketplace(openapi())
-    for path, operations in base["paths"].items():
-        assert doc["paths"][path] == operations  # the rest of the API is unchanged
-    for op in api.MARKETPLACE_OPERATIONS:
+    doc = openapi_document()
+    for op in MARKET_OPERATIONS:
         entry = doc["paths"][op.path][op.method.lower()]
         assert entry["operationId"] == op.operation_id and entry["security"] == [{"ApiKey": []}]
         assert entry["tags"] == ["marketplace"]
         assert {str(op.status), "401", "500"} <= set(entry["responses"])
         ok = entry["responses"][str(op.status)]["content"]["application/json"]["schema"]
         assert ok == {"$ref": f"#/components/schemas/{op.response.__name__}"}
-    assert doc["paths"][f"{api.MARKET_PREFIX}/listings"]["post"]["responses"]["201"]
+    assert doc["paths"][f"{MARKET_PREFIX}/listings"]["post"]["responses"]["201"]
     for ref in _refs(doc):
         assert _resolve(doc, ref), ref
     for schema in doc["components"]["schemas"].values():
@@ -118,13 +105,13 @@ def _call(params: dict[str, str] | None = None, query: dict[str, str] | None = N
 
 
 def test_query_and_path_helpers() -> None:
-    assert api._limit(_call(query={}), 20) == 20
-    assert api._limit(_call(query={"limit": "100"}), 20) == 100
+    assert routes._limit(_call(query={}), 20) == 20
+    assert routes._limit(_call(query={"limit": "100"}), 20) == 100
     for bad in ("0", "101", "ten", "1.5"):
         with pytest.raises(ValidationFailed) as info:
-            api._limit(_call(query={"limit": bad}), 20)
+            routes._limit(_call(query={"limit": bad}), 20)
         assert info.value.field == "limit"
-    assert api._listing_id(_call(params={"listing_id": "lst_0123abcd"})) == "lst_0123abcd"
+    assert routes._listing_id(_call(params={"listing_id": "lst_0123abcd"})) == "lst_0123abcd"
     for bad in ("", "lst/../x", "x" * 65, "lst 1"):
         with pytest.raises(NotFound):
-            api._listing_id(_call(params={"listing_id": bad}))
+            routes._listing_id(_call(params={"listing_id": bad}))

@@ -1,4 +1,4 @@
-"""Artifact packing helpers of the marketplace glue, in memory (no files, no network)."""
+"""Artifact packing helpers of ``pitwall.marketplace.bundles``, in memory (no files, no network)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import typer
 
-from pitwall import market_service as ms
 from pitwall.cli.market_cmds import _parse_metrics
+from pitwall.marketplace import bundles as ms
 from pitwall.ml.errors import ArtifactIntegrityError
 
 FILES = {"metadata.json": b'{"a": 1}', "members/00-xgboost/model.ubj": b"\x00\x01binary"}
@@ -92,8 +92,8 @@ def test_without_the_ml_libraries_artifact_work_is_a_503_not_a_crash(monkeypatch
     monkeypatch.setitem(sys.modules, "pitwall.ml.artifacts", None)  # as in the lean API Lambda
     for call in (
         lambda: ms.check_bundle(b"", None, what="x"),
-        lambda: ms.verified_artifact("s3://bucket/model.tar.gz", None, what="x"),
-        lambda: ms.copier("s3://bucket/model.tar.gz", "tenant", "name"),
+        lambda: ms.check_artifact("s3://bucket/model.tar.gz", None, what="x"),
+        lambda: ms.copy_artifact("s3://bucket/model.tar.gz", "tenant", "name"),
     ):
         with pytest.raises(ServingUnavailable) as info:
             call()

@@ -1,0 +1,305 @@
+"""The API's one operation table: every route's method, path, function, request and response
+models, operation id, whether it needs an API key, and its documentation.
+
+The Chalice app (:mod:`pitwall.api.app`) routes exactly these operations, the OpenAPI document
+(:func:`openapi_document`, rendered by :mod:`pitwall.api.openapi`) describes exactly these, and
+tests check both. An operation's function (in :mod:`pitwall.api.routes`, or
+:mod:`pitwall.api.catalog` for the read-only catalogue) has the operation id's name; the
+marketplace operations are ``market_<verb>`` with the verbs of ``pitwall market <verb>`` and
+``pw.marketplace.<verb>``.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+from typing import Any
+
+from pitwall.api import routes as r
+from pitwall.api import schemas as s
+from pitwall.api.catalog import CATALOG_OPERATIONS
+from pitwall.api.http import API_PREFIX, API_VERSION, Call, Operation, QueryParam
+from pitwall.api.openapi import render
+from pitwall.marketplace import rules as market_rules
+from pitwall.marketplace.verify import VERIFY_STANDARD
+from pitwall.vocabulary import JOB_STATUSES
+
+TITLE = "Pitwall prediction API"
+DESCRIPTION = (
+    "Predict with deployed Formula 1 models, manage models, training jobs and experiments, and share "
+    "models on the marketplace. Every operation except health and this document needs an `x-api-key` "
+    'header. Errors are always `{"error": {"code", "message", "field"}}`.'
+)
+
+
+def openapi(call: Call) -> dict[str, Any]:
+    """``GET /api/v1/openapi.json``: :func:`openapi_document`."""
+    return openapi_document()
+
+
+P = API_PREFIX
+M = f"{API_PREFIX}/marketplace"
+MARKET = ("marketplace",)
+_LISTING_ERRORS = (401, 404, 429)
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "health",
+        "GET",
+        f"{P}/health",
+        "Liveness check",
+        r.health,
+        s.HealthResponse,
+        public=True,
+        errors=(),
+        tags=("meta",),
+    ),
+    Operation(
+        "openapi",
+        "GET",
+        f"{P}/openapi.json",
+        "This API's OpenAPI 3 document",
+        openapi,
+        None,
+        public=True,
+        errors=(),
+        tags=("meta",),
+    ),
+    Operation(
+        "predict",
+        "POST",
+        f"{P}/predict/{{model}}",
+        "Predict with a deployed model",
+        r.predict,
+        s.PredictResponse,
+        request=(s.RacePredictRequest, s.InstancesPredictRequest),
+        errors=(400, 401, 404, 409, 413, 422, 429),
+        tags=("predictions",),
+        description="Send a race (features looked up server-side, with optional grid/weather overrides) "
+        "or explicit feature rows. Ranking models answer ranked drivers with probabilities, "
+        "regressions a value, classifiers class probabilities.",
+    ),
+    Operation(
+        "predict_championship",
+        "POST",
+        f"{P}/predict/{{model}}/championship",
+        "Monte Carlo championship forecast",
+        r.predict_championship,
+        s.ChampionshipResponse,
+        request=s.ChampionshipRequest,
+        errors=(400, 401, 404, 409, 413, 422, 429),
+        tags=("predictions",),
+    ),
+    Operation("list_models", "GET", f"{P}/models", "List models", r.list_models, s.ModelList, tags=("models",)),
+    Operation(
+        "describe_model",
+        "GET",
+        f"{P}/models/{{model}}",
+        "Describe a model: metrics, features, data window, versions",
+        r.describe_model,
+        s.ModelDetail,
+        tags=("models",),
+    ),
+    Operation(
+        "delete_model",
+        "DELETE",
+        f"{P}/models/{{model}}",
+        "Delete every version of a model (undeploy first)",
+        r.delete_model,
+        s.DeletedResponse,
+        errors=(401, 404, 409, 429),
+        tags=("models",),
+    ),
+    Operation(
+        "deploy_model",
+        "POST",
+        f"{P}/models/{{model}}/deploy",
+        "Deploy a model version (swaps versions without downtime)",
+        r.deploy_model,
+        s.DeploymentInfo,
+        request=s.DeployRequest,
+        body_optional=True,
+        errors=(400, 401, 404, 409, 413, 422, 429, 502, 503),
+        tags=("models",),
+    ),
+    Operation(
+        "undeploy_model",
+        "POST",
+        f"{P}/models/{{model}}/undeploy",
+        "Stop serving a model",
+        r.undeploy_model,
+        s.DeploymentInfo,
+        errors=(401, 404, 409, 429, 502, 503),
+        tags=("models",),
+    ),
+    Operation(
+        "start_job",
+        "POST",
+        f"{P}/jobs",
+        "Start a training job from a template",
+        r.start_job,
+        s.JobInfo,
+        request=s.JobRequest,
+        status=202,
+        errors=(400, 401, 403, 409, 413, 422, 429, 503),
+        tags=("jobs",),
+    ),
+    Operation(
+        "list_jobs",
+        "GET",
+        f"{P}/jobs",
+        "List training jobs",
+        r.list_jobs,
+        s.JobList,
+        query=(QueryParam("status", "only jobs in this status", JOB_STATUSES),),
+        tags=("jobs",),
+    ),
+    Operation("job_status", "GET", f"{P}/jobs/{{job_id}}", "A job's status", r.job_status, s.JobInfo, tags=("jobs",)),
+    Operation(
+        "cancel_job",
+        "POST",
+        f"{P}/jobs/{{job_id}}/cancel",
+        "Cancel a queued or running job",
+        r.cancel_job,
+        s.JobInfo,
+        errors=(401, 404, 409, 429),
+        tags=("jobs",),
+    ),
+    Operation(
+        "list_experiments",
+        "GET",
+        f"{P}/experiments",
+        "List experiments",
+        r.list_experiments,
+        s.ExperimentList,
+        tags=("experiments",),
+    ),
+    Operation(
+        "compare_experiment",
+        "GET",
+        f"{P}/experiments/{{experiment}}",
+        "Compare the runs (model versions) of an experiment",
+        r.compare_experiment,
+        s.ExperimentComparison,
+        query=(QueryParam("metric", "sort by this metric, best first"),),
+        tags=("experiments",),
+    ),
+    Operation(
+        "market_list",
+        "GET",
+        f"{M}/listings",
+        "Search marketplace listings",
+        r.market_list,
+        s.ListingPage,
+        query=(
+            QueryParam("template", "only listings of this template"),
+            QueryParam("text", "case-insensitive text in the title or description"),
+            QueryParam("author", "only listings of this author tenant"),
+            QueryParam("sort", "order (default recent)", market_rules.SORTS),
+            QueryParam("limit", f"page size, 1-{market_rules.MAX_PAGE_SIZE} (default 20)"),
+            QueryParam("next_token", "the next_token of the previous page"),
+        ),
+        errors=(400, 401, 429),
+        tags=MARKET,
+    ),
+    Operation(
+        "market_publish",
+        "POST",
+        f"{M}/listings",
+        "Publish one of your models",
+        r.market_publish,
+        s.ListingInfo,
+        request=s.PublishRequest,
+        status=201,
+        errors=(400, 401, 404, 409, 413, 422, 429),
+        tags=MARKET,
+        description="The artifact is verified (safe formats, checksums) and Pitwall runs its standard "
+        f"walk-forward backtest ({VERIFY_STANDARD}) to compute the verified metrics. "
+        "409 when that model version is already listed; 422 (bad_artifact, verification_failed) "
+        "when the artifact or the backtest fails.",
+    ),
+    Operation(
+        "market_top",
+        "GET",
+        f"{M}/top",
+        "Top models this week",
+        r.market_top,
+        s.TopListings,
+        query=(QueryParam("limit", f"how many, 1-{market_rules.MAX_PAGE_SIZE} (default 10)"),),
+        errors=(400, 401, 429),
+        tags=MARKET,
+    ),
+    Operation(
+        "market_show",
+        "GET",
+        f"{M}/listings/{{listing_id}}",
+        "A listing's model card",
+        r.market_show,
+        s.ModelCardInfo,
+        errors=_LISTING_ERRORS,
+        tags=MARKET,
+    ),
+    Operation(
+        "market_unpublish",
+        "DELETE",
+        f"{M}/listings/{{listing_id}}",
+        "Unpublish your listing (existing forks keep working)",
+        r.market_unpublish,
+        s.UnpublishedResponse,
+        errors=(401, 403, 404, 429),
+        tags=MARKET,
+    ),
+    Operation(
+        "market_download",
+        "POST",
+        f"{M}/listings/{{listing_id}}/download",
+        "Download a listed model (counts against your tier's daily downloads)",
+        r.market_download,
+        s.DownloadInfo,
+        errors=(401, 404, 422, 429, 503),
+        tags=MARKET,
+        description="The artifact is verified before it is served; one whose files no longer match "
+        "their checksums is refused with 422 bad_artifact (and not counted).",
+    ),
+    Operation(
+        "market_fork",
+        "POST",
+        f"{M}/listings/{{listing_id}}/fork",
+        "Copy a listed model into your models (counts as a download)",
+        r.market_fork,
+        s.ForkInfo,
+        request=s.ForkRequest,
+        body_optional=True,
+        status=201,
+        errors=(400, 401, 404, 409, 413, 422, 429, 503),
+        tags=MARKET,
+    ),
+    Operation(
+        "market_rate",
+        "PUT",
+        f"{M}/listings/{{listing_id}}/rating",
+        "Rate a listing 1-5 (one rating per tenant; rating again replaces it)",
+        r.market_rate,
+        s.RatingInfo,
+        request=s.RatingRequest,
+        errors=(400, 401, 403, 404, 413, 422, 429),
+        tags=MARKET,
+    ),
+    *CATALOG_OPERATIONS,
+)
+
+OPERATIONS_BY_ID: dict[str, Operation] = {op.operation_id: op for op in OPERATIONS}
+
+
+def operation(operation_id: str) -> Operation:
+    return OPERATIONS_BY_ID[operation_id]
+
+
+@lru_cache(maxsize=1)
+def _document() -> dict[str, Any]:
+    return render(OPERATIONS, title=TITLE, version=API_VERSION, description=DESCRIPTION)
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of :data:`OPERATIONS` (a fresh copy each call)."""
+    return copy.deepcopy(_document())
