@@ -52,7 +52,7 @@ def compute_features(
     """Key columns plus every built-in feature of ``groups`` for ``rows`` (default: all entrants).
 
     ``seasons`` / ``min_seq`` restrict the default row set. Numeric features are float64 (NaN =
-    null); ``weather_condition`` is a string.
+    null); ``observed_weather`` is a string (null at every moment: known only after the race).
     """
     if rows is None:
         rows = inp.entrants

@@ -29,7 +29,7 @@ import pandas as pd
 from pitwall.features.errors import CustomFeatureError, FeatureInputError
 from pitwall.features.history import asof_before, sorted_history
 from pitwall.features.inputs import FeatureInputs
-from pitwall.features.spec import DNF_POSITION, FEATURES, KEY_COLUMNS
+from pitwall.features.spec import DNF_POSITION, FEATURES, KEY_COLUMNS, known_by
 
 LAGS = 5
 
@@ -188,6 +188,9 @@ def driver_data_records(inp: FeatureInputs, frame: pd.DataFrame, moment: str) ->
             .merge(q, on=["race_id", "driver_id"], how="left")["quali_position"]
             .to_numpy(dtype="float64")
         )
+    # only what is known at the moment: a later feature (the race's observed weather) never reaches user code
+    later = [c for c in frame.columns if c in FEATURES and not known_by(FEATURES[c].known_at, moment)]
+    frame = frame.drop(columns=later)
     base = frame.astype(object).where(frame.notna(), None).to_dict("records")
     records = []
     for i, rec in enumerate(base):

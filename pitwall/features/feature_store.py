@@ -21,7 +21,7 @@ from pitwall.features.custom import FeatureEngineer, driver_data_records
 from pitwall.features.errors import FeatureInputError
 from pitwall.features.inputs import FeatureInputs, input_fingerprint, read_dataset, stored_seasons
 from pitwall.features.laps import lap_frame, pit_stop_frame, race_frame
-from pitwall.features.spec import CONDITIONS, FEATURES, GROUPS, KEY_COLUMNS, MOMENTS
+from pitwall.features.spec import CONDITIONS, FEATURES, GROUPS, KEY_COLUMNS, MOMENTS, known_by
 from pitwall.features.tables import (
     LAPS_TABLE,
     PIT_STOPS_TABLE,
@@ -132,9 +132,14 @@ class FeatureStore:
         built-in features of ``feature_groups`` (default: all groups) plus the built-ins named
         in ``features`` (when ``features`` is given and ``feature_groups`` is not, only those),
         then ``custom_features``, then (``include_targets``) the target columns of ``targets``.
-        Filters: ``circuits`` / ``drivers`` / ``teams`` (F1DB ids), ``conditions`` ('dry',
-        'mixed', 'wet': the race's derived condition; races without lap data never match).
-        Rows are ordered by season, round, driver_id.
+        Filters: ``circuits`` / ``drivers`` / ``teams`` (F1DB ids).
+        ``conditions`` ('dry', 'mixed', 'wet') is a **scenario**, not a feature: it keeps the
+        races whose own observed weather (``observed_weather``, known only after the race) was
+        one of these, so the frame describes races *assumed* to run in those conditions (no
+        forecast exists offline); the rows then carry that assumption as column
+        ``scenario_weather``. Races without lap data never match.
+        Only features known at ``moment`` (spec ``known_at``) are returned: asking for a later
+        one (``observed_weather``) is refused. Rows are ordered by season, round, driver_id.
         """
         if moment not in MOMENTS:
             raise FeatureInputError(f"moment: must be one of {', '.join(MOMENTS)}; got {moment!r}", field="moment")
@@ -150,7 +155,13 @@ class FeatureStore:
         for n in names or []:
             if n not in FEATURES:
                 raise FeatureInputError(f"features: unknown built-in feature {n!r}", field="features")
-        columns = feature_columns(groups)
+            if not known_by(FEATURES[n].known_at, moment):
+                raise FeatureInputError(
+                    f"features: {n!r} is known only from {FEATURES[n].known_at}, after the {moment} moment; "
+                    "a race's observed weather can only be a scenario (conditions=)",
+                    field="features",
+                )
+        columns = [c for c in feature_columns(groups) if known_by(FEATURES[c].known_at, moment)]
         columns += [n for n in names or [] if n not in columns]
         custom = _str_list(custom_features, "custom_features") or []
         for name in custom:
@@ -180,10 +191,15 @@ class FeatureStore:
             keep &= frame["driver_id"].isin(driver_ids)
         if team_ids is not None:
             keep &= frame["constructor_id"].isin(team_ids)
+        scenario = None
         if conds is not None:
-            keep &= frame["weather_condition"].isin(conds).fillna(False).astype(bool)
+            observed = inp.race_conditions.set_index("race_id")["observed_weather"]
+            scenario = frame["race_id"].map(observed).astype("string")
+            keep &= scenario.isin(conds).fillna(False).astype(bool)
         frame = frame[keep.to_numpy()].reset_index(drop=True)
         out = frame[list(KEY_COLUMNS) + columns].copy()
+        if scenario is not None:
+            out["scenario_weather"] = scenario[keep.to_numpy()].to_numpy()
         if custom:
             values = self.engineer.compute(custom, driver_data_records(inp, frame, moment))
             for name in custom:
@@ -215,8 +231,8 @@ class FeatureStore:
         ``entries`` needs ``season, round, driver_id, constructor_id, circuit_id``. History
         features use every stored race before (season, round). Session values of the race
         itself come from the Store when the race is there; columns of ``entries`` named like a
-        session feature (``start_position``, ``quali_gap_to_pole``, ``fp_pace_ranking``,
-        ``weather_condition``) override them (e.g. the grid of a race about to start).
+        session feature (``start_position``, ``quali_gap_to_pole``, ``fp_pace_ranking``)
+        override them (e.g. the grid of a race about to start).
         """
         if moment not in MOMENTS:
             raise FeatureInputError(f"moment: must be one of {', '.join(MOMENTS)}; got {moment!r}", field="moment")
@@ -226,7 +242,7 @@ class FeatureStore:
             raise FeatureInputError(f"entries: missing column {missing[0]!r}", field="entries")
         inp = self._inputs()
         out = compute_features(inp, moment=moment, rows=entries)
-        overrides = ("start_position", "quali_gap_to_pole", "fp_pace_ranking", "weather_condition")
+        overrides = ("start_position", "quali_gap_to_pole", "fp_pace_ranking")
         for col in overrides:
             if col in entries.columns and moment in FEATURES[col].moments:
                 given = entries[col].reset_index(drop=True)

@@ -11,12 +11,14 @@ Column lists: ``LAP_COLUMNS``, ``PIT_STOP_COLUMNS``, ``RACE_COLUMNS`` (documente
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from pitwall.features.history import asof_before, rolling_mean, sorted_history
 from pitwall.features.inputs import FeatureInputs, status_flag
+from pitwall.features.spec import KEY, POST_RACE
 from pitwall.features.team import team_pit_history
 
 STATUS_FLAGS: dict[str, str] = {
@@ -27,84 +29,188 @@ STATUS_FLAGS: dict[str, str] = {
     "status_vsc": "6",
     "status_vsc_ending": "7",
 }
+RECENT_CLEAN_LAPS = 5  # laps in the driver's recent clean-lap median (``recent_clean_lap_s``)
 
-LAP_COLUMNS: dict[str, str] = {
-    "season": "key",
-    "round": "key",
-    "race_id": "key",
-    "driver_id": "key: F1DB driver id",
-    "driver_code": "key: timing code",
-    "constructor_id": "key: F1DB constructor id of the driver in this race",
-    "circuit_id": "key",
-    "lap_number": "key",
-    "lap_time_s": "TARGET: lap time (s)",
-    "position": "TARGET/observed: running position at the end of the lap",
-    "gap_to_leader_s": "TARGET/observed: session time at this lap's end minus the leader's at the same lap",
-    "interval_s": "TARGET/observed: gap to the car that completed this lap just before (NaN for the leader)",
-    "prev_lap_time_s": "the driver's previous lap time in this race",
-    "prev_gap_to_leader_s": "gap to leader at the end of the previous lap",
-    "prev_interval_s": "interval to the car ahead at the end of the previous lap",
-    "stint": "stint number",
-    "compound": "tyre compound (SOFT/MEDIUM/HARD/INTERMEDIATE/WET)",
-    "tyre_life": "laps on this set of tyres (FastF1 TyreLife)",
-    "fresh_tyre": "set was new when fitted",
-    "laps_remaining": "fuel-load proxy: scheduled laps minus lap number (>= 0)",
-    "fuel_load_proxy": "laps_remaining / scheduled laps (1 = full tank, 0 = empty)",
-    "track_status": "FastF1 status digits seen during the lap",
-    **{k: f"track status {v} seen during the lap" for k, v in STATUS_FLAGS.items()},
-    "is_pit_in_lap": "driver entered the pits on this lap",
-    "is_pit_out_lap": "driver left the pits on this lap",
-    "pit_lane_loss_s": "median over the circuit's last 3 races before this one of each race's median pit-lane "
-    "time (stops <= 120 s)",
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a lap / stint / pit-stop / race frame: what it is and when it is known
+    (``known_at``: a ``pitwall.features.spec.KNOWN_AT`` value, or ``KEY`` for the row's keys)."""
+
+    meaning: str
+    known_at: str
+
+
+def _cols(known_at: str, **meanings: str) -> dict[str, Column]:
+    return {name: Column(text, known_at) for name, text in meanings.items()}
+
+
+_RACE_KEYS = _cols(KEY, season="key", round="key", race_id="key")
+
+# Lap rows: row = lap N of driver d. Same-lap values ("end of lap N": the lap's own time,
+# track status, pit entry/exit) are outcomes or, named as such, scenario inputs of a template;
+# never default features of a model predicting lap N.
+LAP_COLUMNS: dict[str, Column] = {
+    **_RACE_KEYS,
+    **_cols(
+        KEY,
+        driver_id="key: F1DB driver id",
+        driver_code="key: timing code",
+        constructor_id="key: F1DB constructor id of the driver in this race",
+        circuit_id="key",
+        lap_number="key: N",
+    ),
+    **_cols(
+        "end of lap N",
+        lap_time_s="TARGET: lap time (s)",
+        position="TARGET/observed: running position at the end of the lap",
+        gap_to_leader_s="TARGET/observed: session time at this lap's end minus the leader's at the same lap",
+        interval_s="TARGET/observed: gap to the car that completed this lap just before (NaN for the leader)",
+    ),
+    **_cols(
+        "end of lap N-1",
+        prev_lap_time_s="the driver's previous lap time in this race",
+        prev2_lap_time_s="the driver's lap time two laps earlier",
+        prev_gap_to_leader_s="gap to leader at the end of the previous lap",
+        prev2_gap_to_leader_s="gap to leader at the end of lap N-2",
+        prev4_gap_to_leader_s="gap to leader at the end of lap N-4",
+        prev_interval_s="interval to the car ahead at the end of the previous lap",
+        prev_position="running position at the end of the previous lap",
+        prev_stint="stint number of the previous lap",
+        prev_green="previous lap run under green flags only (track status '1')",
+        prev_clean="previous lap was a clean lap (green only, no pit in/out, not lap 1, timed)",
+        prev_is_pit_in_lap="the driver entered the pits on the previous lap",
+        prev_is_pit_out_lap="the previous lap was an out-lap",
+        recent_clean_lap_s=f"median of the driver's last {RECENT_CLEAN_LAPS} clean laps of this race up to lap N-1 "
+        "(carried forward; NaN before the first)",
+    ),
+    **_cols(
+        "start of lap N",
+        stint="stint number",
+        compound="tyre compound (SOFT/MEDIUM/HARD/INTERMEDIATE/WET)",
+        tyre_life="laps on this set of tyres (FastF1 TyreLife)",
+        fresh_tyre="set was new when fitted",
+        laps_remaining="fuel-load proxy: scheduled laps minus lap number (>= 0)",
+        fuel_load_proxy="laps_remaining / scheduled laps (1 = full tank, 0 = empty)",
+    ),
+    **_cols(
+        "end of lap N",
+        track_status="FastF1 status digits seen during the lap",
+        **{k: f"track status {v} seen during the lap" for k, v in STATUS_FLAGS.items()},
+        is_pit_in_lap="driver entered the pits on this lap",
+        is_pit_out_lap="driver left the pits on this lap (FastF1 also marks lap 1)",
+        clean="this lap is a clean lap (green only, no pit in/out, not lap 1, timed)",
+    ),
+    **_cols(
+        "pre_race",
+        pit_lane_loss_s="median over the circuit's last 3 races before this one of each race's median pit-lane "
+        "time (stops <= 120 s)",
+    ),
 }
 
-PIT_STOP_COLUMNS: dict[str, str] = {
-    "season": "key",
-    "round": "key",
-    "race_id": "key",
-    "driver_id": "key",
-    "constructor_id": "key",
-    "circuit_id": "key",
-    "stop": "stop number of the driver in this race",
-    "lap": "lap of the stop",
-    "pit_time_s": "TARGET: pit-lane time (s) of the stop",
-    "is_outlier": "pit_time_s > 120 s or missing (red-flag stops); exclude from duration models",
-    "laps_remaining": "scheduled laps minus lap of the stop",
-    "lap_fraction": "lap / scheduled laps",
-    "pit_lane_loss_s": "circuit's median pit-lane time from races before this one (see lap frame)",
-    "team_avg_pit_stop_s": "the team feature avg_pit_stop_time (c's last 5 races with stops before this one)",
-    "track_status": "FastF1 status digits of the in-lap (2018+; null otherwise)",
-    "sc_at_stop": "safety car seen on the in-lap",
-    "vsc_at_stop": "virtual safety car seen on the in-lap",
-    "red_at_stop": "red flag seen on the in-lap",
-    "yellow_at_stop": "yellow flag seen on the in-lap",
-    "compound_in": "compound of the in-lap",
-    "compound_out": "compound of the next lap",
-    "tyre_life_in": "tyre life on the in-lap",
+# Stint rows (built by the tyre_degradation template): row = stint S of driver d, predicted
+# when it starts (its first lap L0; everything up to the end of lap L0-1 plus its tyres).
+STINT_COLUMNS: dict[str, Column] = {
+    **_RACE_KEYS,
+    **_cols(KEY, driver_id="key", constructor_id="key", circuit_id="key", stint="key: stint number"),
+    **_cols(
+        "start of stint",
+        compound="tyre compound of the stint",
+        start_tyre_life="tyre life on the stint's first lap",
+        fresh_tyre="set was new when fitted",
+        start_lap_fraction="first lap of the stint / scheduled laps",
+        start_lap="first lap of the stint",
+        laps_remaining_at_start="scheduled laps minus the stint's first lap",
+    ),
+    **_cols(
+        "end of stint",
+        deg_s_per_lap="TARGET: slope of fuel-corrected clean-lap time against tyre life over the stint (s/lap)",
+        stint_planned_laps="the stint's FINAL length in laps (known only when it ends): a scenario input "
+        "(an assumed stint length), never a default feature",
+    ),
+    **_cols("pre_race", pit_lane_loss_s="see the lap frame"),
 }
 
-RACE_COLUMNS: dict[str, str] = {
-    "season": "key",
-    "round": "key",
-    "race_id": "key",
-    "circuit_id": "key",
-    "circuit_type": "RACE / STREET / ROAD",
-    "scheduled_laps": "race distance in laps",
-    "has_lap_data": "FastF1 laps exist for the race (2018+)",
-    "safety_car": "TARGET: track status 4 (safety car) seen on any lap; null without lap data",
-    "vsc": "TARGET: track status 6 (virtual safety car) seen; null without lap data",
-    "red_flag": "TARGET: track status 5 (red flag) seen; null without lap data",
-    "wet_share": "TARGET: share of laps on intermediate/wet tyres (derived rain measure, no weather feed)",
-    "weather_condition": "TARGET: 'dry' (< 2% wet laps) / 'mixed' / 'wet' (>= 60%)",
-    "rain": "TARGET: weather_condition is 'mixed' or 'wet'",
-    "starters": "TARGET/observed: number of race starts",
-    "dnf_count": "TARGET: starters not classified",
-    "circuit_prior_races_with_laps": "races at the circuit before this one with lap data",
-    "circuit_prior_sc_rate": "share of those races with a safety car",
-    "circuit_prior_rain_rate": "share of those races with rain (mixed or wet)",
-    "circuit_prior_dnf_rate": "mean share of unclassified starters over the circuit's last 5 races before this one",
-    "track_speed_index": "session feature track_speed_index (circuit's previous race)",
+PIT_STOP_COLUMNS: dict[str, Column] = {
+    **_RACE_KEYS,
+    **_cols(KEY, driver_id="key", constructor_id="key", circuit_id="key", stop="key: stop number of the driver"),
+    **_cols(
+        "end of in-lap",
+        lap="lap of the stop",
+        laps_remaining="scheduled laps minus lap of the stop",
+        lap_fraction="lap / scheduled laps",
+        track_status="FastF1 status digits of the in-lap (2018+; null otherwise)",
+        sc_at_stop="safety car seen on the in-lap",
+        vsc_at_stop="virtual safety car seen on the in-lap",
+        red_at_stop="red flag seen on the in-lap",
+        yellow_at_stop="yellow flag seen on the in-lap",
+        compound_in="compound of the in-lap",
+        tyre_life_in="tyre life on the in-lap",
+    ),
+    **_cols(
+        "end of stop",
+        pit_time_s="TARGET: pit-lane time (s) of the stop",
+        is_outlier="pit_time_s > 120 s or missing (red-flag stops); exclude from duration models",
+        compound_out="compound of the next lap (fitted during the stop)",
+    ),
+    **_cols(
+        "pre_race",
+        pit_lane_loss_s="circuit's median pit-lane time from races before this one (see lap frame)",
+        team_avg_pit_stop_s="the team feature avg_pit_stop_time (c's last 5 races with stops before this one)",
+    ),
 }
+
+RACE_COLUMNS: dict[str, Column] = {
+    **_RACE_KEYS,
+    **_cols(KEY, circuit_id="key"),
+    **_cols(
+        "pre_practice",
+        circuit_type="RACE / STREET / ROAD",
+        scheduled_laps="race distance in laps",
+        circuit_prior_races_with_laps="races at the circuit before this one with lap data",
+        circuit_prior_sc_rate="share of those races with a safety car",
+        circuit_prior_rain_rate="share of those races with rain (mixed or wet)",
+        circuit_prior_dnf_rate="mean share of unclassified starters over the circuit's last 5 races before this one",
+        track_speed_index="session feature track_speed_index (circuit's previous race)",
+    ),
+    **_cols(POST_RACE, has_lap_data="FastF1 laps exist for the race (2018+)"),
+    **_cols(
+        POST_RACE,
+        safety_car="TARGET: track status 4 (safety car) seen on any lap; null without lap data",
+        vsc="TARGET: track status 6 (virtual safety car) seen; null without lap data",
+        red_flag="TARGET: track status 5 (red flag) seen; null without lap data",
+        wet_share="TARGET: share of laps on intermediate/wet tyres (derived rain measure, no weather feed)",
+        observed_weather="TARGET: the race's OWN observed weather, 'dry' (< 2% wet laps) / 'mixed' / 'wet' "
+        "(>= 60%); known only after the race",
+        rain="TARGET: observed_weather is 'mixed' or 'wet'",
+        starters="TARGET/observed: number of race starts",
+        dnf_count="TARGET: starters not classified",
+    ),
+}
+
+FRAME_COLUMNS: dict[str, dict[str, Column]] = {
+    "lap": LAP_COLUMNS,
+    "stint": STINT_COLUMNS,
+    "pit_stop": PIT_STOP_COLUMNS,
+    "race": RACE_COLUMNS,
+}
+"""The column tables of each row grain (the (race, driver) grain uses ``spec.FEATURES``)."""
+
+
+def render_frame_tables() -> str:
+    """The frame tables of ``docs/features.md`` (one table per grain, with ``known_at``)."""
+    titles = {
+        "lap": "Lap frame (FastF1 laps, 2018+; row = lap N of driver d)",
+        "stint": "Stint frame (built by the tyre_degradation template; row = one stint)",
+        "pit_stop": "Pit-stop frame (F1DB pit stops, 1994+)",
+        "race": "Race frame",
+    }
+    out: list[str] = []
+    for grain, cols in FRAME_COLUMNS.items():
+        out += [f"### {titles[grain]}", "", "| column | known at | meaning |", "|---|---|---|"]
+        out += [f"| `{n}` | {c.known_at} | {c.meaning.replace('|', '/')} |" for n, c in cols.items()]
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
 
 
 def _select(df: pd.DataFrame, seasons: Iterable[int] | None, min_seq: int | None) -> pd.DataFrame:
@@ -133,6 +239,29 @@ def _build_circuit_pit_loss(inp: FeatureInputs) -> pd.DataFrame:
     else:
         h["pit_lane_loss_s"] = pd.Series(dtype="float64")
     return h
+
+
+def _previous_laps(out: pd.DataFrame, green: pd.Series, driver: list[pd.Series]) -> None:
+    """Columns of lap N known at the end of lap N-1 (``out`` is sorted by race, driver, lap)."""
+    by = out.groupby(driver, sort=False)
+    consecutive = by["lap_number"].shift(1) == out["lap_number"] - 1
+    out["prev2_lap_time_s"] = by["lap_time_s"].shift(2)
+    out["prev2_gap_to_leader_s"] = by["gap_to_leader_s"].shift(2)
+    out["prev4_gap_to_leader_s"] = by["gap_to_leader_s"].shift(4)
+    out["prev_position"] = by["position"].shift(1)
+    out["prev_stint"] = by["stint"].shift(1)
+    for col, src in (
+        ("prev_green", green),
+        ("prev_clean", out["clean"]),
+        ("prev_is_pit_in_lap", out["is_pit_in_lap"]),
+        ("prev_is_pit_out_lap", out["is_pit_out_lap"]),
+    ):
+        out[col] = (src.groupby(driver, sort=False).shift(1).astype("boolean").fillna(False) & consecutive).astype(bool)
+    clean_time = out["lap_time_s"].where(out["clean"])
+    recent = clean_time.groupby(driver, sort=False).transform(
+        lambda t: t.dropna().rolling(RECENT_CLEAN_LAPS, min_periods=1).median().reindex(t.index).ffill().shift(1)
+    )
+    out["recent_clean_lap_s"] = recent.astype("float64")
 
 
 def lap_frame(inp: FeatureInputs, seasons: Iterable[int] | None = None, min_seq: int | None = None) -> pd.DataFrame:
@@ -183,6 +312,10 @@ def lap_frame(inp: FeatureInputs, seasons: Iterable[int] | None = None, min_seq:
         out[name] = status_flag(status, digit)
     out["is_pit_in_lap"] = lp["is_pit_in_lap"].fillna(False).astype(bool)
     out["is_pit_out_lap"] = lp["is_pit_out_lap"].fillna(False).astype(bool)
+    green = (status == "1").fillna(False).astype(bool)
+    out["clean"] = green & ~out["is_pit_in_lap"] & ~out["is_pit_out_lap"] & (out["lap_number"] > 1)
+    out["clean"] &= out["lap_time_s"].notna()
+    _previous_laps(out, green, driver)
     rows = pd.DataFrame({"seq": lp["seq"], "circuit_key": lp["circuit_key"]})
     out["pit_lane_loss_s"] = asof_before(rows, _circuit_pit_loss(inp), ["circuit_key"], ["pit_lane_loss_s"])[
         "pit_lane_loss_s"
@@ -257,7 +390,7 @@ def race_frame(inp: FeatureInputs, seasons: Iterable[int] | None = None, min_seq
     r = r.join(counts, on="race_id")
     r["starters"] = r["starters"].astype("float64")
     r["dnf_count"] = r["starters"] - r["finished"].astype("float64")
-    r["rain"] = r["weather_condition"].isin(["mixed", "wet"]).astype("boolean").where(r["has_lap_data"], pd.NA)
+    r["rain"] = r["observed_weather"].isin(["mixed", "wet"]).astype("boolean").where(r["has_lap_data"], pd.NA)
     for col in ("safety_car", "vsc", "red_flag"):
         r[col] = r[col].astype("boolean")
     # circuit priors (strictly before the race)

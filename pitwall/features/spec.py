@@ -96,7 +96,6 @@ def known_by(known_at: str, point: str) -> bool:
     return KNOWN_AT.index(known_at) <= KNOWN_AT.index(point)
 
 
-
 @dataclass(frozen=True)
 class FeatureSpec:
     """One built-in feature of the (race, driver) frame.
@@ -289,21 +288,21 @@ _SPECS: tuple[FeatureSpec, ...] = (
         "session",
         "always null offline: no source of ours has sector times (the FastF1 lap exports omit them)",
         "none",
-    known_at="pre_qualifying",  # would come from practice sessions
+        known_at="pre_qualifying",  # would come from practice sessions
     ),
     _f(
         "avg_corner_speed",
         "session",
         "always null offline: no source of ours has car telemetry",
         "none",
-    known_at="pre_qualifying",  # would come from practice sessions
+        known_at="pre_qualifying",  # would come from practice sessions
     ),
     _f(
         "straight_line_speed",
         "session",
         "always null offline: no source of ours has speed-trap data",
         "none",
-    known_at="pre_qualifying",  # would come from practice sessions
+        known_at="pre_qualifying",  # would come from practice sessions
     ),
     _f(
         "tire_deg_rate",

@@ -1,6 +1,12 @@
-"""Gap: predict a driver's gap to the leader (s) at the end of the next lap."""
+"""Gap: a green-lap model of a driver's gap to the leader at the end of the next lap.
 
-from pitwall.templates.spec import TemplateSpec
+Rows: green laps of one stint (as ``lap_time``). The model predicts at the start of lap N from
+past laps only: the change of the gap (its offset is the previous gap) from the gap's recent
+trend, how far lap N-1 was off the driver's recent pace, the car ahead, tyres and fuel.
+Baseline on the same rows: the previous gap.
+"""
+
+from pitwall.templates.spec import Baseline, TemplateSpec
 from pitwall.templates.strategy import GAP_FEATURES, gap_frame
 
 SPEC = TemplateSpec(
@@ -8,18 +14,19 @@ SPEC = TemplateSpec(
     title="Gap to leader",
     task="regression",
     target="gap_to_leader_s",
-    target_doc="gap to the leader in seconds at the end of the lap (from cumulative session time)",
+    target_doc="gap to the leader in seconds at the end of a green lap (from cumulative session time)",
     grain="lap",
     moment="in_race",
+    moment_doc="start of lap N: everything up to the end of lap N-1, plus the tyres the car runs on lap N",
     features=GAP_FEATURES,
     default_algorithm="lightgbm",
-    offset="prev_gap_to_leader_s",  # the model learns the correction to this reference value
-    params={"objective": "l1"},  # MAE is the metric; an L1 loss is robust to outlier laps/stops
+    offset="prev_gap_to_leader_s",  # the model learns gap(N) - gap(N-1)
+    params={"objective": "l1"},
     primary_metric="mae",
-    baseline="baseline_previous_gap",
-    baseline_doc="previous lap: the gap stays what it was a lap earlier",
+    baselines=(Baseline("baseline_previous_gap", "previous gap: the gap stays what it was a lap earlier"),),
     build=gap_frame,
     backtest_mode="season_start",
     min_train_races=10,
     first_season=2018,
+    card_note="Scored on green same-stint laps only; a pit stop or safety car of the leader moves every gap.",
 )

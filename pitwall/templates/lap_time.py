@@ -1,25 +1,34 @@
-"""Lap time: predict a driver's next lap time (s) from the state at the end of the previous lap."""
+"""Lap time: a green-lap model of a driver's next lap, from the state at the end of the previous lap.
 
-from pitwall.templates.spec import TemplateSpec
-from pitwall.templates.strategy import LAP_STATE, lap_time_frame
+Rows: green laps of one stint (lap N and lap N-1 clean: green flags only, no pit entry or exit,
+same stint). The model predicts lap N at its start from past laps only: it learns the change
+from the previous lap (its offset) from how far lap N-1 was off the driver's recent clean
+pace, the lap before, tyre age, fuel and the gap to the car ahead. The lap's own track status
+and pit flags never reach it. Baseline on the same rows: the previous lap.
+"""
+
+from pitwall.templates.spec import Baseline, TemplateSpec
+from pitwall.templates.strategy import LAP_TIME_FEATURES, lap_time_frame
 
 SPEC = TemplateSpec(
     name="lap_time",
     title="Lap time",
     task="regression",
     target="lap_time_s",
-    target_doc="lap time in seconds (laps with a previous lap, no red flag, under 240 s)",
+    target_doc="lap time in seconds of a green lap that follows a green lap of the same stint",
     grain="lap",
     moment="in_race",
-    features=LAP_STATE,
+    moment_doc="start of lap N: everything up to the end of lap N-1, plus the tyres the car runs on lap N",
+    features=LAP_TIME_FEATURES,
     default_algorithm="lightgbm",
-    offset="prev_lap_time_s",  # the model learns the correction to this reference value
-    params={"objective": "l1"},  # MAE is the metric; an L1 loss is robust to outlier laps/stops
+    offset="prev_lap_time_s",  # the model learns lap N - lap N-1
+    params={"objective": "l1"},  # MAE is the metric; an L1 loss is robust to outlier laps
     primary_metric="mae",
-    baseline="baseline_previous_lap",
-    baseline_doc="previous lap: the driver's last lap time",
+    baselines=(Baseline("baseline_previous_lap", "previous lap: the driver's last lap time"),),
     build=lap_time_frame,
     backtest_mode="season_start",
     min_train_races=10,
     first_season=2018,
+    card_note="Scored on green same-stint laps only (the rows of this template); pit, safety-car and "
+    "yellow laps are outside its scope.",
 )

@@ -1,6 +1,6 @@
-"""Pit-stop duration: predict the pit-lane time (s) of a stop."""
+"""Pit-stop duration: predict the pit-lane time (s) of a stop at pit entry."""
 
-from pitwall.templates.spec import TemplateSpec
+from pitwall.templates.spec import Baseline, TemplateSpec
 from pitwall.templates.strategy import PIT_STOP_FEATURES, pit_stop_frame
 
 SPEC = TemplateSpec(
@@ -11,13 +11,18 @@ SPEC = TemplateSpec(
     target_doc="pit-lane time of the stop in seconds (red-flag stops over 120 s excluded)",
     grain="pit_stop",
     moment="in_race",
+    moment_doc="end of in-lap: at pit entry, with the in-lap's track status known",
     features=PIT_STOP_FEATURES,
     default_algorithm="lightgbm",
     offset="pit_lane_loss_s",  # the model learns the correction to this reference value
-    params={"objective": "l1"},  # MAE is the metric; an L1 loss is robust to outlier laps/stops
+    params={"objective": "l1"},
     primary_metric="mae",
-    baseline="baseline_circuit_median",
-    baseline_doc="circuit median: the circuit's median pit-lane time over its earlier races",
+    baselines=(
+        Baseline(
+            "baseline_circuit_median",
+            "circuit median: median over the circuit's last 3 races (about 3 seasons) of each race's median stop",
+        ),
+    ),
     build=pit_stop_frame,
     backtest_mode="season_start",
     first_season=2012,

@@ -1,21 +1,27 @@
-"""Rain impact: classify how much rain shapes a race (low / medium / high)."""
+"""Rain impact: classify before the race how much rain shapes it (low / medium / high).
 
-from pitwall.templates.spec import TemplateSpec
-from pitwall.templates.strategy import RACE_FEATURES, rain_impact_frame
+No weather forecast exists offline: the inputs are the circuit's and the calendar's rain
+history. The race's own observed weather is the target, never an input.
+"""
+
+from pitwall.templates.spec import Baseline, TemplateSpec
+from pitwall.templates.strategy import RAIN_FEATURES, rain_impact_frame
 
 SPEC = TemplateSpec(
     name="rain_impact",
     title="Rain impact",
     task="classification",
     target="rain_impact",
-    target_doc="low / medium / high = dry / mixed / wet race, derived from intermediate and wet tyre use",
+    target_doc="low / medium / high = dry / mixed / wet race, derived from the race's intermediate and wet tyre use",
     grain="race",
     moment="pre_race",
-    features=RACE_FEATURES,
-    default_algorithm="random_forest",
+    features=RAIN_FEATURES,
+    default_algorithm="logistic",
     primary_metric="accuracy",
-    baseline="baseline_prior_majority",
-    baseline_doc="majority class of earlier races (low)",
+    baselines=(
+        Baseline("baseline_prior_majority", "majority class of earlier races (low)"),
+        Baseline("baseline_circuit_majority", "most likely class under the circuit's shrunken class shares"),
+    ),
     build=rain_impact_frame,
     entity_col="circuit_id",
     min_train_races=20,

@@ -1,6 +1,6 @@
-"""Safety car: classify whether the safety car comes out during a race."""
+"""Safety car: the probability that the safety car comes out during a race, before the race."""
 
-from pitwall.templates.spec import TemplateSpec
+from pitwall.templates.spec import Baseline, TemplateSpec
 from pitwall.templates.strategy import RACE_FEATURES, safety_car_frame
 
 SPEC = TemplateSpec(
@@ -12,10 +12,17 @@ SPEC = TemplateSpec(
     grain="race",
     moment="pre_race",
     features=RACE_FEATURES,
-    default_algorithm="random_forest",
-    primary_metric="accuracy",
-    baseline="baseline_base_rate",
-    baseline_doc="base rate: 'yes' when at least half of the earlier races had a safety car",
+    default_algorithm="logistic",
+    primary_metric="log_loss",
+    baselines=(
+        Baseline("baseline_base_rate", "constant base rate: share of earlier races with a safety car", "probability"),
+        Baseline(
+            "baseline_circuit_rate",
+            "shrunken circuit rate: the circuit's share of earlier races with a safety car, pulled towards the "
+            "base rate with the weight of 5 races",
+            "probability",
+        ),
+    ),
     build=safety_car_frame,
     entity_col="circuit_id",
     min_train_races=20,

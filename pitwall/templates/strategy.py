@@ -1,9 +1,25 @@
-"""Frame builders of the regression and classification templates (laps, stops, stints, races).
+"""Frame builders of the lap, stint, pit-stop and race-level templates, point in time by construction.
 
-Lap-level rows predict a lap from the state at the end of the previous lap plus the lap's
-planned pit in/out and its track status (strategy-simulation inputs). Stint rows predict the
-degradation of a stint from what is known when it starts. Race rows predict race outcomes
-from circuit history. Every prior-based column uses earlier races only.
+Every column a template uses has a ``known_at`` (``pitwall.features.laps.FRAME_COLUMNS`` for the
+frame columns, ``DERIVED_COLUMNS`` below for the encodings and differences built here, and
+``pitwall.features.spec.FEATURES`` for (race, driver) features); ``unknown_at`` lists the
+inputs of a template that its prediction point cannot see (the leakage test runs it over every
+template).
+
+- Lap rows (``lap_time``, ``gap``) predict lap N at the **start of lap N** from the state at
+  the end of lap N-1. The rows are green laps of one stint (lap N and lap N-1 clean: green
+  flags only, no pit entry or exit, same stint): the model is a *green-lap model*, the
+  scenario "the lap runs green with no stop" is the row set itself, and both the model and the
+  previous-lap baseline are scored on exactly those rows. The lap's own flags never reach the
+  model.
+- Stint rows (``tyre_degradation``) predict a stint at its **start**; its final length
+  (``stint_planned_laps``) is a scenario input, not a default feature.
+- Pit-stop rows (``pit_stop_duration``) predict at **pit entry** (the end of the in-lap).
+- Race and (race, driver) rows (``safety_car``, ``rain_impact``, ``dnf``, ``pit_window``)
+  predict **pre-race**, from earlier races and the grid. Rows are never selected by the
+  outcome (``pit_window`` keeps every starter; "none" = no normal stop).
+
+Priors (base rates, circuit rates, medians) use races strictly before the row's race.
 """
 
 from __future__ import annotations
@@ -14,10 +30,12 @@ import numpy as np
 import pandas as pd
 
 from pitwall.features import FeatureStore
-from pitwall.features.spec import FUEL_EFFECT_S_PER_LAP, STINT_MIN_CLEAN_LAPS
+from pitwall.features.laps import FRAME_COLUMNS, Column
+from pitwall.features.spec import FEATURES, FUEL_EFFECT_S_PER_LAP, STINT_MIN_CLEAN_LAPS, known_by
 from pitwall.templates.frames import (
     CIRCUIT_TYPE_CODES,
     COMPOUND_CODES,
+    NO_GRID,
     driver_race,
     encode,
     prior_majority,
@@ -25,25 +43,131 @@ from pitwall.templates.frames import (
 )
 
 MAX_LAP_TIME_S = 240.0  # laps slower than this (red-flag suspensions in the timing) are not modelled
-PIT_WINDOW_LABELS = ("early", "mid", "late")
+PIT_WINDOW_LABELS = ("early", "mid", "late", "none")
 RAIN_IMPACT = {"dry": "low", "mixed": "medium", "wet": "high"}
+SHRINK_RACES = 5.0  # prior strength (in races) of a shrunken per-circuit rate
+SHRINK_STARTS = 50.0  # prior strength (in starts) of a shrunken per-slot / per-circuit DNF rate
 
-LAP_STATE = (
+# --- columns built by the templates (encodings, differences, priors), with their known_at ---
+DERIVED_COLUMNS: dict[str, dict[str, Column]] = {
+    "lap": {
+        "compound_code": Column("compound as a number (SOFT 1 ... WET 5)", "start of lap N"),
+        "fresh_tyre_flag": Column("fresh_tyre as 0/1", "start of lap N"),
+        "prev_vs_recent_s": Column("prev_lap_time_s - recent_clean_lap_s (how off-pace lap N-1 was)", "end of lap N-1"),
+        "prev_vs_prev2_s": Column("prev_lap_time_s - prev2_lap_time_s", "end of lap N-1"),
+        "gap_trend_1_s": Column("prev_gap_to_leader_s - prev2_gap_to_leader_s", "end of lap N-1"),
+        "gap_trend_3_s": Column("(prev_gap_to_leader_s - prev4_gap_to_leader_s) / 3", "end of lap N-1"),
+        "baseline_previous_lap": Column("previous lap time", "end of lap N-1"),
+        "baseline_previous_gap": Column("gap at the end of the previous lap", "end of lap N-1"),
+    },
+    "stint": {
+        "compound_code": Column("compound as a number", "start of stint"),
+        "fresh_tyre_flag": Column("fresh_tyre as 0/1", "start of stint"),
+        "circuit_compound_median": Column(
+            "median degradation of the compound at the circuit in earlier races (else of the compound anywhere)",
+            "pre_race",
+        ),
+        "tire_deg_rate": Column("the driver's session feature tire_deg_rate (earlier races)", "pre_practice"),
+        "baseline_circuit_compound": Column("= circuit_compound_median", "pre_race"),
+    },
+    "pit_stop": {
+        "compound_in_code": Column("compound of the in-lap as a number", "end of in-lap"),
+        "sc_flag": Column("sc_at_stop as 0/1", "end of in-lap"),
+        "vsc_flag": Column("vsc_at_stop as 0/1", "end of in-lap"),
+        "yellow_flag": Column("yellow_at_stop as 0/1", "end of in-lap"),
+        "team_recent_excess_s": Column(
+            "the team's median stop minus the circuit median over its last 5 races with stops", "pre_race"
+        ),
+        "baseline_circuit_median": Column("= pit_lane_loss_s (circuit median of its last 3 races)", "pre_race"),
+    },
+    "race": {
+        "circuit_type_code": Column("circuit type as a number", "pre_practice"),
+        "month": Column("month of the race date", "pre_practice"),
+        "prior_sc_rate": Column("share of earlier races (all circuits) with a safety car", "pre_practice"),
+        "circuit_sc_shrunk": Column("shrunken circuit safety-car rate (see baseline)", "pre_practice"),
+        "prior_rain_rate": Column("share of earlier races with rain", "pre_practice"),
+        "circuit_rain_shrunk": Column("shrunken circuit rain rate", "pre_practice"),
+        "baseline_base_rate": Column("constant base rate of earlier races", "pre_practice"),
+        "baseline_circuit_rate": Column("shrunken per-circuit rate", "pre_practice"),
+        "baseline_prior_majority": Column("majority class of earlier races", "pre_practice"),
+        "baseline_circuit_majority": Column("most likely class under the shrunken circuit shares", "pre_practice"),
+    },
+    "driver_race": {
+        "grid_slot": Column("start_position, pit lane / unknown = 30", "pre_race"),
+        "prior_dnf_rate": Column("DNF share of all earlier starts", "pre_practice"),
+        "circuit_dnf_shrunk": Column("shrunken per-circuit DNF share of earlier starts", "pre_practice"),
+        "slot_dnf_shrunk": Column("shrunken DNF share of earlier starts from the same grid slot", "pre_race"),
+        "circuit_pit_shares_early": Column("shrunken circuit share of 'early' first stops", "pre_practice"),
+        "circuit_pit_shares_mid": Column("shrunken circuit share of 'mid' first stops", "pre_practice"),
+        "circuit_pit_shares_late": Column("shrunken circuit share of 'late' first stops", "pre_practice"),
+        "circuit_pit_shares_none": Column("shrunken circuit share of starters without a normal stop", "pre_practice"),
+        "baseline_base_rate": Column("constant base rate of earlier starts", "pre_practice"),
+        "baseline_circuit_rate": Column("shrunken per-circuit rate", "pre_practice"),
+        "baseline_grid_slot_rate": Column("shrunken per-grid-slot rate", "pre_race"),
+        "baseline_prior_majority": Column("majority class of earlier races", "pre_practice"),
+        "baseline_circuit_majority": Column("most likely class under the shrunken circuit shares", "pre_practice"),
+    },
+}
+
+
+def column_known_at(grain: str, column: str) -> str:
+    """``known_at`` of a template input of ``grain``; ``KeyError`` naming it when undocumented."""
+    if column in DERIVED_COLUMNS.get(grain, {}):
+        return DERIVED_COLUMNS[grain][column].known_at
+    if grain == "driver_race":
+        if column in FEATURES:
+            return FEATURES[column].known_at
+    elif column in FRAME_COLUMNS.get(grain, {}):
+        return FRAME_COLUMNS[grain][column].known_at
+    raise KeyError(f"{grain} column {column!r} has no documented known_at")
+
+
+def prediction_point(spec: object) -> str:
+    """The point a template predicts at: its ``moment``, or for ``in_race`` templates the
+    in-race point that opens its ``moment_doc`` ("start of lap N: ...")."""
+    moment = spec.moment
+    if moment != "in_race":
+        return moment
+    return str(getattr(spec, "moment_doc", "")).split(":")[0].strip() or "in_race"
+
+
+def unknown_at(spec: object, columns: Sequence[str] | None = None) -> list[str]:
+    """The inputs among ``columns`` (default: the template's features, offset included) that
+    the template's prediction point cannot see."""
+    grain, point = spec.grain, prediction_point(spec)
+    cols = list(columns) if columns is not None else list(spec.features)
+    offset = getattr(spec, "offset", None)
+    if offset and offset not in cols:
+        cols.append(offset)
+    return [c for c in cols if not known_by(column_known_at(grain, c), point)]
+
+
+# ---------------------------------------------------------------------------------------
+# lap rows
+# ---------------------------------------------------------------------------------------
+LAP_TIME_FEATURES = (
     "prev_lap_time_s",
+    "prev_vs_recent_s",
+    "prev_vs_prev2_s",
     "tyre_life",
     "compound_code",
-    "fresh_tyre",
+    "fresh_tyre_flag",
     "stint",
     "lap_number",
     "laps_remaining",
     "fuel_load_proxy",
-    "is_pit_in_lap",
-    "is_pit_out_lap",
-    "status_yellow",
-    "status_sc",
-    "status_vsc",
-    "status_vsc_ending",
-    "pit_lane_loss_s",
+    "prev_interval_s",
+)
+GAP_FEATURES = (
+    "prev_gap_to_leader_s",
+    "gap_trend_1_s",
+    "gap_trend_3_s",
+    "prev_vs_recent_s",
+    "prev_interval_s",
+    "tyre_life",
+    "compound_code",
+    "lap_number",
+    "fuel_load_proxy",
 )
 
 
@@ -58,55 +182,66 @@ def _laps(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataFrame:
         raise ValueError("seasons: lap-level templates need seasons from 2018 (FastF1 lap data)")
     lf = fs.lap_features(list(seasons)).copy()
     lf["compound_code"] = encode(lf["compound"], COMPOUND_CODES)
-    for c in ("fresh_tyre", "is_pit_in_lap", "is_pit_out_lap", "status_yellow", "status_sc", "status_vsc"):
-        lf[c] = lf[c].astype("boolean").astype("float64")
-    lf["status_vsc_ending"] = lf["status_vsc_ending"].astype("boolean").astype("float64")
+    lf["fresh_tyre_flag"] = lf["fresh_tyre"].astype("boolean").astype("float64")
+    return lf
+
+
+def green_same_stint(lf: pd.DataFrame) -> pd.Series:
+    """Lap N and lap N-1 are clean laps of one stint (the rows of the lap templates)."""
+    same = lf["stint"].astype("float64") == lf["prev_stint"].astype("float64")
+    ok = lf["clean"].astype(bool) & lf["prev_clean"].astype(bool) & same
+    return (ok & lf["prev_lap_time_s"].notna() & (lf["prev_lap_time_s"] < MAX_LAP_TIME_S)).astype(bool)
+
+
+def _lap_rows(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataFrame:
+    lf = _laps(fs, seasons)
+    lf = lf[green_same_stint(lf).to_numpy()].reset_index(drop=True)
+    lf["prev_vs_recent_s"] = lf["prev_lap_time_s"] - lf["recent_clean_lap_s"]
+    lf["prev_vs_prev2_s"] = lf["prev_lap_time_s"] - lf["prev2_lap_time_s"].where(
+        lf["prev2_lap_time_s"] < MAX_LAP_TIME_S
+    )
+    lf["gap_trend_1_s"] = lf["prev_gap_to_leader_s"] - lf["prev2_gap_to_leader_s"]
+    lf["gap_trend_3_s"] = (lf["prev_gap_to_leader_s"] - lf["prev4_gap_to_leader_s"]) / 3.0
     return lf
 
 
 def lap_time_frame(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataFrame:
-    """Laps with a time and a previous lap, no red flag; baseline = the previous lap's time."""
-    lf = _laps(fs, seasons)
-    keep = (
-        lf["lap_time_s"].notna()
-        & lf["prev_lap_time_s"].notna()
-        & ~lf["status_red"].astype("boolean").fillna(False).astype(bool)
-        & (lf["lap_time_s"] < MAX_LAP_TIME_S)
-        & (lf["prev_lap_time_s"] < MAX_LAP_TIME_S)
-    )
-    df = _as_float(lf[keep.to_numpy()].reset_index(drop=True), ["lap_time_s", *LAP_STATE])
+    """Green same-stint laps; baseline = the previous lap's time."""
+    df = _lap_rows(fs, seasons)
+    df = df[df["lap_time_s"].notna()].reset_index(drop=True)
+    df = _as_float(df, ["lap_time_s", *LAP_TIME_FEATURES])
     df["baseline_previous_lap"] = df["prev_lap_time_s"]
     return df
 
 
-GAP_FEATURES = (*LAP_STATE, "prev_gap_to_leader_s", "prev_interval_s")
-
-
 def gap_frame(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataFrame:
-    """Laps with a gap to the leader now and one lap earlier; baseline = the previous lap's gap."""
-    lf = _laps(fs, seasons)
-    keep = (
-        lf["gap_to_leader_s"].notna()
-        & lf["prev_gap_to_leader_s"].notna()
-        & lf["prev_lap_time_s"].notna()
-        & ~lf["status_red"].astype("boolean").fillna(False).astype(bool)
-    )
-    df = _as_float(lf[keep.to_numpy()].reset_index(drop=True), ["gap_to_leader_s", *GAP_FEATURES])
+    """Green same-stint laps with a gap now and a lap earlier; baseline = the previous gap."""
+    df = _lap_rows(fs, seasons)
+    df = df[df["gap_to_leader_s"].notna() & df["prev_gap_to_leader_s"].notna()].reset_index(drop=True)
+    df = _as_float(df, ["gap_to_leader_s", *GAP_FEATURES])
     df["baseline_previous_gap"] = df["prev_gap_to_leader_s"]
     return df
 
 
-# Relative inputs only: absolute circuit-level values (pit-lane loss, the driver's own prior
-# degradation) identify circuits and eras, and trees then learn corrections that do not carry
-# over to a new season (measured: MAE 0.091 with them vs 0.084 without on the 2024 backtest).
-STINT_FEATURES = (
-    "compound_code",
-    "stint",
-    "start_tyre_life",
-    "fresh_tyre",
-    "start_lap_fraction",
-    "stint_planned_laps",
-)
+# ---------------------------------------------------------------------------------------
+# stint rows
+# ---------------------------------------------------------------------------------------
+STINT_FEATURES = ("compound_code", "stint", "start_tyre_life", "fresh_tyre_flag", "start_lap_fraction")
+STINT_SCENARIO = ("stint_planned_laps",)
+
+
+def prior_median(df: pd.DataFrame, value: str, by: Sequence[str]) -> pd.Series:
+    """For each row, the median of ``value`` over rows of races strictly before its race within
+    the same ``by`` group (NaN when there is none)."""
+    out = pd.Series(np.nan, index=df.index, dtype="float64")
+    order = df.sort_values(["season", "round"], kind="stable")
+    for _, grp in order.groupby(list(by), observed=True, dropna=False, sort=False):
+        seen: list[float] = []
+        for _, race in grp.groupby(["season", "round"], sort=True):
+            if seen:
+                out.loc[race.index] = float(np.median(seen))
+            seen.extend(race[value].dropna().astype(float).tolist())
+    return out
 
 
 def tyre_degradation_frame(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataFrame:
@@ -115,20 +250,12 @@ def tyre_degradation_frame(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataF
     Target ``deg_s_per_lap``: least-squares slope of the fuel-corrected lap time
     (``lap_time_s + FUEL_EFFECT_S_PER_LAP * lap_number``) against tyre life over the stint's
     clean laps (green flag, no pit in/out, not lap 1, within 107 % of the driver's median).
-    Baseline: the mean slope of the same compound over earlier races.
-    ``stint_planned_laps`` is the stint's length (the strategy being evaluated).
+    Inputs are what is known when the stint starts; ``stint_planned_laps`` (its final length)
+    is a scenario input only. Baseline: the median slope of the compound at the circuit over
+    earlier races (else of the compound anywhere).
     """
     lf = _laps(fs, seasons)
-    green = lf["status_green"].astype("boolean").fillna(False) & ~(
-        lf[["status_yellow", "status_sc", "status_vsc", "status_vsc_ending"]].fillna(0).astype(bool).any(axis=1)
-    )
-    clean = (
-        lf["lap_time_s"].notna()
-        & green.astype(bool)
-        & (lf["is_pit_in_lap"] == 0)
-        & (lf["is_pit_out_lap"] == 0)
-        & (lf["lap_number"].astype(float) > 1)
-    )
+    clean = lf["clean"].astype(bool)
     med = lf.groupby(["race_id", "driver_id"], dropna=False)["lap_time_s"].transform("median")
     clean &= lf["lap_time_s"] <= 1.07 * med
     keys = ["season", "round", "race_id", "driver_id", "constructor_id", "circuit_id", "stint"]
@@ -147,52 +274,45 @@ def tyre_degradation_frame(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataF
     last = lf.groupby(keys, observed=True, dropna=False)["lap_number"].max().rename("last_lap").reset_index()
     first = first.merge(last, on=keys)
     first["start_tyre_life"] = first["tyre_life"].astype("float64")
+    first["start_lap"] = first["lap_number"].astype("float64")
     sched = first["laps_remaining"].astype("float64") + first["lap_number"].astype("float64")
     first["start_lap_fraction"] = first["lap_number"].astype("float64") / sched
+    first["laps_remaining_at_start"] = first["laps_remaining"].astype("float64")
     first["stint_planned_laps"] = first["last_lap"].astype("float64") - first["lap_number"].astype("float64") + 1
-    cols = [*keys, "compound", "compound_code", "start_tyre_life", "fresh_tyre", "start_lap_fraction"]
-    cols += ["stint_planned_laps", "pit_lane_loss_s"]
+    cols = [*keys, "compound", "compound_code", "start_tyre_life", "fresh_tyre_flag", "start_lap_fraction"]
+    cols += ["start_lap", "laps_remaining_at_start", "stint_planned_laps", "pit_lane_loss_s"]
     df = agg[[*keys, "deg_s_per_lap"]].merge(first[cols], on=keys, how="left")
-    drv = fs.get_features(seasons=list(seasons), features=["tire_deg_rate"], moment="pre_race")
-    df = df.merge(drv[["race_id", "driver_id", "tire_deg_rate"]], on=["race_id", "driver_id"], how="left")
-    overall = prior_mean(df, "deg_s_per_lap")
-    df["prior_compound_deg"] = prior_mean(df, "deg_s_per_lap", by=["compound"]).fillna(overall).fillna(0.0)
-    df["baseline_compound_prior"] = df["prior_compound_deg"]
-    df = _as_float(df, ["deg_s_per_lap", *STINT_FEATURES])
+    by_compound = prior_median(df, "deg_s_per_lap", ["compound"])
+    df["circuit_compound_median"] = prior_median(df, "deg_s_per_lap", ["circuit_id", "compound"]).fillna(by_compound)
+    df["circuit_compound_median"] = df["circuit_compound_median"].fillna(0.0)
+    df["baseline_circuit_compound"] = df["circuit_compound_median"]
+    df = _as_float(df, ["deg_s_per_lap", *STINT_FEATURES, *STINT_SCENARIO])
     return df.sort_values(["season", "round", "driver_id", "stint"]).reset_index(drop=True)
 
 
+# ---------------------------------------------------------------------------------------
+# pit-stop rows
+# ---------------------------------------------------------------------------------------
 # The model corrects the circuit median (its offset) from relative inputs; absolute values such
-# as the pit-lane loss itself let trees memorise circuits and eras (2024 backtest MAE 2.50 with
-# them, 2.12 without).
-PIT_STOP_FEATURES = (
-    "team_recent_excess_s",
-    "stop",
-    "lap_fraction",
-    "sc_at_stop",
-    "vsc_at_stop",
-    "yellow_at_stop",
-)
+# as the pit-lane loss itself let trees memorise circuits and eras.
+PIT_STOP_FEATURES = ("team_recent_excess_s", "stop", "lap_fraction", "sc_flag", "vsc_flag", "yellow_flag")
+TEAM_EXCESS_RACES = 5
 
 
 def pit_stop_frame(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataFrame:
-    """Pit stops with a normal pit-lane time (not red-flag outliers); baseline = circuit median
-    from earlier races (``pit_lane_loss_s``), else the mean of all earlier stops."""
+    """Pit stops with a normal pit-lane time (not red-flag outliers: the target's own range,
+    as the duration model is only for normal stops); baseline = circuit median of its last 3
+    races (``pit_lane_loss_s``), else the mean of all earlier stops."""
     ps = fs.pit_stop_features(list(seasons)).copy()
     ps = ps[~ps["is_outlier"].astype(bool) & ps["pit_time_s"].notna()].reset_index(drop=True)
     ps["compound_in_code"] = encode(ps["compound_in"], COMPOUND_CODES)
-    ps["compound_out_code"] = encode(ps["compound_out"], COMPOUND_CODES)
-    for c in ("sc_at_stop", "vsc_at_stop", "yellow_at_stop"):
-        ps[c] = ps[c].astype("boolean").astype("float64")
-    ps = _as_float(ps, ["pit_time_s", "pit_lane_loss_s", *(f for f in PIT_STOP_FEATURES if f in ps.columns)])
-    # a circuit's first race has no history: fall back to the mean of all earlier stops
+    for src, dst in (("sc_at_stop", "sc_flag"), ("vsc_at_stop", "vsc_flag"), ("yellow_at_stop", "yellow_flag")):
+        ps[dst] = ps[src].astype("boolean").astype("float64")
+    ps = _as_float(ps, ["pit_time_s", "pit_lane_loss_s", "stop", "lap_fraction"])
     ps["pit_lane_loss_s"] = ps["pit_lane_loss_s"].fillna(prior_mean(ps, "pit_time_s"))
     ps["baseline_circuit_median"] = ps["pit_lane_loss_s"]
     ps["team_recent_excess_s"] = team_recent_excess(ps)
     return ps[ps["baseline_circuit_median"].notna()].reset_index(drop=True)
-
-
-TEAM_EXCESS_RACES = 5
 
 
 def team_recent_excess(ps: pd.DataFrame) -> pd.Series:
@@ -214,38 +334,42 @@ def team_recent_excess(ps: pd.DataFrame) -> pd.Series:
     return pd.Series(out["team_recent_excess_s"].to_numpy(), index=ps.index)
 
 
-def pit_window_frame(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataFrame:
-    """Pre-race rows of drivers who made a normal stop; label = third of the race of the first one."""
-    ps = fs.pit_stop_features(list(seasons))
-    ps = ps[~ps["is_outlier"].astype(bool)]
-    first = ps.sort_values("lap").drop_duplicates(["race_id", "driver_id"])[["race_id", "driver_id", "lap_fraction"]]
-    df = driver_race(fs, seasons, "pre_race").merge(first, on=["race_id", "driver_id"], how="inner")
-    frac = df["lap_fraction"].astype("float64").to_numpy()
-    df["pit_window"] = np.select([frac <= 1 / 3, frac <= 2 / 3], PIT_WINDOW_LABELS[:2], default=PIT_WINDOW_LABELS[2])
-    df = df.drop(columns=["lap_fraction"]).reset_index(drop=True)
-    df["baseline_prior_majority"] = prior_majority(df, "pit_window")
-    return df
+# ---------------------------------------------------------------------------------------
+# shrunken rates (earlier races only)
+# ---------------------------------------------------------------------------------------
+def prior_counts(df: pd.DataFrame, value: str, by: Sequence[str] = ()) -> tuple[pd.Series, pd.Series]:
+    """For each row: (sum, count) of ``value`` over rows of races strictly before its race in
+    the same ``by`` group."""
+    keys = [*by, "season", "round", "race_id"]
+    per_race = df.groupby(keys, observed=True, dropna=False)[value].agg(["sum", "count"]).reset_index()
+    per_race = per_race.sort_values(["season", "round"])
+    g = per_race.groupby(list(by), observed=True, dropna=False) if by else None
+    per_race["psum"] = (g["sum"].cumsum() if g is not None else per_race["sum"].cumsum()) - per_race["sum"]
+    per_race["pcount"] = (g["count"].cumsum() if g is not None else per_race["count"].cumsum()) - per_race["count"]
+    out = df[[*by, "race_id"]].merge(per_race[[*by, "race_id", "psum", "pcount"]], on=[*by, "race_id"], how="left")
+    return (
+        pd.Series(out["psum"].to_numpy(dtype="float64"), index=df.index),
+        pd.Series(out["pcount"].to_numpy(dtype="float64"), index=df.index),
+    )
 
 
-def dnf_frame(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataFrame:
-    """Pre-race rows; label ``dnf`` = 1 when the driver was not classified; baseline = the
-    majority label of earlier races (in practice: 'finishes')."""
-    df = driver_race(fs, seasons, "pre_race")
-    df["dnf"] = df["dnf"].astype(bool).astype(int)
-    df["baseline_prior_majority"] = prior_majority(df, "dnf").astype(int)
-    return df
+def shrunk_rate(df: pd.DataFrame, value: str, by: Sequence[str], base: pd.Series, strength: float) -> pd.Series:
+    """``(sum_g + strength * base) / (count_g + strength)`` over earlier races of group ``by``:
+    the group's own rate pulled towards ``base`` when it has little history."""
+    s, n = prior_counts(df, value, by)
+    return ((s.fillna(0.0) + strength * base) / (n.fillna(0.0) + strength)).astype("float64")
 
 
-RACE_FEATURES = (
-    "circuit_type_code",
-    "scheduled_laps",
-    "circuit_prior_races_with_laps",
-    "circuit_prior_sc_rate",
-    "circuit_prior_rain_rate",
-    "circuit_prior_dnf_rate",
-    "track_speed_index",
-    "month",
-)
+def _base_rate(df: pd.DataFrame, value: str, default: float) -> pd.Series:
+    s, n = prior_counts(df, value)
+    return (s / n.replace(0, np.nan)).fillna(default).astype("float64")
+
+
+# ---------------------------------------------------------------------------------------
+# race rows
+# ---------------------------------------------------------------------------------------
+RACE_FEATURES = ("circuit_sc_shrunk", "prior_sc_rate", "circuit_type_code", "scheduled_laps", "track_speed_index")
+RAIN_FEATURES = ("circuit_rain_shrunk", "prior_rain_rate", "month", "circuit_type_code")
 
 
 def _races(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataFrame:
@@ -255,24 +379,107 @@ def _races(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataFrame:
     rf = rf.merge(dates.astype({"race_id": "string"}), on="race_id", how="left")
     rf["month"] = pd.to_datetime(rf["date"]).dt.month.astype("float64")
     rf["circuit_type_code"] = encode(rf["circuit_type"], CIRCUIT_TYPE_CODES)
-    return _as_float(rf, RACE_FEATURES)
+    return _as_float(rf, ["scheduled_laps", "track_speed_index", "month", "circuit_type_code"])
 
 
 def safety_car_frame(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataFrame:
-    """Races with lap data; label 1 when the safety car came out; baseline = the base rate of
-    earlier races (predict 'yes' when at least half of them had one)."""
+    """Races with lap data; label 1 when the safety car came out. Probability baselines: the
+    base rate of earlier races and the circuit's own rate shrunk towards it."""
     rf = _races(fs, seasons)
     rf["safety_car"] = rf["safety_car"].astype(bool).astype(int)
-    rate = prior_mean(rf, "safety_car").fillna(0.5)
-    rf["baseline_base_rate"] = (rate >= 0.5).astype(int)
+    rf["prior_sc_rate"] = _base_rate(rf, "safety_car", 0.5)
+    rf["circuit_sc_shrunk"] = shrunk_rate(rf, "safety_car", ["circuit_id"], rf["prior_sc_rate"], SHRINK_RACES)
+    rf["baseline_base_rate"] = rf["prior_sc_rate"]
+    rf["baseline_circuit_rate"] = rf["circuit_sc_shrunk"]
     return rf
 
 
 def rain_impact_frame(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataFrame:
-    """Races with lap data; label low/medium/high from the derived wet share (dry/mixed/wet);
-    baseline = the majority label of earlier races."""
+    """Races with lap data; label low/medium/high from the race's own observed weather
+    (dry/mixed/wet) — the target, never an input. Baselines: the majority label of earlier
+    races and the most likely label under the circuit's shrunken label shares."""
     rf = _races(fs, seasons)
-    rf["rain_impact"] = rf["weather_condition"].map(RAIN_IMPACT)
+    rf["rain_impact"] = rf["observed_weather"].map(RAIN_IMPACT)
     rf = rf[rf["rain_impact"].notna()].reset_index(drop=True)
+    rf["rain_flag"] = (rf["rain_impact"] != "low").astype("float64")
+    rf["prior_rain_rate"] = _base_rate(rf, "rain_flag", 0.0)
+    rf["circuit_rain_shrunk"] = shrunk_rate(rf, "rain_flag", ["circuit_id"], rf["prior_rain_rate"], SHRINK_RACES)
     rf["baseline_prior_majority"] = prior_majority(rf, "rain_impact")
-    return rf
+    rf["baseline_circuit_majority"] = _circuit_majority(rf, "rain_impact", ("low", "medium", "high"), SHRINK_RACES)
+    return rf.drop(columns=["rain_flag"])
+
+
+def _circuit_majority(df: pd.DataFrame, label: str, labels: Sequence[str], strength: float) -> pd.Series:
+    """Most likely label under the circuit's shrunken label shares (earlier races only)."""
+    shares = _circuit_shares(df, label, labels, strength)
+    best = shares.to_numpy().argmax(axis=1)
+    return pd.Series(np.asarray(labels, dtype=object)[best], index=df.index)
+
+
+def _circuit_shares(df: pd.DataFrame, label: str, labels: Sequence[str], strength: float) -> pd.DataFrame:
+    out = {}
+    for lab in labels:
+        flag = df.assign(_is=(df[label] == lab).astype("float64"))
+        base = _base_rate(flag, "_is", 1.0 / len(labels))
+        out[lab] = shrunk_rate(flag, "_is", ["circuit_id"], base, strength)
+    return pd.DataFrame(out, index=df.index)
+
+
+# ---------------------------------------------------------------------------------------
+# (race, driver) rows
+# ---------------------------------------------------------------------------------------
+DNF_FEATURES = ("slot_dnf_shrunk", "circuit_dnf_shrunk", "reliability_rate", "dnf_rate_season", "grid_slot")
+
+
+def dnf_frame(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataFrame:
+    """Pre-race rows of every entrant; label ``dnf`` = 1 when the driver was not classified.
+    Probability baselines: the base rate of earlier starts, the circuit's rate and the grid
+    slot's rate (both shrunk towards the base rate)."""
+    df = driver_race(fs, seasons, "pre_race")
+    df["dnf"] = df["dnf"].astype(bool).astype(int)
+    df["grid_slot"] = df["start_position"].astype("float64").fillna(NO_GRID).clip(upper=NO_GRID)
+    df["prior_dnf_rate"] = _base_rate(df, "dnf", 0.15)
+    df["circuit_dnf_shrunk"] = shrunk_rate(df, "dnf", ["circuit_id"], df["prior_dnf_rate"], SHRINK_STARTS)
+    df["slot_dnf_shrunk"] = shrunk_rate(df, "dnf", ["grid_slot"], df["prior_dnf_rate"], SHRINK_STARTS)
+    df["baseline_base_rate"] = df["prior_dnf_rate"]
+    df["baseline_circuit_rate"] = df["circuit_dnf_shrunk"]
+    df["baseline_grid_slot_rate"] = df["slot_dnf_shrunk"]
+    return df
+
+
+PIT_WINDOW_FEATURES = (
+    "circuit_pit_shares_early",
+    "circuit_pit_shares_mid",
+    "circuit_pit_shares_late",
+    "circuit_pit_shares_none",
+    "predicted_strategy",
+    "grid_slot",
+    "reliability_rate",
+)
+
+
+def pit_window_frame(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataFrame:
+    """Pre-race rows of every starter; label = third of the race distance of the driver's first
+    normal stop (``early`` / ``mid`` / ``late``), or ``none`` when he made no normal stop (no-stop
+    race, retirement before stopping, red-flag stops only). No row is dropped by its outcome."""
+    ps = fs.pit_stop_features(list(seasons))
+    ps = ps[~ps["is_outlier"].astype(bool)]
+    first = ps.sort_values("lap").drop_duplicates(["race_id", "driver_id"])[["race_id", "driver_id", "lap_fraction"]]
+    df = driver_race(fs, seasons, "pre_race")
+    df = df[df["start_position"].notna()]  # starters: a grid slot (pit-lane starts included), known pre-race
+    df = df.merge(first, on=["race_id", "driver_id"], how="left").reset_index(drop=True)
+    frac = df["lap_fraction"].astype("float64").to_numpy()
+    label = np.select([frac <= 1 / 3, frac <= 2 / 3, frac > 2 / 3], PIT_WINDOW_LABELS[:3], default="none")
+    df["pit_window"] = label
+    df = df.drop(columns=["lap_fraction"])
+    # races without any recorded stop (stop data missing) say nothing about windows
+    has_stops = df.groupby("race_id")["pit_window"].transform(lambda s: (s != "none").any())
+    df = df[has_stops.to_numpy()].reset_index(drop=True)
+    df["grid_slot"] = df["start_position"].astype("float64").fillna(NO_GRID).clip(upper=NO_GRID)
+    shares = _circuit_shares(df, "pit_window", PIT_WINDOW_LABELS, SHRINK_STARTS)
+    for lab in PIT_WINDOW_LABELS:
+        df[f"circuit_pit_shares_{lab}"] = shares[lab].to_numpy()
+    df["baseline_prior_majority"] = prior_majority(df, "pit_window")
+    best = shares.to_numpy().argmax(axis=1)
+    df["baseline_circuit_majority"] = np.asarray(PIT_WINDOW_LABELS, dtype=object)[best]
+    return df

@@ -1,7 +1,11 @@
-"""Tyre degradation: predict a stint's degradation rate (s/lap) from what is known at its start."""
+"""Tyre degradation: predict a stint's degradation rate (s/lap) from what is known at its start.
 
-from pitwall.templates.spec import TemplateSpec
-from pitwall.templates.strategy import STINT_FEATURES, tyre_degradation_frame
+The stint's final length (``stint_planned_laps``) is known only when it ends: it is a scenario
+input (an assumed stint length for a strategy what-if), never a default feature.
+"""
+
+from pitwall.templates.spec import Baseline, TemplateSpec
+from pitwall.templates.strategy import STINT_FEATURES, STINT_SCENARIO, tyre_degradation_frame
 
 SPEC = TemplateSpec(
     name="tyre_degradation",
@@ -11,13 +15,19 @@ SPEC = TemplateSpec(
     target_doc="slope of fuel-corrected clean-lap time against tyre life over the stint, s/lap",
     grain="stint",
     moment="in_race",
+    moment_doc="start of stint: everything up to the end of the lap before its first lap, plus its tyres",
     features=STINT_FEATURES,
+    scenario_inputs=STINT_SCENARIO,
     default_algorithm="lightgbm",
-    offset="prior_compound_deg",  # the model learns the correction to this reference value
-    params={"objective": "l1"},  # MAE is the metric; an L1 loss is robust to outlier laps/stops
+    offset="circuit_compound_median",  # the model learns the correction to this reference value
+    params={"objective": "l1"},
     primary_metric="mae",
-    baseline="baseline_compound_prior",
-    baseline_doc="compound average: mean degradation of the same compound in earlier races",
+    baselines=(
+        Baseline(
+            "baseline_circuit_compound",
+            "circuit x compound median: the median slope of the compound at the circuit in earlier races",
+        ),
+    ),
     build=tyre_degradation_frame,
     backtest_mode="season_start",
     min_train_races=10,
