@@ -13,17 +13,19 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from pitwall.marketplace.rules import DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS
+from pitwall.refs import MAX_SEASON, MIN_SEASON, RACE_REF_PATTERN
+from pitwall.vocabulary import JobKind, JobStatus, WeatherCondition
 
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 """Model names, driver and constructor ids, template names (same rule as the platform's)."""
 
-RACE_PATTERN = r"^(?:[a-z0-9][a-z0-9-]{0,62}_[0-9]{4}|[0-9]{4}-[0-9]{2})$"
-"""A race: ``<grand_prix_id>_<season>`` (``monaco_2024``) or ``<season>-<round:02d>`` (``2024-08``)."""
+RACE_PATTERN = RACE_REF_PATTERN
+"""A race, as :func:`pitwall.refs.parse_race_ref` reads it: ``monaco_2024``, ``2024-08`` or ``next``."""
 
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
 DriverId = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
 RaceRef = Annotated[str, StringConstraints(pattern=RACE_PATTERN)]
-Season = Annotated[int, Field(ge=1950, le=2100)]
+Season = Annotated[int, Field(ge=MIN_SEASON, le=MAX_SEASON)]
 GridSlot = Annotated[int, Field(ge=1, le=40, description="starting position (1 = pole)")]
 FeatureValue = float | bool | None
 
@@ -31,8 +33,8 @@ MAX_INSTANCES = 1000
 MAX_GRID_ENTRIES = 40
 MAX_SIMULATIONS = 100_000
 
-Weather = Literal["dry", "mixed", "wet"]
-"""Request ``weather`` values: the vocabulary of the ``weather_condition`` feature (``pitwall.features``)."""
+Weather = WeatherCondition
+"""Request ``weather`` values: the vocabulary of the ``weather_condition`` feature (``pitwall.vocabulary``)."""
 
 
 class Request(BaseModel):
@@ -84,7 +86,7 @@ class HealthResponse(Response):
 class RacePredictRequest(Request):
     """Predict for a race: features are looked up server-side as of the model's moment."""
 
-    race: RaceRef = Field(description="'monaco_2024' (grand prix id + season) or '2024-08' (season-round)")
+    race: RaceRef = Field(description="'2024-08' (season-round), 'monaco_2024' (grand prix id + season) or 'next'")
     grid_positions: dict[DriverId, GridSlot] | None = Field(
         None,
         max_length=MAX_GRID_ENTRIES,
@@ -270,8 +272,8 @@ class JobRequest(Request):
 
 class JobInfo(Response):
     job_id: str
-    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
-    kind: str
+    status: JobStatus
+    kind: JobKind
     model_name: str
     template: str
     created_at: str
