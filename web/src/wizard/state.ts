@@ -1,0 +1,165 @@
+// The training wizard's form state: a pure reducer, per-step validation and the job request it
+// becomes. Options the training API does not accept (yet) are never sent: `toJobRequest` keeps
+// only fields named in the API's own JobRequest schema and reports the rest.
+import type { JobRequest, TemplateInfo } from "../api/types";
+
+export type Mode = "template" | "custom" | "notebook";
+export type Scenario = "dry" | "wet" | "mixed";
+export type Tuning = "grid" | "random" | "bayes";
+export type Validation = "kfold" | "holdout" | "walk_forward";
+
+export const STEPS = ["Model type", "Data", "Features", "Training"] as const;
+
+export interface WizardState {
+  step: number;
+  mode: Mode;
+  template: string | null;
+  seasons: number[];
+  circuits: string[];
+  drivers: string[];
+  teams: string[];
+  scenario: Scenario | null;
+  features: string[];
+  algorithm: string;
+  ensemble: boolean;
+  autoTune: boolean;
+  tuning: Tuning;
+  trials: number;
+  cvFolds: number;
+  validation: Validation;
+  name: string;
+  experiment: string;
+}
+
+export function initialState(): WizardState {
+  return {
+    step: 0, mode: "template", template: null, seasons: [], circuits: [], drivers: [], teams: [], scenario: null,
+    features: [], algorithm: "", ensemble: true, autoTune: false, tuning: "bayes", trials: 10, cvFolds: 3,
+    validation: "kfold", name: "", experiment: "",
+  };
+}
+
+export type Action =
+  | { type: "pickTemplate"; template: TemplateInfo; mode?: Mode }
+  | { type: "setMode"; mode: Mode }
+  | { type: "toggleSeason"; season: number }
+  | { type: "setSeasonRange"; from: number; to: number }
+  | { type: "set"; patch: Partial<Omit<WizardState, "step">> }
+  | { type: "toggleFeature"; feature: string }
+  | { type: "next" }
+  | { type: "back" }
+  | { type: "goto"; step: number };
+
+function range(from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let s = Math.min(from, to); s <= Math.max(from, to); s++) out.push(s);
+  return out;
+}
+
+export const MAX_NAME = 64;
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** The problems blocking a step (empty: the step is complete). */
+export function stepErrors(state: WizardState, step: number = state.step): string[] {
+  const errors: string[] = [];
+  if (step === 0) {
+    if (!state.template) errors.push("Choose a model type.");
+    if (state.mode === "notebook") errors.push("Import notebook downloads a notebook; pick a template card to train here.");
+  }
+  if (step === 1 && state.seasons.length === 0) errors.push("Select at least one training season.");
+  if (step === 2 && state.features.length === 0) errors.push("Select at least one feature.");
+  if (step === 3) {
+    if (!NAME_RE.test(state.name)) errors.push("Model name: letters, digits, '_', '.', '-' (start with a letter or digit, at most 64).");
+    if (!state.algorithm) errors.push("Choose an algorithm.");
+    if (state.cvFolds < 2 || state.cvFolds > 10 || !Number.isInteger(state.cvFolds)) errors.push("Cross-validation folds: 2 to 10.");
+    if (state.autoTune && (state.trials < 1 || state.trials > 200 || !Number.isInteger(state.trials))) errors.push("Tuning budget: 1 to 200 trials.");
+  }
+  return errors;
+}
+
+export function reducer(state: WizardState, action: Action): WizardState {
+  switch (action.type) {
+    case "pickTemplate": {
+      const t = action.template;
+      const mode = action.mode ?? (state.mode === "notebook" ? "template" : state.mode);
+      return {
+        ...state,
+        mode,
+        template: t.name,
+        features: [...t.features],
+        algorithm: t.default_algorithm,
+        name: state.name && state.template === t.name ? state.name : `${t.name}_v1`,
+        experiment: state.experiment && state.template === t.name ? state.experiment : t.name,
+      };
+    }
+    case "setMode":
+      return { ...state, mode: action.mode };
+    case "toggleSeason": {
+      const has = state.seasons.includes(action.season);
+      const seasons = has ? state.seasons.filter((s) => s !== action.season) : [...state.seasons, action.season];
+      return { ...state, seasons: seasons.sort((a, b) => a - b) };
+    }
+    case "setSeasonRange":
+      return { ...state, seasons: range(action.from, action.to) };
+    case "set":
+      return { ...state, ...action.patch };
+    case "toggleFeature": {
+      const has = state.features.includes(action.feature);
+      return { ...state, features: has ? state.features.filter((f) => f !== action.feature) : [...state.features, action.feature] };
+    }
+    case "next":
+      return stepErrors(state).length ? state : { ...state, step: Math.min(state.step + 1, STEPS.length - 1) };
+    case "back":
+      return { ...state, step: Math.max(state.step - 1, 0) };
+    case "goto": {
+      // forward only through complete steps
+      for (let s = 0; s < action.step; s++) if (stepErrors(state, s).length) return { ...state, step: s };
+      return { ...state, step: Math.max(0, Math.min(action.step, STEPS.length - 1)) };
+    }
+  }
+}
+
+export interface BuiltRequest {
+  request: JobRequest;
+  /** Wizard options the training API does not accept, so they were not sent (name -> why). */
+  notSent: { option: string; reason: string }[];
+}
+
+/** The POST /api/v1/jobs body; `accepted` = property names of the API's JobRequest schema. */
+export function toJobRequest(state: WizardState, accepted: Set<string>, template: TemplateInfo | null = null): BuiltRequest {
+  if (!state.template) throw new Error("no template selected");
+  const request: JobRequest = {
+    template: state.template,
+    name: state.name,
+    algorithm: state.algorithm,
+    auto_tune: state.autoTune,
+    cv_folds: state.cvFolds,
+    seasons: [...state.seasons],
+    experiment: state.experiment || state.name,
+  };
+  const defaults = template ? [...template.features].sort().join(",") : null;
+  if (defaults === null || [...state.features].sort().join(",") !== defaults) request.features = [...state.features];
+  const optional: [string, unknown, boolean, string][] = [
+    ["circuits", state.circuits, state.circuits.length > 0, "circuit filter"],
+    ["drivers", state.drivers, state.drivers.length > 0, "driver filter"],
+    ["teams", state.teams, state.teams.length > 0, "team filter"],
+    ["tuning", state.tuning, state.autoTune, "tuning method"],
+    ["n_trials", state.trials, state.autoTune, "tuning budget"],
+    ["ensemble", state.ensemble, state.algorithm === "auto", "ensemble"],
+    ["validation", state.validation, state.validation !== "kfold", "validation scheme"],
+  ];
+  const notSent: BuiltRequest["notSent"] = [];
+  for (const [field, value, used, label] of optional) {
+    if (!used) continue;
+    if (accepted.has(field)) request[field] = value;
+    else notSent.push({ option: label, reason: `the training API does not accept '${field}' yet` });
+  }
+  for (const key of Object.keys(request)) if (!accepted.has(key) && accepted.size > 0) delete request[key];
+  return { request, notSent };
+}
+
+/** "3 of 5 jobs left today" (or "Unlimited training jobs"). */
+export function quotaText(left: number | null, perDay: number | null): string {
+  if (perDay === null || left === null) return "Unlimited training jobs (Pro)";
+  return `${left} of ${perDay} job${perDay === 1 ? "" : "s"} left today`;
+}
