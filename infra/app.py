@@ -2,7 +2,7 @@
 
 Stacks (``pitwall-<stage>-<name>``) in dependency order: data, tracking (optional), serving,
 training, api, events. Context: see :mod:`infra.config` (``stage``, ``useImageAsset``,
-``modelImageTag``, ``withMlflowServer``, ``apiAssetPath``, ``featureJobAssetPath``).
+``modelImageTag``, ``withMlflowServer``, ``apiAssetPath``).
 The app is environment-agnostic: account and region come from the CLI profile at deploy time.
 """
 

@@ -7,10 +7,8 @@ Context keys (``-c key=value`` or ``cdk.json``):
   synth (needs Docker). When false, the stack creates an ECR repository and uses ``modelImageTag``
   (default ``latest``) from it; push the image there yourself (see ``infra/README.md``).
 - ``modelImageTag``: the tag used from the ECR repository when ``useImageAsset`` is false.
-- ``apiAssetPath`` (default ``functions/api``) / ``featureJobAssetPath`` (default ``feature_jobs``):
-  code folders of the API Lambda and the feature-job Lambda.
-- ``featureJobLayerArns``: comma-separated Lambda layer ARNs for the feature job's data libraries
-  (e.g. the AWS SDK for pandas managed layer of your region; see ``infra/README.md``).
+- ``apiAssetPath`` (default ``functions/api``): the Chalice project of the API Lambda (its route
+  table becomes the REST API's resources).
 - ``withMlflowServer`` (default ``true``): deploy the SageMaker managed MLflow tracking server.
 """
 
@@ -49,8 +47,6 @@ class StageConfig:
     use_image_asset: bool = False
     model_image_tag: str = "latest"
     api_asset_path: Path = REPO_ROOT / "functions" / "api"
-    feature_job_asset_path: Path = REPO_ROOT / "feature_jobs"
-    feature_job_layer_arns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.stage.isalnum() or not self.stage.islower() or len(self.stage) > 12:
@@ -93,16 +89,11 @@ class StageConfig:
         node = scope.node
         stage = node.try_get_context("stage") or "dev"
         api = node.try_get_context("apiAssetPath")
-        feature_job = node.try_get_context("featureJobAssetPath")
         return cls(
             stage=str(stage),
             use_image_asset=_flag(node.try_get_context("useImageAsset"), False),
             model_image_tag=str(node.try_get_context("modelImageTag") or "latest"),
             api_asset_path=(REPO_ROOT / api) if api else REPO_ROOT / "functions" / "api",
-            feature_job_asset_path=(REPO_ROOT / feature_job) if feature_job else REPO_ROOT / "feature_jobs",
-            feature_job_layer_arns=tuple(
-                arn.strip() for arn in str(node.try_get_context("featureJobLayerArns") or "").split(",") if arn.strip()
-            ),
         )
 
 

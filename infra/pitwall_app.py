@@ -79,7 +79,6 @@ def build_app(app: cdk.App, config: StageConfig | None = None, *, nag: bool = Tr
         config=config,
         glue_database_name=data.database_name,
         state_machine=training.state_machine,
-        feature_job_layer_arns=list(config.feature_job_layer_arns),
         description="Pitwall weekly feature job and event-driven retraining",
     )
     stacks = PitwallStacks(config, data, tracking, serving, training, api, events_stack)

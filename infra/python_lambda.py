@@ -86,6 +86,25 @@ def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
     return lambda_.LayerVersion.from_layer_version_arn(stack, "PowertoolsLayer", arn)
 
 
+def _log_group(scope: Construct, construct_id: str, config: StageConfig) -> logs.LogGroup:
+    return logs.LogGroup(
+        scope,
+        f"{construct_id}Logs",
+        retention=logs.RetentionDays.ONE_MONTH if not config.is_prod else logs.RetentionDays.SIX_MONTHS,
+        removal_policy=config.removal_policy,
+    )
+
+
+def _environment(config: StageConfig, service: str, environment: Mapping[str, str] | None) -> dict[str, str]:
+    return {
+        "POWERTOOLS_SERVICE_NAME": f"pitwall-{service}",
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        "PITWALL_STAGE": config.stage,
+        "PITWALL_BACKEND": "aws",
+        **(environment or {}),
+    }
+
+
 def python_function(
     scope: Construct,
     construct_id: str,
@@ -101,13 +120,7 @@ def python_function(
     function_name: str | None = None,
 ) -> lambda_.Function:
     """A Python 3.11 function with Powertools, X-Ray tracing and a log group that follows the stage policy."""
-    log_group = logs.LogGroup(
-        scope,
-        f"{construct_id}Logs",
-        retention=logs.RetentionDays.ONE_MONTH if not config.is_prod else logs.RetentionDays.SIX_MONTHS,
-        removal_policy=config.removal_policy,
-    )
-    function = lambda_.Function(
+    return lambda_.Function(
         scope,
         construct_id,
         function_name=function_name,
@@ -119,14 +132,37 @@ def python_function(
         timeout=timeout,
         memory_size=memory_size,
         tracing=lambda_.Tracing.ACTIVE,
-        log_group=log_group,
+        log_group=_log_group(scope, construct_id, config),
         layers=[powertools_layer(scope)],
-        environment={
-            "POWERTOOLS_SERVICE_NAME": f"pitwall-{service}",
-            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-            "PITWALL_STAGE": config.stage,
-            "PITWALL_BACKEND": "aws",
-            **(environment or {}),
-        },
+        environment=_environment(config, service, environment),
     )
-    return function
+
+
+def image_function(
+    scope: Construct,
+    construct_id: str,
+    *,
+    config: StageConfig,
+    code: lambda_.DockerImageCode,
+    description: str,
+    environment: Mapping[str, str] | None = None,
+    timeout: cdk.Duration = cdk.Duration.minutes(15),
+    memory_size: int = 3008,
+    ephemeral_storage: cdk.Size = cdk.Size.gibibytes(2),
+    service: str = "workflow",
+) -> lambda_.DockerImageFunction:
+    """A container-image function (for code whose dependencies exceed a zip Lambda's 250 MB), with the
+    same tracing, log group and environment conventions as :func:`python_function`."""
+    return lambda_.DockerImageFunction(
+        scope,
+        construct_id,
+        code=code,
+        architecture=lambda_.Architecture.X86_64,
+        description=description,
+        timeout=timeout,
+        memory_size=memory_size,
+        ephemeral_storage_size=ephemeral_storage,
+        tracing=lambda_.Tracing.ACTIVE,
+        log_group=_log_group(scope, construct_id, config),
+        environment=_environment(config, service, environment),
+    )

@@ -85,7 +85,11 @@ def bootstrap(endpoint: str = DEFAULT_ENDPOINT, stage: str = "local", region: st
             "PITWALL_BACKEND": "aws",
             "AWS_ENDPOINT_URL": endpoint,
             "AWS_DEFAULT_REGION": region,
-            "PITWALL_RAW_BUCKET": f"pitwall-{stage}-raw-{account}-{region}",
+            # what pitwall.data.store_aws.AwsStore reads (the lake under lake/ of the raw bucket)
+            "PITWALL_BUCKET": f"pitwall-{stage}-raw-{account}-{region}",
+            "PITWALL_PREFIX": "lake",
+            "PITWALL_GLUE_DATABASE": f"pitwall_{stage}",
+            # BuildFeatures' manifests, training output / marketplace bundles
             "PITWALL_FEATURES_BUCKET": f"pitwall-{stage}-features-{account}-{region}",
             "PITWALL_MODELS_BUCKET": f"pitwall-{stage}-models-{account}-{region}",
         }

@@ -2,11 +2,15 @@
 
 Tables come from :data:`pitwall.platform.dynamo_tables.TABLES` (keys, indexes, TTL), named
 ``pitwall-<stage>-<table>`` so the workflow and serving Lambdas in other stacks can address them by
-name. The REST API proxies every route to ``functions/api/app.py``'s Chalice ``app`` running as a
-plain Lambda handler (``app.app``); every method requires an API key, and the Free and Pro usage plans
-take their throttle (rate, burst) and daily quota from :data:`pitwall.platform.tiers.TIERS`. The app
-issues keys at run time and attaches them to the plan of the tenant's tier (plan names in
-``PITWALL_USAGE_PLAN_NAME_<TIER>``; ids are found with ``GetUsagePlans``).
+name. The REST API has one resource and method per route of ``functions/api/app.py``'s Chalice
+``app`` (read from the app's own route table by :mod:`infra.chalice_routes`: Chalice dispatches on the
+resource path, so a ``{proxy+}`` catch-all would answer 405 everywhere), each a Lambda proxy
+integration of the API function (handler ``app.app``). Methods whose Chalice route is
+``api_key_required`` need an API key (health and the OpenAPI document stay open); the Free and Pro
+usage plans take their throttle (rate, burst) and daily quota from :data:`pitwall.platform.tiers.TIERS`
+and are attached to the deployed stage. ``pitwall keys create|set-tier|revoke`` (AWS backend) keeps a
+tenant's API Gateway key in its tier's plan (:mod:`pitwall.platform.apigateway_keys`; plan names in
+``PITWALL_USAGE_PLAN_NAME_<TIER>``, ids found with ``GetUsagePlans``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.access import LAKE_PREFIX, MODELS_BUCKET, RAW, grant_s3, grant_tables, store_environment
+from infra.chalice_routes import Route, routes_of_project
 from infra.config import StageConfig
 from infra.python_lambda import chalice_runtime_files, code_with_pitwall, python_function
 from infra.stacks.serving_stack import ServingStack
@@ -89,15 +94,12 @@ class ApiStack(cdk.Stack):
         access_logs = logs.LogGroup(
             self, "ApiAccessLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=config.removal_policy
         )
-        self.api = apigw.LambdaRestApi(
+        self.api = apigw.RestApi(
             self,
             "RestApi",
             rest_api_name=config.name("api"),
             description="Pitwall: train, deploy and call F1 prediction models",
-            handler=self.api_function,
-            proxy=True,
             api_key_source_type=apigw.ApiKeySourceType.HEADER,
-            default_method_options=apigw.MethodOptions(api_key_required=True),
             cloud_watch_role=True,
             cloud_watch_role_removal_policy=config.removal_policy,
             endpoint_types=[apigw.EndpointType.REGIONAL],
@@ -121,6 +123,8 @@ class ApiStack(cdk.Stack):
                 ),
             ),
         )
+        self.routes = routes_of_project(asset)
+        self._add_routes(self.routes)
         self.usage_plans: dict[str, apigw.UsagePlan] = {}
         for name, tier in TIERS.items():
             throttle, quota = usage_plan_settings(tier)
@@ -138,6 +142,15 @@ class ApiStack(cdk.Stack):
             self.api_function.add_environment(f"PITWALL_USAGE_PLAN_NAME_{name.upper()}", config.name(f"{name}-plan"))
         self._grant_key_management()
         cdk.CfnOutput(self, "ApiUrl", value=self.api.url)
+
+    def _add_routes(self, routes: list[Route]) -> None:
+        """One resource per route path and one Lambda proxy method per route (Chalice's own table)."""
+        integration = apigw.LambdaIntegration(self.api_function, allow_test_invoke=False)
+        for route in routes:
+            resource = self.api.root
+            for part in route.path.strip("/").split("/"):
+                resource = resource.get_resource(part) or resource.add_resource(part)
+            resource.add_method(route.method, integration, api_key_required=route.api_key_required)
 
     def _table(self, spec: TableSpec) -> dynamodb.Table:
         table = dynamodb.Table(

@@ -2,7 +2,10 @@
 
 - Schedule: every Monday 06:00 UTC (after a race weekend) the feature-job Lambda (``feature_jobs/``)
   ingests the latest race into the raw bucket, rebuilds feature/training tables and publishes
-  ``RaceIngested`` (source ``pitwall.data``) on the default event bus.
+  ``RaceIngested`` (source ``pitwall.data``) on the default event bus. It is a container-image
+  Lambda (``feature_jobs/Dockerfile``, built and pushed by ``cdk deploy``): pandas, pyarrow, duckdb,
+  fastf1 and awswrangler are ~660 MB unzipped, over a zip Lambda's 250 MB; its caches live under
+  ``/tmp`` (Lambda's home is read-only).
 - Rule: ``RaceIngested`` starts the retraining Lambda, which submits a ``retrain`` job for every
   model with auto-retrain on (the platform's quota rules apply) and starts the training workflow.
 Both targets retry twice and keep undeliverable events in an encrypted dead-letter queue.
@@ -10,9 +13,8 @@ Both targets retry twice and keep undeliverable events in an encrypted dead-lett
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import aws_cdk as cdk
+from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -32,11 +34,18 @@ from infra.access import (
     table_environment,
 )
 from infra.config import StageConfig
-from infra.python_lambda import code_with_pitwall, python_function, workflow_code
+from infra.images import FEATURE_JOB_DOCKERFILE, image_asset_options
+from infra.python_lambda import image_function, python_function, workflow_code
 from pitwall.data.events import EVENT_SOURCE, RACE_INGESTED
 
 FEATURE_JOB_SCHEDULE = events.Schedule.cron(minute="0", hour="6", week_day="MON")
-FEATURE_JOB_HANDLER = "build_features.handler"  # feature_jobs/build_features.py
+FEATURE_JOB_HANDLER = "feature_jobs.build_features.handler"  # the image's CMD
+# Lambda's home is read-only: pitwall's files (FastF1's cache) and library caches go under /tmp.
+FEATURE_JOB_SCRATCH = {
+    "PITWALL_HOME": "/tmp/pitwall",
+    "MPLCONFIGDIR": "/tmp/matplotlib",
+    "XDG_CACHE_HOME": "/tmp/.cache",
+}
 
 
 class EventsStack(cdk.Stack):
@@ -50,9 +59,6 @@ class EventsStack(cdk.Stack):
         config: StageConfig,
         glue_database_name: str,
         state_machine: sfn.IStateMachine,
-        feature_job_asset_path: Path | None = None,
-        feature_job_handler: str = FEATURE_JOB_HANDLER,
-        feature_job_layer_arns: list[str] | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -66,22 +72,20 @@ class EventsStack(cdk.Stack):
         )
         default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
 
-        self.feature_job = python_function(
+        self.feature_job = image_function(
             self,
             "FeatureJobFunction",
             config=config,
-            code=code_with_pitwall(feature_job_asset_path or config.feature_job_asset_path),
-            handler=feature_job_handler,
+            code=lambda_.DockerImageCode.from_image_asset(
+                **image_asset_options(),  # type: ignore[arg-type]
+                file=FEATURE_JOB_DOCKERFILE,
+                platform=ecr_assets.Platform.LINUX_AMD64,
+                cmd=[FEATURE_JOB_HANDLER],
+            ),
             description="Weekly: ingest the latest race, rebuild features, publish RaceIngested",
-            timeout=cdk.Duration.minutes(15),
-            memory_size=3008,
             service="feature-job",
-            environment={**store_environment(config), "PITWALL_EVENT_BUS": "default"},
+            environment={**store_environment(config), **FEATURE_JOB_SCRATCH, "PITWALL_EVENT_BUS": "default"},
         )
-        for index, arn in enumerate(feature_job_layer_arns or []):
-            self.feature_job.add_layers(
-                lambda_.LayerVersion.from_layer_version_arn(self, f"FeatureJobLayer{index}", arn)
-            )
         # The Store writes under lake/ (staging, swap, clean-up) and queries through Athena.
         grant_s3(
             self.feature_job,

@@ -7,9 +7,11 @@ workflow's DeployModel state invokes the deploy Lambda defined here (by its stag
 How a tier's model is served (serverless for Free, instance-backed for Pro) is data:
 :data:`pitwall.workflow.serving.SERVING_BY_TIER`, read by the deploy step at run time.
 
-Image source (context ``useImageAsset``): ``true`` builds ``training_images/`` as a CDK Docker image
-asset (needs Docker at synth); ``false`` (default, synth without Docker) creates an ECR repository and
-uses the tag ``modelImageTag`` from it, which you push yourself (see ``infra/README.md``).
+Image source (context ``useImageAsset``): ``true`` (``cdk.json``) makes ``training_images/Dockerfile``
+(CPU) and ``training_images/Dockerfile.gpu`` (GPU, Pro jobs that ask for one) CDK Docker image assets,
+built and pushed by ``cdk deploy`` (Docker on the deploying machine; synth only stages the context);
+``false`` creates an ECR repository and uses the tags ``<modelImageTag>`` and ``<modelImageTag>-gpu``
+from it, which you push yourself (see ``infra/README.md``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.access import MODELS_BUCKET, STEP_TABLES, grant_s3, grant_tables, table_environment
-from infra.config import REPO_ROOT, StageConfig
+from infra.config import StageConfig
+from infra.images import MODEL_DOCKERFILE, MODEL_GPU_DOCKERFILE, image_asset_options
 from infra.python_lambda import python_function, workflow_code
 
 DEPLOY_ACTIONS = [
@@ -38,20 +41,7 @@ DEPLOY_ACTIONS = [
 UNDEPLOY_ACTIONS = ["sagemaker:DeleteEndpointConfig", "sagemaker:DeleteModel"]
 SAGEMAKER_RESOURCE_TYPES = ("model", "endpoint-config", "endpoint")
 NAME_PREFIX = "pitwall-"
-IMAGE_CONTEXT_EXCLUDES = [
-    ".git",
-    ".venv",
-    "node_modules",
-    "cdk.out",
-    "**/__pycache__",
-    "*.egg-info",
-    "tests",
-    "benchmarks",
-    "localstack",
-    "functions",
-    "feature_jobs",
-    "infra",
-]
+GPU_TAG_SUFFIX = "-gpu"  # without image assets: <modelImageTag>-gpu in the same repository
 TRAINING_OUTPUT_PREFIX = "training-output/"
 
 
@@ -62,16 +52,23 @@ class ServingStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
         self.image_repository: ecr.IRepository
+        self.gpu_image_repository: ecr.IRepository
         if config.use_image_asset:
-            asset = ecr_assets.DockerImageAsset(
-                self,
-                "ModelImage",
-                directory=str(REPO_ROOT),  # the Dockerfile copies pyproject.toml, pitwall/ and the image package
-                file="training_images/Dockerfile",
-                exclude=IMAGE_CONTEXT_EXCLUDES,
-                platform=ecr_assets.Platform.LINUX_AMD64,
+            cpu, gpu = (
+                ecr_assets.DockerImageAsset(
+                    self,
+                    construct_id,
+                    **image_asset_options(),  # type: ignore[arg-type]
+                    file=dockerfile,
+                    platform=ecr_assets.Platform.LINUX_AMD64,
+                )
+                for construct_id, dockerfile in (
+                    ("ModelImage", MODEL_DOCKERFILE),
+                    ("ModelGpuImage", MODEL_GPU_DOCKERFILE),
+                )
             )
-            self.image_repository, self.model_image_uri = asset.repository, asset.image_uri
+            self.image_repository, self.model_image_uri = cpu.repository, cpu.image_uri
+            self.gpu_image_repository, self.gpu_model_image_uri = gpu.repository, gpu.image_uri
         else:
             repository = ecr.Repository(
                 self,
@@ -84,8 +81,9 @@ class ServingStack(cdk.Stack):
                 removal_policy=config.removal_policy,
                 empty_on_delete=not config.is_prod,
             )
-            self.image_repository = repository
+            self.image_repository = self.gpu_image_repository = repository
             self.model_image_uri = repository.repository_uri_for_tag(config.model_image_tag)
+            self.gpu_model_image_uri = repository.repository_uri_for_tag(f"{config.model_image_tag}{GPU_TAG_SUFFIX}")
 
         self.endpoint_role = iam.Role(
             self,
@@ -111,6 +109,7 @@ class ServingStack(cdk.Stack):
         self.grant_deploy(self.deploy_function)
         grant_tables(self.deploy_function, self, config, STEP_TABLES["deploy_model"])
         cdk.CfnOutput(self, "ModelImageUri", value=self.model_image_uri)
+        cdk.CfnOutput(self, "ModelGpuImageUri", value=self.gpu_model_image_uri)
 
     def serving_environment(self) -> dict[str, str]:
         """What ``pitwall.serving.deploy.SageMakerServing`` reads: the inference image and endpoint role."""
@@ -141,9 +140,16 @@ class ServingStack(cdk.Stack):
             )
         )
 
-    def grant_image_pull(self, grantee: iam.IGrantable) -> None:
-        """Pull the model image (``ecr:GetAuthorizationToken`` has no resource scope in IAM)."""
+    def training_image_environment(self) -> dict[str, str]:
+        """The CPU and GPU model images, for the step that picks a job's image by its instance type."""
+        return {"PITWALL_TRAINING_IMAGE": self.model_image_uri, "PITWALL_TRAINING_IMAGE_GPU": self.gpu_model_image_uri}
+
+    def grant_image_pull(self, grantee: iam.IGrantable, *, gpu: bool = False) -> None:
+        """Pull the model image, and with ``gpu`` its GPU variant (``ecr:GetAuthorizationToken`` has no
+        resource scope in IAM)."""
         self.image_repository.grant_pull(grantee)
+        if gpu and self.gpu_image_repository is not self.image_repository:
+            self.gpu_image_repository.grant_pull(grantee)
 
 
 def grant_sagemaker_logs(scope: Construct, role: iam.Role, kind: str) -> None:

@@ -3,9 +3,10 @@
 The state machine is generated from :data:`pitwall.workflow.definition.WORKFLOW` (the same definition
 the local runner executes): one state per step, in order, with the step's Retry and Catch policies.
 Lambda tasks invoke ``functions/workflow/workflow_steps.py`` handlers (the DeployModel handler lives in
-the serving stack); TrainModel is a SageMaker ``createTrainingJob.sync`` task whose instance type,
-max runtime and hyper-parameters come from ``$.job`` (set from the tenant's tier by
-ValidateAndReserveQuota).
+the serving stack); TrainModel is a SageMaker ``createTrainingJob.sync`` task whose image, instance
+type, max runtime and hyper-parameters come from ``$.job`` (set from the tenant's tier by
+ValidateAndReserveQuota: a GPU job on Pro gets the GPU instance and ``PITWALL_TRAINING_IMAGE_GPU``,
+every other job a CPU instance and ``PITWALL_TRAINING_IMAGE``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from pitwall.workflow.definition import START_AT, WORKFLOW, Step
 from pitwall.workflow.steps import HYPERPARAMETER_NAMES
 
 TRAINING_VOLUME_GIB = 30
+TRAINING_IMAGE_PATH = "$.job.training_image"  # PITWALL_TRAINING_IMAGE or PITWALL_TRAINING_IMAGE_GPU
 STATE_MACHINE_TIMEOUT = cdk.Duration.hours(10)  # longer than the longest tier runtime (Pro: 8 h)
 
 
@@ -88,7 +90,7 @@ class TrainingStack(cdk.Stack):
         grant_s3(self.training_role, self, config, RAW, prefix=f"{LAKE_PREFIX}/", read=True)
         grant_s3(self.training_role, self, config, FEATURES, prefix=MANIFESTS_PREFIX, read=True)
         grant_s3(self.training_role, self, config, MODELS_BUCKET, prefix=TRAINING_OUTPUT_PREFIX, write=True)
-        serving.grant_image_pull(self.training_role)
+        serving.grant_image_pull(self.training_role, gpu=True)
         grant_sagemaker_logs(self, self.training_role, "TrainingJobs")
         if tracking is not None:
             tracking.grant_client(self.training_role)
@@ -96,6 +98,7 @@ class TrainingStack(cdk.Stack):
         if tracking is not None:
             self.training_environment["MLFLOW_TRACKING_URI"] = tracking.tracking_server_arn
         self.model_image_uri = serving.model_image_uri
+        self.training_image_environment = serving.training_image_environment()
 
         # The DeployModel Lambda lives in the serving stack; it is addressed by its stage name.
         deploy_arn = self.format_arn(
@@ -134,6 +137,8 @@ class TrainingStack(cdk.Stack):
         assert step.implementation is not None
         tables = STEP_TABLES[step.implementation]
         environment = table_environment(self.config)
+        if step.implementation == "validate_and_reserve_quota":
+            environment.update(self.training_image_environment)  # the job's image follows its instance
         if step.implementation == "build_features":
             environment.update(store_environment(self.config))
             environment["PITWALL_FEATURES_BUCKET"] = self.features_bucket_name
@@ -214,7 +219,10 @@ class TrainingStack(cdk.Stack):
             training_job_name=sfn.JsonPath.string_at("$.job.training_job_name"),
             role=self.training_role,
             algorithm_specification=tasks.AlgorithmSpecification(
-                training_image=tasks.DockerImage.from_registry(self.model_image_uri),
+                # CPU or GPU model image, as ValidateAndReserveQuota chose with the instance type
+                training_image=tasks.DockerImage.from_json_expression(
+                    sfn.JsonPath.string_at(TRAINING_IMAGE_PATH), allow_any_ecr_image_pull=False
+                ),
                 training_input_mode=tasks.InputMode.FILE,
             ),
             hyperparameters=dict(hyperparameter_names),

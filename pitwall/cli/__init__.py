@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pitwall.cli import data_cmds, demo_cmd, market_cmds, ml_cmds, serve_cmds
+from pitwall.cli import data_cmds, demo_cmd, keys_cmds, live_cmds, market_cmds, ml_cmds, monitor_cmds, serve_cmds
 
 app = typer.Typer(
     name="pitwall",
@@ -15,7 +15,10 @@ app = typer.Typer(
 data_cmds.register(app)
 ml_cmds.register(app)
 serve_cmds.register(app)
+keys_cmds.register(app)
 market_cmds.register(app)
+monitor_cmds.register(app)
+live_cmds.register(app)
 app.command("demo")(demo_cmd.demo_cmd)
 
 

@@ -1,4 +1,4 @@
-"""``pitwall serve``, ``pitwall deploy`` / ``undeploy`` and ``pitwall keys create``."""
+"""``pitwall serve`` and ``pitwall deploy`` / ``undeploy`` (keys: :mod:`pitwall.cli.keys_cmds`)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from pitwall.errors import PitwallError
 
 TENANT_ENV = "PITWALL_TENANT"
 DEFAULT_TENANT = "local"
-
-keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 
 
 def _tenant(value: str | None) -> str:
@@ -76,24 +74,7 @@ def undeploy_cmd(
     console.print(f"undeployed {result.model} ({result.backend})")
 
 
-@keys_app.command("create")
-def keys_create_cmd(
-    tenant: str = typer.Option(..., "--tenant", help="tenant id (created on first use)"),
-    tier: str = typer.Option("free", "--tier", help="free or pro"),
-) -> None:
-    """Create an API key for a tenant and print it (it is shown only once)."""
-    from pitwall.platform.keys import create_key
-
-    try:
-        key = create_key(tenant, tier)
-    except PitwallError as exc:
-        fail(exc.message)
-        return
-    typer.echo(key)
-
-
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve_cmd)
     app.command("deploy")(deploy_cmd)
     app.command("undeploy")(undeploy_cmd)
-    app.add_typer(keys_app, name="keys")

@@ -3,12 +3,18 @@
 A key's plaintext (``pw_<43 url-safe chars>``) is returned once by :func:`create_key`; only its
 SHA-256 is stored. A tenant has one tier (the tenant record is its source of truth); every
 key of the tenant authenticates as that tier.
+
+In the cloud API Gateway also needs each key, in the usage plan of the tenant's tier: pass a
+``gateway`` (:class:`KeyGateway`, e.g. :class:`pitwall.platform.apigateway_keys.ApiGatewayKeys`)
+and creating, re-tiering and revoking keep both sides in step (the CLI does, on the AWS backend).
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
+from typing import Protocol
 
 from pitwall.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from pitwall.platform import validation
@@ -18,6 +24,24 @@ from pitwall.platform.records import ApiKeyRecord, Principal, Tenant
 from pitwall.platform.tiers import TIERS
 
 KEY_PREFIX = "pw_"
+
+
+class KeyGateway(Protocol):
+    """Where else a key must exist for requests to get through (API Gateway usage plans)."""
+
+    def add_key(self, tenant_id: str, key_id: str, plaintext: str, tier: str) -> str: ...
+
+    def move_keys(self, tenant_id: str, old_tier: str, new_tier: str) -> int: ...
+
+    def remove_key(self, tenant_id: str, key_id: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A new key: its record (hash only) and the plaintext, shown once."""
+
+    record: ApiKeyRecord
+    plaintext: str
 
 
 def hash_key(api_key: str) -> str:
@@ -54,19 +78,27 @@ def get_tenant(tenant_id: str, *, backend: RecordsBackend | None = None) -> Tena
     return tenant
 
 
-def set_tenant_tier(tenant_id: str, tier: str, *, backend: RecordsBackend | None = None) -> Tenant:
-    """Move a tenant to another tier (upgrade/downgrade); applies to all its keys at once."""
+def set_tenant_tier(
+    tenant_id: str, tier: str, *, backend: RecordsBackend | None = None, gateway: KeyGateway | None = None
+) -> Tenant:
+    """Move a tenant to another tier (upgrade/downgrade); applies to all its keys at once (and moves
+    them to the new tier's usage plan through ``gateway``)."""
     b = backend or get_backend()
+    before = get_tenant(tenant_id, backend=b)
     if not b.set_tenant_tier(tenant_id, _tier(tier)):
         raise NotFound(f"tenant {tenant_id!r} not found", field="tenant_id")
+    if gateway is not None:
+        gateway.move_keys(tenant_id, before.tier, tier)
     return get_tenant(tenant_id, backend=b)
 
 
-def create_key(tenant_id: str, tier: str, *, backend: RecordsBackend | None = None) -> str:
-    """Create an API key for ``tenant_id`` (creating the tenant on ``tier`` if new).
+def issue_key(
+    tenant_id: str, tier: str, *, backend: RecordsBackend | None = None, gateway: KeyGateway | None = None
+) -> IssuedKey:
+    """Create an API key for ``tenant_id`` (creating the tenant on ``tier`` if new), and with
+    ``gateway`` the same key in the tier's usage plan (the record is revoked if that fails).
 
-    Returns the plaintext key: it is shown once and cannot be recovered. Conflict when the
-    tenant already exists on a different tier.
+    Conflict when the tenant already exists on a different tier.
     """
     b = backend or get_backend()
     tenant = create_tenant(tenant_id, tier, backend=b)
@@ -78,7 +110,20 @@ def create_key(tenant_id: str, tier: str, *, backend: RecordsBackend | None = No
         created_at=iso(utc_now()),
     )
     b.put_api_key(record)
-    return plaintext
+    if gateway is not None:
+        try:
+            gateway.add_key(tenant.tenant_id, record.key_id, plaintext, tenant.tier)
+        except Exception:
+            b.revoke_api_key(tenant.tenant_id, record.key_id, iso(utc_now()))
+            raise
+    return IssuedKey(record=record, plaintext=plaintext)
+
+
+def create_key(
+    tenant_id: str, tier: str, *, backend: RecordsBackend | None = None, gateway: KeyGateway | None = None
+) -> str:
+    """:func:`issue_key`, returning only the plaintext key: it is shown once and cannot be recovered."""
+    return issue_key(tenant_id, tier, backend=backend, gateway=gateway).plaintext
 
 
 def authenticate(api_key: str | None, *, backend: RecordsBackend | None = None) -> Principal:
@@ -106,8 +151,13 @@ def list_keys(tenant_id: str, *, backend: RecordsBackend | None = None) -> list[
     return (backend or get_backend()).list_api_keys(tenant_id)
 
 
-def revoke_key(tenant_id: str, key_id: str, *, backend: RecordsBackend | None = None) -> None:
-    """Revoke one of the tenant's keys (idempotent). NotFound for another tenant's key id."""
+def revoke_key(
+    tenant_id: str, key_id: str, *, backend: RecordsBackend | None = None, gateway: KeyGateway | None = None
+) -> None:
+    """Revoke one of the tenant's keys (idempotent), and delete its API Gateway copy through
+    ``gateway``. NotFound for another tenant's key id."""
     b = backend or get_backend()
     if not b.revoke_api_key(tenant_id, key_id, iso(utc_now())):
         raise NotFound(f"API key {key_id!r} not found", field="key_id")
+    if gateway is not None:
+        gateway.remove_key(tenant_id, key_id)

@@ -27,6 +27,9 @@ class Tier:
     requests_per_day: int
     marketplace_downloads_per_day: int | None
     training_instance_type: str
+    """The CPU instance of a training job that does not ask for a GPU."""
+    gpu_training_instance_type: str | None
+    """The GPU instance of a job that asks for one (``gpu_training`` tiers only)."""
 
 
 MB = 1024 * 1024
@@ -45,6 +48,7 @@ TIERS: dict[str, Tier] = {
         requests_per_day=1000,
         marketplace_downloads_per_day=20,
         training_instance_type="ml.m5.large",
+        gpu_training_instance_type=None,
     ),
     "pro": Tier(
         name="pro",
@@ -57,7 +61,8 @@ TIERS: dict[str, Tier] = {
         burst=100,
         requests_per_day=100_000,
         marketplace_downloads_per_day=None,
-        training_instance_type="ml.g5.xlarge",
+        training_instance_type="ml.m5.xlarge",
+        gpu_training_instance_type="ml.g5.xlarge",
     ),
 }
 
@@ -68,3 +73,20 @@ def get_tier(name: str) -> Tier:
         return TIERS[name]
     except KeyError:
         raise ValueError(f"unknown tier {name!r}; expected one of {sorted(TIERS)}") from None
+
+
+def training_instance_type(tier: Tier, *, gpu: bool) -> str:
+    """The SageMaker instance of a training job on ``tier``: its GPU instance when the job asks for a
+    GPU, its CPU instance otherwise. ``ValueError`` when the tier has no GPU training."""
+    if not gpu:
+        return tier.training_instance_type
+    if not tier.gpu_training or tier.gpu_training_instance_type is None:
+        raise ValueError(f"tier {tier.name!r} has no GPU training")
+    return tier.gpu_training_instance_type
+
+
+def is_gpu_instance(instance_type: str) -> bool:
+    """True for SageMaker's accelerated instance families (``ml.g*``, ``ml.p*``): those jobs run the GPU
+    image (``training_images/Dockerfile.gpu``)."""
+    family = instance_type.removeprefix("ml.").split(".")[0]
+    return family[:1] in ("g", "p")

@@ -1,8 +1,8 @@
 """One synthesized Pitwall app (all stacks, cdk-nag on) shared by every infra test.
 
 jsii start-up and synthesis take seconds, so the app is built once per session. Bundling is skipped
-(``aws:cdk:bundling-stacks: []``); the API and feature-job code folders are small stand-ins in a tmp
-dir, since the stacks only package them.
+(``aws:cdk:bundling-stacks: []``). The API asset is the real Chalice project (``functions/api``): the API
+stack reads its route table at synth. Image assets are only staged (a few MB), never built.
 """
 
 from __future__ import annotations
@@ -37,16 +37,6 @@ class SynthesizedApp:
         return {k: v for k, v in self.templates[name]["Resources"].items() if v["Type"] == cfn_type}
 
 
-def code_folders(root: Path) -> tuple[Path, Path]:
-    """Stand-in API and feature-job code folders (the stacks only package them)."""
-    api, feature_job = root / "api", root / "feature_job"
-    api.mkdir()
-    feature_job.mkdir()
-    (api / "app.py").write_text("def app(event, context):\n    return {'statusCode': 200}\n")
-    (feature_job / "build_features.py").write_text("def handler(event, context):\n    return {}\n")
-    return api, feature_job
-
-
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
     import aws_cdk as cdk
@@ -54,9 +44,8 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
     from infra.config import StageConfig
     from infra.pitwall_app import build_app
 
-    api, feature_job = code_folders(tmp_path_factory.mktemp("code"))
     app = cdk.App(context=NO_BUNDLING, outdir=str(tmp_path_factory.mktemp("cdk.out")))
-    config = StageConfig(stage="dev", api_asset_path=api, feature_job_asset_path=feature_job)
+    config = StageConfig(stage="dev")
     stacks = build_app(app, config)
     assembly = app.synth()  # raises if cdk-nag reports an unacknowledged finding
     templates = {

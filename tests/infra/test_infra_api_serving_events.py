@@ -13,7 +13,7 @@ from infra.stacks.tracking_stack import TRACKING_SERVER_SIZE
 from pitwall.data.events import EVENT_SOURCE, RACE_INGESTED
 from pitwall.platform.dynamo_tables import TABLES
 from pitwall.platform.tiers import TIERS
-from pitwall.workflow.serving import SERVING_BY_TIER
+from pitwall.serving.sagemaker import SERVING_BY_TIER
 from tests.infra.asl import intrinsic_to_text
 from tests.infra.conftest import SynthesizedApp
 
@@ -36,12 +36,45 @@ def test_usage_plans_come_from_the_tier_table(synthesized: SynthesizedApp) -> No
         assert plan["ApiStages"][0]["Stage"] == {"Ref": stage_id}
 
 
-def test_every_method_requires_an_api_key_and_proxies_to_the_app(synthesized: SynthesizedApp) -> None:
+def _resource_paths(resources: dict[str, dict[str, Any]], rest_api: str) -> dict[str, str]:
+    """Logical id of each AWS::ApiGateway::Resource -> its full path (the root resource is '/')."""
+    paths: dict[str, str] = {}
+
+    def path_of(logical_id: str) -> str:
+        if logical_id not in paths:
+            props = resources[logical_id]["Properties"]
+            parent = props["ParentId"]
+            base = "" if "Fn::GetAtt" in parent else path_of(parent["Ref"])
+            paths[logical_id] = f"{base}/{props['PathPart']}"
+        return paths[logical_id]
+
+    for logical_id in resources:
+        path_of(logical_id)
+    return paths
+
+
+def test_one_method_per_chalice_route_with_the_routes_key_requirement(synthesized: SynthesizedApp) -> None:
+    """No {proxy+}: Chalice dispatches on the resource path, so each route needs its own resource."""
+    from infra.chalice_routes import routes_of_project
+    from infra.config import REPO_ROOT
+
+    routes = routes_of_project(REPO_ROOT / "functions" / "api")
+    assert len(routes) >= 17
+    resources = synthesized.resources("api", "AWS::ApiGateway::Resource")
+    paths = _resource_paths(resources, "RestApi")
+    assert not any("{proxy+}" in path for path in paths.values())
     methods = synthesized.resources("api", "AWS::ApiGateway::Method")
-    assert len(methods) == 2  # ANY / and ANY /{proxy+}
-    for method in methods.values():
-        assert method["Properties"]["ApiKeyRequired"] is True
-        assert method["Properties"]["Integration"]["Type"] == "AWS_PROXY"
+    deployed = {
+        (paths[m["Properties"]["ResourceId"]["Ref"]], m["Properties"]["HttpMethod"]): m["Properties"]
+        for m in methods.values()
+    }
+    assert set(deployed) == {(r.path, r.method) for r in routes}
+    for route in routes:
+        method = deployed[(route.path, route.method)]
+        assert method["ApiKeyRequired"] is route.api_key_required, route
+        assert method["Integration"]["Type"] == "AWS_PROXY"
+    open_routes = {r.path for r in routes if not r.api_key_required}
+    assert open_routes == {"/api/v1/health", "/api/v1/openapi.json"}
     api_fn = [
         f
         for f in synthesized.resources("api", "AWS::Lambda::Function").values()
@@ -121,8 +154,14 @@ def test_weekly_schedule_runs_the_feature_job(synthesized: SynthesizedApp) -> No
     assert schedule["Properties"]["ScheduleExpression"] == "cron(0 6 ? * MON *)"
     (target,) = schedule["Properties"]["Targets"]
     functions = synthesized.resources("events", "AWS::Lambda::Function")
-    feature_job = next(k for k, f in functions.items() if f["Properties"]["Handler"] == "build_features.handler")
+    (feature_job,) = [k for k, f in functions.items() if f["Properties"].get("PackageType") == "Image"]
     assert target["Arn"] == {"Fn::GetAtt": [feature_job, "Arn"]}
+    props = functions[feature_job]["Properties"]
+    # a container image: its data libraries are far over a zip Lambda's 250 MB
+    assert props["ImageConfig"]["Command"] == ["feature_jobs.build_features.handler"]
+    env = props["Environment"]["Variables"]
+    assert env["PITWALL_HOME"].startswith("/tmp/") and env["PITWALL_BACKEND"] == "aws"
+    assert env["PITWALL_PREFIX"] == "lake"
     assert target["RetryPolicy"]["MaximumRetryAttempts"] == 2
     assert "DeadLetterConfig" in target
 
@@ -133,7 +172,9 @@ def test_race_ingested_rule_starts_retraining(synthesized: SynthesizedApp) -> No
     assert rule["Properties"]["EventPattern"] == {"source": [EVENT_SOURCE], "detail-type": [RACE_INGESTED]}
     (target,) = rule["Properties"]["Targets"]
     functions = synthesized.resources("events", "AWS::Lambda::Function")
-    retrain = next(k for k, f in functions.items() if f["Properties"]["Handler"] == "workflow_retrain.start_retraining")
+    retrain = next(
+        k for k, f in functions.items() if f["Properties"].get("Handler") == "workflow_retrain.start_retraining"
+    )
     assert target["Arn"] == {"Fn::GetAtt": [retrain, "Arn"]}
     statements = [
         s
@@ -188,8 +229,9 @@ def test_image_asset_builds_from_the_repository_root(tmp_path) -> None:
     template = assembly.get_stack_by_name(stack.stack_name).template
     assert not [r for r in template["Resources"].values() if r["Type"] == "AWS::ECR::Repository"]
     manifest = json.loads((tmp_path / f"{stack.stack_name}.assets.json").read_text())
-    (image,) = manifest["dockerImages"].values()
-    assert image["source"]["dockerFile"] == "training_images/Dockerfile"
+    images = {i["source"]["dockerFile"]: i for i in manifest["dockerImages"].values()}
+    assert set(images) == {"training_images/Dockerfile", "training_images/Dockerfile.gpu"}
+    image = images["training_images/Dockerfile"]
     staged = tmp_path / image["source"]["directory"]
     assert (staged / "training_images" / "Dockerfile").is_file() and (staged / "pitwall").is_dir()
     assert not (staged / ".venv").exists() and not (staged / "tests").exists()

@@ -67,3 +67,18 @@ def test_bootstrap_reports_an_unreachable_endpoint(capsys: pytest.CaptureFixture
         port = s.getsockname()[1]
     assert bootstrap.main(["--endpoint", f"http://127.0.0.1:{port}"]) == 1
     assert "bootstrap failed against" in capsys.readouterr().err
+
+
+def test_bootstrap_prints_only_variables_the_code_reads(endpoint: str) -> None:
+    """Every PITWALL_* variable printed is read somewhere in pitwall/, functions/ or feature_jobs/."""
+    result = load_bootstrap().bootstrap(endpoint, stage="local")
+    root = SCRIPT.parents[1]
+    sources = "\n".join(
+        path.read_text(encoding="utf-8")
+        for folder in ("pitwall", "functions", "feature_jobs")
+        for path in (root / folder).rglob("*.py")
+    )
+    printed = [key for key in result.environment if key.startswith("PITWALL_") and not key.endswith("_TABLE")]
+    assert "PITWALL_BUCKET" in printed and "PITWALL_RAW_BUCKET" not in printed
+    unread = [key for key in printed if f'"{key}"' not in sources and f"'{key}'" not in sources]
+    assert unread == []

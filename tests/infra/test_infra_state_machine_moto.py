@@ -53,6 +53,7 @@ def execution_input(*, deploy: bool, not_worse: bool, max_runtime: Any = 3600) -
         "not_worse_than_champion": not_worse,
         "training_job_name": "pitwall-acme-job-1-0a1b2c3d",
         "instance_type": "ml.m5.large",
+        "training_image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/pitwall-dev-model-image:latest",
         "max_runtime_seconds": max_runtime,
         "hyperparameters": {name: f"value-of-{name}" for name in HYPERPARAMETER_NAMES},
         "uri": "s3://pitwall-dev-features/training_race_winner/",

@@ -53,6 +53,7 @@ def test_train_model_is_a_sync_sagemaker_job_sized_by_the_tier(asl: dict[str, An
     params = train["Parameters"]
     assert params["TrainingJobName.$"] == "$.job.training_job_name"
     assert params["ResourceConfig"]["InstanceType.$"] == "$.job.instance_type"
+    assert params["AlgorithmSpecification"]["TrainingImage.$"] == "$.job.training_image"  # CPU or GPU image
     assert params["StoppingCondition"] == {"MaxRuntimeInSeconds.$": "$.job.max_runtime_seconds"}
     assert params["HyperParameters"] == {f"{n}.$": f"$.job.hyperparameters.{n}" for n in HYPERPARAMETER_NAMES}
     (channel,) = params["InputDataConfig"]
@@ -195,3 +196,13 @@ def test_no_service_wide_wildcard_actions_anywhere(synthesized: SynthesizedApp) 
                     service = action.split(":")[0]
                     if service in ("s3", "sagemaker", "dynamodb", "states", "lambda"):
                         assert "*" not in action, f"{name}: {action}"
+
+
+def test_the_validate_step_knows_both_model_images(synthesized: SynthesizedApp) -> None:
+    functions = synthesized.resources("training", "AWS::Lambda::Function")
+    (validate,) = [
+        f for f in functions.values() if f["Properties"]["Handler"] == "workflow_steps.validate_and_reserve_quota"
+    ]
+    env = validate["Properties"]["Environment"]["Variables"]
+    assert {"PITWALL_TRAINING_IMAGE", "PITWALL_TRAINING_IMAGE_GPU"} <= set(env)
+    assert env["PITWALL_TRAINING_IMAGE"] != env["PITWALL_TRAINING_IMAGE_GPU"]
