@@ -1,0 +1,257 @@
+"""Replay a stored race lap by lap from the lake (``laps``, ``results``, ``pit_stops``, ``races``).
+
+What offline users, the demo, the benchmarks and the tests use instead of a live feed: the
+race's lap-by-lap timing rows become ``LapRecord`` rows, exactly as a feed would have reported
+them at the end of each lap, and ``pitwall.live.state.build_lap_state`` builds lap N's state from
+the laps ``<= N`` only. ``speed=None`` replays as fast as possible; ``speed=k`` waits the leader's
+lap time divided by ``k`` between laps (``speed=1`` is real time).
+
+Gaps are derived from the session time at which each driver crossed the line at the end of lap
+N (``laps.session_time_s``) minus the leader's; the track status of lap N is the one the leader's
+lap N saw (FastF1 status digits); the grid is the published ``results.grid_position``; stops are
+the ``pit_stops`` rows with ``lap <= N``. Weather comes from the ``weather`` table when it holds
+the race (live FastF1 ingests only).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from pitwall.data.store import Store, get_store
+from pitwall.live.state import (
+    Entrant,
+    LapRecord,
+    LapState,
+    Stint,
+    Weather,
+    build_lap_state,
+    ms,
+    track_status_from_digits,
+)
+
+
+class RaceNotStored(LookupError):
+    """The store has no lap-by-lap data for the requested race."""
+
+
+def _int(value: object) -> int | None:
+    if value is None or value is pd.NA:
+        return None
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(x) else int(x)
+
+
+@dataclass
+class RaceData:
+    """Everything a replay (or an OpenF1 fixture) needs about one stored race, source-neutral."""
+
+    season: int
+    round: int
+    total_laps: int
+    date: pd.Timestamp | None
+    entrants: dict[int, Entrant]
+    records: list[LapRecord]
+    stints: list[Stint]
+    stop_laps: dict[int, list[int]]
+    track_status: dict[int, frozenset[str]]  # lap -> statuses seen by the leader's lap
+    weather: pd.DataFrame = field(default_factory=pd.DataFrame)  # session_time_s + columns
+    leader_lap_end_s: dict[int, float | None] = field(default_factory=dict)
+
+    @property
+    def last_lap(self) -> int:
+        return max((r.lap for r in self.records), default=0)
+
+    def weather_at(self, lap: int) -> Weather | None:
+        end = self.leader_lap_end_s.get(lap)
+        if self.weather.empty or end is None:
+            return None
+        rows = self.weather[self.weather["session_time_s"] <= end]
+        if rows.empty:
+            return None
+        w = rows.iloc[-1]
+        rain = w.get("rainfall")
+        return Weather(
+            air_temp_c=ms(w.get("air_temp_c")),
+            track_temp_c=ms(w.get("track_temp_c")),
+            humidity_pct=ms(w.get("humidity_pct")),
+            rainfall=None if rain is None or rain is pd.NA else bool(rain),
+            wind_speed_ms=ms(w.get("wind_speed_ms")),
+        )
+
+    def state(self, lap: int, source: str = "replay") -> LapState:
+        """Lap ``lap``'s state from the laps ``<= lap`` only."""
+        return build_lap_state(
+            lap,
+            self.total_laps,
+            self.entrants,
+            self.records,
+            self.stints,
+            self.stop_laps,
+            self.track_status.get(lap, frozenset()),
+            self.weather_at(lap),
+            season=self.season,
+            round_=self.round,
+            source=source,
+        )
+
+
+def load_race(store: Store, season: int, round_: int) -> RaceData:
+    """Read one race from the store's public tables into source-neutral records."""
+    laps = store.read("laps", [season])
+    stored = sorted({int(r) for r in laps["round"]}) if len(laps) else []
+    laps = laps[laps["round"].astype(int) == int(round_)] if len(laps) else laps
+    if laps.empty:
+        raise RaceNotStored(
+            f"race {season}-{int(round_):02d}: no laps stored (season {season} has laps for rounds {stored or 'none'});"
+            " ingest them with `pitwall ingest laps` or `pitwall ingest fastf1`"
+        )
+    laps = laps[laps["driver_number"].notna()].sort_values(["driver_number", "lap_number"]).reset_index(drop=True)
+    results = store.read("results", [season])
+    results = results[results["round"].astype(int) == int(round_)]
+    races = store.read("races", [season])
+    race = races[races["round"].astype(int) == int(round_)]
+    total_laps = _int(race["scheduled_laps"].iloc[0]) if len(race) else None
+    if total_laps is None:
+        total_laps = int(results["laps"].max()) if len(results) and results["laps"].notna().any() else 0
+    total_laps = max(total_laps, int(laps["lap_number"].max()))
+    date = pd.Timestamp(race["date"].iloc[0]) if len(race) and pd.notna(race["date"].iloc[0]) else None
+
+    by_id = {str(r.driver_id): r for r in results.itertuples() if r.driver_id is not pd.NA}
+    by_number = {int(r.driver_number): r for r in results.itertuples() if r.driver_number is not pd.NA}
+    entrants: dict[int, Entrant] = {}
+    for (number,), drv in laps.groupby(["driver_number"], sort=True):
+        first = drv.iloc[0]
+        res = by_id.get(str(first["driver_id"])) if first["driver_id"] is not pd.NA else None
+        res = res if res is not None else by_number.get(int(number))
+        entrants[int(number)] = Entrant(
+            driver_number=int(number),
+            driver_code=None if first["driver_code"] is pd.NA else str(first["driver_code"]),
+            team=None if first["team"] is pd.NA else str(first["team"]),
+            driver_id=None if res is None else str(res.driver_id),
+            grid_position=None if res is None else _int(res.grid_position),
+        )
+
+    t = laps.pivot_table(index="lap_number", columns="driver_number", values="session_time_s", aggfunc="first")
+    p1 = laps[laps["position"] == 1].drop_duplicates("lap_number").set_index("lap_number")
+    leader_end: dict[int, float | None] = {}
+    for lap in t.index:
+        end = p1["session_time_s"].get(lap) if lap in p1.index else None
+        if end is None or pd.isna(end):
+            end = t.loc[lap].min()
+        leader_end[int(lap)] = None if pd.isna(end) else float(end)
+
+    records: list[LapRecord] = []
+    for row in laps.itertuples():
+        end = leader_end.get(int(row.lap_number))
+        st = row.session_time_s
+        gap = ms(float(st) - end) if (end is not None and st is not pd.NA and not pd.isna(st)) else None
+        records.append(
+            LapRecord(
+                driver_number=int(row.driver_number),
+                lap=int(row.lap_number),
+                lap_end_s=ms(st),
+                lap_time_s=ms(row.lap_time_s),
+                position=_int(row.position),
+                gap_to_leader_s=gap,
+            )
+        )
+
+    stints: list[Stint] = []
+    laps["stint_f"] = laps.groupby("driver_number")["stint"].transform(lambda s: s.ffill().bfill())
+    for (number, stint), part in laps.groupby(["driver_number", "stint_f"], sort=True):
+        first = part.iloc[0]
+        life = _int(first["tyre_life"])
+        stints.append(
+            Stint(
+                driver_number=int(number),
+                stint=int(stint),
+                lap_start=int(first["lap_number"]),
+                compound=None if first["compound"] is pd.NA else str(first["compound"]),
+                tyre_age_at_start=None if life is None else life - 1,
+            )
+        )
+
+    stops = store.read("pit_stops", [season])
+    stops = stops[stops["round"].astype(int) == int(round_)]
+    number_of = {e.driver_id: n for n, e in entrants.items() if e.driver_id}
+    stop_laps: dict[int, list[int]] = {}
+    for row in stops.itertuples():
+        number = number_of.get(str(row.driver_id))
+        if number is None and row.driver_number is not pd.NA:
+            number = int(row.driver_number)
+        lap = _int(row.lap)
+        if number is not None and lap is not None:
+            stop_laps.setdefault(number, []).append(lap)
+
+    status: dict[int, frozenset[str]] = {}
+    for lap, part in laps.groupby("lap_number"):
+        lead = part[part["position"] == 1]
+        row = lead.iloc[0] if len(lead) else part.sort_values("session_time_s").iloc[0]
+        status[int(lap)] = track_status_from_digits(row["track_status"])
+
+    weather = pd.DataFrame()
+    if "weather" in store.datasets() and season in store.seasons("weather"):
+        w = store.read("weather", [season])
+        weather = w[w["round"].astype(int) == int(round_)].sort_values("session_time_s").reset_index(drop=True)
+    return RaceData(
+        season=int(season),
+        round=int(round_),
+        total_laps=int(total_laps),
+        date=date,
+        entrants=entrants,
+        records=records,
+        stints=stints,
+        stop_laps=stop_laps,
+        track_status=status,
+        weather=weather,
+        leader_lap_end_s=leader_end,
+    )
+
+
+class ReplaySource:
+    """A stored race, lap by lap: ``for state in ReplaySource(2024, 8): ...``."""
+
+    name = "replay"
+
+    def __init__(
+        self,
+        season: int,
+        round_: int,
+        *,
+        store: Store | None = None,
+        speed: float | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        race: RaceData | None = None,
+    ):
+        if speed is not None and speed <= 0:
+            raise ValueError(f"speed: must be > 0 (or None for as fast as possible), got {speed}")
+        self.season = int(season)
+        self.round = int(round_)
+        self.speed = speed
+        self._sleep = sleep
+        self._store = store
+        self._race = race
+
+    @property
+    def race(self) -> RaceData:
+        if self._race is None:
+            self._race = load_race(self._store if self._store is not None else get_store(), self.season, self.round)
+        return self._race
+
+    def __iter__(self) -> Iterator[LapState]:
+        race = self.race
+        previous_end: float | None = None
+        for lap in range(1, race.last_lap + 1):
+            end = race.leader_lap_end_s.get(lap)
+            if self.speed is not None and previous_end is not None and end is not None:
+                self._sleep(max(end - previous_end, 0.0) / self.speed)
+            previous_end = end if end is not None else previous_end
+            yield race.state(lap, self.name)

@@ -1,0 +1,187 @@
+"""Live per-lap predictions: ``connect_to_stream(model, source='openf1'|'replay', ...)``.
+
+    import pitwall as pw
+    from pitwall.live import connect_to_stream, load_live_model
+
+    model = load_live_model("live_v1")
+    for update in connect_to_stream(model, source="replay", season=2024, round=8):
+        print(update.lap, update.predictions[0].driver_code, update.predictions[0].p_win)
+
+    connect_to_stream(model, source="openf1", session_key="latest", callback=print).run()
+
+Each ``LiveUpdate`` is the lap's ``LapState`` and one ``DriverPrediction`` per driver (P(win),
+P(podium), expected position), made from that state alone. The callback (if any) is called with
+every update as the stream is consumed; ``run()`` consumes it to the end.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, get_args
+
+from pitwall.live.state import LapState
+from pitwall.live.template import DriverPrediction, LiveModel, LiveModelError, load_live_model
+
+SourceName = Literal["openf1", "replay"]
+SOURCES: tuple[str, ...] = get_args(SourceName)
+UpdateFrequency = Literal["per_lap"]
+UPDATE_FREQUENCIES: tuple[str, ...] = get_args(UpdateFrequency)
+
+
+@dataclass(frozen=True)
+class LiveUpdate:
+    """One lap's update: the state at the end of lap N and the predictions made from it."""
+
+    model: str
+    source: str
+    lap: int
+    total_laps: int
+    state: LapState
+    predictions: tuple[DriverPrediction, ...]  # in classification order
+    source_ms: float  # time to obtain the state from the source (fetch/build; no replay pacing)
+    latency_ms: float  # time from the state to the update (features + the three models)
+
+    @property
+    def laps_remaining(self) -> int:
+        return self.state.laps_remaining
+
+    @property
+    def race_id(self) -> str | None:
+        return self.state.race_id
+
+    def comparable(self) -> dict[str, Any]:
+        """The update without timings and feed identity: equal for the same laps from any source."""
+        preds = [asdict(p) for p in self.predictions]
+        for p in preds:
+            p.pop("driver_id", None)
+        return {"lap": self.lap, "state": self.state.comparable(), "predictions": preds}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: what ``GET /api/v1/live/{model}``, SSE and the poller should carry."""
+        return {
+            "model": self.model,
+            "source": self.source,
+            "race_id": self.race_id,
+            "lap": self.lap,
+            "total_laps": self.total_laps,
+            "laps_remaining": self.laps_remaining,
+            "track_status": sorted(self.state.track_status),
+            "weather": None if self.state.weather is None else asdict(self.state.weather),
+            "latency_ms": round(self.latency_ms, 3),
+            "drivers": [
+                {**asdict(d), **{k: v for k, v in asdict(p).items() if k.startswith(("p_", "expected"))}}
+                for d, p in zip(self.state.drivers, self.predictions, strict=True)
+            ],
+        }
+
+
+def predict_update(model: LiveModel, state: LapState, source_ms: float = 0.0) -> LiveUpdate:
+    """The update of one lap state (the pure step the cloud poller can call per lap)."""
+    start = time.perf_counter()
+    predictions = model.predict_state(state)
+    latency = (time.perf_counter() - start) * 1000
+    return LiveUpdate(model.name, state.source, state.lap, state.total_laps, state, predictions, source_ms, latency)
+
+
+def resolve_model(model: Any) -> LiveModel:
+    """A ``LiveModel``, a saved live model's name, or an SDK model wrapping a live model."""
+    if isinstance(model, LiveModel):
+        return model
+    if isinstance(model, str):
+        return load_live_model(model)
+    inner = getattr(model, "model", None)
+    if isinstance(inner, LiveModel):
+        return inner
+    name = getattr(model, "name", type(model).__name__)
+    raise LiveModelError(
+        f"model: {name!r} is not a live race model; live streams need one trained with "
+        "`pitwall live train NAME --train-until 2023` (pitwall.live.train_live_model)"
+    )
+
+
+class LiveStream:
+    """An iterator of ``LiveUpdate`` (one per completed lap) that also feeds ``callback``."""
+
+    def __init__(self, model: LiveModel, states: Iterable[LapState], callback: Callable[[LiveUpdate], Any] | None):
+        self.model = model
+        self._states = iter(states)
+        self._callback = callback
+        self.latest: LiveUpdate | None = None
+
+    def __iter__(self) -> Iterator[LiveUpdate]:
+        return self
+
+    def __next__(self) -> LiveUpdate:
+        start = time.perf_counter()
+        state = next(self._states)
+        update = predict_update(self.model, state, (time.perf_counter() - start) * 1000)
+        self.latest = update
+        if self._callback is not None:
+            self._callback(update)
+        return update
+
+    def run(self) -> LiveUpdate | None:
+        """Consume the stream to its end (calling the callback per lap); the last update."""
+        for _ in self:
+            pass
+        return self.latest
+
+
+def connect_to_stream(
+    model: Any,
+    source: str = "openf1",
+    update_frequency: str = "per_lap",
+    callback: Callable[[LiveUpdate], Any] | None = None,
+    *,
+    season: int | None = None,
+    round: int | None = None,  # noqa: A002 - the SDK's word for a race's round
+    session_key: int | str = "latest",
+    speed: float | None = None,
+    store: Any = None,
+    client: Any = None,
+    total_laps: int | None = None,
+    poll_interval_s: float = 4.0,
+    allow_in_sample: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+) -> LiveStream:
+    """Per-lap updates of a live model from OpenF1 or from a replay of a stored race.
+
+    ``source='replay'`` needs ``season`` and ``round`` (``speed``: None = as fast as possible,
+    1 = real time); ``source='openf1'`` reads ``session_key`` (``'latest'`` or a number), polling
+    every ``poll_interval_s`` while the session is live. A replay of a season the model was
+    trained on is refused unless ``allow_in_sample``.
+    """
+    if update_frequency not in UPDATE_FREQUENCIES:
+        raise ValueError(f"update_frequency: must be one of {UPDATE_FREQUENCIES}, got {update_frequency!r}")
+    live = resolve_model(model)
+    states: Iterable[LapState]
+    if source == "replay":
+        if season is None or round is None:
+            raise ValueError("season, round: a replay needs the race's season and round")
+        live.check_season(int(season), allow_in_sample)
+        from pitwall.live.sources.replay import ReplaySource
+
+        states = ReplaySource(int(season), int(round), store=store, speed=speed, sleep=sleep)
+    elif source == "openf1":
+        from pitwall.live.sources.openf1 import OpenF1Source
+
+        src = OpenF1Source(
+            session_key,
+            client=client,
+            total_laps=total_laps,
+            store=store,
+            poll_interval_s=poll_interval_s,
+            sleep=sleep,
+        )
+        states = _checked(src, live, allow_in_sample)
+    else:
+        raise ValueError(f"source: must be one of {SOURCES}, got {source!r}")
+    return LiveStream(live, states, callback)
+
+
+def _checked(states: Iterable[LapState], live: LiveModel, allow_in_sample: bool) -> Iterator[LapState]:
+    for state in states:
+        live.check_season(state.season, allow_in_sample)
+        yield state
