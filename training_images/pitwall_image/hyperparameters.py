@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pitwall_image.device import DEVICES, default_device
+
 MIN_SEASON, MAX_SEASON = 1950, 2100
 MAX_TRIALS = 10_000
 MAX_FOLDS = 20
@@ -50,6 +52,7 @@ FLAT_KEYS = frozenset(
         "features",
         "holdout_races",
         "channel",
+        "device",
     }
 )
 WORKFLOW_KEYS = frozenset({"tenant_id", "job_id", "kind", "experiment", "params"})
@@ -86,6 +89,8 @@ class TrainingRequest:
     features: list[str] | None = None
     holdout_races: int | None = None
     channel: str | None = None
+    device: str = "cpu"
+    """``cpu`` or ``cuda`` (see :mod:`pitwall_image.device`): not a train_template argument."""
     tenant_id: str = "sagemaker"
     job_id: str | None = None
     experiment: str | None = None
@@ -221,6 +226,13 @@ def parse_names(value: Any, name: str) -> list[str] | None:
     return names
 
 
+def _device(value: Any, name: str) -> str:
+    device = _text(value, name).lower()
+    if device not in DEVICES:
+        raise HyperparameterError(name, f"must be one of {', '.join(DEVICES)}; got {value!r}")
+    return device
+
+
 def _identifier(value: Any, name: str) -> str:
     from pitwall.errors import ValidationFailed
     from pitwall.platform.validation import identifier
@@ -336,6 +348,7 @@ def parse_hyperparameters(raw: Mapping[str, Any]) -> TrainingRequest:
         features=features,
         holdout_races=opt("holdout_races", lambda v, n: parse_int(v, n, minimum=1, maximum=MAX_HOLDOUT_RACES)),
         channel=opt("channel", _identifier),
+        device=opt("device", _device) or default_device(),
         tenant_id=_identifier(given["tenant_id"], "tenant_id") if given.get("tenant_id") else "sagemaker",
         job_id=_text(given["job_id"], "job_id") or None if "job_id" in given else None,
         experiment=experiment or None,
