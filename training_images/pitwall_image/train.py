@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pitwall_image.device import training_device
 from pitwall_image.hyperparameters import HyperparameterError, TrainingRequest, parse_hyperparameters
 from pitwall_image.layout import OptMl
 
@@ -180,7 +181,7 @@ def train(paths: OptMl, request: TrainingRequest, lake: Path) -> TrainingOutcome
     empty_folder(paths.model)
     start = time.perf_counter()
     track = tracking_enabled()
-    with scratch_home():
+    with scratch_home(), training_device(request.device):
         result = train_template(
             request.template, **request.train_kwargs(), store=LocalStore(lake), register=False, track=track
         )
