@@ -57,7 +57,8 @@ def _overtaking_history(inp: FeatureInputs) -> pd.DataFrame:
     s = inp.starts
     s = s[s["classified"] & s["grid"].notna() & (s["grid"] > 0)][["seq", "circuit_key", "grid", "position"]].copy()
     if not len(s):
-        return pd.DataFrame(columns=["seq", "circuit_key", "circuit_overtaking_difficulty"])
+        empty = pd.Series(dtype="int64")
+        return pd.DataFrame({"seq": empty, "circuit_key": empty, "circuit_overtaking_difficulty": []})
     g = s.groupby("seq")
     s["rg"] = g["grid"].rank()
     s["rp"] = g["position"].rank()

@@ -144,9 +144,10 @@ def _race_pace_history(inp: FeatureInputs) -> pd.DataFrame:
     from pitwall.features.spec import RACE_PACE_WINDOW
 
     lp = inp.laps
-    cols = ["seq", "constructor_key", "team_race_pace"]
     if not len(lp):
-        return pd.DataFrame(columns=cols)
+        return pd.DataFrame(
+            {"seq": pd.Series(dtype="int64"), "constructor_key": pd.Series(dtype="int64"), "team_race_pace": []}
+        )
     clean = lp[lp["clean"] & lp["driver_id"].notna()]
     car = clean.groupby(["seq", "car_key", "driver_id"], observed=True)["lap_time_s"].median().reset_index()
     car["race_id"] = car["seq"].map(inp.races.set_index("seq")["race_id"]).astype("string")

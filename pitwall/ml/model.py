@@ -61,23 +61,27 @@ def sorted_labels(values: Sequence[Any]) -> list[Any]:
         return sorted(unique, key=str)
 
 
+PROB_CAP = 0.99  # no top-k probability above this: one surprise must not cost a log loss of 35
+
+
 def normalise_top_k(prob: np.ndarray, groups: np.ndarray, k: int) -> np.ndarray:
-    """Scale probabilities per group so they sum to ``k`` with each value capped at 1.
+    """Scale probabilities per group so they sum to ``k`` with each value capped at ``PROB_CAP``.
 
     Capped values free their excess mass, which is re-spread proportionally over the
-    others (water filling), so the sum is exactly ``min(k, group size)``.
+    others (water filling), so the sum is exactly ``min(k, group size)`` (groups of at most
+    ``k`` rows, or too few to hold ``k`` below the cap, get 1 each).
     """
     out = np.empty(len(prob), dtype=np.float64)
     for idx in pd.Series(np.arange(len(prob))).groupby(pd.Series(groups), sort=False).indices.values():
         p = np.clip(prob[idx].astype(np.float64), 1e-12, None)
-        if len(p) <= k:
+        if len(p) * PROB_CAP <= k:
             out[idx] = 1.0
             continue
         capped = np.zeros(len(p), dtype=bool)
         while True:
-            scale = (k - capped.sum()) / p[~capped].sum()
-            q = np.where(capped, 1.0, p * scale)
-            newly = (q > 1.0) & ~capped
+            scale = (k - PROB_CAP * capped.sum()) / p[~capped].sum()
+            q = np.where(capped, PROB_CAP, p * scale)
+            newly = (q > PROB_CAP) & ~capped
             if not newly.any():
                 break
             capped |= newly

@@ -13,7 +13,12 @@ SPEC = TemplateSpec(
     grain="driver_race",
     moment="pre_race",
     moment_doc="after qualifying, grid known; nothing of the race itself",
-    features=(*RACE_FORM, "fastest_lap_slot_rate", "fastest_lap_point", "tire_deg_rate"),
+    features=(
+        *(f for f in RACE_FORM if f != "grid_slot_rate"),
+        "fastest_lap_slot_rate",
+        "fastest_lap_point",
+        "tire_deg_rate",
+    ),
     default_algorithm="xgboost",
     params={
         "monotone_constraints": {"start_position": -1, "fastest_lap_slot_rate": 1, "team_race_pace": -1},

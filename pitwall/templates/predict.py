@@ -48,6 +48,20 @@ def prediction_frame(
 def apply_overrides(
     frame: pd.DataFrame, overrides: Mapping[str, Any], entity_col: str, features: tuple[str, ...]
 ) -> pd.DataFrame:
+    """``frame`` (one race) with the caller's feature values; inputs derived from the grid slot
+    follow an overridden ``start_position`` (``pitwall.templates.ranking.follow_grid``)."""
+    before = frame
+    frame = _overridden(frame, overrides, entity_col, features)
+    if "start_position" in overrides:
+        from pitwall.templates.ranking import follow_grid
+
+        frame = follow_grid(before, frame)
+    return frame
+
+
+def _overridden(
+    frame: pd.DataFrame, overrides: Mapping[str, Any], entity_col: str, features: tuple[str, ...]
+) -> pd.DataFrame:
     frame = frame.copy()
     for feature, value in overrides.items():
         if feature not in frame.columns or feature not in features:

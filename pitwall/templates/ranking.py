@@ -131,6 +131,31 @@ def _regime_and_grid(df: pd.DataFrame) -> None:
     df["seasons_into_regulations"] = seasons_into_regulations(df["season"])
 
 
+GRID_FOLLOWERS = ("grid_slot_rate", "fastest_lap_slot_rate")  # per-slot lookups that follow the grid slot
+
+
+def follow_grid(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """After a caller changed ``start_position`` (``after``), recompute the inputs derived from it
+    so a what-if grid is seen consistently: the per-slot rates (looked up from the race's own rows
+    of ``before``, which hold every slot of the grid), ``grid_lock`` and the grid baseline."""
+    out = after.copy()
+    slots_before = _slot(before["start_position"])
+    slots_after = _slot(out["start_position"])
+    for col in GRID_FOLLOWERS:
+        if col not in out.columns:
+            continue
+        table = pd.Series(before[col].to_numpy(), index=slots_before).groupby(level=0).first().dropna()
+        if table.empty:
+            continue
+        full = table.reindex(range(1, MAX_SLOT + 1)).interpolate(limit_direction="both")
+        out[col] = full.to_numpy()[slots_after - 1]
+    if "grid_lock" in out.columns and "circuit_overtaking_difficulty" in out.columns:
+        _regime_and_grid(out)
+    if "baseline_grid" in out.columns:
+        out["baseline_grid"] = grid_score(out)
+    return out
+
+
 def race_result_builder(k: int) -> Callable[[FeatureStore, Sequence[int]], pd.DataFrame]:
     """The frame builder of a race-result template with top ``k`` (see the module doc)."""
 

@@ -97,13 +97,15 @@ def test_session_features(pre_race, inputs):
     assert math.isnan(_row(pre_race, "2021-01", "a")["predicted_strategy"])
     for name in ("sector_times", "avg_corner_speed", "straight_line_speed"):
         assert pre_race[name].isna().all()
-    assert pre_race["weather_condition"].isna().all()  # no lap data
+    assert pre_race["observed_weather"].isna().all()  # known only after the race
 
 
 def test_pre_qualifying_nulls_only_what_qualifying_reveals(inputs, pre_race):
     pre_q = compute_features(inputs, moment="pre_qualifying")
-    hidden = [n for n, s in FEATURES.items() if "pre_qualifying" not in s.moments]
+    hidden = [n for n, s in FEATURES.items() if "pre_qualifying" not in s.moments and s.moments]
     assert sorted(hidden) == ["quali_gap_to_pole", "start_position"]
+    never = [n for n, s in FEATURES.items() if not s.moments]  # post-race values (observed weather)
+    assert pre_q[never].isna().all().all() and pre_race[never].isna().all().all()
     assert pre_q[hidden].isna().all().all()
     rest = [c for c in pre_race.columns if c not in hidden]
     pd.testing.assert_frame_equal(pre_q[rest], pre_race[rest])

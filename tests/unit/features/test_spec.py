@@ -20,7 +20,7 @@ REQUIRED = {
     ],
     "session": [
         "quali_gap_to_pole", "fp_pace_ranking", "sector_times", "avg_corner_speed", "straight_line_speed",
-        "tire_deg_rate", "start_position", "predicted_strategy", "weather_condition",
+        "tire_deg_rate", "start_position", "predicted_strategy", "observed_weather",
     ],
 }  # fmt: skip
 
@@ -34,6 +34,17 @@ def test_every_required_feature_is_specified(group):
         spec = FEATURES[n]
         assert len(spec.definition) > 20 and "\n" not in spec.definition
         assert spec.source
+
+
+def test_every_feature_says_when_it_is_known():
+    from pitwall.features.spec import KNOWN_AT, known_by
+
+    for spec in FEATURES.values():
+        assert spec.known_at in KNOWN_AT, spec.name
+        # a feature with values at a moment is known by then
+        assert all(known_by(spec.known_at, m) for m in spec.moments), spec.name
+    assert FEATURES["observed_weather"].known_at == "post_race" and FEATURES["observed_weather"].moments == ()
+    assert not known_by("end of lap N", "start of lap N") and known_by("end of lap N-1", "start of lap N")
 
 
 def test_features_without_offline_inputs_say_so():

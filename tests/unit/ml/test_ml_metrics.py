@@ -149,4 +149,6 @@ def test_normalise_top_k_sums_to_k_with_cap_and_keeps_order() -> None:
             hi, lo = np.argsort(-p_in)[:-1], np.argsort(-p_in)[1:]
             assert np.all(p_out[hi] >= p_out[lo] - 1e-12)
     capped = normalise_top_k(np.array([0.95, 0.9, 0.05, 0.05]), np.zeros(4), 3)
-    assert capped[:2].tolist() == [1.0, 1.0] and capped.sum() == pytest.approx(3.0)
+    from pitwall.ml.model import PROB_CAP
+
+    assert capped[:2].tolist() == [PROB_CAP, PROB_CAP] and capped.sum() == pytest.approx(3.0)
