@@ -9,9 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-import typer
 
-from pitwall.cli.market_cmds import _parse_metrics
 from pitwall.marketplace import bundles as ms
 from pitwall.ml.errors import ArtifactIntegrityError
 
@@ -76,14 +74,6 @@ def test_uris() -> None:
     assert ms._local_folder("file:///models/a%20b") == Path("/models/a b")
     with pytest.raises(ValueError, match="unsupported"):
         ms._local_folder("ftp://host/model")
-
-
-def test_cli_metric_options() -> None:
-    assert _parse_metrics(None) is None
-    assert _parse_metrics(["acc=0.5", "log_loss = 0.2"]) == {"acc": 0.5, "log_loss": 0.2}
-    for bad in (["acc"], ["=1"], ["acc=high"]):
-        with pytest.raises(typer.BadParameter):
-            _parse_metrics(bad)
 
 
 def test_without_the_ml_libraries_artifact_work_is_a_503_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
