@@ -8,14 +8,34 @@ in CI and inside a Lambda / SageMaker container:
   platform database (``platform.db``) and the MLflow store (``mlflow.db``).
 - ``PITWALL_DATA``: a folder laid out like ``../shared/data`` (``f1db/`` and
   ``fastf1-laps/``), used by the demo and by ``pitwall ingest`` defaults when offline.
+- ``PITWALL_BACKEND``: ``local`` (default) or ``aws``, read by :func:`backend_kind` only; it picks
+  every backend of the process at once (lake, platform records, events, serving, marketplace
+  bundles), so a process never mixes DynamoDB with a local lake.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal, get_args
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+BACKEND_ENV = "PITWALL_BACKEND"
+BackendKind = Literal["local", "aws"]
+BACKEND_KINDS: tuple[str, ...] = get_args(BackendKind)
+
+
+def backend_kind() -> BackendKind:
+    """``local`` or ``aws`` from ``PITWALL_BACKEND`` (case and surrounding spaces ignored; unset or
+    empty: ``local``). Any other value is a ValueError naming the variable and the accepted values."""
+    raw = os.environ.get(BACKEND_ENV, "")
+    kind = raw.strip().lower() or "local"
+    if kind == "local":
+        return "local"
+    if kind == "aws":
+        return "aws"
+    raise ValueError(f"{BACKEND_ENV} must be one of {', '.join(BACKEND_KINDS)}; got {raw!r}")
 
 
 def pitwall_home() -> Path:

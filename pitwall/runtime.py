@@ -15,6 +15,7 @@ import logging
 import os
 from functools import lru_cache
 
+from pitwall.config import backend_kind
 from pitwall.data.events import EventBridgePublisher, LocalEventBus, Publisher, RaceIngested
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,6 @@ def local_bus() -> LocalEventBus:
 
 
 def event_publisher() -> Publisher:
-    if os.environ.get("PITWALL_BACKEND", "local") == "aws":
+    if backend_kind() == "aws":
         return EventBridgePublisher(bus_name=os.environ.get("PITWALL_EVENT_BUS", "default"))
     return local_bus()

@@ -24,7 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from pitwall.platform.dynamo_backend import DynamoBackend
-from pitwall.serving.deploy import SageMakerServing
+from pitwall.serving.sagemaker import SageMakerServing
 from pitwall.workflow import steps
 from pitwall.workflow.aws import S3ArtifactReader, S3LakeManifest, raise_if_throttled
 from pitwall.workflow.steps import WorkflowPorts

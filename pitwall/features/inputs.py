@@ -14,11 +14,9 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from pitwall.data.schema import conform, empty
-from pitwall.data.store import LocalStore, Store
+from pitwall.data.store import Store
 from pitwall.features.spec import (
     DNF_POSITION,
     DOWNFORCE_TRACK_INDEX,
@@ -95,62 +93,26 @@ def race_seq(season: pd.Series | int, round_: pd.Series | int) -> pd.Series | in
     return int(season) * 100 + int(round_)
 
 
-def _read_local(store: LocalStore, dataset: str, seasons: list[int] | None) -> pd.DataFrame:
-    """All season partitions of a dataset in one Arrow table (much faster than per-season pandas reads)."""
-    folder = store.root / dataset
-    files = sorted(folder.glob("season=*/data.parquet"))
-    if seasons is not None:
-        wanted = {f"season={int(s)}" for s in seasons}
-        files = [f for f in files if f.parent.name in wanted]
-    tables = [pq.ParquetFile(f).read() for f in files]
-    tables = [t for t in tables if t.num_rows]
-    if not tables:
-        return pd.DataFrame()
-    table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
-    return table.to_pandas()
-
-
 def stored_seasons(store: Store, dataset: str) -> list[int]:
-    """Seasons with a partition of ``dataset`` (a folder listing for a ``LocalStore``)."""
-    if isinstance(store, LocalStore):
-        folder = store.root / dataset
-        if not folder.is_dir():
-            return []
-        return sorted(
-            int(p.parent.name.removeprefix("season="))
-            for p in folder.glob("season=*/data.parquet")
-            if p.parent.name.removeprefix("season=").isdigit()
-        )
+    """Seasons with a partition of ``dataset``."""
     return store.seasons(dataset)
 
 
-def input_fingerprint(store: Store) -> tuple[tuple[str, int, int, int], ...] | None:
-    """Identity of the input partitions of a ``LocalStore`` (path, inode, size, mtime); None otherwise.
+def input_fingerprint(store: Store) -> tuple[tuple[str, str], ...]:
+    """Identity of the input partitions: ``(key, version token)`` of each object (``Store.versions``).
 
-    The Store replaces whole files on every write, so an unchanged fingerprint means unchanged inputs.
+    The Store replaces whole objects on every write, so an unchanged fingerprint means unchanged inputs.
     """
-    if not isinstance(store, LocalStore):
-        return None
-    out = []
-    for name in INPUT_TABLES:
-        for f in sorted((store.root / name).glob("season=*/data.parquet")):
-            st = f.stat()
-            out.append((f"{name}/{f.parent.name}", st.st_ino, st.st_size, st.st_mtime_ns))
-    return tuple(out)
+    return tuple(item for name in INPUT_TABLES for item in store.versions(name).items())
 
 
 def read_dataset(store: Store, dataset: str, seasons: Iterable[int] | None = None) -> pd.DataFrame:
-    """Read a season-partitioned dataset (canonical tables conformed to their schema).
-
-    Uses one Arrow read for a ``LocalStore`` and ``store.read`` otherwise; same result.
-    """
+    """Read a season-partitioned dataset through ``store.read`` (canonical tables conformed to their schema)."""
     season_list = None if seasons is None else sorted({int(s) for s in seasons})
-    if isinstance(store, LocalStore):
-        df = _read_local(store, dataset, season_list)
-        if dataset in INPUT_TABLES:
-            return conform(dataset, df) if len(df) else empty(dataset)
-        return df
-    return store.read(dataset, season_list)
+    df = store.read(dataset, season_list)
+    if dataset in INPUT_TABLES and not len(df):
+        return empty(dataset)
+    return df
 
 
 def status_flag(status: pd.Series, digit: str) -> np.ndarray:
@@ -477,7 +439,7 @@ class FeatureInputs:
         lp = self.laps
         if not len(lp):
             return pd.DataFrame(
-                columns=["race_id", "seq", "wet_share", "weather_condition", "safety_car", "vsc", "red_flag"]
+                columns=["race_id", "seq", "wet_share", "observed_weather", "safety_car", "vsc", "red_flag"]
             )
         comp = lp["compound"].astype("string")
         known = comp.isin(KNOWN_COMPOUNDS).to_numpy(dtype=bool)
@@ -504,7 +466,7 @@ class FeatureInputs:
         )
         share = out["wet_share"]
         cond = np.where(share < DRY_BELOW_WET_SHARE, "dry", np.where(share >= WET_FROM_WET_SHARE, "wet", "mixed"))
-        out["weather_condition"] = pd.Series(cond, index=out.index, dtype="string").where(share.notna())
+        out["observed_weather"] = pd.Series(cond, index=out.index, dtype="string").where(share.notna())
         out = out.reset_index()
         ids = self.races.set_index("seq")["race_id"]
         out.insert(0, "race_id", out["seq"].map(ids).astype("string"))

@@ -21,6 +21,7 @@ import os
 import threading
 from typing import Protocol
 
+from pitwall.config import BACKEND_ENV, backend_kind  # noqa: F401  (re-exported: the one reader is in config)
 from pitwall.platform.records import (
     ActivityCounts,
     ApiKeyRecord,
@@ -187,18 +188,8 @@ class RecordsBackend(Protocol):
         ...
 
 
-BACKEND_ENV = "PITWALL_BACKEND"
-
 _cache: dict[tuple[str, ...], RecordsBackend] = {}
 _cache_lock = threading.Lock()
-
-
-def backend_kind() -> str:
-    """``local`` or ``aws`` from ``PITWALL_BACKEND`` (ValueError for anything else)."""
-    kind = os.environ.get(BACKEND_ENV, "local").strip().lower() or "local"
-    if kind not in ("local", "aws"):
-        raise ValueError(f"{BACKEND_ENV} must be 'local' or 'aws'; got {kind!r}")
-    return kind
 
 
 def get_backend() -> RecordsBackend:

@@ -2,10 +2,8 @@
 
 - :class:`LocalServing`: the model is loaded in-process (``pitwall serve``) and answered by
   :func:`pitwall.serving.invocation.invoke`.
-- :class:`SageMakerServing`: a SageMaker endpoint per model (``CreateModel`` ->
-  ``CreateEndpointConfig`` -> ``CreateEndpoint``, or ``UpdateEndpoint`` on redeploy, which
-  SageMaker performs blue/green). Free-tier models get serverless inference, Pro models an
-  instance (:mod:`pitwall.workflow.serving`). Plain boto3 only.
+- :class:`~pitwall.serving.sagemaker.SageMakerServing`: a SageMaker endpoint per model
+  (:mod:`pitwall.serving.sagemaker`: naming, the tier -> endpoint table, the boto3 calls).
 
 :class:`DeploymentService` holds the rules shared by both: tenant scoping (another tenant's
 model is a 404), the tier's deployed-models limit (enforced atomically by
@@ -19,7 +17,6 @@ registry's deployed version flips; if the flip is refused, the backend rolls bac
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -27,17 +24,14 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from pitwall.errors import Conflict, PitwallError
+from pitwall.errors import Conflict
 from pitwall.platform import keys, models, quotas
 from pitwall.platform.backend import RecordsBackend, backend_kind, get_backend
 from pitwall.platform.records import ModelRecord, Principal
-from pitwall.serving.errors import EndpointError, ServingUnavailable
 from pitwall.serving.predictor import PredictorCache
+from pitwall.serving.sagemaker import SageMakerServing
 
 log = logging.getLogger(__name__)
-
-ROLE_ARN_ENV = "PITWALL_SAGEMAKER_ROLE_ARN"
-IMAGE_ENV = "PITWALL_INFERENCE_IMAGE"
 
 
 @dataclass(frozen=True)
@@ -133,204 +127,6 @@ class LocalServing:
         return None
 
 
-# --------------------------------------------------------------------------- SageMaker
-
-
-def _error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", ""))
-
-
-def _is_missing(exc: Exception) -> bool:
-    response = getattr(exc, "response", None) or {}
-    message = str(response.get("Error", {}).get("Message", ""))
-    return _error_code(exc) in ("ValidationException", "ResourceNotFound") and "Could not find" in message
-
-
-@dataclass(frozen=True)
-class _EndpointChange:
-    endpoint: str
-    config: str
-    previous_config: str | None
-    action: str  # "created" | "updated" | "unchanged"
-
-
-class SageMakerServing:
-    """A SageMaker endpoint per (tenant, model); names from :func:`pitwall.workflow.steps.sagemaker_name`.
-
-    The endpoint serves the inference image ``$PITWALL_INFERENCE_IMAGE`` (``training_images/``)
-    with the model's ``model.tar.gz`` (``artifact_uri``, an ``s3://`` URI), assuming
-    ``$PITWALL_SAGEMAKER_ROLE_ARN``. The container answers ``POST /invocations`` with
-    :func:`pitwall.serving.invocation.invoke`.
-    """
-
-    name = "sagemaker"
-
-    def __init__(
-        self,
-        *,
-        role_arn: str | None = None,
-        image_uri: str | None = None,
-        sagemaker_client: Any = None,
-        runtime_client: Any = None,
-    ) -> None:
-        self.role_arn = role_arn or os.environ.get(ROLE_ARN_ENV)
-        self.image_uri = image_uri or os.environ.get(IMAGE_ENV)
-        self._sm = sagemaker_client
-        self._rt = runtime_client
-
-    @property
-    def sm(self) -> Any:
-        if self._sm is None:
-            import boto3
-
-            self._sm = boto3.client("sagemaker")
-        return self._sm
-
-    @property
-    def rt(self) -> Any:
-        if self._rt is None:
-            import boto3
-
-            self._rt = boto3.client("sagemaker-runtime")
-        return self._rt
-
-    @staticmethod
-    def endpoint_name(tenant_id: str, name: str) -> str:
-        from pitwall.workflow.steps import sagemaker_name
-
-        return sagemaker_name(tenant_id, name)
-
-    def endpoint(self, tenant_id: str, name: str) -> str | None:
-        return self.endpoint_name(tenant_id, name)
-
-    def _describe(self, call: str, **kw: Any) -> dict[str, Any] | None:
-        try:
-            return getattr(self.sm, call)(**kw)
-        except Exception as exc:  # botocore ClientError; imported lazily
-            if _is_missing(exc):
-                return None
-            raise
-
-    def prepare(self, principal: Principal, record: ModelRecord, previous: ModelRecord | None) -> _EndpointChange:
-        from pitwall.workflow.serving import production_variant, serving_for_tier
-        from pitwall.workflow.steps import sagemaker_name
-
-        if not self.role_arn or not self.image_uri:
-            raise ServingUnavailable(
-                f"SageMaker serving needs {ROLE_ARN_ENV} and {IMAGE_ENV} to be set", code="serving_not_configured"
-            )
-        if not record.artifact_uri.startswith("s3://"):
-            raise Conflict(
-                f"model {record.name!r} version {record.version} has no S3 artifact ({record.artifact_uri!r})",
-                field="version",
-                code="artifact_not_in_s3",
-            )
-        tenant, name, version = record.tenant_id, record.name, record.version
-        endpoint = self.endpoint_name(tenant, name)
-        model_name = sagemaker_name(tenant, name, f"v{version}")
-        config_name = sagemaker_name(tenant, name, f"v{version}", principal.tier)
-        if self._describe("describe_model", ModelName=model_name) is None:
-            self.sm.create_model(
-                ModelName=model_name,
-                ExecutionRoleArn=self.role_arn,
-                PrimaryContainer={
-                    "Image": self.image_uri,
-                    "ModelDataUrl": record.artifact_uri,
-                    "Environment": {
-                        "PITWALL_TENANT": tenant,
-                        "PITWALL_MODEL": name,
-                        "PITWALL_MODEL_VERSION": str(version),
-                        "PITWALL_TEMPLATE": record.template,
-                        "PITWALL_MODEL_SHA256": record.sha256,
-                    },
-                },
-                Tags=[{"Key": "pitwall:tenant", "Value": tenant}, {"Key": "pitwall:model", "Value": name}],
-            )
-        if self._describe("describe_endpoint_config", EndpointConfigName=config_name) is None:
-            self.sm.create_endpoint_config(
-                EndpointConfigName=config_name,
-                ProductionVariants=[production_variant(serving_for_tier(principal.tier), model_name)],
-                Tags=[{"Key": "pitwall:tenant", "Value": tenant}],
-            )
-        current = self._describe("describe_endpoint", EndpointName=endpoint)
-        if current is None:
-            self.sm.create_endpoint(
-                EndpointName=endpoint, EndpointConfigName=config_name, Tags=[{"Key": "pitwall:tenant", "Value": tenant}]
-            )
-            return _EndpointChange(endpoint, config_name, None, "created")
-        old = str(current["EndpointConfigName"])
-        if old == config_name:
-            return _EndpointChange(endpoint, config_name, old, "unchanged")
-        self.sm.update_endpoint(EndpointName=endpoint, EndpointConfigName=config_name)
-        return _EndpointChange(endpoint, config_name, old, "updated")
-
-    def commit(self, token: _EndpointChange) -> None:
-        return None
-
-    def rollback(self, token: _EndpointChange) -> None:
-        if token.action == "created":
-            self.sm.delete_endpoint(EndpointName=token.endpoint)
-        elif token.action == "updated" and token.previous_config:
-            self.sm.update_endpoint(EndpointName=token.endpoint, EndpointConfigName=token.previous_config)
-
-    def remove(self, tenant_id: str, name: str) -> None:
-        endpoint = self.endpoint_name(tenant_id, name)
-        current = self._describe("describe_endpoint", EndpointName=endpoint)
-        if current is None:
-            return
-        config = self._describe("describe_endpoint_config", EndpointConfigName=current["EndpointConfigName"])
-        self.sm.delete_endpoint(EndpointName=endpoint)
-        if config is not None:
-            self.sm.delete_endpoint_config(EndpointConfigName=current["EndpointConfigName"])
-            for variant in config.get("ProductionVariants", []):
-                if self._describe("describe_model", ModelName=variant["ModelName"]) is not None:
-                    self.sm.delete_model(ModelName=variant["ModelName"])
-
-    def invoke(self, record: ModelRecord, payload: Mapping[str, Any]) -> dict[str, Any]:
-        endpoint = self.endpoint_name(record.tenant_id, record.name)
-        try:
-            response = self.rt.invoke_endpoint(
-                EndpointName=endpoint,
-                ContentType="application/json",
-                Accept="application/json",
-                Body=json.dumps(payload).encode("utf-8"),
-            )
-        except Exception as exc:
-            raise _endpoint_failure(exc, endpoint) from None
-        raw = response["Body"].read()
-        try:
-            answer = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise EndpointError(f"endpoint {endpoint!r} answered with a body that is not JSON") from None
-        if not isinstance(answer, dict):
-            raise EndpointError(f"endpoint {endpoint!r} answered with JSON that is not an object")
-        return answer
-
-
-def _endpoint_failure(exc: Exception, endpoint: str) -> PitwallError:
-    """Map an InvokeEndpoint failure: the container's own 4xx error passes through."""
-    code = _error_code(exc)
-    response = getattr(exc, "response", None) or {}
-    if code == "ModelError":
-        status = int(response.get("OriginalStatusCode") or 0)
-        try:
-            err = json.loads(response.get("OriginalMessage") or "")["error"]
-            if 400 <= status < 500:
-                passed = PitwallError(str(err["message"]), field=err.get("field"), code=str(err["code"]))
-                passed.http_status = status
-                return passed
-        except (ValueError, KeyError, TypeError):
-            pass
-        return EndpointError(f"endpoint {endpoint!r} failed (status {status or 'unknown'})")
-    if _is_missing(exc):
-        return ServingUnavailable(f"endpoint {endpoint!r} does not exist", code="endpoint_missing")
-    if code:
-        return EndpointError(f"endpoint {endpoint!r} call failed: {code}")
-    log.exception("endpoint %s call failed", endpoint)
-    return EndpointError(f"endpoint {endpoint!r} call failed")
-
-
 # --------------------------------------------------------------------------- the service
 
 
@@ -401,24 +197,36 @@ class DeploymentService:
 
 
 _services: dict[str, DeploymentService] = {}
+_local: dict[str, LocalServing] = {}
 _services_lock = threading.Lock()
 
 
-def serving_for_environment() -> ServingBackend:
-    """``PITWALL_BACKEND=aws``: SageMaker; otherwise in-process."""
-    return SageMakerServing() if backend_kind() == "aws" else LocalServing()
+def _home_key() -> str:
+    return os.environ.get("PITWALL_HOME", "")
+
+
+def local_serving() -> LocalServing:
+    """The process-wide in-process serving backend (one :class:`PredictorCache` per process and
+    Pitwall home): what :func:`default_service` serves with locally, and what the local workflow's
+    DeployModel step and the local API should share."""
+    home = _home_key()
+    with _services_lock:
+        serving = _local.get(home)
+        if serving is None:
+            serving = _local[home] = LocalServing()
+        return serving
 
 
 def default_service() -> DeploymentService:
-    """The process-wide deployment service for the current environment."""
+    """The process-wide deployment service for the current environment (``PITWALL_BACKEND=aws``:
+    SageMaker endpoints; otherwise :func:`local_serving`)."""
     kind = backend_kind()
-    home = os.environ.get("PITWALL_HOME", "")
-    key = f"{kind}:{home}"
+    key = f"{kind}:{_home_key()}"
+    serving: ServingBackend = SageMakerServing() if kind == "aws" else local_serving()
     with _services_lock:
         service = _services.get(key)
         if service is None:
-            service = DeploymentService(serving_for_environment())
-            _services[key] = service
+            service = _services[key] = DeploymentService(serving)
         return service
 
 
@@ -426,6 +234,7 @@ def reset_default_service() -> None:
     """Forget the process-wide services (tests that switch environments call this)."""
     with _services_lock:
         _services.clear()
+        _local.clear()
 
 
 def deploy_model(tenant_id: str, name: str, version: int | None = None) -> Deployment:

@@ -4,5 +4,7 @@
 - :mod:`.steps`: what each step does, over ports (quota ledger, job log, registry, ...).
 - :mod:`.local_runner`: executes the definition in-process with injected step callables.
 - :mod:`.local` / :mod:`.aws`: the ports' local and AWS implementations.
-- :mod:`.serving`: the per-tier serving configuration used by the deploy step.
+
+The workflow uses :mod:`pitwall.serving` (SageMaker names, the tier -> endpoint table, the
+deployment service); serving never imports the workflow.
 """

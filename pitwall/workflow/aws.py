@@ -2,7 +2,7 @@
 
 Thin boto3 adapters; clients are passed in (the Lambda handlers create them once per container).
 Records use :class:`pitwall.platform.dynamo_backend.DynamoBackend`, endpoints
-:class:`pitwall.serving.deploy.SageMakerServing`.
+:class:`pitwall.serving.sagemaker.SageMakerServing`.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Records go to the platform's embedded backend (SQLite at ``$PITWALL_HOME/platform.db``); training
 data is the local lake (``$PITWALL_HOME/lake``, the Store's layout); model metadata comes from the
-artifact folder or ``model.tar.gz``; deploying loads the model in process
-(:class:`pitwall.serving.deploy.LocalServing`).
+artifact folder or ``model.tar.gz``; deploying loads the model in process, in the process-wide
+:func:`pitwall.serving.deploy.local_serving` (the one the SDK, CLI and local API deploy through).
 """
 
 from __future__ import annotations
@@ -96,10 +96,10 @@ def local_ports(home: Path | None = None, backend: RecordsBackend | None = None)
         from pitwall.platform.sqlite_backend import SqliteBackend
 
         backend = SqliteBackend(root / "platform.db")
-    from pitwall.serving.deploy import LocalServing
+    from pitwall.serving.deploy import local_serving
 
     return WorkflowPorts(
-        backend=backend, features=LocalLake(root / "lake"), artifacts=LocalArtifactReader(), serving=LocalServing()
+        backend=backend, features=LocalLake(root / "lake"), artifacts=LocalArtifactReader(), serving=local_serving()
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pitwall import refs
 from pitwall.errors import PitwallError, ValidationFailed
 from pitwall.platform import jobs, models
 from pitwall.platform.backend import RecordsBackend
@@ -42,7 +43,13 @@ def parse_race(detail: Any) -> tuple[int, str]:
     race_id = detail.get("race_id")
     if not isinstance(race_id, str) or not race_id:
         raise ValidationFailed("detail.race_id must be a non-empty string", field="detail.race_id")
-    return season, race_id
+    ref = refs.parse_race_ref(race_id, field="detail.race_id")
+    if ref.kind != "race_id" or ref.season != season or ref.race_id is None:
+        raise ValidationFailed(
+            f"detail.race_id must be '<season>-<round>' of season {season} (such as {season}-01); got {race_id!r}",
+            field="detail.race_id",
+        )
+    return season, ref.race_id
 
 
 def retrain_params(model: ModelRecord, season: int) -> dict[str, Any]:

@@ -30,16 +30,15 @@ Contracts other parts rely on:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pitwall import refs
+from pitwall.data.store.base import CORE_DATASET, parse_key, seasons_in
 from pitwall.errors import Conflict, NotFound, PitwallError, ValidationFailed
 from pitwall.platform import jobs, models, quotas
 from pitwall.platform.backend import RecordsBackend
@@ -47,7 +46,11 @@ from pitwall.platform.clock import utc_now
 from pitwall.platform.records import TRAINING_JOB_KINDS, JobRecord, ModelRecord, Principal
 from pitwall.platform.tiers import get_tier
 from pitwall.platform.validation import identifier
+from pitwall.serving.sagemaker import sagemaker_name
 from pitwall.workflow.errors import StepFailed
+
+if TYPE_CHECKING:
+    from pitwall.serving.deploy import ServingBackend
 
 MAX_HYPERPARAMETER_CHARS = 2500  # SageMaker's limit for one hyper-parameter value
 MAX_CAUSE_CHARS = 2000
@@ -102,33 +105,11 @@ class WorkflowPorts:
     backend: RecordsBackend
     features: TrainingData
     artifacts: ArtifactReader
-    serving: Any
+    serving: ServingBackend
     clock: Callable[[], datetime] = field(default=utc_now)
 
 
-# --------------------------------------------------------------------------- names
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"-+", "-", re.sub(r"[^A-Za-z0-9]", "-", text)).strip("-") or "x"
-
-
-def sagemaker_name(*parts: str, max_len: int = 63) -> str:
-    """A SageMaker resource name ``pitwall-<parts>-<hash8>``: unique per parts, at most ``max_len``.
-
-    SageMaker names allow letters, digits and hyphens; the hash keeps names distinct when slugs collide
-    or are truncated. Every name starts with ``pitwall-``, the prefix the IAM policies are scoped to.
-    """
-    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:8]
-    room = max_len - len("pitwall-") - len(digest) - 1
-    body = "-".join(_slug(p) for p in parts)[:room].strip("-")
-    return f"pitwall-{body}-{digest}"
-
-
-_REFERENCE_KEY = re.compile(r"^([a-z][a-z0-9_]*)/data\.parquet$")
-_PARTITION_KEY = re.compile(r"^([a-z][a-z0-9_]*)/season=(\d{4})/data\.parquet$")
-CORE_DATASET = "races"
-"""Every season with data has a ``races`` partition: the check that a window's seasons exist."""
+# --------------------------------------------------------------------------- training data
 
 
 @dataclass(frozen=True)
@@ -149,9 +130,7 @@ def select_lake(objects: Iterable[tuple[str, int]], seasons: list[int] | None) -
     Other keys (staging areas, stray files) are ignored.
     """
     listed = list(objects)
-    available = sorted(
-        {int(m.group(2)) for key, _ in listed if (m := _PARTITION_KEY.match(key)) and m.group(1) == CORE_DATASET}
-    )
+    available = seasons_in((key for key, _ in listed), CORE_DATASET)
     window = sorted(set(seasons)) if seasons is not None else available
     if not window:
         raise StepFailed(f"the lake has no {CORE_DATASET!r} partitions: ingest data first")
@@ -164,8 +143,8 @@ def select_lake(objects: Iterable[tuple[str, int]], seasons: list[int] | None) -
     last = window[-1]
     keys, total = [], 0
     for key, size in listed:
-        partition = _PARTITION_KEY.match(key)
-        if _REFERENCE_KEY.match(key) or (partition and int(partition.group(2)) <= last):
+        part = parse_key(key)
+        if part is not None and (part.season is None or part.season <= last):
             keys.append(key)
             total += int(size)
     return LakeSelection(keys=sorted(keys), total_bytes=total, seasons=window)

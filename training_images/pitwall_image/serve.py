@@ -6,14 +6,14 @@
   answered by ``pitwall.serving.invocation`` with the same function and the same answer as the
   local API's in-process serving: ``{"template", "kind", "top_k", "race", "predictions"}``.
   Bad input is a 4xx ``{"error": {"code", "message", "field"}}`` (the API's error mapping, which
-  ``pitwall.serving.deploy.SageMakerServing`` passes through to the caller); never a stack trace.
+  ``pitwall.serving.sagemaker.SageMakerServing`` passes through to the caller); never a stack trace.
 - ``GET /execution-parameters``: batch transform settings.
 
 Explicit instances need only the model. Race and championship payloads look features up in the
 data lake of the environment (``pitwall.data.store.get_store``: ``PITWALL_BACKEND=aws`` reads
 S3/Athena), loaded on first use.
 
-Environment (``pitwall.serving.deploy.SageMakerServing`` sets the model ones):
+Environment (``pitwall.serving.sagemaker.SageMakerServing`` sets the model ones):
 
 - ``PITWALL_OPT_ML`` (default ``/opt/ml``): the model is read from ``<root>/model``;
 - ``PITWALL_SERVE_PORT`` / ``SAGEMAKER_BIND_TO_PORT`` (default 8080), ``PITWALL_SERVE_HOST``

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pitwall.data.store.base import CORE_DATASET, PARTITION_LAYOUT
 from pitwall_image.device import training_device
 from pitwall_image.hyperparameters import HyperparameterError, TrainingRequest, parse_hyperparameters
 from pitwall_image.layout import OptMl
@@ -44,7 +45,7 @@ from pitwall_image.layout import OptMl
 log = logging.getLogger("pitwall_image.train")
 
 DEFAULT_CHANNEL = "lake"
-LAKE_MARKER = "races"  # every template reads the races dataset
+LAKE_MARKER = CORE_DATASET  # every template reads the races dataset
 METRICS_FILE = "metrics.json"
 TRACKING_ENV = ("PITWALL_MLFLOW_URI", "MLFLOW_TRACKING_URI")
 EXIT_BAD_INPUT = 2
@@ -82,8 +83,10 @@ def read_hyperparameters(paths: OptMl) -> dict[str, Any]:
 
 
 def is_lake(folder: Path) -> bool:
-    """Whether ``folder`` holds a Store tree (``races/season=<YYYY>/data.parquet``)."""
-    return any((folder / LAKE_MARKER).glob("season=*/data.parquet"))
+    """Whether ``folder`` holds a Store tree (a season partition of ``races``)."""
+    from pitwall.data.store import LocalStore
+
+    return folder.is_dir() and bool(LocalStore(folder).seasons(LAKE_MARKER))
 
 
 def _contents(folder: Path, limit: int = 6) -> str:
@@ -97,7 +100,7 @@ def _contents(folder: Path, limit: int = 6) -> str:
 def find_lake(paths: OptMl, channel: str | None) -> Path:
     """The data channel folder to train from (see the module doc)."""
     channels = sorted(p.name for p in paths.data.iterdir() if p.is_dir()) if paths.data.is_dir() else []
-    expected = f"<channel>/{LAKE_MARKER}/season=<YYYY>/data.parquet"
+    expected = "<channel>/" + PARTITION_LAYOUT.replace("<dataset>", LAKE_MARKER)
     if channel is not None or DEFAULT_CHANNEL in channels:
         name = channel or DEFAULT_CHANNEL
         folder = paths.channel(name)

@@ -1,9 +1,8 @@
 """The Store on AWS: parquet objects in S3, one Glue Data Catalog table per dataset, SQL on Athena.
 
-Same key layout as ``LocalStore``, under ``s3://<bucket>/<prefix>/``::
-
-    <dataset>/season=<YYYY>/data.parquet     # Glue table <dataset>, partition season=<YYYY>
-    <dataset>/data.parquet                   # reference tables: unpartitioned Glue table
+The key layout of :mod:`pitwall.data.store.base`, under ``s3://<bucket>/<prefix>/``: a dataset is
+one Glue table, each ``<dataset>/season=<YYYY>/`` folder one of its partitions, and a reference
+table's ``<dataset>/data.parquet`` an unpartitioned Glue table.
 
 A commit is all or nothing for readers of the final keys: every object is first PUT under
 ``_staging/<txid>/`` (each PUT is atomic), the Glue tables and partitions are registered, and
@@ -22,7 +21,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -35,12 +33,18 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from pitwall.data.schema import TABLES
-from pitwall.data.store import BaseStore
+from pitwall.data.store.base import (
+    PARTITION_COLUMN,
+    PARTITION_LAYOUT,
+    REFERENCE_LAYOUT,
+    BaseStore,
+    parse_key,
+    partition_prefix,
+    seasons_in,
+)
 
 _log = logging.getLogger(__name__)
-_KEY_RE = re.compile(r"^(?P<dataset>[a-z0-9_]+)/(?:season=(?P<season>\d{4})/)?data\.parquet$")
 _MISSING = {"NoSuchKey", "404", "NotFound"}
-PARTITION_COLUMN = "season"
 STAGING = "_staging"
 
 
@@ -58,16 +62,6 @@ def _athena_types(df: pd.DataFrame, partitioned: bool) -> dict[str, str]:
     untyped = {c: "string" for c in data.columns if data[c].dtype == object and data[c].isna().all()}
     columns, _ = wr.catalog.extract_athena_types(data, index=False, dtype=untyped or None)
     return columns
-
-
-def _seasons_in(keys: list[str], dataset: str) -> set[int]:
-    """Seasons of ``dataset`` among store keys."""
-    found = set()
-    for key in keys:
-        m = _KEY_RE.match(key)
-        if m is not None and m["dataset"] == dataset and m["season"]:
-            found.add(int(m["season"]))
-    return found
 
 
 class AwsStore(BaseStore):
@@ -115,27 +109,28 @@ class AwsStore(BaseStore):
         return f"s3://{self.bucket}/{self._object_key(key)}"
 
     def _dataset_uri(self, dataset: str, season: int | None = None) -> str:
-        return self.uri(f"{dataset}/" if season is None else f"{dataset}/season={int(season)}/")
+        return self.uri(partition_prefix(dataset, season))
 
     # --- backend primitives ---------------------------------------------------------------
-    def _read_key(self, key: str) -> pd.DataFrame | None:
+    def _read_table(self, key: str) -> pa.Table | None:
         try:
             body = self.s3.get_object(Bucket=self.bucket, Key=self._object_key(key))["Body"].read()
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in _MISSING:
                 return None
             raise
-        return pq.ParquetFile(io.BytesIO(body)).read().to_pandas(coerce_temporal_nanoseconds=True)
+        return pq.ParquetFile(io.BytesIO(body)).read()
 
-    def _list_keys(self) -> list[str]:
+    def _list_objects(self, prefix: str = "") -> dict[str, str]:
+        """Key -> ETag of the layout keys under ``prefix`` (one paginated listing)."""
         root = f"{self.prefix}/" if self.prefix else ""
-        keys = []
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=root):
+        out = {}
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=root + prefix):
             for obj in page.get("Contents", []):
                 key = obj["Key"][len(root) :]
-                if _KEY_RE.match(key):
-                    keys.append(key)
-        return sorted(keys)
+                if parse_key(key) is not None:
+                    out[key] = str(obj.get("ETag", "")).strip('"')
+        return out
 
     def _copy(self, source: str, target: str) -> None:
         self.s3.copy_object(Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": source})
@@ -148,10 +143,8 @@ class AwsStore(BaseStore):
     def _commit(self, objects: Mapping[str, pd.DataFrame]) -> None:
         """Stage every object, register the catalog, then copy into place; undo on any failure."""
         for key in objects:
-            if not _KEY_RE.match(key):
-                raise ValueError(
-                    f"key: {key!r} is not '<dataset>/season=<YYYY>/data.parquet' or '<dataset>/data.parquet'"
-                )
+            if parse_key(key) is None:
+                raise ValueError(f"key: {key!r} is not '{PARTITION_LAYOUT}' or '{REFERENCE_LAYOUT}'")
         payloads = {key: _parquet_bytes(df) for key, df in objects.items()}  # fail before any write
         staging = self._object_key(f"{STAGING}/{uuid.uuid4().hex}")
         written: list[str] = []
@@ -234,13 +227,12 @@ class AwsStore(BaseStore):
         self.ensure_database()
         by_dataset: dict[str, dict[int | None, pd.DataFrame]] = {}
         for key, df in objects.items():
-            m = _KEY_RE.match(key)
-            assert m is not None
-            season = int(m["season"]) if m["season"] else None
-            by_dataset.setdefault(m["dataset"], {})[season] = df
+            part = parse_key(key)
+            assert part is not None
+            by_dataset.setdefault(part.dataset, {})[part.season] = df
         stored_keys = self._list_keys()
         for dataset, parts in by_dataset.items():
-            stored = _seasons_in(stored_keys, dataset)
+            stored = set(seasons_in(stored_keys, dataset))
             partitioned = any(season is not None for season in parts)
             newest = max(parts, key=lambda s: -1 if s is None else s)
             columns = _athena_types(parts[newest], partitioned)

@@ -130,10 +130,10 @@ def test_rollback_when_the_swap_itself_fails(tmp_path: Path, f1db_copy: Path, mo
             raise OSError("crash during swap (injected)")
         return real_replace(src, dst)
 
-    monkeypatch.setattr("pitwall.data.store.os.replace", flaky_replace)
+    monkeypatch.setattr("pitwall.data.store.local.os.replace", flaky_replace)
     with pytest.raises(OSError, match="injected"):
         ingest.ingest_f1db(store, f1db_copy, seasons=[2024], rounds=[8], workers=1)
-    monkeypatch.setattr("pitwall.data.store.os.replace", real_replace)
+    monkeypatch.setattr("pitwall.data.store.local.os.replace", real_replace)
     for ds, df in before.items():
         pd.testing.assert_frame_equal(df, store.read(ds), obj=ds)
 

@@ -19,7 +19,7 @@ from moto import mock_aws
 from pitwall.data.ingest import ingest_f1db, ingest_frames
 from pitwall.data.schema import TABLES
 from pitwall.data.store import LocalStore, get_store, partition_key
-from pitwall.data.store_aws import AwsStore
+from pitwall.data.store.aws import AwsStore
 
 BUCKET = "pitwall-test-lake"
 PREFIX = "lake"

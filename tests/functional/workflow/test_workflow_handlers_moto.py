@@ -20,7 +20,7 @@ from moto import mock_aws
 from pitwall.platform import jobs, models, quotas
 from pitwall.platform.dynamo_tables import create_tables
 from pitwall.platform.records import Principal, Tenant
-from pitwall.workflow.serving import SERVING_BY_TIER
+from pitwall.serving.sagemaker import SERVING_BY_TIER
 from tests.functional.workflow.workflow_fixtures import SEASONS, TEMPLATE, build_lake
 
 HANDLERS = Path(__file__).resolve().parents[3] / "functions" / "workflow"

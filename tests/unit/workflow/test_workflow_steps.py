@@ -1,19 +1,16 @@
-"""Pure step rules: champion comparison, metric lookup, names, serving per tier, retrain params."""
+"""Pure step rules: champion comparison, metric lookup, training-data selection, retrain params."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 
 from pitwall.errors import ValidationFailed
 from pitwall.platform.records import ModelRecord
-from pitwall.platform.tiers import TIERS
 from pitwall.workflow import steps
 from pitwall.workflow.errors import StepFailed
 from pitwall.workflow.retrain import parse_race, retrain_params
-from pitwall.workflow.serving import SERVING_BY_TIER, InstanceServing, ServerlessServing, production_variant
 
 
 @pytest.mark.parametrize(
@@ -69,14 +66,6 @@ def test_challenger_summary_names_what_is_missing(meta: dict[str, Any], message:
         steps.challenger_summary(meta)
 
 
-def test_sagemaker_names_are_valid_unique_and_prefixed() -> None:
-    long = steps.sagemaker_name("t" * 64, "m" * 64, "v12")
-    assert len(long) <= 63
-    assert re.fullmatch(r"pitwall-[a-zA-Z0-9](-*[a-zA-Z0-9]){0,54}", long)
-    assert steps.sagemaker_name("a.b", "c") != steps.sagemaker_name("a-b", "c")
-    assert steps.sagemaker_name("acme", "job-1").startswith("pitwall-acme-job-1-")
-
-
 LAKE = [
     ("drivers/data.parquet", 10),
     ("races/season=2021/data.parquet", 100),
@@ -113,20 +102,8 @@ def test_select_lake_names_missing_seasons() -> None:
         steps.select_lake([("drivers/data.parquet", 1)], None)
 
 
-def test_serving_by_tier_variants() -> None:
-    assert set(SERVING_BY_TIER) == set(TIERS)
-    free_config = SERVING_BY_TIER["free"]
-    assert isinstance(free_config, ServerlessServing)
-    free = production_variant(free_config, "pitwall-m")
-    assert free["ServerlessConfig"] == {
-        "MemorySizeInMB": free_config.memory_size_mb,
-        "MaxConcurrency": free_config.max_concurrency,
-    }
-    assert "InstanceType" not in free
-    pro_config = SERVING_BY_TIER["pro"]
-    assert isinstance(pro_config, InstanceServing)
-    pro = production_variant(pro_config, "pitwall-m")
-    assert pro["InstanceType"] == pro_config.instance_type and "ServerlessConfig" not in pro
+def test_parse_race_reads_the_race_id() -> None:
+    assert parse_race({"season": 2024, "race_id": "2024-08"}) == (2024, "2024-08")
 
 
 @pytest.mark.parametrize(
@@ -135,6 +112,9 @@ def test_serving_by_tier_variants() -> None:
         ([], "detail"),
         ({"season": 1900, "race_id": "1900-01"}, "detail.season"),
         ({"season": 2024}, "detail.race_id"),
+        ({"season": 2024, "race_id": "monaco_2024"}, "detail.race_id"),
+        ({"season": 2024, "race_id": "2023-08"}, "detail.race_id"),
+        ({"season": 2024, "race_id": "2024-x"}, "detail.race_id"),
     ],
 )
 def test_parse_race_names_bad_field(detail: Any, field: str) -> None:
