@@ -3,7 +3,8 @@
 Two rules (thresholds from :mod:`pitwall.monitoring.settings`):
 
 - ``feature_drift``: a drift report with enough served rows has PSI above ``psi_threshold``
-  on one of the model's ``top_features`` most important features;
+  on one of the model's ``top_features`` most important features (or that feature's missing
+  rate rose by more than ``missing_threshold``);
 - ``live_below_baseline``: over the last ``record_window`` live verified races (and only once
   that many exist), the mean of the template's primary metric is worse than the naive
   baseline's mean on the same races.
@@ -53,24 +54,27 @@ class Alert:
 
 
 def drift_alerts(report: DriftReport, raised_at: str) -> list[Alert]:
-    """``feature_drift`` when a top feature's PSI is above the threshold."""
-    drifted = report.drifted_features
-    if not drifted:
+    """``feature_drift`` when a top feature drifted (PSI above the threshold, or missing values)."""
+    reasons = {f.name: report.drift_reason(f) for f in report.features if report.drift_reason(f)}
+    if not reasons:
         return []
-    psis = {f.name: f.psi for f in report.features if f.name in drifted}
-    worst = max(drifted, key=lambda n: psis[n] or 0.0)
+    psis = {f.name: f.psi for f in report.features if f.name in reasons}
+    listed = "; ".join(f"{name}: {why}" for name, why in reasons.items())
     return [
         Alert(
             kind=FEATURE_DRIFT,
             tenant_id=report.tenant_id,
             model=report.model,
             version=report.version,
-            message=(
-                f"{report.model} v{report.version}: served {worst!r} drifted from the training window "
-                f"(PSI {psis[worst]:.3f} > {report.psi_threshold}); drifted top features: {', '.join(drifted)}"
-            ),
+            message=f"{report.model} v{report.version}: served features drifted from the training window ({listed})",
             raised_at=raised_at,
-            details={"psi": psis, "threshold": report.psi_threshold, "n_served_rows": report.n_served_rows},
+            details={
+                "reasons": reasons,
+                "psi": psis,
+                "psi_threshold": report.psi_threshold,
+                "missing_threshold": report.missing_threshold,
+                "n_served_rows": report.n_served_rows,
+            },
         )
     ]
 

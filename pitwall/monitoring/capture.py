@@ -223,6 +223,10 @@ class CaptureSink(Protocol):
         """Every capture row of the tenant's model (empty frame with the columns when none)."""
         ...
 
+    def deployments(self) -> list[tuple[str, str]]:
+        """(tenant, model) pairs with captures: for the monitoring job only, never for a tenant."""
+        ...
+
 
 def _check_scope(tenant_id: str, model: str, frame: pd.DataFrame) -> str:
     validation.identifier(tenant_id, "tenant_id")
@@ -286,6 +290,15 @@ class LocalCaptureSink:
         folder = folder / f"model={validation.identifier(model, 'model')}"
         files = sorted(folder.glob("date=*/*.parquet")) if folder.is_dir() else []
         return concat_captures([pd.read_parquet(f) for f in files])
+
+    def deployments(self) -> list[tuple[str, str]]:
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            (t.name.removeprefix("tenant="), m.name.removeprefix("model="))
+            for t in self.root.glob("tenant=*")
+            for m in t.glob("model=*")
+        )
 
 
 # --------------------------------------------------------------------------- sampling and the recorder

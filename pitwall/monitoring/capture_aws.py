@@ -78,3 +78,16 @@ class S3CaptureSink:
                 body = self.client.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
                 frames.append(pd.read_parquet(io.BytesIO(body)))
         return concat_captures(frames)
+
+    def deployments(self) -> list[tuple[str, str]]:
+        out = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        root = self._key("")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=root + "tenant=", Delimiter="/"):
+            for tenant_prefix in page.get("CommonPrefixes", []):
+                tenant = tenant_prefix["Prefix"][len(root) :].strip("/").removeprefix("tenant=")
+                for sub in paginator.paginate(Bucket=self.bucket, Prefix=tenant_prefix["Prefix"], Delimiter="/"):
+                    for model_prefix in sub.get("CommonPrefixes", []):
+                        model = model_prefix["Prefix"].rstrip("/").rsplit("/", 1)[-1].removeprefix("model=")
+                        out.append((tenant, model))
+        return sorted(out)

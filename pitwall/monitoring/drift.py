@@ -10,10 +10,20 @@ model version and kept under ``monitoring/profiles``).
 
 PSI = sum over bins of (served share - training share) * ln(served share / training share),
 empty bins floored at :data:`PSI_EPSILON`; missing values are left out of PSI and KS and
-reported as the missing rate. A feature with at most :data:`DISCRETE_MAX_VALUES` distinct
-training values is binned by value (each value its own bin, unseen served values in one
-extra bin) instead of by deciles. Conventional reading: < 0.1 stable, 0.1-0.2 moderate,
-> 0.2 significant shift (the default alert threshold, :mod:`pitwall.monitoring.settings`).
+reported as the missing rate. Bins come from the training values:
+
+- at most :data:`LOOKUP_MAX_VALUES` distinct whole numbers (positions, counts, flags): one
+  bin per value, plus one for served values never seen in training;
+- at most :data:`LOOKUP_MAX_VALUES` distinct other values (a lookup, e.g. a rate per grid
+  slot or per circuit recomputed each season): values closer than :data:`LOOKUP_GAP` of the
+  training 10-90 % range are one bin (:func:`value_clusters`) and a served value counts in
+  the nearest bin, so a rate that moved from 0.0080 to 0.0087 between seasons is not a shift;
+- otherwise deciles, with edges between neighbouring distinct values (:func:`decile_edges`).
+
+Conventional reading of PSI: < 0.1 stable, 0.1-0.2 moderate, > 0.2 significant shift (the
+default alert threshold, :mod:`pitwall.monitoring.settings`). A top feature also counts as
+drifted when its served missing rate exceeds the training one by more than
+``missing_threshold`` (a feature the serving side can no longer fill in).
 """
 
 from __future__ import annotations
@@ -36,7 +46,8 @@ if TYPE_CHECKING:
 
 PSI_BINS = 10
 PSI_EPSILON = 1e-4
-DISCRETE_MAX_VALUES = 12
+LOOKUP_MAX_VALUES = 60
+LOOKUP_GAP = 0.1
 PREDICTION = "prediction"
 
 
@@ -61,6 +72,44 @@ def psi_from_shares(expected: Sequence[float], actual: Sequence[float], eps: flo
     return float(np.sum((a - e) * np.log(a / e)))
 
 
+def value_clusters(distinct: np.ndarray, tolerance: float) -> list[tuple[float, float]]:
+    """Groups of nearly equal distinct values: a new group starts where the gap to the previous
+    value exceeds ``tolerance``."""
+    groups: list[list[float]] = [[float(distinct[0])]]
+    for v in distinct[1:].tolist():
+        if v - groups[-1][-1] > tolerance:
+            groups.append([v])
+        else:
+            groups[-1].append(v)
+    return [(g[0], g[-1]) for g in groups]
+
+
+def lookup_tolerance(sample: np.ndarray) -> float:
+    """:data:`LOOKUP_GAP` of the sample's 10-90 % range (of its full range if that is 0)."""
+    lo, hi = np.quantile(sample, [0.1, 0.9])
+    spread = float(hi - lo) or float(np.ptp(sample))
+    return LOOKUP_GAP * spread
+
+
+def nearest_cluster(clusters: list[tuple[float, float]], values: np.ndarray) -> np.ndarray:
+    """Index of the cluster whose [low, high] interval is nearest to each value."""
+    lows = np.array([c[0] for c in clusters])
+    highs = np.array([c[1] for c in clusters])
+    distance = np.maximum(lows[None, :] - values[:, None], 0.0) + np.maximum(values[:, None] - highs[None, :], 0.0)
+    return np.argmin(distance, axis=1)
+
+
+def decile_edges(sample: np.ndarray, distinct: np.ndarray, bins: int = PSI_BINS) -> np.ndarray:
+    """Inner bin edges near the sample's quantiles, each moved to the midpoint between two
+    neighbouring distinct sample values: a point mass (a rate shared by every driver on a grid
+    slot) then sits inside a bin, so a slightly different served value lands in the same bin
+    instead of flipping across an edge."""
+    quantiles = np.quantile(sample, np.linspace(0.0, 1.0, bins + 1)[1:-1])
+    index = np.searchsorted(distinct, quantiles, side="left")
+    index = index[(index > 0) & (index < distinct.size)]
+    return np.unique((distinct[index - 1] + distinct[index]) / 2.0)
+
+
 def bin_shares(expected: Any, actual: Any, bins: int = PSI_BINS) -> tuple[np.ndarray, np.ndarray]:
     """Bin shares of ``expected`` and ``actual`` over bins defined by ``expected`` (see module doc)."""
     e = _finite(expected)
@@ -68,12 +117,16 @@ def bin_shares(expected: Any, actual: Any, bins: int = PSI_BINS) -> tuple[np.nda
     if e.size == 0 or a.size == 0:
         raise ValueError("psi: both samples need at least one non-missing value")
     values = np.unique(e)
-    if values.size <= DISCRETE_MAX_VALUES:
+    if values.size <= LOOKUP_MAX_VALUES and np.all(values == np.round(values)):
         index = {v: i for i, v in enumerate(values.tolist())}
         ec = np.bincount([index[v] for v in e.tolist()], minlength=values.size + 1)
         ac = np.bincount([index.get(v, values.size) for v in a.tolist()], minlength=values.size + 1)
+    elif values.size <= LOOKUP_MAX_VALUES:
+        clusters = value_clusters(values, lookup_tolerance(e))
+        ec = np.bincount(nearest_cluster(clusters, e), minlength=len(clusters))
+        ac = np.bincount(nearest_cluster(clusters, a), minlength=len(clusters))
     else:
-        inner = np.unique(np.quantile(e, np.linspace(0.0, 1.0, bins + 1)[1:-1]))
+        inner = decile_edges(e, values, bins)
         ec = np.bincount(np.searchsorted(inner, e, side="right"), minlength=inner.size + 1)
         ac = np.bincount(np.searchsorted(inner, a, side="right"), minlength=inner.size + 1)
     return ec / e.size, ac / a.size
@@ -163,18 +216,27 @@ class DriftReport:
     generated_at: str
     served_from: str | None = None
     served_to: str | None = None
+    missing_threshold: float = 0.2
     plots: dict[str, str] = field(default_factory=dict)
 
     @property
     def enough_data(self) -> bool:
         return self.n_served_rows >= self.min_served_rows
 
+    def drift_reason(self, f: ColumnDrift) -> str | None:
+        """Why a top feature counts as drifted (None: it does not, or not a top feature)."""
+        if not f.top or not self.enough_data:
+            return None
+        if f.psi is not None and f.psi > self.psi_threshold:
+            return f"PSI {f.psi:.3f} > {self.psi_threshold}"
+        if f.missing_served - f.missing_train > self.missing_threshold:
+            return f"missing {f.missing_served:.0%} served vs {f.missing_train:.0%} in training"
+        return None
+
     @property
     def drifted_features(self) -> list[str]:
-        """Top features whose PSI is above the threshold (empty without enough served rows)."""
-        if not self.enough_data:
-            return []
-        return [f.name for f in self.features if f.top and f.psi is not None and f.psi > self.psi_threshold]
+        """Top features that drifted (empty without enough served rows)."""
+        return [f.name for f in self.features if self.drift_reason(f) is not None]
 
     @property
     def status(self) -> str:
@@ -185,7 +247,7 @@ class DriftReport:
     def to_dict(self) -> dict[str, Any]:
         doc = asdict(self)
         doc["status"] = self.status
-        doc["drifted_features"] = self.drifted_features
+        doc["drifted_features"] = {f.name: self.drift_reason(f) for f in self.features if self.drift_reason(f)}
         return _jsonable(doc)
 
 
@@ -274,6 +336,7 @@ def build_report(
     top_features: int,
     min_served_rows: int,
     generated_at: str,
+    missing_threshold: float = 0.2,
 ) -> DriftReport:
     """Compare ``captures`` (one version's served rows) with the training ``profile``."""
     from pitwall.monitoring.capture import decode_features
@@ -311,6 +374,7 @@ def build_report(
         generated_at=generated_at,
         served_from=str(captures["captured_at"].min()) if len(captures) else None,
         served_to=str(captures["captured_at"].max()) if len(captures) else None,
+        missing_threshold=missing_threshold,
     )
 
 
@@ -342,6 +406,7 @@ def drift_report(
         top_features=settings.top_features,
         min_served_rows=settings.min_served_rows,
         generated_at=iso(utc_now()),
+        missing_threshold=settings.missing_threshold,
     )
 
 
@@ -404,7 +469,7 @@ def write_report(
     values = [f.psi if f.psi is not None else 0.0 for f in report.features]
     fig = _figure(7.0, max(2.5, 0.6 + 0.35 * len(names)))
     ax = fig.add_subplot(1, 1, 1)
-    colours = ["#d62728" if f.top and (f.psi or 0) > report.psi_threshold else "#1f77b4" for f in report.features]
+    colours = ["#d62728" if report.drift_reason(f) else "#1f77b4" for f in report.features]
     ax.barh(names[::-1], values[::-1], color=colours[::-1])
     ax.axvline(report.psi_threshold, color="black", linestyle="--", linewidth=1)
     ax.set_xlabel("PSI (served vs training)")

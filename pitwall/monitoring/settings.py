@@ -24,6 +24,7 @@ from pitwall.platform import validation
 
 DEFAULT_CAPTURE_PERCENT = 100.0
 DEFAULT_PSI_THRESHOLD = 0.2
+DEFAULT_MISSING_THRESHOLD = 0.2
 DEFAULT_TOP_FEATURES = 5
 DEFAULT_RECORD_WINDOW = 5
 DEFAULT_MIN_SERVED_ROWS = 50
@@ -52,6 +53,7 @@ class MonitoringSettings:
     model: str
     capture_percent: float = DEFAULT_CAPTURE_PERCENT  # share of requests captured, 0-100
     psi_threshold: float = DEFAULT_PSI_THRESHOLD  # feature drift alert: PSI above this on a top feature
+    missing_threshold: float = DEFAULT_MISSING_THRESHOLD  # ... or its missing rate up by more than this
     top_features: int = DEFAULT_TOP_FEATURES  # the model's most important features checked for drift
     record_window: int = DEFAULT_RECORD_WINDOW  # live-record alert: last N scored races
     min_served_rows: int = DEFAULT_MIN_SERVED_ROWS  # no drift verdict on fewer captured rows
@@ -61,6 +63,7 @@ class MonitoringSettings:
         validation.identifier(self.model, "model")
         _number(self.capture_percent, "capture_percent", 0.0, 100.0)
         _number(self.psi_threshold, "psi_threshold", 0.0, math.inf, open_low=True)
+        _number(self.missing_threshold, "missing_threshold", 0.0, 1.0)
         for name in ("top_features", "record_window", "min_served_rows"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -123,16 +126,19 @@ def configure(tenant_id: str, model: str, **changes: Any) -> MonitoringSettings:
     return save_settings(replace(current, **{k: v for k, v in changes.items() if v is not None}))
 
 
-def monitored_deployments() -> list[tuple[str, str]]:
-    """(tenant, model) of every deployment with saved settings or captures: the list the
-    race-ingested subscriber walks (internal, across tenants; never exposed to a tenant)."""
+def monitored_deployments(sink: Any = None) -> list[tuple[str, str]]:
+    """(tenant, model) of every deployment with saved settings or with captures in ``sink``
+    (default: the local capture folder): the list the race-ingested job walks. Internal and
+    across tenants: never exposed to a tenant."""
     found: set[tuple[str, str]] = set()
-    for area in ("settings", "captures"):
-        root = monitoring_home() / area
-        if not root.is_dir():
-            continue
+    root = monitoring_home() / "settings"
+    if root.is_dir():
         for tenant_dir in root.glob("tenant=*"):
-            tenant = tenant_dir.name.removeprefix("tenant=")
-            for entry in tenant_dir.glob("model=*"):
-                found.add((tenant, entry.name.removeprefix("model=").removesuffix(".json")))
+            for entry in tenant_dir.glob("model=*.json"):
+                found.add((tenant_dir.name.removeprefix("tenant="), entry.name.removeprefix("model=")[: -len(".json")]))
+    if sink is None:
+        from pitwall.monitoring.capture import LocalCaptureSink
+
+        sink = LocalCaptureSink()
+    found.update(sink.deployments())
     return sorted(found)

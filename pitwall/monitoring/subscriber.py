@@ -10,7 +10,8 @@
 as a dataclass/object, as its detail dict, or as the whole EventBridge event
 (``{"detail-type": "RaceIngested", "detail": {...}}``, what :func:`handler` receives in Lambda).
 
-For every monitored deployment (:func:`pitwall.monitoring.settings.monitored_deployments`)
+For every monitored deployment (:func:`pitwall.monitoring.settings.monitored_deployments`:
+saved settings or captures in the sink)
 and every race: :func:`pitwall.monitoring.record.score_race`; then, per deployment that got a
 new live score, the ``live_below_baseline`` rule, and (``check_drift``) the drift rule on its
 captures. Alerts go to :func:`pitwall.monitoring.alerts.alert_publisher`.
@@ -119,7 +120,7 @@ def on_races_ingested(
     sink = sink or LocalCaptureSink()
     publisher = publisher or alert_publisher()
     outcome = MonitoringOutcome(ingested_races(event))
-    targets = list(deployments) if deployments is not None else monitored_deployments()
+    targets = list(deployments) if deployments is not None else monitored_deployments(sink)
     outcome.scores = score_races(outcome.races, targets, store=store, sink=sink)
     live = {(s.tenant_id, s.model) for s in outcome.scores if s.kind == LIVE}
     for tenant_id, model in targets:

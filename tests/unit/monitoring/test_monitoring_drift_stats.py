@@ -76,3 +76,14 @@ def test_column_drift_without_served_values_has_no_statistics() -> None:
 def test_empty_sample_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="non-missing"):
         drift.psi([np.nan], [1.0])
+
+
+def test_lookup_values_that_moved_slightly_are_the_same_bin() -> None:
+    # a rate per grid slot, recomputed each season: 0.0080 -> 0.0087 is the same slot, not a shift
+    train = np.array([0.0080] * 50 + [0.0100] * 50 + [0.5] * 50 + [0.26] * 50)
+    served = np.array([0.0087] * 50 + [0.0095] * 50 + [0.52] * 50 + [0.25] * 50)
+    assert drift.psi(train, served) == pytest.approx(0.0, abs=1e-12)
+    # moving half of the low-rate mass to the high rate is a shift: shares 0.5/0.25/0.25 -> 0.25/0.5/0.25
+    shifted = np.array([0.0080] * 50 + [0.5] * 100 + [0.26] * 50)
+    answer = (0.25 - 0.5) * math.log(0.25 / 0.5) + (0.5 - 0.25) * math.log(0.5 / 0.25)
+    assert drift.psi(train, shifted) == pytest.approx(answer, rel=1e-9)

@@ -117,7 +117,7 @@ def _report(psi: float, n_served: int = 100) -> DriftReport:
 
 def test_drift_alert_only_on_a_top_feature_above_threshold_with_enough_rows() -> None:
     raised = alerts.drift_alerts(_report(0.35), "now")
-    assert [a.kind for a in raised] == [alerts.FEATURE_DRIFT] and "start_position" in raised[0].message
+    assert [a.kind for a in raised] == [alerts.FEATURE_DRIFT] and "start_position: PSI 0.350" in raised[0].message
     assert alerts.drift_alerts(_report(0.15), "now") == []  # the non-top feature's 9.9 does not count
     assert alerts.drift_alerts(_report(0.35, n_served=10), "now") == []
     assert _report(0.35, n_served=10).status == "insufficient_data"
@@ -154,3 +154,10 @@ def test_settings_refuse_bad_values_naming_the_field(field: str, value: object) 
     with pytest.raises(ValidationFailed) as err:
         MonitoringSettings(**{"tenant_id": "t", "model": "m", field: value})
     assert err.value.field == field
+
+
+def test_a_top_feature_that_went_missing_counts_as_drift() -> None:
+    gone = ColumnDrift("team_race_pace", None, None, None, 0.0, 1.0, 1000, 100, 0.5, True)
+    report = DriftReport("t", "m", 1, "race_winner", [2023], 1000, 100, 5, 0.2, 50, [gone], None, "now")
+    assert report.drifted_features == ["team_race_pace"]
+    assert "missing 100% served vs 0% in training" in alerts.drift_alerts(report, "now")[0].message
