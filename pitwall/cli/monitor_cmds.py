@@ -49,6 +49,7 @@ def report_cmd(
         write_report,
     )
     from pitwall.monitoring.settings import scoped_dir
+    from pitwall.monitoring.summary import build_summary, write_summary
 
     tenant_id = _tenant(tenant)
     try:
@@ -59,6 +60,7 @@ def report_cmd(
         captures = read_captures(sink, tenant_id, name, version=report.version)
         folder = output or scoped_dir("reports", tenant_id, name) / f"v{report.version}"
         path = write_report(report, folder, profile, captures)
+        write_summary(build_summary(tenant_id, name, report, report.generated_at))
     except (PitwallError, ValueError) as exc:
         fail(getattr(exc, "message", str(exc)))
         return

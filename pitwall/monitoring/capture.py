@@ -392,32 +392,38 @@ def read_captures(
 
 
 def request_features(inner: Any, record: Any, payload: Mapping[str, Any]) -> FeatureRows | None:
-    """The features a request used, rebuilt the way the in-process serving path builds them
-    (cached race inputs, the caller's overrides, explicit instances). ``None`` when they
-    cannot be known here (a remote endpoint answering a race payload, a championship)."""
-    from pitwall.serving import invocation as inv
-
-    predictor = None
+    """The features a request used, for a serving backend: in-process backends (with a
+    predictor ``cache`` and an ``InProcessServing``) rebuild them exactly; a remote endpoint
+    only knows explicit instances. ``None`` when they cannot be known here."""
     cache = getattr(inner, "cache", None)
-    serving = getattr(inner, "serving", None) if cache is not None else None
     if cache is not None:
-        predictor = cache.get(record)
+        return features_of_request(cache.get(record), getattr(inner, "serving", None), payload)
     if "instances" in payload:
-        features = list(predictor.features) if predictor is not None else list(record.features)
-        if predictor is not None:
-            X, groups, entities = inv.instances_matrix(predictor, payload["instances"])
-            return matrix_rows(features, X, groups, entities)
+        from pitwall.serving.invocation import INSTANCES_RACE_ID
+
+        features = list(record.features)
         rows = payload["instances"]
         X = [[r.get(f) for f in features] for r in rows]
-        groups = [r.get("race_id") or inv.INSTANCES_RACE_ID for r in rows]
+        groups = [r.get("race_id") or INSTANCES_RACE_ID for r in rows]
         return matrix_rows(features, X, groups, [r.get("driver_id") for r in rows])
-    if "race" in payload and predictor is not None and serving is not None:
+    return None
+
+
+def features_of_request(predictor: Any, serving: Any, payload: Mapping[str, Any]) -> FeatureRows | None:
+    """The model inputs of a race or instances request, built the way
+    :mod:`pitwall.serving.invocation` builds them (cached race inputs, the caller's overrides,
+    explicit instances). ``serving`` is an ``InProcessServing`` (catalog + frame cache); the
+    SageMaker inference container has one too and can call this after ``invoke``."""
+    from pitwall.serving import invocation as inv
+
+    if "instances" in payload:
+        X, groups, entities = inv.instances_matrix(predictor, payload["instances"])
+        return matrix_rows(predictor.features, X, groups, entities)
+    if "race" in payload and serving is not None:
         race = serving.catalog.resolve(payload["race"])
         if payload.get("grid_positions") or payload.get("weather") is not None:
-            frame = inv.race_frame(
-                predictor, serving.frames, race, payload.get("grid_positions"), payload.get("weather")
-            )
-            inputs = inv.race_inputs(predictor, frame)
+            grid, weather = payload.get("grid_positions"), payload.get("weather")
+            inputs = inv.race_inputs(predictor, inv.race_frame(predictor, serving.frames, race, grid, weather))
         else:
             inputs = serving.frames.inputs(predictor, race.season, race.round)
         return matrix_rows(predictor.features, inputs.X, inputs.groups, inputs.entities)

@@ -374,9 +374,8 @@ def append_score(score: RaceScore) -> pd.DataFrame:
     current = read_record(score.tenant_id, score.model, score.kind)
     current = current[~((current["season"] == score.season) & (current["round"] == score.round))]
     new = pd.DataFrame([score.row()])
-    df = _with_cumulative(
-        pd.concat([current.drop(columns=["cumulative", "baseline_cumulative"]), new], ignore_index=True)
-    )
+    kept = current.drop(columns=["cumulative", "baseline_cumulative"])
+    df = _with_cumulative(new if kept.empty else pd.concat([kept, new], ignore_index=True))
     df = df.reindex(columns=list(RECORD_COLUMNS))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

@@ -14,7 +14,8 @@ For every monitored deployment (:func:`pitwall.monitoring.settings.monitored_dep
 saved settings or captures in the sink)
 and every race: :func:`pitwall.monitoring.record.score_race`; then, per deployment that got a
 new live score, the ``live_below_baseline`` rule, and (``check_drift``) the drift rule on its
-captures. Alerts go to :func:`pitwall.monitoring.alerts.alert_publisher`.
+captures. Alerts go to :func:`pitwall.monitoring.alerts.alert_publisher`; each deployment's
+JSON summary (:mod:`pitwall.monitoring.summary`) is rewritten.
 """
 
 from __future__ import annotations
@@ -85,6 +86,12 @@ def check_deployment(
     check_record: bool = True,
 ) -> list[Alert]:
     """The alert rules of one deployment (nothing is published here)."""
+    return _check(tenant_id, model, store=store, sink=sink, check_drift=check_drift, check_record=check_record)[0]
+
+
+def _check(
+    tenant_id: str, model: str, *, store: Store, sink: CaptureSink, check_drift: bool, check_record: bool
+) -> tuple[list[Alert], Any]:
     from pitwall.monitoring import alerts as A
     from pitwall.monitoring.drift import drift_report
     from pitwall.monitoring.record import read_record
@@ -93,11 +100,13 @@ def check_deployment(
 
     now = iso(utc_now())
     found: list[Alert] = []
+    report = None
     if check_record:
         found += A.record_alerts(read_record(tenant_id, model), get_settings(tenant_id, model), now)
     if check_drift:
-        found += A.drift_alerts(drift_report(tenant_id, model, sink=sink, store=store), now)
-    return found
+        report = drift_report(tenant_id, model, sink=sink, store=store)
+        found += A.drift_alerts(report, now)
+    return found, report
 
 
 def on_races_ingested(
@@ -115,6 +124,8 @@ def on_races_ingested(
     from pitwall.monitoring.capture import LocalCaptureSink
     from pitwall.monitoring.record import LIVE, score_races
     from pitwall.monitoring.settings import monitored_deployments
+    from pitwall.monitoring.summary import build_summary, write_summary
+    from pitwall.platform.clock import iso, utc_now
 
     store = store or get_store()
     sink = sink or LocalCaptureSink()
@@ -125,18 +136,17 @@ def on_races_ingested(
     live = {(s.tenant_id, s.model) for s in outcome.scores if s.kind == LIVE}
     for tenant_id, model in targets:
         try:
-            outcome.alerts += check_deployment(
-                tenant_id,
-                model,
-                store=store,
-                sink=sink,
-                check_drift=check_drift,
+            raised, report = _check(
+                tenant_id, model, store=store, sink=sink, check_drift=check_drift,
                 check_record=(tenant_id, model) in live,
-            )
+            )  # fmt: skip
         except Exception:  # noqa: BLE001 - one deployment's failure never stops the others
             log.exception("monitoring checks of %s/%s failed", tenant_id, model)
-    for alert in outcome.alerts:
-        publisher.publish(alert)
+            continue
+        for alert in raised:
+            publisher.publish(alert)
+        outcome.alerts += raised
+        write_summary(build_summary(tenant_id, model, report, iso(utc_now())))
     return outcome
 
 

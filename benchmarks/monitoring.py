@@ -1,0 +1,97 @@
+"""Cost of data capture on the serving path, and of the monitoring job, on real data.
+
+Builds a temporary Pitwall home from ``$PITWALL_DATA`` (F1DB 2012-2024 + FastF1 laps), trains
+race_winner on 2022-2023, deploys it twice (capture 0 % and 100 %) behind
+``CapturingServing(LocalServing())`` and times race requests for the 2024 rounds; then times
+the drift report and the scoring of one race. Prints one JSON object.
+
+    .venv/bin/python benchmarks/monitoring.py [--requests 240]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=240)
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="pitwall-monitoring-bench-"))
+    os.environ["PITWALL_HOME"] = str(home)
+
+    from pitwall.config import default_data_dir
+    from pitwall.data.ingest import ingest_f1db, ingest_laps_csv
+    from pitwall.data.store import LocalStore
+    from pitwall.features import build_feature_tables
+    from pitwall.monitoring.capture import CaptureRecorder, CapturingServing, LocalCaptureSink
+    from pitwall.monitoring.drift import drift_report
+    from pitwall.monitoring.record import score_race
+    from pitwall.monitoring.settings import configure
+    from pitwall.platform.records import Principal
+    from pitwall.serving.deploy import DeploymentService, LocalServing
+    from pitwall.training import register_copy, train_template
+
+    data = default_data_dir()
+    store = LocalStore()
+    ingest_f1db(store, data / "f1db", seasons=range(2012, 2025))
+    ingest_laps_csv(store, data / "fastf1-laps")
+    build_feature_tables(store)
+    trained = train_template(
+        "race_winner", seasons=[2022, 2023], store=store, tenant_id="bench", name="off", track=False
+    )
+    register_copy(trained.record, "on")
+    sink = LocalCaptureSink()
+    service = DeploymentService(CapturingServing(LocalServing(), CaptureRecorder(sink)))
+    principal = Principal("bench", "pro")
+    configure("bench", "off", capture_percent=0)
+    configure("bench", "on", capture_percent=100)
+    rounds = sorted(store.read("races", [2024])["round"].astype(int))
+    timings: dict[str, list[float]] = {}
+    for name in ("off", "on"):
+        service.deploy(principal, name)
+        for rnd in rounds:  # warm the frame cache
+            service.invoke(principal, name, {"race": f"2024-{rnd:02d}"})
+    for name in ("off", "on") * 2:  # interleaved, twice
+        for i in range(args.requests // 2):
+            rnd = rounds[i % len(rounds)]
+            t0 = time.perf_counter()
+            service.invoke(principal, name, {"race": f"2024-{rnd:02d}"})
+            timings.setdefault(name, []).append((time.perf_counter() - t0) * 1000)
+    t0 = time.perf_counter()
+    report = drift_report("bench", "on", sink=sink, store=store)
+    drift_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    score_race("bench", "on", 2024, rounds[-1], store=store, sink=sink)
+    score_s = time.perf_counter() - t0
+
+    def pct(values: list[float], q: float) -> float:
+        return round(sorted(values)[min(len(values) - 1, int(q * len(values)))], 2)
+
+    print(
+        json.dumps(
+            {
+                "requests_per_arm": len(timings["on"]),
+                "capture_off_ms": {"p50": pct(timings["off"], 0.5), "p99": pct(timings["off"], 0.99)},
+                "capture_on_ms": {"p50": pct(timings["on"], 0.5), "p99": pct(timings["on"], 0.99)},
+                "capture_overhead_p50_ms": round(
+                    statistics.median(timings["on"]) - statistics.median(timings["off"]), 2
+                ),
+                "captured_rows": report.n_served_rows,
+                "drift_report_s (first, builds the training profile)": round(drift_s, 2),
+                "score_one_race_s": round(score_s, 2),
+                "home": str(home),
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
