@@ -10,6 +10,7 @@ Race references are parsed and resolved by :mod:`pitwall.refs` (``2024-08``, ``m
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -107,11 +108,12 @@ class RaceCatalog:
             date=None if _missing(date) else date.date().isoformat(),
         )
 
-    def resolve(self, ref: Any) -> Race:
+    def resolve(self, ref: Any, *, today: dt.date | None = None) -> Race:
         """The race ``ref`` names (any form :func:`pitwall.refs.parse_race_ref` accepts).
 
         Malformed: ValidationFailed 400; no such race: 422 (field ``race``, code ``unknown_race``).
-        ``next`` is resolved afresh on each call (it moves with the date); other refs are cached.
+        ``next`` (the first race dated ``today`` or later; default: today's date) is resolved afresh
+        on each call, as it moves with the date; other refs are cached.
         """
         parsed = parse_race_ref(ref)
         key = str(parsed)
@@ -119,7 +121,7 @@ class RaceCatalog:
             found = self._resolved.get(key)
         if found is not None:
             return found
-        found = self._ref(resolve_race_ref(parsed, self.race_rows()))
+        found = self._ref(resolve_race_ref(parsed, self.race_rows(), today=today))
         if key != NEXT_RACE:
             with self._lock:
                 if len(self._resolved) < RESOLVED_CACHE_SIZE:
