@@ -25,6 +25,19 @@ from infra.config import REPO_ROOT, StageConfig
 RUNTIME = lambda_.Runtime.PYTHON_3_11
 POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/x86_64/python3.11/latest"
 METRICS_NAMESPACE = "Pitwall"
+# What a zip function's code may import besides its asset (checked by tests/deployed, which builds
+# these folders from the same distributions): the Python 3.11 runtime's boto3 ...
+LAMBDA_RUNTIME_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
+# ... and the public Powertools layer (Powertools with its pydantic v2 extra).
+POWERTOOLS_LAYER_DISTRIBUTIONS = (
+    "aws-lambda-powertools",
+    "pydantic",
+    "pydantic-core",
+    "typing-extensions",
+    "annotated-types",
+    "typing-inspection",
+)
+ZIP_FUNCTION_LIMIT_BYTES = 250 * 1024 * 1024  # code + layers, unzipped
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", "tests")
 
 
