@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pitwall.errors import ValidationFailed
-from pitwall.platform import jobs, marketplace
+from pitwall.marketplace import rules as marketplace
+from pitwall.platform import jobs
 from pitwall.platform.dynamo_tables import MARKETPLACE, TABLES, create_table_request, table_name
 from pitwall.platform.records import TERMINAL_JOB_STATUSES, ForkOrigin, JobRecord, Listing, ModelRecord
 
