@@ -166,7 +166,7 @@ def train_template(
     experiment: str | None = None,
 ) -> TrainingResult:
     """Train ``template`` and return the model, its holdout metrics and the baseline's."""
-    from pitwall.ml import evaluation as ev
+    from pitwall.ml.splits import holdout_split
 
     spec = get_template(template)
     store = store or get_store()
@@ -185,7 +185,7 @@ def train_template(
         cv_folds=cv_folds,
         seed=seed,
     )
-    train_idx, test_idx = ev.holdout_split(data, last_n_races=holdout_races)
+    train_idx, test_idx = holdout_split(data, last_n_races=holdout_races)
     holdout_model = _fit_with_calibration(spec, builder, data.iloc[train_idx], train_kwargs)
     test = data.iloc[test_idx]
     evaluation = holdout_model.evaluate(test, record=False)

@@ -78,7 +78,7 @@ def templates_cmd() -> None:
             "moment": s.moment,
             "algorithm": s.default_algorithm,
             "metric": s.primary_metric,
-            "baseline": s.baseline_doc,
+            "baselines": "; ".join(b.doc for b in s.baselines),
         }
         for s in TEMPLATES.values()
     ]
@@ -161,6 +161,12 @@ def backtest_cmd(
     if res.skipped_races:
         console.print(f"skipped (too little history): {', '.join(map(str, res.skipped_races))}")
     print_frame(metrics_table(report.metrics, report.baseline_metrics), title=f"walk-forward {season}")
+    for metric, name in report.strongest.items():  # the paired comparison against the strongest baseline
+        c = report.verdict(metric)
+        console.print(
+            f"{metric}: model - {name} = {c.mean_difference:+.4f} [{c.low:+.4f}, {c.high:+.4f}] "
+            f"over {c.n_races} races: {c.verdict}"
+        )
     if output:
         console.print(f"predictions written to {output}")
 

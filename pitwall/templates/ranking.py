@@ -17,7 +17,9 @@ before qualifying) and ``baseline_best_practice`` (order of the best practice la
 Fastest lap (pre-race): ``baseline_pole`` (grid order: the pole-sitter), ``baseline_pace_team``
 (the better qualifier of the team with the best race pace of earlier races, then grid order) and
 ``baseline_fastest_lap_slot_rate`` (empirical P(fastest lap | grid slot), a probability);
-``fastest_lap_point`` is 1 in seasons where the fastest lap scored a point (2019-2024).
+``fastest_lap_point`` is 1 in seasons where the fastest lap scored a point (2019-2024);
+``team_pace_gap`` is the team's race pace minus the best team's (0 = fastest) and
+``ahead_of_teammate`` 1 for the team's better starter.
 """
 
 from __future__ import annotations
@@ -226,6 +228,9 @@ def fastest_lap_frame(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataFrame:
     grid = df["start_position"].astype("float64").fillna(NO_GRID)
     team_first = pd.Series(np.where(in_team, 100.0, 0.0), index=df.index)
     df["baseline_pace_team"] = team_first - grid
+    df["team_pace_gap"] = pace - best_team  # 0 for the fastest-race-pace team
+    mate_best = grid.groupby([df["race_id"], df["constructor_id"]]).transform("min")
+    df["ahead_of_teammate"] = (grid <= mate_best).astype("float64")
     rate = prior_slot_rate(fs, df, lambda h: h["fastest_lap"].astype(bool))
     df["fastest_lap_slot_rate"] = rate
     df["baseline_fastest_lap_slot_rate"] = _normalised(

@@ -31,8 +31,11 @@ def _perturb(store: LocalStore, tables_from_r: tuple[str, ...], tables_after_r: 
             continue
         first = ROUND if table in tables_from_r else ROUND + 1
         hit = (df["round"] >= first).to_numpy()
+        keep = {"season", "round", "race_id", "constructor_id", "driver_number"}
+        if table != "fastest_laps":  # who set R's fastest lap is part of R's outcome; entrants are not
+            keep.add("driver_id")
         for col in df.columns:
-            if col in ("season", "round", "race_id", "driver_id", "constructor_id", "driver_number"):
+            if col in keep:
                 continue
             values = df.loc[hit, col].to_numpy()
             df.loc[hit, col] = rng.permutation(values)

@@ -87,9 +87,13 @@ def test_backtest_writes_one_event_per_race(feature_lake: LocalStore, tmp_path) 
     assert first["race_id"] == "2023-01" and len(first["ranking"]) == 20
     assert sum(first["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
     assert first["actual"]["max-verstappen"] == 1
-    # model, grid baseline and the grid-only logistic calibration reference side by side
-    assert {"grid", "grid_logistic"} <= set(report.baseline_metrics)
-    assert "log_loss" in report.metrics and "log_loss" in report.baseline_metrics["grid_logistic"]
+    # model, grid order and the empirical P(win | grid slot) side by side, with paired intervals
+    assert {"grid", "grid_slot_rate"} <= set(report.baseline_metrics)
+    assert "log_loss" in report.metrics and "winner_nll" in report.baseline_metrics["grid_slot_rate"]
+    assert "log_loss" not in report.baseline_metrics["grid"]  # a point rule has no proper score
+    assert report.strongest["winner_nll"] == "grid_slot_rate"
+    c = report.verdict("top1_accuracy")
+    assert c.n_races == 22 and c.low <= c.mean_difference <= c.high and c.verdict in ("win", "tie", "loss")
 
 
 def test_regression_backtest_rows_have_prediction_and_actual(feature_lake: LocalStore, tmp_path) -> None:
