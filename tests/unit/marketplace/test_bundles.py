@@ -88,3 +88,24 @@ def test_without_the_ml_libraries_artifact_work_is_a_503_not_a_crash(monkeypatch
         with pytest.raises(ServingUnavailable) as info:
             call()
         assert (info.value.http_status, info.value.code) == (503, "verification_unavailable")
+
+
+def test_import_bundle_and_the_marketplace_apply_the_same_bundle_check(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pitwall.errors import ValidationFailed
+    from pitwall.ml import artifacts
+
+    seen: list[bytes] = []
+
+    def refuse(data: bytes) -> dict[str, bytes]:
+        seen.append(data)
+        raise ArtifactIntegrityError("refused by the one check")
+
+    monkeypatch.setattr(artifacts, "bundle_files", refuse)
+    with pytest.raises(ArtifactIntegrityError, match="the one check"):
+        artifacts.import_bundle(b"bundle-a", tmp_path / "a")
+    with pytest.raises(ValidationFailed, match="the one check") as info:
+        ms.check_bundle(b"bundle-b", None)
+    assert info.value.code == "bad_artifact"
+    assert seen == [b"bundle-a", b"bundle-b"] and not (tmp_path / "a").exists()
