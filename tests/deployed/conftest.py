@@ -4,6 +4,7 @@ created the way ``pitwall keys create`` creates it on AWS (record + usage-plan k
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import stat
@@ -48,6 +49,7 @@ def aws(synth: support.Synth) -> Iterator[dict[str, Any]]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per moto request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     server.start()
     env = support.aws_environment(f"http://127.0.0.1:{port}")

@@ -25,7 +25,7 @@ VALID_BODIES: dict[str, Any] = {
     "InstancesPredictRequest": {"instances": [{"start_position": 1}]},
     "ChampionshipRequest": {"season": 2024},
     "DeployRequest": {"version": 1},
-    "JobRequest": {"template": "race_winner", "name": "race_winner_v2", "seasons": "2021-2023"},
+    "JobRequest": {"template": "race_winner", "name": "race_winner_v2", "seasons": [2021, 2022, 2023]},
     "PublishRequest": {"model_name": MODEL, "title": "Grid + form winner", "description": "xgboost on grid and form"},
     "ForkRequest": {"new_name": "forked_winner"},
     "RatingRequest": {"stars": 5},
