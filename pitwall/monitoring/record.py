@@ -149,11 +149,19 @@ def _clean(metrics: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def race_rows(spec: Any, store: Store, season: int, round_: int) -> pd.DataFrame:
-    """The template's frame rows of one race (features, target, baselines), in frame order."""
+def race_rows(
+    spec: Any, store: Store, season: int, round_: int, frames: dict[tuple[str, int], Any] | None = None
+) -> pd.DataFrame:
+    """The template's frame rows of one race (features, target, baselines), in frame order;
+    ``frames`` caches season frames across the races of one scoring run."""
     from pitwall.features import FeatureStore
 
-    frame = spec.frame(FeatureStore(store), [season])
+    key = (spec.name, int(season))
+    frame = frames.get(key) if frames is not None else None
+    if frame is None:
+        frame = spec.frame(FeatureStore(store), [season])
+        if frames is not None:
+            frames[key] = frame
     return frame[frame["round"] == round_].reset_index(drop=True)
 
 
@@ -280,6 +288,8 @@ def score_race(
     sink: CaptureSink,
     reconstruct: bool = True,
     now: datetime | None = None,
+    frames: dict[tuple[str, int], Any] | None = None,
+    captures: pd.DataFrame | None = None,
 ) -> RaceScore | None:
     """Score the model on one ingested race and append it to its record (None: nothing to score)."""
     from pitwall.ml.metrics import direction
@@ -291,13 +301,14 @@ def score_race(
 
     race_id = f"{season}-{round_:02d}"
     date = race_date(store, season, round_)
-    captures = read_captures(sink, tenant_id, model_name, race_id=race_id)
+    if captures is None:  # one deployment's captures, read once per scoring run by score_races
+        captures = read_captures(sink, tenant_id, model_name, race_id=race_id)
     capture = live_capture(captures, race_id, race_cutoff(date))
     if not capture.empty:
         version = int(capture["version"].iloc[0])
         record = get_model(tenant_id, model_name, version)
         spec = get_template(record.template)
-        rows = race_rows(spec, store, season, round_)
+        rows = race_rows(spec, store, season, round_, frames)
         predictions = capture_predictions(capture, rows, spec.entity_col)
         kind = LIVE
         capture_id, captured_at = str(capture["capture_id"].iloc[0]), str(capture["captured_at"].iloc[0])
@@ -310,7 +321,7 @@ def score_race(
         if record.deployed_version is None or in_training_window(record, season, round_):
             return None
         spec = get_template(record.template)
-        rows = race_rows(spec, store, season, round_)
+        rows = race_rows(spec, store, season, round_, frames)
         if rows.empty:
             return None
         predictions = reconstructed_predictions(load_record_model(record), rows)
@@ -456,14 +467,24 @@ def score_races(
     """:func:`score_race` for every (deployment, race); one failing deployment never stops the others."""
     import logging
 
+    from pitwall.monitoring.capture import read_captures
+
     log = logging.getLogger(__name__)
+    races = list(races)
     out: list[RaceScore] = []
+    frames: dict[tuple[str, int], Any] = {}
     for tenant_id, model in deployments:
+        try:
+            captures = read_captures(sink, tenant_id, model)
+        except Exception:  # noqa: BLE001
+            log.exception("reading the captures of %s/%s failed", tenant_id, model)
+            continue
         for season, round_ in races:
             try:
                 score = score_race(
-                    tenant_id, model, int(season), int(round_), store=store, sink=sink, reconstruct=reconstruct
-                )
+                    tenant_id, model, int(season), int(round_), store=store, sink=sink, reconstruct=reconstruct,
+                    frames=frames, captures=captures,
+                )  # fmt: skip
             except Exception:  # noqa: BLE001
                 log.exception("scoring %s/%s on %s-%02d failed", tenant_id, model, season, round_)
                 continue

@@ -19,11 +19,15 @@ from pitwall.data.events import RaceIngested
 from pitwall.monitoring.alerts import LocalAlertBus
 from pitwall.monitoring.record import LIVE, RECONSTRUCTED, race_cutoff, read_record, record_summary
 from pitwall.monitoring.subscriber import on_races_ingested
+from pitwall.monitoring.summary import read_summary
 
 from .conftest import TENANT, MonitorEnv
 
 NAME = "rw_live"
-LIVE_ROUNDS = [1, 2, 3, 4, 5, 6, 7, 8]
+RECON_NAME = "rw_reconstructed"
+LIVE_ROUNDS = list(range(1, 25))  # the whole 2024 season
+SEQUENTIAL = LIVE_ROUNDS[:12]  # predict R, ingest R (one per-race event each), then R+1 ...
+BATCHED = LIVE_ROUNDS[12:]  # predicted ahead, then one summary event with the list of races
 RECONSTRUCTED_ROUNDS = [9, 10]
 
 
@@ -42,33 +46,38 @@ def _race_day(env: MonitorEnv, round_: int) -> pd.Timestamp:
     return pd.Timestamp(races.loc[races["round"] == round_, "date"].iloc[0])
 
 
+def _predict(env: MonitorEnv, principal, rnd: int) -> None:  # type: ignore[no-untyped-def]
+    cutoff = race_cutoff(_race_day(env, rnd))
+    env.clock.now = cutoff - timedelta(days=2)  # an earlier forecast, superseded below
+    env.service.invoke(principal, NAME, {"race": f"2024-{rnd:02d}"})
+    env.clock.now = cutoff - timedelta(hours=6)  # Saturday evening, grid known
+    env.service.invoke(principal, NAME, {"race": f"2024-{rnd:02d}"})
+    env.clock.now = cutoff - timedelta(hours=1)  # a what-if grid: never scored as a forecast
+    env.service.invoke(principal, NAME, {"race": f"2024-{rnd:02d}", "grid_positions": {"lewis-hamilton": 1}})
+    env.clock.now = cutoff + timedelta(hours=20)  # after the race: not live
+    env.service.invoke(principal, NAME, {"race": f"2024-{rnd:02d}"})
+
+
 @pytest.fixture(scope="module")
 def replay(monitor_env: MonitorEnv) -> dict:
-    """Predict each 2024 race the day before it, then ingest the races (one summary event)."""
+    """Replay 2024: predict each race before it, ingest it, score it."""
     env = monitor_env
     principal = env.deploy(TENANT, NAME)
-    for rnd in LIVE_ROUNDS:
-        cutoff = race_cutoff(_race_day(env, rnd))
-        env.clock.now = cutoff - timedelta(days=2)  # an earlier forecast, superseded below
-        env.service.invoke(principal, NAME, {"race": f"2024-{rnd:02d}"})
-        env.clock.now = cutoff - timedelta(hours=6)  # Saturday evening, grid known
-        env.service.invoke(principal, NAME, {"race": f"2024-{rnd:02d}"})
-        env.clock.now = cutoff - timedelta(hours=1)  # a what-if grid: never scored as a forecast
-        env.service.invoke(principal, NAME, {"race": f"2024-{rnd:02d}", "grid_positions": {"lewis-hamilton": 1}})
-        env.clock.now = cutoff + timedelta(hours=20)  # after the race: not live
-        env.service.invoke(principal, NAME, {"race": f"2024-{rnd:02d}"})
+    env.deploy(TENANT, RECON_NAME)  # deployed, never called: its record can only be reconstructed
     bus = LocalAlertBus()
-    summary = {"source": "f1db", "races": [[2024, r] for r in LIVE_ROUNDS]}
-    first = on_races_ingested(summary, store=env.store, sink=env.sink, publisher=bus, deployments=[(TENANT, NAME)])
-    # the current per-race event shape works too (the reconstructed races)
-    later = [
-        on_races_ingested(
-            RaceIngested(2024, r, f"2024-{r:02d}", "f1db"), store=env.store, sink=env.sink, publisher=bus,
-            deployments=[(TENANT, NAME)], check_drift=False,
-        )
-        for r in RECONSTRUCTED_ROUNDS
-    ]  # fmt: skip
-    return {"first": first, "later": later, "bus": bus}
+    kw = {"store": env.store, "sink": env.sink, "publisher": bus, "check_drift": False}
+    outcomes = []
+    for rnd in SEQUENTIAL:  # the current per-race event shape
+        _predict(env, principal, rnd)
+        event = RaceIngested(2024, rnd, f"2024-{rnd:02d}", "f1db")
+        outcomes.append(on_races_ingested(event, deployments=[(TENANT, NAME)], **kw))
+    for rnd in BATCHED:
+        _predict(env, principal, rnd)
+    summary = {"source": "f1db", "races": [[2024, r] for r in BATCHED]}  # one event per ingest run
+    outcomes.append(on_races_ingested(summary, deployments=[(TENANT, NAME)], **kw))
+    recon = {"races": [[2024, r] for r in RECONSTRUCTED_ROUNDS]}
+    outcomes.append(on_races_ingested(recon, deployments=[(TENANT, RECON_NAME)], **kw))
+    return {"outcomes": outcomes, "bus": bus}
 
 
 def _captures(env: MonitorEnv) -> pd.DataFrame:
@@ -77,16 +86,25 @@ def _captures(env: MonitorEnv) -> pd.DataFrame:
     return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
 
 
-def test_every_live_race_is_scored_and_the_rest_reconstructed(monitor_env: MonitorEnv, replay: dict) -> None:
+def test_a_live_record_of_the_whole_season(monitor_env: MonitorEnv, replay: dict) -> None:
     live = read_record(TENANT, NAME, LIVE)
     assert list(live["round"]) == LIVE_ROUNDS
     assert set(live["kind"]) == {LIVE}
-    recon = read_record(TENANT, NAME, RECONSTRUCTED)
+    assert read_record(TENANT, NAME, RECONSTRUCTED).empty  # every race had a live forecast
+    assert read_record(TENANT, RECON_NAME, LIVE).empty  # no captures: nothing is live
+    recon = read_record(TENANT, RECON_NAME, RECONSTRUCTED)
     assert list(recon["round"]) == RECONSTRUCTED_ROUNDS
     assert recon["capture_id"].isna().all()
     summary = record_summary(TENANT, NAME)
     assert summary[LIVE]["label"] == "live verified" and summary[LIVE]["n_races"] == len(LIVE_ROUNDS)
-    assert "not live" in summary[RECONSTRUCTED]["label"]
+    assert "not live" in record_summary(TENANT, RECON_NAME)[RECONSTRUCTED]["label"]
+    # the JSON the API serves (written by the subscriber; read without pandas)
+    view = read_summary(TENANT, NAME)
+    assert view["live_verified"]["n_races"] == len(LIVE_ROUNDS)
+    assert view["live_verified"]["cumulative"] == pytest.approx(live["value"].mean())
+    other = read_summary(TENANT, RECON_NAME)
+    assert [r["race_id"] for r in other["reconstructed"]["races"]] == [f"2024-{r:02d}" for r in RECONSTRUCTED_ROUNDS]
+    assert other["live_verified"]["n_races"] == 0
 
 
 def test_live_scores_equal_an_independent_recomputation(monitor_env: MonitorEnv, replay: dict) -> None:
@@ -126,8 +144,8 @@ def test_reconstructed_scores_use_the_pre_race_rows(monitor_env: MonitorEnv, rep
     from pitwall.platform.models import get_model
     from pitwall.templates import get_template, prediction_frame
 
-    recon = read_record(TENANT, NAME, RECONSTRUCTED).set_index("round")
-    model = load_record_model(get_model(TENANT, NAME))
+    recon = read_record(TENANT, RECON_NAME, RECONSTRUCTED).set_index("round")
+    model = load_record_model(get_model(TENANT, RECON_NAME))
     spec = get_template("race_winner")
     for rnd in RECONSTRUCTED_ROUNDS:
         rows = prediction_frame(spec.name, monitor_env.store, 2024, rnd)
@@ -145,5 +163,29 @@ def test_record_cli_prints_live_and_reconstructed_apart(monitor_env: MonitorEnv,
     out = CliRunner().invoke(app, ["monitor", "record", NAME, "--tenant", TENANT])
     assert out.exit_code == 0, out.output
     assert f"live verified ({len(LIVE_ROUNDS)} races)" in out.output
+    assert "2024-01" in out.output and "2024-24" in out.output
+    out = CliRunner().invoke(app, ["monitor", "record", RECON_NAME, "--tenant", TENANT])
+    assert out.exit_code == 0, out.output
     assert f"reconstructed (not live) ({len(RECONSTRUCTED_ROUNDS)} races)" in out.output
-    assert "2024-01" in out.output and "2024-10" in out.output
+    assert "no live verified races yet" in out.output
+
+
+def test_below_baseline_alerts_follow_the_record(monitor_env: MonitorEnv, replay: dict) -> None:
+    from pitwall.monitoring.alerts import LIVE_BELOW_BASELINE
+    from pitwall.monitoring.settings import DEFAULT_RECORD_WINDOW as N
+
+    live = read_record(TENANT, NAME, LIVE)
+    values, baselines = live["value"].tolist(), live["baseline"].tolist()
+
+    def expected(last_round: int) -> bool:  # top1 accuracy: higher is better
+        if last_round < N:
+            return False
+        window = slice(last_round - N, last_round)
+        return sum(values[window]) / N < sum(baselines[window]) / N
+
+    outcomes = replay["outcomes"]
+    for rnd, outcome in zip(SEQUENTIAL, outcomes, strict=False):
+        kinds = [a.kind for a in outcome.alerts]
+        assert (LIVE_BELOW_BASELINE in kinds) == expected(rnd), rnd
+    batched = outcomes[len(SEQUENTIAL)]
+    assert (LIVE_BELOW_BASELINE in [a.kind for a in batched.alerts]) == expected(LIVE_ROUNDS[-1])
