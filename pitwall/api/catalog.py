@@ -207,9 +207,10 @@ def _needs(what: str) -> ServingUnavailable:
 def _store() -> Any:
     try:
         from pitwall.data.store import get_store
+
+        return get_store()  # the cloud store imports awswrangler on first use
     except ImportError:
         raise _needs("reading stored data") from None
-    return get_store()
 
 
 def _algorithms() -> list[str]:

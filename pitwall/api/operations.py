@@ -211,12 +211,13 @@ OPERATIONS: tuple[Operation, ...] = (
         s.ListingInfo,
         request=s.PublishRequest,
         status=201,
-        errors=(400, 401, 404, 409, 413, 422, 429),
+        errors=(400, 401, 404, 409, 413, 422, 429, 503),
         tags=MARKET,
         description="The artifact is verified (safe formats, checksums) and Pitwall runs its standard "
         f"walk-forward backtest ({VERIFY_STANDARD}) to compute the verified metrics. "
         "409 when that model version is already listed; 422 (bad_artifact, verification_failed) "
-        "when the artifact or the backtest fails.",
+        "when the artifact or the backtest fails; 503 where the deployment cannot run them (the lean "
+        "API Lambda has no ML libraries).",
     ),
     Operation(
         "market_top",
