@@ -190,7 +190,7 @@ def driver_data_records(inp: FeatureInputs, frame: pd.DataFrame, moment: str) ->
         )
     # only what is known at the moment: a later feature (the race's observed weather) never reaches user code
     later = [c for c in frame.columns if c in FEATURES and not known_by(FEATURES[c].known_at, moment)]
-    frame = frame.drop(columns=later)
+    frame = frame.assign(**{c: None for c in later})
     base = frame.astype(object).where(frame.notna(), None).to_dict("records")
     records = []
     for i, rec in enumerate(base):

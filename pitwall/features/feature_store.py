@@ -34,6 +34,7 @@ from pitwall.features.tables import (
 )
 from pitwall.features.targets import target_frame
 
+LATEST_MOMENT = MOMENTS[-1]  # pre_race: the last moment with a (race, driver) feature table
 SeasonsArg = int | tuple[int, int] | Sequence[int] | range | None
 
 
@@ -138,8 +139,9 @@ class FeatureStore:
         one of these, so the frame describes races *assumed* to run in those conditions (no
         forecast exists offline); the rows then carry that assumption as column
         ``scenario_weather``. Races without lap data never match.
-        Only features known at ``moment`` (spec ``known_at``) are returned: asking for a later
-        one (``observed_weather``) is refused. Rows are ordered by season, round, driver_id.
+        Features known only after the race (spec ``known_at``: ``observed_weather``) are never
+        returned, and asking for one is refused; the others are null at a moment before they
+        are known (``start_position`` pre_qualifying). Rows are ordered by season, round, driver_id.
         """
         if moment not in MOMENTS:
             raise FeatureInputError(f"moment: must be one of {', '.join(MOMENTS)}; got {moment!r}", field="moment")
@@ -155,13 +157,13 @@ class FeatureStore:
         for n in names or []:
             if n not in FEATURES:
                 raise FeatureInputError(f"features: unknown built-in feature {n!r}", field="features")
-            if not known_by(FEATURES[n].known_at, moment):
+            if not known_by(FEATURES[n].known_at, LATEST_MOMENT):
                 raise FeatureInputError(
-                    f"features: {n!r} is known only from {FEATURES[n].known_at}, after the {moment} moment; "
+                    f"features: {n!r} is known only from {FEATURES[n].known_at}, after every feature-table moment; "
                     "a race's observed weather can only be a scenario (conditions=)",
                     field="features",
                 )
-        columns = [c for c in feature_columns(groups) if known_by(FEATURES[c].known_at, moment)]
+        columns = [c for c in feature_columns(groups) if known_by(FEATURES[c].known_at, LATEST_MOMENT)]
         columns += [n for n in names or [] if n not in columns]
         custom = _str_list(custom_features, "custom_features") or []
         for name in custom:

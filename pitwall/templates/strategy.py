@@ -69,6 +69,11 @@ DERIVED_COLUMNS: dict[str, dict[str, Column]] = {
         ),
         "tire_deg_rate": Column("the driver's session feature tire_deg_rate (earlier races)", "pre_practice"),
         "baseline_circuit_compound": Column("= circuit_compound_median", "pre_race"),
+        "prev_stint_excess_deg": Column(
+            "the driver's previous stint of this race (with a slope): its degradation minus its circuit x compound "
+            "median",
+            "start of stint",
+        ),
     },
     "pit_stop": {
         "compound_in_code": Column("compound of the in-lap as a number", "end of in-lap"),
@@ -106,6 +111,21 @@ DERIVED_COLUMNS: dict[str, dict[str, Column]] = {
         "baseline_grid_slot_rate": Column("shrunken per-grid-slot rate", "pre_race"),
         "baseline_prior_majority": Column("majority class of earlier races", "pre_practice"),
         "baseline_circuit_majority": Column("most likely class under the shrunken circuit shares", "pre_practice"),
+        # the race-result templates' own columns (defined in pitwall/templates/ranking.py)
+        "grid_slot_rate": Column("empirical P(finish <= k | grid slot) of earlier seasons", "pre_race"),
+        "grid_lock": Column("(grid slot - 1) x the circuit's overtaking difficulty of earlier races", "pre_race"),
+        "seasons_into_regulations": Column("seasons since the last technical-regulation change", "pre_practice"),
+        "last_practice_rank": Column("order of the last practice session before qualifying", "pre_qualifying"),
+        "fastest_lap_slot_rate": Column("empirical P(fastest lap | grid slot) of earlier seasons", "pre_race"),
+        "fastest_lap_point": Column("1 in seasons where the fastest lap scored a point", "pre_practice"),
+        "team_pace_gap": Column("team race pace of earlier races minus the best team's", "pre_practice"),
+        "ahead_of_teammate": Column("1 for the team's better starter", "pre_race"),
+        "baseline_grid": Column("grid order", "pre_race"),
+        "baseline_last_practice": Column("order of the last practice session", "pre_qualifying"),
+        "baseline_best_practice": Column("order of the best practice lap", "pre_qualifying"),
+        "baseline_pole": Column("grid order: the pole-sitter", "pre_race"),
+        "baseline_pace_team": Column("better qualifier of the fastest race-pace team", "pre_race"),
+        "baseline_fastest_lap_slot_rate": Column("P(fastest lap | grid slot)", "pre_race"),
     },
 }
 
@@ -194,8 +214,13 @@ def green_same_stint(lf: pd.DataFrame) -> pd.Series:
 
 
 def _lap_rows(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataFrame:
-    lf = _laps(fs, seasons)
-    lf = lf[green_same_stint(lf).to_numpy()].reset_index(drop=True)
+    lf = lap_inputs(_laps(fs, seasons))
+    return lf[green_same_stint(lf).to_numpy()].reset_index(drop=True)
+
+
+def lap_inputs(lf: pd.DataFrame) -> pd.DataFrame:
+    """The derived inputs of every lap row (before the green same-stint row selection)."""
+    lf = lf.copy()
     lf["prev_vs_recent_s"] = lf["prev_lap_time_s"] - lf["recent_clean_lap_s"]
     lf["prev_vs_prev2_s"] = lf["prev_lap_time_s"] - lf["prev2_lap_time_s"].where(
         lf["prev2_lap_time_s"] < MAX_LAP_TIME_S
@@ -226,7 +251,14 @@ def gap_frame(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------
 # stint rows
 # ---------------------------------------------------------------------------------------
-STINT_FEATURES = ("compound_code", "stint", "start_tyre_life", "fresh_tyre_flag", "start_lap_fraction")
+STINT_FEATURES = (
+    "compound_code",
+    "stint",
+    "start_tyre_life",
+    "fresh_tyre_flag",
+    "start_lap_fraction",
+    "prev_stint_excess_deg",
+)
 STINT_SCENARIO = ("stint_planned_laps",)
 
 
@@ -249,16 +281,17 @@ def tyre_degradation_frame(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataF
 
     Target ``deg_s_per_lap``: least-squares slope of the fuel-corrected lap time
     (``lap_time_s + FUEL_EFFECT_S_PER_LAP * lap_number``) against tyre life over the stint's
-    clean laps (green flag, no pit in/out, not lap 1, within 107 % of the driver's median).
+    clean laps (green flag, no pit in/out, not lap 1, within 107 % of the stint's median).
     Inputs are what is known when the stint starts; ``stint_planned_laps`` (its final length)
     is a scenario input only. Baseline: the median slope of the compound at the circuit over
     earlier races (else of the compound anywhere).
     """
     lf = _laps(fs, seasons)
     clean = lf["clean"].astype(bool)
-    med = lf.groupby(["race_id", "driver_id"], dropna=False)["lap_time_s"].transform("median")
-    clean &= lf["lap_time_s"] <= 1.07 * med
     keys = ["season", "round", "race_id", "driver_id", "constructor_id", "circuit_id", "stint"]
+    # within 107 % of the stint's own median: a stint's slope reads only that stint's laps
+    med = lf.groupby(keys, dropna=False)["lap_time_s"].transform("median")
+    clean &= lf["lap_time_s"] <= 1.07 * med
     laps = lf[clean.to_numpy()].copy()
     laps["x"] = laps["tyre_life"].astype("float64")
     laps["y"] = laps["lap_time_s"].astype("float64") + FUEL_EFFECT_S_PER_LAP * laps["lap_number"].astype("float64")
@@ -286,6 +319,14 @@ def tyre_degradation_frame(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataF
     df["circuit_compound_median"] = prior_median(df, "deg_s_per_lap", ["circuit_id", "compound"]).fillna(by_compound)
     df["circuit_compound_median"] = df["circuit_compound_median"].fillna(0.0)
     df["baseline_circuit_compound"] = df["circuit_compound_median"]
+    # this race's conditions: how the driver's previous stint (ended before this one started)
+    # degraded relative to its own reference
+    df = df.sort_values(["race_id", "driver_id", "stint"]).reset_index(drop=True)
+    rel = df["deg_s_per_lap"] - df["circuit_compound_median"]
+    same = df.groupby(["race_id", "driver_id"], sort=False)
+    prev_stint = same["stint"].shift(1)
+    df["prev_stint_excess_deg"] = rel.groupby([df["race_id"], df["driver_id"]], sort=False).shift(1)
+    df["prev_stint_excess_deg"] = df["prev_stint_excess_deg"].where(prev_stint.notna())
     df = _as_float(df, ["deg_s_per_lap", *STINT_FEATURES, *STINT_SCENARIO])
     return df.sort_values(["season", "round", "driver_id", "stint"]).reset_index(drop=True)
 

@@ -20,7 +20,9 @@ SPEC = TemplateSpec(
     scenario_inputs=STINT_SCENARIO,
     default_algorithm="lightgbm",
     offset="circuit_compound_median",  # the model learns the correction to this reference value
-    params={"objective": "l1"},
+    # chosen on the 2021-2023 validation seasons (MAE summed: 0.2355 vs 0.2589 for the library
+    # defaults and 0.2406 for the baseline); reported on 2024
+    params={"objective": "l1", "n_estimators": 60, "min_child_samples": 200, "learning_rate": 0.05},
     primary_metric="mae",
     baselines=(
         Baseline(

@@ -28,7 +28,9 @@ def test_notebook_example_as_written(fs):
     finally:
         fe.unregister("momentum_score")
     assert data["season"].min() == 1950 and data["season"].max() == 2024
-    assert list(data.columns) == list(KEY_COLUMNS) + feature_columns(GROUPS) + ["momentum_score"]
+    # every built-in known pre-race (not the race's own observed weather), then the custom feature
+    pre_race = [c for c in feature_columns(GROUPS) if c != "observed_weather"]
+    assert list(data.columns) == list(KEY_COLUMNS) + pre_race + ["momentum_score"]
     # Leclerc before Monaco 2024 (race-results.yml): Imola P3, Miami P3, China P4, Japan P4, Australia P2
     lec = data[(data["race_id"] == "2024-08") & (data["driver_id"] == "charles-leclerc")]
     expected = sum((21 - p) * w for p, w in zip([3, 3, 4, 4, 2], [0.35, 0.25, 0.20, 0.12, 0.08], strict=True)) / 20
@@ -42,7 +44,12 @@ def test_filters(fs):
     assert list(df.columns) == list(KEY_COLUMNS) + feature_columns(["driver"])
     wet = fs.get_features(seasons=(2018, 2024), conditions="wet", features=["career_wins"], drivers="lewis-hamilton")
     assert set(wet["race_id"]) >= {"2020-14", "2024-09"} and set(wet["driver_id"]) == {"lewis-hamilton"}
-    assert list(wet.columns) == list(KEY_COLUMNS) + ["career_wins"]
+    # conditions= is a scenario on the race's observed weather, carried by the rows as such
+    assert list(wet.columns) == list(KEY_COLUMNS) + ["career_wins", "scenario_weather"]
+    assert set(wet["scenario_weather"]) == {"wet"}
+    with pytest.raises(FeatureInputError, match="known only from post_race") as err:
+        fs.get_features(seasons=2024, features=["observed_weather"])
+    assert err.value.field == "features"
     both = fs.get_features(seasons=2024, feature_groups=["session"], moment="pre_qualifying", include_targets=True)
     assert both["start_position"].isna().all() and both["quali_gap_to_pole"].isna().all()
     assert all(c in both.columns for c in TARGET_COLUMNS)

@@ -60,7 +60,7 @@ def test_race_frame(lake_inputs):
     assert list(races.columns) == list(RACE_COLUMNS)
     r = races.set_index("race_id")
     assert bool(r.loc["2024-08", "safety_car"]) and bool(r.loc["2024-08", "red_flag"])
-    assert bool(r.loc["2024-09", "rain"]) and r.loc["2024-09", "weather_condition"] == "wet"
+    assert bool(r.loc["2024-09", "rain"]) and r.loc["2024-09", "observed_weather"] == "wet"
     assert not r.loc["2014-01", "has_lap_data"] and pd.isna(r.loc["2014-01", "safety_car"])
     assert math.isnan(r.loc["2014-01", "circuit_prior_sc_rate"])
     assert r.loc["2024-08", "dnf_count"] == 4 and r.loc["2024-08", "starters"] == 20

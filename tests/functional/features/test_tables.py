@@ -135,6 +135,9 @@ def test_show_features_and_job_entry_point(lake, tmp_path, monkeypatch, capsys):
 def test_docs_list_every_feature_definition():
     doc = (REPO_ROOT / "docs" / "features.md").read_text()
     assert render_markdown() in doc
+    from pitwall.features.laps import render_frame_tables
+
+    assert render_frame_tables() in doc  # the lap / stint / pit-stop / race columns with their known_at
 
 
 def test_feature_store_keeps_inputs_only_while_the_store_is_unchanged(store):

@@ -66,10 +66,11 @@ def test_monaco_2024_quali_gap_and_constructor_standings(features, shared_data):
     assert _row(features, "2024-08", "charles-leclerc")["constructor_position"] == ferrari == 2
 
 
-def test_weather_condition_from_tyre_use(features):
-    by_race = features.drop_duplicates("race_id").set_index("race_id")["weather_condition"]
+def test_observed_weather_from_tyre_use(features, lake_inputs):
+    by_race = lake_inputs.race_conditions.set_index("race_id")["observed_weather"]
     assert by_race["2024-09"] == "wet"  # Canada 2024: two thirds of laps on intermediates/wets
     assert by_race["2023-06"] == "mixed"  # Monaco 2023: rain late in the race
     assert by_race["2024-08"] == "dry"
-    assert features[features["season"] == 2014]["weather_condition"].isna().all()  # no lap data before 2018
-    assert features[features["season"] == 2024]["weather_condition"].isna().any()  # laps cover rounds 1-18 only
+    assert "2014-01" not in by_race.index  # no lap data before 2018
+    # the race's own observed weather is known only after the race: null in every pre-race row
+    assert features["observed_weather"].isna().all()
