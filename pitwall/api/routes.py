@@ -17,7 +17,7 @@ from pitwall.api import schemas as s
 from pitwall.api.http import API_VERSION, Call
 from pitwall.errors import NotFound, ValidationFailed
 from pitwall.marketplace import rules as market_rules
-from pitwall.marketplace import service as market_service
+from pitwall.marketplace import service as marketplace_service
 from pitwall.platform import jobs, models
 from pitwall.platform.records import JobRecord, Listing, ModelRecord
 from pitwall.platform.validation import identifier
@@ -356,7 +356,7 @@ def market_publish(call: Call) -> s.ListingInfo:
 
 
 def market_download(call: Call) -> s.DownloadInfo:
-    result = market_service.download(_listing_id(call), tenant=call.tenant, backend=call.services.records)
+    result = marketplace_service.download(_listing_id(call), tenant=call.tenant, backend=call.services.records)
     return s.DownloadInfo(
         listing_id=result.listing_id,
         model_name=result.model_name,
