@@ -19,7 +19,6 @@ from pitwall.api import routes as r
 from pitwall.api import schemas as s
 from pitwall.api.catalog import CATALOG_OPERATIONS
 from pitwall.api.http import API_PREFIX, API_VERSION, Call, Operation, QueryParam
-from pitwall.api.openapi import render
 from pitwall.marketplace import rules as market_rules
 from pitwall.marketplace.verify import VERIFY_STANDARD
 from pitwall.vocabulary import JOB_STATUSES
@@ -298,6 +297,8 @@ def operation(operation_id: str) -> Operation:
 
 @lru_cache(maxsize=1)
 def _document() -> dict[str, Any]:
+    from pitwall.api.openapi import render  # JSON-schema generation: only when the document is asked for
+
     return render(OPERATIONS, title=TITLE, version=API_VERSION, description=DESCRIPTION)
 
 
