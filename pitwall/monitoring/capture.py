@@ -474,3 +474,46 @@ def capture_answer(
     except Exception:  # noqa: BLE001 - monitoring never breaks serving
         log.exception("capture of a %s/%s request failed", record.tenant_id, record.name)
         return None
+
+
+def capture_predictor_answer(
+    recorder: CaptureRecorder, predictor: Any, serving: Any, payload: Mapping[str, Any], answer: Mapping[str, Any]
+) -> str | None:
+    """Sample and capture one request answered in-process by ``predictor`` with ``serving``
+    (an ``InProcessServing``): the hook for the SageMaker inference container, which has
+    both after ``invoke``. Never raises."""
+    try:
+        if "championship" in payload or not recorder.sampled(predictor.tenant_id, predictor.name):
+            return None
+        features = features_of_request(predictor, serving, payload)
+        if features is None:
+            return None
+        return recorder.record(
+            tenant_id=predictor.tenant_id,
+            model=predictor.name,
+            version=predictor.version,
+            template=predictor.template,
+            payload=payload,
+            answer=answer,
+            features=features,
+        )
+    except Exception:  # noqa: BLE001 - monitoring never breaks serving
+        log.exception("capture of a %s/%s request failed", predictor.tenant_id, predictor.name)
+        return None
+
+
+def environment_sink() -> CaptureSink:
+    """S3 when ``PITWALL_CAPTURE_BUCKET`` is set (``PITWALL_CAPTURE_PREFIX``, default ``captures``),
+    else the local parquet folder."""
+    import os
+
+    from pitwall.monitoring.capture_aws import BUCKET_ENV, S3CaptureSink
+
+    return S3CaptureSink.from_env() if os.environ.get(BUCKET_ENV) else LocalCaptureSink()
+
+
+def capturing(inner: Any) -> CapturingServing:
+    """``inner`` (a serving backend) wrapped for data capture into :func:`environment_sink`."""
+    if isinstance(inner, CapturingServing):
+        return inner
+    return CapturingServing(inner, CaptureRecorder(environment_sink()))

@@ -99,3 +99,15 @@ def test_eventbridge_alert_publisher_under_moto() -> None:
         body = json.loads(messages[0]["Body"])
         assert body["detail-type"] == MODEL_ALERT and body["detail"]["kind"] == "feature_drift"
         assert body["detail"]["tenant_id"] == TENANT
+
+
+def test_capturing_picks_the_s3_sink_from_the_environment(s3, monkeypatch) -> None:
+    from pitwall.monitoring.capture import LocalCaptureSink, capturing
+    from pitwall.serving.deploy import LocalServing
+
+    monkeypatch.delenv(BUCKET_ENV, raising=False)
+    assert isinstance(capturing(LocalServing()).recorder.sink, LocalCaptureSink)
+    monkeypatch.setenv(BUCKET_ENV, BUCKET)
+    wrapped = capturing(LocalServing())
+    assert isinstance(wrapped.recorder.sink, S3CaptureSink) and wrapped.recorder.sink.bucket == BUCKET
+    assert capturing(wrapped) is wrapped and wrapped.name == "local"

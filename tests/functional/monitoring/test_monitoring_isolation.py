@@ -67,3 +67,23 @@ def test_capture_rate_of_the_deployment_is_honoured(monitor_env: MonitorEnv) -> 
     configure(TENANT, name, capture_percent=0)
     env.service.invoke(principal, name, {"instances": [row]})
     assert read_captures(env.sink, TENANT, name)["capture_id"].nunique() == kept
+
+
+def test_inference_container_hook_captures_what_the_predictor_answered(monitor_env: MonitorEnv) -> None:
+    from pitwall.monitoring.capture import CaptureRecorder, Sampler, capture_predictor_answer
+    from pitwall.platform.models import get_model
+    from pitwall.serving.deploy import LocalServing
+
+    env = monitor_env
+    name = "rw_container"
+    env.deploy(TENANT, name)
+    local = LocalServing()  # what the container holds: a predictor and an InProcessServing
+    predictor = local.cache.get(get_model(TENANT, name))
+    payload = {"race": "2024-02"}
+    answer = local.serving.invoke(predictor, payload)
+    recorder = CaptureRecorder(env.sink, sampler=Sampler(0), clock=env.clock)
+    capture_id = capture_predictor_answer(recorder, predictor, local.serving, payload, answer)
+    caps = read_captures(env.sink, TENANT, name)
+    assert set(caps["capture_id"]) == {capture_id} and caps["paired"].all()
+    by_driver = {p["driver_id"]: p["rank"] for p in answer["predictions"]}
+    assert dict(zip(caps["entity"], caps["rank"], strict=True)) == by_driver
