@@ -101,8 +101,9 @@ class FeatureStore:
         return self._store
 
     def _inputs(self) -> FeatureInputs:
-        """The Store's input tables; kept (with everything derived from them) while a ``LocalStore``'s
-        input files are unchanged, so repeated calls on one FeatureStore do not re-read or recompute."""
+        """The Store's input tables; kept (with everything derived from them) while the Store's input
+        objects are unchanged (``Store.versions``), so repeated calls on one FeatureStore do not re-read
+        or recompute."""
         fingerprint = input_fingerprint(self.store)
         if fingerprint is not None and self._cached is not None and self._cached[0] == fingerprint:
             return self._cached[1]

@@ -24,9 +24,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from pitwall.config import backend_kind
 from pitwall.errors import Conflict
 from pitwall.platform import keys, models, quotas
-from pitwall.platform.backend import RecordsBackend, backend_kind, get_backend
+from pitwall.platform.backend import RecordsBackend, get_backend
 from pitwall.platform.records import ModelRecord, Principal
 from pitwall.serving.predictor import PredictorCache
 from pitwall.serving.sagemaker import SageMakerServing
