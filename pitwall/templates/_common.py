@@ -20,7 +20,10 @@ COMPACT_FORM = (
     "dnf_rate_season",
 )
 
-# Race-result models (issue 12): the grid kept as a prior (its empirical top-k rate from earlier
+# Race-result models (issue 12), chosen on the 2021-2023 validation seasons (race_winner: this
+# monotone xgboost averages top-1 0.576 / winner NLL 1.203 against logistic on the same inputs
+# 0.561 / 1.219 and grid order 0.530 / slot rate 1.610; podium and points share the recipe):
+# the grid kept as a prior (its empirical top-k rate from earlier
 # seasons), how much the circuit locks the grid in, the team's race pace from earlier races'
 # clean laps, form and reliability; monotone where the domain is.
 RACE_FORM = (
