@@ -26,4 +26,6 @@ SPEC = TemplateSpec(
     build=pit_stop_frame,
     backtest_mode="season_start",
     first_season=2012,
+    card_note="Does not beat the circuit median: a tie on the 2021-2023 validation seasons except a win on 2023, "
+    "and a narrow loss / tie on 2024 (paired interval over races). Use the circuit median.",
 )

@@ -26,4 +26,6 @@ SPEC = TemplateSpec(
     entity_col="circuit_id",
     min_train_races=20,
     first_season=2018,
+    card_note="No skill without a forecast: it ties the majority class ('low') and the circuit's majority class; "
+    "a live prediction needs a weather forecast, which no offline source has.",
 )

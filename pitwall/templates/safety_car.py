@@ -27,4 +27,7 @@ SPEC = TemplateSpec(
     entity_col="circuit_id",
     min_train_races=20,
     first_season=2018,
+    card_note="No skill: log loss ties the constant base rate and the shrunken circuit rate on every validation "
+    "season (2021-2023) and on 2024 (paired intervals contain zero). A safety car is close to a coin flip "
+    "weighted by the circuit's history.",
 )

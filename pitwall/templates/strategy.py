@@ -277,16 +277,22 @@ def prior_median(df: pd.DataFrame, value: str, by: Sequence[str]) -> pd.Series:
 
 
 def tyre_degradation_frame(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataFrame:
-    """One row per stint with at least ``STINT_MIN_CLEAN_LAPS`` clean laps.
+    """One row per stint with at least ``STINT_MIN_CLEAN_LAPS`` clean laps (``stint_table``)."""
+    df = stint_table(_laps(fs, seasons))
+    return df[df["deg_s_per_lap"].notna()].reset_index(drop=True)
 
-    Target ``deg_s_per_lap``: least-squares slope of the fuel-corrected lap time
-    (``lap_time_s + FUEL_EFFECT_S_PER_LAP * lap_number``) against tyre life over the stint's
-    clean laps (green flag, no pit in/out, not lap 1, within 107 % of the stint's median).
-    Inputs are what is known when the stint starts; ``stint_planned_laps`` (its final length)
-    is a scenario input only. Baseline: the median slope of the compound at the circuit over
-    earlier races (else of the compound anywhere).
+
+def stint_table(lf: pd.DataFrame) -> pd.DataFrame:
+    """One row per stint of the laps ``lf``: the inputs known when it starts, and its target.
+
+    Target ``deg_s_per_lap`` (NaN with fewer than ``STINT_MIN_CLEAN_LAPS`` clean laps):
+    least-squares slope of the fuel-corrected lap time (``lap_time_s + FUEL_EFFECT_S_PER_LAP *
+    lap_number``) against tyre life over the stint's clean laps (green flag, no pit in/out, not
+    lap 1, within 107 % of the stint's median). Inputs are what is known when the stint starts:
+    its first lap's tyres and lap, priors of earlier races, and the driver's previous stints of
+    this race; ``stint_planned_laps`` (its final length) is a scenario input only. Baseline: the
+    median slope of the compound at the circuit over earlier races (else of the compound).
     """
-    lf = _laps(fs, seasons)
     clean = lf["clean"].astype(bool)
     keys = ["season", "round", "race_id", "driver_id", "constructor_id", "circuit_id", "stint"]
     # within 107 % of the stint's own median: a stint's slope reads only that stint's laps
@@ -314,19 +320,19 @@ def tyre_degradation_frame(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataF
     first["stint_planned_laps"] = first["last_lap"].astype("float64") - first["lap_number"].astype("float64") + 1
     cols = [*keys, "compound", "compound_code", "start_tyre_life", "fresh_tyre_flag", "start_lap_fraction"]
     cols += ["start_lap", "laps_remaining_at_start", "stint_planned_laps", "pit_lane_loss_s"]
-    df = agg[[*keys, "deg_s_per_lap"]].merge(first[cols], on=keys, how="left")
+    df = first[cols].merge(agg[[*keys, "deg_s_per_lap"]], on=keys, how="left")
+    df = df[df["stint"].notna()].reset_index(drop=True)
     by_compound = prior_median(df, "deg_s_per_lap", ["compound"])
     df["circuit_compound_median"] = prior_median(df, "deg_s_per_lap", ["circuit_id", "compound"]).fillna(by_compound)
     df["circuit_compound_median"] = df["circuit_compound_median"].fillna(0.0)
     df["baseline_circuit_compound"] = df["circuit_compound_median"]
-    # this race's conditions: how the driver's previous stint (ended before this one started)
-    # degraded relative to its own reference
+    # this race's conditions: how the driver's latest earlier stint with a slope (it ended
+    # before this one started) degraded relative to its own reference
     df = df.sort_values(["race_id", "driver_id", "stint"]).reset_index(drop=True)
     rel = df["deg_s_per_lap"] - df["circuit_compound_median"]
-    same = df.groupby(["race_id", "driver_id"], sort=False)
-    prev_stint = same["stint"].shift(1)
-    df["prev_stint_excess_deg"] = rel.groupby([df["race_id"], df["driver_id"]], sort=False).shift(1)
-    df["prev_stint_excess_deg"] = df["prev_stint_excess_deg"].where(prev_stint.notna())
+    df["prev_stint_excess_deg"] = rel.groupby([df["race_id"], df["driver_id"]], sort=False).transform(
+        lambda r: r.shift(1).ffill()
+    )
     df = _as_float(df, ["deg_s_per_lap", *STINT_FEATURES, *STINT_SCENARIO])
     return df.sort_values(["season", "round", "driver_id", "stint"]).reset_index(drop=True)
 
@@ -524,3 +530,41 @@ def pit_window_frame(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataFrame:
     best = shares.to_numpy().argmax(axis=1)
     df["baseline_circuit_majority"] = np.asarray(PIT_WINDOW_LABELS, dtype=object)[best]
     return df
+
+
+# ---------------------------------------------------------------------------------------
+# every lap (pit, safety-car and yellow laps too): a status-aware naive rule
+# ---------------------------------------------------------------------------------------
+SCENARIO_LAP_STATUS = "scenario_lap_status"
+LAP_STATUSES = ("pit_in", "pit_out", "red", "sc", "vsc", "yellow", "green")
+
+
+def all_laps_frame(fs: FeatureStore, seasons: Sequence[int]) -> pd.DataFrame:
+    """Every lap with a time and a previous lap (under ``MAX_LAP_TIME_S``), with the lap's own
+    status as an explicit scenario input ``scenario_lap_status`` (pit in / pit out / red / SC /
+    VSC / yellow / green: the first that applies) — known only at the end of the lap, so a rule
+    that reads it answers "what if lap N runs under this status", never a forecast."""
+    lf = _laps(fs, seasons)
+    keep = lf["lap_time_s"].notna() & lf["prev_lap_time_s"].notna()
+    keep &= (lf["lap_time_s"] < MAX_LAP_TIME_S) & (lf["prev_lap_time_s"] < MAX_LAP_TIME_S)
+    lf = lf[keep.to_numpy()].reset_index(drop=True)
+    flags = [
+        lf["is_pit_in_lap"],
+        lf["is_pit_out_lap"] & (lf["lap_number"] > 1),
+        lf["status_red"],
+        lf["status_sc"],
+        lf["status_vsc"] | lf["status_vsc_ending"],
+        lf["status_yellow"],
+    ]
+    lf[SCENARIO_LAP_STATUS] = np.select([f.astype(bool) for f in flags], LAP_STATUSES[:-1], default="green")
+    lf["reference_lap_s"] = lf["recent_clean_lap_s"].fillna(lf["prev_lap_time_s"])
+    return lf
+
+
+def status_aware_naive(train: pd.DataFrame, rows: pd.DataFrame) -> pd.Series:
+    """The status-aware naive lap time of ``rows``: the driver's recent clean pace
+    (``reference_lap_s``) times the median ratio lap / reference of laps of the same scenario
+    status in ``train``; a green lap after a green lap of the same stint is the previous lap."""
+    ratio = (train["lap_time_s"] / train["reference_lap_s"]).groupby(train[SCENARIO_LAP_STATUS]).median()
+    pred = rows["reference_lap_s"] * rows[SCENARIO_LAP_STATUS].map(ratio).fillna(1.0)
+    return pred.where(~green_same_stint(rows), rows["prev_lap_time_s"]).astype("float64")
