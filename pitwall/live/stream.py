@@ -95,6 +95,10 @@ def resolve_model(model: Any) -> LiveModel:
     if isinstance(inner, LiveModel):
         return inner
     name = getattr(model, "name", type(model).__name__)
+    try:  # an SDK model named like a saved live model
+        return load_live_model(str(name))
+    except LiveModelError:
+        pass
     raise LiveModelError(
         f"model: {name!r} is not a live race model; live streams need one trained with "
         "`pitwall live train NAME --train-until 2023` (pitwall.live.train_live_model)"

@@ -10,8 +10,17 @@ about laps N+1 onward.
 Training: every lap of every stored race of the training seasons (seasons up to the season
 before the one predicted), one row per running driver and lap, labelled with the race's final
 classification (``results``). Three LightGBM models (binary win, binary podium, regression of the
-classification order), monotone in position and gap; per lap, P(win) is normalised to sum to 1
-over the running drivers and P(podium) to ``min(3, running)``. Drivers who have stopped get 0.
+classification order), monotone in position and gap. Per lap, P(win) is the softmax of the win
+model's scores over the running drivers (a conditional logit: the field's P(win) sums to 1) and
+P(podium) the podium model's probabilities scaled to sum to ``min(3, running)``. Drivers who have
+stopped get 0.
+
+Model choices were made on held-out training seasons, never on the season predicted: with
+training on the seasons before 2022 (resp. 2023) and the winner's log loss averaged over 10, 25,
+50 and 75 % of each race, small regularised trees (7 leaves, 300 rows a leaf, L2 10) beat the
+default LightGBM trees (2022: 0.85 vs 0.99; 2023: 0.51 vs 0.58) and the softmax beat normalised
+binary probabilities on average (0.68 vs 0.72); the empirical P(win | position, laps left) scored
+1.07 and 0.77.
 
 Naive baselines, fitted on the same training seasons (``EmpiricalBaseline``):
 
@@ -148,6 +157,12 @@ def _normalise(p: np.ndarray, total: float) -> np.ndarray:
     return out
 
 
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    z = np.asarray(scores, dtype=float)
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
 @dataclass
 class EmpiricalBaseline:
     """P(win | running position, laps left) and P(win | grid slot) from earlier seasons."""
@@ -231,7 +246,7 @@ class LiveModel:
         exp_pos = x[:, FEATURES.index("position")].astype(float).copy()
         if running.any():
             xr = x[running]
-            p_win[running] = _normalise(self.boosters["win"].predict(xr, num_threads=1), 1.0)
+            p_win[running] = _softmax(self.boosters["win"].predict(xr, raw_score=True, num_threads=1))
             p_pod[running] = _normalise(self.boosters["podium"].predict(xr, num_threads=1), 3.0)
             exp_pos[running] = np.clip(self.boosters["position"].predict(xr, num_threads=1), 1.0, float(n))
         return p_win, p_pod, exp_pos
@@ -336,18 +351,29 @@ def load_live_model(name_or_path: str | Path) -> LiveModel:
     )
 
 
-def race_rows(store: Store, season: int, round_: int, results: pd.DataFrame | None = None) -> pd.DataFrame:
+def race_rows(store: Store, season: int, round_: int, tables: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Every lap state of one stored race as model rows, labelled with the final classification."""
-    from pitwall.live.sources.replay import ReplaySource, load_race
+    from pitwall.live.sources.replay import ReplaySource, load_race, season_tables
 
-    race = load_race(store, season, round_)
-    frames = [state_frame(s).assign(race_id=s.race_id) for s in ReplaySource(season, round_, race=race)]
-    rows = pd.concat(frames, ignore_index=True)
-    if results is None:
-        results = store.read("results", [season])
-    res = results[results["round"].astype(int) == int(round_)]
+    tables = tables if tables is not None else season_tables(store, season)
+    race = load_race(store, season, round_, tables)
+    parts: list[np.ndarray] = []
+    ids: list[str | None] = []
+    numbers: list[int] = []
+    running: list[bool] = []
+    for state in ReplaySource(season, round_, race=race):
+        parts.append(feature_matrix(state))
+        numbers += [d.driver_number for d in state.drivers]
+        ids += [d.driver_id for d in state.drivers]
+        running += [d.running for d in state.drivers]
+    rows = pd.DataFrame(np.vstack(parts), columns=list(FEATURES))
+    rows.insert(0, "race_id", f"{int(season)}-{int(round_):02d}")
+    rows.insert(1, "driver_number", numbers)
+    rows.insert(2, "driver_id", ids)
+    rows.insert(3, "running", running)
+    res = tables["results"]
+    res = res[res["round"].astype(int) == int(round_)]
     final = {str(r.driver_id): r for r in res.itertuples()}
-    ids = [race.entrants[n].driver_id for n in rows["driver_number"]]
     pos = [final[i].position if i in final else None for i in ids]
     order = [final[i].position_order if i in final else None for i in ids]
     rows["final_position"] = pd.array(pos, dtype="Int64")
@@ -370,13 +396,19 @@ def stored_races(store: Store, seasons: Iterable[int]) -> list[tuple[int, int]]:
 
 
 def training_rows(store: Store, seasons: Sequence[int]) -> pd.DataFrame:
-    races = stored_races(store, seasons)
-    if not races:
+    """Model rows of every lap of every stored race of ``seasons`` (each season read once)."""
+    from pitwall.live.sources.replay import season_tables
+
+    frames = []
+    for season in sorted(set(seasons)):
+        if season not in store.seasons("laps"):
+            continue
+        tables = season_tables(store, season)
+        for round_ in sorted(set(tables["laps"]["round"].astype(int))):
+            frames.append(race_rows(store, season, round_, tables))
+    if not frames:
         raise LiveModelError(f"seasons: no lap data stored for {list(seasons)}; run `pitwall ingest laps` first")
-    results = store.read("results", sorted(set(seasons)))
-    return pd.concat(
-        [race_rows(store, s, r, results[results["season"].astype(int) == s]) for s, r in races], ignore_index=True
-    )
+    return pd.concat(frames, ignore_index=True)
 
 
 def train_live_model(
@@ -385,7 +417,7 @@ def train_live_model(
     train_until: int | None = None,
     seasons: Sequence[int] | None = None,
     store: Store | None = None,
-    num_boost_round: int = 200,
+    num_boost_round: int = 300,
     save: bool = True,
 ) -> LiveModel:
     """Train the live template on every lap of ``seasons`` (default: all stored seasons ``<= train_until``)."""
@@ -403,11 +435,12 @@ def train_live_model(
     rows = training_rows(store, seasons)
     run = rows[rows["running"]].reset_index(drop=True)
     x = run[list(FEATURES)].to_numpy(float)
-    base = {
+    base = {  # small, regularised trees: chosen on 2022 and 2023 held out (see the module docstring)
         "objective": "binary",
         "learning_rate": 0.05,
-        "num_leaves": 31,
-        "min_data_in_leaf": 50,
+        "num_leaves": 7,
+        "min_data_in_leaf": 300,
+        "lambda_l2": 10.0,
         "feature_fraction": 0.9,
         "verbose": -1,
         "num_threads": 2,

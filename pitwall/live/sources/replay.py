@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -103,20 +103,38 @@ class RaceData:
         )
 
 
-def load_race(store: Store, season: int, round_: int) -> RaceData:
-    """Read one race from the store's public tables into source-neutral records."""
-    laps = store.read("laps", [season])
-    stored = sorted({int(r) for r in laps["round"]}) if len(laps) else []
+RACE_TABLES = ("laps", "results", "races", "pit_stops", "weather")
+
+
+def season_tables(store: Store, season: int) -> dict[str, pd.DataFrame]:
+    """The tables a replay reads, for a whole season (read once when replaying many races)."""
+    out = {}
+    for name in RACE_TABLES:
+        if name == "weather" and ("weather" not in store.datasets() or season not in store.seasons("weather")):
+            out[name] = pd.DataFrame()
+        else:
+            out[name] = store.read(name, [season])
+    return out
+
+
+def load_race(store: Store, season: int, round_: int, tables: Mapping[str, pd.DataFrame] | None = None) -> RaceData:
+    """Read one race from the store's public tables into source-neutral records.
+
+    ``tables``: the season's tables already read (``season_tables``); otherwise read here."""
+    tables = tables if tables is not None else season_tables(store, season)
+    laps = tables["laps"]
+    all_laps = laps
     laps = laps[laps["round"].astype(int) == int(round_)] if len(laps) else laps
     if laps.empty:
+        stored = sorted(set(all_laps["round"].astype(int).unique())) if len(all_laps) else []
         raise RaceNotStored(
             f"race {season}-{int(round_):02d}: no laps stored (season {season} has laps for rounds {stored or 'none'});"
             " ingest them with `pitwall ingest laps` or `pitwall ingest fastf1`"
         )
     laps = laps[laps["driver_number"].notna()].sort_values(["driver_number", "lap_number"]).reset_index(drop=True)
-    results = store.read("results", [season])
+    results = tables["results"]
     results = results[results["round"].astype(int) == int(round_)]
-    races = store.read("races", [season])
+    races = tables["races"]
     race = races[races["round"].astype(int) == int(round_)]
     total_laps = _int(race["scheduled_laps"].iloc[0]) if len(race) else None
     if total_laps is None:
@@ -139,14 +157,18 @@ def load_race(store: Store, season: int, round_: int) -> RaceData:
             grid_position=None if res is None else _int(res.grid_position),
         )
 
-    t = laps.pivot_table(index="lap_number", columns="driver_number", values="session_time_s", aggfunc="first")
-    p1 = laps[laps["position"] == 1].drop_duplicates("lap_number").set_index("lap_number")
+    # the leader's row of each lap: the driver reported P1 (else the first across the line)
+    ordered = laps.assign(_not_p1=~laps["position"].eq(1).fillna(False)).sort_values(
+        ["lap_number", "_not_p1", "session_time_s"], na_position="last", kind="stable"
+    )
+    leaders = ordered.drop_duplicates("lap_number")
+    fastest = laps.groupby("lap_number")["session_time_s"].min()
     leader_end: dict[int, float | None] = {}
-    for lap in t.index:
-        end = p1["session_time_s"].get(lap) if lap in p1.index else None
-        if end is None or pd.isna(end):
-            end = t.loc[lap].min()
-        leader_end[int(lap)] = None if pd.isna(end) else float(end)
+    status: dict[int, frozenset[str]] = {}
+    for lap, end, digits in zip(leaders["lap_number"], leaders["session_time_s"], leaders["track_status"], strict=True):
+        end = fastest.get(lap) if end is pd.NA or pd.isna(end) else end
+        leader_end[int(lap)] = None if end is None or end is pd.NA or pd.isna(end) else float(end)
+        status[int(lap)] = track_status_from_digits(None if digits is pd.NA else digits)
 
     records: list[LapRecord] = []
     for row in laps.itertuples():
@@ -164,22 +186,27 @@ def load_race(store: Store, season: int, round_: int) -> RaceData:
             )
         )
 
-    stints: list[Stint] = []
-    laps["stint_f"] = laps.groupby("driver_number")["stint"].transform(lambda s: s.ffill().bfill())
-    for (number, stint), part in laps.groupby(["driver_number", "stint_f"], sort=True):
-        first = part.iloc[0]
-        life = _int(first["tyre_life"])
-        stints.append(
-            Stint(
-                driver_number=int(number),
-                stint=int(stint),
-                lap_start=int(first["lap_number"]),
-                compound=None if first["compound"] is pd.NA else str(first["compound"]),
-                tyre_age_at_start=None if life is None else life - 1,
-            )
+    laps["stint_f"] = laps.groupby("driver_number")["stint"].transform(lambda s: s.ffill().bfill()).fillna(1)
+    firsts = laps.drop_duplicates(["driver_number", "stint_f"])  # laps are sorted by driver, lap
+    stints = [
+        Stint(
+            driver_number=int(number),
+            stint=int(stint),
+            lap_start=int(lap),
+            compound=None if compound is pd.NA else str(compound),
+            tyre_age_at_start=None if (life := _int(tyre_life)) is None else life - 1,
         )
+        for number, stint, lap, compound, tyre_life in zip(
+            firsts["driver_number"],
+            firsts["stint_f"],
+            firsts["lap_number"],
+            firsts["compound"],
+            firsts["tyre_life"],
+            strict=True,
+        )
+    ]
 
-    stops = store.read("pit_stops", [season])
+    stops = tables["pit_stops"]
     stops = stops[stops["round"].astype(int) == int(round_)]
     number_of = {e.driver_id: n for n, e in entrants.items() if e.driver_id}
     stop_laps: dict[int, list[int]] = {}
@@ -191,16 +218,10 @@ def load_race(store: Store, season: int, round_: int) -> RaceData:
         if number is not None and lap is not None:
             stop_laps.setdefault(number, []).append(lap)
 
-    status: dict[int, frozenset[str]] = {}
-    for lap, part in laps.groupby("lap_number"):
-        lead = part[part["position"] == 1]
-        row = lead.iloc[0] if len(lead) else part.sort_values("session_time_s").iloc[0]
-        status[int(lap)] = track_status_from_digits(row["track_status"])
-
-    weather = pd.DataFrame()
-    if "weather" in store.datasets() and season in store.seasons("weather"):
-        w = store.read("weather", [season])
-        weather = w[w["round"].astype(int) == int(round_)].sort_values("session_time_s").reset_index(drop=True)
+    weather = tables.get("weather", pd.DataFrame())
+    if len(weather):
+        weather = weather[weather["round"].astype(int) == int(round_)]
+        weather = weather.sort_values("session_time_s").reset_index(drop=True)
     return RaceData(
         season=int(season),
         round=int(round_),

@@ -14,7 +14,7 @@ from pitwall.data.store import LocalStore
 from pitwall.live.sources.openf1 import OpenF1Client, OpenF1Source
 from pitwall.live.sources.replay import ReplaySource, load_race
 from pitwall.live.stream import connect_to_stream
-from pitwall.live.template import LiveModelError, stored_races
+from pitwall.live.template import LiveModelError
 
 from .conftest import SESSION_KEY, openf1_fixtures
 
@@ -147,24 +147,6 @@ def test_live_openf1_session_is_polled_until_laps_complete(live_lake, live_model
 def test_replay_of_a_training_season_is_refused(live_lake, live_model):
     with pytest.raises(LiveModelError, match="trained on seasons up to 2023"):
         connect_to_stream(live_model, source="replay", season=2023, round=5, store=live_lake)
-
-
-def test_live_model_beats_empirical_position_rule_at_half_distance(live_lake, live_model):
-    """2024 rounds 1-18 at 50 % of the laps: winner log loss below the empirical P(win | position, laps left)."""
-    results = live_lake.read("results", [2024])
-    model_nll, empirical_nll = [], []
-    for season, round_ in stored_races(live_lake, [2024]):
-        race = load_race(live_lake, season, round_)
-        state = race.state(max(1, round(0.5 * race.total_laps)))
-        winner = results[(results["round"] == round_) & (results["position"] == 1)]["driver_id"].iloc[0]
-        from pitwall.live.template import state_frame
-
-        frame = live_model.predict_frame(state_frame(state))
-        won = (frame["driver_id"] == winner).to_numpy()
-        model_nll.append(-math.log(max(frame["p_win"].to_numpy()[won].sum(), 1e-6)))
-        empirical_nll.append(-math.log(max(live_model.baseline.p_win_position(frame)[won].sum(), 1e-6)))
-    assert len(model_nll) == 18
-    assert np.mean(model_nll) < np.mean(empirical_nll)
 
 
 def test_replay_speed_factor_waits_the_leaders_lap_times(live_lake):

@@ -1,0 +1,145 @@
+"""Live race mode benchmark: per-lap update latency, and live P(win) by race fraction.
+
+The live race-result template is trained on every stored lap of the seasons up to 2023 and
+replays each stored 2024 race (rounds 1-18, Bahrain to Singapore) lap by lap through
+``connect_to_stream(source='replay')``, exactly as a user would.
+
+- **Latency**: per lap, the time to build the lap's state from the stored laps (``source_ms``) and
+  to turn the state into predictions (``latency_ms``: features + three LightGBM models).
+- **Accuracy** at 10/25/50/75 % of the race distance (lap ``round(f * scheduled laps)``): the
+  winner's negative log-likelihood (multiclass log loss over the field) and the multiclass Brier
+  score of P(win), per race, averaged over the 18 races, against two naive rules fitted on the same
+  training seasons: the empirical P(win | running position, laps left) and the pre-race rule
+  P(win | grid slot). ``diff`` is model minus rule with a 95 % paired bootstrap interval over races
+  (negative = the model is better).
+- **Last lap**: the eventual winner's P(win) in the last update of each race.
+
+Run: ``.venv/bin/python benchmarks/live.py [--lake DIR] [--train-until 2023] [--season 2024]``
+(without ``--lake`` it ingests F1DB and the FastF1 laps of 2018-2024 from ``$PITWALL_DATA`` into a
+temporary home first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+FRACTIONS = (0.10, 0.25, 0.50, 0.75)
+
+
+def _lake(args: argparse.Namespace, tmp: Path):  # type: ignore[no-untyped-def]
+    from pitwall.config import default_data_dir
+    from pitwall.data.ingest import ingest_f1db, ingest_laps_csv
+    from pitwall.data.store import LocalStore
+
+    if args.lake:
+        return LocalStore(args.lake)
+    data = default_data_dir()
+    store = LocalStore(tmp / "lake")
+    seasons = range(args.first_season, args.season + 1)
+    ingest_f1db(store, data / "f1db", seasons=seasons)
+    ingest_laps_csv(store, data / "fastf1-laps", seasons=seasons)
+    return store
+
+
+def _bootstrap(diff: np.ndarray, n: int = 5000, seed: int = 0) -> tuple[float, float]:
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, len(diff), size=(n, len(diff)))].mean(axis=1)
+    return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lake", help="an existing lake folder (default: ingest $PITWALL_DATA into a temp home)")
+    parser.add_argument("--train-until", type=int, default=2023)
+    parser.add_argument("--first-season", type=int, default=2018, help="first season with lap data")
+    parser.add_argument("--season", type=int, default=2024, help="the season replayed")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        os.environ["PITWALL_HOME"] = str(tmp / "home")
+        from pitwall.live.sources.replay import season_tables
+        from pitwall.live.stream import connect_to_stream
+        from pitwall.live.template import state_frame, stored_races, train_live_model
+
+        store = _lake(args, tmp)
+        t = time.perf_counter()
+        model = train_live_model("live_bench", train_until=args.train_until, store=store, save=False)
+        train_s = time.perf_counter() - t
+        print(
+            f"trained on {model.train_seasons[0]}-{model.train_until}: {int(model.metrics['train_races'])} races, "
+            f"{int(model.metrics['train_rows']):,} driver-laps in {train_s:.1f} s"
+        )
+        results = season_tables(store, args.season)["results"]
+        races = stored_races(store, [args.season])
+        source_ms: list[float] = []
+        latency_ms: list[float] = []
+        scores: dict[tuple[float, str], list[tuple[float, float]]] = {}
+        last_lap: list[tuple[str, str, float, int]] = []
+        for season, round_ in races:
+            winner = results[(results["round"] == round_) & (results["position"] == 1)]["driver_id"].iloc[0]
+            updates = list(connect_to_stream(model, source="replay", season=season, round=round_, store=store))
+            source_ms += [u.source_ms for u in updates]
+            latency_ms += [u.latency_ms for u in updates]
+            total = updates[0].total_laps
+            by_lap = {u.lap: u for u in updates}
+            for f in FRACTIONS:
+                lap = min(max(1, round(f * total)), updates[-1].lap)
+                frame = model.predict_frame(state_frame(by_lap[lap].state))
+                won = (frame["driver_id"] == winner).to_numpy(float)
+                for rule, p in (
+                    ("model", frame["p_win"].to_numpy()),
+                    ("empirical P(win | position, laps left)", model.baseline.p_win_position(frame)),
+                    ("pre-race P(win | grid)", model.baseline.p_win_grid(frame)),
+                ):
+                    nll = -math.log(max(float(p[won == 1].sum()), 1e-6))
+                    brier = float(((p - won) ** 2).sum())
+                    scores.setdefault((f, rule), []).append((nll, brier))
+            last = updates[-1]
+            p_win = {p.driver_id: p.p_win for p in last.predictions}
+            leader = last.predictions[0].driver_id or "?"
+            last_lap.append((f"{season}-{round_:02d}", winner, p_win.get(winner, 0.0), int(leader == winner)))
+
+        lat = np.array(latency_ms)
+        src = np.array(source_ms)
+        both = lat + src
+        print(f"\n## Per-lap update latency ({len(lat)} laps of {len(races)} races, one core, replay source)\n")
+        print("| step | p50 ms | p95 ms | p99 ms | max ms |")
+        print("|---|---:|---:|---:|---:|")
+        for name, arr in (("state from the stored laps", src), ("state -> predictions", lat), ("total", both)):
+            q = np.quantile(arr, [0.5, 0.95, 0.99])
+            print(f"| {name} | {q[0]:.2f} | {q[1]:.2f} | {q[2]:.2f} | {arr.max():.2f} |")
+
+        print(f"\n## Live P(win), {args.season} rounds 1-{len(races)}, model trained <= {model.train_until}\n")
+        print("| race fraction | rule | winner log loss | Brier | log loss diff (model - rule) [95% CI] |")
+        print("|---|---|---:|---:|---|")
+        for f in FRACTIONS:
+            mine = np.array(scores[(f, "model")])
+            for rule in ("model", "empirical P(win | position, laps left)", "pre-race P(win | grid)"):
+                s = np.array(scores[(f, rule)])
+                if rule == "model":
+                    ci = ""
+                else:
+                    d = mine[:, 0] - s[:, 0]
+                    lo, hi = _bootstrap(d)
+                    ci = f"{d.mean():+.3f} [{lo:+.3f}, {hi:+.3f}]"
+                print(f"| {f:.0%} | {rule} | {s[:, 0].mean():.3f} | {s[:, 1].mean():.3f} | {ci} |")
+
+        print("\n## The eventual winner's P(win) in the last update\n")
+        print("| race | winner | P(win) | led the last lap |")
+        print("|---|---|---:|---|")
+        for race_id, winner, p, led in last_lap:
+            print(f"| {race_id} | {winner} | {p:.3f} | {'yes' if led else 'no'} |")
+        above = sum(p > 0.9 for _, _, p, _ in last_lap)
+        print(f"\nP(win) > 0.9 for the eventual winner in {above} of {len(last_lap)} races.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""``pitwall live`` end to end (Typer runner), the SDK hook, and the OpenF1 token from the config file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pitwall.cli import app
+from pitwall.live.sources.openf1 import openf1_token
+from pitwall.live.sources.replay import load_race
+
+from .conftest import SESSION_KEY, openf1_fixtures
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def saved_model(home_lake, live_model):
+    live_model.save()  # under this test's PITWALL_HOME/live_models/live_test
+    return live_model
+
+
+def test_live_replay_prints_one_json_update_per_lap(saved_model, home_lake):
+    result = runner.invoke(app, ["live", "replay", "2024", "8", "--model", "live_test", "--jsonl"])
+    assert result.exit_code == 0, result.output
+    updates = [json.loads(line) for line in result.output.splitlines()]
+    assert [u["lap"] for u in updates] == list(range(1, len(updates) + 1))
+    assert updates[-1]["race_id"] == "2024-08" and updates[-1]["drivers"][0]["driver_code"] == "LEC"
+    assert abs(sum(d["p_win"] for d in updates[-1]["drivers"]) - 1.0) < 1e-9
+
+
+def test_live_replay_table(saved_model, home_lake):
+    result = runner.invoke(app, ["live", "replay", "2024", "8", "--model", "live_test", "--top", "3"])
+    assert result.exit_code == 0, result.output
+    assert "2024-08" in result.output and "lap 77/78" in result.output
+    assert "P(win)" in result.output and "LEC" in result.output
+
+
+def test_live_replay_errors_are_one_line(saved_model, home_lake):
+    unknown = runner.invoke(app, ["live", "replay", "2024", "8", "--model", "nope"])
+    assert unknown.exit_code == 2 and "no live model named 'nope'" in unknown.output
+    in_sample = runner.invoke(app, ["live", "replay", "2023", "8", "--model", "live_test"])
+    assert in_sample.exit_code == 2 and "trained on seasons up to 2023" in in_sample.output
+    missing = runner.invoke(app, ["live", "replay", "2024", "20", "--model", "live_test"])
+    assert missing.exit_code == 2 and "no laps stored" in missing.output
+    assert "Traceback" not in unknown.output + in_sample.output + missing.output
+
+
+def test_live_openf1_command_against_a_stand_in(saved_model, home_lake, openf1_server):
+    base_url = openf1_server.serve(openf1_fixtures(load_race(home_lake, 2024, 8)))
+    args = ["live", "openf1", "--session", str(SESSION_KEY), "--model", "live_test", "--base-url", base_url, "--jsonl"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    updates = [json.loads(line) for line in result.output.splitlines()]
+    assert len(updates) == 77 and updates[0]["race_id"] == "2024-08"
+
+
+def test_live_openf1_offline_is_a_clear_error(saved_model, home_lake):
+    # a closed loopback port: every attempt is refused
+    args = ["live", "openf1", "--model", "live_test", "--base-url", "http://127.0.0.1:9/v1", "--jsonl"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "cannot reach OpenF1" in result.output and "offline" in result.output
+
+
+def test_sdk_model_connects_to_a_stream(saved_model, home_lake):
+    from pitwall.sdk import Model
+
+    sdk_model = Model("live_test", "local", saved_model, Path("."))
+    seen = []
+    stream = sdk_model.connect_to_stream(source="replay", season=2024, round=8, callback=seen.append)
+    last = stream.run()
+    assert last is not None and last.lap == 77 and len(seen) == 77
+
+
+def test_openf1_token_from_env_or_config(monkeypatch: pytest.MonkeyPatch, _isolated_home: Path):
+    monkeypatch.delenv("OPENF1_TOKEN", raising=False)
+    monkeypatch.delenv("PITWALL_OPENF1_TOKEN", raising=False)
+    assert openf1_token() is None
+    _isolated_home.mkdir(parents=True, exist_ok=True)
+    (_isolated_home / "config.toml").write_text('[openf1]\ntoken = "from-config"\n')
+    assert openf1_token() == "from-config"
+    monkeypatch.setenv("OPENF1_TOKEN", "from-env")
+    assert openf1_token() == "from-env"
