@@ -32,6 +32,9 @@ VALID_BODIES: dict[str, Any] = {
 }
 # Operations acting on another tenant's listing are sent with the other tenant's key.
 OTHER_TENANT = {"market_download", "market_fork", "market_rate"}
+# A documented 503 (a capability the lean API Lambda lacks) is printed, not failed; set False to
+# require every operation to work in the cloud.
+ALLOW_DOCUMENTED_503 = True
 # Creating operations first, destructive ones last; the rest in document order between.
 FIRST = ["health", "openapi", "start_job", "market_publish"]
 LAST = ["market_unpublish", "cancel_job", "undeploy_model", "delete_model"]
@@ -140,7 +143,8 @@ def test_every_operation_reaches_its_handler(
         body = VALID_BODIES.get(schema) if schema else None
         status, answer = _call(api, methods[(path, verb)], params, key, body, api_id)
         line = f"{verb} {path} ({op_id}) -> {status} {json.dumps(answer)[:200]}"
-        if status not in documented or status == 405 or (status >= 500 and status != 503):
+        tolerated_5xx = status == 503 and ALLOW_DOCUMENTED_503
+        if status not in documented or status == 405 or (status >= 500 and not tolerated_5xx):
             failures.append(line)
         elif status == 503:
             unavailable.append(line)
