@@ -25,7 +25,7 @@ const NAV = [
 
 function Footer() {
   return (
-    <Text size="xs" c="dimmed" component="p" m={0}>
+    <Text size="xs" c="gray.7" component="p" m={0}>
       Data from{" "}
       <Anchor href="https://github.com/f1db/f1db" size="xs" target="_blank" rel="noreferrer">
         F1DB (f1db.com)

@@ -4,13 +4,14 @@ import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, X
 import { useSearchParams } from "react-router-dom";
 import type { ApiClient } from "../api/client";
 import { useLoad } from "../api/context";
-import type { JobInfo, ModelDetail, ModelReport } from "../api/types";
+import { splitMetrics } from "../api/metrics";
+import type { JobInfo, Metrics, ModelDetail, ModelReport } from "../api/types";
 import { Empty, ErrorAlert, Loading, metric } from "../components/common";
 import { elapsed } from "./Dashboard";
 
 const COLORS = ["#c92a2a", "#1971c2", "#2f9e44", "#f08c00", "#6741d9", "#0c8599"];
 
-interface Run { model: ModelDetail; report: ModelReport | null; job: JobInfo | null }
+interface Run { model: ModelDetail; report: ModelReport | null; job: JobInfo | null; metrics: Metrics }
 
 async function loadRuns(client: ApiClient, names: string[]): Promise<Run[]> {
   const models = await Promise.all(names.map((n) => client.model(n)));
@@ -20,7 +21,7 @@ async function loadRuns(client: ApiClient, names: string[]): Promise<Run[]> {
     const id = m.versions.at(-1)?.job_id;
     return id ? client.job(id).catch(() => null) : Promise.resolve(null);
   }));
-  return models.map((model, i) => ({ model, report: reports[i], job: jobs[i] }));
+  return models.map((model, i) => ({ model, report: reports[i], job: jobs[i], metrics: splitMetrics(model.metrics, model.baseline_metrics).model }));
 }
 
 /** Runs sorted by `key` (a metric name, "name", "algorithm" or "time"); higher-is-better metrics descending. */
@@ -29,7 +30,7 @@ export function sortRuns(runs: Run[], key: string, descending: boolean): Run[] {
     if (key === "name") return r.model.name;
     if (key === "algorithm") return r.model.algorithm;
     if (key === "time") return r.job ? new Date(r.job.updated_at).getTime() - new Date(r.job.created_at).getTime() : Infinity;
-    return r.model.metrics[key] ?? -Infinity;
+    return r.metrics[key] ?? -Infinity;
   };
   return [...runs].sort((a, b) => {
     const x = value(a), y = value(b);
@@ -46,12 +47,12 @@ export function ComparePage() {
   const [sort, setSort] = useState<{ key: string; descending: boolean } | null>(null);
 
   const data = runs.data ?? [];
-  const primary = data[0]?.report?.metric ?? (data[0] ? Object.keys(data[0].model.metrics)[0] : "");
+  const primary = data[0]?.report?.metric ?? (data[0] ? Object.keys(data[0].metrics)[0] : "");
   const higher = data[0]?.report?.higher_is_better ?? true;
   const metricNames = useMemo(() => {
     if (!data.length) return [];
-    const shared = data.map((r) => new Set(Object.keys(r.model.metrics))).reduce((a, b) => new Set([...a].filter((x) => b.has(x))));
-    return [primary, ...[...shared].filter((k) => k !== primary && !["k", "n_races"].includes(k))].filter((k) => shared.has(k));
+    const shared = data.map((r) => new Set(Object.keys(r.metrics))).reduce((a, b) => new Set([...a].filter((x) => b.has(x))));
+    return [primary, ...[...shared].filter((k) => k !== primary).sort()].filter((k) => shared.has(k));
   }, [data, primary]);
   const best = data.length > 1 ? sortRuns(data, primary, higher)[0]?.model.name : null;
   const ordered = sort ? sortRuns(data, sort.key, sort.descending) : data;
@@ -104,7 +105,7 @@ export function ComparePage() {
                       <Table.Tr key={r.model.name}>
                         <Table.Td>{r.model.name}{r.model.name === best ? <span aria-label="best"> ★</span> : ""}</Table.Td>
                         <Table.Td>{r.model.algorithm}</Table.Td>
-                        {metricNames.map((k) => <Table.Td key={k}>{metric(k, r.model.metrics[k])}</Table.Td>)}
+                        {metricNames.map((k) => <Table.Td key={k}>{metric(k, r.metrics[k])}</Table.Td>)}
                         <Table.Td>{r.job ? elapsed(r.job.created_at, r.job.updated_at) : "—"}</Table.Td>
                       </Table.Tr>
                     ))}

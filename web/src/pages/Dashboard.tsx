@@ -4,9 +4,10 @@ import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContai
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
 import { useApi, useLoad } from "../api/context";
 import type { JobInfo, ListingInfo, ModelDetail } from "../api/types";
+import { splitMetrics } from "../api/metrics";
 import { downloadJson, Empty, ErrorAlert, Loading, metric, num, when } from "../components/common";
 
-const STATUS_COLOR: Record<string, string> = { queued: "gray", running: "blue", succeeded: "green", failed: "red", cancelled: "orange" };
+const STATUS_COLOR: Record<string, string> = { queued: "gray.7", running: "blue.9", succeeded: "teal.9", failed: "red.9", cancelled: "dark" };
 const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
 
 export function elapsed(from: string, to?: string): string {
@@ -78,7 +79,7 @@ function ShareModal({ model, opened, onClose }: { model: ModelDetail; opened: bo
     setBusy(true);
     setError(null);
     try {
-      setListing(await client.publish({ model_name: model.name, title, description, reported_metrics: model.metrics }));
+      setListing(await client.publish({ model_name: model.name, title, description, reported_metrics: splitMetrics(model.metrics, model.baseline_metrics).model }));
     } catch (err) {
       setError(err);
     } finally {
@@ -86,7 +87,7 @@ function ShareModal({ model, opened, onClose }: { model: ModelDetail; opened: bo
     }
   };
   return (
-    <Modal opened={opened} onClose={onClose} title="Share on the marketplace">
+    <Modal opened={opened} onClose={onClose} title="Share on the marketplace" closeButtonProps={{ "aria-label": "Close" }}>
       {listing ? (
         <Stack>
           <Alert color="green" title="Published" data-testid="published">
@@ -112,6 +113,7 @@ function ModelView({ name }: { name: string }) {
   const navigate = useNavigate();
   const model = useLoad((c) => c.model(name), [name]);
   const report = useLoad((c) => c.report(name), [name]);
+  const templates = useLoad((c) => c.templates());
   const job = useLoad((c) => {
     const id = model.data?.versions.at(-1)?.job_id;
     return id ? c.job(id) : Promise.resolve(null);
@@ -123,8 +125,10 @@ function ModelView({ name }: { name: string }) {
   if (model.error) return <ErrorAlert error={model.error} />;
   const m = model.data!;
   const r = report.data;
-  const primary = r?.metric ?? Object.keys(m.metrics)[0];
-  const metricNames = Object.keys(m.metrics).filter((k) => !["k", "n_races"].includes(k));
+  const spec = templates.data?.templates.find((t) => t.name === m.template);
+  const table = splitMetrics(m.metrics, m.baseline_metrics, spec?.primary_metric ?? r?.metric);
+  const primary = spec?.primary_metric ?? r?.metric ?? table.names[0];
+  const metricNames = table.names;
   const importance = r ? Object.entries(r.importance).slice(0, 15).map(([feature, value]) => ({ feature, value: Number(value.toFixed(4)) })) : [];
 
   const deploy = async () => {
@@ -144,9 +148,9 @@ function ModelView({ name }: { name: string }) {
         <Title order={1} size="h2">Experiment: {m.name}</Title>
         <Group gap="xs">
           <Button onClick={deploy} loading={action.busy === "deploy"}>{m.deployed_version ? "Redeploy" : "Deploy model"}</Button>
-          <Button variant="light" onClick={() => navigate(`/compare?models=${encodeURIComponent(m.name)}`)}>Compare</Button>
-          <Button variant="light" onClick={() => downloadJson(`${m.name}-v${m.version}.json`, { model: m, report: r })}>Download</Button>
-          <Button variant="light" onClick={() => setSharing(true)}>Share</Button>
+          <Button variant="outline" onClick={() => navigate(`/compare?models=${encodeURIComponent(m.name)}`)}>Compare</Button>
+          <Button variant="outline" onClick={() => downloadJson(`${m.name}-v${m.version}.json`, { model: m, report: r })}>Download</Button>
+          <Button variant="outline" onClick={() => setSharing(true)}>Share</Button>
         </Group>
       </Group>
       {action.message && (
@@ -164,8 +168,8 @@ function ModelView({ name }: { name: string }) {
       <Card withBorder data-testid="primary-metric">
         <Text size="xs" c="dimmed">Primary metric on the latest races held out ({String(m.data_window.last_race ?? "")})</Text>
         <Group gap="xl" mt={4}>
-          <div><Text size="sm">Model</Text><Text fw={800} size="xl">{metric(primary, m.metrics[primary])}</Text></div>
-          <div><Text size="sm">Naive baseline</Text><Text fw={800} size="xl">{metric(primary, m.baseline_metrics[primary])}</Text></div>
+          <div><Text size="sm">Model</Text><Text fw={800} size="xl">{metric(primary, table.model[primary])}</Text></div>
+          <div><Text size="sm">Naive baseline</Text><Text fw={800} size="xl">{metric(primary, table.baseline[primary])}</Text></div>
           <Text size="sm">{primary}</Text>
         </Group>
       </Card>
@@ -177,7 +181,7 @@ function ModelView({ name }: { name: string }) {
               <Table.Thead><Table.Tr><Table.Th>Metric</Table.Th><Table.Th>Model</Table.Th><Table.Th>Baseline</Table.Th></Table.Tr></Table.Thead>
               <Table.Tbody>
                 {metricNames.map((k) => (
-                  <Table.Tr key={k}><Table.Td>{k}</Table.Td><Table.Td>{metric(k, m.metrics[k])}</Table.Td><Table.Td>{metric(k, m.baseline_metrics[k])}</Table.Td></Table.Tr>
+                  <Table.Tr key={k}><Table.Td>{k}</Table.Td><Table.Td>{metric(k, table.model[k])}</Table.Td><Table.Td>{metric(k, table.baseline[k])}</Table.Td></Table.Tr>
                 ))}
               </Table.Tbody>
             </Table>

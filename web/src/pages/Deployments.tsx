@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Card, Code, CopyButton, Group, NumberInput, Select, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import { Badge, Button, Card, Code, CopyButton, Group, NumberInput, Select, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
 import { useState } from "react";
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { useApi, useLoad } from "../api/context";
@@ -55,8 +55,8 @@ function TryIt({ model }: { model: ModelSummary }) {
         <Select label="Season" data={seasons.map(String)} value={chosenSeason} onChange={(v) => { setSeason(v); setRace(null); }} allowDeselect={false} />
         <Select label="Race" searchable placeholder="Pick a race" value={race} onChange={setRace}
           data={(races.data?.races ?? []).map((r) => ({ value: r.ref, label: `R${r.round} ${r.grand_prix_id ?? r.race_id}${r.has_results ? "" : " (no result yet)"}` }))} />
-        <Select label="Weather scenario" clearable placeholder="As stored" value={weather} onChange={setWeather}
-          data={[{ value: "dry", label: "Dry" }, { value: "wet", label: "Wet" }, { value: "mixed", label: "Mixed" }]} />
+        <Select label="Weather scenario" allowDeselect={false} value={weather ?? "none"} onChange={(v) => setWeather(v === "none" ? null : v)}
+          data={[{ value: "none", label: "As stored" }, { value: "dry", label: "Dry" }, { value: "wet", label: "Wet" }, { value: "mixed", label: "Mixed" }]} />
       </SimpleGrid>
       <Group><Button type="submit" loading={busy} disabled={!race}>Predict</Button></Group>
       <ErrorAlert error={error ?? races.error ?? status.error} />
@@ -190,12 +190,12 @@ export function DeploymentsPage() {
                 {deployed.map((m) => (
                   <Table.Tr key={m.name}>
                     <Table.Td>{m.name}</Table.Td>
-                    <Table.Td><Badge color="green">v{m.deployed_version}</Badge></Table.Td>
+                    <Table.Td><Badge color="teal.9">v{m.deployed_version}</Badge></Table.Td>
                     <Table.Td>{m.template}</Table.Td>
                     <Table.Td className="mono">{endpoint(m.name)}</Table.Td>
                     <Table.Td>
                       <Group gap={4} wrap="nowrap">
-                        <Button size="xs" variant="light" onClick={() => setSelected(m.name)} aria-pressed={current?.name === m.name}>Try it</Button>
+                        <Button size="xs" variant="outline" onClick={() => setSelected(m.name)} aria-pressed={current?.name === m.name}>Try it</Button>
                         <Button size="xs" variant="subtle" color="gray" onClick={() => undeploy(m.name)}>Undeploy</Button>
                       </Group>
                     </Table.Td>
@@ -213,10 +213,10 @@ export function DeploymentsPage() {
                 <Code block className="mono" aria-label="curl snippet">{curlSnippet(endpoint(current.name), maskKey(key), "monaco_2024")}</Code>
                 <Group>
                   <CopyButton value={curlSnippet(endpoint(current.name), key, "monaco_2024")}>
-                    {({ copied, copy }) => <Button size="xs" variant="light" onClick={copy}>{copied ? "Copied" : "Copy curl (with your key)"}</Button>}
+                    {({ copied, copy }) => <Button size="xs" variant="outline" onClick={copy}>{copied ? "Copied" : "Copy curl (with your key)"}</Button>}
                   </CopyButton>
                 </Group>
-                <Alert variant="light" color="gray">The snippet shown hides your key; the copied one contains it.</Alert>
+                <Text size="xs">The snippet shown hides your key; the copied one contains it.</Text>
                 <TryIt model={current} />
                 {current.task === "ranking" && <Championship model={current} />}
               </Stack>

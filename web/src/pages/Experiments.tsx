@@ -26,7 +26,7 @@ export function ExperimentsPage() {
                     <Table.Td><Anchor component={Link} to={`/models/${encodeURIComponent(m.name)}`}>{m.name}</Anchor></Table.Td>
                     <Table.Td>{m.template}</Table.Td><Table.Td>{m.algorithm}</Table.Td><Table.Td>v{m.latest_version}</Table.Td>
                     <Table.Td>{when(m.created_at)}</Table.Td>
-                    <Table.Td>{m.deployed_version ? <Badge color="green">v{m.deployed_version}</Badge> : "—"}</Table.Td>
+                    <Table.Td>{m.deployed_version ? <Badge color="teal.9">v{m.deployed_version}</Badge> : "—"}</Table.Td>
                   </Table.Tr>
                 ))}
               </Table.Tbody>
@@ -47,7 +47,7 @@ export function ExperimentsPage() {
                   <Table.Tr key={j.job_id}>
                     <Table.Td className="mono">{j.job_id.slice(0, 12)}</Table.Td>
                     <Table.Td><Anchor component={Link} to={`/models/${encodeURIComponent(j.model_name)}?job=${encodeURIComponent(j.job_id)}`}>{j.model_name}</Anchor></Table.Td>
-                    <Table.Td><Badge color={j.status === "succeeded" ? "green" : j.status === "failed" ? "red" : "blue"}>{j.status}</Badge></Table.Td>
+                    <Table.Td><Badge color={j.status === "succeeded" ? "teal.9" : j.status === "failed" ? "red.9" : "blue.9"}>{j.status}</Badge></Table.Td>
                     <Table.Td>{when(j.created_at)}</Table.Td>
                     <Table.Td><Text size="xs">{j.error ?? (j.result?.metrics ? Object.entries(j.result.metrics as Record<string, number>).slice(0, 1).map(([k, v]) => `${k} ${metric(k, v)}`).join("") : "")}</Text></Table.Td>
                   </Table.Tr>

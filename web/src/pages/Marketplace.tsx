@@ -16,7 +16,7 @@ function ListingCard({ listing, onOpen, extra }: { listing: ListingInfo; onOpen:
         <Text fw={700}>{listing.title}</Text>
         <Text size="sm">by @{listing.author_tenant_id} · <Stars value={listing.rating_avg} count={listing.rating_count} /> · Downloads: {listing.downloads}</Text>
         <Text size="sm" c="dimmed" lineClamp={2}>{listing.description}</Text>
-        <Group gap={4}><Badge variant="light">{listing.template}</Badge><Badge variant="light" color="gray">{listing.algorithm}</Badge>{listing.verified && <Badge color="green" variant="light">verified</Badge>}</Group>
+        <Group gap={4}><Badge variant="light">{listing.template}</Badge><Badge variant="light" color="gray">{listing.algorithm}</Badge>{listing.verified && <Badge color="teal.9" variant="outline">verified</Badge>}</Group>
         {extra && <Text size="xs" c="dimmed">{extra}</Text>}
         <Group><Button size="xs" onClick={onOpen} aria-label={`Preview ${listing.title}`}>Preview</Button></Group>
       </Stack>
@@ -49,7 +49,7 @@ function CardModal({ id, onClose, onChanged }: { id: string; onClose: () => void
   const c = card.data;
   const metrics = c ? [...new Set([...Object.keys(c.verified_metrics), ...Object.keys(c.reported_metrics)])].filter((k) => !["k", "n_races"].includes(k)) : [];
   return (
-    <Modal opened onClose={onClose} title={c?.title ?? "Model card"} size="lg">
+    <Modal opened onClose={onClose} title={c?.title ?? "Model card"} size="lg" closeButtonProps={{ "aria-label": "Close" }}>
       {card.loading && !c ? <Loading /> : card.error ? <ErrorAlert error={card.error} /> : c && (
         <Stack>
           <Text size="sm">by @{c.author_tenant_id} · {c.template} · {c.algorithm} · v{c.model_version} · <Stars value={c.rating_avg} count={c.rating_count} /> · Downloads: {c.downloads}</Text>
@@ -70,7 +70,7 @@ function CardModal({ id, onClose, onChanged }: { id: string; onClose: () => void
             <Rating value={c.my_rating ?? 0} aria-labelledby="rate-label" onChange={(stars) => act("rate", async () => { const r = await client.rate(c.listing_id, stars); return `Rated ${r.stars} ★ (average ${r.rating_avg?.toFixed(1)} of ${r.rating_count}).`; })} />
           </Group>
           <Group>
-            <Button variant="light" loading={busy === "download"} onClick={() => act("download", async () => {
+            <Button variant="outline" loading={busy === "download"} onClick={() => act("download", async () => {
               const d = await client.download(c.listing_id);
               if (d.bundle_base64) {
                 const bytes = Uint8Array.from(atob(d.bundle_base64), (ch) => ch.charCodeAt(0));

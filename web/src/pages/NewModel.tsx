@@ -70,7 +70,7 @@ function NotebookPanel({ templates }: { templates: TemplateInfo[] }) {
         <Text size="sm">Start from a Jupyter notebook that uses the Pitwall SDK for a template.</Text>
         <Select label="Notebook template" data={templates.map((t) => ({ value: t.name, label: t.title }))} value={name} onChange={setName} allowDeselect={false} />
         <Group>
-          <Button variant="light" onClick={() => fetchNotebook(false)}>Show notebook</Button>
+          <Button variant="outline" onClick={() => fetchNotebook(false)}>Show notebook</Button>
           <Button variant="outline" onClick={() => fetchNotebook(true)}>Download .ipynb</Button>
         </Group>
         <ErrorAlert error={error} />
