@@ -30,6 +30,7 @@ import io
 import json
 import logging
 import math
+import queue
 import random
 import threading
 import uuid
@@ -73,6 +74,7 @@ CAPTURE_COLUMNS = (
 )
 
 Clock = Callable[[], datetime]
+MAX_QUEUED_CAPTURES = 10_000  # beyond this the request thread waits for the writer (back-pressure)
 
 
 # --------------------------------------------------------------------------- what one request produced
@@ -320,21 +322,60 @@ class Sampler:
             return self._rng.random() < rate
 
 
+class CachedSettings:
+    """:func:`~pitwall.monitoring.settings.get_settings` re-read only when the settings file
+    changed (one ``stat`` per request instead of a JSON read)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[tuple[str, str], tuple[float | None, MonitoringSettings]] = {}
+
+    def __call__(self, tenant_id: str, model: str) -> MonitoringSettings:
+        from pitwall.monitoring.settings import settings_path
+
+        path = settings_path(tenant_id, model)
+        try:
+            stamp: float | None = path.stat().st_mtime_ns
+        except FileNotFoundError:
+            stamp = None
+        key = (tenant_id, model)
+        with self._lock:
+            found = self._items.get(key)
+        if found is not None and found[0] == stamp:
+            return found[1]
+        settings = get_settings(tenant_id, model)
+        with self._lock:
+            self._items[key] = (stamp, settings)
+        return settings
+
+
 class CaptureRecorder:
-    """Decides (sampling) and writes captures for deployed models."""
+    """Decides (sampling) and writes captures for deployed models.
+
+    ``background=True`` (what the serving hooks use): the request thread only samples, takes
+    the time and queues the request; a daemon thread builds the rows and writes them, so a
+    capture costs the request microseconds, not a parquet write. :meth:`flush` waits for the
+    queue (called at exit). ``background=False`` writes before returning (tests, jobs).
+    """
 
     def __init__(
         self,
         sink: CaptureSink | None = None,
         *,
         sampler: Sampler | None = None,
-        settings: Callable[[str, str], MonitoringSettings] = get_settings,
+        settings: Callable[[str, str], MonitoringSettings] | None = None,
         clock: Clock = utc_now,
+        background: bool = False,
     ) -> None:
         self.sink: CaptureSink = sink if sink is not None else LocalCaptureSink()
         self.sampler = sampler or Sampler()
-        self.settings = settings
+        self.settings = settings or CachedSettings()
         self.clock = clock
+        self.background = background
+        self._queue: queue.Queue[dict[str, Any]] | None = None
+        self._worker: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self.failures = 0
 
     def sampled(self, tenant_id: str, model: str) -> bool:
         """Whether this request is captured (call before computing anything for it)."""
@@ -351,21 +392,65 @@ class CaptureRecorder:
         answer: Mapping[str, Any],
         features: FeatureRows,
     ) -> str | None:
-        """Write one (already sampled) request; returns the capture id (None: nothing to capture)."""
+        """Capture one (already sampled) request; returns its capture id (None: nothing to capture)."""
         if not features.rows:
             return None
-        frame = capture_frame(
-            tenant_id=tenant_id,
-            model=model,
-            version=version,
-            template=template,
-            payload=payload,
-            answer=answer,
-            features=features,
-            captured_at=as_utc(self.clock()),
-        )
-        self.sink.write(tenant_id, model, frame)
-        return str(frame["capture_id"].iloc[0])
+        job = {
+            "tenant_id": tenant_id,
+            "model": model,
+            "version": version,
+            "template": template,
+            "payload": payload,
+            "answer": answer,
+            "features": features,
+            "captured_at": as_utc(self.clock()),
+            "capture_id": uuid.uuid4().hex,
+        }
+        if self.background:
+            self._ensure_worker().put(job)
+        else:
+            self._write(job)
+        return str(job["capture_id"])
+
+    def _write(self, job: dict[str, Any]) -> None:
+        frame = capture_frame(**job)
+        self.sink.write(job["tenant_id"], job["model"], frame)
+
+    def _ensure_worker(self) -> queue.Queue[dict[str, Any]]:
+        with self._start_lock:
+            if self._queue is None:
+                import atexit
+
+                self._queue = queue.Queue(maxsize=MAX_QUEUED_CAPTURES)
+                self._worker = threading.Thread(target=self._run, name="pitwall-capture", daemon=True)
+                self._worker.start()
+                atexit.register(self.flush)
+            return self._queue
+
+    def _run(self) -> None:
+        assert self._queue is not None
+        while True:
+            job = self._queue.get()
+            try:
+                self._write(job)
+            except Exception:  # noqa: BLE001 - a failed write is counted and logged, serving goes on
+                self.failures += 1
+                log.exception("writing a capture of %s/%s failed", job["tenant_id"], job["model"])
+            finally:
+                self._queue.task_done()
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until every queued capture is written (True) or ``timeout`` seconds pass (False)."""
+        import time
+
+        if self._queue is None:
+            return True
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+        return True
 
 
 def read_captures(
@@ -516,4 +601,4 @@ def capturing(inner: Any) -> CapturingServing:
     """``inner`` (a serving backend) wrapped for data capture into :func:`environment_sink`."""
     if isinstance(inner, CapturingServing):
         return inner
-    return CapturingServing(inner, CaptureRecorder(environment_sink()))
+    return CapturingServing(inner, CaptureRecorder(environment_sink(), background=True))

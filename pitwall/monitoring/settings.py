@@ -91,14 +91,14 @@ def _number(value: Any, name: str, low: float, high: float, *, open_low: bool = 
         raise ValidationFailed(f"{name} must be in {bound}; got {value!r}", field=name)
 
 
-def _path(tenant_id: str, model: str) -> Path:
+def settings_path(tenant_id: str, model: str) -> Path:
     folder = scoped_dir("settings", tenant_id)
     return folder / f"model={validation.identifier(model, 'model')}.json"
 
 
 def get_settings(tenant_id: str, model: str) -> MonitoringSettings:
     """The deployment's settings (the defaults when none were saved)."""
-    path = _path(tenant_id, model)
+    path = settings_path(tenant_id, model)
     if not path.is_file():
         return MonitoringSettings(tenant_id, model)
     doc = json.loads(path.read_text())
@@ -106,7 +106,7 @@ def get_settings(tenant_id: str, model: str) -> MonitoringSettings:
 
 
 def save_settings(settings: MonitoringSettings) -> MonitoringSettings:
-    path = _path(settings.tenant_id, settings.model)
+    path = settings_path(settings.tenant_id, settings.model)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(settings.to_doc(), indent=2, sort_keys=True))

@@ -87,3 +87,22 @@ def test_inference_container_hook_captures_what_the_predictor_answered(monitor_e
     assert set(caps["capture_id"]) == {capture_id} and caps["paired"].all()
     by_driver = {p["driver_id"]: p["rank"] for p in answer["predictions"]}
     assert dict(zip(caps["entity"], caps["rank"], strict=True)) == by_driver
+
+
+def test_background_writer_writes_every_capture_after_flush(monitor_env: MonitorEnv) -> None:
+    from pitwall.monitoring.capture import CaptureRecorder, CapturingServing, Sampler
+    from pitwall.serving.deploy import DeploymentService, LocalServing
+
+    env = monitor_env
+    name = "rw_background"
+    principal = env.deploy(TENANT, name)
+    recorder = CaptureRecorder(env.sink, sampler=Sampler(0), clock=env.clock, background=True)
+    service = DeploymentService(CapturingServing(LocalServing(), recorder))
+    ids = set()
+    for rnd in (1, 2, 3, 4, 5):
+        service.invoke(principal, name, {"race": f"2024-{rnd:02d}"})
+    assert recorder.flush(timeout=60)
+    caps = read_captures(env.sink, TENANT, name)
+    ids = set(caps["capture_id"])
+    assert len(ids) == 5 and set(caps["race_id"]) == {f"2024-{r:02d}" for r in (1, 2, 3, 4, 5)}
+    assert recorder.failures == 0
