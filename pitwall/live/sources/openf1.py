@@ -27,6 +27,7 @@ The token is never logged, printed or put in an error message.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 BASE_URL = "https://api.openf1.org/v1"
 TOKEN_ENV_VARS = ("OPENF1_TOKEN", "PITWALL_OPENF1_TOKEN")
 ENDPOINTS = ("sessions", "drivers", "laps", "position", "intervals", "pit", "stints", "race_control", "weather")
+DATED_ENDPOINTS = ("position", "intervals", "pit", "race_control", "weather")
+"""Endpoints of timestamped samples, fetched incrementally while a session is polled."""
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SAMPLE_TOLERANCE_S = 0.5  # a sample this close after a lap's end still belongs to that lap
 
@@ -318,6 +321,7 @@ class OpenF1Source:
         self.max_polls = max_polls
         self.season: int | None = None
         self.round: int | None = None
+        self._cache: dict[str, dict[str, dict[str, Any]]] = {}
 
     # --- fetching ---------------------------------------------------------------------------
     def session(self) -> dict[str, Any]:
@@ -333,18 +337,25 @@ class OpenF1Source:
         return session
 
     def fetch(self, session: dict[str, Any]) -> SessionData:
+        """The session's rows: ``drivers``, ``laps`` and ``stints`` in full (rows change as laps
+        complete); the sampled endpoints incrementally (``date>`` the last sample seen), merged."""
         key = session["session_key"]
         get = self.client.get
+        for endpoint in DATED_ENDPOINTS:
+            seen = self._cache.setdefault(endpoint, {})
+            last = max((r.get("date") or "" for r in seen.values()), default="")
+            params: dict[str, Any] = {"session_key": key}
+            if last:
+                params["date>"] = last
+            for row in get(endpoint, **params):
+                seen[json.dumps(row, sort_keys=True, default=str)] = row
+        rows = {e: sorted(self._cache[e].values(), key=lambda r: str(r.get("date") or "")) for e in DATED_ENDPOINTS}
         return SessionData(
             session=session,
             drivers=get("drivers", session_key=key),
             laps=get("laps", session_key=key),
-            position=get("position", session_key=key),
-            intervals=get("intervals", session_key=key),
-            pit=get("pit", session_key=key),
             stints=get("stints", session_key=key),
-            race_control=get("race_control", session_key=key),
-            weather=get("weather", session_key=key),
+            **rows,
         )
 
     def resolve_race(self, session: dict[str, Any]) -> int:

@@ -277,6 +277,9 @@ class _Handler(BaseHTTPRequestHandler):
         key = query.get("session_key", [None])[0]
         if key not in (None, "latest"):
             rows = [r for r in rows if str(r.get("session_key")) == key]
+        after = query.get("date>", [None])[0]  # OpenF1's comparison filter (same ISO format: compares as text)
+        if after is not None:
+            rows = [r for r in rows if r.get("date") is not None and r["date"] > after]
         self._send(200, rows)
 
     def _send(self, status: int, body: Any) -> None:

@@ -142,6 +142,9 @@ def test_live_openf1_session_is_polled_until_laps_complete(live_lake, live_model
     laps = [s.lap for s in source]
     # lap N is emitted once lap N+1 is under way for the field: 4 laps, then 8, then 11
     assert laps == list(range(1, 12))
+    # the sampled endpoints are asked only for what is new after the first poll
+    intervals = [r for r in openf1_server.requests if "/intervals?" in r]
+    assert len(intervals) == 3 and "date%3E=" not in intervals[0] and all("date%3E=" in r for r in intervals[1:])
 
 
 def test_replay_of_a_training_season_is_refused(live_lake, live_model):
