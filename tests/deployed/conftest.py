@@ -1,6 +1,8 @@
-"""Session fixtures of the deployed-shape suite: one synthesized app (with real local bundling), the
-runtime/layer folders, a moto server holding the templates' stateful resources, and a tenant key
-created the way ``pitwall keys create`` creates it on AWS (record + usage-plan key)."""
+"""Fixtures of the deployed-shape suite: one synthesized app per session (with real local bundling),
+the runtime/layer folders, and per module a moto server holding the templates' stateful resources
+and tenant keys created the way ``pitwall keys create`` creates them on AWS (record + usage-plan
+key). Everything that changes ``os.environ`` is module-scoped and restores it, so the tests that run
+after this folder never see the moto endpoint or the AWS backend."""
 
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ def read_only_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     home.chmod(stat.S_IRWXU)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def aws(synth: support.Synth) -> Iterator[dict[str, Any]]:
     """A moto server with the templates' resources; this process's boto3 points at it too."""
     import boto3
@@ -78,7 +80,7 @@ def api_function(functions: list[support.Function]) -> support.Function:
     return function
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def platform_env(api_function: support.Function) -> Iterator[dict[str, str]]:
     """The API function's environment (table names, plan names, stage) in this process as well, so the
     keys created here land where the deployed handlers look."""
@@ -109,12 +111,12 @@ def _new_key(tenant: str, tier: str) -> dict[str, str]:
     return {"key": issued.plaintext, "key_id": gateway_key["id"], "tenant": tenant}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def tenant_key(aws: dict[str, Any], platform_env: dict[str, str]) -> dict[str, str]:
     """A Pro tenant's key, created as ``pitwall keys create`` does on AWS."""
     return _new_key("acme", "pro")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def other_tenant_key(aws: dict[str, Any], platform_env: dict[str, str]) -> dict[str, str]:
     return _new_key("rival", "free")

@@ -235,6 +235,8 @@ def test_the_state_machine_walked_with_the_real_step_handlers(
     try:
         _seed_lake(functions)
         data = _started_execution_input(synth, api, aws, tenant_key)
+        assert "deploy" in data
+        data["deploy"] = True  # as a deploying start sends it: the walk also runs DeployModel
         name, visited, domain_errors, failures = asl["StartAt"], [], [], []
         for _ in range(40):
             state = asl["States"][name]
@@ -274,7 +276,7 @@ def test_the_state_machine_walked_with_the_real_step_handlers(
         assert failures == []
         # with a trained artifact every step succeeds: the walk ends in the success state
         assert asl["States"][visited[-1]]["Type"] == "Succeed", visited
-        assert "TrainModel" in visited and domain_errors == []
+        assert "TrainModel" in visited and "DeployModel" in visited and domain_errors == []
     finally:
         api.close()
         for process in processes.values():
