@@ -96,6 +96,17 @@ def test_ingest_reads_back_like_local_store(store: AwsStore, local_2023: LocalSt
     assert not any("/_staging/" in k for k in keys)
 
 
+def test_versions_are_etags_that_change_with_the_object(store: AwsStore) -> None:
+    before = store.versions("results")
+    assert list(before) == [partition_key("results", SEASON)] and all(before.values())
+    assert store.versions("results") == before and store.versions("no_such_table") == {}
+    assert store.versions("drivers") == {partition_key("drivers"): store.versions("drivers")[partition_key("drivers")]}
+    results = store.read("results", [SEASON])
+    store.replace_races(SEASON, [1], {"results": results[results["round"] == 1].head(3)})
+    assert store.versions("results") != before
+    assert store._list_keys("results/") == [partition_key("results", SEASON)]
+
+
 def test_glue_tables_and_partitions(store: AwsStore, local_2023: LocalStore) -> None:
     glue = store.session.client("glue")
     tables = {t["Name"]: t for t in glue.get_tables(DatabaseName=DATABASE)["TableList"]}
