@@ -5,6 +5,12 @@ same stint). The model predicts lap N at its start from past laps only: it learn
 from the previous lap (its offset) from how far lap N-1 was off the driver's recent clean
 pace, the lap before, tyre age, fuel and the gap to the car ahead. The lap's own track status
 and pit flags never reach it. Baseline on the same rows: the previous lap.
+
+Every lap (pit, safety-car, yellow laps too) is the scope of a different question — "what if lap N
+runs under this status" — answered by ``strategy.status_aware_naive`` over
+``strategy.all_laps_frame``, whose lap status is an explicit scenario input
+(``scenario_lap_status``): on 2024 (ratios from 2018-2023) it has MAE 1.225 s against 2.162 s for
+the previous lap, over 18 races. That gain is the lap's own status, not skill at predicting it.
 """
 
 from pitwall.templates.spec import Baseline, TemplateSpec
