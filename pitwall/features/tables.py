@@ -34,7 +34,7 @@ from pitwall.features.inputs import INPUT_TABLES, FeatureInputs, race_seq, read_
 from pitwall.features.laps import lap_frame, pit_stop_frame, race_frame
 from pitwall.features.spec import MOMENTS
 
-FEATURES_VERSION = "2"  # bump whenever a feature definition changes: forces a full rebuild
+FEATURES_VERSION = "3"  # bump whenever a feature definition changes: forces a full rebuild
 MANIFEST = "features_manifest"
 LAPS_TABLE = "features_laps"
 PIT_STOPS_TABLE = "features_pit_stops"
