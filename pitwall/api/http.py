@@ -10,12 +10,16 @@ operation of :data:`pitwall.api.operations.OPERATIONS`:
    (401), except for public operations (health, OpenAPI document);
 3. request-rate quota (429 + ``Retry-After``) when the app enforces it (locally);
 4. JSON parsing (400 ``malformed_json``) and schema validation (400/422, field named);
-5. the operation's plain function; its pydantic response model is serialised to JSON;
-6. every exception mapped by :mod:`pitwall.api.errors` (never a stack trace).
+5. for expensive operations (``Operation.expense``): the tier's size caps (422), the extra
+   request-rate units the request costs (429), and for championship forecasts a concurrency
+   slot (429 beyond the tenant's share, 503 beyond the process bound);
+6. the operation's plain function; its pydantic response model is serialised to JSON;
+7. every exception mapped by :mod:`pitwall.api.errors` (never a stack trace).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Callable, Mapping
@@ -109,6 +113,8 @@ class Operation:
     errors: tuple[int, ...] = (400, 401, 404, 422, 429)
     tags: tuple[str, ...] = ()
     description: str = ""
+    expense: Callable[[Any], quotas.Expense] | None = None
+    """What a validated request body costs (fair shares), for expensive operations."""
 
     @property
     def path_params(self) -> list[str]:
@@ -155,6 +161,16 @@ def validate_body(request: type[BaseModel] | tuple[type[BaseModel], ...], body: 
         raise from_validation_error(exc, data) from None
 
 
+def rows_expense(body: Any) -> quotas.Expense:
+    """An ``instances`` prediction costs its rows (a race prediction costs one request)."""
+    return quotas.Expense(rows=len(getattr(body, "instances", None) or ()))
+
+
+def simulations_expense(body: Any) -> quotas.Expense:
+    """A championship forecast costs its Monte Carlo runs."""
+    return quotas.Expense(simulations=int(getattr(body, "simulations", 0) or 0))
+
+
 def authenticate(services: ApiServices, headers: Mapping[str, str]) -> Principal:
     principal = keys.authenticate(headers.get(API_KEY_HEADER), backend=services.records)
     if services.enforce_rate_limits:
@@ -177,7 +193,16 @@ def handle(operation: Operation, request: ApiRequest, services: ApiServices) -> 
         if operation.request is not None and (has_body or not operation.body_optional):
             body = validate_body(operation.request, request.body)
         call = Call(services=services, principal=principal, params=request.path_params, query=request.query, body=body)
-        result = operation.function(call)
+        slot: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+        if operation.expense is not None and principal is not None and body is not None:
+            expense = operation.expense(body)
+            quotas.check_expense(principal, expense)
+            if services.enforce_rate_limits:
+                quotas.charge_expense(principal, expense, backend=services.records)
+            if expense.simulations:
+                slot = quotas.SIMULATION_SLOTS.slot(principal)
+        with slot:
+            result = operation.function(call)
         payload = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
         return ApiResponse.json(operation.status, payload)
     except Exception as exc:  # every failure becomes an HTTP answer

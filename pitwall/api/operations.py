@@ -18,7 +18,7 @@ from typing import Any
 from pitwall.api import routes as r
 from pitwall.api import schemas as s
 from pitwall.api.catalog import CATALOG_OPERATIONS
-from pitwall.api.http import API_PREFIX, API_VERSION, Call, Operation, QueryParam
+from pitwall.api.http import API_PREFIX, API_VERSION, Call, Operation, QueryParam, rows_expense, simulations_expense
 from pitwall.marketplace import rules as market_rules
 from pitwall.marketplace.verify import VERIFY_STANDARD
 from pitwall.vocabulary import JOB_STATUSES
@@ -74,6 +74,7 @@ OPERATIONS: tuple[Operation, ...] = (
         request=(s.RacePredictRequest, s.InstancesPredictRequest),
         errors=(400, 401, 404, 409, 413, 422, 429),
         tags=("predictions",),
+        expense=rows_expense,
         description="Send a race (features looked up server-side, with optional grid/weather overrides) "
         "or explicit feature rows. Ranking models answer ranked drivers with probabilities, "
         "regressions a value, classifiers class probabilities.",
@@ -86,8 +87,9 @@ OPERATIONS: tuple[Operation, ...] = (
         r.predict_championship,
         s.ChampionshipResponse,
         request=s.ChampionshipRequest,
-        errors=(400, 401, 404, 409, 413, 422, 429),
+        errors=(400, 401, 404, 409, 413, 422, 429, 503),
         tags=("predictions",),
+        expense=simulations_expense,
     ),
     Operation("list_models", "GET", f"{P}/models", "List models", r.list_models, s.ModelList, tags=("models",)),
     Operation(

@@ -1,183 +1,538 @@
-"""The local API server: the same Chalice app as the cloud (:data:`pitwall.api.app.app`), served
-in-process by Chalice's local gateway on a threaded HTTP server, with the local backends.
+"""The local API server: the same Chalice app as the cloud (:data:`pitwall.api.app.app`) behind
+uvicorn (asyncio, h11), with the local backends.
 
-Differences from ``chalice local``: request bodies over the API's limit are refused (413)
-before they are read, unknown paths get the API's 404 error body instead of API Gateway's
-403 "Missing Authentication Token", and access logging goes to the ``pitwall.api.access``
-logger instead of stderr.
+Why uvicorn: one event loop per process holds idle and slow connections without a thread each;
+it has keep-alive timeouts, a per-process concurrency setting, pre-forked workers that its
+supervisor respawns when they die, and streams responses (Server-Sent Events for the live mode).
+Gunicorn's gthread worker, the other candidate, blocks a thread on a client that has sent one
+byte and answers beyond its connection limit by not accepting (no 503).
+
+One adapter, no second route table: :class:`ApiGatewayAdapter` turns an ASGI request into the API
+Gateway REST proxy event that Lambda hands the Chalice app in the cloud (method, path, resource
+path of the route Chalice's own matcher finds in ``app.routes``, path parameters, headers,
+query, body) and calls ``app(event, context)``. Paths outside ``/api/`` are the web UI's static
+files (:mod:`pitwall.webui`).
+
+Transport rules (:class:`ServerLimits`; every refusal is the API's JSON error body and closes the
+connection):
+
+- request headers must be complete within ``header_timeout`` seconds of the connection opening
+  (or of the previous answer): otherwise 408 and close (slowloris);
+- the body must arrive within ``body_timeout`` seconds: otherwise 408 and close;
+- ``Content-Length`` larger than the API's limit: 413 before a byte of the body is read; an
+  invalid or conflicting ``Content-Length``, or ``Content-Length`` together with
+  ``Transfer-Encoding``: 400 (nothing after it on the connection runs: no request smuggling);
+  other malformed requests (bad request line, oversized headers): 400;
+- at most ``max_connections`` connections per worker process: beyond it, 503 at once;
+- keep-alive connections idle for ``keepalive_timeout`` seconds are closed.
+
+Route handlers are synchronous; they run on a bounded thread pool (``threads`` per worker), so
+the event loop keeps reading and timing other connections meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
 import os
-import signal
+import socket
 import threading
 import time
-from http.server import HTTPServer
+from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
-from chalice.config import Config
-from chalice.local import (
-    ChaliceRequestHandler,
-    ForbiddenError,
-    LocalDevServer,
-    LocalGatewayException,
-    ThreadedHTTPServer,
-)
+import h11
+import uvicorn
+from chalice.local import LambdaContext, RouteMatcher
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from pitwall.api.app import app
 from pitwall.api.services import ApiServices, local_services, set_services
 
 access_log = logging.getLogger("pitwall.api.access")
 
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 
-def _error_bytes(code: str, message: str, field: str | None = None) -> bytes:
+LIMITS_ENV = "PITWALL_SERVE_LIMITS"
+"""JSON of :class:`ServerLimits` handed to spawned workers."""
+RATE_LIMITS_ENV = "PITWALL_SERVE_RATE_LIMITS"
+"""``off``: the workers do not enforce request-rate quotas (benchmarks)."""
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """Transport limits of one worker process (see the module doc)."""
+
+    max_connections: int = 256
+    """Concurrent connections per worker; beyond: 503. The 1-64 connection load runs stay inside."""
+    threads: int = 16
+    """Request-handling threads per worker."""
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keepalive_timeout: int = 5
+    max_header_bytes: int = 16 * 1024
+
+    @classmethod
+    def from_env(cls) -> ServerLimits:
+        raw = os.environ.get(LIMITS_ENV)
+        return cls(**json.loads(raw)) if raw else cls()
+
+
+def error_bytes(code: str, message: str, field: str | None = None) -> bytes:
+    """The API's error body (``pitwall.api.http.error_answer``'s shape)."""
     return json.dumps({"error": {"code": code, "message": message, "field": field}}).encode("utf-8")
 
 
-class PitwallRequestHandler(ChaliceRequestHandler):
-    """Chalice's request handler with a body-size guard, API-shaped 404s and quiet logs."""
+def raw_error_response(status: int, reason: str, code: str, message: str, field: str | None = None) -> bytes:
+    """A complete HTTP/1.1 error answer that closes the connection (for the protocol layer)."""
+    body = error_bytes(code, message, field)
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
 
-    max_body_bytes: int = 1024 * 1024
-    # Headers and body leave in separate writes; with Nagle's algorithm on, the body waits for
-    # the client's delayed ACK of the headers (~40 ms per request on Linux loopback).
-    disable_nagle_algorithm = True
 
-    def _refuse(self, status: int, code: str, message: str, field: str | None = None) -> None:
-        body = _error_bytes(code, message, field)
-        self.close_connection = True
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
+# --------------------------------------------------------------------------- protocol
 
-    def _generic_handle(self) -> None:
-        raw = self.headers.get("content-length", "0") or "0"
+
+class PitwallH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a header timeout, a connection bound and JSON 400/408/503."""
+
+    limits: ServerLimits = ServerLimits()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._armed_for: object = None
+        if len(self.connections) > self.limits.max_connections:
+            transport.write(
+                raw_error_response(
+                    503,
+                    "Service Unavailable",
+                    "server_busy",
+                    f"this worker already holds {self.limits.max_connections} connections; retry shortly",
+                )
+            )
+            transport.close()
+            return
+        self._arm_header_timer()
+
+    def _arm_header_timer(self) -> None:
+        self._cancel_header_timer()
+        self._armed_for = self.cycle
+        self._header_timer = self.loop.call_later(self.limits.header_timeout, self._header_timeout)
+
+    def _cancel_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _header_timeout(self) -> None:
+        self._header_timer = None
+        if self.transport.is_closing():
+            return
+        if self.cycle is self._armed_for:  # still waiting for the next request's headers
+            self.transport.write(
+                raw_error_response(
+                    408,
+                    "Request Timeout",
+                    "request_timeout",
+                    f"the request headers did not arrive within {self.limits.header_timeout:g} s",
+                )
+            )
+            self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._header_timer is not None and self.cycle is not self._armed_for:
+            self._cancel_header_timer()  # a request's headers are complete
+
+    def on_response_complete(self) -> None:
+        if not self.transport.is_closing():
+            self._arm_header_timer()
+        super().on_response_complete()
+        if self._header_timer is not None and self.cycle is not self._armed_for:
+            self._cancel_header_timer()  # a pipelined request was already waiting
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_header_timer()
+        super().connection_lost(exc)
+
+    def send_400_response(self, msg: str) -> None:
+        self.transport.write(
+            raw_error_response(400, "Bad Request", "bad_request", f"malformed HTTP request: {msg}", "request")
+        )
+        self.transport.close()
+
+    def handle_events(self) -> None:
         try:
-            length = int(raw)
-            if length < 0:
-                raise ValueError
+            super().handle_events()
+        except h11.LocalProtocolError as exc:  # e.g. conflicting Content-Length headers
+            self.send_400_response(str(exc))
+
+
+# --------------------------------------------------------------------------- adapter
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+def _json_answer(status: int, code: str, message: str, field: str | None = None, *, close: bool = False) -> Answer:
+    body = error_bytes(code, message, field)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    return Answer(status, headers, body)
+
+
+class BodyRefused(Exception):
+    def __init__(self, answer: Answer) -> None:
+        self.answer = answer
+
+
+class ApiGatewayAdapter:
+    """ASGI app: request -> API Gateway REST proxy event -> the Chalice app -> response."""
+
+    def __init__(self, services: ApiServices, limits: ServerLimits | None = None) -> None:
+        from pitwall.api.app import app
+
+        self.services = services
+        self.limits = limits or ServerLimits()
+        self.app = app
+        self.matcher = RouteMatcher(list(app.routes))
+        self.binary_types = set(app.api.binary_types)
+        self.pool = ThreadPoolExecutor(max_workers=self.limits.threads, thread_name_prefix="pitwall-api")
+        set_services(services)
+
+    # ------------------------------------------------------------------ ASGI
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        try:
+            answer = await self._answer(scope, receive)
+        except BodyRefused as refused:
+            answer = refused.answer
+        await send({"type": "http.response.start", "status": answer.status, "headers": answer.headers})
+        await send({"type": "http.response.body", "body": answer.body})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.pool.shutdown(wait=False, cancel_futures=True)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _answer(self, scope: Scope, receive: Receive) -> Answer:
+        headers: dict[str, str] = {}
+        lengths = 0
+        for name, value in scope["headers"]:
+            key = name.decode("latin-1")
+            if key == "content-length":
+                lengths += 1
+            text = value.decode("latin-1")
+            headers[key] = f"{headers[key]},{text}" if key in headers else text
+        limit = self.services.max_body_bytes
+        length = self._content_length(headers, lengths)
+        if length is not None and length > limit:
+            raise BodyRefused(
+                _json_answer(
+                    413,
+                    "payload_too_large",
+                    f"the request body is {length} bytes; at most {limit} are accepted",
+                    "body",
+                    close=True,
+                )
+            )
+        body = await self._read_body(receive, limit)
+        loop = asyncio.get_running_loop()
+        method, path = scope["method"], scope["path"]
+        if not (path.startswith("/api/") or path == "/api"):
+            return await loop.run_in_executor(self.pool, self._static, method, path)
+        query = scope["query_string"].decode("latin-1")
+        return await loop.run_in_executor(self.pool, self.dispatch, method, path, query, headers, body)
+
+    @staticmethod
+    def _content_length(headers: dict[str, str], count: int) -> int | None:
+        raw = headers.get("content-length")
+        if "transfer-encoding" in headers and raw is not None:
+            raise BodyRefused(
+                _json_answer(
+                    400,
+                    "bad_request",
+                    "a request may not carry both Content-Length and Transfer-Encoding",
+                    "content-length",
+                    close=True,
+                )
+            )
+        if raw is None:
+            return None
+        if count > 1 or not raw.strip().isdigit():
+            raise BodyRefused(
+                _json_answer(400, "bad_request", f"invalid Content-Length header {raw!r}", "content-length", close=True)
+            )
+        return int(raw)
+
+    async def _read_body(self, receive: Receive, limit: int) -> bytes:
+        deadline = time.monotonic() + self.limits.body_timeout
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                if remaining <= 0:
+                    raise TimeoutError
+                message = await asyncio.wait_for(receive(), remaining)
+            except TimeoutError:
+                raise BodyRefused(
+                    _json_answer(
+                        408,
+                        "request_timeout",
+                        f"the request body did not arrive within {self.limits.body_timeout:g} s",
+                        "body",
+                        close=True,
+                    )
+                ) from None
+            if message["type"] == "http.disconnect":
+                raise BodyRefused(_json_answer(400, "bad_request", "the client went away", "body", close=True))
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise BodyRefused(
+                    _json_answer(
+                        413,
+                        "payload_too_large",
+                        f"the request body is over {limit} bytes; at most {limit} are accepted",
+                        "body",
+                        close=True,
+                    )
+                )
+            if chunk:
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    # ------------------------------------------------------------------ the one adapter
+
+    def event(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> dict[str, Any] | None:
+        """The API Gateway REST proxy event of a request (None: no route matches ``path``)."""
+        try:
+            match = self.matcher.match_route(path)
         except ValueError:
-            self._refuse(400, "bad_request", f"invalid Content-Length header {raw!r}", "content-length")
-            return
-        if length > self.max_body_bytes:
-            self._refuse(
-                413,
-                "payload_too_large",
-                f"the request body is {length} bytes; at most {self.max_body_bytes} are accepted",
-                "body",
-            )
-            return
-        super()._generic_handle()
+            return None
+        multi = parse_qs(query, keep_blank_values=True) if query else None
+        binary = headers.get("content-type", "") in self.binary_types
+        import base64
 
-    def _send_error_response(self, error: LocalGatewayException) -> None:
-        if isinstance(error, ForbiddenError) and b"Missing Authentication Token" in (error.body or b""):
-            path = self.path.split("?")[0]
-            self._send_http_response(
-                404,
-                {"Content-Type": "application/json"},
-                _error_bytes("not_found", f"no route {self.command} {path}", "path"),
-            )
-            return
-        super()._send_error_response(error)
+        return {
+            "resource": match.route,
+            "path": path,
+            "httpMethod": method,
+            "requestContext": {
+                "httpMethod": method,
+                "resourcePath": match.route,
+                "path": path,
+                "stage": "local",
+                "identity": {"sourceIp": "127.0.0.1"},
+            },
+            "headers": headers,
+            "multiValueHeaders": {k: [v] for k, v in headers.items()},
+            "queryStringParameters": {k: v[-1] for k, v in multi.items()} if multi else None,
+            "multiValueQueryStringParameters": multi,
+            "pathParameters": match.captured or None,
+            "stageVariables": None,
+            "body": (base64.b64encode(body).decode("ascii") if binary else body.decode("utf-8", "replace"))
+            if body
+            else None,
+            "isBase64Encoded": bool(body) and binary,
+        }
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler API
-        access_log.debug("%s %s", self.address_string(), format % args)
+    def dispatch(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Answer:
+        """Answer one API request through the Chalice app (runs on a handler thread)."""
+        started = time.perf_counter()
+        event = self.event(method, path, query, headers, body)
+        if event is None:
+            return _json_answer(404, "not_found", f"no route {method} {path}", "path")
+        context = LambdaContext(function_name=self.app.app_name, memory_size=1024, max_runtime_ms=900_000)
+        result = self.app(event, context)
+        answer = self._from_lambda(result)
+        if access_log.isEnabledFor(logging.DEBUG):
+            access_log.debug("%s %s %d %.1f ms", method, path, answer.status, 1000 * (time.perf_counter() - started))
+        return answer
+
+    @staticmethod
+    def _from_lambda(result: dict[str, Any]) -> Answer:
+        raw = result.get("body") or b""
+        if result.get("isBase64Encoded"):
+            import base64
+
+            body = base64.b64decode(raw)
+        else:
+            body = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+        headers = [
+            (k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in result.get("headers", {}).items()
+        ]
+        for k, values in (result.get("multiValueHeaders") or {}).items():
+            headers.extend((k.lower().encode("latin-1"), str(v).encode("latin-1")) for v in values)
+        if not any(k == b"content-length" for k, _ in headers):
+            headers.append((b"content-length", str(len(body)).encode()))
+        return Answer(int(result["statusCode"]), headers, body)
+
+    @staticmethod
+    def _static(method: str, path: str) -> Answer:
+        from pitwall.webui import static_file
+
+        found = static_file(path) if method in ("GET", "HEAD") else None
+        if found is None:
+            return _json_answer(404, "not_found", f"no route {method} {path}", "path")
+        content = found.read()
+        headers = [(k.lower().encode(), v.encode()) for k, v in found.headers(len(content)).items()]
+        return Answer(200, headers, b"" if method == "HEAD" else content)
 
 
-class PitwallHTTPServer(ThreadedHTTPServer):
-    """One thread per connection; a listen backlog for bursts of concurrent clients (the
-    socketserver default of 5 resets connections when 50 clients connect at once)."""
-
-    request_queue_size = 256
-    daemon_threads = True
-    allow_reuse_address = True
+# --------------------------------------------------------------------------- processes
 
 
-def _raise_system_exit(signum: int, frame: Any) -> None:
-    raise SystemExit(128 + signum)
+def worker_app() -> ApiGatewayAdapter:
+    """The ASGI app of a spawned worker (uvicorn factory): local services from the environment."""
+    _die_with_parent()
+    limits = ServerLimits.from_env()
+    PitwallH11Protocol.limits = limits
+    services = local_services(enforce_rate_limits=os.environ.get(RATE_LIMITS_ENV) != "off")
+    return ApiGatewayAdapter(services, limits)
 
 
-def _exit_when_orphaned(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(0)
+def _die_with_parent() -> None:
+    """SIGKILL this worker when its parent (the supervisor) dies, however it dies (Linux)."""
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(0)
+
+
+def _protocol(limits: ServerLimits) -> type[PitwallH11Protocol]:
+    if limits == ServerLimits():
+        return PitwallH11Protocol
+    return type("LimitedH11Protocol", (PitwallH11Protocol,), {"limits": limits})
+
+
+def _config(app: Any, limits: ServerLimits, **extra: Any) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        http=_protocol(limits) if not extra.get("workers") else PitwallH11Protocol,
+        ws="none",
+        lifespan="on",
+        loop="asyncio",
+        access_log=False,
+        log_level="warning",
+        timeout_keep_alive=limits.keepalive_timeout,
+        h11_max_incomplete_event_size=limits.max_header_bytes,
+        server_header=False,
+        **extra,
+    )
 
 
 class LocalApiServer:
-    """The API on ``host:port`` in background threads; ``port=0`` picks a free port."""
+    """The API on ``host:port``; ``port=0`` picks a free port. The socket is bound at once."""
 
     def __init__(
         self,
         host: str = "127.0.0.1",
         port: int = 8000,
         services: ApiServices | None = None,
+        limits: ServerLimits | None = None,
     ) -> None:
-        self.services = services or local_services()
-        set_services(self.services)
-        handler = type("Handler", (PitwallRequestHandler,), {"max_body_bytes": self.services.max_body_bytes})
-        config = Config.create(chalice_stage="dev", app_name=app.app_name)
-        self._dev = LocalDevServer(app, config, host, port, handler_cls=handler, server_cls=PitwallHTTPServer)
-        server: HTTPServer = self._dev.server
-        self.host, self.port = server.server_address[0], int(server.server_address[1])
+        self._services = services
+        self.limits = limits or ServerLimits()
+        self.socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self.socket.bind((host, port))
+            self.socket.listen(1024)
+        except OSError:
+            self.socket.close()
+            raise
+        self.socket.set_inheritable(True)
+        self.host, self.port = self.socket.getsockname()[:2]
+        self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def services(self) -> ApiServices:
+        if self._services is None:
+            self._services = local_services()
+        return self._services
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> LocalApiServer:
-        """Serve in a daemon thread; returns self."""
+        """Serve in a daemon thread (one process); returns once it accepts connections."""
+        adapter = ApiGatewayAdapter(self.services, self.limits)
+        self._server = uvicorn.Server(_config(adapter, self.limits))
         self._thread = threading.Thread(
-            target=self._dev.server.serve_forever, kwargs={"poll_interval": 0.05}, name="pitwall-api", daemon=True
+            target=self._server.run, kwargs={"sockets": [self.socket]}, name="pitwall-api", daemon=True
         )
         self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the API server did not start")
+            time.sleep(0.01)
         return self
 
     def serve_forever(self, workers: int = 1) -> None:
-        """Serve in this thread until interrupted or terminated.
+        """Serve in this process until interrupted or terminated.
 
-        ``workers > 1`` pre-forks that many processes (POSIX) that accept on the same listening
-        socket, so requests use every core instead of one interpreter's GIL. Each worker keeps
+        ``workers > 1``: uvicorn's supervisor spawns that many processes accepting on the same
+        socket (every core instead of one GIL) and respawns any that dies. Each worker keeps
         its own model cache; records, keys and quotas live in the shared platform store, so
-        limits hold across workers. Workers stop with the parent (and if it disappears).
+        limits hold across workers.
         """
         if workers < 1:
             raise ValueError("workers must be at least 1")
-        children: list[int] = []
-        for _ in range(workers - 1):
-            pid = os.fork()
-            if pid == 0:  # worker: serve until terminated, or until the parent is gone
-                parent = os.getppid()
-                threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
-                try:
-                    self._dev.server.serve_forever()
-                finally:
-                    os._exit(0)
-            children.append(pid)
-        previous = signal.signal(signal.SIGTERM, _raise_system_exit) if children else None
-        try:
-            self._dev.server.serve_forever()
-        finally:
-            for pid in children:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGTERM)
-            for pid in children:
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(pid, 0)
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+        if workers == 1:
+            server = uvicorn.Server(_config(ApiGatewayAdapter(self.services, self.limits), self.limits))
+            server.run(sockets=[self.socket])
+            return
+        from uvicorn.supervisors import Multiprocess
+
+        os.environ[LIMITS_ENV] = json.dumps(asdict(self.limits))
+        if self._services is not None and not self._services.enforce_rate_limits:
+            os.environ[RATE_LIMITS_ENV] = "off"
+        config = _config("pitwall.api.server:worker_app", self.limits, factory=True, workers=workers)
+        Multiprocess(config, sockets=[self.socket]).run()
 
     def stop(self) -> None:
-        self._dev.server.shutdown()
-        self._dev.server.server_close()
+        if self._server is not None:
+            self._server.should_exit = True
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=10)
+        with contextlib.suppress(OSError):
+            self.socket.close()
 
     def __enter__(self) -> LocalApiServer:
         return self.start()

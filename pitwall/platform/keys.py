@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -24,6 +26,18 @@ from pitwall.platform.records import ApiKeyRecord, Principal, Tenant
 from pitwall.platform.tiers import TIERS
 
 KEY_PREFIX = "pw_"
+PRINCIPAL_TTL_SECONDS = 5.0
+"""How long a process reuses a key's principal without asking the records backend again; a
+revoke or re-tier through this module is seen at once in this process, within this TTL in others."""
+
+_principals: dict[tuple[int, str], tuple[float, Principal]] = {}
+_principals_lock = threading.Lock()
+
+
+def forget_cached_principals() -> None:
+    """Drop this process's key -> principal cache (after a revoke or a tier change)."""
+    with _principals_lock:
+        _principals.clear()
 
 
 class KeyGateway(Protocol):
@@ -87,6 +101,7 @@ def set_tenant_tier(
     before = get_tenant(tenant_id, backend=b)
     if not b.set_tenant_tier(tenant_id, _tier(tier)):
         raise NotFound(f"tenant {tenant_id!r} not found", field="tenant_id")
+    forget_cached_principals()
     if gateway is not None:
         gateway.move_keys(tenant_id, before.tier, tier)
     return get_tenant(tenant_id, backend=b)
@@ -131,13 +146,24 @@ def authenticate(api_key: str | None, *, backend: RecordsBackend | None = None) 
     if not api_key or not isinstance(api_key, str):
         raise Unauthorized("missing API key", field="x-api-key")
     b = backend or get_backend()
-    record = b.get_api_key(hash_key(api_key.strip()))
+    key_hash = hash_key(api_key.strip())
+    cache_key = (id(b), key_hash)
+    now = time.monotonic()
+    cached = _principals.get(cache_key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    record = b.get_api_key(key_hash)
     if record is None or record.revoked:
         raise Unauthorized("invalid or revoked API key", field="x-api-key")
     tenant = b.get_tenant(record.tenant_id)
     if tenant is None:
         raise Unauthorized("invalid or revoked API key", field="x-api-key")
-    return Principal(tenant_id=tenant.tenant_id, tier=tenant.tier, key_id=record.key_id)
+    principal = Principal(tenant_id=tenant.tenant_id, tier=tenant.tier, key_id=record.key_id)
+    with _principals_lock:
+        if len(_principals) > 10_000:
+            _principals.clear()
+        _principals[cache_key] = (now + PRINCIPAL_TTL_SECONDS, principal)
+    return principal
 
 
 def principal_for_tenant(tenant_id: str, *, backend: RecordsBackend | None = None) -> Principal:
@@ -157,7 +183,9 @@ def revoke_key(
     """Revoke one of the tenant's keys (idempotent), and delete its API Gateway copy through
     ``gateway``. NotFound for another tenant's key id."""
     b = backend or get_backend()
-    if not b.revoke_api_key(tenant_id, key_id, iso(utc_now())):
+    revoked = b.revoke_api_key(tenant_id, key_id, iso(utc_now()))
+    forget_cached_principals()
+    if not revoked:
         raise NotFound(f"API key {key_id!r} not found", field="key_id")
     if gateway is not None:
         gateway.remove_key(tenant_id, key_id)

@@ -10,11 +10,18 @@ daily limit carries ``retry_after_seconds`` = seconds until the next UTC midnigh
 - deployed models: :func:`deployed_models_limit` (enforced atomically by ``models.deploy_model``)
 - request rate (per second with burst, token bucket) and per day: :func:`check_request_rate`
 - marketplace downloads per day: :func:`reserve_marketplace_download`
+- expensive requests (fair shares): size caps :func:`check_expense`, cost-weighted rate
+  :func:`charge_expense` (one request-rate token per :data:`~pitwall.platform.tiers.SIMULATIONS_PER_UNIT`
+  simulations or :data:`~pitwall.platform.tiers.ROWS_PER_UNIT` rows), and concurrent championship
+  forecasts per tenant and per process: :data:`SIMULATION_SLOTS`
 """
 
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,7 +29,7 @@ from pitwall.errors import Forbidden, PayloadTooLarge, QuotaExceeded, Validation
 from pitwall.platform.backend import RecordsBackend, get_backend
 from pitwall.platform.clock import as_utc, epoch_seconds, expiry_after_day, seconds_until_midnight, utc_day
 from pitwall.platform.records import Principal
-from pitwall.platform.tiers import Tier, get_tier
+from pitwall.platform.tiers import ROWS_PER_UNIT, SIMULATIONS_PER_UNIT, Tier, get_tier
 
 TRAINING_JOBS = "training_jobs"
 MARKETPLACE_DOWNLOADS = "marketplace_downloads"
@@ -148,9 +155,11 @@ def deployed_limit_error(tier: str | Tier) -> QuotaExceeded:
     )
 
 
-def _take_token(name: str, rate: float, burst: int, now_s: float, b: RecordsBackend) -> float:
-    """Take one token from a bucket (refilling ``rate``/s up to ``burst``); returns 0 when taken,
-    else the seconds until a token is available. Compare-and-set loop, so it is atomic."""
+def _take_token(name: str, rate: float, burst: int, now_s: float, b: RecordsBackend, cost: float = 1.0) -> float:
+    """Take ``cost`` tokens (at most ``burst``) from a bucket (refilling ``rate``/s up to
+    ``burst``); returns 0 when taken, else the seconds until they are available.
+    Compare-and-set loop, so it is atomic."""
+    cost = min(float(burst), max(0.0, cost))
     for _ in range(_BUCKET_ATTEMPTS):
         state = b.get_bucket(name)
         if state is None:
@@ -158,10 +167,10 @@ def _take_token(name: str, rate: float, burst: int, now_s: float, b: RecordsBack
         else:
             elapsed = max(0.0, now_s - state.updated_at)
             tokens, version = min(float(burst), state.tokens + elapsed * rate), state.version
-        if tokens < 1.0:
-            return (1.0 - tokens) / rate
+        if tokens < cost:
+            return (cost - tokens) / rate
         updated_at = now_s if state is None else max(now_s, state.updated_at)
-        if b.put_bucket(name, tokens - 1.0, updated_at, version):
+        if b.put_bucket(name, tokens - cost, updated_at, version):
             return 0.0
     raise RuntimeError(f"rate-limit bucket {name!r} too contended")
 
@@ -188,6 +197,116 @@ def check_request_rate(
             code="rate_limited",
         )
     _reserve_daily(principal, REQUESTS, t.requests_per_day, "requests", now, b)
+
+
+@dataclass(frozen=True)
+class Expense:
+    """What an expensive request asks for: Monte Carlo simulations, explicit feature rows."""
+
+    simulations: int = 0
+    rows: int = 0
+
+    @property
+    def units(self) -> int:
+        """Request-rate tokens it costs (a plain request costs 1)."""
+        return max(1, math.ceil(self.simulations / SIMULATIONS_PER_UNIT), math.ceil(self.rows / ROWS_PER_UNIT))
+
+
+def check_expense(principal: Principal, expense: Expense) -> None:
+    """ValidationFailed (422, field named) when a request is larger than the tier allows."""
+    t = _tier(principal.tier)
+    if expense.simulations > t.max_simulations:
+        raise ValidationFailed(
+            f"simulations is {expense.simulations}; tier {t.name!r} allows at most {t.max_simulations}",
+            field="simulations",
+            unprocessable=True,
+        )
+    if expense.rows > t.max_batch_rows:
+        raise ValidationFailed(
+            f"instances has {expense.rows} rows; tier {t.name!r} allows at most {t.max_batch_rows} per request",
+            field="instances",
+            unprocessable=True,
+        )
+
+
+def charge_expense(
+    principal: Principal, expense: Expense, *, now: datetime | None = None, backend: RecordsBackend | None = None
+) -> None:
+    """Take the request's extra rate tokens (``units - 1``: :func:`check_request_rate` took one)
+    from the tenant's bucket; QuotaExceeded with Retry-After when the bucket cannot pay."""
+    extra = expense.units - 1
+    if extra <= 0:
+        return
+    t = _tier(principal.tier)
+    wait = _take_token(
+        counter_name(principal.tenant_id, "rate"),
+        float(t.requests_per_second),
+        t.burst,
+        epoch_seconds(as_utc(now)),
+        backend or get_backend(),
+        cost=float(extra),
+    )
+    if wait > 0:
+        raise QuotaExceeded(
+            f"this request costs {expense.units} request units; the rate limit of {t.requests_per_second} "
+            f"units/second (burst {t.burst}) is used up",
+            retry_after_seconds=max(1, math.ceil(wait)),
+            code="rate_limited",
+        )
+
+
+class ServerBusy(QuotaExceeded):
+    """The process runs as much expensive work as it is sized for (503, retry shortly)."""
+
+    code = "server_busy"
+    http_status = 503
+
+
+class ConcurrencySlots:
+    """Per-process bound on concurrent expensive requests: ``per_tenant(tier)`` each, ``total``
+    for the whole process. Beyond a tenant's share: 429; beyond the process bound: 503."""
+
+    def __init__(self, what: str, total: int) -> None:
+        self.what = what
+        self.total = total
+        self._lock = threading.Lock()
+        self._running: dict[str, int] = {}
+
+    def running(self, tenant_id: str | None = None) -> int:
+        with self._lock:
+            return sum(self._running.values()) if tenant_id is None else self._running.get(tenant_id, 0)
+
+    @contextmanager
+    def slot(self, principal: Principal) -> Iterator[None]:
+        limit = _tier(principal.tier).concurrent_simulations
+        tenant = principal.tenant_id
+        with self._lock:
+            mine = self._running.get(tenant, 0)
+            if mine >= limit:
+                raise QuotaExceeded(
+                    f"tier {principal.tier!r} runs at most {limit} {self.what} at once; wait for yours to finish",
+                    retry_after_seconds=1,
+                    code="concurrency_limited",
+                )
+            if sum(self._running.values()) >= self.total:
+                raise ServerBusy(
+                    f"the server is running {self.total} {self.what} already; retry shortly", retry_after_seconds=1
+                )
+            self._running[tenant] = mine + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                left = self._running[tenant] - 1
+                if left:
+                    self._running[tenant] = left
+                else:
+                    del self._running[tenant]
+
+
+SIMULATION_SLOTS = ConcurrencySlots("championship forecasts", total=8)
+"""Championship forecasts running in this process (their Monte Carlo runs on
+``pitwall.serving.championship``'s process pool, off the request threads)."""
 
 
 def reserve_marketplace_download(

@@ -30,7 +30,19 @@ class Tier:
     """The CPU instance of a training job that does not ask for a GPU."""
     gpu_training_instance_type: str | None
     """The GPU instance of a job that asks for one (``gpu_training`` tiers only)."""
+    # expensive requests (fair shares between tenants; ``pitwall.platform.quotas``)
+    max_simulations: int = 20_000
+    """Monte Carlo runs one championship forecast may ask for."""
+    concurrent_simulations: int = 1
+    """Championship forecasts of one tenant running at once (per server process)."""
+    max_batch_rows: int = 100
+    """Rows one ``instances`` prediction may send."""
 
+
+SIMULATIONS_PER_UNIT = 10_000
+"""Request-rate cost of a championship forecast: one token per this many simulations (at least 1)."""
+ROWS_PER_UNIT = 100
+"""Request-rate cost of an ``instances`` prediction: one token per this many rows (at least 1)."""
 
 MB = 1024 * 1024
 GB = 1024 * MB
@@ -49,6 +61,9 @@ TIERS: dict[str, Tier] = {
         marketplace_downloads_per_day=20,
         training_instance_type="ml.m5.large",
         gpu_training_instance_type=None,
+        max_simulations=20_000,
+        concurrent_simulations=1,
+        max_batch_rows=100,
     ),
     "pro": Tier(
         name="pro",
@@ -63,6 +78,9 @@ TIERS: dict[str, Tier] = {
         marketplace_downloads_per_day=None,
         training_instance_type="ml.m5.xlarge",
         gpu_training_instance_type="ml.g5.xlarge",
+        max_simulations=100_000,
+        concurrent_simulations=4,
+        max_batch_rows=1000,
     ),
 }
 

@@ -13,11 +13,21 @@ order drivers are listed in: every simulation has exactly one champion, so title
 probabilities sum to 1.
 
 Only numpy is needed here, so the same code runs inside a Lambda or an inference container.
+
+:func:`simulate_in_pool` runs the same simulation on a small process pool (the local server's
+path): the Monte Carlo holds the GIL for most of its run, so on a request thread it would
+stall every other tenant's predictions in that process.
 """
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import os
+import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +35,8 @@ import numpy as np
 POINTS_2010: tuple[int, ...] = (25, 18, 15, 12, 10, 8, 6, 4, 2, 1)
 POINTS_SYSTEM_NAME = "2010+: 25-18-15-12-10-8-6-4-2-1 (sprints and fastest lap not simulated)"
 MIN_STRENGTH = 1e-9
+POOL_PROCESSES_ENV = "PITWALL_SIMULATION_PROCESSES"
+DEFAULT_POOL_PROCESSES = 1
 
 
 @dataclass(frozen=True)
@@ -193,3 +205,62 @@ def simulate_championship(
         drivers=driver_rows,
         constructors=constructor_rows,
     )
+
+
+# --------------------------------------------------------------------------- process pool
+
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _die_with_parent() -> None:
+    """Pool processes are SIGKILLed when the server process dies (Linux ``PR_SET_PDEATHSIG``)."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+
+
+def _get_pool() -> ProcessPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            processes = max(1, int(os.environ.get(POOL_PROCESSES_ENV, DEFAULT_POOL_PROCESSES)))
+            _pool = ProcessPoolExecutor(
+                max_workers=processes, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_parent
+            )
+        return _pool
+
+
+def shutdown_pool() -> None:
+    """Stop the pool's processes (a later simulation starts a new pool)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def simulate_in_pool(
+    races: Sequence[RaceField],
+    standings: Standings,
+    *,
+    simulations: int = 10_000,
+    seed: int | None = None,
+) -> ChampionshipForecast:
+    """:func:`simulate_championship` on the process pool (``$PITWALL_SIMULATION_PROCESSES``
+    processes, default 1); the calling thread only waits. A pool whose process died is
+    replaced once."""
+    for attempt in range(2):
+        pool = _get_pool()
+        try:
+            return pool.submit(simulate_championship, races, standings, simulations=simulations, seed=seed).result()
+        except BrokenProcessPool:
+            with _pool_lock:
+                global _pool
+                if _pool is pool:
+                    _pool = None
+            if attempt:
+                raise
+    raise AssertionError("unreachable")

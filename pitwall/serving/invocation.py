@@ -195,35 +195,49 @@ def prediction_rows(
     if len(X) == 0:
         raise ValidationFailed("no rows to predict", field="body", unprocessable=True)
     raw = raw_output(predictor, X)
-    rows: list[dict[str, Any]] = []
     if predictor.kind == "ranking":
         group_array = np.asarray(groups, dtype=object)
         score, prob = ranking_scores(model.spec, pd.DataFrame({model.spec.group_col: group_array}), raw)
-        for group in dict.fromkeys(groups):
-            members = np.flatnonzero(group_array == group)
-            ordered = members[np.argsort(-score[members], kind="stable")]
-            for rank, i in enumerate(ordered, start=1):
-                rows.append(
-                    {
-                        "driver_id": entities[i],
-                        "race_id": str(group),
-                        "rank": rank,
-                        "score": _num(score[i]),
-                        "probability": None if prob is None else _num(prob[i]),
-                    }
-                )
-        return rows
+        # races in order of first appearance, best score first within a race (stable)
+        _, first, codes = np.unique(group_array.astype(str), return_index=True, return_inverse=True)
+        appearance = np.argsort(np.argsort(first, kind="stable"), kind="stable")[codes]
+        order = np.lexsort((-np.asarray(score, dtype=np.float64), appearance))
+        sorted_groups = appearance[order]
+        starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+        ranks = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)])) + 1
+        scores = _finite_list(np.asarray(score, dtype=np.float64)[order])
+        probs = [None] * len(order) if prob is None else _finite_list(np.asarray(prob, dtype=np.float64)[order])
+        return [
+            {
+                "driver_id": entities[i],
+                "race_id": str(groups[i]),
+                "rank": int(rank),
+                "score": sc,
+                "probability": pr,
+            }
+            for i, rank, sc, pr in zip(order.tolist(), ranks.tolist(), scores, probs, strict=True)
+        ]
+    race_ids = [None if g is None else str(g) for g in groups]
+    if predictor.kind == "regression":
+        values = _finite_list(np.asarray(raw, dtype=np.float64).reshape(len(X)))
+        return [{"driver_id": e, "race_id": g, "value": v} for e, g, v in zip(entities, race_ids, values, strict=True)]
     classes = [str(c) for c in (model.classes or [])]
-    for i in range(len(X)):
-        row: dict[str, Any] = {"driver_id": entities[i], "race_id": None if groups[i] is None else str(groups[i])}
-        if predictor.kind == "regression":
-            row["value"] = _num(raw[i])
-        else:
-            probabilities = raw[i]
-            row["label"] = classes[int(np.argmax(probabilities))]
-            row["probabilities"] = {c: float(p) for c, p in zip(classes, probabilities, strict=True)}
-        rows.append(row)
-    return rows
+    matrix = np.asarray(raw, dtype=np.float64)
+    labels = [classes[j] for j in np.argmax(matrix, axis=1).tolist()]
+    return [
+        {"driver_id": e, "race_id": g, "label": label, "probabilities": dict(zip(classes, p, strict=True))}
+        for e, g, label, p in zip(entities, race_ids, labels, matrix.tolist(), strict=True)
+    ]
+
+
+def _finite_list(values: np.ndarray) -> list[float | None]:
+    """``values`` as Python floats, None where not finite (JSON has no NaN)."""
+    out = values.tolist()
+    if not np.isfinite(values).all():
+        bad = np.flatnonzero(~np.isfinite(values)).tolist()
+        for i in bad:
+            out[i] = None
+    return out
 
 
 @dataclass(frozen=True)
@@ -342,43 +356,77 @@ def predict_race(predictor: Predictor, payload: Mapping[str, Any], catalog: Race
 # --------------------------------------------------------------------------- instances
 
 
-def instances_matrix(
-    predictor: Predictor, instances: list[Mapping[str, Any]]
-) -> tuple[np.ndarray, list[str], list[str | None]]:
-    """(feature matrix, race ids, driver ids) from explicit rows; every problem names
-    ``instances[i].<field>``. Rows without ``race_id`` form one race."""
+_MISSING = object()
+_NUMERIC_TYPES = frozenset({int, float, bool, type(None)})
+
+
+def _cell_error(predictor: Predictor, instances: list[Mapping[str, Any]]) -> ValidationFailed:
+    """The first bad cell of ``instances``, named ``instances[i].<field>`` (the slow path: only
+    runs once the vectorised checks found something wrong)."""
     features = predictor.features
     allowed = set(features) | set(KEY_FIELDS)
-    X = np.empty((len(instances), len(features)), dtype=np.float64)
-    groups: list[str] = []
-    entities: list[str | None] = []
     for i, row in enumerate(instances):
         for key, value in row.items():
             field = f"instances[{i}].{key}"
             if key not in allowed:
-                raise _unprocessable(f"{field}: unknown feature; the model's features are {', '.join(features)}", field)
+                return _unprocessable(
+                    f"{field}: unknown feature; the model's features are {', '.join(features)}", field
+                )
             if key in ("driver_id", "race_id"):
                 if not isinstance(value, str) or not value:
-                    raise ValidationFailed(f"{field} must be a non-empty string", field=field)
+                    return ValidationFailed(f"{field} must be a non-empty string", field=field)
             elif key in ("season", "round"):
                 if isinstance(value, bool) or not isinstance(value, int):
-                    raise ValidationFailed(f"{field} must be an integer", field=field)
+                    return ValidationFailed(f"{field} must be an integer", field=field)
             elif value is not None and (isinstance(value, str) or not isinstance(value, int | float | bool)):
-                raise ValidationFailed(f"{field} must be a number, true/false or null", field=field)
+                return ValidationFailed(f"{field} must be a number, true/false or null", field=field)
             elif isinstance(value, float) and not math.isfinite(value):
-                raise ValidationFailed(f"{field} must be a finite number", field=field)
+                return ValidationFailed(f"{field} must be a finite number", field=field)
+            elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > np.finfo(np.float64).max:
+                return ValidationFailed(f"{field} must be a finite number", field=field)
         missing = [f for f in features if f not in row]
         if missing:
-            raise _unprocessable(
+            return _unprocessable(
                 f"instances[{i}]: missing feature(s) {', '.join(missing)} (use null for an unknown value)",
                 f"instances[{i}].{missing[0]}",
             )
-        for j, f in enumerate(features):
-            value = row[f]
-            X[i, j] = np.nan if value is None else float(value)
-        groups.append(row.get("race_id") or INSTANCES_RACE_ID)
-        entities.append(row.get("driver_id"))
-    return X, groups, entities
+    return ValidationFailed("instances: invalid rows", field="instances")
+
+
+def instances_matrix(
+    predictor: Predictor, instances: list[Mapping[str, Any]]
+) -> tuple[np.ndarray, list[str], list[str | None]]:
+    """(feature matrix, race ids, driver ids) from explicit rows; every problem names
+    ``instances[i].<field>``. Rows without ``race_id`` form one race.
+
+    Column-wise: the cells are gathered once per feature, their types checked as a set, and
+    the matrix converted by numpy; only a request with a bad cell walks the rows to name it.
+    """
+    features = predictor.features
+    allowed = set(features) | set(KEY_FIELDS)
+    try:
+        if not all(map(allowed.issuperset, instances)):
+            raise ValueError
+        columns = [[row.get(f, _MISSING) for row in instances] for f in features]
+        if not _NUMERIC_TYPES.issuperset({type(v) for column in columns for v in column}):
+            raise ValueError
+        X = np.array(columns, dtype=np.float64).T.reshape(len(instances), len(features))
+        if np.isinf(X).any():
+            raise ValueError
+        groups = [row.get("race_id", INSTANCES_RACE_ID) for row in instances]
+        drivers = [row.get("driver_id", _MISSING) for row in instances]
+        if not all(type(g) is str and g for g in groups):
+            raise ValueError
+        if not all(d is _MISSING or (type(d) is str and d) for d in drivers):
+            raise ValueError
+        entities = [None if d is _MISSING else d for d in drivers]
+        for key in ("season", "round"):
+            values = [row[key] for row in instances if key in row]
+            if values and not all(type(v) is int for v in values):
+                raise ValueError
+    except (ValueError, OverflowError, TypeError):
+        raise _cell_error(predictor, instances) from None
+    return np.ascontiguousarray(X), groups, entities
 
 
 def predict_instances(predictor: Predictor, payload: Mapping[str, Any]) -> dict:
@@ -389,8 +437,16 @@ def predict_instances(predictor: Predictor, payload: Mapping[str, Any]) -> dict:
 # --------------------------------------------------------------------------- championship
 
 
+Simulator = Callable[..., champ.ChampionshipForecast]
+"""``(races, standings, *, simulations, seed) -> ChampionshipForecast``."""
+
+
 def predict_championship(
-    predictor: Predictor, request: Mapping[str, Any], catalog: RaceCatalog, frames: FrameSource
+    predictor: Predictor,
+    request: Mapping[str, Any],
+    catalog: RaceCatalog,
+    frames: FrameSource,
+    simulate: Simulator = champ.simulate_championship,
 ) -> dict:
     """Title probabilities and expected points for ``request["season"]`` (see the module doc)."""
     if predictor.kind != "ranking":
@@ -446,7 +502,7 @@ def predict_championship(
                 strengths=champ.strengths_from_scores([r["score"] for r in ranked], probabilities),
             )
         )
-    forecast = champ.simulate_championship(
+    forecast = simulate(
         fields, standings, simulations=int(request.get("simulations", 10_000)), seed=request.get("seed")
     )
     return {
@@ -476,10 +532,16 @@ def _team(value: Any) -> str | None:
 # --------------------------------------------------------------------------- entry point
 
 
-def invoke(predictor: Predictor, payload: Mapping[str, Any], catalog: RaceCatalog, frames: FrameSource) -> dict:
+def invoke(
+    predictor: Predictor,
+    payload: Mapping[str, Any],
+    catalog: RaceCatalog,
+    frames: FrameSource,
+    simulate: Simulator = champ.simulate_championship,
+) -> dict:
     """Answer one endpoint request (race, instances or championship payload)."""
     if "championship" in payload:
-        return predict_championship(predictor, payload["championship"], catalog, frames)
+        return predict_championship(predictor, payload["championship"], catalog, frames, simulate)
     if "instances" in payload:
         return predict_instances(predictor, payload)
     if "race" in payload:
@@ -488,15 +550,22 @@ def invoke(predictor: Predictor, payload: Mapping[str, Any], catalog: RaceCatalo
 
 
 class InProcessServing:
-    """The store-backed pieces the in-process serving path shares (catalog + frame cache)."""
+    """The store-backed pieces the in-process serving path shares (catalog + frame cache); its
+    championship Monte Carlo runs on :func:`pitwall.serving.championship.simulate_in_pool`."""
 
-    def __init__(self, store: Store, builder: SeasonBuilder = template_season_frame) -> None:
+    def __init__(
+        self,
+        store: Store,
+        builder: SeasonBuilder = template_season_frame,
+        simulate: Simulator = champ.simulate_in_pool,
+    ) -> None:
         self.store = store
         self.catalog = RaceCatalog(store)
         self.frames = FrameSource(store, builder)
+        self.simulate = simulate
 
     def invoke(self, predictor: Predictor, payload: Mapping[str, Any]) -> dict:
-        return invoke(predictor, payload, self.catalog, self.frames)
+        return invoke(predictor, payload, self.catalog, self.frames, self.simulate)
 
     def clear(self) -> None:
         """Forget cached tables and frames (after new data was ingested)."""

@@ -1,4 +1,5 @@
-"""`pitwall serve --workers 2`: pre-forked workers share the port, and all stop with the parent."""
+"""`pitwall serve --workers 2`: two spawned workers share the port, a killed worker is replaced,
+and all stop with the parent."""
 
 from __future__ import annotations
 
@@ -19,33 +20,53 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _children(pid: int) -> list[int]:
+def workers_of(pid: int) -> list[int]:
+    """The serving worker processes of a `pitwall serve` process (spawned children)."""
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
-    return [int(p) for p in out.stdout.split()]
+    found = []
+    for child in (int(p) for p in out.stdout.split()):
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in cmdline:
+            found.append(child)
+    return found
 
 
-def test_workers_serve_and_stop_with_the_parent(_isolated_home: Path) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        time.sleep(0.2)
+
+
+def start_server(workers: int) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     cli = Path(sys.executable).parent / "pitwall"
     proc = subprocess.Popen(
-        [str(cli), "serve", "--port", str(port), "--workers", "2"],
+        [str(cli), "serve", "--port", str(port), "--workers", str(workers)],
         env={**os.environ},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    url = f"http://127.0.0.1:{port}/api/v1/health"
+    return proc, f"http://127.0.0.1:{port}/api/v1/health"
+
+
+def test_workers_serve_and_stop_with_the_parent(_isolated_home: Path) -> None:
+    proc, url = start_server(2)
     try:
+        wait_healthy(url, proc)
         deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(url, timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        while len(workers := workers_of(proc.pid)) < 2:
+            assert time.monotonic() < deadline, workers
             time.sleep(0.2)
-        workers = _children(proc.pid)
-        assert len(workers) == 1  # the parent serves too: two processes in all
+        assert len(workers) == 2  # the parent supervises, two workers serve
         with requests.Session() as s:
             assert all(s.get(url, timeout=5).status_code == 200 for _ in range(50))
     finally:
