@@ -81,7 +81,8 @@ def _headline(report, spec) -> list[tuple[str, str]]:  # type: ignore[no-untyped
         out.append((point, _judged(report, point)))
     for metric in PROPER:
         if metric in report.comparisons:
-            out.append((metric, _judged(report, metric)))
+            if metric != point:
+                out.append((metric, _judged(report, metric)))
             break
     if spec.task == "regression" and "mae" in report.comparisons and not out:
         out.append(("mae", _judged(report, "mae")))
@@ -137,12 +138,12 @@ def run(names: list[str], seasons: list[int]) -> str:
             details.append("")
             if season == REPORTED:
                 claim_metric, claim = SEED_CLAIMS.get(name, (spec.primary_metric, ""))
-                for metric, _ in _headline(report, spec):
+                for i, (metric, _) in enumerate(_headline(report, spec)):
                     c = report.verdict(metric)
                     strongest = report.strongest[metric]
                     base_value = report.baseline_metrics[strongest].get(metric)
                     summary.append(
-                        f"| {name} | {claim if metric in (claim_metric, spec.primary_metric) else ''} | {metric} "
+                        f"| {name} | {claim if i == 0 else ''} | {metric} "
                         f"| {_f(report.metrics.get(metric))} | {strongest} {_f(base_value)} "
                         f"| {c.mean_difference:+.4f} [{c.low:+.4f}, {c.high:+.4f}] | {c.n_races} | {c.verdict} |"
                     )
@@ -150,7 +151,7 @@ def run(names: list[str], seasons: list[int]) -> str:
                     best = {b: v.get(claim_metric) for b, v in report.baseline_metrics.items() if claim_metric in v}
                     shown = ", ".join(f"{b} {_f(v)}" for b, v in best.items())
                     summary.append(
-                        f"| {name} | {claim} | {claim_metric} | {_f(report.metrics.get(claim_metric))} | {shown} "
+                        f"| {name} |  | {claim_metric} | {_f(report.metrics.get(claim_metric))} | {shown} "
                         f"| (not paired: not a per-race score) | {res.n_races} | |"
                     )
             print(f"{name} {season}: {secs:.0f} s", flush=True)
