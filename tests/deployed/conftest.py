@@ -46,6 +46,7 @@ def read_only_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def aws(synth: support.Synth) -> Iterator[dict[str, Any]]:
     """A moto server with the templates' resources; this process's boto3 points at it too."""
     import boto3
+    import requests
     from moto.server import ThreadedMotoServer
 
     with socket.socket() as s:
@@ -54,7 +55,10 @@ def aws(synth: support.Synth) -> Iterator[dict[str, Any]]:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per moto request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     server.start()
-    env = support.aws_environment(f"http://127.0.0.1:{port}")
+    endpoint = f"http://127.0.0.1:{port}"
+    # moto's backends are global to this process: start each module from an empty account
+    requests.post(f"{endpoint}/moto-api/reset", timeout=30).raise_for_status()
+    env = support.aws_environment(endpoint)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
