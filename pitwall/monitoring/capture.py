@@ -13,7 +13,8 @@ feature -> value or null), ``rank``, ``score``, ``probability``, ``value``, ``la
 input row; the features are then kept without a prediction).
 
 Where captures go is a :class:`CaptureSink`: :class:`LocalCaptureSink` writes parquet under
-``$PITWALL_HOME/monitoring/captures/tenant=<t>/model=<m>/date=<YYYY-MM-DD>/<capture_id>.parquet``;
+``$PITWALL_HOME/monitoring/captures/tenant=<t>/model=<m>/date=<YYYY-MM-DD>/<capture_id>.parquet``
+(one request, or a batch of requests named after its first, from the background writer);
 :class:`pitwall.monitoring.capture_aws.S3CaptureSink` writes the same keys to S3. Reading
 always names one tenant: there is no call that reads across tenants.
 
@@ -75,6 +76,7 @@ CAPTURE_COLUMNS = (
 
 Clock = Callable[[], datetime]
 MAX_QUEUED_CAPTURES = 10_000  # beyond this the request thread waits for the writer (back-pressure)
+MAX_BATCH = 500  # requests per file written by the background writer
 
 
 # --------------------------------------------------------------------------- what one request produced
@@ -117,7 +119,14 @@ def _race_key(race_id: str | None) -> tuple[int | None, int | None]:
     return None, None
 
 
-def capture_frame(
+def capture_frame(**request: Any) -> pd.DataFrame:
+    """The capture rows of one answered request as a frame (arguments of :func:`capture_rows`)."""
+    import pandas as pd
+
+    return normalise(pd.DataFrame(capture_rows(**request), columns=list(CAPTURE_COLUMNS)))
+
+
+def capture_rows(
     *,
     tenant_id: str,
     model: str,
@@ -128,10 +137,8 @@ def capture_frame(
     features: FeatureRows,
     captured_at: datetime,
     capture_id: str | None = None,
-) -> pd.DataFrame:
+) -> list[dict[str, Any]]:
     """The capture rows of one answered request (see the module doc for the columns)."""
-    import pandas as pd
-
     capture_id = capture_id or uuid.uuid4().hex
     kind = "race" if "race" in payload else "instances"
     scenario = bool(payload.get("grid_positions")) or payload.get("weather") is not None
@@ -180,7 +187,7 @@ def capture_frame(
                 "paired": pred is not None,
             }
         )
-    return normalise(pd.DataFrame(out, columns=list(CAPTURE_COLUMNS)))
+    return out
 
 
 def normalise(df: pd.DataFrame) -> pd.DataFrame:
@@ -413,8 +420,18 @@ class CaptureRecorder:
         return str(job["capture_id"])
 
     def _write(self, job: dict[str, Any]) -> None:
-        frame = capture_frame(**job)
-        self.sink.write(job["tenant_id"], job["model"], frame)
+        self._write_batch([job])
+
+    def _write_batch(self, jobs: list[dict[str, Any]]) -> None:
+        """One parquet file per (tenant, model, day) of ``jobs`` (the background writer batches)."""
+        import pandas as pd
+
+        groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        for job in jobs:
+            key = (job["tenant_id"], job["model"], iso(job["captured_at"])[:10])
+            groups.setdefault(key, []).extend(capture_rows(**job))
+        for (tenant_id, model, _day), rows in groups.items():
+            self.sink.write(tenant_id, model, normalise(pd.DataFrame(rows, columns=list(CAPTURE_COLUMNS))))
 
     def _ensure_worker(self) -> queue.Queue[dict[str, Any]]:
         with self._start_lock:
@@ -430,14 +447,20 @@ class CaptureRecorder:
     def _run(self) -> None:
         assert self._queue is not None
         while True:
-            job = self._queue.get()
+            jobs = [self._queue.get()]
+            while len(jobs) < MAX_BATCH:  # whatever else is already waiting goes in the same file
+                try:
+                    jobs.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
             try:
-                self._write(job)
+                self._write_batch(jobs)
             except Exception:  # noqa: BLE001 - a failed write is counted and logged, serving goes on
-                self.failures += 1
-                log.exception("writing a capture of %s/%s failed", job["tenant_id"], job["model"])
+                self.failures += len(jobs)
+                log.exception("writing %d capture(s) failed", len(jobs))
             finally:
-                self._queue.task_done()
+                for _ in jobs:
+                    self._queue.task_done()
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until every queued capture is written (True) or ``timeout`` seconds pass (False)."""
