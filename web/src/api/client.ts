@@ -22,7 +22,7 @@ export class ApiClient {
     private readonly fetcher: Fetch = (i, init) => fetch(i, init),
   ) {}
 
-  async request<R>(method: string, path: string, options: { query?: Query; body?: unknown; signal?: AbortSignal } = {}): Promise<R> {
+  async request<R>(method: string, path: string, options: { query?: Query; body?: unknown; signal?: AbortSignal; retries?: number } = {}): Promise<R> {
     const headers: Record<string, string> = { "x-api-key": this.apiKey, accept: "application/json" };
     let body: string | undefined;
     if (options.body !== undefined) {
@@ -35,6 +35,14 @@ export class ApiClient {
     } catch (err) {
       if (err instanceof DOMException && err.name === "AbortError") throw err;
       throw new ApiError(0, "network_error", `Could not reach the API: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (response.status === 429 && method === "GET" && (options.retries ?? 2) > 0) {
+      // a burst over the tier's request rate: wait as told (at most 5 s), then retry reads
+      const wait = Number(response.headers.get("retry-after") ?? "1");
+      if (Number.isFinite(wait) && wait <= 5) {
+        await new Promise((resolve) => setTimeout(resolve, Math.max(1, wait) * 1000));
+        return this.request<R>(method, path, { ...options, retries: (options.retries ?? 2) - 1 });
+      }
     }
     const text = await response.text();
     let parsed: unknown = null;

@@ -89,14 +89,15 @@ export function describeError(err: unknown): ErrorView {
       return { title: "Too large", message, hint: null };
     case 429: {
       const wait = err.retryAfterSeconds !== null ? ` You can try again in ${duration(err.retryAfterSeconds)}.` : "";
-      const quota = err.code === "quota_exceeded" || /quota|per day|limit/i.test(err.message);
-      return {
-        title: quota ? "Quota reached" : "Too many requests",
-        message,
-        hint: (quota
-          ? "Your tier's limit for this is used up; the Free tier allows 5 training jobs and 20 marketplace downloads per day (Pro: unlimited)."
-          : "You are sending requests faster than your tier allows.") + wait,
+      const views: Record<string, [string, string]> = {
+        rate_limited: ["Too many requests", "You are sending requests faster than your tier allows (Free: 5 per second, bursts of 10)."],
+        training_jobs_quota_exceeded: ["Training quota reached", "Your tier's training jobs for today are used up: the Free tier allows 5 a day (Pro: unlimited); the counter resets at 00:00 UTC."],
+        marketplace_downloads_quota_exceeded: ["Download quota reached", "The Free tier allows 20 marketplace downloads and forks a day (Pro: unlimited); the counter resets at 00:00 UTC."],
+        requests_quota_exceeded: ["Daily request quota reached", "The Free tier allows 1,000 requests a day (Pro: 100,000); the counter resets at 00:00 UTC."],
+        deployed_models_limit: ["Deployed-model limit reached", "The Free tier serves at most 3 models at once: undeploy one on the Deployments page, or upgrade to Pro."],
       };
+      const [title, hint] = views[err.code] ?? ["Quota reached", "A limit of your tier is used up."];
+      return { title, message, hint: err.code === "deployed_models_limit" ? hint : hint + wait };
     }
     case 502:
     case 503:
