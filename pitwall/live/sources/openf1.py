@@ -363,6 +363,8 @@ class OpenF1Source:
         start = parse_date(session.get("date_start"))
         if self._store is not None or self._total_laps is None:
             try:
+                import pandas as pd
+
                 from pitwall.data.store import get_store
 
                 store = self._store if self._store is not None else get_store()
@@ -374,8 +376,9 @@ class OpenF1Source:
                     if len(near):
                         race = near.iloc[0]
                         self.season, self.round = int(race["season"]), int(race["round"])
-                        if self._total_laps is None and race["scheduled_laps"] is not None:
-                            self._total_laps = int(race["scheduled_laps"])
+                        laps = race["scheduled_laps"]
+                        if self._total_laps is None and laps is not None and laps is not pd.NA:
+                            self._total_laps = int(laps)
             except Exception as exc:  # the store is optional here
                 log.debug("race lookup failed: %s", exc)
         if self._total_laps is None:

@@ -84,3 +84,19 @@ def test_openf1_token_from_env_or_config(monkeypatch: pytest.MonkeyPatch, _isola
     assert openf1_token() == "from-config"
     monkeypatch.setenv("OPENF1_TOKEN", "from-env")
     assert openf1_token() == "from-env"
+
+
+def test_saved_model_round_trips_and_tampering_is_refused(live_lake, live_model, tmp_path):
+    from pitwall.live.sources.replay import load_race
+    from pitwall.live.template import LiveModelError, load_live_model
+
+    path = live_model.save(tmp_path / "m")
+    loaded = load_live_model(path)
+    state = load_race(live_lake, 2024, 8).state(40)
+    assert loaded.predict_state(state) == live_model.predict_state(state)
+    assert loaded.train_seasons == (2022, 2023) and loaded.baseline == live_model.baseline
+
+    text = (path / "win.txt").read_text()
+    (path / "win.txt").write_text(text.replace("leaf_value=", "leaf_value=9", 1))
+    with pytest.raises(LiveModelError, match="sha256"):
+        load_live_model(path)

@@ -1,0 +1,82 @@
+"""Live template pieces without data: probability normalisation, the empirical rule, stream arguments."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pitwall.live.stream import connect_to_stream, resolve_model
+from pitwall.live.template import EmpiricalBaseline, LiveModel, LiveModelError, _normalise, _softmax
+
+
+def test_podium_probabilities_sum_to_three_and_stay_below_one():
+    p = _normalise(np.array([0.99, 0.98, 0.97, 0.5, 0.01]), 3.0)
+    assert p.sum() == pytest.approx(3.0) and (p <= 1.0 + 1e-12).all()
+    assert list(np.argsort(-p)) == [0, 1, 2, 3, 4]
+    assert _normalise(np.array([0.2, 0.1]), 3.0).tolist() == [1.0, 1.0]  # fewer cars than podium places
+
+
+def test_softmax_is_a_distribution_and_keeps_the_order():
+    p = _softmax(np.array([3.0, 1.0, -2.0, 800.0]))
+    assert p.sum() == pytest.approx(1.0) and np.isfinite(p).all() and p.argmax() == 3
+
+
+def _rows() -> pd.DataFrame:
+    # two races, laps with 10 and 0 laps left; the leader wins race A, P2 wins race B
+    rows = []
+    for race, winner in (("A", 1), ("B", 2)):
+        for left in (10, 0):
+            for pos in (1, 2, 3):
+                rows.append(
+                    {
+                        "race_id": race,
+                        "driver_number": pos,
+                        "position": pos,
+                        "laps_remaining": left,
+                        "running": True,
+                        "won": pos == winner,
+                        "grid_position": pos,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_empirical_rule_is_normalised_over_running_drivers():
+    base = EmpiricalBaseline.fit(_rows())
+    frame = pd.DataFrame(
+        {
+            "position": [1, 2, 3],
+            "laps_remaining": [10, 10, 10],
+            "running": [True, True, False],
+            "grid_position": [1, 2, 3],
+        }
+    )
+    p = base.p_win_position(frame)
+    assert p.sum() == pytest.approx(1.0) and p[2] == 0.0
+    assert p[0] == pytest.approx(p[1])  # one win each from P1 and P2 with 10 laps left
+    g = base.p_win_grid(frame)
+    assert g.sum() == pytest.approx(1.0) and g[2] < g[0]
+
+
+def test_stream_arguments_are_checked():
+    model = LiveModel("m", (2023,), {}, EmpiricalBaseline({}, {}))
+    with pytest.raises(ValueError, match="update_frequency"):
+        connect_to_stream(model, source="replay", update_frequency="per_second", season=2024, round=1)
+    with pytest.raises(ValueError, match="source"):
+        connect_to_stream(model, source="telemetry", season=2024, round=1)
+    with pytest.raises(ValueError, match="season, round"):
+        connect_to_stream(model, source="replay")
+    with pytest.raises(LiveModelError, match="trained on seasons up to 2023"):
+        connect_to_stream(model, source="replay", season=2022, round=1)
+
+
+def test_a_non_live_model_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    monkeypatch.setenv("PITWALL_HOME", str(tmp_path))
+
+    class TemplateModel:
+        name = "race_winner_v1"
+        model = object()
+
+    with pytest.raises(LiveModelError, match="not a live race model"):
+        resolve_model(TemplateModel())
