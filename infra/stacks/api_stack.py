@@ -145,7 +145,19 @@ class ApiStack(cdk.Stack):
 
     def _add_routes(self, routes: list[Route]) -> None:
         """One resource per route path and one Lambda proxy method per route (Chalice's own table)."""
-        integration = apigw.LambdaIntegration(self.api_function, allow_test_invoke=False)
+        # One invoke permission for the whole API (not one per method: a function's resource policy
+        # is limited to 20 KB, and the route table grows).
+        integration = apigw.Integration(
+            type=apigw.IntegrationType.AWS_PROXY,
+            integration_http_method="POST",
+            uri=f"arn:{self.partition}:apigateway:{self.region}:lambda:path/2015-03-31/functions/"
+            f"{self.api_function.function_arn}/invocations",
+        )
+        self.api_function.add_permission(
+            "InvokeFromRestApi",
+            principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            source_arn=self.api.arn_for_execute_api(stage=self.config.stage),
+        )
         for route in routes:
             resource = self.api.root
             for part in route.path.strip("/").split("/"):

@@ -75,6 +75,9 @@ def test_one_method_per_chalice_route_with_the_routes_key_requirement(synthesize
         assert method["Integration"]["Type"] == "AWS_PROXY"
     open_routes = {r.path for r in routes if not r.api_key_required}
     assert open_routes == {"/api/v1/health", "/api/v1/openapi.json"}
+    (permission,) = synthesized.resources("api", "AWS::Lambda::Permission").values()  # one for all routes
+    assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
+    assert intrinsic_to_text(permission["Properties"]["SourceArn"]).endswith("/dev/*/*")
     api_fn = [
         f
         for f in synthesized.resources("api", "AWS::Lambda::Function").values()
