@@ -90,7 +90,6 @@ class Resolver:
                     self.exports[name] = (stack, output["Value"])
 
     def __call__(self, value: Any, stack: str) -> Any:
-        template = self.synth.templates[stack]
         if isinstance(value, list):
             return [self(v, stack) for v in value]
         if not isinstance(value, dict):
@@ -123,7 +122,6 @@ class Resolver:
             return out
         if "Fn::If" in value or "Fn::Equals" in value:
             raise NotImplementedError(f"conditions are not used by Pitwall's templates: {value}")
-        del template
         return {k: self(v, stack) for k, v in value.items()}
 
     def ref(self, name: str, stack: str) -> Any:
@@ -227,7 +225,6 @@ def folder_bytes(folder: Path) -> int:
 def install_distributions(target: Path, distributions: tuple[str, ...]) -> Path:
     """Copy the installed files of ``distributions`` (from this venv: Linux x86_64 CPython 3.11, the
     Lambda runtime's platform) into ``target``, as a layer's ``python/`` folder holds them."""
-    site = Path(md.distribution("boto3").locate_file(""))
     for name in distributions:
         for file in md.distribution(name).files or []:
             source = Path(file.locate())
@@ -236,7 +233,6 @@ def install_distributions(target: Path, distributions: tuple[str, ...]) -> Path:
             destination = target / file
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, destination)
-    del site
     return target
 
 
