@@ -21,7 +21,8 @@ SPEC = TemplateSpec(
     features=GAP_FEATURES,
     default_algorithm="lightgbm",
     offset="prev_gap_to_leader_s",  # the model learns gap(N) - gap(N-1)
-    params={"objective": "l1"},
+    # chosen on the 2021-2023 validation seasons (MAE summed 2.421 vs 2.426 for the library defaults)
+    params={"objective": "l1", "n_estimators": 300, "learning_rate": 0.05, "min_child_samples": 50},
     primary_metric="mae",
     baselines=(Baseline("baseline_previous_gap", "previous gap: the gap stays what it was a lap earlier"),),
     build=gap_frame,
