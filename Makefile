@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench synth clean
+.PHONY: demo test lint bench synth clean web chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,18 @@ node_modules/.installed-stamp: package.json $(wildcard package-lock.json)
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Pitwall Studio (web/): npm packages, the build (committed in pitwall/webui/static, checked
+# current by tests/browser/test_webui_build.py), and Debian's Chromium for the browser tests.
+web/node_modules/.installed-stamp: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+web: web/node_modules/.installed-stamp
+	cd web && npm run build
+
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 demo: $(STAMP)
 	$(BIN)/pitwall demo
 
@@ -24,7 +36,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(STAMP) $(if $(wildcard package.json),node_modules/.installed-stamp)
+test: $(STAMP) $(if $(wildcard package.json),node_modules/.installed-stamp) web/node_modules/.installed-stamp chromium
 	$(BIN)/ruff check .
 	PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(BIN)/python -m pytest -q -p no:cacheprovider
 
@@ -32,4 +44,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache
+	rm -rf $(VENV) node_modules web/node_modules cdk.out .pytest_cache

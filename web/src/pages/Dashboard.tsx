@@ -160,7 +160,7 @@ function ModelView({ name }: { name: string }) {
       )}
       <ErrorAlert error={action.error} />
       <SimpleGrid cols={{ base: 1, sm: 2, md: 4 }}>
-        <Card withBorder><Text size="xs" c="dimmed">Status</Text><Text fw={700}>✅ {m.status === "deployed" ? `Deployed (v${m.deployed_version})` : "Completed"}</Text></Card>
+        <Card withBorder><Text size="xs" c="dimmed">Status</Text><Text fw={700}>{m.status === "deployed" ? `Completed, deployed (v${m.deployed_version})` : "Completed"}</Text></Card>
         <Card withBorder><Text size="xs" c="dimmed">Duration</Text><Text fw={700}>{job.data ? elapsed(job.data.created_at, job.data.updated_at) : "—"}</Text></Card>
         <Card withBorder><Text size="xs" c="dimmed">Created</Text><Text fw={700}>{when(m.created_at)}</Text></Card>
         <Card withBorder><Text size="xs" c="dimmed">Model</Text><Text fw={700}>{m.template} · {m.algorithm} · v{m.version}</Text></Card>
@@ -195,7 +195,7 @@ function ModelView({ name }: { name: string }) {
                 <BarChart data={importance} layout="vertical" margin={{ left: 8, right: 16 }}>
                   <CartesianGrid strokeDasharray="3 3" />
                   <XAxis type="number" />
-                  <YAxis type="category" dataKey="feature" width={150} tick={{ fontSize: 11 }} />
+                  <YAxis type="category" dataKey="feature" width={150} tick={{ fontSize: 11 }} interval={0} />
                   <Tooltip />
                   <Bar dataKey="value" name="importance" fill="#c92a2a" isAnimationActive={false} />
                 </BarChart>

@@ -145,7 +145,7 @@ function Championship({ model }: { model: ModelSummary }) {
             <BarChart data={drivers} layout="vertical" margin={{ left: 8, right: 16 }}>
               <CartesianGrid strokeDasharray="3 3" />
               <XAxis type="number" unit="%" domain={[0, 100]} />
-              <YAxis type="category" dataKey="driver" width={130} tick={{ fontSize: 11 }} />
+              <YAxis type="category" dataKey="driver" width={130} tick={{ fontSize: 11 }} interval={0} />
               <Tooltip />
               <Bar dataKey="probability" name="title probability (%)" fill="#c92a2a" isAnimationActive={false} />
             </BarChart>

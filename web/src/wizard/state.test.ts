@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import type { TemplateInfo } from "../api/types";
+import { initialState, quotaText, reducer, stepErrors, toJobRequest, type WizardState } from "./state";
+
+const template = {
+  name: "race_winner", title: "Race winner", task: "ranking", features: ["start_position", "quali_gap_to_pole"],
+  default_algorithm: "xgboost", first_season: 1994,
+} as unknown as TemplateInfo;
+
+function filled(): WizardState {
+  let s = reducer(initialState(), { type: "pickTemplate", template, mode: "template" });
+  s = reducer(s, { type: "setSeasonRange", from: 2020, to: 2023 });
+  return s;
+}
+
+const ACCEPTED = new Set(["template", "name", "algorithm", "auto_tune", "cv_folds", "seasons", "features", "experiment"]);
+
+describe("wizard state", () => {
+  it("picking a template fills its defaults", () => {
+    const s = filled();
+    expect(s.template).toBe("race_winner");
+    expect(s.features).toEqual(["start_position", "quali_gap_to_pole"]);
+    expect(s.algorithm).toBe("xgboost");
+    expect(s.name).toBe("race_winner_v1");
+    expect(s.seasons).toEqual([2020, 2021, 2022, 2023]);
+  });
+
+  it("does not advance past an incomplete step and says why", () => {
+    const s = initialState();
+    expect(reducer(s, { type: "next" }).step).toBe(0);
+    expect(stepErrors(s)).toContain("Choose a model type.");
+    const noSeasons = reducer({ ...filled(), step: 1, seasons: [] }, { type: "next" });
+    expect(noSeasons.step).toBe(1);
+    expect(stepErrors({ ...filled(), step: 3, name: "bad name!" })[0]).toMatch(/Model name/);
+  });
+
+  it("goto never skips an incomplete step", () => {
+    const s = { ...filled(), features: [] };
+    expect(reducer(s, { type: "goto", step: 3 }).step).toBe(2);
+    expect(reducer(filled(), { type: "goto", step: 3 }).step).toBe(3);
+  });
+
+  it("toggles seasons (sorted) and features", () => {
+    let s = reducer(filled(), { type: "toggleSeason", season: 2019 });
+    expect(s.seasons).toEqual([2019, 2020, 2021, 2022, 2023]);
+    s = reducer(s, { type: "toggleSeason", season: 2021 });
+    expect(s.seasons).toEqual([2019, 2020, 2022, 2023]);
+    s = reducer(s, { type: "toggleFeature", feature: "start_position" });
+    expect(s.features).toEqual(["quali_gap_to_pole"]);
+  });
+
+  it("builds the job request; template defaults are not sent as a custom feature list", () => {
+    const { request, notSent } = toJobRequest(filled(), ACCEPTED, template);
+    expect(request).toEqual({ template: "race_winner", name: "race_winner_v1", algorithm: "xgboost", auto_tune: false, cv_folds: 3, seasons: [2020, 2021, 2022, 2023], experiment: "race_winner" });
+    expect(notSent).toEqual([]);
+    const custom = toJobRequest(reducer(filled(), { type: "toggleFeature", feature: "start_position" }), ACCEPTED, template);
+    expect(custom.request.features).toEqual(["quali_gap_to_pole"]);
+  });
+
+  it("never sends options the API's JobRequest schema lacks, and reports them", () => {
+    const s = { ...filled(), circuits: ["monaco"], autoTune: true, tuning: "grid" as const, trials: 20 };
+    const { request, notSent } = toJobRequest(s, ACCEPTED, template);
+    expect(request).not.toHaveProperty("circuits");
+    expect(request).not.toHaveProperty("tuning");
+    expect(notSent.map((n) => n.option)).toEqual(["circuit filter", "tuning method", "tuning budget"]);
+    const supported = toJobRequest(s, new Set([...ACCEPTED, "circuits", "tuning", "n_trials"]), template);
+    expect(supported.request).toMatchObject({ circuits: ["monaco"], tuning: "grid", n_trials: 20 });
+    expect(supported.notSent).toEqual([]);
+  });
+
+  it("the conditions scenario is never a training filter", () => {
+    const { request } = toJobRequest({ ...filled(), scenario: "wet" }, new Set([...ACCEPTED, "conditions", "weather"]), template);
+    expect(JSON.stringify(request)).not.toMatch(/wet/);
+  });
+
+  it("writes the quota line", () => {
+    expect(quotaText(3, 5)).toBe("3 of 5 jobs left today");
+    expect(quotaText(null, null)).toMatch(/Unlimited/);
+  });
+});
