@@ -55,6 +55,12 @@ class Model:
     def evaluate(self, test_data: pd.DataFrame) -> Any:
         return self.model.evaluate(test_data)
 
+    def connect_to_stream(self, source: str = "openf1", update_frequency: str = "per_lap", callback=None, **kw: Any):  # type: ignore[no-untyped-def]
+        """Per-lap live updates of a live race model (see ``pitwall.live.stream.connect_to_stream``)."""
+        from pitwall.live.stream import connect_to_stream
+
+        return connect_to_stream(self, source=source, update_frequency=update_frequency, callback=callback, **kw)
+
     def deploy(self, name: str | None = None) -> Any:
         """Deploy this model version under ``name`` (default: its own name); redeploying swaps
         versions without downtime. Locally the server loads it in-process; on AWS it becomes a
