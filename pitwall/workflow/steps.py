@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,7 +45,7 @@ from pitwall.platform import jobs, models, quotas
 from pitwall.platform.backend import RecordsBackend
 from pitwall.platform.clock import utc_now
 from pitwall.platform.records import TRAINING_JOB_KINDS, JobRecord, ModelRecord, Principal
-from pitwall.platform.tiers import get_tier
+from pitwall.platform.tiers import get_tier, is_gpu_instance, training_instance_type
 from pitwall.platform.validation import identifier
 from pitwall.serving.sagemaker import sagemaker_name
 from pitwall.workflow.errors import StepFailed
@@ -201,6 +202,8 @@ def validate_and_reserve_quota(state: Mapping[str, Any], ports: WorkflowPorts) -
         )
     tier = get_tier(tenant.tier)
     runtime = quotas.check_training_request(tier, max_runtime_seconds=job.max_runtime_seconds, gpu=job.gpu)
+    instance_type = training_instance_type(tier, gpu=job.gpu)
+    image_variable = "PITWALL_TRAINING_IMAGE_GPU" if is_gpu_instance(instance_type) else "PITWALL_TRAINING_IMAGE"
     hyperparameters = {
         "tenant_id": tenant_id,
         "job_id": job_id,
@@ -230,7 +233,8 @@ def validate_and_reserve_quota(state: Mapping[str, Any], ports: WorkflowPorts) -
         "deploy": deploy,
         "quota_day": job.quota_day,
         "training_job_name": sagemaker_name(tenant_id, job_id),
-        "instance_type": tier.training_instance_type,
+        "instance_type": instance_type,
+        "training_image": os.environ.get(image_variable, ""),
         "max_runtime_seconds": runtime,
         "hyperparameters": hyperparameters,
     }
