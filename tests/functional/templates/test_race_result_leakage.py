@@ -31,11 +31,14 @@ def _perturb(store: LocalStore, tables_from_r: tuple[str, ...], tables_after_r: 
             continue
         first = ROUND if table in tables_from_r else ROUND + 1
         hit = (df["round"] >= first).to_numpy()
-        keep = {"season", "round", "race_id", "constructor_id", "driver_number"}
-        if table != "fastest_laps":  # who set R's fastest lap is part of R's outcome; entrants are not
-            keep.add("driver_id")
+        if table == "fastest_laps":  # who set each race's fastest lap: shuffled within the race
+            for race in pd.unique(df.loc[hit, "race_id"]):
+                idx = df.index[(df["race_id"] == race).to_numpy()]
+                df.loc[idx, "driver_id"] = rng.permutation(df.loc[idx, "driver_id"].to_numpy())
+            frames[(table, SEASON)] = df
+            continue
         for col in df.columns:
-            if col in keep:
+            if col in ("season", "round", "race_id", "driver_id", "constructor_id", "driver_number"):
                 continue
             values = df.loc[hit, col].to_numpy()
             df.loc[hit, col] = rng.permutation(values)
@@ -64,7 +67,9 @@ def feature_stores(stores: dict[str, LocalStore]) -> dict[str, FeatureStore]:
 
 
 @pytest.mark.parametrize("name", [*PRE_RACE, "qualifying"])
-def test_inputs_and_predictions_ignore_the_race_and_later(name: str, feature_stores: dict[str, FeatureStore]) -> None:
+def test_inputs_and_predictions_ignore_the_race_and_later(
+    name: str, stores: dict[str, LocalStore], feature_stores: dict[str, FeatureStore]
+) -> None:
     spec = get_template(name)
     moment = spec.moment
     assert moment in ("pre_race", "pre_qualifying")
@@ -78,5 +83,8 @@ def test_inputs_and_predictions_ignore_the_race_and_later(name: str, feature_sto
     cols = ["driver_id", *spec.features, *(b.column for b in spec.baselines)]
     pd.testing.assert_frame_equal(rows["original"][cols], rows[moment][cols])
     np.testing.assert_array_equal(model.predict(rows["original"]), model.predict(rows[moment]))
-    # the perturbation did reach the race itself: its outcome moved
-    assert not rows["original"][spec.target].equals(rows[moment][spec.target])
+    # the perturbation did reach the race itself: its outcome (finish order, fastest lap) moved
+    for table in ("results", "fastest_laps"):
+        before, after = (s.read(table, [SEASON]) for s in (stores["original"], stores[moment]))
+        cols = ["driver_id", "position"]
+        assert not before.loc[before["round"] == ROUND, cols].equals(after.loc[after["round"] == ROUND, cols])
