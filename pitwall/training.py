@@ -265,6 +265,8 @@ def _fit_with_calibration(
     model = builder.train(train, **train_kwargs)
     if not spec.calibration or train_kwargs.get("algorithm") == "auto" or not hasattr(model, "estimator"):
         return model
+    if spec.task == "classification" and len(model.classes or []) != 2:
+        return model  # Platt calibrates binary outputs only
     seasons = sorted(int(x) for x in pd.unique(train["season"]))
     cal_seasons = tuple(seasons[:-1][-CALIBRATION_SEASONS:])
     if not cal_seasons:
