@@ -34,6 +34,7 @@ import math
 import queue
 import random
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -77,6 +78,7 @@ CAPTURE_COLUMNS = (
 Clock = Callable[[], datetime]
 MAX_QUEUED_CAPTURES = 10_000  # beyond this the request thread waits for the writer (back-pressure)
 MAX_BATCH = 500  # requests per file written by the background writer
+BATCH_WAIT_S = 1.0  # the writer gathers requests this long before writing them
 
 
 # --------------------------------------------------------------------------- what one request produced
@@ -448,6 +450,7 @@ class CaptureRecorder:
         assert self._queue is not None
         while True:
             jobs = [self._queue.get()]
+            time.sleep(BATCH_WAIT_S)  # let a batch gather: one write per second, not one per request
             while len(jobs) < MAX_BATCH:  # whatever else is already waiting goes in the same file
                 try:
                     jobs.append(self._queue.get_nowait())
@@ -464,8 +467,6 @@ class CaptureRecorder:
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until every queued capture is written (True) or ``timeout`` seconds pass (False)."""
-        import time
-
         if self._queue is None:
             return True
         deadline = time.monotonic() + timeout
