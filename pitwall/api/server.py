@@ -38,6 +38,7 @@ import json
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -78,6 +79,7 @@ class ServerLimits:
     body_timeout: float = 30.0
     keepalive_timeout: int = 5
     max_header_bytes: int = 16 * 1024
+    max_url_bytes: int = 8 * 1024
 
     @classmethod
     def from_env(cls) -> ServerLimits:
@@ -102,6 +104,8 @@ def raw_error_response(status: int, reason: str, code: str, message: str, field:
 
 # --------------------------------------------------------------------------- protocol
 
+_REASONS = {400: "Bad Request", 414: "URI Too Long", 431: "Request Header Fields Too Large", 501: "Not Implemented"}
+
 
 class PitwallH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with a header timeout, a connection bound and JSON 400/408/503."""
@@ -112,6 +116,7 @@ class PitwallH11Protocol(H11Protocol):
         super().connection_made(transport)
         self._header_timer: asyncio.TimerHandle | None = None
         self._armed_for: object = None
+        self._bytes_since_armed = False
         if len(self.connections) > self.limits.max_connections:
             transport.write(
                 raw_error_response(
@@ -128,6 +133,7 @@ class PitwallH11Protocol(H11Protocol):
     def _arm_header_timer(self) -> None:
         self._cancel_header_timer()
         self._armed_for = self.cycle
+        self._bytes_since_armed = False
         self._header_timer = self.loop.call_later(self.limits.header_timeout, self._header_timeout)
 
     def _cancel_header_timer(self) -> None:
@@ -140,6 +146,9 @@ class PitwallH11Protocol(H11Protocol):
         if self.transport.is_closing():
             return
         if self.cycle is self._armed_for:  # still waiting for the next request's headers
+            if not self._bytes_since_armed:  # an idle connection: close it quietly
+                self.transport.close()
+                return
             self.transport.write(
                 raw_error_response(
                     408,
@@ -151,6 +160,7 @@ class PitwallH11Protocol(H11Protocol):
             self.transport.close()
 
     def data_received(self, data: bytes) -> None:
+        self._bytes_since_armed = True
         super().data_received(data)
         if self._header_timer is not None and self.cycle is not self._armed_for:
             self._cancel_header_timer()  # a request's headers are complete
@@ -167,16 +177,16 @@ class PitwallH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
     def send_400_response(self, msg: str) -> None:
-        self.transport.write(
-            raw_error_response(400, "Bad Request", "bad_request", f"malformed HTTP request: {msg}", "request")
-        )
+        """uvicorn calls this inside its ``except h11.RemoteProtocolError``: answer with h11's
+        reason and status hint (400, or 431 for oversized headers, 501 for unsupported codings)."""
+        exc = sys.exc_info()[1]
+        status = getattr(exc, "error_status_hint", 400)
+        status = status if status in _REASONS else 400
+        detail = str(exc) if isinstance(exc, h11.ProtocolError) and str(exc) else msg
+        code = {431: "headers_too_large", 501: "not_implemented"}.get(status, "bad_request")
+        message = f"malformed HTTP request: {detail}"
+        self.transport.write(raw_error_response(status, _REASONS[status], code, message, "request"))
         self.transport.close()
-
-    def handle_events(self) -> None:
-        try:
-            super().handle_events()
-        except h11.LocalProtocolError as exc:  # e.g. conflicting Content-Length headers
-            self.send_400_response(str(exc))
 
 
 # --------------------------------------------------------------------------- adapter
@@ -242,6 +252,28 @@ class ApiGatewayAdapter:
                 return
 
     async def _answer(self, scope: Scope, receive: Receive) -> Answer:
+        url_bytes = len(scope.get("raw_path") or b"") + len(scope["query_string"])
+        if url_bytes > self.limits.max_url_bytes:
+            raise BodyRefused(
+                _json_answer(
+                    414,
+                    "uri_too_long",
+                    f"the URL is {url_bytes} bytes; at most {self.limits.max_url_bytes} are accepted",
+                    "path",
+                    close=True,
+                )
+            )
+        header_bytes = sum(len(k) + len(v) + 4 for k, v in scope["headers"])
+        if header_bytes > self.limits.max_header_bytes:
+            raise BodyRefused(
+                _json_answer(
+                    431,
+                    "headers_too_large",
+                    f"the request headers are {header_bytes} bytes; at most {self.limits.max_header_bytes}",
+                    "headers",
+                    close=True,
+                )
+            )
         headers: dict[str, str] = {}
         lengths = 0
         for name, value in scope["headers"]:

@@ -41,7 +41,7 @@ class Tier:
 
 SIMULATIONS_PER_UNIT = 10_000
 """Request-rate cost of a championship forecast: one token per this many simulations (at least 1)."""
-ROWS_PER_UNIT = 100
+ROWS_PER_UNIT = 25
 """Request-rate cost of an ``instances`` prediction: one token per this many rows (at least 1)."""
 
 MB = 1024 * 1024
