@@ -213,6 +213,15 @@ def log_backtest(result: BacktestResult, *, experiment: str | None = None, run_n
     metrics = {k: v for k, v in result.metrics.items()}
     for name, values in result.baseline_metrics.items():
         metrics.update({f"baseline_{name}_{k}": v for k, v in values.items()})
+    for metric in result.strongest:  # the paired comparison against the strongest baseline
+        c = result.verdict(metric)
+        metrics.update(
+            {
+                f"vs_strongest_{metric}_diff": c.mean_difference,
+                f"vs_strongest_{metric}_low": c.low,
+                f"vs_strongest_{metric}_high": c.high,
+            }
+        )
     metrics["training_time_s"] = result.training_time_s
     params = {
         "task": spec.task,
