@@ -9,11 +9,14 @@ about laps N+1 onward.
 
 Training: every lap of every stored race of the training seasons (seasons up to the season
 before the one predicted), one row per running driver and lap, labelled with the race's final
-classification (``results``). Three LightGBM models (binary win, binary podium, regression of the
-classification order), monotone in position and gap. Per lap, P(win) is the softmax of the win
-model's scores over the running drivers (a conditional logit: the field's P(win) sums to 1) and
-P(podium) the podium model's probabilities scaled to sum to ``min(3, running)``. Drivers who have
-stopped get 0.
+classification (``results``). Three LightGBM models: binary win and binary podium (monotone in
+position and gap), and a regression of the places still to be gained or lost (final
+classification order minus current position; on 2023 held out it has an MAE of 2.15 places
+against 2.73 for regressing the final order directly and 2.20 for "the current position").
+
+Per lap, P(win) is the softmax of the win model's scores over the running drivers (a
+conditional logit: the field's P(win) sums to 1) and P(podium) the podium model's probabilities
+scaled to sum to ``min(3, running)``. Drivers who have stopped get 0.
 
 Model choices were made on held-out training seasons, never on the season predicted: with
 training on the seasons before 2022 (resp. 2023) and the winner's log loss averaged over 10, 25,
@@ -248,7 +251,8 @@ class LiveModel:
             xr = x[running]
             p_win[running] = _softmax(self.boosters["win"].predict(xr, raw_score=True, num_threads=1))
             p_pod[running] = _normalise(self.boosters["podium"].predict(xr, num_threads=1), 3.0)
-            exp_pos[running] = np.clip(self.boosters["position"].predict(xr, num_threads=1), 1.0, float(n))
+            change = self.boosters["position"].predict(xr, num_threads=1)  # final order minus current position
+            exp_pos[running] = np.clip(exp_pos[running] + change, 1.0, float(n))
         return p_win, p_pod, exp_pos
 
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -448,12 +452,11 @@ def train_live_model(
         "deterministic": True,
     }
     mono = [_MONOTONE.get(f, 0) for f in FEATURES]
-    worse = [-m for m in mono]  # the finishing position grows with position and gap
     boosters = {}
     for key, target, params in (
         ("win", run["won"], {**base, "monotone_constraints": mono}),
         ("podium", run["podium"], {**base, "monotone_constraints": mono}),
-        ("position", run["final_order"], {**base, "objective": "regression", "monotone_constraints": worse}),
+        ("position", run["final_order"] - run["position"], {**base, "objective": "regression"}),
     ):
         ds = lgb.Dataset(x, label=target.to_numpy(float), feature_name=list(FEATURES), free_raw_data=True)
         boosters[key] = lgb.train(params, ds, num_boost_round=num_boost_round)
