@@ -8,8 +8,6 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from pitwall import refs
 
@@ -34,6 +32,8 @@ def parse_seasons(text: str | None) -> list[int] | None:
 @contextmanager
 def progress_bar(description: str) -> Iterator[Callable[[str, int, int], None]]:
     """A rich progress bar; yields a callback (label, done, total)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -58,6 +58,8 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def print_frame(df, title: str | None = None, max_rows: int = 60) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
     table = Table(title=title)
     for col in df.columns:
         table.add_column(str(col))

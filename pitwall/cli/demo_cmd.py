@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
 from pathlib import Path
 
 import typer
@@ -21,6 +20,8 @@ DEMO_TENANT = "demo"
 
 
 def _post(url: str, key: str, body: dict) -> dict:
+    import urllib.request
+
     req = urllib.request.Request(
         url, data=json.dumps(body).encode(), headers={"content-type": "application/json", "x-api-key": key}
     )

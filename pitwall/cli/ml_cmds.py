@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
 
 from pitwall.cli.common import console, fail, parse_seasons, print_frame
 from pitwall.errors import PitwallError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 features_app = typer.Typer(help="Point-in-time feature tables.", no_args_is_help=True)
 experiments_app = typer.Typer(help="MLflow experiments: list and compare runs.", no_args_is_help=True)
@@ -22,6 +25,8 @@ def _store():  # type: ignore[no-untyped-def]
 
 def metrics_table(model: dict[str, float], baselines: dict[str, dict[str, float]]) -> pd.DataFrame:
     """Model and baselines side by side, one row per metric."""
+    import pandas as pd
+
     names = [k for k in model if k not in ("n_races", "k")]
     for b in baselines.values():
         names += [k for k in b if k not in names and k not in ("n_races", "k")]
@@ -56,6 +61,8 @@ def features_show(
     moment: str = typer.Option("pre_race", "--moment", help="pre_race or pre_qualifying"),
 ) -> None:
     """Show the features of one race (one row per driver)."""
+    import pandas as pd
+
     from pitwall.features import show_features
 
     try:
@@ -68,6 +75,8 @@ def features_show(
 
 def templates_cmd() -> None:
     """List the model templates."""
+    import pandas as pd
+
     from pitwall.templates import TEMPLATES
 
     rows = [

@@ -1,0 +1,40 @@
+"""CLI start benchmark: `pitwall --help` as a whole process beside its floor, a bare typer import.
+
+Goal (issue 13): `pitwall --help` <= 2x `python -c 'import typer'`, both best of 5 in the same run.
+Also shown: typer's own rich help renderer (`import typer.rich_utils`), which any rich `--help` pays.
+Run:  .venv/bin/python benchmarks/cli_start.py
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def best_of(cmd: list[str], n: int = 5) -> float:
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main() -> None:
+    py = sys.executable
+    pitwall = shutil.which("pitwall", path=str(Path(py).parent)) or "pitwall"
+    t_typer = best_of([py, "-c", "import typer"])
+    t_rich = best_of([py, "-c", "import typer.rich_utils"])
+    t_import = best_of([py, "-c", "import pitwall.cli"])
+    t_help = best_of([pitwall, "--help"])
+    print(f"python -c 'import typer' (floor):    {t_typer:.3f} s")
+    print(f"python -c 'import typer.rich_utils': {t_rich:.3f} s ({t_rich / t_typer:.2f}x floor)")
+    print(f"python -c 'import pitwall.cli':      {t_import:.3f} s ({t_import / t_typer:.2f}x floor)")
+    print(f"pitwall --help:                      {t_help:.3f} s ({t_help / t_typer:.2f}x floor, goal <= 2x)")
+
+
+if __name__ == "__main__":
+    main()
