@@ -1,33 +1,37 @@
-"""Serving benchmark: ``POST /api/v1/predict`` on the local API server vs ``mlflow models serve``.
+"""Serving benchmark: ``pitwall serve`` (uvicorn, 2 workers, rate limits off) vs its floors and
+vs ``mlflow models serve``, on the same model and rows, everything on loopback.
 
-Both serve the same model (the ``race_winner`` template, XGBoost, trained on 2022-2023 with
-``train_template``) with the same 20 feature rows (Monaco 2024, as the template sees it
-before the race), each in its own process on loopback. The load is the same for both:
-``--clients`` concurrent keep-alive clients (each level in turn) for ``--seconds`` after a
-warm-up, every request timed. Pitwall checks the API key on every request; request-rate
-quotas are switched off (otherwise the tier's rate limit, not the server, is what gets
-measured). A second Pitwall line per level answers ``{"race": "monaco_2024"}``, looking the
-features up itself.
+The model is the ``race_winner`` template (XGBoost, trained on 2022-2023 with ``train_template``);
+the rows are Monaco 2024's 20 entrants as the template sees them before the race. Every request
+carries an API key (checked, cached per worker) and posts ``{"instances": [...]}``.
 
-The MLflow copy of the model (``mlflow.sklearn`` flavour, pickled, ``predict_proba``) exists
-only for this comparison; Pitwall's own artifacts never use pickle.
+Printed, each beside its reference as a ratio (issue 13 / issue 18 goals in brackets):
 
-Targets (issue 5): p99 under 50 ms, throughput at least that of ``mlflow models serve``.
+- p50 at 1 client vs the in-process request handling (``pitwall.api.http.handle`` on the same
+  body in this process, no HTTP) [<= 2x];
+- throughput at 8 clients vs in-process capacity (``workers`` / mean in-process handling time)
+  [>= 0.6x] and vs ``mlflow models serve`` at 8 clients [>= 2x]; p99 at 8 clients [<= 50 ms];
+- errors and timeouts at 1, 8, 16, 32 and 64 keep-alive connections for ``--sweep-seconds`` each
+  [none]; the per-worker connection bound (``ServerLimits.max_connections``) is printed beside;
+- noisy neighbour: a Pro tenant's predict p99 (1 client) while a Free tenant saturates its
+  championship-forecast cap (``--attackers`` clients posting the Free maximum of simulations back
+  to back), vs the same with the Free tenant idle [<= 2x].
 
-``pitwall serve`` runs ``--workers`` processes (default: one per core); ``mlflow models serve``
-runs ``--mlflow-workers`` uvicorn workers (default 1, its own default: with 2 workers it answered
-with ~48 ms p50 on this machine, so 1 is its best configuration here).
+Clients are threads with ``http.client`` keep-alive connections (lighter than ``requests``);
+they share the machine's cores with the servers, as a local user's would.
 
-Run: ``.venv/bin/python benchmarks/serving.py [--clients 1,8] [--seconds 8] [--workers 2] [--lake DIR]``
+Run: ``.venv/bin/python benchmarks/serving.py [--seconds 8] [--sweep-seconds 30] [--workers 2] [--lake DIR]``
 (without ``--lake`` it ingests ``$PITWALL_DATA`` (F1DB + laps) into a temporary home first).
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,12 +41,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
 MAX_SECONDS = 60
 MAX_CLIENTS = 64
 WARMUP_REQUESTS = 50
+REQUEST_TIMEOUT = 30.0
 
 
 @dataclass
@@ -88,13 +94,37 @@ def wait_until_up(url: str, timeout: float = 120.0) -> None:
     raise RuntimeError(f"{url} did not come up within {timeout:.0f} s")
 
 
-def load(name: str, url: str, body: bytes, headers: dict[str, str], clients: int, seconds: float) -> LoadResult:
-    """``clients`` threads posting ``body`` back to back for ``seconds`` (after a warm-up)."""
-    with requests.Session() as warm:
-        for _ in range(WARMUP_REQUESTS):
-            answer = warm.post(url, data=body, headers=headers, timeout=60)
-            if answer.status_code != 200:
-                raise RuntimeError(f"{name}: warm-up answered {answer.status_code}: {answer.text[:300]}")
+def load(
+    name: str,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    clients: int,
+    seconds: float,
+    *,
+    warmup: int = WARMUP_REQUESTS,
+    expect: int = 200,
+) -> LoadResult:
+    """``clients`` threads, one keep-alive connection each, posting ``body`` back to back for
+    ``seconds`` (after a warm-up); a non-``expect`` status or a socket error/timeout is an error."""
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+
+    def connection() -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(parts.hostname, parts.port, timeout=REQUEST_TIMEOUT)
+
+    def post(conn: http.client.HTTPConnection) -> int:
+        conn.request("POST", target, body=body, headers=headers)
+        answer = conn.getresponse()
+        answer.read()
+        return answer.status
+
+    warm = connection()
+    for _ in range(warmup):
+        status = post(warm)
+        if status != expect:
+            raise RuntimeError(f"{name}: warm-up answered {status}")
+    warm.close()
     latencies: list[float] = []
     counts = {"ok": 0, "errors": 0}
     lock = threading.Lock()
@@ -104,16 +134,23 @@ def load(name: str, url: str, body: bytes, headers: dict[str, str], clients: int
     def client() -> None:
         mine: list[float] = []
         ok = errors = 0
-        with requests.Session() as session:
-            while time.perf_counter() < stop_at:
-                t0 = time.perf_counter()
-                answer = session.post(url, data=body, headers=headers, timeout=60)
-                elapsed = (time.perf_counter() - t0) * 1000
-                if answer.status_code == 200:
-                    ok += 1
-                    mine.append(elapsed)
-                else:
-                    errors += 1
+        conn = connection()
+        while time.perf_counter() < stop_at:
+            t0 = time.perf_counter()
+            try:
+                status = post(conn)
+            except (OSError, http.client.HTTPException):
+                errors += 1
+                conn.close()
+                conn = connection()
+                continue
+            elapsed = (time.perf_counter() - t0) * 1000
+            if status == expect:
+                ok += 1
+                mine.append(elapsed)
+            else:
+                errors += 1
+        conn.close()
         with lock:
             latencies.extend(mine)
             counts["ok"] += ok
@@ -125,6 +162,73 @@ def load(name: str, url: str, body: bytes, headers: dict[str, str], clients: int
     for t in threads:
         t.join()
     return LoadResult(name, counts["ok"], counts["errors"], time.perf_counter() - start, latencies)
+
+
+def in_process(body: bytes, key: str, seconds: float) -> LoadResult:
+    """The request handling without HTTP: ``pitwall.api.http.handle`` on the same body, in this
+    process (model loaded, key cached, rate limits off), back to back for ``seconds``."""
+    from pitwall.api.http import ApiRequest, handle
+    from pitwall.api.operations import OPERATIONS
+    from pitwall.api.services import local_services
+
+    services = local_services(enforce_rate_limits=False)
+    operation = next(op for op in OPERATIONS if op.operation_id == "predict")
+    request = ApiRequest(
+        "POST",
+        "/api/v1/predict/rw",
+        {"model": "rw"},
+        {},
+        {"x-api-key": key, "content-type": "application/json"},
+        body,
+    )
+    for _ in range(WARMUP_REQUESTS):
+        assert handle(operation, request, services).status == 200
+    latencies: list[float] = []
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        t0 = time.perf_counter()
+        answer = handle(operation, request, services)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        assert answer.status == 200
+    return LoadResult("in-process handle()", len(latencies), 0, time.perf_counter() - start, latencies)
+
+
+class Attackers:
+    """``n`` threads posting championship forecasts for a Free tenant back to back (no back-off)."""
+
+    def __init__(self, url: str, body: bytes, headers: dict[str, str], n: int) -> None:
+        self.url, self.body, self.headers, self.n = url, body, headers, n
+        self.stop = threading.Event()
+        self.statuses: dict[int, int] = {}
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run) for _ in range(n)]
+
+    def _run(self) -> None:
+        parts = urlsplit(self.url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=REQUEST_TIMEOUT)
+        while not self.stop.is_set():
+            try:
+                conn.request("POST", parts.path, body=self.body, headers=self.headers)
+                answer = conn.getresponse()
+                answer.read()
+                status = answer.status
+            except (OSError, http.client.HTTPException):
+                status = -1
+                conn.close()
+                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=REQUEST_TIMEOUT)
+            with self._lock:
+                self.statuses[status] = self.statuses.get(status, 0) + 1
+
+    def __enter__(self) -> Attackers:
+        for t in self._threads:
+            t.start()
+        time.sleep(1.0)  # let the forecasts start
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for t in self._threads:
+            t.join()
 
 
 @contextmanager
@@ -194,23 +298,28 @@ def save_mlflow_copy(model: Any, folder: Path) -> Path:
     return path
 
 
+def ratio(value: float, reference: float) -> str:
+    return f"{value / reference:.2f}x" if reference else "n/a"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", default="1,8", help="concurrency levels, e.g. 1,4,8")
-    parser.add_argument("--seconds", type=float, default=8.0, help="per run")
+    parser.add_argument("--seconds", type=float, default=8.0, help="per measured run")
+    parser.add_argument("--sweep-seconds", type=float, default=30.0, help="per connection level of the sweep")
+    parser.add_argument("--sweep", default="1,8,16,32,64", help="connection levels of the error sweep")
     parser.add_argument("--lake", type=Path, default=None, help="an existing lake folder to read (not written)")
-    parser.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 1, help="pitwall serve processes (default: cores)"
-    )
-    parser.add_argument(
-        "--mlflow-workers",
-        type=int,
-        default=1,
-        help="mlflow uvicorn workers (default 1: its default, and its fastest here)",
-    )
+    parser.add_argument("--workers", type=int, default=2, help="pitwall serve worker processes")
+    parser.add_argument("--attackers", type=int, default=4, help="Free-tenant forecast clients (noisy neighbour)")
+    parser.add_argument("--mlflow-workers", type=int, default=1, help="mlflow uvicorn workers (its default)")
+    parser.add_argument("--skip-mlflow", action="store_true")
     args = parser.parse_args()
-    levels = [max(1, min(int(c), MAX_CLIENTS)) for c in str(args.clients).split(",")]
     seconds = max(1.0, min(args.seconds, MAX_SECONDS))
+    sweep_seconds = max(1.0, min(args.sweep_seconds, MAX_SECONDS))
+    levels = [max(1, min(int(c), MAX_CLIENTS)) for c in str(args.sweep).split(",")]
+
+    from pitwall.api.server import ServerLimits
+    from pitwall.platform import keys
+    from pitwall.platform.tiers import get_tier
 
     with tempfile.TemporaryDirectory(prefix="pitwall-bench-") as tmp:
         home = Path(tmp) / "home"
@@ -218,15 +327,37 @@ def main() -> None:
         os.environ["PITWALL_HOME"] = str(home)
         os.environ["PITWALL_BACKEND"] = "local"
         key, rows, model = prepare(home, args.lake)
-        mlflow_model = save_mlflow_copy(model, Path(tmp))
-        bin_dir = str(Path(sys.executable).parent)  # mlflow serve runs `uvicorn` from PATH
+        free_key = keys.create_key("freeloader", "free")
+        from pitwall.platform import models as platform_models
+        from pitwall.serving.deploy import deploy_model
+
+        bench = platform_models.get_model("bench", "rw")
+        platform_models.register_model(
+            "freeloader",
+            "rw",
+            template=bench.template,
+            task=bench.task,
+            algorithm=bench.algorithm,
+            features=list(bench.features),
+            target=bench.target,
+            data_window=bench.data_window,
+            metrics=bench.metrics,
+            baseline_metrics=bench.baseline_metrics,
+            artifact_uri=bench.artifact_uri,
+            sha256=bench.sha256,
+        )
+        deploy_model("freeloader", "rw")
         env = {
             **os.environ,
             "PITWALL_HOME": str(home),
             "PITWALL_BACKEND": "local",
-            "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+            "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
         }
         features = list(model.features)
+        instances = json.dumps({"instances": rows}).encode()
+        headers = {"Content-Type": "application/json", "x-api-key": key}
+        floor = in_process(instances, key, seconds)
+        print(floor.line())
 
         pitwall_port, mlflow_port = free_port(), free_port()
         server_code = (
@@ -235,43 +366,84 @@ def main() -> None:
             f"server = LocalApiServer('127.0.0.1', {pitwall_port}, local_services(enforce_rate_limits=False))\n"
             f"server.serve_forever({args.workers})\n"
         )
-        mlflow_cmd = [
-            str(Path(sys.executable).parent / "mlflow"), "models", "serve", "-m", str(mlflow_model),
-            "--env-manager", "local", "-h", "127.0.0.1", "-p", str(mlflow_port), "--workers", str(args.mlflow_workers),
-        ]  # fmt: skip
-        results: dict[tuple[str, int], LoadResult] = {}
-        instances = json.dumps({"instances": rows}).encode()
-        race = json.dumps({"race": "monaco_2024"}).encode()
-        split = json.dumps(
-            {"dataframe_split": {"columns": features, "data": [[r[f] for f in features] for r in rows]}}
-        ).encode()
-        json_headers = {"Content-Type": "application/json"}
+        predict_url = f"http://127.0.0.1:{pitwall_port}/api/v1/predict/rw"
+        results: dict[str, LoadResult] = {}
+        sweep: dict[int, LoadResult] = {}
         with process([sys.executable, "-c", server_code], env):
-            base = f"http://127.0.0.1:{pitwall_port}"
-            wait_until_up(base + "/api/v1/health")
-            headers = {**json_headers, "x-api-key": key}
+            wait_until_up(f"http://127.0.0.1:{pitwall_port}/api/v1/health")
+            results["c1"] = load("pitwall serve, instances (c=1)", predict_url, instances, headers, 1, seconds)
+            print(results["c1"].line())
+            results["c8"] = load("pitwall serve, instances (c=8)", predict_url, instances, headers, 8, seconds)
+            print(results["c8"].line())
             for c in levels:
-                name = f"pitwall serve, instances (c={c})"
-                results[("instances", c)] = load(name, base + "/api/v1/predict/rw", instances, headers, c, seconds)
-                name = f"pitwall serve, race monaco_2024 (c={c})"
-                results[("race", c)] = load(name, base + "/api/v1/predict/rw", race, headers, c, seconds)
-        with process(mlflow_cmd, env):
-            base = f"http://127.0.0.1:{mlflow_port}"
-            wait_until_up(base + "/ping")
-            for c in levels:
-                name = f"mlflow models serve, dataframe_split (c={c})"
-                results[("mlflow", c)] = load(name, base + "/invocations", split, json_headers, c, seconds)
+                sweep[c] = load(f"sweep: pitwall serve (c={c})", predict_url, instances, headers, c, sweep_seconds)
+                print(sweep[c].line())
+            # noisy neighbour: Pro predict p99 at 1 client, Free tenant idle vs saturating its forecast cap
+            results["idle"] = load("Pro predict, Free tenant idle", predict_url, instances, headers, 1, seconds)
+            print(results["idle"].line())
+            free = get_tier("free")
+            forecast = json.dumps({"season": 2024, "after_round": 14, "simulations": free.max_simulations}).encode()
+            free_headers = {"Content-Type": "application/json", "x-api-key": free_key}
+            champ_url = f"http://127.0.0.1:{pitwall_port}/api/v1/predict/rw/championship"
+            load("championship warm-up", champ_url, forecast, free_headers, 1, 0.1, warmup=2)
+            with Attackers(champ_url, forecast, free_headers, args.attackers) as attack:
+                results["noisy"] = load(
+                    "Pro predict, Free tenant saturating", predict_url, instances, headers, 1, seconds
+                )
+            print(results["noisy"].line())
+            print(f"  Free tenant's forecasts during that run: {dict(sorted(attack.statuses.items()))} (status: count)")
+        if not args.skip_mlflow:
+            mlflow_model = save_mlflow_copy(model, Path(tmp))
+            mlflow_cmd = [
+                str(Path(sys.executable).parent / "mlflow"), "models", "serve", "-m", str(mlflow_model),
+                "--env-manager", "local", "-h", "127.0.0.1", "-p", str(mlflow_port),
+                "--workers", str(args.mlflow_workers),
+            ]  # fmt: skip
+            split = json.dumps(
+                {"dataframe_split": {"columns": features, "data": [[r[f] for f in features] for r in rows]}}
+            ).encode()
+            with process(mlflow_cmd, env):
+                wait_until_up(f"http://127.0.0.1:{mlflow_port}/ping")
+                results["mlflow"] = load(
+                    "mlflow models serve, dataframe_split (c=8)",
+                    f"http://127.0.0.1:{mlflow_port}/invocations",
+                    split,
+                    {"Content-Type": "application/json"},
+                    8,
+                    seconds,
+                )
+                print(results["mlflow"].line())
 
-    print(f"\ncores: {os.cpu_count()}, {seconds:.0f} s per run after {WARMUP_REQUESTS} warm-up requests, loopback")
-    for c in levels:
-        for kind in ("instances", "race", "mlflow"):
-            print(results[(kind, c)].line())
-        ours, theirs = results[("instances", c)], results[("mlflow", c)]
-        p99 = ours.percentile(0.99)
+    bound = ServerLimits().max_connections
+    capacity = args.workers / (statistics.fmean(floor.latencies_ms) / 1000)
+    c1, c8 = results["c1"], results["c8"]
+    print(f"\ncores: {os.cpu_count()}, workers: {args.workers}, rate limits off, loopback, clients share the cores")
+    print(
+        f"p50 at 1 client        {c1.percentile(0.5):7.2f} ms  vs in-process handle() p50 "
+        f"{floor.percentile(0.5):.2f} ms: {ratio(c1.percentile(0.5), floor.percentile(0.5))}  [goal <= 2x]"
+    )
+    print(
+        f"throughput at 8 clients {c8.rps:7.1f} req/s vs in-process capacity {capacity:.1f} req/s "
+        f"({args.workers} x 1/mean): {ratio(c8.rps, capacity)}  [goal >= 0.6x]"
+    )
+    if "mlflow" in results:
         print(
-            f"  c={c}: p99 < 50 ms {'met' if p99 < 50 else 'NOT met'} ({p99:.1f} ms); "
-            f"throughput {ours.rps / theirs.rps:.2f}x mlflow serve ({'met' if ours.rps >= theirs.rps else 'NOT met'})"
+            f"throughput at 8 clients vs mlflow models serve {results['mlflow'].rps:.1f} req/s: "
+            f"{ratio(c8.rps, results['mlflow'].rps)}  [goal >= 2x]"
         )
+    print(
+        f"p99 at 8 clients       {c8.percentile(0.99):7.2f} ms  vs 50 ms: {ratio(c8.percentile(0.99), 50.0)}"
+        "  [goal <= 1x]"
+    )
+    errors = {c: r.errors for c, r in sweep.items()}
+    print(
+        f"errors/timeouts, {sweep_seconds:.0f} s per level: {errors}  (per-worker connection bound {bound}; "
+        f"{max(levels)} connections over {args.workers} workers stay inside it)  [goal: none]"
+    )
+    idle, noisy = results["idle"], results["noisy"]
+    print(f"Pro predict p99 with a Free tenant saturating its forecast cap {noisy.percentile(0.99):.2f} ms "
+          f"vs idle {idle.percentile(0.99):.2f} ms: {ratio(noisy.percentile(0.99), idle.percentile(0.99))}"
+          "  [goal <= 2x]")  # fmt: skip
 
 
 if __name__ == "__main__":

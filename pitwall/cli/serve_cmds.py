@@ -24,12 +24,19 @@ def serve_cmd(
     host: str = typer.Option("127.0.0.1", "--host", help="interface to listen on"),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="TCP port (0: any free port)"),
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="worker processes (use one per core)"),
+    max_connections: int = typer.Option(
+        256, "--max-connections", min=1, max=10_000, help="connections per worker; beyond: 503"
+    ),
 ) -> None:
-    """Serve the prediction API locally (the same app as the cloud, with local backends)."""
-    from pitwall.api.server import LocalApiServer
+    """Serve the prediction API locally (the same app as the cloud, with local backends), on uvicorn.
+
+    Header/body read timeouts, keep-alive limits and a per-worker connection bound apply
+    (``pitwall.api.server.ServerLimits``); a crashed worker is replaced.
+    """
+    from pitwall.api.server import LocalApiServer, ServerLimits
 
     try:
-        server = LocalApiServer(host, port)
+        server = LocalApiServer(host, port, limits=ServerLimits(max_connections=max_connections))
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
         return
