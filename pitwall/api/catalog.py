@@ -178,6 +178,14 @@ class RaceScore(Response):
     baseline: float | None
 
 
+class CalibrationBin(Response):
+    low: float
+    high: float
+    predicted: float = Field(description="mean predicted probability in the bin")
+    observed: float = Field(description="observed frequency of the event in the bin")
+    count: int
+
+
 class ModelReport(Response):
     model: str
     version: int
@@ -192,6 +200,9 @@ class ModelReport(Response):
     races: list[RaceScore]
     confusion_labels: list[str] | None = None
     confusion_matrix: list[list[int]] | None = Field(None, description="rows = actual, columns = predicted")
+    calibration: list[CalibrationBin] | None = Field(
+        None, description="reliability: predicted probability vs observed frequency (top-k or positive class)"
+    )
 
 
 # --------------------------------------------------------------------------- helpers
@@ -575,6 +586,45 @@ def _direction(metric: str) -> bool:
     return direction(metric) == "maximize"
 
 
+def calibration_bins(task_spec: Any, frame: Any, bins: int = 10) -> list[CalibrationBin] | None:
+    """Reliability table of a prediction frame: the top-k probability of ranking models, or the
+    positive class of binary classifiers, against how often the event happened; None otherwise."""
+    import numpy as np
+    import pandas as pd
+
+    if task_spec.task == "ranking" and task_spec.top_k is not None and "probability" in frame:
+        p = pd.to_numeric(frame["probability"], errors="coerce")
+        position = pd.to_numeric(frame[task_spec.target], errors="coerce")
+        y = position.le(task_spec.top_k).astype(float)  # unclassified (null) is outside the top k
+    elif task_spec.task == "classification":
+        columns = sorted(c for c in frame.columns if str(c).startswith("proba_"))
+        if len(columns) != 2:
+            return None
+        labelled = frame[frame[task_spec.target].notna()]
+        p = pd.to_numeric(labelled[columns[1]], errors="coerce")
+        y = (labelled[task_spec.target].astype(str) == columns[1].removeprefix("proba_")).astype(float)
+    else:
+        return None
+    keep = p.notna()
+    p, y = p[keep].to_numpy(dtype=float), y[keep].to_numpy(dtype=float)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    out = []
+    for i in range(bins):
+        members = which == i
+        if members.any():
+            out.append(
+                CalibrationBin(
+                    low=float(edges[i]),
+                    high=float(edges[i + 1]),
+                    predicted=float(p[members].mean()),
+                    observed=float(y[members].mean()),
+                    count=int(members.sum()),
+                )
+            )
+    return out or None
+
+
 def model_report(call: Call) -> ModelReport:
     """Importance and per-race scores of a model (primary metric) beside its naive baseline.
 
@@ -664,6 +714,7 @@ def model_report(call: Call) -> ModelReport:
         races=scores,
         confusion_labels=labels,
         confusion_matrix=matrix,
+        calibration=calibration_bins(model.spec, frame),
     )
 
 

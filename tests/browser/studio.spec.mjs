@@ -168,6 +168,7 @@ test("training wizard -> job completes -> dashboard", { timeout: 4 * LONG }, asy
   await a.getByTestId("importance-chart").locator(".recharts-bar-rectangle").first().waitFor({ timeout: LONG });
   assert.ok((await a.getByTestId("importance-chart").locator(".recharts-bar-rectangle").count()) >= 3, "importance bars");
   await a.getByTestId("race-chart").waitFor();
+  await a.getByTestId("calibration-chart").waitFor();
   await checkPage(a, "06-dashboard");
 });
 

@@ -65,6 +65,7 @@ export interface ModelReport {
   model: string; version: number; template: string; metric: string; higher_is_better: boolean; season: number;
   out_of_sample: boolean; importance: Record<string, number>; metrics: Metrics; baseline_metrics: Metrics;
   races: RaceScore[]; confusion_labels: string[] | null; confusion_matrix: number[][] | null;
+  calibration?: { low: number; high: number; predicted: number; observed: number; count: number }[] | null;
 }
 export interface DeploymentInfo { model: string; version: number | null; backend: string; endpoint: string | null; status: string }
 

@@ -226,6 +226,25 @@ function ModelView({ name }: { name: string }) {
           </div>
         </Card>
       )}
+      {r?.calibration && r.calibration.length > 0 && (
+        <Card withBorder>
+          <Title order={2} size="h4">Calibration ({r.season})</Title>
+          <Text size="xs" c="dimmed" mb="xs">Mean predicted probability against how often it happened, per probability bin (the diagonal is perfect calibration).</Text>
+          <div className="chart-box" data-testid="calibration-chart" role="img" aria-label={`Calibration: ${r.calibration.map((b) => `predicted ${(b.predicted * 100).toFixed(0)}% happened ${(b.observed * 100).toFixed(0)}% of ${b.count}`).join("; ")}`}>
+            <ResponsiveContainer width="100%" height={240}>
+              <LineChart data={r.calibration.map((b) => ({ predicted: Number(b.predicted.toFixed(3)), observed: Number(b.observed.toFixed(3)), perfect: Number(b.predicted.toFixed(3)), count: b.count }))}>
+                <CartesianGrid strokeDasharray="3 3" />
+                <XAxis dataKey="predicted" type="number" domain={[0, 1]} name="predicted" />
+                <YAxis domain={[0, 1]} />
+                <Tooltip />
+                <Legend />
+                <Line dataKey="observed" stroke="#c92a2a" isAnimationActive={false} />
+                <Line dataKey="perfect" stroke="#495057" strokeDasharray="4 4" dot={false} isAnimationActive={false} />
+              </LineChart>
+            </ResponsiveContainer>
+          </div>
+        </Card>
+      )}
       {r?.confusion_matrix && r.confusion_labels && (
         <Card withBorder>
           <Title order={2} size="h4" mb="xs">Confusion matrix ({r.season}; rows: actual, columns: predicted)</Title>
