@@ -81,7 +81,11 @@ def _acknowledge(construct: Construct, rule: str, reason: str) -> None:
 def api_origin(api_url: str) -> tuple[str, str]:
     """(domain, origin path) of an API Gateway stage URL: ``https://x.execute-api.r.amazonaws.com/api/``
     -> (``x.execute-api.r.amazonaws.com``, ``/api``). The UI's ``/api/v1/...`` then reaches
-    ``<stage>/api/v1/...`` on the API."""
+    ``<stage>/api/v1/...`` on the API. A deploy-time token (the API stack's ``api.url``) is split
+    by CloudFormation instead."""
+    if cdk.Token.is_unresolved(api_url):
+        parts_ = cdk.Fn.split("/", api_url)  # https: / "" / domain / stage / ""
+        return cdk.Fn.select(2, parts_), "/" + cdk.Fn.select(3, parts_)
     parts = urlsplit(api_url)
     if parts.scheme != "https" or not parts.hostname:
         raise ValueError(f"apiUrl must be an https URL such as the API stack's ApiUrl output; got {api_url!r}")

@@ -122,3 +122,15 @@ def test_api_url_must_be_https() -> None:
     )
     with pytest.raises(ValueError, match="apiUrl"):
         api_origin("http://insecure.example/api/")
+
+
+def test_api_url_token_from_the_api_stack_is_split_at_deploy() -> None:
+    import aws_cdk as cdk
+
+    from infra.stacks.web_stack import api_origin
+
+    stack = cdk.Stack(cdk.App())
+    url = cdk.CfnParameter(stack, "ApiUrl").value_as_string
+    domain, path = api_origin(url)
+    assert stack.resolve(domain) == {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "ApiUrl"}]}]}
+    assert "Fn::Join" in stack.resolve(path)
