@@ -213,8 +213,15 @@ _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
-def _die_with_parent() -> None:
-    """Pool processes are SIGKILLed when the server process dies (Linux ``PR_SET_PDEATHSIG``)."""
+POOL_NICENESS = 10
+"""Pool processes run at a lower CPU priority: interactive predictions win the cores."""
+
+
+def _init_pool_process() -> None:
+    """Pool processes are SIGKILLed when the server process dies (Linux ``PR_SET_PDEATHSIG``)
+    and yield the CPU to the request threads (``nice``)."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(POOL_NICENESS)
     with contextlib.suppress(OSError, AttributeError):
         import ctypes
         import signal
@@ -228,7 +235,7 @@ def _get_pool() -> ProcessPoolExecutor:
         if _pool is None:
             processes = max(1, int(os.environ.get(POOL_PROCESSES_ENV, DEFAULT_POOL_PROCESSES)))
             _pool = ProcessPoolExecutor(
-                max_workers=processes, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_parent
+                max_workers=processes, mp_context=multiprocessing.get_context("spawn"), initializer=_init_pool_process
             )
         return _pool
 
