@@ -38,9 +38,14 @@ def ingest_f1db_cmd(
     seasons: str = typer.Option(None, "--seasons", help="e.g. 2014-2024 (default: all)"),
     round_: list[int] = typer.Option(None, "--round", help="only these rounds (needs one season)"),
     clone: bool = typer.Option(False, "--clone", help="shallow-clone the public F1DB repository into PATH first"),
+    force: bool = typer.Option(False, "--force", help="rewrite races even when their files are unchanged"),
+    allow_removal: bool = typer.Option(
+        False, "--allow-removal", help="delete stored races whose folder is gone from the source"
+    ),
 ) -> None:
-    """Ingest an F1DB YAML source tree."""
+    """Ingest an F1DB YAML source tree (unchanged race folders are skipped)."""
     from pitwall.data.ingest import ingest_f1db
+    from pitwall.data.ingest_state import IngestLockedError
     from pitwall.data.sources import f1db
 
     root = path or default_data_dir() / "f1db"
@@ -50,10 +55,17 @@ def ingest_f1db_cmd(
         publisher = _publisher()
         with progress_bar("F1DB") as update:
             report = ingest_f1db(
-                _store(), root, parse_seasons(seasons), round_ or None, publisher=publisher, progress=update
+                _store(),
+                root,
+                parse_seasons(seasons),
+                round_ or None,
+                publisher=publisher,
+                progress=update,
+                force=force,
+                allow_removal=allow_removal,
             )
         _report_subscriber_errors(publisher)
-    except (SourceValidationError, FileNotFoundError, ValueError, ConnectionError) as exc:
+    except (SourceValidationError, FileNotFoundError, ValueError, ConnectionError, IngestLockedError) as exc:
         fail(str(exc))
     console.print(report.summary())
 
@@ -63,9 +75,11 @@ def ingest_laps_cmd(
     path: Path = typer.Argument(None, help="laps_<season>.csv file or folder (default: $PITWALL_DATA/fastf1-laps)"),
     seasons: str = typer.Option(None, "--seasons"),
     round_: list[int] = typer.Option(None, "--round"),
+    force: bool = typer.Option(False, "--force", help="rewrite files even when they are unchanged"),
 ) -> None:
-    """Ingest FastF1 lap exports (CSV), joined to F1DB drivers."""
+    """Ingest FastF1 lap exports (CSV), joined to F1DB drivers (unchanged files are skipped)."""
     from pitwall.data.ingest import ingest_laps_csv
+    from pitwall.data.ingest_state import IngestLockedError
 
     try:
         with progress_bar("laps") as update:
@@ -76,8 +90,9 @@ def ingest_laps_cmd(
                 round_ or None,
                 publisher=_publisher(),
                 progress=update,
+                force=force,
             )
-    except (SourceValidationError, FileNotFoundError, ValueError) as exc:
+    except (SourceValidationError, FileNotFoundError, ValueError, IngestLockedError) as exc:
         fail(str(exc))
     console.print(report.summary())
     if report.join is not None and report.join.unjoined:
@@ -104,9 +119,12 @@ def ingest_fastf1_cmd(
 @data_app.command("status")
 def status_cmd() -> None:
     """Seasons, races and row counts per stored table."""
-    from pitwall.data.ingest import data_status
+    from pitwall.data.ingest import data_status, data_warnings
 
-    df = data_status(_store())
+    store = _store()
+    df = data_status(store)
+    for warning in data_warnings(store):
+        console.print(f"[yellow]warning:[/yellow] {warning}")
     if df.empty:
         console.print("the store is empty: run `pitwall ingest f1db` first")
         return

@@ -5,8 +5,8 @@
 - ``ingest_frames``: any source's already-parsed race tables (used by the live FastF1 source).
 
 Every source file is parsed and validated before anything is written; each season (or race)
-is then committed as one unit by the Store. After each committed race a ``RaceIngested``
-event is published.
+is then committed as one unit by the Store. One summary ``RaceIngested`` event per ingest
+run lists the committed races (``pitwall.data.events.one_event_per_run``).
 """
 
 from __future__ import annotations
@@ -18,11 +18,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from pitwall.data.events import Publisher, RaceIngested
+from pitwall.data.events import Publisher, RaceIngested, one_event_per_run
+from pitwall.data.ingest_state import (
+    Manifest,
+    fingerprint,
+    finish_run,
+    incomplete_runs,
+    ingest_lock,
+    season_done,
+    start_run,
+)
 from pitwall.data.schema import TABLES
 from pitwall.data.sources import f1db, laps_csv
 from pitwall.data.sources.laps_csv import JoinReport
-from pitwall.data.store import Store
+from pitwall.data.store import Store, partition_key
 from pitwall.data.validation import SourceValidationError
 
 Progress = Callable[[str, int, int], None]  # (label, done, total)
@@ -35,6 +44,8 @@ class IngestReport:
     rows: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     join: JoinReport | None = None
+    skipped: int = 0
+    """Source units (F1DB races, lap files) left as stored because they are unchanged since the last ingest."""
 
     def add_rows(self, tables: dict[str, pd.DataFrame]) -> None:
         for name, df in tables.items():
@@ -44,6 +55,9 @@ class IngestReport:
         seasons = sorted({s for s, _ in self.races})
         span = f"{seasons[0]}-{seasons[-1]}" if seasons else "none"
         parts = [f"{self.source}: {len(self.races)} races (seasons {span}) in {self.seconds:.1f}s"]
+        if self.skipped:
+            unit = "races" if self.source == "f1db" else "files"
+            parts[0] += f"; {self.skipped} unchanged {unit} skipped (--force rewrites them)"
         parts += [f"  {t}: {n:,} rows" for t, n in sorted(self.rows.items())]
         if self.join is not None:
             parts.append(
@@ -97,6 +111,7 @@ def _check_references(races: list[f1db.RaceDir], tables: dict[str, pd.DataFrame]
         )
 
 
+@one_event_per_run
 def ingest_f1db(
     store: Store,
     root: str | Path,
@@ -105,12 +120,34 @@ def ingest_f1db(
     publisher: Publisher | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    force: bool = False,
+    allow_removal: bool = False,
 ) -> IngestReport:
     """Ingest an F1DB source tree: all seasons, some ``seasons``, or ``rounds`` of one season.
 
     Whole seasons replace their season partitions; single rounds replace exactly those races.
-    Re-ingesting the same source is idempotent.
+    Re-ingesting the same source is idempotent, and cheap: race folders whose files (name, size,
+    mtime) match the manifest of the last ingest, into a season the store still holds unchanged,
+    are skipped; a changed folder re-ingests only its race. ``force`` rewrites everything given.
+
+    Stored races that have no folder in the source any more are an error unless ``allow_removal``.
+    One ingest at a time per store (:func:`pitwall.data.ingest_state.ingest_lock`).
     """
+    with ingest_lock(store):
+        return _ingest_f1db(store, root, seasons, rounds, publisher, workers, progress, force, allow_removal)
+
+
+def _ingest_f1db(
+    store: Store,
+    root: str | Path,
+    seasons: Iterable[int] | None,
+    rounds: Iterable[int] | None,
+    publisher: Publisher | None,
+    workers: int | None,
+    progress: Progress | None,
+    force: bool,
+    allow_removal: bool,
+) -> IngestReport:
     start = time.perf_counter()
     report = IngestReport(source="f1db")
     season_list = sorted(set(seasons)) if seasons is not None else None
@@ -125,32 +162,108 @@ def ingest_f1db(
             raise ValueError(f"rounds: season {season_list[0]} has no round(s) {missing} in {root}")
     if not races:
         raise ValueError(f"seasons: no races found for {season_list} in {root}")
-    ref = f1db.read_reference(root)
-    # reference tables are committed with the first validated season, so a source that fails
-    # validation leaves every stored table as it was
-    pending_ref = {(name, None): df for name, df in ref.items()}
-    report.add_rows(ref)
-    total = len(races)
+    data = f1db.resolve_root(root)
+    manifest = Manifest(store)
+    stored_seasons = set(store.seasons("races"))
+    tokens = store.versions("races")
+    by_season: dict[int, list[f1db.RaceDir]] = {}
+    for race in races:
+        by_season.setdefault(race.season, []).append(race)
+    if round_set is None:
+        _check_removals(store, data, by_season, stored_seasons, allow_removal)
+
+    # which races to (re)write: new or changed folders, or seasons the store no longer holds as ingested
+    prints = {r.race_id: fingerprint([r.path]) for r in races}
+    todo: list[f1db.RaceDir] = []
+    for season, season_races in by_season.items():
+        token = tokens.get(partition_key("races", season))
+        for r in season_races:
+            seen = manifest.get("f1db", r.race_id)
+            if force or seen is None or seen.get("files") != prints[r.race_id] or seen.get("store") != token:
+                todo.append(r)
+    ref_print = fingerprint([data / "drivers", data / "constructors", data / "circuits"])
+    ref_seen = manifest.get("f1db", "reference")
+    ref_stored = all(store.versions(name) for name in ("drivers", "constructors", "circuits"))
+    ref_fresh = force or not ref_stored or ref_seen is None or ref_seen.get("files") != ref_print
+    if not todo and not ref_fresh:
+        report.seconds = time.perf_counter() - start
+        report.skipped = len(races)
+        return report
+    if ref_fresh:
+        ref = f1db.read_reference(root)
+        # reference tables are committed with the first validated season, so a source that fails
+        # validation leaves every stored table as it was
+        pending_ref = {(name, None): df for name, df in ref.items()}
+        report.add_rows(ref)
+    else:
+        ref = {name: store.read(name) for name in ("drivers", "constructors", "circuits")}
+        pending_ref = {}
+    report.skipped = len(races) - len(todo)
+    todo_seasons = sorted({r.season for r in todo})
+    start_run(store, "f1db", todo_seasons)
+    total = len(todo)
     done = 0
-    for season, season_races, tables in f1db.iter_seasons(races, workers=workers):
+    for season, season_races, tables in f1db.iter_seasons(todo, workers=workers):
         _check_references(season_races, tables, ref)
-        if round_set is None:
+        whole = round_set is None and len(season_races) == len(by_season[season])
+        if whole:
             store.write_partitions({**pending_ref, **{(name, season): df for name, df in tables.items()}})
         else:
             if pending_ref:
                 store.write_partitions(pending_ref)
             store.replace_races(season, [r.round for r in season_races], tables)
+        if pending_ref:
+            manifest.put("f1db", "reference", files=ref_print)
         pending_ref = {}
+        token = store.versions("races").get(partition_key("races", season))
+        for r in by_season[season]:
+            if r in season_races or manifest.get("f1db", r.race_id) is not None:
+                manifest.put("f1db", r.race_id, files=prints[r.race_id], store=token)
+        manifest.save()
+        season_done(store, "f1db", season)
         report.races += [(r.season, r.round) for r in season_races]
         report.add_rows(tables)
         _publish(publisher, "f1db", tables)
         done += len(season_races)
         if progress:
             progress(f"season {season}", done, total)
+    if pending_ref:  # every race was unchanged, only the reference entities were not
+        store.write_partitions(pending_ref)
+        manifest.put("f1db", "reference", files=ref_print)
+        manifest.save()
+    finish_run(store, "f1db")
     report.seconds = time.perf_counter() - start
     return report
 
 
+def _check_removals(
+    store: Store,
+    data: Path,
+    by_season: dict[int, list[f1db.RaceDir]],
+    stored_seasons: set[int],
+    allow_removal: bool,
+) -> None:
+    """A stored race with no folder in the source is removed only when asked to (``allow_removal``)."""
+    if allow_removal:
+        return
+    for season, season_races in by_season.items():
+        if season not in stored_seasons:
+            continue
+        stored = store.read("races", [season])
+        present = {r.round for r in season_races}
+        gone = sorted(int(x) for x in stored["round"] if int(x) not in present)
+        if gone:
+            ids = ", ".join(f"{season}-{r:02d}" for r in gone)
+            raise SourceValidationError(
+                data / "seasons" / str(season) / "races",
+                None,
+                None,
+                f"stored race(s) {ids} have no folder here; ingesting would delete them "
+                "(pass --allow-removal to remove races on purpose)",
+            )
+
+
+@one_event_per_run
 def ingest_laps_csv(
     store: Store,
     path: str | Path,
@@ -158,20 +271,57 @@ def ingest_laps_csv(
     rounds: Iterable[int] | None = None,
     publisher: Publisher | None = None,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> IngestReport:
     """Ingest FastF1 lap exports (a file or a folder of ``laps_<season>.csv``).
 
     Needs the season's F1DB results in the store for the driver join; unjoined rows are kept
-    with a null ``driver_id`` and counted in ``report.join``.
+    with a null ``driver_id`` and counted in ``report.join``. A whole file unchanged since the
+    last ingest (same size and mtime, same stored partitions) is skipped unless ``force``.
     """
+    with ingest_lock(store):
+        return _ingest_laps_csv(store, path, seasons, rounds, publisher, progress, force)
+
+
+def _ingest_laps_csv(
+    store: Store,
+    path: str | Path,
+    seasons: Iterable[int] | None,
+    rounds: Iterable[int] | None,
+    publisher: Publisher | None,
+    progress: Progress | None,
+    force: bool,
+) -> IngestReport:
     start = time.perf_counter()
     report = IngestReport(source="laps-csv", join=JoinReport())
     wanted = set(seasons) if seasons is not None else None
     round_set = {int(r) for r in rounds} if rounds is not None else None
-    drivers = store.read("drivers")
     files = laps_csv.season_files(path)
+    manifest = Manifest(store)
+    laps_tokens = store.versions("laps")
+    results_tokens = store.versions("results")
+    drivers: pd.DataFrame | None = None
     for i, file in enumerate(files, start=1):
+        unit = file.name
+        files_print = fingerprint([file])
+        seen = manifest.get("laps-csv", unit)
+        whole_file = wanted is None and round_set is None
+        if (
+            whole_file
+            and not force
+            and seen is not None
+            and seen.get("files") == files_print
+            and all(laps_tokens.get(k) == v for k, v in seen.get("store", {}).items())
+            and all(results_tokens.get(k) == v for k, v in seen.get("results", {}).items())
+        ):
+            report.skipped += 1
+            if progress:
+                progress(file.name, i, len(files))
+            continue
+        if drivers is None:
+            drivers = store.read("drivers")
         laps = laps_csv.read_laps_file(file)
+        written: list[int] = []
         for season, part in laps.groupby("season", sort=True):
             season = int(season)
             if wanted is not None and season not in wanted:
@@ -188,25 +338,43 @@ def ingest_laps_csv(
                 store.write_partitions({("laps", season): joined})
             else:
                 store.replace_races(season, sorted(set(joined["round"].astype(int))), {"laps": joined})
+            written.append(season)
             report.races += sorted({(season, int(r)) for r in joined["round"]})
             report.add_rows({"laps": joined})
             _publish(publisher, "laps-csv", {"laps": joined})
+        if whole_file:
+            now_laps, now_results = store.versions("laps"), store.versions("results")
+            keys = [partition_key("laps", s) for s in written]
+            rkeys = [partition_key("results", s) for s in written]
+            manifest.put(
+                "laps-csv",
+                unit,
+                files=files_print,
+                store={k: now_laps.get(k) for k in keys},
+                results={k: now_results.get(k) for k in rkeys},
+            )
+        else:
+            manifest.drop("laps-csv", unit)
+        manifest.save()
         if progress:
             progress(file.name, i, len(files))
     report.seconds = time.perf_counter() - start
     return report
 
 
+@one_event_per_run
 def ingest_data_dir(
     store: Store, root: str | Path, publisher: Publisher | None = None
 ) -> tuple[IngestReport, IngestReport]:
     """Ingest a data folder laid out like ``../shared/data``: ``f1db/`` and then ``fastf1-laps/``."""
     root = Path(root)
-    return ingest_f1db(store, root / "f1db", publisher=publisher), ingest_laps_csv(
-        store, root / "fastf1-laps", publisher=publisher
-    )
+    with ingest_lock(store):
+        return ingest_f1db(store, root / "f1db", publisher=publisher), ingest_laps_csv(
+            store, root / "fastf1-laps", publisher=publisher
+        )
 
 
+@one_event_per_run
 def ingest_frames(
     store: Store,
     source: str,
@@ -221,12 +389,18 @@ def ingest_frames(
     if unknown:
         raise ValueError(f"tables: unknown canonical table(s) {sorted(unknown)}")
     rounds = sorted({int(r) for r in rounds})
-    store.replace_races(season, rounds, tables)
+    with ingest_lock(store):
+        store.replace_races(season, rounds, tables)
     report = IngestReport(source=source, races=[(season, r) for r in rounds])
     report.add_rows(tables)
     _publish(publisher, source, tables)
     report.seconds = time.perf_counter() - start
     return report
+
+
+def data_warnings(store: Store) -> list[str]:
+    """What ``pitwall data status`` must warn about: ingests that started and never finished."""
+    return incomplete_runs(store)
 
 
 def data_status(store: Store) -> pd.DataFrame:

@@ -9,6 +9,7 @@ row and field. Races are parsed in parallel worker processes.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -97,8 +98,17 @@ def list_races(root: str | Path, seasons: Iterable[int] | None = None) -> list[R
             continue
         for race_dir in sorted(races.iterdir()):
             m = _RACE_DIR_RE.match(race_dir.name)
-            if m and (race_dir / "race.yml").exists():
-                out.append(RaceDir(season, int(m.group(1)), race_dir))
+            if not m:
+                continue
+            if not (race_dir / "race.yml").exists():
+                # a race folder without its race.yml is a broken source, never a removal
+                raise SourceValidationError(
+                    race_dir / "race.yml",
+                    None,
+                    None,
+                    "required file is missing (to remove a race, delete its folder and ingest with --allow-removal)",
+                )
+            out.append(RaceDir(season, int(m.group(1)), race_dir))
     return out
 
 
@@ -307,8 +317,59 @@ def _race_row(race: RaceDir) -> dict[str, Any]:
         "scheduled_laps": rows.parse(1, rec, "scheduledLaps", parse_int) or laps,
         "distance_km": rows.parse(1, rec, "distance", parse_float),
         "qualifying_format": rows.text(1, rec, "qualifyingFormat"),
-        "has_sprint": (race.path / "sprint-race-results.yml").exists(),
+        # an upcoming sprint weekend has no sprint results yet; its race.yml names the sprint's date
+        "has_sprint": (race.path / "sprint-race-results.yml").exists() or bool(rows.text(1, rec, "sprintRaceDate")),
     }
+
+
+def _rounds(text: str | None) -> set[int]:
+    """``"1-16,18-20,22-24"`` -> the rounds it names (empty for a blank value)."""
+    out: set[int] = set()
+    for part in (text or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        lo, _, hi = part.partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _season_entries(file: Path) -> tuple[tuple[str, str | None, frozenset[int]], ...]:
+    """(driver_id, constructor_id, rounds) of a season's ``entrants.yml``.
+
+    A driver with no rounds (a reserve who only ran in practice) enters no race; F1DB's
+    ``testDriver`` flag is not used, as drivers promoted mid-season keep it."""
+    if not file.exists():
+        return ()
+    raw = load_yaml(file) or []
+    if not isinstance(raw, list):
+        raise SourceValidationError(file, None, None, "expected a list of entrants")
+    out = []
+    for i, entrant in enumerate(raw, start=1):
+        if not isinstance(entrant, dict):
+            raise SourceValidationError(file, i, None, "expected a mapping")
+        constructor = entrant.get("constructorId") or None
+        for driver in entrant.get("drivers") or []:
+            if not isinstance(driver, dict) or not driver.get("driverId"):
+                raise SourceValidationError(file, i, "drivers", "expected driverId entries")
+            try:
+                rounds = _rounds(driver.get("rounds"))
+            except ValueError:
+                raise SourceValidationError(file, i, "rounds", f"not a round list: {driver.get('rounds')!r}") from None
+            out.append((str(driver["driverId"]), constructor, frozenset(rounds)))
+    return tuple(out)
+
+
+def _entries(race: RaceDir, key: dict[str, Any]) -> list[dict[str, Any]]:
+    """The race's entry list (known before the weekend; what an upcoming race's rows are made of)."""
+    seen: set[str] = set()
+    out = []
+    for driver, constructor, rounds in _season_entries(race.path.parent.parent / "entrants.yml"):
+        if race.round in rounds and driver not in seen:
+            seen.add(driver)
+            out.append({**key, "driver_id": driver, "constructor_id": constructor, "driver_number": None})
+    return out
 
 
 def _check_unique(file: Path, records: list[dict[str, Any]], fields: tuple[str, ...]) -> None:
@@ -320,16 +381,57 @@ def _check_unique(file: Path, records: list[dict[str, Any]], fields: tuple[str, 
         seen[k] = i
 
 
+def is_upcoming(race: RaceDir) -> bool:
+    """Whether ``race`` is a race not yet run: F1DB keeps the rest of the current season as
+    folders without ``race-results.yml`` (``race.yml``, then the weekend's session files as they
+    happen). Upcoming races are the tail of their season's calendar: a race without results
+    followed by one with results is a broken source, not an upcoming race."""
+    if (race.path / "race-results.yml").exists():
+        return False
+    for sibling in race.path.parent.iterdir():
+        m = _RACE_DIR_RE.match(sibling.name)
+        if m and int(m.group(1)) > race.round and (sibling / "race-results.yml").exists():
+            return False
+    return True
+
+
+def _check_grid_in_results(results_file: Path, grid_file: Path, tables: dict[str, list[dict[str, Any]]]) -> None:
+    """Every car on the starting grid is classified in the results (a truncated results file is not)."""
+    classified = {r["driver_id"] for r in tables["results"]}
+    missing = [
+        (i, r["driver_id"]) for i, r in enumerate(tables["starting_grid"], start=1) if r["driver_id"] not in classified
+    ]
+    if missing:
+        row, driver = missing[0]
+        raise SourceValidationError(
+            results_file,
+            None,
+            "driverId",
+            f"{len(missing)} driver(s) on the starting grid are not in the results, e.g. {driver!r} "
+            f"({grid_file.name} row {row}); the two files of this race disagree (truncated results?)",
+        )
+
+
 def read_race_records(race: RaceDir) -> dict[str, list[dict[str, Any]]]:
     """Parse one race folder into validated, typed records per canonical table."""
     key = {"season": race.season, "round": race.round, "race_id": race.race_id}
     p = race.path
     tables: dict[str, list[dict[str, Any]]] = {"races": [_race_row(race)]}
     # a driver can appear twice in early races (shared cars), so results are keyed by row order
-    tables["results"] = _classification(_Rows(p / "race-results.yml"), key)
+    results_file = p / "race-results.yml"
+    results = _Rows(results_file)
+    upcoming = not results_file.exists() and is_upcoming(race)
+    if not results.records and not upcoming:
+        # a missing or empty results file is a broken source, never "this race has no results"
+        # (except an upcoming race: see is_upcoming)
+        problem = "required file is empty" if results_file.exists() else "required file is missing"
+        raise SourceValidationError(results_file, None, None, problem)
+    tables["results"] = _classification(results, key)
     tables["sprint_results"] = _classification(_Rows(p / "sprint-race-results.yml"), key)
     tables["qualifying"] = _qualifying(_Rows(p / "qualifying-results.yml"), key)
     tables["starting_grid"] = _grid(_Rows(p / "starting-grid-positions.yml"), key)
+    if not upcoming:
+        _check_grid_in_results(results_file, p / "starting-grid-positions.yml", tables)
     tables["practice"] = [
         row for n in (1, 2, 3, 4) for row in _practice(_Rows(p / f"free-practice-{n}-results.yml"), key, n)
     ]
@@ -337,6 +439,7 @@ def read_race_records(race: RaceDir) -> dict[str, list[dict[str, Any]]]:
     tables["pit_stops"] = _pit_stops(ps, key)
     _check_unique(ps.file, tables["pit_stops"], ("driver_id", "stop"))
     tables["fastest_laps"] = _fastest_laps(_Rows(p / "fastest-laps.yml"), key)
+    tables["entries"] = _entries(race, key)
     return tables
 
 
@@ -349,6 +452,7 @@ F1DB_RACE_TABLES = (
     "practice",
     "pit_stops",
     "fastest_laps",
+    "entries",
 )
 
 
@@ -383,12 +487,40 @@ def iter_seasons(
         for season, rs in groups:
             yield season, rs, read_races(rs)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent) as pool:
         # biggest seasons first keeps both workers busy until the end
         order = sorted(range(len(groups)), key=lambda i: -len(groups[i][1]))
         futures = {i: pool.submit(read_races, groups[i][1]) for i in order}
         for i, (season, rs) in enumerate(groups):
             yield season, rs, futures[i].result()
+
+
+def die_with_parent() -> None:
+    """Worker initializer: the kernel kills this process when its parent dies (Linux ``PR_SET_PDEATHSIG``).
+
+    Elsewhere a watchdog thread exits the worker once its parent is gone.
+    """
+    import signal
+    import sys
+
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+    if not sys.platform.startswith("linux"):
+        import threading
+        import time
+
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True).start()
 
 
 # --- reference entities --------------------------------------------------------------------

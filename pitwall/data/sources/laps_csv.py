@@ -12,6 +12,7 @@ cannot be joined keep ``driver_id`` null and are counted in the ``JoinReport``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,7 +128,20 @@ def read_laps_file(file: str | Path) -> pd.DataFrame:
         empty = df[col].isna()
         if empty.any():
             _fail(file, df, empty, col, "required value is missing")
+    if df.empty:
+        raise SourceValidationError(file, None, None, "the file has no lap rows (an empty export is never a deletion)")
     season = _numeric(file, df, "Season", integer=True)
+    file_season = re.fullmatch(r"laps_(\d{4})\.csv", file.name)
+    if file_season is not None:
+        other = season != int(file_season.group(1))
+        if other.any():
+            _fail(
+                file,
+                df,
+                other,
+                "Season",
+                f"row belongs to another season than its file (season {file_season.group(1)})",
+            )
     rnd = _numeric(file, df, "RoundNumber", integer=True)
     lap_time = _numeric(file, df, "LapTime")
     neg = lap_time.notna() & (lap_time <= 0)

@@ -69,7 +69,7 @@ def test_reingesting_a_race_is_idempotent_and_replaces_only_that_race(tmp_path: 
     bus = LocalEventBus()
     ingest.ingest_f1db(store, f1db_copy, workers=1)
     before = _snapshot(store)
-    report = ingest.ingest_f1db(store, f1db_copy, seasons=[2024], rounds=[8], publisher=bus)
+    report = ingest.ingest_f1db(store, f1db_copy, seasons=[2024], rounds=[8], publisher=bus, force=True)
     assert report.races == [(2024, 8)]
     after = _snapshot(store)
     for ds in before:
@@ -106,7 +106,7 @@ def test_a_failed_commit_leaves_previous_data_intact(tmp_path: Path, f1db_copy: 
 
     monkeypatch.setattr(pq, "write_table", flaky_write)
     with pytest.raises(OSError, match="injected"):
-        ingest.ingest_f1db(store, f1db_copy, seasons=[2024], rounds=[8], workers=1)
+        ingest.ingest_f1db(store, f1db_copy, seasons=[2024], rounds=[8], workers=1, force=True)
     monkeypatch.setattr(pq, "write_table", real_write)
     after = _snapshot(store)
     assert before.keys() == after.keys()
@@ -132,7 +132,7 @@ def test_rollback_when_the_swap_itself_fails(tmp_path: Path, f1db_copy: Path, mo
 
     monkeypatch.setattr("pitwall.data.store.local.os.replace", flaky_replace)
     with pytest.raises(OSError, match="injected"):
-        ingest.ingest_f1db(store, f1db_copy, seasons=[2024], rounds=[8], workers=1)
+        ingest.ingest_f1db(store, f1db_copy, seasons=[2024], rounds=[8], workers=1, force=True)
     monkeypatch.setattr("pitwall.data.store.local.os.replace", real_replace)
     for ds, df in before.items():
         pd.testing.assert_frame_equal(df, store.read(ds), obj=ds)
