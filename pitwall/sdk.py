@@ -43,8 +43,54 @@ class Model:
     def version(self) -> int | None:
         return getattr(self.record, "version", None)
 
-    def predict(self, df: pd.DataFrame) -> Any:
-        return self.model.predict(df)
+    def predict(
+        self, df: pd.DataFrame | None = None, *, race: Any = None, moment: str | None = None, store: Store | None = None
+    ) -> Any:
+        """Predictions for feature rows ``df``, or for a ``race`` (``"next"``, ``"2024-08"``,
+        ``"monaco_2024"``, stored or upcoming) at a weekend ``moment`` (``pre_practice``,
+        ``pre_qualifying``, ``pre_race``; default: the latest the stored data reaches). With
+        ``race`` the answer is a ``pitwall.serving.upcoming.RacePrediction`` saying what was known."""
+        if race is None:
+            if df is None:
+                raise TypeError("predict() needs feature rows (df) or race=...")
+            return self.model.predict(df)
+        if df is not None:
+            raise TypeError("predict(): give feature rows (df) or race=..., not both")
+        from pitwall.serving.upcoming import predict_race_at
+
+        return predict_race_at(self.model, race, moment, store=store, name=self.name)
+
+    def predict_championship(
+        self,
+        season: int,
+        remaining_races: bool = True,
+        *,
+        from_round: int | None = None,
+        simulations: int = 10_000,
+        seed: int | None = None,
+        store: Store | None = None,
+    ) -> dict[str, Any]:
+        """Monte Carlo title forecast of ``season``: rounds ``from_round`` onward simulated (default:
+        the first round without results) on top of the standings before it, each race predicted from
+        what was known then; ``remaining_races=False``: the whole season from zero. Title
+        probabilities and expected points for drivers and constructors
+        (``pitwall.serving.upcoming.predict_season``)."""
+        from pitwall.serving.upcoming import predict_season
+
+        bad = isinstance(from_round, bool) or not isinstance(from_round, int) or from_round < 1
+        if from_round is not None and bad:
+            raise ValueError(f"from_round: expected a round number >= 1, got {from_round!r}")
+        return predict_season(
+            self.model,
+            season,
+            after_round=None if from_round is None else from_round - 1,
+            remaining_races=remaining_races,
+            simulations=simulations,
+            seed=seed,
+            store=store,
+            name=self.name,
+            version=self.version,
+        )
 
     def predict_proba(self, df: pd.DataFrame) -> Any:
         return self.model.predict_proba(df)

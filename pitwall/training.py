@@ -136,8 +136,12 @@ def _default_params(spec: TemplateSpec, algorithm: str) -> dict[str, Any] | None
 
 
 def _labelled(spec: TemplateSpec, df: pd.DataFrame) -> pd.DataFrame:
-    # ranking targets may be null (= not classified); other tasks need a label
-    return df if spec.task == "ranking" else df[df[spec.target].notna()].reset_index(drop=True)
+    # ranking targets may be null (= not classified); other tasks need a label. A race whose
+    # target is null for every row has not been run yet (an upcoming race): never a label.
+    if spec.task != "ranking":
+        return df[df[spec.target].notna()].reset_index(drop=True)
+    run = df[spec.target].notna().groupby(df["race_id"]).transform("any")
+    return df if bool(run.all()) else df[run.to_numpy()].reset_index(drop=True)
 
 
 def _clean(metrics: dict[str, Any]) -> dict[str, float]:

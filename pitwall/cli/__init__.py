@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from pitwall.cli import data_cmds, demo_cmd, keys_cmds, live_cmds, market_cmds, ml_cmds, monitor_cmds, serve_cmds
+from pitwall.cli import (
+    data_cmds,
+    demo_cmd,
+    keys_cmds,
+    live_cmds,
+    market_cmds,
+    ml_cmds,
+    monitor_cmds,
+    predict_cmds,
+    serve_cmds,
+)
 
 app = typer.Typer(
     name="pitwall",
@@ -19,6 +29,7 @@ keys_cmds.register(app)
 market_cmds.register(app)
 monitor_cmds.register(app)
 live_cmds.register(app)
+predict_cmds.register(app)
 app.command("demo")(demo_cmd.demo_cmd)
 
 

@@ -156,6 +156,12 @@ TABLES: dict[str, Table] = {
             ("season", "round", "driver_id"),
         ),
         _t(
+            "entries",
+            "entry list: the drivers entered for each race (F1DB season entrants.yml)",
+            _RACE_KEY + _ENTRY,
+            ("season", "round", "driver_id"),
+        ),
+        _t(
             "practice",
             "free practice classifications",
             _RACE_KEY

@@ -87,12 +87,17 @@ class FeatureStore:
 
     ``engineer``: where custom features are looked up (default: the process-wide registry that
     every ``FeatureEngineer()`` shares).
+    ``inputs``: compute from these inputs instead of the Store's (e.g. a race weekend as it stood
+    at a moment, ``pitwall.features.weekend.inputs_at``); materialised tables are then not used.
     """
 
-    def __init__(self, store: Store | None = None, engineer: FeatureEngineer | None = None) -> None:
+    def __init__(
+        self, store: Store | None = None, engineer: FeatureEngineer | None = None, inputs: FeatureInputs | None = None
+    ) -> None:
         self._store = store
         self.engineer = engineer if engineer is not None else FeatureEngineer()
         self._cached: tuple[tuple, FeatureInputs] | None = None
+        self._given = inputs
 
     @property
     def store(self) -> Store:
@@ -104,6 +109,8 @@ class FeatureStore:
         """The Store's input tables; kept (with everything derived from them) while the Store's input
         objects are unchanged (``Store.versions``), so repeated calls on one FeatureStore do not re-read
         or recompute."""
+        if self._given is not None:
+            return self._given
         fingerprint = input_fingerprint(self.store)
         if fingerprint is not None and self._cached is not None and self._cached[0] == fingerprint:
             return self._cached[1]
@@ -112,6 +119,8 @@ class FeatureStore:
         return inp
 
     def _fresh(self, inp: FeatureInputs, seasons: list[int], dataset: str) -> bool:
+        if self._given is not None:
+            return False
         return is_fresh(self.store, inp.memo("digests", lambda: input_digests(inp)), seasons, dataset)
 
     # --- the (race, driver) frame ---------------------------------------------------------

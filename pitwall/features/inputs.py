@@ -41,6 +41,7 @@ INPUT_TABLES: tuple[str, ...] = (
     "pit_stops",
     "fastest_laps",
     "laps",
+    "entries",
 )
 
 # Reasons of retirement that are not a failure of the car (matched as lower-case substrings).
@@ -292,7 +293,8 @@ class FeatureInputs:
 
     @cached_property
     def entrants(self) -> pd.DataFrame:
-        """The row set: drivers in each race (starting grid, or results other than DNQ/DNPQ/DNP).
+        """The row set: drivers in each race (starting grid, or results other than DNQ/DNPQ/DNP);
+        a race with neither (an upcoming race) takes its entry list (table ``entries``).
 
         Columns: seq, season, round, race_id, driver_id, constructor_id, circuit_id.
         """
@@ -305,7 +307,10 @@ class FeatureInputs:
         b = grid.sort_values(["race_id", "driver_id", "position"], kind="stable")[
             ["race_id", "driver_id", "constructor_id"]
         ]
-        both = pd.concat([a, b], ignore_index=True).drop_duplicates(["race_id", "driver_id"], keep="first")
+        entries = self.tables["entries"]
+        c = entries[~entries["race_id"].isin(pd.concat([a["race_id"], b["race_id"]]))]
+        c = c.sort_values(["race_id", "driver_id"], kind="stable")[["race_id", "driver_id", "constructor_id"]]
+        both = pd.concat([a, b, c], ignore_index=True).drop_duplicates(["race_id", "driver_id"], keep="first")
         both = both.astype({"race_id": "string", "driver_id": "string", "constructor_id": "string"})
         out = self._with_race(both, ("seq", "season", "round", "circuit_id"))
         out = out.sort_values(["seq", "driver_id"], kind="stable").reset_index(drop=True)

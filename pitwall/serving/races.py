@@ -112,10 +112,14 @@ class RaceCatalog:
         """The race ``ref`` names (any form :func:`pitwall.refs.parse_race_ref` accepts).
 
         Malformed: ValidationFailed 400; no such race: 422 (field ``race``, code ``unknown_race``).
-        ``next`` (the first race dated ``today`` or later; default: today's date) is resolved afresh
-        on each call, as it moves with the date; other refs are cached.
+        ``next`` (the first race dated ``today`` or later; default: the date of the first race of
+        the calendar without results, :meth:`next_race_date`, or today's date when every stored
+        race has been run) is resolved afresh on each call, as it moves with the date and the
+        data; other refs are cached.
         """
         parsed = parse_race_ref(ref)
+        if parsed.kind == "next" and today is None:
+            today = self.next_race_date()
         key = str(parsed)
         with self._lock:
             found = self._resolved.get(key)
@@ -127,6 +131,20 @@ class RaceCatalog:
                 if len(self._resolved) < RESOLVED_CACHE_SIZE:
                     self._resolved[key] = found
         return found
+
+    def next_race_date(self) -> dt.date | None:
+        """The date of the first race (by season, round) without stored results: an upcoming race
+        whose calendar row and entry list are stored (None when every stored race has been run)."""
+        races = self.races()
+        if races.empty:
+            return None
+        ordered = races.sort_values(["season", "round"])
+        for season in sorted({int(s) for s in ordered["season"]}, reverse=True)[:2][::-1]:
+            done = self.last_completed_round(season)
+            later = ordered[(ordered["season"] == season) & (ordered["round"] > done)]
+            if not later.empty and not _missing(later["date"].iloc[0]):
+                return later["date"].iloc[0].date()
+        return None
 
     def season_races(self, season: int) -> list[Race]:
         """The season's calendar, by round."""

@@ -1,0 +1,242 @@
+"""Predict what has not happened yet: one race at a moment of its weekend, or the rest of a season.
+
+- :func:`predict_race_at`: a template model's predictions for a race (stored or upcoming) at a
+  weekend moment (``pre_practice``, ``pre_qualifying``, ``pre_race``). The race's feature rows
+  are the template's frame computed from the inputs as they stood at that moment
+  (:func:`pitwall.features.weekend.inputs_at`), by the same code as every historical race. The
+  answer says what was known (e.g. "grid not yet known: pre-qualifying prediction") and which
+  of the model's inputs were unknown.
+- :func:`predict_season`: the championship Monte Carlo (:mod:`pitwall.serving.championship`, via
+  the serving path :func:`pitwall.serving.invocation.predict_championship`) over the races after
+  ``after_round``, each predicted from what was known after that round: history up to it and the
+  entry list of the race (never a later grid or result).
+
+Race references (``next``, ``2024-08``, ``monaco_2024``) are resolved by
+:meth:`pitwall.serving.races.RaceCatalog.resolve`; ``next`` is the first race of the calendar
+without results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pitwall.errors import ValidationFailed
+from pitwall.features.weekend import MOMENT_NOTES, WEEKEND_MOMENTS, MomentError, check_moment
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from pitwall.data.store import Store
+    from pitwall.features.inputs import FeatureInputs
+
+
+def _moment_error(exc: MomentError) -> ValidationFailed:
+    return ValidationFailed(str(exc), field=exc.field, unprocessable=True)
+
+
+@dataclass
+class RacePrediction:
+    """A model's predictions for one race at one weekend moment."""
+
+    model: str
+    template: str
+    race: dict[str, Any]
+    moment: str
+    known: dict[str, bool]
+    notes: list[str]
+    unknown_inputs: list[str]
+    predictions: pd.DataFrame
+    run: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        rows = self.predictions.astype(object).where(self.predictions.notna(), None).to_dict("records")
+        return {
+            "model": self.model,
+            "template": self.template,
+            "race": self.race,
+            "moment": self.moment,
+            "race_run": self.run,
+            "known": self.known,
+            "notes": self.notes,
+            "unknown_inputs": self.unknown_inputs,
+            "predictions": rows,
+        }
+
+
+def _template(name: str) -> Any:
+    from pitwall.templates import get_template
+
+    try:
+        return get_template(name)
+    except ValueError as exc:
+        raise ValidationFailed(f"model template: {exc}", field="model", unprocessable=True) from None
+
+
+def template_frame_at(
+    template: str, store: Store, season: int, round_: int, moment: str, inputs: FeatureInputs | None = None
+) -> pd.DataFrame:
+    """The template's rows of race (season, round) as known at ``moment`` (see the module doc)."""
+    from pitwall.features import FeatureStore
+    from pitwall.features.inputs import FeatureInputs
+    from pitwall.features.weekend import inputs_at
+
+    spec = _template(template)
+    if season < spec.first_season:
+        raise ValidationFailed(
+            f"race: template {template!r} needs data from {spec.first_season} onward", field="race", unprocessable=True
+        )
+    inp = inputs if inputs is not None else FeatureInputs.from_store(store, max_season=season)
+    fs = FeatureStore(store, inputs=inputs_at(inp, season, round_, moment))
+    frame = spec.frame(fs, [season])
+    return frame[frame["round"] == round_].reset_index(drop=True)
+
+
+def _choose_moment(requested: str | None, reached: str, template_moment: str, race_id: str) -> str:
+    order = WEEKEND_MOMENTS.index
+    cap = template_moment if template_moment in WEEKEND_MOMENTS else "pre_race"
+    if requested is None:
+        return min(reached, cap, key=order)
+    check_moment(requested)
+    if order(requested) > order(cap):
+        raise MomentError(f"{requested!r} is after the model's own moment {cap!r} (it would see what it predicts)")
+    if order(requested) > order(reached):
+        raise MomentError(f"{race_id} has not reached {requested!r}: the stored data reaches {reached!r}")
+    return requested
+
+
+def predict_race_at(
+    model: Any, race: Any = "next", moment: str | None = None, *, store: Store | None = None, name: str | None = None
+) -> RacePrediction:
+    """Predictions of ``model`` (a ``pitwall.ml`` model of a template) for ``race`` at ``moment``.
+
+    ``moment`` defaults to the latest the stored data reaches for that race (capped at the
+    template's own moment). Errors are ``ValidationFailed`` naming the field (``race``, ``moment``).
+    """
+    from pitwall.data.store import get_store
+    from pitwall.features.inputs import FeatureInputs
+    from pitwall.features.weekend import weekend_state
+    from pitwall.serving.races import RaceCatalog
+
+    store = store or get_store()
+    template = getattr(model.spec, "template", None)
+    if not template:
+        raise ValidationFailed("model: not a template model (no template to build race features)", field="model")
+    spec = _template(template)
+    found = RaceCatalog(store).resolve(race)
+    inp = FeatureInputs.from_store(store, max_season=found.season)
+    state = weekend_state(inp, found.season, found.round)
+    try:
+        chosen = _choose_moment(moment, state.moment, spec.moment, found.race_id)
+    except MomentError as exc:
+        raise _moment_error(exc) from None
+    frame = template_frame_at(template, store, found.season, found.round, chosen, inputs=inp)
+    if frame.empty:
+        raise ValidationFailed(
+            f"race: {found.race_id} has no entrants stored (no entry list, grid or results)",
+            field="race",
+            unprocessable=True,
+            code="unknown_race",
+        )
+    features = list(model.features)
+    unknown = [f for f in features if f in frame.columns and frame[f].isna().all()]
+    out = model.predict_frame(frame)
+    if model.spec.target in out.columns and (not state.run or out[model.spec.target].isna().all()):
+        out = out.drop(columns=[model.spec.target])
+    if "predicted_rank" in out.columns:
+        out = out.sort_values(["predicted_rank"], kind="stable")
+    notes = [MOMENT_NOTES[chosen]]
+    if state.run:
+        notes.append(f"{found.race_id} has been run: its results were hidden from this {chosen} prediction")
+    if WEEKEND_MOMENTS.index(chosen) < WEEKEND_MOMENTS.index(min(spec.moment, "pre_race", key=WEEKEND_MOMENTS.index)):
+        notes.append(f"template {template!r} predicts at {spec.moment}; inputs not yet known are null")
+    return RacePrediction(
+        model=name or template,
+        template=template,
+        race=found.to_dict(),
+        moment=chosen,
+        known={
+            "entry_list": state.entries or state.grid or state.run,
+            "practice": state.practice and chosen != "pre_practice",
+            "qualifying": state.qualifying and chosen == "pre_race",
+            "grid": state.grid and chosen == "pre_race",
+            "result": False,
+        },
+        notes=notes,
+        unknown_inputs=unknown,
+        predictions=out.reset_index(drop=True),
+        run=state.run,
+    )
+
+
+# --------------------------------------------------------------------------- the rest of a season
+
+
+def inputs_after(inp: FeatureInputs, season: int, after_round: int) -> FeatureInputs:
+    """``inp`` as it stood right after round ``after_round`` of ``season``: every race up to it in
+    full; of the season's later races only the calendar rows and entry lists; no later season."""
+    from pitwall.features.inputs import INPUT_TABLES, FeatureInputs, race_seq
+
+    seq = race_seq(season, after_round)
+    last = race_seq(season, 99)
+    out = {}
+    for name in INPUT_TABLES:
+        df = inp[name]
+        if not len(df):
+            out[name] = df
+            continue
+        order = race_seq(df["season"], df["round"])
+        keep = order <= seq
+        if name in ("races", "entries"):
+            keep = keep | ((order > seq) & (order <= last))
+        out[name] = df[keep.to_numpy(dtype=bool)].reset_index(drop=True)
+    return FeatureInputs(out)
+
+
+def predict_season(
+    model: Any,
+    season: int,
+    *,
+    after_round: int | None = None,
+    remaining_races: bool = True,
+    simulations: int = 10_000,
+    seed: int | None = None,
+    store: Store | None = None,
+    name: str | None = None,
+    version: int | None = None,
+) -> dict[str, Any]:
+    """Championship forecast of ``season`` from the standings after ``after_round`` (default: the
+    last round with results): title probabilities and expected points for drivers and
+    constructors (the answer of the API's ``{"championship": ...}``), each remaining race
+    predicted from what was known after ``after_round``."""
+    from pitwall.data.store import get_store
+    from pitwall.features import FeatureStore
+    from pitwall.features.inputs import FeatureInputs
+    from pitwall.serving import championship as champ
+    from pitwall.serving.invocation import FrameSource, predict_championship
+    from pitwall.serving.predictor import Predictor
+    from pitwall.serving.races import RaceCatalog
+
+    store = store or get_store()
+    template = getattr(model.spec, "template", None)
+    if not template:
+        raise ValidationFailed("model: not a template model (no template to build race features)", field="model")
+    catalog = RaceCatalog(store)
+    if not catalog.season_races(season):
+        raise ValidationFailed(f"season {season}: no races stored", field="season", unprocessable=True)
+    after = catalog.last_completed_round(season) if after_round is None else int(after_round)
+    if not remaining_races:
+        after = 0
+    cut = inputs_after(FeatureInputs.from_store(store, max_season=season), season, after)
+
+    def builder(tpl: str, st: Store, s: int) -> pd.DataFrame:
+        return _template(tpl).frame(FeatureStore(st, inputs=cut), [s])
+
+    predictor = Predictor("local", name or template, int(version or 0), template, model)
+    request: dict[str, Any] = {"season": season, "after_round": after, "remaining_races": True}
+    request.update(simulations=simulations, seed=seed)
+    answer = predict_championship(predictor, request, catalog, FrameSource(store, builder), champ.simulate_championship)
+    answer["remaining_races"] = remaining_races
+    answer["known"] = f"standings after round {after}; remaining races predicted from entry lists and history"
+    return answer
