@@ -108,6 +108,12 @@ IAM5_JUSTIFICATIONS: tuple[Justification, ...] = (
         "scopes the actions to training jobs of this account and region.",
     ),
     Justification(
+        r"Resource::" + _ACCOUNT.format(service="states") + r"execution:pitwall-[a-z0-9]+-training:\*",
+        ("states:StopExecution",),
+        "Cancelling a job stops its execution of the training state machine; executions are named after "
+        "job ids, unknown at deploy.",
+    ),
+    Justification(
         r"Resource::" + _ACCOUNT.format(service="sagemaker") + r"(model|endpoint-config|endpoint)/pitwall-\*",
         ("sagemaker:*Model", "sagemaker:*EndpointConfig", "sagemaker:*Endpoint", "sagemaker:AddTags"),
         "Models and endpoints are created per tenant model and version; every name starts with 'pitwall-'.",

@@ -1,12 +1,17 @@
 """Wiring for this process: which event publisher is in use and who listens to it.
 
-Locally, ``event_publisher()`` is an in-process bus with two subscribers:
+Every ingest run publishes one summary ``RaceIngested`` (``pitwall.data.events``) listing its races.
+:func:`event_publisher` refreshes the materialised feature tables for the run's seasons FIRST
+(``pitwall.features.race_ingested_handler``, one cheap manifest check per changed season), then
+hands the event on:
 
-- the feature store keeps its materialised tables fresh (``race_ingested_handler``);
-- models flagged auto-retrain retrain through the local workflow, champion/challenger, but only
-  for a race that is the newest one stored (a new race weekend, not a backfill of history).
+- locally to an in-process bus whose subscribers are retraining (models flagged auto-retrain
+  retrain through the local workflow, champion/challenger, only when the run's newest race is the
+  newest race stored: a new race weekend, not a backfill of history) and monitoring
+  (``pitwall.monitoring.subscriber``: live record and alerts for the listed races);
+- with ``PITWALL_BACKEND=aws`` to EventBridge, whose rules run retraining and monitoring in the cloud.
 
-With ``PITWALL_BACKEND=aws`` events go to EventBridge, whose rules run the same steps in the cloud.
+Subscribers work on the listed races only: O(changed races), never a walk of the whole lake per race.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ log = logging.getLogger(__name__)
 
 
 def _is_newest_race(event: RaceIngested) -> bool:
+    """True when the event's newest race is at or after the newest race stored (one season read)."""
     from pitwall.data.store import get_store
 
     store = get_store()
@@ -41,22 +47,46 @@ def _retrain(event: RaceIngested) -> None:
         log.info("retraining %s/%s after %s: %s", outcome.tenant_id, outcome.model_name, event.race_id, outcome.status)
 
 
-def _refresh_features(event: RaceIngested) -> None:
+def _monitor(event: RaceIngested) -> None:
+    from pitwall.monitoring.subscriber import race_ingested_subscriber
+
+    race_ingested_subscriber(event)
+
+
+def refresh_features(event: RaceIngested) -> None:
+    """Bring the materialised feature tables up to date with the event's seasons (before publishing)."""
     from pitwall.data.store import get_store
     from pitwall.features import race_ingested_handler
 
-    race_ingested_handler(get_store())(event)
+    handle = race_ingested_handler(get_store())
+    for season in event.seasons:  # a rebuild runs at most once: later seasons then match the manifest
+        handle(RaceIngested(season, 0, f"{season}-00", event.source))
+
+
+class FeaturesFirst:
+    """A publisher that refreshes the feature tables, then publishes to ``inner``. A failed refresh is
+    logged and the event still goes out (the ingest itself committed)."""
+
+    def __init__(self, inner: Publisher) -> None:
+        self.inner = inner
+
+    def publish(self, event: RaceIngested) -> None:
+        try:
+            refresh_features(event)
+        except Exception:  # noqa: BLE001 - the races are stored; subscribers still need to hear of them
+            log.exception("feature refresh after ingesting %d race(s) failed", len(event.race_list))
+        self.inner.publish(event)
 
 
 @lru_cache(maxsize=1)
 def local_bus() -> LocalEventBus:
     bus = LocalEventBus()
-    bus.subscribe(_refresh_features)
     bus.subscribe(_retrain)
+    bus.subscribe(_monitor)
     return bus
 
 
 def event_publisher() -> Publisher:
     if backend_kind() == "aws":
-        return EventBridgePublisher(bus_name=os.environ.get("PITWALL_EVENT_BUS", "default"))
-    return local_bus()
+        return FeaturesFirst(EventBridgePublisher(bus_name=os.environ.get("PITWALL_EVENT_BUS", "default")))
+    return FeaturesFirst(local_bus())

@@ -148,26 +148,32 @@ def train(
     algorithm: str | None = None,
     *,
     auto_tune: bool = False,
-    cv_folds: int = 5,
+    cv_folds: int | None = None,
     name: str | None = None,
     tenant_id: str = "local",
     store: Store | None = None,
     **kwargs: Any,
 ) -> Model:
-    """Train a template (see ``pitwall templates``) and register it; returns a ``Model``."""
-    from pitwall.training import train_template
+    """Train a template (see ``pitwall templates``) and register it; returns a ``Model``.
 
-    result = train_template(
+    The request is checked by the one training contract (``pitwall.workflow.request``): template
+    defaults (algorithm, folds, season window) are the same as the API's and the cloud's."""
+    from pitwall.training import train_template
+    from pitwall.workflow.request import PARAM_FIELDS, TrainingRequest
+
+    given = {k: kwargs.pop(k) for k in PARAM_FIELDS if k in kwargs}
+    given = {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
+    request = TrainingRequest(
         template,
-        seasons=refs.parse_seasons(seasons) if seasons is not None else None,
+        name or template,
         algorithm=algorithm,
         auto_tune=auto_tune,
         cv_folds=cv_folds,
-        name=name,
-        tenant_id=tenant_id,
-        store=store,
-        **kwargs,
+        seasons=tuple(refs.parse_seasons(seasons)) if seasons is not None else None,
+        **given,
     )
+    job_id = kwargs.pop("job_id", None)
+    result = train_template(template, **request.train_kwargs(tenant_id=tenant_id, job_id=job_id), store=store, **kwargs)
     return Model(
         result.name, tenant_id, result.model, result.model_dir, result.record, result.metrics, result.baseline_metrics
     )

@@ -8,7 +8,6 @@ Environment: ``PITWALL_*_TABLE`` and ``PITWALL_TRAINING_STATE_MACHINE_ARN``.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict
 from typing import Any
@@ -19,6 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
 
 from pitwall.platform.dynamo_backend import DynamoBackend
+from pitwall.workflow.launchers import start_execution as start
 from pitwall.workflow.retrain import start_retraining as start_all
 
 logger = Logger()
@@ -31,15 +31,7 @@ BACKEND = DynamoBackend(boto3.client("dynamodb", config=_CLIENT_CONFIG))
 
 def start_execution(name: str, execution_input: dict[str, Any]) -> bool:
     """Start the training workflow; False when an execution with this name already exists."""
-    try:
-        STEPFUNCTIONS.start_execution(
-            stateMachineArn=os.environ["PITWALL_TRAINING_STATE_MACHINE_ARN"],
-            name=name,
-            input=json.dumps(execution_input),
-        )
-    except STEPFUNCTIONS.exceptions.ExecutionAlreadyExists:
-        return False
-    return True
+    return start(STEPFUNCTIONS, os.environ["PITWALL_TRAINING_STATE_MACHINE_ARN"], name, execution_input)
 
 
 @logger.inject_lambda_context

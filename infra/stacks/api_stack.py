@@ -81,6 +81,25 @@ class ApiStack(cdk.Stack):
         )
         grant_tables(self.api_function, self, config, {spec: True for spec in TABLES.values()})
         state_machine.grant_start_execution(self.api_function)
+        self.api_function.add_to_role_policy(  # cancel: stop the job's execution and its training job
+            iam.PolicyStatement(
+                actions=["states:StopExecution"],
+                resources=[
+                    self.format_arn(
+                        service="states",
+                        resource="execution",
+                        resource_name=f"{config.name('training')}:*",
+                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+        self.api_function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:StopTrainingJob"],
+                resources=[self.format_arn(service="sagemaker", resource="training-job", resource_name="*")],
+            )
+        )
         grant_s3(self.api_function, self, config, MODELS_BUCKET, read=True, write=True, list_objects=True)
         grant_s3(self.api_function, self, config, RAW, prefix=f"{LAKE_PREFIX}/", read=True, list_objects=True)
         serving.grant_deploy(self.api_function, undeploy=True)  # POST/DELETE /models/{name}/deploy

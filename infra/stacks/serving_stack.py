@@ -22,7 +22,16 @@ from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from infra.access import MODELS_BUCKET, STEP_TABLES, grant_s3, grant_tables, table_environment
+from infra.access import (
+    LAKE_PREFIX,
+    MODELS_BUCKET,
+    RAW,
+    STEP_TABLES,
+    grant_s3,
+    grant_tables,
+    store_environment,
+    table_environment,
+)
 from infra.config import StageConfig
 from infra.images import MODEL_DOCKERFILE, MODEL_GPU_DOCKERFILE, image_asset_options
 from infra.python_lambda import python_function, workflow_code
@@ -92,6 +101,8 @@ class ServingStack(cdk.Stack):
             description="SageMaker endpoints: pull the model image, read model artifacts, write logs",
         )
         grant_s3(self.endpoint_role, self, config, MODELS_BUCKET, prefix=TRAINING_OUTPUT_PREFIX, read=True)
+        # race and championship bodies: the container resolves features from the lake (read-only)
+        grant_s3(self.endpoint_role, self, config, RAW, prefix=f"{LAKE_PREFIX}/", read=True, list_objects=True)
         self.grant_image_pull(self.endpoint_role)
         grant_sagemaker_logs(self, self.endpoint_role, "Endpoints")
 
@@ -103,7 +114,7 @@ class ServingStack(cdk.Stack):
             code=workflow_code(),
             handler="workflow_steps.deploy_model",
             description="Training workflow DeployModel: create/update the model's SageMaker endpoint",
-            timeout=cdk.Duration.minutes(2),
+            timeout=cdk.Duration.minutes(15),  # waits for the endpoint to be InService (DEPLOY_WAIT_SECONDS)
             environment={**table_environment(config), **self.serving_environment()},
         )
         self.grant_deploy(self.deploy_function)
@@ -116,6 +127,7 @@ class ServingStack(cdk.Stack):
         return {
             "PITWALL_INFERENCE_IMAGE": self.model_image_uri,
             "PITWALL_SAGEMAKER_ROLE_ARN": self.endpoint_role.role_arn,
+            **store_environment(self.config),  # handed to the endpoint containers (race/championship bodies)
         }
 
     def grant_deploy(self, grantee: iam.IGrantable, *, undeploy: bool = False) -> None:

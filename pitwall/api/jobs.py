@@ -1,223 +1,100 @@
-"""Launching training jobs submitted through the API.
+"""Starting a training job from the API's job body.
 
-The job record and its quota reservation come from ``pitwall.platform.jobs.submit_job``
-(the same on both paths). A launcher then runs it:
-
-- :class:`LocalJobLauncher`: a background thread pool in the API process runs
-  ``pitwall.training.train_template`` and moves the job record queued -> running ->
-  succeeded/failed. A job cancelled while queued never starts; a job cancelled while running
-  finishes its computation but its result is discarded (the record stays ``cancelled``).
-- :class:`StepFunctionsJobLauncher`: starts the training workflow state machine (the
-  execution input contract of :func:`pitwall.workflow.steps.parse_request`).
+:func:`training_request` turns a :class:`~pitwall.api.schemas.JobRequest` into the one training
+contract (:class:`pitwall.workflow.request.TrainingRequest`), which refuses an invalid request with
+422 before any quota is taken; :func:`start_job` then submits the job (the platform's quota rules)
+and hands it to the launcher. The launchers live in :mod:`pitwall.workflow.launchers` (re-exported
+here for callers that imported them from the API).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import threading
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from pitwall.errors import Conflict, PitwallError, ValidationFailed
 from pitwall.platform import jobs
-from pitwall.platform.backend import RecordsBackend, get_backend
+from pitwall.platform.backend import RecordsBackend
 from pitwall.platform.records import JobRecord, Principal
-from pitwall.serving.errors import ServingUnavailable
+from pitwall.workflow.launchers import (
+    STATE_MACHINE_ENV,
+    JobLauncher,
+    LocalJobLauncher,
+    StepFunctionsJobLauncher,
+    Trainer,
+    WorkflowJobLauncher,
+    train_with_template,
+)
+from pitwall.workflow.request import TrainingRequest
+
+if TYPE_CHECKING:
+    from pitwall.api.schemas import JobRequest
 
 log = logging.getLogger(__name__)
 
-STATE_MACHINE_ENV = "PITWALL_TRAINING_STATE_MACHINE_ARN"
-DEFAULT_TUNING_TRIALS = 20
+__all__ = [
+    "STATE_MACHINE_ENV",
+    "JobLauncher",
+    "LocalJobLauncher",
+    "StepFunctionsJobLauncher",
+    "Trainer",
+    "WorkflowJobLauncher",
+    "cancel_job",
+    "start_job",
+    "train_with_template",
+    "training_request",
+]
 
 
-class JobLauncher(Protocol):
-    def check(self, params: dict[str, Any], template: str) -> None:
-        """Refuse (ValidationFailed naming the field) a job this launcher cannot run, before any quota is used."""
-        ...
+def training_request(body: JobRequest) -> TrainingRequest:
+    """The training contract of an API job body (422 naming the field when it cannot be trained)."""
+    values: dict[str, Any] = {
+        "algorithm": body.algorithm,
+        "auto_tune": body.auto_tune,
+        "tuning": body.tuning,
+        "n_trials": body.n_trials,
+        "cv_folds": body.cv_folds,
+        "seasons": tuple(body.seasons) if body.seasons else None,
+        "features": tuple(body.features) if body.features else None,
+        "feature_groups": tuple(body.feature_groups) if body.feature_groups else None,
+        "circuits": tuple(body.circuits) if body.circuits else None,
+        "drivers": tuple(body.drivers) if body.drivers else None,
+        "teams": tuple(body.teams) if body.teams else None,
+        "scenario": body.scenario.model_dump(exclude_none=True) or None if body.scenario else None,
+    }
+    return TrainingRequest(template=body.template, model_name=body.name, **values)
 
-    def launch(self, principal: Principal, job: JobRecord) -> None:
-        """Start running a freshly submitted (queued) job; raise if it cannot be started."""
-        ...
 
-
-Trainer = Callable[[JobRecord], dict[str, Any]]
-"""Runs a job's training and returns the result stored on the job record."""
-
-
-def train_with_template(job: JobRecord, store: Any = None) -> dict[str, Any]:
-    """Train ``job`` with ``pitwall.training.train_template`` (features, evaluation, artifact,
-    registration, MLflow) on ``store`` (default: the environment's) and describe the model."""
-    from pitwall.training import train_template
-
-    p = job.params
-    result = train_template(
-        job.template,
-        seasons=p.get("seasons"),
-        algorithm=p.get("algorithm"),
-        auto_tune=bool(p.get("auto_tune", False)),
-        cv_folds=int(p.get("cv_folds", 3)),
-        features=p.get("features"),
-        name=job.model_name,
-        tenant_id=job.tenant_id,
-        job_id=job.job_id,
-        experiment=job.experiment,
-        store=store,
+def start_job(principal: Principal, body: JobRequest, *, launcher: JobLauncher, records: RecordsBackend) -> JobRecord:
+    """Check, submit (one unit of the tier's daily quota) and launch the job ``body`` asks for."""
+    request = training_request(body)
+    launcher.check(request)
+    submission = jobs.submit_job(
+        principal,
+        model_name=request.model_name,
+        template=request.template,
+        kind=request.kind,
+        params=request.to_params(),
+        experiment=body.experiment,
+        idempotency_key=body.idempotency_key,
+        max_runtime_seconds=body.max_runtime_seconds,
+        gpu=body.gpu,
+        backend=records,
     )
-    record = result.record
-    return {"model": record.name, "version": record.version, "metrics": dict(record.metrics)}
-
-
-class LocalJobLauncher:
-    """Runs jobs in a thread pool of this process (``max_workers`` at a time, FIFO)."""
-
-    def __init__(
-        self,
-        trainer: Trainer = train_with_template,
-        *,
-        max_workers: int = 1,
-        records: RecordsBackend | None = None,
-    ) -> None:
-        self._trainer = trainer
-        self._records = records
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="pitwall-job")
-        self._futures: dict[str, Future[None]] = {}
-        self._lock = threading.Lock()
-
-    @property
-    def records(self) -> RecordsBackend:
-        return self._records if self._records is not None else get_backend()
-
-    def check(self, params: dict[str, Any], template: str) -> None:
-        from pitwall.templates import get_template
-
+    job = submission.job
+    if submission.created:
         try:
-            spec = get_template(template)
-        except ValueError as exc:
-            raise ValidationFailed(str(exc), field="template", code="unknown_template", unprocessable=True) from None
-        wanted = params.get("features")
-        if wanted:
-            unknown = [f for f in wanted if f not in spec.features]
-            if unknown:
-                raise ValidationFailed(
-                    f"features: {', '.join(unknown)} not among template {template!r}'s features",
-                    field="features",
-                    unprocessable=True,
-                )
-
-    def launch(self, principal: Principal, job: JobRecord) -> None:
-        future = self._pool.submit(self._run, job)
-        with self._lock:
-            self._futures[job.job_id] = future
-
-    def wait(self, job_id: str, timeout: float | None = None) -> None:
-        """Block until the job's worker has finished (tests, CLI)."""
-        with self._lock:
-            future = self._futures.get(job_id)
-        if future is not None:
-            future.result(timeout=timeout)
-
-    def shutdown(self, wait: bool = True) -> None:
-        self._pool.shutdown(wait=wait, cancel_futures=True)
-
-    def _run(self, job: JobRecord) -> None:
-        b = self.records
-        try:
-            jobs.start_job(job.tenant_id, job.job_id, backend=b)
-        except Conflict:
-            return  # cancelled (or failed) before it started
-        try:
-            result = self._trainer(job)
-        except Exception as exc:  # the job fails; the server keeps running
-            message = exc.message if isinstance(exc, PitwallError) else f"{type(exc).__name__}: {exc}"
-            if not isinstance(exc, PitwallError):
-                log.exception("training job %s failed", job.job_id)
-            self._finish(job, lambda: jobs.fail_job(job.tenant_id, job.job_id, message, backend=b))
-            return
-        self._finish(job, lambda: jobs.complete_job(job.tenant_id, job.job_id, result, backend=b))
-
-    @staticmethod
-    def _finish(job: JobRecord, update: Callable[[], JobRecord]) -> None:
-        try:
-            update()
-        except Conflict:
-            log.info("job %s was cancelled while running; its result is discarded", job.job_id)
+            launcher.launch(principal, job)
+        except Exception as exc:
+            jobs.fail_job(job.tenant_id, job.job_id, f"could not start: {exc}", backend=records)
+            raise
+    return job
 
 
-class WorkflowJobLauncher(LocalJobLauncher):
-    """The default local launcher: runs each job through the training workflow definition
-    (``pitwall.workflow``: validate and reserve quota, build features, train, evaluate against the
-    champion, register, deploy when asked), the same steps Step Functions runs in the cloud. The
-    workflow moves the job record itself; a job's ``deploy`` param asks for deployment."""
-
-    def __init__(self, *, max_workers: int = 1, records: RecordsBackend | None = None) -> None:
-        super().__init__(train_with_template, max_workers=max_workers, records=records)
-
-    def _run(self, job: JobRecord) -> None:
-        from pitwall.workflow.local import local_ports
-        from pitwall.workflow.local_training import run_training_job
-
-        result = run_training_job(
-            job.tenant_id,
-            job.job_id,
-            deploy=bool(job.params.get("deploy", False)),
-            ports=local_ports(backend=self.records),
-        )
-        if result.status != "SUCCEEDED":
-            log.info("training job %s ended %s: %s %s", job.job_id, result.status, result.error, result.cause)
-
-
-class StepFunctionsJobLauncher:
-    """Starts one execution of the training workflow per job (execution name = job id)."""
-
-    def __init__(self, state_machine_arn: str | None = None, client: Any = None) -> None:
-        self.state_machine_arn = state_machine_arn or os.environ.get(STATE_MACHINE_ENV)
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("stepfunctions")
-        return self._client
-
-    @staticmethod
-    def execution_input(principal: Principal, job: JobRecord) -> dict[str, Any]:
-        """The workflow's training request for ``job`` (see ``pitwall.workflow.steps.parse_request``)."""
-        p = job.params
-        seasons = p.get("seasons") or []
-        return {
-            "job_id": job.job_id,
-            "tenant_id": job.tenant_id,
-            "tier": principal.tier,
-            "model_name": job.model_name,
-            "template": job.template,
-            "algorithm": p.get("algorithm", "xgboost"),
-            "tuning_trials": DEFAULT_TUNING_TRIALS if p.get("auto_tune") else 0,
-            "data_window": {"from_season": min(seasons), "to_season": max(seasons)} if seasons else None,
-            "deploy": False,
-        }
-
-    def check(self, params: dict[str, Any], template: str) -> None:
-        if not self.state_machine_arn:
-            raise ServingUnavailable(f"training is not configured: {STATE_MACHINE_ENV} is not set")
-        if not params.get("seasons"):
-            raise ValidationFailed("seasons: required for cloud training jobs", field="seasons")
-        if params.get("features"):
-            raise ValidationFailed(
-                "features: custom feature subsets are not supported by the cloud training workflow",
-                field="features",
-                unprocessable=True,
-            )
-
-    def launch(self, principal: Principal, job: JobRecord) -> None:
-        if not self.state_machine_arn:
-            raise ServingUnavailable(f"training is not configured: {STATE_MACHINE_ENV} is not set")
-        self.client.start_execution(
-            stateMachineArn=self.state_machine_arn,
-            name=job.job_id,
-            input=json.dumps(self.execution_input(principal, job)),
-        )
+def cancel_job(principal: Principal, job_id: str, *, launcher: JobLauncher, records: RecordsBackend) -> JobRecord:
+    """Cancel the job's record (the platform's rule), then stop its compute (execution, training job)."""
+    job = jobs.cancel_job(principal.tenant_id, job_id, backend=records)
+    try:
+        launcher.cancel(job)
+    except Exception:  # noqa: BLE001 - the record is cancelled; a stop that fails is logged, not an API error
+        log.exception("stopping the compute of cancelled job %s failed", job_id)
+    return job

@@ -155,44 +155,11 @@ def _job(job: JobRecord) -> s.JobInfo:
     )
 
 
-def _job_kind(request: s.JobRequest) -> str:
-    if request.algorithm == "auto":
-        return "automl"
-    return "tune" if request.auto_tune else "train"
-
-
 def start_job(call: Call) -> s.JobInfo:
-    request: s.JobRequest = call.body
-    params = {
-        "algorithm": request.algorithm,
-        "auto_tune": request.auto_tune,
-        "cv_folds": request.cv_folds,
-        "seasons": sorted(set(request.seasons)) if request.seasons else None,
-        "features": request.features,
-    }
-    params = {k: v for k, v in params.items() if v is not None}
-    launcher = call.services.launcher
-    launcher.check(params, request.template)
-    submission = jobs.submit_job(
-        call.tenant,
-        model_name=request.name,
-        template=request.template,
-        kind=_job_kind(request),
-        params=params,
-        experiment=request.experiment,
-        idempotency_key=request.idempotency_key,
-        max_runtime_seconds=request.max_runtime_seconds,
-        gpu=request.gpu,
-        backend=call.services.records,
-    )
-    job = submission.job
-    if submission.created:
-        try:
-            launcher.launch(call.tenant, job)
-        except Exception as exc:
-            jobs.fail_job(job.tenant_id, job.job_id, f"could not start: {exc}", backend=call.services.records)
-            raise
-    return _job(job)
+    from pitwall.api import jobs as api_jobs
+
+    services = call.services
+    return _job(api_jobs.start_job(call.tenant, call.body, launcher=services.launcher, records=services.records))
 
 
 def _job_id(call: Call) -> str:
@@ -207,7 +174,10 @@ def job_status(call: Call) -> s.JobInfo:
 
 
 def cancel_job(call: Call) -> s.JobInfo:
-    return _job(jobs.cancel_job(call.tenant.tenant_id, _job_id(call), backend=call.services.records))
+    from pitwall.api import jobs as api_jobs
+
+    services = call.services
+    return _job(api_jobs.cancel_job(call.tenant, _job_id(call), launcher=services.launcher, records=services.records))
 
 
 def list_jobs(call: Call) -> s.JobList:

@@ -242,7 +242,9 @@ class DeploymentInfo(Response):
     version: int | None = Field(description="the deployed version; null after undeploy")
     backend: Literal["local", "sagemaker"]
     endpoint: str | None = Field(None, description="SageMaker endpoint name (aws backend)")
-    status: Literal["deployed", "undeployed"]
+    status: Literal["deploying", "deployed", "undeployed"] = Field(
+        description="'deploying' until the SageMaker endpoint is InService"
+    )
 
 
 class DeletedResponse(Response):
@@ -252,18 +254,40 @@ class DeletedResponse(Response):
 # --------------------------------------------------------------------------- jobs
 
 
+class JobScenario(Request):
+    """Conditions the model is trained for (stored with the job; not applied to the rows yet)."""
+
+    weather: Weather | None = None
+
+
+Name = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
+
+
 class JobRequest(Request):
-    """Start a training job from a model template."""
+    """Start a training job from a model template (checked by ``pitwall.workflow.request.TrainingRequest``)."""
 
     template: Identifier = Field(description="template name, e.g. 'race_winner'")
     name: Identifier = Field(description="model name to register the result under")
-    algorithm: Identifier = Field("xgboost", description="'xgboost', 'lightgbm', 'random_forest', ... or 'auto'")
+    algorithm: Identifier | None = Field(
+        None, description="'xgboost', 'lightgbm', 'random_forest', ... or 'auto'; default: the template's"
+    )
     auto_tune: bool = False
-    cv_folds: int = Field(3, ge=2, le=10)
-    seasons: list[Season] | None = Field(None, min_length=1, max_length=80, description="training seasons")
+    tuning: Literal["bayes", "grid", "random"] = Field("bayes", description="tuning method when auto_tune")
+    n_trials: int | None = Field(None, ge=1, le=10_000, description="tuning budget (trials)")
+    cv_folds: int | None = Field(None, ge=2, le=20, description="cross-validation folds; default 5")
+    seasons: list[Season] | None = Field(
+        None, min_length=1, max_length=80, description="training seasons; default: the template's latest ten"
+    )
     features: list[Annotated[str, StringConstraints(min_length=1, max_length=128)]] | None = Field(
         None, min_length=1, max_length=200, description="custom feature subset of the template's features"
     )
+    feature_groups: list[Name] | None = Field(
+        None, min_length=1, max_length=20, description="train on the template's features of these groups"
+    )
+    circuits: list[Name] | None = Field(None, min_length=1, max_length=200, description="circuit filter")
+    drivers: list[Name] | None = Field(None, min_length=1, max_length=200, description="driver filter")
+    teams: list[Name] | None = Field(None, min_length=1, max_length=200, description="team filter")
+    scenario: JobScenario | None = Field(None, description="conditions, e.g. {'weather': 'wet'}")
     experiment: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
     idempotency_key: Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,128}$")] | None = None
     max_runtime_seconds: int | None = Field(None, ge=1, le=8 * 3600, description="default: the tier's maximum")

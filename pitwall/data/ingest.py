@@ -112,6 +112,7 @@ def _check_references(races: list[f1db.RaceDir], tables: dict[str, pd.DataFrame]
 
 
 @one_event_per_run
+@one_event_per_run
 def ingest_f1db(
     store: Store,
     root: str | Path,
@@ -264,6 +265,7 @@ def _check_removals(
 
 
 @one_event_per_run
+@one_event_per_run
 def ingest_laps_csv(
     store: Store,
     path: str | Path,
@@ -363,6 +365,7 @@ def _ingest_laps_csv(
 
 
 @one_event_per_run
+@one_event_per_run
 def ingest_data_dir(
     store: Store, root: str | Path, publisher: Publisher | None = None
 ) -> tuple[IngestReport, IngestReport]:
@@ -374,6 +377,7 @@ def ingest_data_dir(
         )
 
 
+@one_event_per_run
 @one_event_per_run
 def ingest_frames(
     store: Store,

@@ -29,8 +29,9 @@ from pitwall.errors import Conflict
 from pitwall.platform import keys, models, quotas
 from pitwall.platform.backend import RecordsBackend, get_backend
 from pitwall.platform.records import ModelRecord, Principal
+from pitwall.serving.errors import EndpointError
 from pitwall.serving.predictor import PredictorCache
-from pitwall.serving.sagemaker import SageMakerServing
+from pitwall.serving.sagemaker import IN_PROGRESS, EndpointState, SageMakerServing
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class Deployment:
     version: int | None
     backend: str
     endpoint: str | None
-    status: str  # "deployed" | "undeployed"
+    status: str  # "deploying" (endpoint not InService yet) | "deployed" | "undeployed"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -155,8 +156,14 @@ class DeploymentService:
             return head
         return models.get_model(tenant_id, name, head.deployed_version, backend=self.records)
 
-    def deploy(self, principal: Principal, name: str, version: int | None = None) -> Deployment:
-        """Serve ``version`` (latest when None) of the model; swaps versions without downtime."""
+    def deploy(self, principal: Principal, name: str, version: int | None = None, *, wait: bool = False) -> Deployment:
+        """Serve ``version`` (latest when None) of the model; swaps versions without downtime.
+
+        On SageMaker the endpoint change takes minutes: the answer is ``deploying`` until the endpoint
+        is InService, then ``deployed`` (``wait=True`` polls until then: the workflow's DeployModel
+        step; otherwise one describe, and :meth:`reconcile` on a later read). A failed change puts the
+        registry back on the version the endpoint actually serves and raises :class:`EndpointError`.
+        """
         records = self.records
         record = models.get_model(principal.tenant_id, name, version, backend=records)
         head = record if version is None else models.get_model(principal.tenant_id, name, backend=records)
@@ -176,9 +183,54 @@ class DeploymentService:
             self.serving.rollback(token)
             raise
         self.serving.commit(token)
+        status = "deployed"
+        settled = getattr(self.serving, "settled", None)
+        if settled is not None and not settled(token):
+            serving: Any = self.serving
+            state = serving.wait(principal.tenant_id, name) if wait else serving.state(principal.tenant_id, name)
+            status = self._settle(principal, name, record.version, previous, state)
         return Deployment(
-            name, record.version, self.serving.name, self.serving.endpoint(principal.tenant_id, name), "deployed"
+            name, record.version, self.serving.name, self.serving.endpoint(principal.tenant_id, name), status
         )
+
+    def _settle(
+        self, principal: Principal, name: str, version: int, previous: ModelRecord | None, state: EndpointState | None
+    ) -> str:
+        """``deploying`` / ``deployed`` for the endpoint's ``state``; a failure restores the serving version."""
+        if state is not None and state.status in IN_PROGRESS:
+            return "deploying"
+        if state is not None and state.status == "InService" and state.version in (version, None):
+            return "deployed"
+        served = state.version if state is not None and state.status == "InService" else None
+        reason = (state.failure if state is not None else None) or "the endpoint is gone"
+        if served is not None:  # SageMaker rolled the failed update back: the registry follows it
+            models.deploy_model(principal, name, served, backend=self.records)
+            raise EndpointError(f"deploying version {version} of {name!r} failed ({reason}); version {served} serves")
+        models.undeploy_model(principal.tenant_id, name, backend=self.records)
+        self.serving.remove(principal.tenant_id, name)
+        was = f"; version {previous.version} is no longer served" if previous is not None else ""
+        raise EndpointError(f"deploying version {version} of {name!r} failed ({reason}){was}")
+
+    def reconcile(self, principal: Principal, name: str) -> Deployment:
+        """The model's deployment as the endpoint says it is now; the registry follows the endpoint
+        (a rolled-back update puts it back on the version served, a vanished endpoint undeploys it)."""
+        head = models.get_model(principal.tenant_id, name, backend=self.records)
+        endpoint = self.serving.endpoint(principal.tenant_id, name)
+        state_of = getattr(self.serving, "state", None)
+        if state_of is None:
+            status = "deployed" if head.deployed_version is not None else "undeployed"
+            return Deployment(name, head.deployed_version, self.serving.name, endpoint, status)
+        state: EndpointState | None = state_of(principal.tenant_id, name)
+        if state is None or state.status == "Failed":
+            if head.deployed_version is not None:
+                models.undeploy_model(principal.tenant_id, name, backend=self.records)
+            return Deployment(name, None, self.serving.name, None, "undeployed")
+        if state.status in IN_PROGRESS:
+            return Deployment(name, head.deployed_version, self.serving.name, endpoint, "deploying")
+        if state.version is not None and state.version != head.deployed_version:
+            models.deploy_model(principal, name, state.version, backend=self.records)
+        version = state.version if state.version is not None else head.deployed_version
+        return Deployment(name, version, self.serving.name, endpoint, "deployed")
 
     def undeploy(self, principal: Principal, name: str) -> Deployment:
         """Stop serving the model; 409 when it is not deployed."""

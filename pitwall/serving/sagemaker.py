@@ -30,6 +30,9 @@ from pitwall.serving.errors import EndpointError, ServingUnavailable
 
 log = logging.getLogger(__name__)
 
+LAKE_ENV = ("PITWALL_BUCKET", "PITWALL_PREFIX", "PITWALL_GLUE_DATABASE", "PITWALL_ATHENA_WORKGROUP")
+"""The Store's lake settings handed to every endpoint container (with ``PITWALL_BACKEND=aws``), so race
+and championship bodies resolve their features from the lake; the endpoint role reads it (serving stack)."""
 ROLE_ARN_ENV = "PITWALL_SAGEMAKER_ROLE_ARN"
 IMAGE_ENV = "PITWALL_INFERENCE_IMAGE"
 NAME_PREFIX = "pitwall-"
@@ -120,6 +123,23 @@ def _is_missing(exc: Exception) -> bool:
     return _error_code(exc) in ("ValidationException", "ResourceNotFound") and "Could not find" in message
 
 
+IN_PROGRESS = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
+"""Endpoint statuses that are still moving: a deployment is ``deploying`` while the endpoint has one."""
+DEPLOY_WAIT_SECONDS = 12 * 60  # the DeployModel step's Lambda runs up to 15 minutes
+DEPLOY_POLL_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class EndpointState:
+    """What DescribeEndpoint says: ``status`` (InService, Creating, Updating, Failed...) and, when
+    InService, the model version its config serves."""
+
+    endpoint: str
+    status: str
+    version: int | None
+    failure: str | None = None
+
+
 @dataclass(frozen=True)
 class _EndpointChange:
     endpoint: str
@@ -146,7 +166,11 @@ class SageMakerServing:
         image_uri: str | None = None,
         sagemaker_client: Any = None,
         runtime_client: Any = None,
+        sleep: Any = None,
     ) -> None:
+        import time
+
+        self.sleep = sleep or time.sleep
         self.role_arn = role_arn or os.environ.get(ROLE_ARN_ENV)
         self.image_uri = image_uri or os.environ.get(IMAGE_ENV)
         self._sm = sagemaker_client
@@ -206,6 +230,7 @@ class SageMakerServing:
                     "Image": self.image_uri,
                     "ModelDataUrl": record.artifact_uri,
                     "Environment": {
+                        **lake_environment(),
                         "PITWALL_TENANT": tenant,
                         "PITWALL_MODEL": name,
                         "PITWALL_MODEL_VERSION": str(version),
@@ -235,6 +260,47 @@ class SageMakerServing:
 
     def commit(self, token: _EndpointChange) -> None:
         return None
+
+    def settled(self, token: _EndpointChange) -> bool:
+        """True when the change needs no waiting (the endpoint already served this config)."""
+        return token.action == "unchanged"
+
+    def state(self, tenant_id: str, name: str) -> EndpointState | None:
+        """The endpoint's status and the model version it serves now (None: no endpoint)."""
+        endpoint = self.endpoint_name(tenant_id, name)
+        current = self._describe("describe_endpoint", EndpointName=endpoint)
+        if current is None:
+            return None
+        status = str(current.get("EndpointStatus", ""))
+        served = self._served_version(str(current.get("EndpointConfigName", ""))) if status == "InService" else None
+        return EndpointState(endpoint=endpoint, status=status, version=served, failure=current.get("FailureReason"))
+
+    def _served_version(self, config_name: str) -> int | None:
+        config = self._describe("describe_endpoint_config", EndpointConfigName=config_name) if config_name else None
+        for variant in (config or {}).get("ProductionVariants", [])[:1]:
+            model = self._describe("describe_model", ModelName=variant["ModelName"]) or {}
+            version = model.get("PrimaryContainer", {}).get("Environment", {}).get("PITWALL_MODEL_VERSION")
+            if version is not None and str(version).isdigit():
+                return int(version)
+        return None
+
+    def wait(
+        self,
+        tenant_id: str,
+        name: str,
+        *,
+        timeout_s: float = DEPLOY_WAIT_SECONDS,
+        poll_s: float = DEPLOY_POLL_SECONDS,
+    ) -> EndpointState | None:
+        """Poll the endpoint until it leaves Creating/Updating (or ``timeout_s`` passes); its last state."""
+        sleep = self.sleep
+        waited = 0.0
+        while True:
+            state = self.state(tenant_id, name)
+            if state is None or state.status not in IN_PROGRESS or waited >= timeout_s:
+                return state
+            sleep(poll_s)
+            waited += poll_s
 
     def rollback(self, token: _EndpointChange) -> None:
         if token.action == "created":
@@ -274,6 +340,13 @@ class SageMakerServing:
         if not isinstance(answer, dict):
             raise EndpointError(f"endpoint {endpoint!r} answered with JSON that is not an object")
         return answer
+
+
+def lake_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The container variables that point ``get_store()`` at the lake (empty when this process has none)."""
+    env = os.environ if environ is None else environ
+    found = {name: env[name] for name in LAKE_ENV if env.get(name)}
+    return {"PITWALL_BACKEND": "aws", **found} if "PITWALL_BUCKET" in found else {}
 
 
 def _endpoint_failure(exc: Exception, endpoint: str) -> PitwallError:

@@ -24,22 +24,16 @@ def train_step(state: Mapping[str, Any]) -> dict[str, Any]:
     """TrainModel: train the job's template on the lake the BuildFeatures step selected."""
     from pitwall.data.store import LocalStore
     from pitwall.training import train_template
+    from pitwall.workflow.request import TrainingRequest
 
     job, features = state["job"], state["features"]
-    params = dict(job.get("params") or {})
+    request = TrainingRequest.from_params(job["template"], job["model_name"], job.get("params"))
+    # the request's window (None: the template's default); the selected lake only bounds the data
     result = train_template(
-        job["template"],
-        seasons=features.get("seasons") or params.get("seasons"),
-        algorithm=params.get("algorithm"),
-        features=params.get("features"),
-        auto_tune=bool(params.get("auto_tune", False)),
-        n_trials=params.get("n_trials"),
-        timeout=params.get("timeout"),
-        name=job["model_name"],
-        tenant_id=job["tenant_id"],
+        request.template,
+        **request.train_kwargs(tenant_id=job["tenant_id"], job_id=job["job_id"]),
         register=False,  # RegisterModel registers it after EvaluateChallenger
         store=LocalStore(Path(features["uri"])),
-        job_id=job["job_id"],
         experiment=job.get("experiment") or None,
     )
     return {"model_artifacts": str(result.model_dir), "training_job_name": job.get("training_job_name")}

@@ -19,6 +19,7 @@ from pitwall.platform import jobs, models
 from pitwall.platform.backend import RecordsBackend
 from pitwall.platform.records import ModelRecord, Principal
 from pitwall.platform.validation import positive_int
+from pitwall.workflow.request import TrainingRequest
 
 StartFn = Callable[[str, dict[str, Any]], bool]
 """``start(execution_name, execution_input)``: start the workflow; False if it was already started."""
@@ -36,31 +37,55 @@ class RetrainOutcome:
 
 
 def parse_race(detail: Any) -> tuple[int, str]:
-    """``(season, race_id)`` from a ``RaceIngested`` detail; ValidationFailed naming the field."""
+    """``(season, race_id)`` of the newest race a ``RaceIngested`` detail announces (the summary
+    event of an ingest run lists its races in ``races``; one retrain per run, on the newest);
+    ValidationFailed naming the field."""
     if not isinstance(detail, Mapping):
         raise ValidationFailed("the RaceIngested detail must be an object", field="detail")
-    season = positive_int(detail.get("season"), "detail.season", minimum=1950, maximum=2100)
+    races = detail.get("races")
+    if races:
+        if not isinstance(races, list):
+            raise ValidationFailed("detail.races must be a list of races", field="detail.races")
+        parsed = [_one_race(r, f"detail.races[{i}]") for i, r in enumerate(races)]
+        return max(parsed, key=lambda p: (p[0], p[1]))
+    return _one_race(detail, "detail")
+
+
+def _one_race(detail: Any, where: str) -> tuple[int, str]:
+    if not isinstance(detail, Mapping):
+        raise ValidationFailed(f"{where} must be an object", field=where)
+    season = positive_int(detail.get("season"), f"{where}.season", minimum=1950, maximum=2100)
     race_id = detail.get("race_id")
     if not isinstance(race_id, str) or not race_id:
-        raise ValidationFailed("detail.race_id must be a non-empty string", field="detail.race_id")
-    ref = refs.parse_race_ref(race_id, field="detail.race_id")
+        raise ValidationFailed(f"{where}.race_id must be a non-empty string", field=f"{where}.race_id")
+    ref = refs.parse_race_ref(race_id, field=f"{where}.race_id")
     if ref.kind != "race_id" or ref.season != season or ref.race_id is None:
         raise ValidationFailed(
-            f"detail.race_id must be '<season>-<round>' of season {season} (such as {season}-01); got {race_id!r}",
-            field="detail.race_id",
+            f"{where}.race_id must be '<season>-<round>' of season {season} (such as {season}-01); got {race_id!r}",
+            field=f"{where}.race_id",
         )
     return season, ref.race_id
 
 
-def retrain_params(model: ModelRecord, season: int) -> dict[str, Any]:
-    """The retrain job's params: the model's algorithm and params, its seasons plus the new race's season."""
-    params: dict[str, Any] = {"algorithm": model.algorithm, "params": model.params, "retrain_of_version": model.version}
+def retrain_request(model: ModelRecord, season: int) -> TrainingRequest:
+    """The retrain job's request: the model's template, algorithm and features, its seasons plus the
+    new race's season (the template's default window when the model names none)."""
     seasons = model.data_window.get("seasons") if isinstance(model.data_window, Mapping) else None
+    window = None
     if isinstance(seasons, list) and seasons and all(type(s) is int for s in seasons):
-        params["seasons"] = sorted({*seasons, season})
-    if model.features:
-        params["features"] = list(model.features)
-    return params
+        window = tuple(sorted({*seasons, season}))
+    return TrainingRequest(
+        template=model.template,
+        model_name=model.name,
+        algorithm=model.algorithm or None,
+        seasons=window,
+        features=tuple(model.features) if model.features else None,
+    )
+
+
+def retrain_params(model: ModelRecord, season: int) -> dict[str, Any]:
+    """The retrain job's params: its request (:func:`retrain_request`) plus the model's provenance."""
+    return {**retrain_request(model, season).to_params(), "params": model.params, "retrain_of_version": model.version}
 
 
 def start_retraining(

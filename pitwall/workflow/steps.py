@@ -49,6 +49,7 @@ from pitwall.platform.tiers import get_tier, is_gpu_instance, training_instance_
 from pitwall.platform.validation import identifier
 from pitwall.serving.sagemaker import sagemaker_name
 from pitwall.workflow.errors import StepFailed
+from pitwall.workflow.request import TrainingRequest
 
 if TYPE_CHECKING:
     from pitwall.serving.deploy import ServingBackend
@@ -177,6 +178,29 @@ def _seasons(params: Mapping[str, Any]) -> list[int] | None:
     return refs.parse_seasons(seasons, field="params.seasons")
 
 
+def training_hyperparameters(job: JobRecord, request: TrainingRequest) -> dict[str, str]:
+    """TrainModel's SageMaker hyper-parameters (all strings, :data:`HYPERPARAMETER_NAMES`): the job's
+    identity and its training request as ``params`` JSON (``TrainingRequest.to_params``), which the
+    image reads back with the same contract (``training_images/pitwall_image/hyperparameters.py``)."""
+    hyperparameters = {
+        "tenant_id": job.tenant_id,
+        "job_id": job.job_id,
+        "kind": job.kind,
+        "model_name": job.model_name,
+        "template": job.template,
+        "experiment": job.experiment or "",
+        "params": json.dumps(request.to_params(), sort_keys=True, separators=(",", ":")),
+    }
+    for name, value in hyperparameters.items():
+        if len(value) > MAX_HYPERPARAMETER_CHARS:
+            raise ValidationFailed(
+                f"{name} is {len(value)} characters as a training hyper-parameter; at most "
+                f"{MAX_HYPERPARAMETER_CHARS} allowed",
+                field=name,
+            )
+    return hyperparameters
+
+
 def validate_and_reserve_quota(state: Mapping[str, Any], ports: WorkflowPorts) -> dict[str, Any]:
     """ValidateAndReserveQuota: check the job and its quota reservation; fix the job's limits.
 
@@ -200,26 +224,12 @@ def validate_and_reserve_quota(state: Mapping[str, Any], ports: WorkflowPorts) -
             f"job {job_id!r} holds no training-jobs reservation; submit it with pitwall.platform.jobs.submit_job",
             field="job_id",
         )
+    request = TrainingRequest.from_params(job.template, job.model_name, job.params)  # the one contract
     tier = get_tier(tenant.tier)
     runtime = quotas.check_training_request(tier, max_runtime_seconds=job.max_runtime_seconds, gpu=job.gpu)
     instance_type = training_instance_type(tier, gpu=job.gpu)
     image_variable = "PITWALL_TRAINING_IMAGE_GPU" if is_gpu_instance(instance_type) else "PITWALL_TRAINING_IMAGE"
-    hyperparameters = {
-        "tenant_id": tenant_id,
-        "job_id": job_id,
-        "kind": job.kind,
-        "model_name": job.model_name,
-        "template": job.template,
-        "experiment": job.experiment or "",
-        "params": json.dumps(job.params, sort_keys=True, separators=(",", ":")),
-    }
-    for name, value in hyperparameters.items():
-        if len(value) > MAX_HYPERPARAMETER_CHARS:
-            raise ValidationFailed(
-                f"{name} is {len(value)} characters as a training hyper-parameter; at most "
-                f"{MAX_HYPERPARAMETER_CHARS} allowed",
-                field=name,
-            )
+    hyperparameters = training_hyperparameters(job, request)
     return {
         "tenant_id": tenant_id,
         "job_id": job_id,
@@ -229,7 +239,7 @@ def validate_and_reserve_quota(state: Mapping[str, Any], ports: WorkflowPorts) -
         "template": job.template,
         "experiment": job.experiment,
         "params": job.params,
-        "seasons": _seasons(job.params),
+        "seasons": list(request.seasons) if request.seasons is not None else None,
         "deploy": deploy,
         "quota_day": job.quota_day,
         "training_job_name": sagemaker_name(tenant_id, job_id),
@@ -384,7 +394,10 @@ def deploy_model(state: Mapping[str, Any], ports: WorkflowPorts) -> dict[str, An
     job, registration = state["job"], state["registration"]
     principal = principal_of(job)
     deployment = DeploymentService(ports.serving, records=ports.backend).deploy(
-        principal, job["model_name"], registration["version"]
+        principal,
+        job["model_name"],
+        registration["version"],
+        wait=True,  # deployed = the endpoint is InService
     )
     result = {k: v for k, v in registration.items() if k != "deploy_follows"}
     jobs.complete_job(

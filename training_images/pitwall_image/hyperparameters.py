@@ -23,9 +23,11 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pitwall.workflow.request import PARAM_FIELDS, RECORD_ONLY_PARAMS
+from pitwall.workflow.request import TrainingRequest as Contract
 from pitwall_image.device import DEVICES, default_device
 
 MIN_SEASON, MAX_SEASON = 1950, 2100
@@ -56,11 +58,8 @@ FLAT_KEYS = frozenset(
     }
 )
 WORKFLOW_KEYS = frozenset({"tenant_id", "job_id", "kind", "experiment", "params"})
-PARAMS_KEYS = frozenset(
-    {"algorithm", "seasons", "auto_tune", "tuning", "n_trials", "timeout", "cv_folds", "seed", "features"}
-    | {"holdout_races", "params", "retrain_of_version"}
-)
-"""Keys of the workflow's ``params`` object (``pitwall.api.routes.start_job``, ``pitwall.workflow.retrain``)."""
+PARAMS_KEYS = frozenset(PARAM_FIELDS) | frozenset(RECORD_ONLY_PARAMS)
+"""Keys of the workflow's ``params`` object: ``pitwall.workflow.request.TrainingRequest.to_params``."""
 
 
 class HyperparameterError(ValueError):
@@ -84,7 +83,8 @@ class TrainingRequest:
     tuning: str = "bayes"
     n_trials: int | None = None
     timeout: float | None = None
-    cv_folds: int = 3
+    cv_folds: int | None = None
+    """None: the contract's default (``pitwall.workflow.request.DEFAULT_CV_FOLDS``)."""
     seed: int = 0
     features: list[str] | None = None
     holdout_races: int | None = None
@@ -96,26 +96,38 @@ class TrainingRequest:
     experiment: str | None = None
     notes: list[str] = field(default_factory=list)
     """Inputs accepted but not applied (logged by the entry point)."""
+    contract: Contract | None = None
+    """The one training-request contract (``pitwall.workflow.request``) these values were checked by."""
 
     def train_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``train_template`` (besides store/register/track)."""
-        kwargs: dict[str, Any] = {
-            "seasons": self.seasons,
-            "algorithm": self.algorithm,
-            "auto_tune": self.auto_tune,
-            "tuning": self.tuning,
-            "n_trials": self.n_trials,
-            "timeout": self.timeout,
-            "cv_folds": self.cv_folds,
-            "features": self.features,
-            "name": self.model_name,
-            "tenant_id": self.tenant_id,
-            "seed": self.seed,
-            "job_id": self.job_id,
-        }
-        if self.holdout_races is not None:
-            kwargs["holdout_races"] = self.holdout_races
-        return kwargs
+        """Keyword arguments for ``train_template`` (besides store/register/track): the contract's."""
+        contract = self.contract or _contract(self, {})
+        return contract.train_kwargs(tenant_id=self.tenant_id, job_id=self.job_id)
+
+
+def _contract(request: TrainingRequest, where: Mapping[str, str], extra: Mapping[str, Any] | None = None) -> Contract:
+    """The contract of ``request``'s values (template defaults resolved there); its refusal named as ours."""
+    from pitwall.errors import ValidationFailed
+
+    try:
+        return Contract(
+            template=request.template,
+            model_name=request.model_name,
+            algorithm=request.algorithm,
+            auto_tune=request.auto_tune,
+            tuning=request.tuning,
+            n_trials=request.n_trials,
+            timeout=request.timeout,
+            cv_folds=request.cv_folds,
+            seed=request.seed,
+            seasons=tuple(request.seasons) if request.seasons else None,
+            features=tuple(request.features) if request.features else None,
+            holdout_races=request.holdout_races,
+            **dict(extra or {}),
+        )
+    except ValidationFailed as exc:
+        name = (exc.field or "request").split(".")[0].split("[")[0]
+        raise HyperparameterError(where.get(name, exc.field or name), exc.message.split(": ", 1)[-1]) from None
 
 
 # --------------------------------------------------------------------------- value parsers
@@ -334,7 +346,7 @@ def parse_hyperparameters(raw: Mapping[str, Any]) -> TrainingRequest:
     model_name = opt("model_name", _identifier) or spec.name
     if experiment and experiment != model_name:
         notes.append(f"experiment {experiment!r}: MLflow runs are logged under the model name {model_name!r}")
-    return TrainingRequest(
+    request = TrainingRequest(
         template=template,
         model_name=model_name,
         seasons=opt("seasons", parse_seasons),
@@ -343,7 +355,7 @@ def parse_hyperparameters(raw: Mapping[str, Any]) -> TrainingRequest:
         tuning=tuning,
         n_trials=opt("n_trials", lambda v, n: parse_int(v, n, minimum=1, maximum=MAX_TRIALS)),
         timeout=opt("timeout", parse_positive_float),
-        cv_folds=opt("cv_folds", lambda v, n: parse_int(v, n, minimum=2, maximum=MAX_FOLDS)) or 3,
+        cv_folds=opt("cv_folds", lambda v, n: parse_int(v, n, minimum=2, maximum=MAX_FOLDS)),
         seed=opt("seed", lambda v, n: parse_int(v, n, minimum=0, maximum=MAX_SEED)) or 0,
         features=features,
         holdout_races=opt("holdout_races", lambda v, n: parse_int(v, n, minimum=1, maximum=MAX_HOLDOUT_RACES)),
@@ -354,3 +366,7 @@ def parse_hyperparameters(raw: Mapping[str, Any]) -> TrainingRequest:
         experiment=experiment or None,
         notes=notes,
     )
+    wizard = {k: params[k] for k in ("feature_groups", "circuits", "drivers", "teams", "scenario") if params.get(k)}
+    wizard = {k: tuple(v) if isinstance(v, list) else v for k, v in wizard.items()}
+    contract = _contract(request, where, wizard)
+    return replace(request, contract=contract, notes=[*notes, *contract.notes])

@@ -230,9 +230,12 @@ def test_fifty_parallel_job_starts_on_dynamodb_accept_exactly_five(aws: dict[str
     assert {e["name"] for e in executions} == accepted
     started = sfn.describe_execution(executionArn=executions[0]["executionArn"])
     request = json.loads(started["input"])
-    assert request["tier"] == "free" and request["data_window"] == {"from_season": 2022, "to_season": 2023}
-    no_seasons = _call(aws["client"], "post", "/api/v1/jobs", free, {"template": "race_winner", "name": "x"})
-    assert (no_seasons.status_code, no_seasons.json_body["error"]["field"]) == (400, "seasons")
+    # the execution input names the job; the job record holds the request (pitwall.workflow.request)
+    assert set(request) == {"tenant_id", "job_id", "deploy"} and request["tenant_id"] == "acme"
+    bad = {"template": "race_winner", "name": "x", "algorithm": "no_such_algorithm"}
+    refused = _call(aws["client"], "post", "/api/v1/jobs", free, bad)
+    assert (refused.status_code, refused.json_body["error"]["field"]) == (422, "algorithm")
+    assert quotas.used_today("acme", quotas.TRAINING_JOBS) == 5  # refused before any quota is taken
 
 
 def _stubbed() -> tuple[SageMakerServing, Stubber, Stubber]:

@@ -87,7 +87,7 @@ def submit(module: Any, tier: str = "free", **params: Any) -> str:
         principal,
         model_name="winner",
         template=TEMPLATE,
-        params={"algorithm": "grid", "seasons": SEASONS, **params},
+        params={"algorithm": "linear", "seasons": SEASONS, **params},
         backend=backend,
     )
     return job.job.job_id
@@ -99,8 +99,8 @@ def put_artifact(s3: Any, training_job_name: str, mae: float) -> str:
         "template": TEMPLATE,
         "task": "regression",
         "target": "position",
-        "algorithm": "grid",
-        "features": ["grid_position"],
+        "algorithm": "linear",
+        "features": ["start_position"],
         "params": {},
         "data_window": {"seasons": SEASONS},
         "metric": "mae",
@@ -165,17 +165,17 @@ def test_steps_train_register_and_deploy_a_serverless_endpoint(aws) -> None:
 
 def test_failure_handler_releases_a_queued_jobs_quota(aws) -> None:
     module, _ = aws
-    job_id = submit(module, seasons=[1990])
+    job_id = submit(module, seasons=[2015])
     assert used(module) == 1
     state = {"tenant_id": "acme", "job_id": job_id, "deploy": False}
     state["job"] = module.validate_and_reserve_quota(state, LambdaContext())
     from pitwall.workflow.errors import StepFailed
 
-    with pytest.raises(StepFailed, match=r"no data for seasons \[1990\]"):
+    with pytest.raises(StepFailed, match=r"no data for seasons \[2015\]"):
         module.build_features(state, LambdaContext())
-    state["error"] = {"Error": "StepFailed", "Cause": "no data for seasons [1990]"}
+    state["error"] = {"Error": "StepFailed", "Cause": "no data for seasons [2015]"}
     result = module.release_quota_and_record_failure(state, LambdaContext())
-    assert result == {"released": True, "recorded": True, "error": "StepFailed", "cause": "no data for seasons [1990]"}
+    assert result == {"released": True, "recorded": True, "error": "StepFailed", "cause": "no data for seasons [2015]"}
     assert jobs.get_job("acme", job_id, backend=module.PORTS.backend).status == "failed"
     assert used(module) == 0
 
@@ -210,8 +210,8 @@ def test_race_ingested_starts_retraining_once(aws, monkeypatch: pytest.MonkeyPat
         "winner",
         template=TEMPLATE,
         task="regression",
-        algorithm="grid",
-        features=["grid_position"],
+        algorithm="linear",
+        features=["start_position"],
         target="position",
         data_window={"seasons": SEASONS},
         metrics={"test_mae": 3.0},

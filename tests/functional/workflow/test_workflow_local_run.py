@@ -55,7 +55,7 @@ def submit(backend: SqliteBackend, tier: str = "free", *, name: str = "winner", 
         principal,
         model_name=name,
         template=TEMPLATE,
-        params={"algorithm": "grid", "seasons": SEASONS, **params},
+        params={"algorithm": "linear", "seasons": SEASONS, **params},
         backend=backend,
     )
     return principal, submission.job.job_id
@@ -86,7 +86,7 @@ def test_train_register_deploy_then_a_worse_challenger_is_not_deployed(world) ->
     assert champion.deployed_version == 1 and champion.metrics["test_mae"] == result.output["evaluation"]["value"]
     assert 2.0 < champion.metrics["test_mae"] < 6.0  # grid slot predicts the finishing position to a few places
 
-    _, second = submit(backend, algorithm="constant")
+    _, second = submit(backend, algorithm="logistic")
     result = execute(ports, artifacts, second, deploy=True)
     assert result.status == "SUCCEEDED"
     assert result.path == [*HAPPY, SUCCEEDED]

@@ -1,8 +1,10 @@
 """Shared helpers for the workflow functional tests: a real-data lake, a small trainer, a serving stand-in.
 
 The lake holds real F1DB seasons ingested by ``pitwall.data.ingest``. The trainer stand-in (the
-injected ``train_model``) fits a real, if simple, model on the lake's race results: "grid" predicts the
-finishing position from the grid slot (least squares), "constant" predicts the mean; both are scored on
+injected ``train_model``) fits a real, if simple, model on the lake's race results: algorithm "linear"
+predicts the finishing position from the grid slot (least squares), "logistic" stands in for a worse
+challenger and predicts the mean (both are real algorithm names, so the jobs pass the training-request
+contract, ``pitwall.workflow.request``); both are scored on
 the window's last season (held out) by mean absolute error. The serving stand-in records what the
 deployment service asks of it (loading a model in process needs a ``pitwall.ml`` artifact).
 """
@@ -69,10 +71,10 @@ def train(state: dict[str, Any], artifacts: Path) -> dict[str, Any]:
     fit, test = table[table["season"] < test_season], table[table["season"] == test_season]
     x, y = fit["grid_position"].astype(float), fit["position"].astype(float)
     algorithm = job["params"]["algorithm"]
-    if algorithm == "grid":
+    if algorithm == "linear":
         slope = float(((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum())
         intercept = float(y.mean() - slope * x.mean())
-    elif algorithm == "constant":
+    elif algorithm == "logistic":
         slope, intercept = 0.0, float(y.mean())
     else:
         raise ValueError(f"unknown algorithm {algorithm!r}")
@@ -85,7 +87,7 @@ def train(state: dict[str, Any], artifacts: Path) -> dict[str, Any]:
         "task": "regression",
         "target": "position",
         "algorithm": algorithm,
-        "features": ["grid_position"],
+        "features": ["start_position"],  # the template's name of the grid slot
         "params": {"slope": slope, "intercept": intercept},
         "data_window": {"seasons": features["seasons"], "rows": len(table)},
         "metric": "mae",

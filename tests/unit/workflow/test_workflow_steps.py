@@ -131,7 +131,7 @@ def test_retrain_params_extend_the_model_seasons() -> None:
         template="race_winner",
         task="ranking",
         algorithm="xgboost",
-        features=["grid_position"],
+        features=["start_position"],
         target="winner",
         data_window={"seasons": [2022, 2023]},
         metrics={},
@@ -147,5 +147,5 @@ def test_retrain_params_extend_the_model_seasons() -> None:
         "params": {"max_depth": 4},
         "retrain_of_version": 3,
         "seasons": [2022, 2023, 2024],
-        "features": ["grid_position"],
+        "features": ["start_position"],
     }

@@ -1,0 +1,300 @@
+"""The one training-request contract: what to train, checked once, read by every path.
+
+:class:`TrainingRequest` is built from the API's job body (:mod:`pitwall.api.jobs`), the SDK, a
+retraining event (:mod:`pitwall.workflow.retrain`) or a stored job's ``params``
+(:meth:`TrainingRequest.from_params`: the local workflow, the Step Functions steps and the training
+image's hyper-parameters), and turned into ``pitwall.training.train_template``'s keyword arguments
+by :meth:`TrainingRequest.train_kwargs`, so the same request trains the same model everywhere.
+
+Template defaults are applied here and only here: the algorithm (``TemplateFacts.default_algorithm``),
+the cross-validation folds (:data:`DEFAULT_CV_FOLDS`) and the season window (``seasons=None``: the
+latest seasons the template has data for, resolved by ``train_template`` against the lake it trains
+on). An invalid request (unknown template or algorithm, an empty season window, features or feature
+groups the template cannot use) raises :class:`~pitwall.errors.ValidationFailed` (HTTP 422) naming
+the field, before any quota is taken.
+
+Wizard fields (Pitwall Studio): ``feature_groups`` (expanded to the template's features of those
+groups), ``circuits``, ``drivers``, ``teams`` and ``scenario`` (conditions such as
+``{"weather": "wet"}``). The row filters and the scenario are checked and stored with the job; they
+are not applied to training rows yet (``train_template`` takes no filter), which :attr:`notes` says.
+
+Standard library + :mod:`pitwall.refs` / :mod:`pitwall.vocabulary` only: the lean API Lambda imports it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from pitwall import refs
+from pitwall.errors import ValidationFailed
+from pitwall.vocabulary import WEATHER_CONDITIONS
+from pitwall.workflow.template_facts import (
+    ALGORITHM_NAMES,
+    AUTO_ALGORITHM,
+    TEMPLATE_FACTS,
+    TUNING_METHODS,
+    TemplateFacts,
+)
+
+DEFAULT_CV_FOLDS = 5
+"""Cross-validation folds when the request names none (``train_template``'s default)."""
+MAX_CV_FOLDS = 20
+MAX_TRIALS = 10_000
+MAX_HOLDOUT_RACES = 50
+MAX_SEED = 2**32 - 1
+MAX_LIST = 200
+SCENARIO_KEYS: dict[str, tuple[str, ...]] = {"weather": WEATHER_CONDITIONS}
+"""Conditions a scenario may fix, and their values."""
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+PARAM_FIELDS = (
+    "algorithm",
+    "auto_tune",
+    "tuning",
+    "n_trials",
+    "timeout",
+    "cv_folds",
+    "seed",
+    "seasons",
+    "features",
+    "feature_groups",
+    "holdout_races",
+    "circuits",
+    "drivers",
+    "teams",
+    "scenario",
+)
+"""The request's fields stored as a job's ``params`` (besides template and model name)."""
+RECORD_ONLY_PARAMS = ("params", "retrain_of_version", "deploy")
+"""Other keys a job's params may hold (retraining's provenance, the local deploy flag): not training inputs."""
+
+
+def _invalid(name: str, problem: str) -> ValidationFailed:
+    return ValidationFailed(f"{name}: {problem}", field=name, unprocessable=True)
+
+
+def template_facts(name: str) -> TemplateFacts:
+    facts = TEMPLATE_FACTS.get(name)
+    if facts is None:
+        raise ValidationFailed(
+            f"template: unknown template {name!r}; known: {', '.join(TEMPLATE_FACTS)}",
+            field="template",
+            code="unknown_template",
+            unprocessable=True,
+        )
+    return facts
+
+
+def _names(value: Any, name: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise _invalid(name, f"expected a list of names; got {type(value).__name__}")
+    if not value:
+        raise _invalid(name, "must name at least one entry (leave it out for all)")
+    if len(value) > MAX_LIST:
+        raise _invalid(name, f"at most {MAX_LIST} entries")
+    out: list[str] = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not _NAME.match(item):
+            raise _invalid(f"{name}[{i}]", f"must be a name like 'monaco' or 'max_verstappen'; got {item!r}")
+        if item not in out:
+            out.append(item)
+    return tuple(out)
+
+
+def _int(value: Any, name: str, minimum: int, maximum: int) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _invalid(name, f"must be a whole number; got {value!r}")
+    if not minimum <= value <= maximum:
+        raise _invalid(name, f"must be between {minimum} and {maximum}; got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class TrainingRequest:
+    """One training request; constructing it checks it (``ValidationFailed``, 422, naming the field)."""
+
+    template: str
+    model_name: str
+    algorithm: str | None = None
+    """None: the template's default algorithm; ``auto``: AutoML."""
+    auto_tune: bool = False
+    tuning: str = "bayes"
+    n_trials: int | None = None
+    timeout: float | None = None
+    cv_folds: int | None = None
+    """None: :data:`DEFAULT_CV_FOLDS`."""
+    seed: int = 0
+    seasons: tuple[int, ...] | None = None
+    """None: the template's default window (its latest seasons with data)."""
+    features: tuple[str, ...] | None = None
+    feature_groups: tuple[str, ...] | None = None
+    holdout_races: int | None = None
+    circuits: tuple[str, ...] | None = None
+    drivers: tuple[str, ...] | None = None
+    teams: tuple[str, ...] | None = None
+    scenario: Mapping[str, str] | None = None
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        facts = template_facts(self.template)
+        if not isinstance(self.model_name, str) or not _NAME.match(self.model_name):
+            raise _invalid("name", f"must be a name of letters, digits, '_', '.', '-'; got {self.model_name!r}")
+        if self.algorithm is not None and self.algorithm not in (*ALGORITHM_NAMES, AUTO_ALGORITHM):
+            raise _invalid(
+                "algorithm",
+                f"unknown algorithm {self.algorithm!r}; known: {', '.join([*ALGORITHM_NAMES, AUTO_ALGORITHM])}",
+            )
+        if not isinstance(self.auto_tune, bool):
+            raise _invalid("auto_tune", f"must be true or false; got {self.auto_tune!r}")
+        if self.tuning not in TUNING_METHODS:
+            raise _invalid("tuning", f"must be one of {', '.join(TUNING_METHODS)}; got {self.tuning!r}")
+        _int(self.n_trials, "n_trials", 1, MAX_TRIALS)
+        _int(self.cv_folds, "cv_folds", 2, MAX_CV_FOLDS)
+        _int(self.seed, "seed", 0, MAX_SEED)
+        _int(self.holdout_races, "holdout_races", 1, MAX_HOLDOUT_RACES)
+        if self.timeout is not None and (
+            isinstance(self.timeout, bool) or not isinstance(self.timeout, int | float) or not self.timeout > 0
+        ):
+            raise _invalid("timeout", f"must be a positive number of seconds; got {self.timeout!r}")
+        set_ = object.__setattr__
+        if self.seasons is not None:
+            try:
+                seasons = refs.parse_seasons(list(self.seasons) if isinstance(self.seasons, tuple) else self.seasons)
+            except refs.RefError as exc:
+                raise _invalid("seasons", exc.message.removeprefix("seasons: ")) from None
+            usable = [s for s in seasons if s >= facts.first_season]
+            if not usable:
+                raise _invalid(
+                    "seasons",
+                    f"empty season window: template {self.template!r} has data from {facts.first_season}; "
+                    f"got {seasons[0]}-{seasons[-1]}",
+                )
+            set_(self, "seasons", tuple(seasons))
+        for name in ("features", "feature_groups", "circuits", "drivers", "teams"):
+            set_(self, name, _names(getattr(self, name), name))
+        if self.features:
+            unknown = [f for f in self.features if f not in facts.features]
+            if unknown:
+                raise _invalid(
+                    "features",
+                    f"{', '.join(unknown)} not among template {self.template!r}'s features "
+                    f"({', '.join(facts.features)})",
+                )
+        if self.feature_groups:
+            unknown = [g for g in self.feature_groups if g not in facts.feature_groups]
+            if unknown:
+                raise _invalid(
+                    "feature_groups",
+                    f"{', '.join(unknown)}: template {self.template!r} has features in groups "
+                    f"{', '.join(facts.feature_groups)}",
+                )
+        if self.scenario is not None:
+            if not isinstance(self.scenario, Mapping) or not self.scenario:
+                raise _invalid("scenario", 'must be an object of conditions, e.g. {"weather": "wet"}')
+            for key, value in self.scenario.items():
+                if key not in SCENARIO_KEYS:
+                    raise _invalid(f"scenario.{key}", f"unknown condition; known: {', '.join(SCENARIO_KEYS)}")
+                if value not in SCENARIO_KEYS[key]:
+                    raise _invalid(f"scenario.{key}", f"must be one of {', '.join(SCENARIO_KEYS[key])}; got {value!r}")
+            set_(self, "scenario", dict(self.scenario))
+        unapplied = [n for n in ("circuits", "drivers", "teams", "scenario") if getattr(self, n) is not None]
+        if unapplied:
+            set_(
+                self,
+                "notes",
+                (*self.notes, f"{', '.join(unapplied)}: stored with the job, not applied to the training rows yet"),
+            )
+
+    # ------------------------------------------------------------------ resolved values
+
+    @property
+    def facts(self) -> TemplateFacts:
+        return TEMPLATE_FACTS[self.template]
+
+    @property
+    def resolved_algorithm(self) -> str:
+        """The algorithm trained: the request's, else the template's default."""
+        return self.algorithm or self.facts.default_algorithm
+
+    @property
+    def resolved_cv_folds(self) -> int:
+        return self.cv_folds if self.cv_folds is not None else DEFAULT_CV_FOLDS
+
+    @property
+    def resolved_features(self) -> list[str] | None:
+        """The features trained on: ``features``, else those of ``feature_groups``, else None (all)."""
+        if self.features:
+            return list(self.features)
+        if self.feature_groups:
+            groups = self.facts.feature_groups
+            return [f for f in self.facts.features if any(f in groups[g] for g in self.feature_groups)]
+        return None
+
+    @property
+    def kind(self) -> str:
+        """The job kind a fresh request is: ``automl``, ``tune`` or ``train``."""
+        if self.algorithm == AUTO_ALGORITHM:
+            return "automl"
+        return "tune" if self.auto_tune else "train"
+
+    def train_kwargs(self, *, tenant_id: str, job_id: str | None = None) -> dict[str, Any]:
+        """``pitwall.training.train_template(self.template, **kwargs)`` (besides store/register/track)."""
+        kwargs: dict[str, Any] = {
+            "seasons": list(self.seasons) if self.seasons is not None else None,
+            "algorithm": self.resolved_algorithm,
+            "auto_tune": self.auto_tune,
+            "tuning": self.tuning,
+            "n_trials": self.n_trials,
+            "timeout": self.timeout,
+            "cv_folds": self.resolved_cv_folds,
+            "features": self.resolved_features,
+            "name": self.model_name,
+            "tenant_id": tenant_id,
+            "seed": self.seed,
+            "job_id": job_id,
+        }
+        if self.holdout_races is not None:
+            kwargs["holdout_races"] = self.holdout_races
+        return kwargs
+
+    # ------------------------------------------------------------------ stored form
+
+    def to_params(self) -> dict[str, Any]:
+        """The job record's ``params`` (JSON): every field that is set, nothing defaulted in."""
+        out: dict[str, Any] = {}
+        for name in PARAM_FIELDS:
+            value = getattr(self, name)
+            default = _DEFAULTS[name]
+            if value is None or value == default and name in ("auto_tune", "tuning", "seed"):
+                continue
+            out[name] = (
+                list(value) if isinstance(value, tuple) else dict(value) if isinstance(value, Mapping) else value
+            )
+        return out
+
+    @classmethod
+    def from_params(cls, template: str, model_name: str, params: Mapping[str, Any] | None) -> TrainingRequest:
+        """The request a job's stored ``params`` describe (``to_params``'s inverse); unknown keys refused."""
+        params = dict(params or {})
+        unknown = sorted(set(params) - set(PARAM_FIELDS) - set(RECORD_ONLY_PARAMS))
+        if unknown:
+            raise _invalid(f"params.{unknown[0]}", f"unknown training parameter; known: {', '.join(PARAM_FIELDS)}")
+        values = {k: params[k] for k in PARAM_FIELDS if params.get(k) is not None}
+        for name in ("seasons", "features", "feature_groups", "circuits", "drivers", "teams"):
+            if isinstance(values.get(name), list):
+                values[name] = tuple(values[name])
+        return cls(template=template, model_name=model_name, **values)
+
+    def replace(self, **changes: Any) -> TrainingRequest:
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "notes"}
+        return TrainingRequest(**{**values, **changes})
+
+
+_DEFAULTS = {f.name: f.default for f in fields(TrainingRequest)}
