@@ -112,7 +112,6 @@ def _check_references(races: list[f1db.RaceDir], tables: dict[str, pd.DataFrame]
 
 
 @one_event_per_run
-@one_event_per_run
 def ingest_f1db(
     store: Store,
     root: str | Path,
@@ -170,8 +169,7 @@ def _ingest_f1db(
     by_season: dict[int, list[f1db.RaceDir]] = {}
     for race in races:
         by_season.setdefault(race.season, []).append(race)
-    if round_set is None:
-        _check_removals(store, data, by_season, stored_seasons, allow_removal)
+    shrunk = _check_removals(store, data, by_season, stored_seasons, allow_removal) if round_set is None else set()
 
     # which races to (re)write: new or changed folders, or seasons the store no longer holds as ingested
     prints = {r.race_id: fingerprint([r.path]) for r in races}
@@ -180,7 +178,13 @@ def _ingest_f1db(
         token = tokens.get(partition_key("races", season))
         for r in season_races:
             seen = manifest.get("f1db", r.race_id)
-            if force or seen is None or seen.get("files") != prints[r.race_id] or seen.get("store") != token:
+            if (
+                force
+                or season in shrunk
+                or seen is None
+                or seen.get("files") != prints[r.race_id]
+                or seen.get("store") != token
+            ):
                 todo.append(r)
     ref_print = fingerprint([data / "drivers", data / "constructors", data / "circuits"])
     ref_seen = manifest.get("f1db", "reference")
@@ -243,17 +247,21 @@ def _check_removals(
     by_season: dict[int, list[f1db.RaceDir]],
     stored_seasons: set[int],
     allow_removal: bool,
-) -> None:
-    """A stored race with no folder in the source is removed only when asked to (``allow_removal``)."""
-    if allow_removal:
-        return
+) -> set[int]:
+    """A stored race with no folder in the source is removed only when asked to (``allow_removal``).
+
+    Returns the seasons that lose races (to be rewritten whole).
+    """
+    shrunk: set[int] = set()
     for season, season_races in by_season.items():
         if season not in stored_seasons:
             continue
         stored = store.read("races", [season])
         present = {r.round for r in season_races}
         gone = sorted(int(x) for x in stored["round"] if int(x) not in present)
-        if gone:
+        if gone and allow_removal:
+            shrunk.add(season)
+        elif gone:
             ids = ", ".join(f"{season}-{r:02d}" for r in gone)
             raise SourceValidationError(
                 data / "seasons" / str(season) / "races",
@@ -262,9 +270,9 @@ def _check_removals(
                 f"stored race(s) {ids} have no folder here; ingesting would delete them "
                 "(pass --allow-removal to remove races on purpose)",
             )
+    return shrunk
 
 
-@one_event_per_run
 @one_event_per_run
 def ingest_laps_csv(
     store: Store,
@@ -365,7 +373,6 @@ def _ingest_laps_csv(
 
 
 @one_event_per_run
-@one_event_per_run
 def ingest_data_dir(
     store: Store, root: str | Path, publisher: Publisher | None = None
 ) -> tuple[IngestReport, IngestReport]:
@@ -377,7 +384,6 @@ def ingest_data_dir(
         )
 
 
-@one_event_per_run
 @one_event_per_run
 def ingest_frames(
     store: Store,
