@@ -342,7 +342,13 @@ def main() -> None:
     parser.add_argument("--attackers", type=int, default=4, help="Free-tenant forecast clients (noisy neighbour)")
     parser.add_argument("--mlflow-workers", type=int, default=1, help="mlflow uvicorn workers (its default)")
     parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument("--floor-only", nargs=2, metavar=("KEY", "BODY_FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.floor_only:  # the in-process floor, in a fresh process like a server worker's
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        result = in_process(Path(args.floor_only[1]).read_bytes(), args.floor_only[0], args.seconds)
+        print(json.dumps({"seconds": result.seconds, "latencies_ms": result.latencies_ms}))
+        return
     seconds = max(1.0, min(args.seconds, MAX_SECONDS))
     sweep_seconds = max(1.0, min(args.sweep_seconds, MAX_SECONDS))
     levels = [max(1, min(int(c), MAX_CLIENTS)) for c in str(args.sweep).split(",")]
@@ -386,7 +392,23 @@ def main() -> None:
         features = list(model.features)
         instances = json.dumps({"instances": rows}).encode()
         headers = {"Content-Type": "application/json", "x-api-key": key}
-        floor = in_process(instances, key, seconds)
+        body_file = Path(tmp) / "instances.json"
+        body_file.write_bytes(instances)
+        floor_run = subprocess.run(
+            [sys.executable, __file__, "--seconds", str(seconds), "--floor-only", key, str(body_file)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        measured = json.loads(floor_run.stdout.strip().splitlines()[-1])
+        floor = LoadResult(
+            "in-process handle() (fresh process)",
+            len(measured["latencies_ms"]),
+            0,
+            measured["seconds"],
+            measured["latencies_ms"],
+        )
         print(floor.line())
 
         pitwall_port, mlflow_port = free_port(), free_port()

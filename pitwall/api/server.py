@@ -561,6 +561,9 @@ class LocalApiServer:
         """
         if workers < 1:
             raise ValueError("workers must be at least 1")
+        # One request = one small predict: the model's own thread pool (OpenMP) only adds
+        # oversubscription when several requests run at once. Set before any model loads.
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
         if workers == 1:
             server = uvicorn.Server(_config(ApiGatewayAdapter(self.services, self.limits), self.limits))
             _freeze_heap()
