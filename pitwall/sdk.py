@@ -107,10 +107,11 @@ class Model:
 
         return connect_to_stream(self, source=source, update_frequency=update_frequency, callback=callback, **kw)
 
-    def deploy(self, name: str | None = None) -> Any:
+    def deploy(self, name: str | None = None, capture: float | None = None) -> Any:
         """Deploy this model version under ``name`` (default: its own name); redeploying swaps
         versions without downtime. Locally the server loads it in-process; on AWS it becomes a
-        SageMaker endpoint."""
+        SageMaker endpoint. ``capture``: percent of requests captured for monitoring (0-100;
+        default: the deployment's current rate, 100 at first)."""
         from pitwall.serving.deploy import deploy_model
 
         ensure_tenant(self.tenant_id)
@@ -119,7 +120,7 @@ class Model:
 
             self.record = register_copy(self.record, name)
             self.name = name
-        return deploy_model(self.tenant_id, self.name, self.version)
+        return deploy_model(self.tenant_id, self.name, self.version, capture_percent=capture)
 
     def share(self, title: str, description: str, reported_metrics: dict[str, float] | None = None) -> Any:
         """Publish this model on the marketplace (Pitwall verifies its metrics at publish time)."""

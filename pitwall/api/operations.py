@@ -124,6 +124,16 @@ OPERATIONS: tuple[Operation, ...] = (
         tags=("models",),
     ),
     Operation(
+        "model_monitoring",
+        "GET",
+        f"{P}/models/{{model}}/monitoring",
+        "Monitoring: drift report, live verified record (reconstructed races apart), alerts",
+        r.model_monitoring,
+        s.MonitoringView,
+        errors=(401, 404, 429),
+        tags=("models",),
+    ),
+    Operation(
         "undeploy_model",
         "POST",
         f"{P}/models/{{model}}/undeploy",

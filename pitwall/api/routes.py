@@ -122,7 +122,26 @@ def _deployment(result: Any) -> s.DeploymentInfo:
 
 def deploy_model(call: Call) -> s.DeploymentInfo:
     version = call.body.version if call.body is not None else None
-    return _deployment(call.services.deployments.deploy(call.tenant, _name(call), version))
+    capture = call.body.capture_percent if call.body is not None else None
+    name = _name(call)
+    if capture is not None:  # validated before anything is deployed
+        from pitwall.monitoring.settings import MonitoringSettings
+
+        MonitoringSettings(call.tenant.tenant_id, name, capture_percent=capture)
+    deployment = call.services.deployments.deploy(call.tenant, name, version)
+    from pitwall.monitoring.settings import configure
+
+    configure(call.tenant.tenant_id, name, capture_percent=capture)
+    return _deployment(deployment)
+
+
+def model_monitoring(call: Call) -> s.MonitoringView:
+    """The deployment's latest monitoring summary (JSON only: no pandas on the lean API Lambda)."""
+    from pitwall.monitoring.summary import read_summary
+
+    name = _name(call)
+    models.get_model(call.tenant.tenant_id, name, backend=call.services.records)  # another tenant's model: 404
+    return s.MonitoringView.model_validate(read_summary(call.tenant.tenant_id, name))
 
 
 def undeploy_model(call: Call) -> s.DeploymentInfo:

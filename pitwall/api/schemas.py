@@ -235,6 +235,9 @@ class ModelList(Response):
 
 class DeployRequest(Request):
     version: int | None = Field(None, ge=1, description="version to serve (default: latest)")
+    capture_percent: float | None = Field(
+        None, ge=0, le=100, description="percent of requests captured for monitoring (default: the current rate, 100)"
+    )
 
 
 class DeploymentInfo(Response):
@@ -245,6 +248,31 @@ class DeploymentInfo(Response):
     status: Literal["deploying", "deployed", "undeployed"] = Field(
         description="'deploying' until the SageMaker endpoint is InService"
     )
+
+
+class LiveRecordView(Response):
+    """A model's race-by-race record: ``live verified`` (predictions captured before the race) or
+    ``reconstructed (not live)`` (what it would have predicted from the pre-race features)."""
+
+    label: str
+    n_races: int
+    metric: str | None = Field(None, description="the per-race metric scored")
+    cumulative: float | None = Field(None, description="the metric over every scored race")
+    baseline_cumulative: float | None = Field(None, description="the template's naive baseline on the same races")
+    races: list[dict[str, Any]] = Field(default_factory=list, description="one score per race, in race order")
+
+
+class MonitoringView(Response):
+    """A deployment's monitoring: settings, latest drift report, live record, alerts."""
+
+    tenant_id: str
+    model: str
+    generated_at: str | None = Field(None, description="when the monitoring job last ran (null: never)")
+    settings: dict[str, Any]
+    drift: dict[str, Any] | None = Field(None, description="PSI/KS/missing rate per feature vs the training window")
+    live_verified: LiveRecordView
+    reconstructed: LiveRecordView
+    alerts: list[dict[str, Any]]
 
 
 class DeletedResponse(Response):

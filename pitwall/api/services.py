@@ -43,11 +43,14 @@ def local_services(
     serving: LocalServing | None = None,
     enforce_rate_limits: bool = True,
 ) -> ApiServices:
-    """Everything in-process (``pitwall serve``); the records backend is resolved once, here."""
+    """Everything in-process (``pitwall serve``); the records backend is resolved once, here.
+    Answered predictions are captured for monitoring (:func:`pitwall.monitoring.capture.capturing`)."""
+    from pitwall.monitoring.capture import capturing
+
     records = records if records is not None else get_backend()
     return ApiServices(
         backend="local",
-        deployments=DeploymentService(serving or LocalServing(), records),
+        deployments=DeploymentService(capturing(serving or LocalServing()), records),
         launcher=launcher or WorkflowJobLauncher(records=records),
         enforce_rate_limits=enforce_rate_limits,
         records_backend=records,

@@ -53,12 +53,15 @@ def deploy_cmd(
     name: str = typer.Argument(..., help="model name"),
     version: int = typer.Option(None, "--version", min=1, help="version to serve (default: latest)"),
     tenant: str = TenantOption,
+    capture: float = typer.Option(
+        None, "--capture", min=0.0, max=100.0, help="percent of requests captured for monitoring (default: 100)"
+    ),
 ) -> None:
     """Deploy a model version (a running `pitwall serve` picks it up on its next request)."""
     from pitwall.serving.deploy import deploy_model
 
     try:
-        result = deploy_model(_tenant(tenant), name, version)
+        result = deploy_model(_tenant(tenant), name, version, capture_percent=capture)
     except PitwallError as exc:
         fail(exc.message)
         return

@@ -279,6 +279,10 @@ def default_service() -> DeploymentService:
     with _services_lock:
         service = _services.get(key)
         if service is None:
+            if kind != "aws":  # on AWS the endpoint container captures (pitwall.monitoring.capture)
+                from pitwall.monitoring.capture import capturing
+
+                serving = capturing(serving)
             service = _services[key] = DeploymentService(serving)
         return service
 
@@ -290,10 +294,23 @@ def reset_default_service() -> None:
         _local.clear()
 
 
-def deploy_model(tenant_id: str, name: str, version: int | None = None) -> Deployment:
-    """Deploy a tenant's model: the hook behind ``model.deploy(name=...)`` and ``pitwall deploy``."""
+def deploy_model(
+    tenant_id: str, name: str, version: int | None = None, *, capture_percent: float | None = None
+) -> Deployment:
+    """Deploy a tenant's model: the hook behind ``model.deploy(name=...)`` and ``pitwall deploy``.
+
+    ``capture_percent`` (0-100) sets the share of requests captured for monitoring
+    (:mod:`pitwall.monitoring.settings`); None keeps the deployment's current rate."""
     principal = keys.principal_for_tenant(tenant_id)
-    return default_service().deploy(principal, name, version)
+    if capture_percent is not None:  # validated before anything is deployed
+        from pitwall.monitoring.settings import MonitoringSettings
+
+        MonitoringSettings(tenant_id, name, capture_percent=capture_percent)
+    deployment = default_service().deploy(principal, name, version)
+    from pitwall.monitoring.settings import configure
+
+    configure(tenant_id, name, capture_percent=capture_percent)
+    return deployment
 
 
 def undeploy_model(tenant_id: str, name: str) -> Deployment:

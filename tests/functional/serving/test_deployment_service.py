@@ -20,12 +20,15 @@ def test_the_process_has_one_local_serving_backend(monkeypatch: pytest.MonkeyPat
     from pitwall.workflow.local import local_ports
 
     monkeypatch.delenv("PITWALL_BACKEND", raising=False)
+    from pitwall.monitoring.capture import CapturingServing
+
     service = default_service()
-    assert isinstance(service.serving, LocalServing)
+    assert isinstance(service.serving, CapturingServing)  # local requests are captured for monitoring
+    assert isinstance(service.serving.inner, LocalServing)
     assert default_service() is service
-    assert local_serving() is service.serving
-    assert local_ports().serving is service.serving  # the local workflow's DeployModel step
-    assert local_ports(home=tmp_path / "other").serving is service.serving
+    assert local_serving() is service.serving.inner
+    assert local_ports().serving is service.serving.inner  # the local workflow's DeployModel step
+    assert local_ports(home=tmp_path / "other").serving is service.serving.inner
 
 
 def test_a_new_home_or_a_reset_gets_a_new_service(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
