@@ -180,6 +180,50 @@ def train(
     )
 
 
+def register(
+    model: Any, name: str, *, tenant_id: str = "local", template: str | None = None, experiment: str | None = None
+) -> Model:
+    """Save a ``pitwall.ml`` model (e.g. from ``ModelBuilder`` or ``AutoMLTrainer``) as a new
+    version of ``name`` in the registry, like a template model; returns the SDK ``Model``.
+
+    ``template``: the template whose feature frames serve the model (its prediction moment and
+    rows); default the model's own template, else the template its target is named after
+    (``target='race_winner'``)."""
+    import uuid
+
+    from pitwall.config import pitwall_home
+    from pitwall.ml.artifacts import sha256_file
+    from pitwall.platform.models import register_model
+    from pitwall.templates import TEMPLATES
+
+    template = template or model.spec.template or (model.target if model.target in TEMPLATES else None)
+    if template not in TEMPLATES:
+        raise ValueError(
+            f"template: a custom model needs the template whose feature frames serve it (template=...; "
+            f"known: {', '.join(TEMPLATES)}); got {template!r}"
+        )
+    model_dir = pitwall_home() / "models" / tenant_id / name / uuid.uuid4().hex[:12]
+    model.save(model_dir)
+    metrics = {k: float(v) for k, v in model.metrics.items() if isinstance(v, int | float)}
+    record = register_model(
+        tenant_id,
+        name,
+        template=template,
+        task=model.task,
+        algorithm=model.algorithm,
+        features=list(model.features),
+        target=model.target,
+        data_window=model.data_window,
+        metrics={k.removeprefix("test_"): v for k, v in metrics.items() if k.startswith("test_")},
+        baseline_metrics={},
+        artifact_uri=str(model_dir),
+        sha256=sha256_file(model_dir / "metadata.json"),
+        experiment=experiment or name,
+        params={"custom": True, **{k: v for k, v in model.params.items() if isinstance(v, int | float | str | bool)}},
+    )
+    return Model(name, tenant_id, model, model_dir, record, record.metrics)
+
+
 def load(name: str, version: int | None = None, tenant_id: str = "local") -> Model:
     """A registered model by name (latest version unless ``version``), checksum-verified."""
     from pitwall.ml import load_model

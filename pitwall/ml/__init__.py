@@ -2,7 +2,7 @@
 
 Quick start::
 
-    from pitwall.ml import ModelBuilder, walk_forward, load_model
+    from pitwall.ml import FeatureStore, ModelBuilder, AutoMLTrainer, walk_forward, load_model
 
     builder = ModelBuilder(task="ranking", target="position", top_k=1)
     model = builder.train(train_df, algorithm="xgboost", seed=0)
@@ -22,6 +22,9 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
+    # the notebook flow: features from the store (pitwall.features), then a model
+    "FeatureStore": "pitwall.features",
+    "FeatureEngineer": "pitwall.features",
     # training
     "ModelBuilder": "pitwall.ml.builder",
     "TaskSpec": "pitwall.ml.dataset",
@@ -80,6 +83,8 @@ __all__ = [
     "BaseModel",
     "EnsembleModel",
     "EvaluationResult",
+    "FeatureEngineer",
+    "FeatureStore",
     "MLInputError",
     "ModelBuilder",
     "PitwallMLError",
@@ -129,6 +134,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static analysers see the real names
+    from pitwall.features import FeatureEngineer, FeatureStore
     from pitwall.ml.algorithms import ALGORITHMS, get_algorithm
     from pitwall.ml.artifacts import (
         export_bundle,

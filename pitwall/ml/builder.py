@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from pitwall.ml import algorithms as A
-from pitwall.ml.dataset import TaskSpec
+from pitwall.ml.dataset import TaskSpec, attach_named_target, infer_features, outcome_features
 from pitwall.ml.errors import MLInputError
 from pitwall.ml.model import BaseModel, fit_model
 
@@ -22,6 +22,12 @@ class ModelBuilder:
     ``ModelBuilder(task, target, features=None, top_k=None, group_col="race_id",
     entity_col="driver_id", template=None)``; see ``TaskSpec`` for the meaning of each
     argument. Any target column and feature list work (custom models).
+
+    ``target`` may also name a template (``target="race_winner"``): when the data lacks that
+    column, the template's target is joined from the store (see
+    ``pitwall.ml.dataset.attach_named_target``). Outcome columns of the same race
+    (``position``, ``points``, ``dnf``, ...) are never inferred as features; naming them in
+    ``features`` is refused unless ``allow_outcome_features=True``.
     """
 
     def __init__(
@@ -34,7 +40,9 @@ class ModelBuilder:
         entity_col: str = "driver_id",
         template: str | None = None,
         offset: str | None = None,
+        allow_outcome_features: bool = False,
     ) -> None:
+        self.allow_outcome_features = bool(allow_outcome_features)
         self.spec = TaskSpec(
             task=task,
             target=target,
@@ -45,6 +53,23 @@ class ModelBuilder:
             template=template,
             offset=offset,
         )
+        self.check_features()
+
+    def check_features(self) -> None:
+        """Refuse explicit outcome features (the leakage guard) unless overridden."""
+        if self.spec.features is None or self.allow_outcome_features:
+            return
+        leaked = outcome_features(self.spec.features, self.spec)
+        if leaked:
+            raise MLInputError(
+                f"features: {', '.join(map(repr, leaked))} are outcomes of the race being predicted "
+                "(known only after it): a model trained on them scores well and predicts nothing; "
+                "remove them, or pass allow_outcome_features=True if they are really known in advance"
+            )
+
+    def prepare(self, data: pd.DataFrame) -> pd.DataFrame:
+        """``data`` with the target column (a template-named target is joined from the store)."""
+        return attach_named_target(self.spec, data)
 
     def __repr__(self) -> str:
         return f"ModelBuilder({self.spec!r})"
@@ -83,13 +108,15 @@ class ModelBuilder:
         - ``seed``: fixes every source of randomness (same seed, same data -> same predictions).
         - ``track``: log the run to MLflow (``pitwall.ml.tracking``) under ``experiment``.
         """
+        data = self.prepare(data)
+        spec = self.spec.with_features(infer_features(data, self.spec))
         if algorithm == A.AUTO:
             from pitwall.ml.tuning import AutoMLTrainer
 
             if params:
                 raise MLInputError("params: not used with algorithm='auto' (AutoML picks parameters)")
             trainer = AutoMLTrainer(
-                **asdict(self.spec),  # the same task description: task, target, features, top_k, ...
+                **asdict(spec),  # the same task description: task, target, features, top_k, ...
                 time_budget=timeout if timeout is not None else DEFAULT_AUTOML_BUDGET_S,
                 metric=metric,
                 ensemble=ensemble,
@@ -103,7 +130,7 @@ class ModelBuilder:
             from pitwall.ml.tuning import tune
 
             result = tune(
-                self.spec,
+                spec,
                 data,
                 algorithm,
                 strategy=tuning,
@@ -115,12 +142,12 @@ class ModelBuilder:
                 metric=metric,
                 base_params=params,
             )
-            model = fit_model(self.spec, data, algorithm, result.best_params, seed)
+            model = fit_model(spec, data, algorithm, result.best_params, seed)
             model.score, model.metric = result.best_score, result.metric
             model.metrics[f"cv_{result.metric}"] = result.best_score
             model.tuning = result.summary()
         else:
-            model = fit_model(self.spec, data, algorithm, dict(params or {}), seed)
+            model = fit_model(spec, data, algorithm, dict(params or {}), seed)
         if track:
             from pitwall.ml.tracking import log_training_run
 
@@ -141,6 +168,7 @@ class ModelBuilder:
         """Mean of every metric over race-grouped CV folds (no model is kept)."""
         from pitwall.ml.tuning import cross_validate
 
+        data = self.prepare(data)
         result = cross_validate(self.spec, data, algorithm, params, cv_folds=cv_folds, cv=cv, seed=seed, metric=metric)
         names = set.intersection(*(set(m) for m in result.fold_metrics))
         return {n: float(sum(m[n] for m in result.fold_metrics) / len(result.fold_metrics)) for n in sorted(names)}

@@ -13,6 +13,7 @@ sides. Time order is ``(season, round)``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,6 +24,39 @@ from pitwall.ml.errors import MLInputError
 
 TASKS = ("classification", "regression", "ranking")
 TIME_COLUMNS = ("season", "round")
+
+# Outcome columns of the race a row describes (``pitwall.features.targets``): known only after the
+# race, so never inferred as features, and refused as explicit features without an override
+# (``ModelBuilder(..., allow_outcome_features=True)``). Qualifying and grid slots are known before
+# the race and are not in this set; sprint points neither (the sprint runs the day before).
+OUTCOME_COLUMNS = frozenset(
+    {
+        "position",
+        "position_order",
+        "finished",
+        "dnf",
+        "points",
+        "fastest_lap",
+        "fastest_lap_position",
+    }
+)
+
+# Columns that restate a target under another name (a model of the key is not fed the values).
+TARGET_ALIASES: dict[str, tuple[str, ...]] = {
+    "quali_position": ("grid_position",),
+    "qualifying": ("quali_position", "grid_position"),
+    "fastest_lap": ("fastest_lap",),
+}
+LABEL_KEYS = ("race_id", "driver_id", "lap_number", "stint", "stop")  # join keys of template labels
+
+log = logging.getLogger("pitwall.ml")
+
+
+def notice(message: str) -> None:
+    """Tell the user about a decision made for them (a dropped column, a default target).
+
+    A ``pitwall.ml`` logger warning: shown in notebooks and terminals without configuration."""
+    log.warning(message)
 
 
 @dataclass(frozen=True)
@@ -131,23 +165,46 @@ def check_race_keys(df: pd.DataFrame, group_col: str, what: str = "data") -> Non
         )
 
 
-def infer_features(df: pd.DataFrame, spec: TaskSpec) -> list[str]:
+def outcome_features(features: Sequence[str], spec: TaskSpec) -> list[str]:
+    """The members of ``features`` that are outcomes of the same race (see ``OUTCOME_COLUMNS``)
+    or the target itself under another name (a template-named target such as ``race_winner``)."""
+    named = {spec.target} | set(TARGET_ALIASES.get(spec.target, ()))
+    return [f for f in features if f in OUTCOME_COLUMNS or f in named]
+
+
+def infer_features(df: pd.DataFrame, spec: TaskSpec, quiet: bool = False) -> list[str]:
     """The feature list: ``spec.features`` checked against ``df``, or every usable column.
 
-    Usable = numeric or bool dtype and not a key column or the target.
+    Usable = numeric or bool dtype and not a key column, the target or an outcome column of
+    the same race (``OUTCOME_COLUMNS``, left out with a notice); inferred columns with no value
+    in ``df`` (e.g. telemetry features that are empty offline) are dropped with a notice.
     """
     if spec.features is not None:
         require_columns(df, spec.features, "features")
         for col in spec.features:
             if not (pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col])):
                 raise MLInputError(f"features: column {col!r} must be numeric or bool, got {df[col].dtype}")
-        return list(spec.features)
-    excluded = {*spec.key_columns, spec.target}
-    features = [
-        str(c)
-        for c in df.columns
-        if c not in excluded and (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]))
-    ]
+        features = list(spec.features)
+    else:
+        excluded = {*spec.key_columns, spec.target}
+        features = [
+            str(c)
+            for c in df.columns
+            if c not in excluded and (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]))
+        ]
+        outcomes = outcome_features(features, spec)
+        if outcomes:
+            if not quiet:
+                notice(
+                    f"features: left out {', '.join(outcomes)}: outcomes of the same race (known only after it); "
+                    "name them in features= with allow_outcome_features=True to use them anyway"
+                )
+            features = [f for f in features if f not in outcomes]
+        empty = [f for f in features if len(df) and df[f].isna().all()]
+        if empty and len(empty) < len(features):
+            if not quiet:
+                notice(f"features: dropped {', '.join(empty)}: no value in the data (always empty)")
+            features = [f for f in features if f not in empty]
     if not features:
         raise MLInputError("features: the frame has no numeric feature column besides keys and target")
     return features
@@ -210,3 +267,50 @@ def data_window(df: pd.DataFrame, group_col: str) -> dict[str, object]:
         "races": int(len(races)),
         "rows": int(len(df)),
     }
+
+
+def attach_named_target(spec: TaskSpec, df: pd.DataFrame, store: object | None = None) -> pd.DataFrame:
+    """``df`` with the column ``spec.target``: as is when present, else the target of the template
+    of that name (``target='race_winner'``), joined from the store on the race/row keys.
+
+    A ranking template's target (a finishing position with ``top_k``) becomes the yes/no
+    ``position <= top_k`` for classification and regression, and stays a position for ranking.
+    Rows without a label (not in the store) get a null target.
+    """
+    if not isinstance(df, pd.DataFrame) or spec.target in df.columns:
+        return df
+    from pitwall.templates import TEMPLATES
+
+    template = TEMPLATES.get(spec.target)
+    if template is None:
+        raise MLInputError(
+            f"target: column {spec.target!r} is not in the data and is not a template name "
+            f"(templates: {', '.join(TEMPLATES)}); add the column or name a template"
+        )
+    if spec.task != "ranking" and template.task == "regression" and spec.task == "classification":
+        raise MLInputError(f"target: template {spec.target!r} is a regression target; use task='regression'")
+    require_columns(df, ["season", "race_id"], "data")
+    from pitwall.data.store import get_store
+    from pitwall.features import TARGET_COLUMNS, FeatureStore
+
+    fs = FeatureStore(store if store is not None else get_store())  # type: ignore[arg-type]
+    seasons = sorted(int(s) for s in pd.unique(df["season"]))
+    if template.grain == "driver_race" and template.target in TARGET_COLUMNS:
+        labels = fs.targets([s for s in seasons if s >= template.first_season])
+    else:
+        labels = template.frame(fs, seasons)
+    keys = [k for k in LABEL_KEYS if k in labels.columns and k in df.columns]
+    values = labels[template.target]
+    if template.top_k is not None and spec.task != "ranking":
+        pos = pd.to_numeric(values, errors="coerce")
+        values = (pos <= template.top_k).fillna(False).astype(bool)
+        how = f"{template.target} <= {template.top_k}"
+    else:
+        how = template.target
+    table = labels[keys].assign(**{spec.target: values.to_numpy()}).drop_duplicates(keys)
+    for k in keys:
+        table[k] = table[k].astype(df[k].dtype) if df[k].dtype != table[k].dtype else table[k]
+    out = df.merge(table, on=keys, how="left", validate="many_to_one")
+    out.index = df.index
+    notice(f"target: {spec.target!r} = template {template.name}'s target ({how}), joined on {', '.join(keys)}")
+    return out

@@ -32,6 +32,7 @@ from pitwall.ml.dataset import (
     data_window,
     feature_matrix,
     infer_features,
+    notice,
     numeric_target,
     ranking_binary_target,
     ranking_position_target,
@@ -275,12 +276,67 @@ class BaseModel:
     def evaluate(self, test_df: pd.DataFrame, record: bool = True) -> EvaluationResult:
         """Score the model on labelled rows; with ``record`` store metrics as ``test_*`` in
         ``self.metrics`` (saved in metadata and logged to MLflow)."""
+        from pitwall.ml.dataset import attach_named_target
         from pitwall.ml.evaluation import evaluate_model
 
+        test_df = attach_named_target(self.spec, test_df)
+        warn_in_sample(self, test_df)
         result = evaluate_model(self, test_df)
+        result.metrics.update(base_rates(self.spec, result.predictions))
         if record:
             self.metrics.update({f"test_{k}": v for k, v in result.metrics.items() if k not in ("n_races", "k")})
         return result
+
+    def deploy(self, name: str, tenant_id: str = "local", template: str | None = None) -> Any:
+        """Register this model as a new version of ``name`` and deploy it, as a template model
+        (``pitwall.sdk.register`` then ``Model.deploy``); returns the deployment."""
+        from pitwall.sdk import register
+
+        deployment = register(self, name, tenant_id=tenant_id, template=template).deploy()
+        self.name = name  # the registered name: live streams and forecasts refer to it
+        return deployment
+
+    def predict_championship(
+        self, season: int, remaining_races: bool = True, *, simulations: int = 10_000, seed: int | None = None
+    ) -> dict[str, Any]:
+        """Monte Carlo title forecast of ``season`` with this model (the SDK's
+        ``Model.predict_championship``; ``pitwall.serving.upcoming.predict_season``). The model
+        must belong to a race-result template (``template=`` or a target named after one)."""
+        from pitwall.serving.upcoming import predict_season
+
+        return predict_season(
+            self,
+            season,
+            remaining_races=remaining_races,
+            simulations=simulations,
+            seed=seed,
+            name=getattr(self, "name", None),
+        )
+
+    def connect_to_stream(
+        self, source: str = "openf1", update_frequency: str = "per_lap", callback: Any = None, **kwargs: Any
+    ) -> Any:
+        """Per-lap live updates (``pitwall.live.stream.connect_to_stream``). A pre-race model has
+        no per-lap inputs, so the stream runs Pitwall's live race model saved under this model's
+        deployed name (``pitwall live train NAME``); when there is none, one is trained on the
+        laps of this model's training seasons and saved as ``<name>_live`` (with a notice)."""
+        from pitwall.live.stream import connect_to_stream
+        from pitwall.live.template import LiveModelError, load_live_model, train_live_model
+
+        name = str(getattr(self, "name", None) or f"{self.spec.template or self.target}")
+        try:
+            live = load_live_model(name)
+        except LiveModelError:
+            try:
+                live = load_live_model(f"{name}_live")
+            except LiveModelError:
+                until = max(self.data_window.get("seasons") or [0])
+                notice(
+                    f"connect_to_stream: {name!r} has no per-lap inputs; training the live race model "
+                    f"{name}_live on laps up to {until} (pitwall.live.train_live_model)"
+                )
+                live = train_live_model(f"{name}_live", train_until=until)
+        return connect_to_stream(live, source=source, update_frequency=update_frequency, callback=callback, **kwargs)
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write the artifact folder (safe formats + ``metadata.json`` with checksums)."""
@@ -408,6 +464,48 @@ class EnsembleModel(BaseModel):
         return dict(sorted(total.items(), key=lambda kv: -kv[1]))
 
 
+def warn_in_sample(model: BaseModel, test_df: pd.DataFrame) -> None:
+    """A notice when test races lie inside the training window (in a training season, not after
+    the last training race): those scores are in-sample, not a forecast."""
+    window = model.data_window or {}
+    seasons, last = sorted(window.get("seasons") or []), window.get("last_race")
+    group = model.spec.group_col
+    if not seasons or last is None or group not in test_df.columns or "season" not in test_df.columns:
+        return
+    races = test_df[[group, "season"]].drop_duplicates(group)
+    inside = races[
+        races["season"].isin(seasons[:-1])
+        | ((races["season"] == seasons[-1]) & (races[group].astype(str) <= str(last)))
+    ]
+    if len(inside):
+        notice(
+            f"evaluate: {len(inside)} of {len(races)} test races lie inside the training window "
+            f"(seasons {seasons[0]}-{seasons[-1]}, last race {last}): these scores are in-sample, not a "
+            "forecast; train on earlier races, or use pitwall.ml.walk_forward for an honest backtest"
+        )
+
+
+RARE_CLASS_SHARE = 0.25  # classes at most this common get their base rate beside the metrics
+
+
+def base_rates(spec: TaskSpec, frame: pd.DataFrame) -> dict[str, float]:
+    """``base_rate_<class>``: the share of the rare classes among the labelled rows (binary: the
+    minority class; more classes: those with at most ``RARE_CLASS_SHARE``), what a metric on
+    them must be read against (5 % winners make 95 % accuracy trivial).
+    Ranking with ``top_k``: ``base_rate_top<k>``, the share of rows in the top k."""
+    if spec.task == "classification":
+        labels = frame[spec.target].dropna()
+        if labels.empty:
+            return {}
+        shares = labels.map(_py).value_counts(normalize=True)
+        rare = shares.iloc[-1:] if len(shares) == 2 else shares[shares <= RARE_CLASS_SHARE]
+        return {f"base_rate_{c}": float(v) for c, v in rare.items()}
+    if spec.task == "ranking" and spec.top_k is not None:
+        pos = pd.to_numeric(frame[spec.target], errors="coerce")
+        return {f"base_rate_top{spec.top_k}": float((pos <= spec.top_k).fillna(False).mean())} if len(pos) else {}
+    return {}
+
+
 def offset_values(df: pd.DataFrame, column: str) -> np.ndarray:
     """The offset column as float64 (NaN for nulls)."""
     require_columns(df, [column], "offset")
@@ -506,7 +604,7 @@ def fit_model(
         raise MLInputError(f"seed: must be an integer, got {seed!r}")
     check_race_keys(data, spec.group_col)
     algo = algorithms.get_algorithm(algorithm, spec.kind)
-    features = infer_features(data, spec)
+    features = infer_features(data, spec, quiet=spec.features is not None)
     mask, classes, y = training_arrays(spec, data)
     if len(y) == 0:
         raise MLInputError(f"target: column {spec.target!r} has no usable (non-null) values")

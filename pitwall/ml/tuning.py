@@ -25,7 +25,7 @@ import pandas as pd
 
 from pitwall.ml import algorithms as A
 from pitwall.ml import metrics as M
-from pitwall.ml.dataset import TaskSpec, check_race_keys, infer_features, require_columns
+from pitwall.ml.dataset import TaskSpec, attach_named_target, check_race_keys, infer_features, notice, require_columns
 from pitwall.ml.errors import MLInputError
 from pitwall.ml.evaluation import score_frame
 from pitwall.ml.model import BaseModel, EnsembleModel, TrainedModel, fit_model, prediction_frame
@@ -35,8 +35,38 @@ if TYPE_CHECKING:
     from pitwall.ml.builder import ModelBuilder
 
 STRATEGIES = ("bayes", "grid", "random")
+DEFAULT_TARGETS = {"classification": "race_winner", "ranking": "race_winner"}  # AutoMLTrainer without target=
 CV_SCHEMES = ("group", "expanding")
 DEFAULT_TRIALS = 20
+
+
+SEARCH_CAP_ENV = "PITWALL_SEARCH_BUDGET_S"  # seconds: caps every AutoML budget and tuning search
+
+
+def search_cap() -> float | None:
+    """The environment's cap on search time (``$PITWALL_SEARCH_BUDGET_S``), or None."""
+    import os
+
+    raw = os.environ.get(SEARCH_CAP_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise MLInputError(f"{SEARCH_CAP_ENV}: expected seconds, got {raw!r}") from None
+    if not value > 0:
+        raise MLInputError(f"{SEARCH_CAP_ENV}: expected a positive number of seconds, got {raw!r}")
+    return value
+
+
+def capped(seconds: float | None, what: str) -> float | None:
+    """``seconds`` limited by ``search_cap()`` (with a notice when it cuts a given budget)."""
+    cap = search_cap()
+    if cap is None or (seconds is not None and seconds <= cap):
+        return seconds
+    if seconds is not None:
+        notice(f"{what}: {seconds:g} s capped to {cap:g} s by {SEARCH_CAP_ENV}")
+    return cap
 
 
 def _spec(spec: TaskSpec | ModelBuilder) -> TaskSpec:
@@ -217,12 +247,13 @@ def tune(
     if strategy not in STRATEGIES:
         raise MLInputError(f"tuning: must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
     _check_budget(n_trials, timeout)
+    timeout = capped(timeout, "timeout")
     algo = A.get_algorithm(algorithm, task.kind)
     metric = metric or M.default_metric(task.task, task.top_k)
     how = M.direction(metric)
     check_race_keys(data, task.group_col)
     require_columns(data, [task.target], "data")
-    infer_features(data, task)
+    task = task.with_features(infer_features(data, task))
     folds = make_folds(data, task, cv_folds, cv, seed)
     optuna = _quiet_optuna()
 
@@ -295,8 +326,13 @@ class AutoMLTrainer:
     After ``fit``: ``best_model``, ``leaderboard`` (one row per finished trial, best first:
     trial, state, value, algorithm, params, duration_s), ``study``, ``ensemble_score``.
 
-    ``time_budget`` bounds the search in seconds (a running trial finishes); the final
-    refit comes on top. ``n_trials`` optionally caps the number of trials as well.
+    ``time_budget`` bounds the whole ``fit`` in seconds, the final refit included: the search
+    stops when the next trial plus the refit (estimated from the trials so far) would not fit
+    in the budget. ``n_trials`` optionally caps the number of trials as well. ``train(data)``
+    is ``fit(data)``.
+
+    ``target``: a column of the data or a template name (``"race_winner"``, joined from the
+    store when the data lacks it); by default ``DEFAULT_TARGETS[task]`` (with a notice).
     """
 
     def __init__(
@@ -306,7 +342,7 @@ class AutoMLTrainer:
         metric: str | None = None,
         ensemble: bool = True,
         *,
-        target: str,
+        target: str | None = None,
         features: Sequence[str] | None = None,
         top_k: int | None = None,
         group_col: str = "race_id",
@@ -321,6 +357,12 @@ class AutoMLTrainer:
         ensemble_size: int = 3,
         prune: bool = True,
     ) -> None:
+        if target is None:
+            if task not in DEFAULT_TARGETS:
+                raise MLInputError(f"target: required for task={task!r} (a column name or a template name)")
+            target = DEFAULT_TARGETS[task]
+            top_k = top_k if top_k is not None or task != "ranking" else 1
+            notice(f"target: not given; using {target!r} (pass target= to choose another)")
         self.spec = TaskSpec(
             task=task,
             target=target,
@@ -342,7 +384,7 @@ class AutoMLTrainer:
         if ensemble_size < 2 and ensemble:
             raise MLInputError(f"ensemble_size: must be >= 2 when ensemble=True, got {ensemble_size}")
         self.algorithms = names
-        self.time_budget = float(time_budget)
+        self.time_budget = float(capped(float(time_budget), "time_budget") or time_budget)
         self.ensemble = ensemble
         self.n_trials = n_trials
         self.cv_folds = cv_folds
@@ -355,12 +397,19 @@ class AutoMLTrainer:
         self.study: Any = None
         self.ensemble_score: float | None = None
 
+    def train(self, data: pd.DataFrame) -> BaseModel:
+        """The product's name for :meth:`fit`."""
+        return self.fit(data)
+
     def fit(self, data: pd.DataFrame) -> BaseModel:
         """Run the search on ``data`` and return the best model (also kept as ``best_model``)."""
+        started = time.perf_counter()
+        data = attach_named_target(self.spec, data)
         spec = self.spec
         check_race_keys(data, spec.group_col)
         require_columns(data, [spec.target], "data")
-        infer_features(data, spec)
+        spec = spec.with_features(infer_features(data, spec))
+        self._features = list(spec.features or ())
         folds = make_folds(data, spec, self.cv_folds, self.cv, self.seed)
         optuna = _quiet_optuna()
         pruner = (
@@ -386,7 +435,29 @@ class AutoMLTrainer:
             return cv.mean
 
         start = time.perf_counter()
-        study.optimize(objective, n_trials=self.n_trials, timeout=self.time_budget)
+        deadline = started + self.time_budget
+        n_folds = max(len(folds), 1)
+
+        def refit_estimate() -> float:
+            """Seconds to refit the best trial of each algorithm on all data (~ one fold fit each,
+            scaled to the full data), plus scoring the ensemble (free: out-of-fold outputs)."""
+            best: dict[str, float] = {}
+            for t in study.trials:
+                if t.state.name == "COMPLETE" and t.duration is not None:
+                    name = t.user_attrs.get("algorithm", "")
+                    fit_s = t.duration.total_seconds() / n_folds * 1.3
+                    best[name] = max(best.get(name, 0.0), fit_s)
+            chosen = sorted(best.values(), reverse=True)[: (self.ensemble_size if self.ensemble else 1)]
+            return float(sum(chosen))
+
+        def stop_in_time(study_: Any, trial: Any) -> None:
+            durations = [t.duration.total_seconds() for t in study_.trials if t.duration is not None]
+            next_trial = float(np.median(durations)) if durations else 0.0
+            if time.perf_counter() + next_trial + refit_estimate() > deadline:
+                study_.stop()
+
+        remaining = max(deadline - time.perf_counter(), 0.0)
+        study.optimize(objective, n_trials=self.n_trials, timeout=remaining, callbacks=[stop_in_time])
         search_s = time.perf_counter() - start
         complete = [t for t in study.trials if t.state.name == "COMPLETE"]
         if not complete:
@@ -454,4 +525,10 @@ class AutoMLTrainer:
         return float(np.mean(scores))
 
     def _refit(self, data: pd.DataFrame, trial: Any) -> TrainedModel:
-        return fit_model(self.spec, data, trial.user_attrs["algorithm"], trial.user_attrs["params"], self.seed)
+        return fit_model(
+            self.spec.with_features(self._features),
+            data,
+            trial.user_attrs["algorithm"],
+            trial.user_attrs["params"],
+            self.seed,
+        )
