@@ -11,7 +11,8 @@ Contracts other parts rely on:
 - Execution input: ``{"tenant_id", "job_id", "deploy": bool}``. The job must have been created with
   :func:`pitwall.platform.jobs.submit_job` (which validates the request and takes one unit of the
   tier's daily training-jobs quota, recorded as ``job.quota_day``); its ``params`` hold the training
-  request (``algorithm``, ``seasons``, ``auto_tune``, ``cv_folds``, ``features``...).
+  request, :class:`pitwall.workflow.request.TrainingRequest` (``to_params``), read back with
+  ``TrainingRequest.from_params`` here and by the image (TrainModel's hyper-parameters).
 - Job status: ``queued`` until the training data is found (BuildFeatures), then ``running``; failing
   while still ``queued`` gives the quota unit back (the platform's rule), failing later does not.
 - Training data: the job trains on the Store's lake (canonical and materialised feature tables,
