@@ -111,3 +111,59 @@ def inputs_at(inp: FeatureInputs, season: int, round_: int, moment: str) -> Feat
             keep = keep | (df["race_id"].astype("string") == rid).fillna(False)
         out[name] = df[keep.to_numpy(dtype=bool)].reset_index(drop=True)
     return FeatureInputs(out)
+
+
+EXPECTED_GRID_WINDOW = 5
+"""Races of qualifying history the expected grid of an upcoming race averages."""
+
+EXPECTED_GRID_NOTE = (
+    "grid not yet known: an expected grid (each entrant's mean qualifying position over his last "
+    f"{EXPECTED_GRID_WINDOW} races; none: the back) stands in for it; an assumption, never stored"
+)
+
+
+def expected_grid(inp: FeatureInputs, season: int, round_: int) -> pd.DataFrame:
+    """``starting_grid`` rows for race (season, round) that is not on the grid yet: its entrants
+    ordered by their mean qualifying position over their last ``EXPECTED_GRID_WINDOW`` races
+    before it (drivers without qualifying history at the back, then by driver id)."""
+    from pitwall.data.schema import conform
+
+    rid = make_race_id(season, round_)
+    seq = race_seq(season, round_)
+    ent = inp.entrants
+    ent = ent[ent["race_id"] == rid][["driver_id", "constructor_id"]].reset_index(drop=True)
+    q = inp.quali
+    q = q[(q["seq"] < seq) & q["quali_position"].notna() & q["driver_id"].isin(ent["driver_id"])]
+    recent = q.sort_values("seq").groupby("driver_id", observed=True).tail(EXPECTED_GRID_WINDOW)
+    mean = recent.groupby("driver_id", observed=True)["quali_position"].mean()
+    ent["mean_quali"] = ent["driver_id"].map(mean).astype("float64")
+    ent = ent.sort_values(["mean_quali", "driver_id"], na_position="last", kind="stable").reset_index(drop=True)
+    rows = pd.DataFrame(
+        {
+            "season": season,
+            "round": round_,
+            "race_id": rid,
+            "driver_id": ent["driver_id"].astype(str),
+            "constructor_id": ent["constructor_id"],
+            "driver_number": pd.NA,
+            "position": range(1, len(ent) + 1),
+            "position_text": [str(i) for i in range(1, len(ent) + 1)],
+            "grid_penalty": pd.NA,
+            "time_s": pd.NA,
+        }
+    )
+    return conform("starting_grid", rows)
+
+
+def with_expected_grids(inp: FeatureInputs, races: list[tuple[int, int]]) -> FeatureInputs:
+    """``inp`` plus an :func:`expected_grid` for each of ``races`` without a stored grid."""
+    tables = dict(inp.tables)
+    grids = [tables["starting_grid"]]
+    have = set(tables["starting_grid"]["race_id"].astype(str))
+    for season, round_ in races:
+        if make_race_id(season, round_) not in have:
+            grids.append(expected_grid(inp, season, round_))
+    if len(grids) == 1:
+        return inp
+    tables["starting_grid"] = pd.concat([g for g in grids if len(g)], ignore_index=True)
+    return FeatureInputs(tables)

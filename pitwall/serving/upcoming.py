@@ -62,6 +62,7 @@ class RacePrediction:
             "notes": self.notes,
             "unknown_inputs": self.unknown_inputs,
             "predictions": rows,
+            **self.extra,
         }
 
 
@@ -75,12 +76,21 @@ def _template(name: str) -> Any:
 
 
 def template_frame_at(
-    template: str, store: Store, season: int, round_: int, moment: str, inputs: FeatureInputs | None = None
+    template: str,
+    store: Store,
+    season: int,
+    round_: int,
+    moment: str,
+    inputs: FeatureInputs | None = None,
+    *,
+    expected_grid: bool = False,
 ) -> pd.DataFrame:
-    """The template's rows of race (season, round) as known at ``moment`` (see the module doc)."""
+    """The template's rows of race (season, round) as known at ``moment`` (see the module doc);
+    ``expected_grid``: before the grid is known, an expected grid stands in for it
+    (:func:`pitwall.features.weekend.expected_grid`)."""
     from pitwall.features import FeatureStore
     from pitwall.features.inputs import FeatureInputs
-    from pitwall.features.weekend import inputs_at
+    from pitwall.features.weekend import inputs_at, with_expected_grids
 
     spec = _template(template)
     if season < spec.first_season:
@@ -88,8 +98,10 @@ def template_frame_at(
             f"race: template {template!r} needs data from {spec.first_season} onward", field="race", unprocessable=True
         )
     inp = inputs if inputs is not None else FeatureInputs.from_store(store, max_season=season)
-    fs = FeatureStore(store, inputs=inputs_at(inp, season, round_, moment))
-    frame = spec.frame(fs, [season])
+    at = inputs_at(inp, season, round_, moment)
+    if expected_grid and moment != "pre_race":
+        at = with_expected_grids(at, [(season, round_)])
+    frame = spec.frame(FeatureStore(store, inputs=at), [season])
     return frame[frame["round"] == round_].reset_index(drop=True)
 
 
@@ -107,16 +119,24 @@ def _choose_moment(requested: str | None, reached: str, template_moment: str, ra
 
 
 def predict_race_at(
-    model: Any, race: Any = "next", moment: str | None = None, *, store: Store | None = None, name: str | None = None
+    model: Any,
+    race: Any = "next",
+    moment: str | None = None,
+    *,
+    store: Store | None = None,
+    name: str | None = None,
+    expected_grid: bool = True,
 ) -> RacePrediction:
     """Predictions of ``model`` (a ``pitwall.ml`` model of a template) for ``race`` at ``moment``.
 
     ``moment`` defaults to the latest the stored data reaches for that race (capped at the
-    template's own moment). Errors are ``ValidationFailed`` naming the field (``race``, ``moment``).
+    template's own moment). A model that uses the grid (``start_position``), asked before the
+    grid is known, sees an expected grid (``expected_grid=False``: a null grid instead); the
+    answer's notes say so. Errors are ``ValidationFailed`` naming the field (``race``, ``moment``).
     """
     from pitwall.data.store import get_store
     from pitwall.features.inputs import FeatureInputs
-    from pitwall.features.weekend import weekend_state
+    from pitwall.features.weekend import EXPECTED_GRID_NOTE, weekend_state
     from pitwall.serving.races import RaceCatalog
 
     store = store or get_store()
@@ -131,7 +151,9 @@ def predict_race_at(
         chosen = _choose_moment(moment, state.moment, spec.moment, found.race_id)
     except MomentError as exc:
         raise _moment_error(exc) from None
-    frame = template_frame_at(template, store, found.season, found.round, chosen, inputs=inp)
+    features = list(model.features)
+    imputed = expected_grid and chosen != "pre_race" and "start_position" in features
+    frame = template_frame_at(template, store, found.season, found.round, chosen, inputs=inp, expected_grid=imputed)
     if frame.empty:
         raise ValidationFailed(
             f"race: {found.race_id} has no entrants stored (no entry list, grid or results)",
@@ -139,14 +161,17 @@ def predict_race_at(
             unprocessable=True,
             code="unknown_race",
         )
-    features = list(model.features)
     unknown = [f for f in features if f in frame.columns and frame[f].isna().all()]
+    if imputed:
+        unknown = ["start_position", *unknown]
     out = model.predict_frame(frame)
     if model.spec.target in out.columns and (not state.run or out[model.spec.target].isna().all()):
         out = out.drop(columns=[model.spec.target])
     if "predicted_rank" in out.columns:
         out = out.sort_values(["predicted_rank"], kind="stable")
     notes = [MOMENT_NOTES[chosen]]
+    if imputed:
+        notes.append(EXPECTED_GRID_NOTE)
     if state.run:
         notes.append(f"{found.race_id} has been run: its results were hidden from this {chosen} prediction")
     if WEEKEND_MOMENTS.index(chosen) < WEEKEND_MOMENTS.index(min(spec.moment, "pre_race", key=WEEKEND_MOMENTS.index)):
@@ -167,6 +192,7 @@ def predict_race_at(
         unknown_inputs=unknown,
         predictions=out.reset_index(drop=True),
         run=state.run,
+        extra={"expected_grid": imputed},
     )
 
 
@@ -228,7 +254,13 @@ def predict_season(
     after = catalog.last_completed_round(season) if after_round is None else int(after_round)
     if not remaining_races:
         after = 0
+    from pitwall.features.weekend import EXPECTED_GRID_NOTE, with_expected_grids
+
     cut = inputs_after(FeatureInputs.from_store(store, max_season=season), season, after)
+    imputed = "start_position" in list(model.features)
+    if imputed:
+        remaining = [(season, r.round) for r in catalog.season_races(season) if r.round > after]
+        cut = with_expected_grids(cut, remaining)
 
     def builder(tpl: str, st: Store, s: int) -> pd.DataFrame:
         return _template(tpl).frame(FeatureStore(st, inputs=cut), [s])
@@ -239,4 +271,7 @@ def predict_season(
     answer = predict_championship(predictor, request, catalog, FrameSource(store, builder), champ.simulate_championship)
     answer["remaining_races"] = remaining_races
     answer["known"] = f"standings after round {after}; remaining races predicted from entry lists and history"
+    answer["expected_grid"] = imputed
+    if imputed:
+        answer["known"] += "; " + EXPECTED_GRID_NOTE
     return answer
