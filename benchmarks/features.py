@@ -8,11 +8,20 @@ Steps: ingest all of F1DB and the FastF1 laps into a temporary store without the
 ``RaceIngested`` handler subscribed (the handler's rebuild is timed on its own; best of 3), then
 time reads.
 Wall and CPU seconds are printed; on a shared machine the CPU figure is the steadier one.
+
+First, the path users run (:func:`cli_new_race`): in a Pitwall home with all of F1DB, the laps and
+the feature tables, one new race folder (2024 round 24) appears in the F1DB tree and
+``pitwall ingest f1db`` runs as a whole process (manifest skip of the unchanged races, events on:
+the feature refresh runs). Its floor, measured in the same run: a process reading one season
+(2024) of every stored dataset from parquet. Goal (issue 13): <= 2 s and <= 1.5x the read.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -48,7 +57,54 @@ def hold_back_last_race(store: LocalStore) -> None:
         store.replace_races(2024, [24], {name: df.iloc[0:0]})
 
 
+def _cli(args: list[str], home: Path) -> float:
+    exe = Path(sys.executable).parent / "pitwall"
+    t0 = time.perf_counter()
+    subprocess.run([str(exe), *args], env={**os.environ, "PITWALL_HOME": str(home)}, check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+_READ_SEASON = """
+import sys
+from pathlib import Path
+import pyarrow.parquet as pq
+n = 0
+for f in sorted(Path(sys.argv[1]).glob("*/season=2024/data.parquet")):
+    n += pq.read_table(f).num_rows
+print(n)
+"""
+
+
+def cli_new_race(tmp: Path) -> None:
+    data = default_data_dir()
+    src = tmp / "f1db"
+    shutil.copytree(data / "f1db", src)
+    race = next((src / "src/data/seasons/2024/races").glob("24-*"))
+    held = tmp / race.name
+    shutil.move(race, held)
+    home = tmp / "home"
+    _cli(["ingest", "f1db", str(src)], home)
+    _cli(["ingest", "laps", str(data / "fastf1-laps")], home)
+    _cli(["features", "build", "--seasons", "2014-2024"], home)
+    times, floors = [], []
+    for attempt in range(3):
+        if attempt:  # take the race out again (untimed) to repeat the measurement
+            shutil.move(race, held)
+            _cli(["ingest", "f1db", str(src), "--allow-removal"], home)
+        shutil.move(held, race)
+        times.append(_cli(["ingest", "f1db", str(src)], home))
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", _READ_SEASON, str(home / "lake")], check=True, capture_output=True)
+        floors.append(time.perf_counter() - t0)
+    t, floor = min(times), min(floors)
+    print(f"one new race (2024-24), CLI `pitwall ingest f1db` (ingest + feature refresh), best of 3: {t:.2f} s")
+    print(f"  floor: a process reading season 2024 of every stored dataset (parquet): {floor:.2f} s")
+    print(f"  ratio {t / floor:.2f}x the read (goal <= 1.5x, and <= 2 s)")
+
+
 def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        cli_new_race(Path(tmp))
     data = default_data_dir()
     with tempfile.TemporaryDirectory() as tmp:
         store = LocalStore(Path(tmp) / "lake")

@@ -1,44 +1,87 @@
-"""Ingest benchmark: full F1DB 1950-2024 history, then a single-race incremental ingest.
+"""Ingest benchmark: the CLI as users run it, beside its floor measured in the same run.
 
-Targets (issue #2): full history under 20 s on a 2-core machine, one race under 1 s.
+- ``pitwall ingest f1db`` (whole process, events on: the feature refresh and other 'race ingested'
+  subscribers run) of the full F1DB 1950-2024 history into a fresh Pitwall home;
+- its floor: a 2-process PyYAML (C base loader) parse of the same files (goal: CLI <= 1.5x floor);
+- the same command again on the unchanged source (manifest skip; goal: <= 0.2x the fresh ingest);
+- the library path (``ingest_f1db`` without a publisher), and single-race incremental ingests.
+
 Run:  .venv/bin/python benchmarks/ingest.py   (reads $PITWALL_DATA or ../shared/data)
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import yaml
+
 from pitwall.config import default_data_dir
-from pitwall.data.ingest import ingest_f1db, ingest_laps_csv
-from pitwall.data.store import LocalStore
+
+_LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+
+
+def _parse(files: list[str]) -> int:
+    n = 0
+    for f in files:
+        with open(f, "rb") as fh:
+            yaml.load(fh, Loader=_LOADER)
+        n += 1
+    return n
+
+
+def yaml_floor(root: Path) -> tuple[float, int]:
+    """Seconds for 2 processes to parse every YAML file of the tree (what any F1DB ingest must do)."""
+    files = sorted(str(p) for p in (root / "src/data").rglob("*.yml"))
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        n = sum(pool.map(_parse, [files[0::2], files[1::2]]))
+    return time.perf_counter() - t0, n
+
+
+def cli(args: list[str], home: Path) -> float:
+    exe = Path(sys.executable).parent / "pitwall"
+    env = {**os.environ, "PITWALL_HOME": str(home)}
+    t0 = time.perf_counter()
+    subprocess.run([str(exe), *args], env=env, check=True, capture_output=True)
+    return time.perf_counter() - t0
 
 
 def main() -> None:
     data = default_data_dir()
+    f1db = data / "f1db"
     with tempfile.TemporaryDirectory() as tmp:
-        store = LocalStore(Path(tmp) / "lake")
+        t_floor, n_files = yaml_floor(f1db)
+        home = Path(tmp) / "home"
+        t_fresh = cli(["ingest", "f1db", str(f1db)], home)
+        t_again = cli(["ingest", "f1db", str(f1db)], home)
+        t_forced = cli(["ingest", "f1db", str(f1db), "--force"], home)
+        t_race = cli(["ingest", "f1db", str(f1db), "--seasons", "2024", "--round", "8", "--force"], home)
+
+        from pitwall.data.ingest import ingest_f1db
+        from pitwall.data.store import LocalStore
+
+        store = LocalStore(Path(tmp) / "lib-lake")
         t0 = time.perf_counter()
-        full = ingest_f1db(store, data / "f1db")
-        t_full = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        laps = ingest_laps_csv(store, data / "fastf1-laps")
-        t_laps = time.perf_counter() - t0
-        times = []
-        for _ in range(3):
-            t0 = time.perf_counter()
-            ingest_f1db(store, data / "f1db", seasons=[2024], rounds=[8])
-            times.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        ingest_laps_csv(store, data / "fastf1-laps" / "laps_2024.csv", rounds=[8])
-        t_lap_race = time.perf_counter() - t0
+        full = ingest_f1db(store, f1db)
+        t_lib = time.perf_counter() - t0
     print(f"cores: {os.cpu_count()}")
-    print(f"full F1DB ingest 1950-2024 ({len(full.races)} races, {sum(full.rows.values()):,} rows): {t_full:.2f} s")
-    print(f"FastF1 laps 2018-2024 ({laps.rows['laps']:,} rows, join {laps.join.coverage:.2%}): {t_laps:.2f} s")
-    print(f"single-race incremental F1DB ingest (2024 round 8), best of 3: {min(times):.3f} s")
-    print(f"single-race incremental laps ingest (2024 round 8): {t_lap_race:.3f} s")
+    print(f"floor: 2-process PyYAML parse of the same {n_files:,} files: {t_floor:.2f} s")
+    print(
+        f"pitwall ingest f1db (CLI, events on, fresh home, {len(full.races)} races): {t_fresh:.2f} s "
+        f"= {t_fresh / t_floor:.2f}x floor (goal <= 1.5x)"
+    )
+    print(
+        f"pitwall ingest f1db again, unchanged source: {t_again:.2f} s = {t_again / t_fresh:.2f}x fresh (goal <= 0.2x)"
+    )
+    print(f"pitwall ingest f1db --force (rewrite into a full home): {t_forced:.2f} s = {t_forced / t_floor:.2f}x floor")
+    print(f"pitwall ingest f1db --seasons 2024 --round 8 --force (one race, CLI): {t_race:.2f} s")
+    print(f"library ingest_f1db (no publisher): {t_lib:.2f} s = {t_lib / t_floor:.2f}x floor")
 
 
 if __name__ == "__main__":

@@ -169,7 +169,11 @@ def _ingest_f1db(
     by_season: dict[int, list[f1db.RaceDir]] = {}
     for race in races:
         by_season.setdefault(race.season, []).append(race)
-    shrunk = _check_removals(store, data, by_season, stored_seasons, allow_removal) if round_set is None else set()
+    shrunk = (
+        _check_removals(store, data, by_season, stored_seasons, allow_removal, manifest, tokens)
+        if round_set is None
+        else set()
+    )
 
     # which races to (re)write: new or changed folders, or seasons the store no longer holds as ingested
     prints = {r.race_id: fingerprint([r.path]) for r in races}
@@ -247,18 +251,31 @@ def _check_removals(
     by_season: dict[int, list[f1db.RaceDir]],
     stored_seasons: set[int],
     allow_removal: bool,
+    manifest: Manifest,
+    tokens: dict[str, str],
 ) -> set[int]:
     """A stored race with no folder in the source is removed only when asked to (``allow_removal``).
 
-    Returns the seasons that lose races (to be rewritten whole).
+    The stored races of a season come from the manifest while the season's stored partition is the
+    one the manifest recorded (no read), else from the store. Returns the seasons that lose races.
     """
     shrunk: set[int] = set()
+    by_token: dict[int, set[int]] = {}
+    for unit, entry in manifest.units("f1db").items():
+        season_s, _, round_s = unit.partition("-")
+        if season_s.isdigit() and round_s.isdigit():
+            token = tokens.get(partition_key("races", int(season_s)))
+            if token is not None and entry.get("store") == token:
+                by_token.setdefault(int(season_s), set()).add(int(round_s))
     for season, season_races in by_season.items():
         if season not in stored_seasons:
             continue
-        stored = store.read("races", [season])
+        if season in by_token:
+            stored_rounds = by_token[season]
+        else:
+            stored_rounds = {int(x) for x in store.read("races", [season])["round"]}
         present = {r.round for r in season_races}
-        gone = sorted(int(x) for x in stored["round"] if int(x) not in present)
+        gone = sorted(x for x in stored_rounds if x not in present)
         if gone and allow_removal:
             shrunk.add(season)
         elif gone:
