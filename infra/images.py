@@ -22,7 +22,7 @@ MODEL_GPU_DOCKERFILE = "training_images/Dockerfile.gpu"
 FEATURE_JOB_DOCKERFILE = "feature_jobs/Dockerfile"
 
 # What the Dockerfiles COPY (relative to the repository root).
-_CONTEXT = ("pyproject.toml", "README.md", "pitwall", "training_images", "feature_jobs")
+_CONTEXT = ("pyproject.toml", "README.md", "pitwall", "training_images", "feature_jobs", "monitoring_job")
 
 
 def context_excludes() -> list[str]:

@@ -12,6 +12,7 @@ from infra.nag import apply_suppressions
 from infra.stacks.api_stack import ApiStack
 from infra.stacks.data_stack import DataStack
 from infra.stacks.events_stack import EventsStack
+from infra.stacks.monitoring_stack import MonitoringStack
 from infra.stacks.serving_stack import ServingStack
 from infra.stacks.tracking_stack import TrackingStack
 from infra.stacks.training_stack import TrainingStack
@@ -28,9 +29,11 @@ class PitwallStacks:
     training: TrainingStack
     api: ApiStack
     events: EventsStack
+    monitoring: MonitoringStack | None = None
 
     def all(self) -> list[cdk.Stack]:
         stacks = [self.data, self.tracking, self.serving, self.training, self.api, self.events]
+        stacks.append(self.monitoring)
         return [s for s in stacks if s is not None]
 
 
@@ -82,6 +85,15 @@ def build_app(app: cdk.App, config: StageConfig | None = None, *, nag: bool = Tr
         description="Pitwall weekly feature job and event-driven retraining",
     )
     stacks = PitwallStacks(config, data, tracking, serving, training, api, events_stack)
+    stacks.monitoring = MonitoringStack(
+        app,
+        name("monitoring"),
+        config=config,
+        serving=serving,
+        glue_database_name=data.database_name,
+        description="Pitwall model monitoring: capture prefix, after-race monitoring job, alert topic",
+    )
+    stacks.monitoring.add_stack_dependency(api)  # the job reads the platform tables
     # Stacks address buckets, tables and the deploy function by name: make the order explicit.
     for later in stacks.all()[1:]:
         later.add_stack_dependency(data)
