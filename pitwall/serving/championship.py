@@ -47,6 +47,9 @@ class RaceField:
     drivers: list[str]
     constructors: list[str | None]
     strengths: list[float]
+    points: tuple[float, ...] | None = None
+    """Points of finishing positions 1.. in this race (default: the simulation's points table);
+    a race with its own table (a sprint) does not count as a win in the title tie-break."""
 
     def __post_init__(self) -> None:
         if not (len(self.drivers) == len(self.constructors) == len(self.strengths)):
@@ -167,11 +170,14 @@ def simulate_championship(
         log_w = np.log(np.clip(np.asarray(race.strengths, dtype=np.float64), MIN_STRENGTH, None))
         keys = log_w[None, :] + rng.gumbel(size=(simulations, n))
         order = np.argsort(-keys, axis=1)  # order[s, p] = entrant finishing in position p+1
+        own = race.points is not None
+        table = np.asarray(race.points, dtype=np.float64) if own else np.asarray(points_table, dtype=np.float64)
         scored = min(n, len(table))
         race_d = np.array([d_index[d] for d in race.drivers])
         finishers = race_d[order[:, :scored]]  # (sims, scored) global driver indices
         np.add.at(d_points, (np.broadcast_to(rows, finishers.shape), finishers), table[:scored])
-        d_wins[np.arange(simulations), finishers[:, 0]] += 1
+        if not own:
+            d_wins[np.arange(simulations), finishers[:, 0]] += 1
         race_c = np.array([c_index[c] if c is not None else -1 for c in race.constructors])
         team = race_c[order[:, :scored]]
         has_team = team >= 0

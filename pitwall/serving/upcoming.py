@@ -220,6 +220,46 @@ def inputs_after(inp: FeatureInputs, season: int, after_round: int) -> FeatureIn
     return FeatureInputs(out)
 
 
+SPRINT_POINTS: dict[int, tuple[float, ...]] = {2021: (3, 2, 1)}
+"""Sprint points by first season they applied (2022 onward: 8-7-6-5-4-3-2-1 for the top eight)."""
+SPRINT_POINTS_2022: tuple[float, ...] = (8, 7, 6, 5, 4, 3, 2, 1)
+
+
+def sprint_points(season: int) -> tuple[float, ...] | None:
+    """The season's sprint points table (None before sprints existed, 2021)."""
+    if season < 2021:
+        return None
+    return SPRINT_POINTS.get(season, SPRINT_POINTS_2022)
+
+
+def points_rules(season: int) -> str:
+    """The season's points rules as simulated (Grand Prix top ten, sprints; not the fastest lap)."""
+    sprint = sprint_points(season)
+    text = "Grand Prix 25-18-15-12-10-8-6-4-2-1"
+    if sprint is not None:
+        text += "; sprints " + "-".join(f"{p:g}" for p in sprint)
+    if 2019 <= season <= 2024:
+        text += "; the fastest-lap point is not simulated"
+    return text
+
+
+def with_sprints(sprint_rounds: set[int], points: tuple[float, ...] | None) -> Any:
+    """A simulator (``invocation.Simulator``) that also runs the sprint of each round in
+    ``sprint_rounds``, with the sprint points table and the Grand Prix strengths (the model's
+    Grand Prix prediction stands in for the sprint's)."""
+    from pitwall.serving import championship as champ
+
+    def simulate(fields: list[Any], standings: Any, *, simulations: int, seed: int | None) -> Any:
+        sprints = [
+            champ.RaceField(f.round, f.drivers, f.constructors, f.strengths, points=points)
+            for f in fields
+            if points is not None and f.round in sprint_rounds
+        ]
+        return champ.simulate_championship([*fields, *sprints], standings, simulations=simulations, seed=seed)
+
+    return simulate
+
+
 def predict_season(
     model: Any,
     season: int,
@@ -239,7 +279,6 @@ def predict_season(
     from pitwall.data.store import get_store
     from pitwall.features import FeatureStore
     from pitwall.features.inputs import FeatureInputs
-    from pitwall.serving import championship as champ
     from pitwall.serving.invocation import FrameSource, predict_championship
     from pitwall.serving.predictor import Predictor
     from pitwall.serving.races import RaceCatalog
@@ -268,10 +307,20 @@ def predict_season(
     predictor = Predictor("local", name or template, int(version or 0), template, model)
     request: dict[str, Any] = {"season": season, "after_round": after, "remaining_races": True}
     request.update(simulations=simulations, seed=seed)
-    answer = predict_championship(predictor, request, catalog, FrameSource(store, builder), champ.simulate_championship)
+    sprint_rounds = {int(r) for r in _sprint_rounds(store, season) if int(r) > after}
+    simulate = with_sprints(sprint_rounds, sprint_points(season))
+    answer = predict_championship(predictor, request, catalog, FrameSource(store, builder), simulate)
+    answer["simulated_rounds"] = sorted(set(answer["simulated_rounds"]))
+    answer["simulated_sprints"] = sorted(sprint_rounds & set(answer["simulated_rounds"]))
+    answer["points_system"] = points_rules(season)
     answer["remaining_races"] = remaining_races
     answer["known"] = f"standings after round {after}; remaining races predicted from entry lists and history"
     answer["expected_grid"] = imputed
     if imputed:
         answer["known"] += "; " + EXPECTED_GRID_NOTE
     return answer
+
+
+def _sprint_rounds(store: Store, season: int) -> list[int]:
+    races = store.read("races", [season])
+    return [int(r) for r in races.loc[races["has_sprint"].fillna(False).astype(bool), "round"]]

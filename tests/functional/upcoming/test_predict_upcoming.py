@@ -85,6 +85,10 @@ def test_championship_from_round_12(model, lake, shared_data) -> None:
     assert 0.0 <= row["title_probability"] <= 1.0
     standings = {r["driver_id"]: r["current_points"] for r in answer["drivers"]}
     assert max(standings, key=standings.get) == champion  # the leader after round 11 (real standings)
+    races = lake.read("races", [CUT_SEASON])
+    sprints = sorted(int(r) for r in races.loc[races["has_sprint"].astype(bool), "round"] if r >= 12)
+    assert answer["simulated_sprints"] == sprints and sprints  # sprint weekends are simulated too
+    assert "sprints 8-7-6-5-4-3-2-1" in answer["points_system"]
     again = predict_season(model.model, CUT_SEASON, after_round=11, simulations=2000, seed=7, store=lake, name="rw")
     assert again["drivers"] == answer["drivers"]
 
