@@ -13,9 +13,13 @@
 - Alerts: ``ModelAlert`` (source ``pitwall.monitoring``) -> an SNS topic (SSE with the AWS-managed
   key, TLS only). Context ``alertEmail`` adds an email subscription (confirm it from the inbox).
 
-Least privilege: the job reads captures (``captures/``) and model artifacts (``training-output/``) in
-the models bucket, reads the lake through Athena/Glue (read-only catalog actions), reads the tenants
-and models tables, and puts events on the default bus; nothing else.
+State: the job's settings, records, alerts and summaries persist under ``s3://<models bucket>/monitoring/``
+(pulled before a run, changes pushed after it; reserved concurrency 1 keeps runs from interleaving).
+
+Least privilege: the job reads and writes its state (``monitoring/``), reads captures (``captures/``)
+and model artifacts (``training-output/``) in the models bucket, reads the lake through Athena/Glue
+(read-only catalog actions), reads the tenants and models tables, and puts events on the default bus;
+nothing else.
 """
 
 from __future__ import annotations
@@ -49,9 +53,12 @@ from infra.stacks.serving_stack import TRAINING_OUTPUT_PREFIX, ServingStack
 from pitwall.data.events import EVENT_SOURCE, RACE_INGESTED
 from pitwall.monitoring.alerts import ALERT_SOURCE, MODEL_ALERT
 from pitwall.monitoring.capture_aws import BUCKET_ENV, PREFIX_ENV
+from pitwall.monitoring.state_aws import BUCKET_ENV as STATE_BUCKET_ENV
+from pitwall.monitoring.state_aws import PREFIX_ENV as STATE_PREFIX_ENV
 from pitwall.platform.dynamo_tables import MODELS, TENANTS
 
 CAPTURE_PREFIX = "captures"
+STATE_PREFIX = "monitoring"  # settings, records, alerts, summaries (pitwall.monitoring.state_aws)
 MONITORING_JOB_DOCKERFILE = "monitoring_job/Dockerfile"
 MONITORING_JOB_HANDLER = "pitwall.monitoring.subscriber.handler"  # the image's CMD
 ALERT_EMAIL_CONTEXT = "alertEmail"
@@ -110,7 +117,16 @@ class MonitoringStack(cdk.Stack):
                 "PITWALL_EVENT_BUS": "default",
                 BUCKET_ENV: config.bucket_name(MODELS_BUCKET),
                 PREFIX_ENV: CAPTURE_PREFIX,
+                STATE_BUCKET_ENV: config.bucket_name(MODELS_BUCKET),
+                STATE_PREFIX_ENV: STATE_PREFIX,
             },
+        )
+        # One run at a time: each run pulls the state from S3 and pushes what it changed.
+        job_resource = self.job.node.default_child
+        assert isinstance(job_resource, lambda_.CfnFunction)
+        job_resource.reserved_concurrent_executions = 1
+        grant_s3(
+            self.job, self, config, MODELS_BUCKET, prefix=f"{STATE_PREFIX}/", read=True, write=True, list_objects=True
         )
         grant_s3(self.job, self, config, MODELS_BUCKET, prefix=f"{CAPTURE_PREFIX}/", read=True, list_objects=True)
         grant_s3(self.job, self, config, MODELS_BUCKET, prefix=TRAINING_OUTPUT_PREFIX, read=True)

@@ -157,10 +157,20 @@ def race_ingested_subscriber(event: Any) -> None:
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Lambda entry for the EventBridge rule on ``RaceIngested`` (captures in S3)."""
+    """Lambda entry for the EventBridge rule on ``RaceIngested`` (captures in S3). With
+    ``PITWALL_MONITORING_BUCKET`` set, the job's state (settings, records, alerts, summaries) is
+    pulled from S3 first and what the run changed is pushed back (:mod:`pitwall.monitoring.state_aws`)."""
     from pitwall.monitoring.capture_aws import S3CaptureSink
+    from pitwall.monitoring.state_aws import S3MonitoringState
 
-    outcome = on_races_ingested(event, sink=S3CaptureSink.from_env())
+    state = S3MonitoringState.from_env()
+    if state is not None:
+        state.pull()
+    try:
+        outcome = on_races_ingested(event, sink=S3CaptureSink.from_env())
+    finally:
+        if state is not None:
+            state.push()
     return {
         "races": [f"{s}-{r:02d}" for s, r in outcome.races],
         "scores": len(outcome.scores),

@@ -57,6 +57,8 @@ def test_race_ingested_runs_the_monitoring_job_with_retries_and_a_dead_letter_qu
     assert env["PITWALL_CAPTURE_PREFIX"] == "captures" and "-models-" in _flat(env["PITWALL_CAPTURE_BUCKET"])
     assert env["PITWALL_EVENT_BUS"] == "default" and env["PITWALL_PREFIX"] == "lake"
     assert {"PITWALL_MODELS_TABLE", "PITWALL_TENANTS_TABLE"} <= set(env)
+    assert env["PITWALL_MONITORING_PREFIX"] == "monitoring" and "-models-" in _flat(env["PITWALL_MONITORING_BUCKET"])
+    assert props["ReservedConcurrentExecutions"] == 1  # runs pull/push the state one at a time
 
 
 def test_model_alerts_go_to_an_encrypted_tls_only_topic(synthesized: SynthesizedApp) -> None:
@@ -101,7 +103,8 @@ def test_the_job_role_is_least_privilege(synthesized: SynthesizedApp) -> None:
     assert not any(a.endswith(":*") or a == "*" for a in granted)
     s3 = {(a, _flat(r)) for s in statements for a in _actions(s) if a.startswith("s3:") for r in _resources(s)}
     models_writes = {r for a, r in s3 if a in ("s3:PutObject", "s3:DeleteObject") and "-models-" in r}
-    assert not models_writes  # the job reads captures; it never writes or deletes them
+    assert models_writes and all(r.endswith("/monitoring/*") for r in models_writes)  # its state only
+    assert not any(a == "s3:DeleteObject" for a, _ in s3)  # never deletes captures, artifacts or state
     assert any(a == "s3:GetObject" and "-models-" in r and r.endswith("/captures/*") for a, r in s3)
     assert not any(a == "s3:PutObject" and "-raw-" in r for a, r in s3)  # the lake is read-only here
     glue = {a for a in granted if a.startswith("glue:")}
