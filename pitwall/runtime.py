@@ -1,9 +1,9 @@
 """Wiring for this process: which event publisher is in use and who listens to it.
 
 Every ingest run publishes one summary ``RaceIngested`` (``pitwall.data.events``) listing its races.
-:func:`event_publisher` refreshes the materialised feature tables for the run's seasons FIRST
-(``pitwall.features.race_ingested_handler``, one cheap manifest check per changed season), then
-hands the event on:
+The materialised feature tables are refreshed for the run's seasons FIRST
+(``pitwall.features.race_ingested_handler``, one cheap manifest check per changed season: the local
+bus's first subscriber, or :class:`FeaturesFirst` before EventBridge), then the event reaches:
 
 - locally to an in-process bus whose subscribers are retraining (models flagged auto-retrain
   retrain through the local workflow, champion/challenger, only when the run's newest race is the
@@ -63,24 +63,29 @@ def refresh_features(event: RaceIngested) -> None:
         handle(RaceIngested(season, 0, f"{season}-00", event.source))
 
 
-class FeaturesFirst:
-    """A publisher that refreshes the feature tables, then publishes to ``inner``. A failed refresh is
-    logged and the event still goes out (the ingest itself committed)."""
-
-    def __init__(self, inner: Publisher) -> None:
-        self.inner = inner
+class FeaturesFirst(EventBridgePublisher):
+    """EventBridge publishing that refreshes the feature tables first (the cloud rules' subscribers
+    then read fresh tables). A failed refresh is logged and the event still goes out (the races are
+    stored; monitoring and retraining still need to hear of them)."""
 
     def publish(self, event: RaceIngested) -> None:
-        try:
-            refresh_features(event)
-        except Exception:  # noqa: BLE001 - the races are stored; subscribers still need to hear of them
-            log.exception("feature refresh after ingesting %d race(s) failed", len(event.race_list))
-        self.inner.publish(event)
+        _refresh_logged(event)
+        super().publish(event)
+
+
+def _refresh_logged(event: RaceIngested) -> None:
+    try:
+        refresh_features(event)
+    except Exception:  # noqa: BLE001 - see FeaturesFirst
+        log.exception("feature refresh after ingesting %d race(s) failed", len(event.race_list))
 
 
 @lru_cache(maxsize=1)
 def local_bus() -> LocalEventBus:
+    """The in-process bus: the feature refresh is its first subscriber, so retraining and monitoring
+    (called in order after it) see the refreshed tables."""
     bus = LocalEventBus()
+    bus.subscribe(_refresh_logged)
     bus.subscribe(_retrain)
     bus.subscribe(_monitor)
     return bus
@@ -88,5 +93,5 @@ def local_bus() -> LocalEventBus:
 
 def event_publisher() -> Publisher:
     if backend_kind() == "aws":
-        return FeaturesFirst(EventBridgePublisher(bus_name=os.environ.get("PITWALL_EVENT_BUS", "default")))
-    return FeaturesFirst(local_bus())
+        return FeaturesFirst(bus_name=os.environ.get("PITWALL_EVENT_BUS", "default"))
+    return local_bus()

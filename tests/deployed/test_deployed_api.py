@@ -185,3 +185,42 @@ def test_a_started_job_is_a_real_execution_of_the_synthesized_state_machine(
     started = [e for e in sfn.list_executions(stateMachineArn=arn)["executions"]]
     inputs = [json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"]) for e in started]
     assert any(i.get("job_id") == job["job_id"] and i.get("tenant_id") == "acme" for i in inputs), inputs
+
+
+def test_cancelling_a_started_job_stops_its_execution(
+    api: support.LambdaProcess, synth: support.Synth, aws: dict[str, Any], tenant_key: dict[str, str]
+) -> None:
+    import boto3
+
+    methods = support.api_methods(synth)
+    body = {**VALID_BODIES["JobRequest"], "name": "race_winner_cancelled"}
+    api_id = aws["deployed"].rest_api_id
+    status, job = _call(api, methods[("/api/v1/jobs", "POST")], {}, tenant_key, body, api_id)
+    assert status == 202, job
+    cancel = methods[("/api/v1/jobs/{job_id}/cancel", "POST")]
+    status, cancelled = _call(api, cancel, {"job_id": job["job_id"]}, tenant_key, None, api_id)
+    assert (status, cancelled["status"]) == (200, "cancelled"), cancelled
+    sfn = boto3.client("stepfunctions", region_name=support.REGION)
+    (arn,) = aws["deployed"].state_machines.values()
+    execution = f"{arn.replace(':stateMachine:', ':execution:')}:{job['job_id']}"
+    assert sfn.describe_execution(executionArn=execution)["status"] == "ABORTED"
+
+
+def test_an_invalid_training_request_is_refused_before_any_quota(
+    api: support.LambdaProcess, synth: support.Synth, aws: dict[str, Any], other_tenant_key: dict[str, str]
+) -> None:
+    methods = support.api_methods(synth)
+    api_id = aws["deployed"].rest_api_id
+    for bad, field in (
+        ({"algorithm": "no_such_algorithm"}, "algorithm"),
+        ({"seasons": [1960]}, "seasons"),
+        ({"features": ["no_such_feature"]}, "features"),
+    ):
+        body = {**VALID_BODIES["JobRequest"], "name": "refused", **bad}
+        status, answer = _call(api, methods[("/api/v1/jobs", "POST")], {}, other_tenant_key, body, api_id)
+        assert (status, answer["error"]["field"]) == (422, field), answer
+    from pitwall.platform import quotas
+    from pitwall.platform.backend import clear_backend_cache
+
+    clear_backend_cache()
+    assert quotas.used_today(other_tenant_key["tenant"], quotas.TRAINING_JOBS) == 0  # refused before any quota

@@ -3,6 +3,7 @@ event listing every race, after the feature tables were refreshed; its subscribe
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +48,19 @@ def test_features_are_refreshed_before_the_event_goes_out(monkeypatch: pytest.Mo
     order: list[Any] = []
     monkeypatch.setattr(runtime, "refresh_features", lambda event: order.append(("refresh", event.seasons)))
 
-    class Inner:
-        def publish(self, event: RaceIngested) -> None:
-            order.append(("publish", event.race_id))
+    class Client:
+        def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803 - boto3's name
+            order.append(("publish", json.loads(Entries[0]["Detail"])["race_id"]))
+            return {"FailedEntryCount": 0, "Entries": [{"EventId": "1"}]}
 
     summary = RaceIngested.summary([RaceIngested(2024, r, f"2024-{r:02d}", "f1db", {"results": 20}) for r in (1, 2)])
-    runtime.FeaturesFirst(Inner()).publish(summary)
+    runtime.FeaturesFirst(Client()).publish(summary)  # the cloud: refresh, then EventBridge
     assert order == [("refresh", [2024]), ("publish", "2024-02")]
     assert summary.tables == {"results": 40} and len(summary.races) == 2
+    order.clear()
+    bus = LocalEventBus()  # locally: the refresh is the bus's first subscriber
+    for handler in runtime.local_bus()._subscribers[:1]:
+        bus.subscribe(handler)
+    bus.subscribe(lambda event: order.append(("subscriber", event.race_id)))
+    bus.publish(summary)
+    assert order == [("refresh", [2024]), ("subscriber", "2024-02")]
