@@ -83,13 +83,17 @@ def list_models(call: Call) -> s.ModelList:
 
 def describe_model(call: Call) -> s.ModelDetail:
     name = _name(call)
+    deployment = call.services.deployments.refresh(call.tenant, name)  # SageMaker: the endpoint's state
     versions = models.list_model_versions(call.tenant.tenant_id, name, backend=call.services.records)
     latest = versions[-1]
+    status = "deployed" if latest.deployed_version is not None else "registered"
+    if deployment is not None and deployment.status == "deploying":
+        status = "deploying"
     return s.ModelDetail(
         name=latest.name,
         version=latest.version,
         deployed_version=latest.deployed_version,
-        status="deployed" if latest.deployed_version is not None else "registered",
+        status=status,
         template=latest.template,
         task=latest.task,
         algorithm=latest.algorithm,

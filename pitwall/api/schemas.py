@@ -213,7 +213,9 @@ class ModelDetail(Response):
     name: str
     version: int = Field(description="the described version (latest)")
     deployed_version: int | None
-    status: Literal["registered", "deployed"]
+    status: Literal["registered", "deploying", "deployed"] = Field(
+        description="'deploying' while the SageMaker endpoint is not InService yet"
+    )
     template: str
     task: str
     algorithm: str

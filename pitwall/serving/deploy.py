@@ -211,6 +211,14 @@ class DeploymentService:
         was = f"; version {previous.version} is no longer served" if previous is not None else ""
         raise EndpointError(f"deploying version {version} of {name!r} failed ({reason}){was}")
 
+    def refresh(self, principal: Principal, name: str) -> Deployment | None:
+        """A read's reconcile: for a deployed model on an endpoint backend, :meth:`reconcile`; else None."""
+        if getattr(self.serving, "state", None) is None:
+            return None
+        if models.get_model(principal.tenant_id, name, backend=self.records).deployed_version is None:
+            return None
+        return self.reconcile(principal, name)
+
     def reconcile(self, principal: Principal, name: str) -> Deployment:
         """The model's deployment as the endpoint says it is now; the registry follows the endpoint
         (a rolled-back update puts it back on the version served, a vanished endpoint undeploys it)."""

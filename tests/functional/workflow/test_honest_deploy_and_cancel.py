@@ -123,7 +123,7 @@ def test_a_new_endpoint_is_deploying_until_in_service(sagemaker: tuple[SageMaker
     with stubber:
         first = service.deploy(PRO, "winner", 1)
         assert (first.status, first.version) == ("deploying", 1)
-        assert service.reconcile(PRO, "winner").status == "deploying"
+        assert service.refresh(PRO, "winner").status == "deploying"  # a read (GET model) describes the endpoint
         done = service.reconcile(PRO, "winner")
         stubber.assert_no_pending_responses()
     assert (done.status, done.version) == ("deployed", 1)
