@@ -55,10 +55,10 @@ def ingested_races(event: Any) -> list[tuple[int, int]]:
         event = event["detail"]
     races: Iterable[Any] | None
     if isinstance(event, Mapping):
-        races = event.get("races")
+        races = event.get("races") or None  # an empty list: the per-race shape (this one race)
         single = event if races is None and "season" in event and "round" in event else None
     else:
-        races = getattr(event, "races", None)
+        races = getattr(event, "races", None) or None
         single = event if races is None and hasattr(event, "season") and hasattr(event, "round") else None
     if races is not None:
         pairs = [_pair(r) for r in races]

@@ -32,3 +32,11 @@ def test_unreadable_event_names_the_problem() -> None:
         ingested_races({"source": "f1db"})
     with pytest.raises(ValueError, match="race id"):
         ingested_races({"races": ["monaco"]})
+
+
+def test_the_ingest_runs_summary_event_lists_its_races() -> None:
+    runs = [RaceIngested(2024, r, f"2024-{r:02d}", "f1db") for r in (3, 4)]
+    summary = RaceIngested.summary(runs)
+    assert ingested_races(summary) == [(2024, 3), (2024, 4)]
+    assert ingested_races(summary.to_detail()) == [(2024, 3), (2024, 4)]
+    assert ingested_races({"detail": RaceIngested(2024, 9, "2024-09", "f1db").to_detail()}) == [(2024, 9)]
