@@ -289,10 +289,22 @@ def test_redeploy_updates_the_endpoint_in_place(aws: dict[str, Any]) -> None:
         {"EndpointArn": f"arn:aws:sagemaker:{REGION}:{DEFAULT_ACCOUNT_ID}:endpoint/e"},
         {"EndpointName": endpoint, "EndpointConfigName": config_v2},
     )
+    sm.add_response(  # the one describe after the change: the blue/green update is under way
+        "describe_endpoint",
+        {
+            "EndpointName": endpoint,
+            "EndpointArn": f"arn:aws:sagemaker:{REGION}:{DEFAULT_ACCOUNT_ID}:endpoint/e",
+            "EndpointConfigName": config_v1,
+            "EndpointStatus": "Updating",
+            "CreationTime": "2026-01-01T00:00:00Z",
+            "LastModifiedTime": "2026-01-01T00:00:00Z",
+        },
+        {"EndpointName": endpoint},
+    )
     with sm:
         result = DeploymentService(serving).deploy(principal, "rw", v2.version)
         sm.assert_no_pending_responses()
-    assert (result.version, result.endpoint) == (2, endpoint)
+    assert (result.version, result.endpoint, result.status) == (2, endpoint, "deploying")
     assert models.get_model("acme", "rw").deployed_version == 2
 
 
