@@ -443,6 +443,19 @@ class TopListings(Response):
     listings: list[TopEntry] = Field(description="most downloads + new ratings over the last 7 days first")
 
 
+class LiveVerifiedCard(Response):
+    """The listed version's live verified record (distinct from the backtest-verified metrics)."""
+
+    label: str
+    version: int
+    n_races: int
+    metric: str | None
+    mean: float | None = Field(description="mean per-race metric of the model over its live races")
+    baseline_mean: float | None = Field(description="the template's naive baseline on the same races")
+    races: list[dict[str, Any]]
+    note: str
+
+
 class ModelCardInfo(Response):
     """Everything about a listed model before downloading it, including feature importance."""
 
@@ -470,6 +483,9 @@ class ModelCardInfo(Response):
     created_at: str
     metrics_note: str
     my_rating: int | None = Field(description="the stars you gave this listing, if any")
+    live_verified: LiveVerifiedCard | None = Field(
+        None, description="race-by-race record of this version from predictions captured before each race"
+    )
 
 
 class DownloadInfo(Response):

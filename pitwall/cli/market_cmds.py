@@ -143,6 +143,15 @@ def show_cmd(listing_id: str = typer.Argument(..., help="listing id (lst_...)"))
             _num(card.baseline_metrics.get(name)),
         )
     console.print(metrics)
+    live = card.live_verified
+    if live is not None:  # scored race by race from predictions captured before each race
+        mean = "-" if live["mean"] is None else _num(live["mean"])
+        base = "-" if live["baseline_mean"] is None else _num(live["baseline_mean"])
+        console.print(
+            f"live verified (v{live['version']}): {live['n_races']} races | {live['metric'] or 'metric'} "
+            f"{mean} vs baseline {base} (not the backtest)",
+            markup=False,
+        )
     if card.feature_importance:
         importance = Table(title="feature importance")
         importance.add_column("feature")

@@ -113,6 +113,7 @@ class ModelCard:
         "verified_metrics were computed by Pitwall's time-ordered backtest when the model was "
         "published; reported_metrics are the author's own claims and are not verified."
     )
+    live_verified: dict[str, Any] | None = None  # the listed version's live record (pitwall.monitoring)
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -340,7 +341,18 @@ def show(listing_id: str, *, backend: RecordsBackend | None = None) -> ModelCard
         rating_avg=x.rating_avg,
         rating_count=x.rating_count,
         created_at=x.created_at,
+        live_verified=_live_verified(x),
     )
+
+
+def _live_verified(listing: Listing) -> dict[str, Any] | None:
+    """The listed version's **live verified** record (never reconstructed races); None when unreadable."""
+    from pitwall.monitoring.summary import live_verified_card
+
+    try:
+        return live_verified_card(listing.author_tenant_id, listing.model_name, listing.model_version)
+    except (OSError, ValueError):  # a damaged summary file must not hide the card
+        return None
 
 
 def count_download(

@@ -75,3 +75,24 @@ def read_summary(tenant_id: str, model: str) -> dict[str, Any]:
         "reconstructed": {**empty, "label": "reconstructed (not live)", "baseline_cumulative": None},
         "alerts": [],
     }
+
+
+def live_verified_card(tenant_id: str, model: str, version: int) -> dict[str, Any]:
+    """The marketplace card's **live verified** record of one listed model version: only races whose
+    prediction was captured before the race (reconstructed races never count), with the mean
+    per-race metric of that version and of the template's naive baseline on the same races.
+    Distinct from the backtest-verified metrics of the listing."""
+    live = read_summary(tenant_id, model)["live_verified"]
+    races = [r for r in live.get("races", []) if int(r.get("version", -1)) == int(version)]
+    values = [float(r["value"]) for r in races if r.get("value") is not None]
+    baselines = [float(r["baseline"]) for r in races if r.get("baseline") is not None]
+    return {
+        "label": "live verified",
+        "version": int(version),
+        "n_races": len(races),
+        "metric": races[-1]["metric"] if races else None,
+        "mean": sum(values) / len(values) if values else None,
+        "baseline_mean": sum(baselines) / len(baselines) if baselines else None,
+        "races": [{"race_id": r["race_id"], "value": r.get("value"), "baseline": r.get("baseline")} for r in races],
+        "note": "scored after each race from predictions captured before it; not the backtest",
+    }

@@ -189,3 +189,41 @@ def test_below_baseline_alerts_follow_the_record(monitor_env: MonitorEnv, replay
         assert (LIVE_BELOW_BASELINE in kinds) == expected(rnd), rnd
     batched = outcomes[len(SEQUENTIAL)]
     assert (LIVE_BELOW_BASELINE in [a.kind for a in batched.alerts]) == expected(LIVE_ROUNDS[-1])
+
+
+def test_marketplace_card_shows_the_live_verified_record_apart_from_the_backtest(
+    monitor_env: MonitorEnv, replay: dict
+) -> None:
+    from pitwall.api import schemas
+    from pitwall.marketplace import rules
+
+    def verify(model):  # type: ignore[no-untyped-def]  # stand-in for the publish-time backtest
+        return {"log_loss": 0.3}
+
+    cards = {}
+    for name in (NAME, RECON_NAME):
+        listing = rules.publish(
+            TENANT, name, f"{name} card", "race winner, trained 2022-2023", None, verify, lambda m: None
+        )
+        cards[name] = rules.show(listing.listing_id)
+    card = cards[NAME]
+    assert card.verified_metrics == {"log_loss": 0.3}  # the backtest figures stay what they were
+    live = card.live_verified
+    record = read_record(TENANT, NAME, LIVE)
+    assert live is not None and live["label"] == "live verified" and live["version"] == card.model_version
+    assert live["n_races"] == len(LIVE_ROUNDS) == len(record)
+    assert [r["race_id"] for r in live["races"]] == list(record["race_id"])
+    assert live["mean"] == pytest.approx(float(record["value"].mean()))
+    assert live["baseline_mean"] == pytest.approx(float(record["baseline"].mean()))
+    # reconstructed races are never shown as live on the card
+    assert read_record(TENANT, RECON_NAME, RECONSTRUCTED)["race_id"].nunique() == len(RECONSTRUCTED_ROUNDS)
+    assert cards[RECON_NAME].live_verified["n_races"] == 0
+    info = schemas.ModelCardInfo.model_validate({**card.to_dict(), "verified": True, "my_rating": None})
+    assert info.live_verified is not None and info.live_verified.n_races == len(LIVE_ROUNDS)
+    from typer.testing import CliRunner
+
+    from pitwall.cli import app
+
+    shown = CliRunner().invoke(app, ["market", "show", card.listing_id])
+    assert shown.exit_code == 0, shown.output
+    assert f"live verified (v{card.model_version}): {len(LIVE_ROUNDS)} races" in shown.output

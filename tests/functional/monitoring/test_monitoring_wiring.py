@@ -93,3 +93,18 @@ def test_the_local_bus_scores_ingested_races_for_deployed_models(monitor_env: Mo
     assert [r["race_id"] for r in scored] == ["2024-09"]
     # captured after the race (the real clock): never labelled live
     assert summary["live_verified"]["n_races"] == 0 and summary["reconstructed"]["n_races"] == 1
+
+
+def test_sdk_model_deploy_takes_the_capture_rate(monitor_env: MonitorEnv, fresh_services) -> None:
+    from pitwall import sdk
+    from pitwall.monitoring.settings import get_settings
+    from pitwall.platform.models import get_model
+
+    _register(monitor_env, "rw_sdk")
+    model = sdk.load("rw_sdk", tenant_id=TENANT)
+    with pytest.raises(Exception, match="capture_percent"):
+        model.deploy(capture=101)
+    assert get_model(TENANT, "rw_sdk").deployed_version is None  # a bad rate deploys nothing
+    deployment = model.deploy(capture=25)
+    assert deployment.status == "deployed" and deployment.version == model.version
+    assert get_settings(TENANT, "rw_sdk").capture_percent == 25.0
