@@ -99,6 +99,7 @@ def _check_references(races: list[f1db.RaceDir], tables: dict[str, pd.DataFrame]
             field_,
             f"unknown id {value!r} (not in the F1DB reference entities)",
         )
+    _check_grid_in_results(by_key, tables)
     rc = tables["races"]
     bad = rc[~rc["circuit_id"].isin(known_circuits)]
     if len(bad):
@@ -108,6 +109,30 @@ def _check_references(races: list[f1db.RaceDir], tables: dict[str, pd.DataFrame]
             1,
             "circuitId",
             f"unknown circuit {row['circuit_id']!r}",
+        )
+
+
+def _check_grid_in_results(by_key: dict[tuple[int, int], Path], tables: dict[str, pd.DataFrame]) -> None:
+    """Every car on a race's starting grid is classified in its results (a truncated results file is not)."""
+    grid, res = tables["starting_grid"], tables["results"]
+    if not len(grid):
+        return
+    classified = set(
+        zip(res["season"].astype(int), res["round"].astype(int), res["driver_id"].astype(str), strict=True)
+    )
+    keys = zip(grid["season"].astype(int), grid["round"].astype(int), grid["driver_id"].astype(str), strict=True)
+    with_results = {k[:2] for k in classified}  # an upcoming race (no results yet) has nothing to disagree with
+    missing = [k for k in keys if k[:2] in with_results and k not in classified]
+    if missing:
+        season, rnd, driver = missing[0]
+        n = sum(1 for k in missing if k[:2] == (season, rnd))
+        race_dir = by_key[(season, rnd)]
+        raise SourceValidationError(
+            race_dir / "race-results.yml",
+            None,
+            "driverId",
+            f"{n} driver(s) of {race_dir / 'starting-grid-positions.yml'} are not in the results, e.g. {driver!r}: "
+            "the two files of this race disagree (truncated results?)",
         )
 
 

@@ -151,7 +151,7 @@ def test_reingest_of_one_race_is_idempotent(store: AwsStore, shared_data: Path) 
     partitions = _partitions(store.session, "results")
     keys = store._list_keys()
     for _ in range(2):
-        report = ingest_f1db(store, shared_data / "f1db", seasons=[SEASON], rounds=[5])
+        report = ingest_f1db(store, shared_data / "f1db", seasons=[SEASON], rounds=[5], force=True)
         assert report.races == [(SEASON, 5)]
         assert store._list_keys() == keys
         for ds, frame in before.items():
