@@ -94,15 +94,17 @@ class EvaluationResult:
                 matrix[index[a], index[p]] += 1
         return labels, matrix
 
-    def plot_confusion_matrix(self, path: str | Path) -> Path:
-        """Write the confusion matrix as a PNG; returns the path."""
+    def plot_confusion_matrix(self, path: str | Path | None = None) -> Any:
+        """The confusion matrix as a matplotlib Figure (shown inline in Jupyter); with ``path``
+        written there as a PNG and the path returned."""
         from pitwall.ml.plots import plot_confusion_matrix
 
         labels, matrix = self.confusion_matrix()
         return plot_confusion_matrix(matrix, labels, path, f"{self.algorithm}: {self.spec.target}")
 
-    def plot_feature_importance(self, path: str | Path, top_n: int = 20) -> Path:
-        """Write the ``top_n`` feature importances as a PNG bar chart; returns the path."""
+    def plot_feature_importance(self, path: str | Path | None = None, top_n: int = 20) -> Any:
+        """The ``top_n`` feature importances as a bar chart Figure (shown inline in Jupyter); with
+        ``path`` written there as a PNG and the path returned."""
         from pitwall.ml.plots import plot_feature_importance
 
         if not self.importance:

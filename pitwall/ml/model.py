@@ -330,19 +330,21 @@ class BaseModel:
             try:
                 live = load_live_model(f"{name}_live")
             except LiveModelError:
-                until = max(self.data_window.get("seasons") or [0])
+                seasons = list(self.data_window.get("seasons") or [])
                 notice(
                     f"connect_to_stream: {name!r} has no per-lap inputs; training the live race model "
-                    f"{name}_live on laps up to {until} (pitwall.live.train_live_model)"
+                    f"{name}_live on the laps of its training seasons {seasons} (pitwall.live.train_live_model)"
                 )
-                live = train_live_model(f"{name}_live", train_until=until)
+                live = train_live_model(f"{name}_live", train_until=max(seasons, default=0), seasons=seasons)
         return connect_to_stream(live, source=source, update_frequency=update_frequency, callback=callback, **kwargs)
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write the artifact folder (safe formats + ``metadata.json`` with checksums)."""
         from pitwall.ml.artifacts import save_model
 
-        return save_model(self, path, overwrite=overwrite)
+        out = save_model(self, path, overwrite=overwrite)
+        self.saved_to = Path(out)  # the latest artifact folder (what tracking logs and registers)
+        return out
 
     def summary(self) -> dict[str, Any]:
         """Short JSON-ready description (algorithm, task, score, metrics, data window)."""

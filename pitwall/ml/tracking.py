@@ -57,12 +57,16 @@ _PARAM_MAX = 500
 
 
 def tracking_uri() -> str:
-    """The MLflow tracking URI in effect (see module docstring)."""
+    """The MLflow tracking URI in effect (see module docstring). A ``MLFLOW_TRACKING_URI`` that
+    Pitwall set itself (``pitwall.mlflow_tracking``) follows the current ``PITWALL_HOME``."""
+    import pitwall
+
     for var in ("PITWALL_MLFLOW_URI", "MLFLOW_TRACKING_URI"):
         value = os.environ.get(var, "").strip()
-        if value:
+        if value and not (var == "MLFLOW_TRACKING_URI" and value == os.environ.get(pitwall.MLFLOW_DEFAULT_MARK)):
             return value
-    return f"sqlite:///{(pitwall_home() / 'mlflow.db').as_posix()}"
+    pitwall_home()
+    return pitwall.mlflow_tracking()
 
 
 def _local_store(uri: str) -> bool:
@@ -137,8 +141,15 @@ def log_training_run(
     evaluation: EvaluationResult | None = None,
     extra_params: Mapping[str, Any] | None = None,
     log_artifact: bool = True,
+    register: bool = True,
+    registered_name: str | None = None,
 ) -> str:
-    """Log one trained model (and optionally its evaluation) as an MLflow run; return its id."""
+    """Log one trained model (and optionally its evaluation) as an MLflow run; return its id.
+
+    The model is logged as an MLflow model (``model/``: ``MLmodel`` with a pyfunc flavor over
+    Pitwall's safe artifact folder, see ``pitwall.ml.mlflow_pyfunc``) and, with ``register``,
+    registered as a new version of ``registered_name`` (default: the experiment name) in the
+    Model Registry. Tuning trials become nested runs."""
     from mlflow.entities import RunStatus
 
     client = _client()
@@ -193,13 +204,154 @@ def log_training_run(
             if plots.exists():
                 client.log_artifacts(run_id, str(plots), "plots")
             if log_artifact:
-                folder = model.save(Path(tmp) / "model")
-                client.log_artifacts(run_id, str(folder), "model")
+                saved = getattr(model, "saved_to", None)
+                folder = (
+                    saved if saved is not None and Path(saved).is_dir() else model.save(Path(tmp) / "pitwall_model")
+                )
+                model.saved_to = saved  # a temporary copy is not where the model lives
+                client.log_artifacts(run_id, str(save_pyfunc(folder, Path(tmp) / "model")), "model")
+        if model.tuning and model.tuning.get("trials"):
+            log_trials(client, exp_id, run_id, model.tuning)
     except BaseException:
         client.set_terminated(run_id, status=RunStatus.to_string(RunStatus.FAILED))
         raise
     client.set_terminated(run_id)
+    if log_artifact and register:
+        register_version(run_id, registered_name or experiment or default_experiment(model), model)
     return run_id
+
+
+# --------------------------------------------------------------------------- MLflow models
+
+
+def save_pyfunc(pitwall_folder: Path, path: Path) -> Path:
+    """Write an MLflow model (``MLmodel``, pyfunc flavor) at ``path`` wrapping Pitwall's artifact
+    folder: the python model is the code file ``pitwall.ml.mlflow_pyfunc`` (no pickle)."""
+    import mlflow
+
+    from pitwall.ml import mlflow_pyfunc
+
+    mlflow.pyfunc.save_model(
+        path=str(path),
+        python_model=str(Path(mlflow_pyfunc.__file__)),
+        artifacts={mlflow_pyfunc.ARTIFACT_KEY: str(pitwall_folder)},
+        pip_requirements=["mlflow", "pandas", "numpy"],  # pitwall itself: `--env-manager local`
+    )
+    return path
+
+
+def log_trials(client: Any, exp_id: str, parent_id: str, tuning: Mapping[str, Any]) -> list[str]:
+    """One nested run per tuning trial (params, value, state) under the training run."""
+    from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+    ids = []
+    for trial in tuning.get("trials") or []:
+        number = trial.get("trial", len(ids))
+        run = client.create_run(exp_id, run_name=f"trial-{number}", tags={MLFLOW_PARENT_RUN_ID: parent_id})
+        rid = str(run.info.run_id)
+        params = {f"param.{k}": v for k, v in dict(trial.get("params") or {}).items()}
+        if trial.get("algorithm"):
+            params["algorithm"] = trial["algorithm"]
+        value = trial.get("value")
+        metrics = {str(tuning.get("metric", "value")): value} if isinstance(value, int | float) else {}
+        _log(client, rid, metrics, params, {"pitwall.kind": "tuning_trial", "pitwall.state": trial.get("state")})
+        client.set_terminated(rid)
+        ids.append(rid)
+    return ids
+
+
+def registry_name(name: str) -> str:
+    """The Model Registry name of a Pitwall model (same name; ``/`` and spaces made safe)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+
+
+def register_version(run_id: str, name: str, model: BaseModel | None = None) -> int:
+    """Register the run's ``model`` as a new version of ``name`` in MLflow's Model Registry; the
+    version is tagged with the artifact's ``metadata.json`` sha256 (how ``sync_aliases`` finds it)."""
+    client = _client()
+    reg = registry_name(name)
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.create_registered_model(reg, tags={"pitwall.model": name})
+    except MlflowException:
+        pass  # already registered
+    run = client.get_run(run_id)
+    source = f"{run.info.artifact_uri.rstrip('/')}/model"
+    tags = {"pitwall.run_id": run_id}
+    meta = _artifact_sha(run_id)
+    if meta:
+        tags["pitwall.sha256"] = meta
+    if model is not None:
+        tags["pitwall.algorithm"] = model.algorithm
+        if getattr(model, "saved_to", None) is not None:
+            tags["pitwall.artifact_uri"] = os.path.realpath(model.saved_to)
+    version = client.create_model_version(reg, source, run_id=run_id, tags=tags)
+    return int(version.version)
+
+
+def _artifact_sha(run_id: str) -> str | None:
+    """sha256 of the logged Pitwall ``metadata.json`` (the registry record's ``sha256``)."""
+    from pitwall.ml.artifacts import sha256_file
+    from pitwall.ml.mlflow_pyfunc import ARTIFACT_KEY
+
+    client = _client()
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = client.download_artifacts(run_id, f"model/artifacts/{ARTIFACT_KEY}/metadata.json", tmp)
+        except Exception:  # noqa: BLE001 - no artifact logged
+            return None
+        return sha256_file(Path(path))
+
+
+def sync_aliases(name: str, champion: Any, challenger: Any) -> dict[str, int]:
+    """Point the ``champion`` alias at the MLflow version of the deployed Pitwall record and
+    ``challenger`` at that of the newest one when it is not the champion (removed otherwise).
+    Records are matched by artifact folder (``pitwall.artifact_uri`` tag), else by the sha256 of
+    ``metadata.json``. Returns alias -> MLflow version. A model never tracked is left alone."""
+    client = _client()
+    reg = registry_name(name)
+    versions = client.search_model_versions(f"name = '{reg}'")
+    index: dict[str, int] = {}
+    for v in versions:
+        for key in ("pitwall.artifact_uri", "pitwall.sha256"):
+            if v.tags.get(key):
+                index[v.tags[key]] = int(v.version)
+
+    def find(record: Any) -> int | None:
+        if record is None:
+            return None
+        return index.get(os.path.realpath(str(record.artifact_uri)), index.get(str(record.sha256)))
+
+    out: dict[str, int] = {}
+    for alias, record in (("champion", champion), ("challenger", challenger)):
+        version = find(record)
+        if alias == "challenger" and version is not None and version == out.get("champion"):
+            version = None
+        if version is not None:
+            client.set_registered_model_alias(reg, alias, str(version))
+            out[alias] = version
+        elif versions:
+            try:
+                client.delete_registered_model_alias(reg, alias)
+            except Exception:  # noqa: BLE001 - alias not set
+                pass
+    return out
+
+
+def sync_registry_aliases(tenant_id: str, name: str) -> dict[str, int]:
+    """``sync_aliases`` from Pitwall's registry: champion = the deployed version, challenger = the
+    latest version when newer. Called after each promotion (deploy); a no-op without a local
+    MLflow store."""
+    uri = tracking_uri()
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        return {}
+    from pitwall.platform.models import get_model
+
+    latest = get_model(tenant_id, name)
+    champion = get_model(tenant_id, name, latest.deployed_version) if latest.deployed_version else None
+    challenger = latest if champion is None or latest.version > champion.version else None
+    return sync_aliases((champion or latest).experiment or name, champion, challenger)
 
 
 def log_backtest(result: BacktestResult, *, experiment: str | None = None, run_name: str | None = None) -> str:

@@ -181,7 +181,25 @@ class TuningResult:
             "n_complete": self.n_complete,
             "n_pruned": self.n_pruned,
             "duration_s": round(self.duration_s, 3),
+            "trials": trial_records(self.trials),
         }
+
+
+def trial_records(trials: pd.DataFrame) -> list[dict[str, Any]]:
+    """The trial log as JSON-ready dicts (logged as nested MLflow runs by ``pitwall.ml.tracking``)."""
+    out = []
+    for row in trials.to_dict("records"):
+        value = row.get("value")
+        out.append(
+            {
+                "trial": int(row["trial"]),
+                "state": str(row["state"]),
+                "value": float(value) if value is not None and value == value else None,
+                "algorithm": row.get("algorithm"),
+                "params": {k: v.item() if hasattr(v, "item") else v for k, v in dict(row.get("params") or {}).items()},
+            }
+        )
+    return out
 
 
 def _quiet_optuna() -> Any:
@@ -487,6 +505,7 @@ class AutoMLTrainer:
             "n_pruned": sum(t.state.name == "PRUNED" for t in study.trials),
             "algorithms": list(self.algorithms),
             "best_per_algorithm": {a: float(t.value) for a, t in best_per_algo.items()},
+            "trials": trial_records(board),
         }
         best = complete[0]
         best_score = float(best.value)

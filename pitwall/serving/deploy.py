@@ -80,6 +80,17 @@ class ServingBackend(Protocol):
         ...
 
 
+def _sync_mlflow_aliases(tenant_id: str, name: str) -> None:
+    """Keep MLflow's ``champion``/``challenger`` aliases in step with a promotion (best effort:
+    tracking never blocks serving; see ``pitwall.ml.tracking.sync_registry_aliases``)."""
+    try:
+        from pitwall.ml.tracking import sync_registry_aliases
+
+        sync_registry_aliases(tenant_id, name)
+    except Exception as exc:  # noqa: BLE001 - MLflow absent/unreachable
+        log.warning("mlflow aliases of %s/%s not updated: %s", tenant_id, name, exc)
+
+
 # --------------------------------------------------------------------------- local
 
 
@@ -183,6 +194,7 @@ class DeploymentService:
             self.serving.rollback(token)
             raise
         self.serving.commit(token)
+        _sync_mlflow_aliases(principal.tenant_id, name)
         status = "deployed"
         settled = getattr(self.serving, "settled", None)
         if settled is not None and not settled(token):
