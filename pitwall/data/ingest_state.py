@@ -10,7 +10,7 @@
   same ingest again resumes it (the manifest skips what was committed).
 
 The state folder is ``<lake>/.ingest`` for a local store (it travels with the lake it describes)
-and ``$PITWALL_HOME/ingest`` for any other store. Standard library only.
+and ``$PITWALL_HOME/ingest/<bucket>-<prefix>`` for an S3 store. Standard library only.
 """
 
 from __future__ import annotations
@@ -37,7 +37,11 @@ class IngestLockedError(RuntimeError):
 
 def state_dir(store: object) -> Path:
     root = getattr(store, "root", None)
-    folder = Path(root) / ".ingest" if isinstance(root, str | Path) else pitwall_home() / "ingest"
+    if isinstance(root, str | Path):
+        folder = Path(root) / ".ingest"
+    else:  # a remote store: one folder per bucket and prefix under the Pitwall home
+        where = "-".join(str(getattr(store, a, "") or "") for a in ("bucket", "prefix")).strip("-") or "default"
+        folder = pitwall_home() / "ingest" / "".join(c if c.isalnum() or c in "-_." else "_" for c in where)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
