@@ -70,7 +70,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 n = 0
 for f in sorted(Path(sys.argv[1]).glob("*/season=2024/data.parquet")):
-    n += pq.read_table(f).num_rows
+    n += pq.ParquetFile(f).read().num_rows
 print(n)
 """
 
