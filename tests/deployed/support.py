@@ -200,19 +200,22 @@ def functions(synth: Synth) -> list[Function]:
     found = []
     for stack, logical_id, resource in synth.resources("AWS::Lambda::Function"):
         path = resource.get("Metadata", {}).get("aws:asset:path")
-        if path is None:
-            continue  # CDK's own inline providers (bucket auto-delete, log retention): not Pitwall code
         props = resource["Properties"]
+        image = props.get("PackageType") == "Image"
+        if path is None and not image:
+            continue  # CDK's own inline providers (bucket auto-delete, log retention): not Pitwall code
+        # an image pushed by hand (useImageAsset=false) is built from the repository root's Dockerfiles
+        asset_dir = synth.outdir / path if path is not None else REPO_ROOT
         env = resolve(props.get("Environment", {}).get("Variables", {}), stack)
         found.append(
             Function(
                 stack=stack,
                 logical_id=logical_id,
                 props=props,
-                asset_dir=synth.outdir / path,
+                asset_dir=asset_dir,
                 environment={k: str(v) for k, v in env.items()},
                 layers=[str(resolve(layer, stack)) for layer in props.get("Layers", [])],
-                image=props.get("PackageType") == "Image",
+                image=image,
             )
         )
     return found
