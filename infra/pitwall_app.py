@@ -16,6 +16,7 @@ from infra.stacks.monitoring_stack import MonitoringStack
 from infra.stacks.serving_stack import ServingStack
 from infra.stacks.tracking_stack import TrackingStack
 from infra.stacks.training_stack import TrainingStack
+from infra.stacks.web_stack import WebStack
 
 
 @dataclass
@@ -29,10 +30,11 @@ class PitwallStacks:
     training: TrainingStack
     api: ApiStack
     events: EventsStack
+    web: WebStack
     monitoring: MonitoringStack | None = None
 
     def all(self) -> list[cdk.Stack]:
-        stacks = [self.data, self.tracking, self.serving, self.training, self.api, self.events]
+        stacks = [self.data, self.tracking, self.serving, self.training, self.api, self.events, self.web]
         stacks.append(self.monitoring)
         return [s for s in stacks if s is not None]
 
@@ -84,7 +86,8 @@ def build_app(app: cdk.App, config: StageConfig | None = None, *, nag: bool = Tr
         state_machine=training.state_machine,
         description="Pitwall weekly feature job and event-driven retraining",
     )
-    stacks = PitwallStacks(config, data, tracking, serving, training, api, events_stack)
+    web = WebStack(app, name("web"), config=config, api_url=api.api.url, description="Pitwall Studio web UI (S3 + CloudFront)")
+    stacks = PitwallStacks(config, data, tracking, serving, training, api, events_stack, web)
     stacks.monitoring = MonitoringStack(
         app,
         name("monitoring"),

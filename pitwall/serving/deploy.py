@@ -82,7 +82,11 @@ class ServingBackend(Protocol):
 
 def _sync_mlflow_aliases(tenant_id: str, name: str) -> None:
     """Keep MLflow's ``champion``/``challenger`` aliases in step with a promotion (best effort:
-    tracking never blocks serving; see ``pitwall.ml.tracking.sync_registry_aliases``)."""
+    tracking never blocks serving; see ``pitwall.ml.tracking.sync_registry_aliases``). Local
+    only: the cloud API Lambda carries no MLflow client (nor pandas), so on AWS the platform
+    record alone says which version is the champion."""
+    if backend_kind() == "aws":
+        return
     try:
         from pitwall.ml.tracking import sync_registry_aliases
 

@@ -92,24 +92,13 @@ def register_artifact(
 
 
 class HttpApi:
-    """The app on 127.0.0.1:<free port> in a thread (Chalice's local gateway, the API's handler)."""
+    """The API on 127.0.0.1:<free port> in a thread: the same server ``pitwall serve`` runs."""
 
     def __init__(self, services: Any) -> None:
-        from chalice.config import Config
-        from chalice.local import LocalDevServer
+        from pitwall.api.server import LocalApiServer
 
-        from pitwall.api.app import app
-        from pitwall.api.server import PitwallRequestHandler
-        from pitwall.api.services import set_services
-
-        set_services(services)
-        handler = type("Handler", (PitwallRequestHandler,), {"max_body_bytes": services.max_body_bytes})
-        config = Config.create(chalice_stage="dev", app_name=app.app_name)
-        self._dev = LocalDevServer(app, config, "127.0.0.1", 0, handler_cls=handler)
-        self._dev.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._dev.server.server_address[1]}"
-        self._thread = threading.Thread(target=self._dev.server.serve_forever, daemon=True)
-        self._thread.start()
+        self._server = LocalApiServer("127.0.0.1", 0, services=services).start()
+        self.url = self._server.url
 
     def call(self, method: str, path: str, key: str | None, body: Any = None, **params: Any) -> requests.Response:
         headers = {"x-api-key": key} if key else {}
@@ -119,12 +108,7 @@ class HttpApi:
         return requests.request(method, self.url + path, **kwargs)
 
     def stop(self) -> None:
-        from pitwall.api.services import set_services
-
-        self._dev.server.shutdown()
-        self._dev.server.server_close()
-        self._thread.join(timeout=5)
-        set_services(None)
+        self._server.stop()
 
 
 @pytest.fixture
