@@ -302,10 +302,20 @@ class BaseModel:
         """Monte Carlo title forecast of ``season`` with this model (the SDK's
         ``Model.predict_championship``; ``pitwall.serving.upcoming.predict_season``). The model
         must belong to a race-result template (``template=`` or a target named after one)."""
+        import copy
+        import dataclasses
+
         from pitwall.serving.upcoming import predict_season
 
+        model = self
+        if self.spec.template is None:
+            from pitwall.templates import TEMPLATES
+
+            if self.target in TEMPLATES:  # target='race_winner': that template's race frames serve it
+                model = copy.copy(self)
+                model.spec = dataclasses.replace(self.spec, template=self.target)
         return predict_season(
-            self,
+            model,
             season,
             remaining_races=remaining_races,
             simulations=simulations,

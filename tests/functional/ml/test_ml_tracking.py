@@ -57,7 +57,9 @@ def test_runs_are_logged_listed_and_compared(frame: pd.DataFrame, features: list
     assert artifact_dir.is_relative_to(_pitwall_home / "mlruns")
     assert json.loads((artifact_dir / "feature_importance.json").read_text()) == pytest.approx(clf.feature_importance())
     assert (artifact_dir / "plots" / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
-    logged = load_model(artifact_dir / "model")  # the logged artifact is a verified, loadable model
+    # the logged MLflow model wraps Pitwall's artifact folder: a verified, loadable model
+    assert (artifact_dir / "model" / "MLmodel").is_file()
+    logged = load_model(artifact_dir / "model" / "artifacts" / "pitwall_model")
     assert np.array_equal(logged.predict_proba(test), clf.predict_proba(test))
 
     compared = compare_runs(["winner"])
