@@ -67,6 +67,26 @@ def mlflow_tracking() -> str:
 mlflow_tracking()
 
 
+UPWARD_HOOKS = {"pitwall.sdk", "pitwall.templates", "pitwall.monitoring.capture", "pitwall.monitoring.settings"}
+"""The few modules a lower layer calls upward: the ML layer's model actions (``pitwall.sdk``) and
+template targets (``pitwall.templates``), serving's capture wrapper and capture rate
+(``pitwall.monitoring``)."""
+
+
+def assembled(module: str) -> Any:
+    """One of :data:`UPWARD_HOOKS`. The package root assembles the layers: a lower layer reaches
+    the layer above it through here, at call time, and never imports it."""
+    if module not in UPWARD_HOOKS:
+        raise ValueError(f"module: {module!r} is not an upward hook ({', '.join(sorted(UPWARD_HOOKS))})")
+    return import_module(module)
+
+
+def model_actions() -> Any:
+    """The SDK's actions on a trained ``pitwall.ml`` model (``deploy_trained``, ``forecast_season``,
+    ``stream_trained`` in ``pitwall.sdk``)."""
+    return assembled("pitwall.sdk")
+
+
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(import_module(_EXPORTS[name]), name)
@@ -75,4 +95,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'pitwall' has no attribute {name!r}")
 
 
-__all__ = sorted([*_EXPORTS, *_MODULES, "mlflow_tracking"])
+__all__ = sorted([*_EXPORTS, *_MODULES, "mlflow_tracking", "model_actions", "assembled"])

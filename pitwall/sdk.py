@@ -253,3 +253,67 @@ def ingest(data_dir: str | Path | None = None) -> list[Any]:
     from pitwall.data.ingest import ingest_data_dir
 
     return list(ingest_data_dir(get_store(), data_dir if data_dir is not None else default_data_dir()))
+
+
+# --------------------------------------------------------------------------- actions on a trained model
+# ``pitwall.ml`` models (ModelBuilder / AutoMLTrainer results) call these through
+# ``pitwall.model_actions()``: deploy, title forecast and live stream live here, above the ML layer.
+
+
+def deploy_trained(model: Any, name: str, tenant_id: str = "local", template: str | None = None) -> Any:
+    """Register ``model`` as a new version of ``name`` and deploy it, as a template model."""
+    deployment = register(model, name, tenant_id=tenant_id, template=template).deploy()
+    model.name = name  # the registered name: live streams and forecasts refer to it
+    return deployment
+
+
+def forecast_season(
+    model: Any, season: int, remaining_races: bool = True, *, simulations: int = 10_000, seed: int | None = None
+) -> dict[str, Any]:
+    """Monte Carlo title forecast of ``season`` with ``model`` (``pitwall.serving.upcoming.predict_season``);
+    a model whose target names a race-result template is served through that template's race frames."""
+    import copy
+    import dataclasses
+
+    from pitwall.serving.upcoming import predict_season
+    from pitwall.templates import TEMPLATES
+
+    served = model
+    if model.spec.template is None and model.target in TEMPLATES:
+        served = copy.copy(model)
+        served.spec = dataclasses.replace(model.spec, template=model.target)
+    return predict_season(
+        served,
+        season,
+        remaining_races=remaining_races,
+        simulations=simulations,
+        seed=seed,
+        name=getattr(model, "name", None),
+    )
+
+
+def stream_trained(
+    model: Any, source: str = "openf1", update_frequency: str = "per_lap", callback: Any = None, **kwargs: Any
+) -> Any:
+    """Per-lap live updates for ``model``. A pre-race model has no per-lap inputs, so the stream runs
+    Pitwall's live race model saved under the model's deployed name (``pitwall live train NAME``);
+    when there is none, one is trained on the laps of the model's training seasons and saved as
+    ``<name>_live`` (with a notice)."""
+    from pitwall.live.stream import connect_to_stream
+    from pitwall.live.template import LiveModelError, load_live_model, train_live_model
+    from pitwall.ml.dataset import notice
+
+    name = str(getattr(model, "name", None) or f"{model.spec.template or model.target}")
+    try:
+        live = load_live_model(name)
+    except LiveModelError:
+        try:
+            live = load_live_model(f"{name}_live")
+        except LiveModelError:
+            seasons = list(model.data_window.get("seasons") or [])
+            notice(
+                f"connect_to_stream: {name!r} has no per-lap inputs; training the live race model "
+                f"{name}_live on the laps of its training seasons {seasons} (pitwall.live.train_live_model)"
+            )
+            live = train_live_model(f"{name}_live", train_until=max(seasons, default=0), seasons=seasons)
+    return connect_to_stream(live, source=source, update_frequency=update_frequency, callback=callback, **kwargs)

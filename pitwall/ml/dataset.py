@@ -279,8 +279,9 @@ def attach_named_target(spec: TaskSpec, df: pd.DataFrame, store: object | None =
     """
     if not isinstance(df, pd.DataFrame) or spec.target in df.columns:
         return df
-    from pitwall.templates import TEMPLATES
+    import pitwall
 
+    TEMPLATES = pitwall.assembled("pitwall.templates").TEMPLATES  # noqa: N806 - the templates' table
     template = TEMPLATES.get(spec.target)
     if template is None:
         raise MLInputError(

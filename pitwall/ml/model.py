@@ -287,66 +287,38 @@ class BaseModel:
             self.metrics.update({f"test_{k}": v for k, v in result.metrics.items() if k not in ("n_races", "k")})
         return result
 
+    # The SDK's actions on a trained model (deploy, title forecast, live stream) live in
+    # ``pitwall.sdk``, above this layer; they are reached through the package root
+    # (``pitwall.model_actions``), the one place that assembles the layers, so ``pitwall.ml``
+    # imports nothing above it.
+
     def deploy(self, name: str, tenant_id: str = "local", template: str | None = None) -> Any:
         """Register this model as a new version of ``name`` and deploy it, as a template model
-        (``pitwall.sdk.register`` then ``Model.deploy``); returns the deployment."""
-        from pitwall.sdk import register
+        (``pitwall.sdk.deploy_trained``); returns the deployment."""
+        import pitwall
 
-        deployment = register(self, name, tenant_id=tenant_id, template=template).deploy()
-        self.name = name  # the registered name: live streams and forecasts refer to it
-        return deployment
+        return pitwall.model_actions().deploy_trained(self, name, tenant_id=tenant_id, template=template)
 
     def predict_championship(
         self, season: int, remaining_races: bool = True, *, simulations: int = 10_000, seed: int | None = None
     ) -> dict[str, Any]:
-        """Monte Carlo title forecast of ``season`` with this model (the SDK's
-        ``Model.predict_championship``; ``pitwall.serving.upcoming.predict_season``). The model
-        must belong to a race-result template (``template=`` or a target named after one)."""
-        import copy
-        import dataclasses
+        """Monte Carlo title forecast of ``season`` with this model (``pitwall.sdk.forecast_season``).
+        The model must belong to a race-result template (``template=`` or a target named after one)."""
+        import pitwall
 
-        from pitwall.serving.upcoming import predict_season
-
-        model = self
-        if self.spec.template is None:
-            from pitwall.templates import TEMPLATES
-
-            if self.target in TEMPLATES:  # target='race_winner': that template's race frames serve it
-                model = copy.copy(self)
-                model.spec = dataclasses.replace(self.spec, template=self.target)
-        return predict_season(
-            model,
-            season,
-            remaining_races=remaining_races,
-            simulations=simulations,
-            seed=seed,
-            name=getattr(self, "name", None),
+        return pitwall.model_actions().forecast_season(
+            self, season, remaining_races=remaining_races, simulations=simulations, seed=seed
         )
 
     def connect_to_stream(
         self, source: str = "openf1", update_frequency: str = "per_lap", callback: Any = None, **kwargs: Any
     ) -> Any:
-        """Per-lap live updates (``pitwall.live.stream.connect_to_stream``). A pre-race model has
-        no per-lap inputs, so the stream runs Pitwall's live race model saved under this model's
-        deployed name (``pitwall live train NAME``); when there is none, one is trained on the
-        laps of this model's training seasons and saved as ``<name>_live`` (with a notice)."""
-        from pitwall.live.stream import connect_to_stream
-        from pitwall.live.template import LiveModelError, load_live_model, train_live_model
+        """Per-lap live updates (``pitwall.sdk.stream_trained``; see ``pitwall.live.stream``)."""
+        import pitwall
 
-        name = str(getattr(self, "name", None) or f"{self.spec.template or self.target}")
-        try:
-            live = load_live_model(name)
-        except LiveModelError:
-            try:
-                live = load_live_model(f"{name}_live")
-            except LiveModelError:
-                seasons = list(self.data_window.get("seasons") or [])
-                notice(
-                    f"connect_to_stream: {name!r} has no per-lap inputs; training the live race model "
-                    f"{name}_live on the laps of its training seasons {seasons} (pitwall.live.train_live_model)"
-                )
-                live = train_live_model(f"{name}_live", train_until=max(seasons, default=0), seasons=seasons)
-        return connect_to_stream(live, source=source, update_frequency=update_frequency, callback=callback, **kwargs)
+        return pitwall.model_actions().stream_trained(
+            self, source=source, update_frequency=update_frequency, callback=callback, **kwargs
+        )
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write the artifact folder (safe formats + ``metadata.json`` with checksums)."""

@@ -304,9 +304,9 @@ def default_service() -> DeploymentService:
         service = _services.get(key)
         if service is None:
             if kind != "aws":  # on AWS the endpoint container captures (pitwall.monitoring.capture)
-                from pitwall.monitoring.capture import capturing
+                import pitwall
 
-                serving = capturing(serving)
+                serving = pitwall.assembled("pitwall.monitoring.capture").capturing(serving)
             service = _services[key] = DeploymentService(serving)
         return service
 
@@ -326,14 +326,13 @@ def deploy_model(
     ``capture_percent`` (0-100) sets the share of requests captured for monitoring
     (:mod:`pitwall.monitoring.settings`); None keeps the deployment's current rate."""
     principal = keys.principal_for_tenant(tenant_id)
+    import pitwall
+
+    settings = pitwall.assembled("pitwall.monitoring.settings")
     if capture_percent is not None:  # validated before anything is deployed
-        from pitwall.monitoring.settings import MonitoringSettings
-
-        MonitoringSettings(tenant_id, name, capture_percent=capture_percent)
+        settings.MonitoringSettings(tenant_id, name, capture_percent=capture_percent)
     deployment = default_service().deploy(principal, name, version)
-    from pitwall.monitoring.settings import configure
-
-    configure(tenant_id, name, capture_percent=capture_percent)
+    settings.configure(tenant_id, name, capture_percent=capture_percent)
     return deployment
 
 
