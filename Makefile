@@ -1,5 +1,5 @@
 # The two README commands:  make demo  (ingest -> features -> train -> serve a prediction)
-#                           make test  (lint + the whole test suite; what CI runs)
+#                           make test  (lint + format check + the whole test suite on 2 workers; what CI runs)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -38,7 +38,8 @@ lint: $(STAMP)
 
 test: $(STAMP) $(if $(wildcard package.json),node_modules/.installed-stamp) web/node_modules/.installed-stamp chromium
 	$(BIN)/ruff check .
-	PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/ruff format --check .
+	PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py

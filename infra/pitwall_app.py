@@ -86,7 +86,9 @@ def build_app(app: cdk.App, config: StageConfig | None = None, *, nag: bool = Tr
         state_machine=training.state_machine,
         description="Pitwall weekly feature job and event-driven retraining",
     )
-    web = WebStack(app, name("web"), config=config, api_url=api.api.url, description="Pitwall Studio web UI (S3 + CloudFront)")
+    web = WebStack(
+        app, name("web"), config=config, api_url=api.api.url, description="Pitwall Studio web UI (S3 + CloudFront)"
+    )
     stacks = PitwallStacks(config, data, tracking, serving, training, api, events_stack, web)
     stacks.monitoring = MonitoringStack(
         app,

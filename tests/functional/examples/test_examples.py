@@ -1,7 +1,7 @@
 """The product description's code blocks and the README's Python block, run unchanged.
 
 ``examples/product/*.py`` and ``examples/readme/*.py`` are the blocks byte for byte (checked
-below against ``/work/shared/docs/product.md`` and ``README.md``). They run in one namespace, in
+below against ``../shared/docs/product.md`` and ``README.md``). They run in one namespace, in
 the order of the product description, like the cells of one notebook, after a setup cell that
 binds ``test_data`` (the 2024 rows), ``params`` (used by the MLflow example but defined nowhere
 in it) and defines ``train_model``
@@ -12,6 +12,7 @@ product's one-hour AutoML budget to a few seconds.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import pitwall
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples"
-PRODUCT_DOC = Path("/work/shared/docs/product.md")
+PRODUCT_DOC = Path(os.environ.get("PITWALL_DATA", ROOT.parent / "shared" / "data")).parent / "docs" / "product.md"
 PRODUCT_ORDER = (  # the order of the product description
     "race_prediction_notebook.py",
     "custom_feature_engineering.py",
