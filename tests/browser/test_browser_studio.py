@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.support.network import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
@@ -42,12 +43,6 @@ def _missing() -> str | None:
     if not is_built():
         return "the web UI is not built (make web)"
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _run(args: list[str], env: dict[str, str]) -> str:
@@ -99,7 +94,7 @@ def test_studio_in_chromium(tmp_path: Path) -> None:
     _run([*_pitwall(), "ingest", "laps", str(DATA / "fastf1-laps")], env)
     _run([*_pitwall(), "features", "build"], env)
     key_a, key_b = _key(env, "studio-a"), _key(env, "studio-b")
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "serve.log").open("wb")
     server = subprocess.Popen(
         [*_pitwall(), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=ROOT, stdout=log, stderr=log

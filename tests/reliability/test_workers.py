@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,11 +11,7 @@ from pathlib import Path
 
 import requests
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.network import free_port
 
 
 def _workers(pid: int) -> list[int]:
@@ -39,7 +34,7 @@ def _healthy(url: str) -> bool:
 
 
 def test_a_killed_worker_is_respawned(_isolated_home: Path) -> None:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "pitwall"), "serve", "--port", str(port), "--workers", "2"],
         env={**os.environ},

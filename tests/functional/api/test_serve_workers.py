@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,11 +12,7 @@ from pathlib import Path
 
 import requests
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.network import free_port
 
 
 def workers_of(pid: int) -> list[int]:
@@ -47,7 +42,7 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
 
 
 def start_server(workers: int) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     cli = Path(sys.executable).parent / "pitwall"
     proc = subprocess.Popen(
         [str(cli), "serve", "--port", str(port), "--workers", str(workers)],
