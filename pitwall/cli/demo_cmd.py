@@ -84,6 +84,10 @@ def demo_cmd(
     console.print(
         f"done in {time.perf_counter() - t0:.0f}s. Try: pitwall serve, pitwall backtest {template} --season 2024"
     )
+    console.print(
+        "web UI (Pitwall Studio): run `pitwall serve --port 8000` and open http://127.0.0.1:8000/ "
+        f"with the demo's API key {key}"
+    )
 
 
 def _print_answer(answer: dict) -> None:
