@@ -215,6 +215,8 @@ def compare_sides(
     comparisons: dict[str, dict[str, C.PairedComparison]] = {}
     strongest: dict[str, str] = {}
     for metric, df in losses.items():
+        if "model" not in df.columns:  # only baselines produce it (e.g. Spearman of a constant model score)
+            continue
         higher = direction(metric) == "maximize"
         per: dict[str, C.PairedComparison] = {}
         for side in df.columns:

@@ -126,11 +126,6 @@ def test_product_examples_run_as_one_notebook(env: Path, tmp_path: Path, capsys:
     assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "mlruns").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model.share's verification backtest fails in pitwall.ml.backtest.compare_sides (KeyError 'model') "
-    "for race_winner trained on 2014-2023; reported to the ML core owner",
-)
 def test_readme_sdk_tour_runs(env: Path) -> None:
     ns: dict = {"__name__": "__main__"}
     exec(compile(SETUP, "setup", "exec"), ns)

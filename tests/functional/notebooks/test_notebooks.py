@@ -27,14 +27,7 @@ def test_notebook_is_stored_without_outputs(path: Path) -> None:
             assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: strip outputs"
 
 
-SHARE_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="model.share's verification backtest fails in pitwall.ml.backtest.compare_sides (KeyError 'model')",
-)
-RUNS = [pytest.param(p, marks=SHARE_BUG) if p.name == "05_marketplace.ipynb" else p for p in NOTEBOOKS]
-
-
-@pytest.mark.parametrize("path", RUNS, ids=[p.stem for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path: Path, lake, _isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import nbformat
     from nbclient import NotebookClient
