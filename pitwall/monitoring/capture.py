@@ -565,24 +565,7 @@ def capture_answer(
     recorder: CaptureRecorder, inner: Any, record: Any, payload: Mapping[str, Any], answer: Mapping[str, Any]
 ) -> str | None:
     """Sample and capture one answered request; never raises (a capture must not fail a request)."""
-    try:
-        if "championship" in payload or not recorder.sampled(record.tenant_id, record.name):
-            return None
-        features = request_features(inner, record, payload)
-        if features is None:
-            return None
-        return recorder.record(
-            tenant_id=record.tenant_id,
-            model=record.name,
-            version=record.version,
-            template=record.template,
-            payload=payload,
-            answer=answer,
-            features=features,
-        )
-    except Exception:  # noqa: BLE001 - monitoring never breaks serving
-        log.exception("capture of a %s/%s request failed", record.tenant_id, record.name)
-        return None
+    return _capture(recorder, record, lambda: request_features(inner, record, payload), payload, answer)
 
 
 def capture_predictor_answer(
@@ -591,23 +574,36 @@ def capture_predictor_answer(
     """Sample and capture one request answered in-process by ``predictor`` with ``serving``
     (an ``InProcessServing``): the hook for the SageMaker inference container, which has
     both after ``invoke``. Never raises."""
+    return _capture(recorder, predictor, lambda: features_of_request(predictor, serving, payload), payload, answer)
+
+
+def _capture(
+    recorder: CaptureRecorder,
+    source: Any,
+    features_of: Any,
+    payload: Mapping[str, Any],
+    answer: Mapping[str, Any],
+) -> str | None:
+    """The one capture rule: championship forecasts are not captured; a sampled request is
+    recorded with the features it used. ``source`` names the model (``tenant_id``, ``name``,
+    ``version``, ``template``): a deployment record or a predictor."""
     try:
-        if "championship" in payload or not recorder.sampled(predictor.tenant_id, predictor.name):
+        if "championship" in payload or not recorder.sampled(source.tenant_id, source.name):
             return None
-        features = features_of_request(predictor, serving, payload)
+        features = features_of()
         if features is None:
             return None
         return recorder.record(
-            tenant_id=predictor.tenant_id,
-            model=predictor.name,
-            version=predictor.version,
-            template=predictor.template,
+            tenant_id=source.tenant_id,
+            model=source.name,
+            version=source.version,
+            template=source.template,
             payload=payload,
             answer=answer,
             features=features,
         )
     except Exception:  # noqa: BLE001 - monitoring never breaks serving
-        log.exception("capture of a %s/%s request failed", predictor.tenant_id, predictor.name)
+        log.exception("capture of a %s/%s request failed", source.tenant_id, source.name)
         return None
 
 
