@@ -55,12 +55,15 @@ def _monitor(event: RaceIngested) -> None:
 
 def refresh_features(event: RaceIngested) -> None:
     """Bring the materialised feature tables up to date with the event's seasons (before publishing)."""
+    from pitwall.data.catalog import refresh_catalog
     from pitwall.data.store import get_store
     from pitwall.features import race_ingested_handler
 
-    handle = race_ingested_handler(get_store())
+    store = get_store()
+    handle = race_ingested_handler(store)
     for season in event.seasons:  # a rebuild runs at most once: later seasons then match the manifest
         handle(RaceIngested(season, 0, f"{season}-00", event.source))
+    refresh_catalog(store)  # the API's data catalogue (pitwall.data.catalog), local and S3 alike
 
 
 class FeaturesFirst(EventBridgePublisher):

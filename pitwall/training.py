@@ -31,6 +31,7 @@ from pitwall.config import pitwall_home
 from pitwall.data.store import Store, get_store
 from pitwall.errors import ValidationFailed
 from pitwall.features import FeatureStore
+from pitwall.model_report import attach_report
 from pitwall.templates import TemplateSpec, get_template
 
 DEFAULT_TRAIN_SEASONS = 10  # default window: the latest ten seasons the template has data for
@@ -201,6 +202,7 @@ def train_template(
     name = name or spec.name
     model_dir = pitwall_home() / "models" / tenant_id / name / uuid.uuid4().hex[:12]
     model.save(model_dir)
+    attach_report(model_dir, spec, model, store)  # report.json in the artifact (the API's model report)
     result = TrainingResult(
         template=spec.name,
         name=name,

@@ -3,25 +3,41 @@ the templates (and a starter notebook for each), the feature catalogue, what dat
 (seasons, races, circuits, entrants, a race's real result), the caller's remaining quota and a
 model's report (feature importance, per-race scores beside the naive baseline).
 
-Plain functions over a :class:`~pitwall.api.http.Call` with their pydantic response models,
-registered in the operation table like every other operation (:data:`CATALOG_OPERATIONS`).
-Everything heavy (pandas, the store, the ML package) is imported inside the functions: a lean
-deployment without those packages answers 503 for the data operations instead of failing to
-import.
+Plain functions over a :class:`~pitwall.api.http.Call` with their pydantic response models; their
+rows are in the one operation table (:data:`pitwall.api.operations.OPERATIONS`). Every answer is
+the same in the lean cloud Lambda (boto3 + Pitwall's pure modules) as under ``pitwall serve``:
+
+- templates, notebooks and features come from :mod:`pitwall.workflow.template_facts`, generated from
+  the template and feature spec tables (a test fails when it drifts);
+- data status, circuits, races, results and entrants come from the data catalogue read-model
+  (:mod:`pitwall.data.catalog`: JSON documents in the lake, written by every ingest run);
+- a model report is the ``report.json`` stored in the model's artifact at training time
+  (:mod:`pitwall.model_report`); only a report for another season is computed on request, where
+  the ML packages are installed (503 elsewhere).
 """
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import Field
 
-from pitwall.api.http import API_PREFIX, Call, Operation, QueryParam
+from pitwall.api.http import Call
 from pitwall.api.schemas import Response
+from pitwall.data.catalog import CatalogReader
+from pitwall.data.catalog import reader as catalog_reader
 from pitwall.errors import NotFound, ValidationFailed
+from pitwall.model_report import REPORT_FIELDS, ReportIntegrityError, compute_report, read_report
 from pitwall.serving.errors import ServingUnavailable
+from pitwall.workflow.template_facts import (
+    ALGORITHM_NAMES,
+    AUTO_ALGORITHM,
+    CONDITIONS,
+    FEATURE_FACTS,
+    FEATURE_GROUPS,
+    TEMPLATE_FACTS,
+    TemplateFacts,
+)
 
 # --------------------------------------------------------------------------- schemas
 
@@ -215,58 +231,10 @@ def _needs(what: str) -> ServingUnavailable:
     return ServingUnavailable(f"{what} needs the data and ML packages (pitwall[ml]) in this deployment")
 
 
-def _store() -> Any:
-    try:
-        from pitwall.data.store import get_store
-
-        return get_store()  # the cloud store imports awswrangler on first use
-    except ImportError:
-        raise _needs("reading stored data") from None
-
-
-def _algorithms() -> list[str]:
-    """Accepted ``algorithm`` values: every algorithm of ``pitwall.ml`` plus 'auto' (AutoML)."""
-    from pitwall.ml.algorithms import ALGORITHMS, AUTO
-
-    return [*ALGORITHMS, AUTO]
-
-
-def _templates() -> dict[str, Any]:
-    try:
-        from pitwall.templates import TEMPLATES
-    except ImportError:
-        raise _needs("the template catalogue") from None
-    return TEMPLATES
-
-
-def _template(name: str) -> Any:
-    templates = _templates()
-    if name not in templates:
-        raise NotFound(f"template {name!r} not found; known: {', '.join(templates)}", field="template")
-    return templates[name]
-
-
-def _int(value: Any) -> int | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else int(number)
-
-
-def _float(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if not math.isfinite(number) else number
-
-
-def _text(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    text = str(value)
-    return text if text and text not in ("NaT", "nan", "<NA>") else None
+def _template(name: str) -> TemplateFacts:
+    if name not in TEMPLATE_FACTS:
+        raise NotFound(f"template {name!r} not found; known: {', '.join(TEMPLATE_FACTS)}", field="template")
+    return TEMPLATE_FACTS[name]
 
 
 def _season_query(call: Call, name: str = "season") -> int | None:
@@ -278,12 +246,8 @@ def _season_query(call: Call, name: str = "season") -> int | None:
     return int(raw)
 
 
-def _frame(store: Any, dataset: str) -> Any:
-    import pandas as pd
-
-    if dataset not in store.datasets():
-        return pd.DataFrame()
-    return store.read(dataset)
+def _catalog() -> CatalogReader:
+    return catalog_reader()
 
 
 # --------------------------------------------------------------------------- templates and features
@@ -307,7 +271,7 @@ PURPOSES = {
 """One line per template for cards (the product's template table); the target text follows."""
 
 
-def _description(spec: Any) -> str:
+def _description(spec: TemplateFacts) -> str:
     target = spec.target_doc.split(";")[0].strip()
     purpose = PURPOSES.get(spec.name, spec.title)
     return f"{purpose} (target: {target})" if target else purpose
@@ -320,7 +284,7 @@ def list_templates(call: Call) -> TemplateList:
             TemplateInfo(
                 name=t.name,
                 title=t.title,
-                task=t.task,
+                task=t.task,  # type: ignore[arg-type]
                 description=_description(t),
                 target=t.target,
                 moment=t.moment,
@@ -334,9 +298,9 @@ def list_templates(call: Call) -> TemplateList:
                 baselines=[BaselineInfo(name=b.name, doc=b.doc, kind=b.kind) for b in t.baselines],
                 card_note=t.card_note,
             )
-            for t in _templates().values()
+            for t in TEMPLATE_FACTS.values()
         ],
-        algorithms=_algorithms(),
+        algorithms=[*ALGORITHM_NAMES, AUTO_ALGORITHM],
         tuning_methods=list(TUNING_METHODS),
     )
 
@@ -348,7 +312,7 @@ def _cell(kind: str, source: str) -> dict[str, Any]:
     return cell
 
 
-def notebook_for(spec: Any) -> dict[str, Any]:
+def notebook_for(spec: TemplateFacts) -> dict[str, Any]:
     """A starter notebook for one template (the product's notebook template, made concrete)."""
     features = ", ".join(repr(f) for f in spec.features)
     cells = [
@@ -378,14 +342,10 @@ def template_notebook(call: Call) -> NotebookResponse:
 
 def feature_catalog(call: Call) -> FeatureCatalog:
     """Every built-in feature by group, with its definition and whether an offline source has it."""
-    try:
-        from pitwall.features.spec import CONDITIONS, FEATURES, GROUPS
-    except ImportError:
-        raise _needs("the feature catalogue") from None
     groups = []
-    for group in GROUPS:
+    for group in FEATURE_GROUPS:
         infos = []
-        for spec in FEATURES.values():
+        for spec in FEATURE_FACTS:
             if spec.group != group:
                 continue
             available = spec.source != "none"
@@ -397,7 +357,7 @@ def feature_catalog(call: Call) -> FeatureCatalog:
                     source=spec.source,
                     dtype=spec.dtype,
                     moments=list(spec.moments),
-                    known_at=getattr(spec, "known_at", None),
+                    known_at=spec.known_at,
                     available=available,
                     unavailable_reason=None if available else spec.definition,
                 )
@@ -409,158 +369,51 @@ def feature_catalog(call: Call) -> FeatureCatalog:
 # --------------------------------------------------------------------------- stored data
 
 
-def _races(store: Any) -> list[StoredRace]:
-    races = _frame(store, "races")
-    results = _frame(store, "results")
-    with_results = set(results["race_id"].astype(str)) if len(results) else set()
-    if not len(races):
-        return []
-    races = races.sort_values(["season", "round"])
-    counts = races.groupby(["season", "grand_prix_id"]).size().to_dict()
-    out = []
-    for r in races.to_dict("records"):
-        season, gp = int(r["season"]), _text(r.get("grand_prix_id"))
-        unique = gp is not None and counts.get((season, gp), 0) == 1
-        date = r.get("date")
-        out.append(
-            StoredRace(
-                race_id=str(r["race_id"]),
-                season=season,
-                round=int(r["round"]),
-                grand_prix_id=gp,
-                name=_text(r.get("official_name")),
-                date=_text(date.date().isoformat() if hasattr(date, "date") and callable(date.date) else date),
-                circuit_id=_text(r.get("circuit_id")),
-                ref=f"{gp}_{season}" if unique else str(r["race_id"]),
-                has_results=str(r["race_id"]) in with_results,
-            )
-        )
-    return out
-
-
 def list_races(call: Call) -> RaceList:
     season = _season_query(call)
-    races = _races(_store())
+    races = [StoredRace.model_validate(r) for r in _catalog().races()]
     return RaceList(races=[r for r in races if season is None or r.season == season])
 
 
 def list_circuits(call: Call) -> CircuitList:
     """Circuits with stored races (for a circuit filter)."""
-    store = _store()
-    races = _frame(store, "races")
-    circuits = _frame(store, "circuits")
-    names = {str(c["circuit_id"]): c for c in circuits.to_dict("records")} if len(circuits) else {}
-    out = []
-    if len(races):
-        for circuit_id, group in races.groupby("circuit_id"):
-            ref = names.get(str(circuit_id), {})
-            out.append(
-                CircuitInfo(
-                    circuit_id=str(circuit_id),
-                    name=_text(ref.get("name")) or str(circuit_id),
-                    country_id=_text(ref.get("country_id")),
-                    races=int(len(group)),
-                    first_season=int(group["season"].min()),
-                    last_season=int(group["season"].max()),
-                )
-            )
-    out.sort(key=lambda c: c.name.lower())
-    return CircuitList(circuits=out)
+    return CircuitList(circuits=[CircuitInfo.model_validate(c) for c in _catalog().circuits()])
 
 
 def list_entrants(call: Call) -> EntrantList:
     """Drivers and constructors with stored results (optionally since ``?since=`` season)."""
     since = _season_query(call, "since")
-    store = _store()
-    results = _frame(store, "results")
-    if not len(results):
-        return EntrantList(drivers=[], constructors=[])
-    if since is not None:
-        results = results[results["season"] >= since]
+    entrants = _catalog().entrants()
 
-    def entrants(column: str, dataset: str) -> list[Entrant]:
-        ref = _frame(store, dataset)
-        names = dict(zip(ref[column].astype(str), ref["name"].astype(str), strict=True)) if len(ref) else {}
-        last = results.groupby(column)["season"].max()
-        rows = [Entrant(id=str(k), name=names.get(str(k), str(k)), last_season=int(v)) for k, v in last.items()]
-        return sorted(rows, key=lambda e: (-e.last_season, e.name.lower()))
+    def pick(rows: list[dict[str, Any]]) -> list[Entrant]:
+        return [Entrant.model_validate(e) for e in rows if since is None or int(e["last_season"]) >= since]
 
-    drivers = entrants("driver_id", "drivers")
-    return EntrantList(drivers=drivers, constructors=entrants("constructor_id", "constructors"))
+    return EntrantList(drivers=pick(entrants["drivers"]), constructors=pick(entrants["constructors"]))
 
 
 def race_result(call: Call) -> RaceResult:
     """The real result of a stored race (``monaco_2024`` or ``2024-08``)."""
     from pitwall.refs import RefError, resolve_race_ref
 
-    store = _store()
-    races = _races(store)
+    catalog = _catalog()
+    races = catalog.races()
     try:
-        found = resolve_race_ref(call.params.get("race", ""), [r.model_dump() for r in races], field="race")
+        found = resolve_race_ref(call.params.get("race", ""), races, field="race")
     except RefError as exc:
         raise NotFound(str(exc), field="race") from None
-    race = next(r for r in races if r.race_id == found["race_id"])
-    results = _frame(store, "results")
-    drivers = _frame(store, "drivers")
-    names = {}
-    if len(drivers):
-        names = dict(zip(drivers["driver_id"].astype(str), drivers["name"].astype(str), strict=True))
-    rows = results[results["race_id"].astype(str) == race.race_id] if len(results) else results
-    if len(rows):
-        rows = rows.sort_values("position_order")
-    return RaceResult(
-        race=race,
-        results=[
-            ResultRow(
-                position=_int(r.get("position")),
-                position_text=_text(r.get("position_text")),
-                driver_id=str(r["driver_id"]),
-                driver_name=names.get(str(r["driver_id"])),
-                constructor_id=_text(r.get("constructor_id")),
-                grid_position=_int(r.get("grid_position")),
-                points=_float(r.get("points")),
-            )
-            for r in rows.to_dict("records")
-        ],
-    )
-
-
-def _last_write(store: Any) -> str | None:
-    root = getattr(store, "root", None)
-    if root is None:
-        return None
-    times = [p.stat().st_mtime for p in root.glob("*/**/data.parquet")] + [
-        p.stat().st_mtime for p in root.glob("*/data.parquet")
-    ]
-    if not times:
-        return None
-    return datetime.fromtimestamp(max(times), tz=UTC).isoformat(timespec="seconds")
+    race = StoredRace.model_validate(next(r for r in races if r["race_id"] == found["race_id"]))
+    rows = catalog.results(race.season, race.race_id)
+    return RaceResult(race=race, results=[ResultRow.model_validate(r) for r in rows])
 
 
 def data_status(call: Call) -> DataStatus:
     """What is stored: per dataset seasons, races and rows; the latest write."""
-    try:
-        from pitwall.data.schema import TABLES
-    except ImportError:
-        raise _needs("the data status") from None
-    store = _store()
-    datasets = []
-    for ds in store.datasets():
-        spec = TABLES.get(ds)
-        if spec is not None and not spec.race_scoped:
-            n = int(store.sql(f'SELECT count(*) AS n FROM "{ds}"')["n"].iloc[0])
-            datasets.append(DatasetStatus(dataset=ds, seasons=[], races=None, rows=n))
-            continue
-        df = store.sql(f'SELECT count(DISTINCT (season, "round")) AS nr, count(*) AS n FROM "{ds}"')
-        datasets.append(
-            DatasetStatus(dataset=ds, seasons=store.seasons(ds), races=int(df["nr"].iloc[0]), rows=int(df["n"].iloc[0]))
-        )
-    results = next((d for d in datasets if d.dataset == "results"), None)
+    status = _catalog().status()
     return DataStatus(
-        datasets=datasets,
-        seasons=results.seasons if results else [],
-        races=results.races or 0 if results else 0,
-        last_ingest=_last_write(store),
+        datasets=[DatasetStatus.model_validate(d) for d in status["datasets"]],
+        seasons=list(status["seasons"]),
+        races=int(status["races"]),
+        last_ingest=status.get("last_ingest"),
         attribution=F1DB_ATTRIBUTION,
     )
 
@@ -580,249 +433,52 @@ def usage(call: Call) -> UsageResponse:
 # --------------------------------------------------------------------------- model report
 
 
-def _direction(metric: str) -> bool:
-    from pitwall.ml.metrics import direction
-
-    return direction(metric) == "maximize"
-
-
-def calibration_bins(task_spec: Any, frame: Any, bins: int = 10) -> list[CalibrationBin] | None:
-    """Reliability table of a prediction frame: the top-k probability of ranking models, or the
-    positive class of binary classifiers, against how often the event happened; None otherwise."""
-    import numpy as np
-    import pandas as pd
-
-    if task_spec.task == "ranking" and task_spec.top_k is not None and "probability" in frame:
-        p = pd.to_numeric(frame["probability"], errors="coerce")
-        position = pd.to_numeric(frame[task_spec.target], errors="coerce")
-        y = position.le(task_spec.top_k).astype(float)  # unclassified (null) is outside the top k
-    elif task_spec.task == "classification":
-        columns = sorted(c for c in frame.columns if str(c).startswith("proba_"))
-        if len(columns) != 2:
-            return None
-        labelled = frame[frame[task_spec.target].notna()]
-        p = pd.to_numeric(labelled[columns[1]], errors="coerce")
-        y = (labelled[task_spec.target].astype(str) == columns[1].removeprefix("proba_")).astype(float)
-    else:
-        return None
-    keep = p.notna()
-    p, y = p[keep].to_numpy(dtype=float), y[keep].to_numpy(dtype=float)
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
-    out = []
-    for i in range(bins):
-        members = which == i
-        if members.any():
-            out.append(
-                CalibrationBin(
-                    low=float(edges[i]),
-                    high=float(edges[i + 1]),
-                    predicted=float(p[members].mean()),
-                    observed=float(y[members].mean()),
-                    count=int(members.sum()),
-                )
-            )
-    return out or None
+def _live_report(record: Any, season: int | None) -> dict[str, Any]:
+    """The report of ``record`` computed now (another season than the stored one, or an artifact
+    stored before reports were): needs the ML packages and a local artifact."""
+    try:
+        from pitwall.data.store import get_store
+        from pitwall.ml.artifacts import load_model
+        from pitwall.templates import TEMPLATES
+    except ImportError:
+        raise _needs("a model report for another season than the stored one") from None
+    if str(record.artifact_uri).startswith("s3://"):
+        raise ServingUnavailable("model reports for another season read local artifacts; this one is in S3")
+    spec = TEMPLATES.get(record.template)
+    if spec is None:
+        raise NotFound(f"model {record.name!r} is not a template model: it has no report", field="model")
+    trained = [int(s) for s in record.data_window.get("seasons", [])]
+    return compute_report(spec, load_model(record.artifact_uri), get_store(), trained, season)
 
 
 def model_report(call: Call) -> ModelReport:
     """Importance and per-race scores of a model (primary metric) beside its naive baseline.
 
-    Scores the season after the model's training window when it is stored (out of sample),
-    else the model's last training season (in sample, flagged), or ``?season=``.
+    The report stored with the artifact at training time (the season after the model's training
+    window when it was stored then, out of sample; else its last training season, flagged); with
+    ``?season=`` another season, computed on request.
     """
     from pitwall.platform import models
     from pitwall.platform.validation import identifier
 
-    try:
-        from pitwall.features import FeatureStore
-        from pitwall.ml import evaluation as ev
-        from pitwall.ml.artifacts import load_model
-        from pitwall.ml.errors import MLInputError
-        from pitwall.training import _labelled
-    except ImportError:
-        raise _needs("model reports") from None
     raw = call.params.get("model", "")
     try:
         name = identifier(raw, "model")
     except ValidationFailed:
         raise NotFound(f"model {raw!r} not found", field="model") from None
     record = models.get_model(call.tenant.tenant_id, name, backend=call.services.records)
-    if str(record.artifact_uri).startswith("s3://"):
-        raise ServingUnavailable("model reports read local artifacts; this deployment stores them in S3")
-    spec = _template(record.template)
-    store = _store()
-    trained = [int(s) for s in record.data_window.get("seasons", [])]
-    stored = store.seasons("results") if "results" in store.datasets() else []
     season = _season_query(call)
-    if season is None:
-        after = [s for s in stored if trained and s > max(trained)]
-        season = after[0] if after else (max(trained) if trained else (stored[-1] if stored else None))
-    if season is None or season not in stored:
-        raise ValidationFailed(f"season {season} has no stored results", field="season", unprocessable=True)
-    model = load_model(record.artifact_uri)
     try:
-        data = _labelled(spec, spec.frame(FeatureStore(store), [season]))
-        result = model.evaluate(data, record=False)
-        baseline = ev.baseline_scores(model.spec, data, spec.baseline)
-    except MLInputError as exc:
-        raise ValidationFailed(str(exc), field="season", unprocessable=True) from None
-    metric = spec.primary_metric
-    frame = result.predictions
-    names = {r.race_id: r.name for r in _races(store)}
-    race_col = "race_id" if "race_id" in frame.columns else model.spec.group_col
-    scores = []
-    for race_id, rows in frame.groupby(race_col, sort=True):
-        base_rows = data.loc[data[race_col] == race_id]
-        try:
-            m = ev.score_frame(model.spec, rows, result.classes).get(metric)
-            b = ev.baseline_scores(model.spec, base_rows, spec.baseline).get(metric)
-        except (MLInputError, ValueError):
-            m, b = None, None
-        season_, round_ = (int(x) for x in str(race_id).split("-")[:2])
-        scores.append(
-            RaceScore(
-                race_id=str(race_id),
-                season=season_,
-                round=round_,
-                name=names.get(str(race_id)),
-                model=_float(m),
-                baseline=_float(b),
-            )
-        )
-    labels: list[str] | None = None
-    matrix: list[list[int]] | None = None
-    try:
-        found_labels, counts = result.confusion_matrix()
-        labels, matrix = [str(x) for x in found_labels], [[int(v) for v in row] for row in counts]
-    except MLInputError:
-        pass
-    ranked = [(k, float(v)) for k, v in model.feature_importance().items() if _float(v) is not None]
-    clean = {k: v for k, v in ((k, _float(v)) for k, v in result.metrics.items()) if v is not None}
-    base_clean = {k: v for k, v in ((k, _float(v)) for k, v in baseline.items()) if v is not None}
+        stored = read_report(record.artifact_uri)
+    except ReportIntegrityError as exc:
+        raise ServingUnavailable(f"the stored report of model {name!r} cannot be used: {exc}") from None
+    if stored is not None and (season is None or season == stored["season"]):
+        report = stored
+    else:
+        report = _live_report(record, season)
     return ModelReport(
         model=record.name,
         version=record.version,
         template=record.template,
-        metric=metric,
-        higher_is_better=_direction(metric),
-        season=int(season),
-        out_of_sample=bool(trained) and season > max(trained),
-        importance=dict(sorted(ranked, key=lambda kv: -kv[1])),
-        metrics=clean,
-        baseline_metrics=base_clean,
-        races=scores,
-        confusion_labels=labels,
-        confusion_matrix=matrix,
-        calibration=calibration_bins(model.spec, frame),
+        **{k: report[k] for k in REPORT_FIELDS},
     )
-
-
-# --------------------------------------------------------------------------- the table
-
-P = API_PREFIX
-CATALOG_OPERATIONS: tuple[Operation, ...] = (
-    Operation(
-        "list_templates",
-        "GET",
-        f"{P}/templates",
-        "The model templates (training wizard cards), algorithms and tuning methods",
-        list_templates,
-        TemplateList,
-        errors=(401, 429, 503),
-        tags=("catalog",),
-    ),
-    Operation(
-        "template_notebook",
-        "GET",
-        f"{P}/templates/{{template}}/notebook",
-        "A starter Jupyter notebook for a template",
-        template_notebook,
-        NotebookResponse,
-        errors=(401, 404, 429, 503),
-        tags=("catalog",),
-    ),
-    Operation(
-        "feature_catalog",
-        "GET",
-        f"{P}/features",
-        "Every built-in feature by group, with its definition and offline availability",
-        feature_catalog,
-        FeatureCatalog,
-        errors=(401, 429, 503),
-        tags=("catalog",),
-    ),
-    Operation(
-        "data_status",
-        "GET",
-        f"{P}/data/status",
-        "What data is stored: seasons, races, rows per dataset, last ingest",
-        data_status,
-        DataStatus,
-        errors=(401, 429, 503),
-        tags=("data",),
-    ),
-    Operation(
-        "list_circuits",
-        "GET",
-        f"{P}/data/circuits",
-        "Circuits with stored races",
-        list_circuits,
-        CircuitList,
-        errors=(401, 429, 503),
-        tags=("data",),
-    ),
-    Operation(
-        "list_races",
-        "GET",
-        f"{P}/data/races",
-        "Stored races (optionally of one season)",
-        list_races,
-        RaceList,
-        query=(QueryParam("season", "only races of this season"),),
-        errors=(400, 401, 429, 503),
-        tags=("data",),
-    ),
-    Operation(
-        "race_result",
-        "GET",
-        f"{P}/data/races/{{race}}",
-        "A stored race's real result",
-        race_result,
-        RaceResult,
-        errors=(401, 404, 429, 503),
-        tags=("data",),
-    ),
-    Operation(
-        "list_entrants",
-        "GET",
-        f"{P}/data/entrants",
-        "Drivers and constructors with stored results",
-        list_entrants,
-        EntrantList,
-        query=(QueryParam("since", "only entrants with results since this season"),),
-        errors=(400, 401, 429, 503),
-        tags=("data",),
-    ),
-    Operation(
-        "usage",
-        "GET",
-        f"{P}/usage",
-        "Your tier and today's usage (jobs left today, deployed models, downloads, requests)",
-        usage,
-        UsageResponse,
-        errors=(401, 429),
-        tags=("account",),
-    ),
-    Operation(
-        "model_report",
-        "GET",
-        f"{P}/models/{{model}}/report",
-        "Feature importance and per-race scores of a model beside its naive baseline",
-        model_report,
-        ModelReport,
-        query=(QueryParam("season", "score this season (default: the season after the training window)"),),
-        errors=(400, 401, 404, 422, 429, 503),
-        tags=("models",),
-    ),
-)

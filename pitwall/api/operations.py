@@ -15,9 +15,9 @@ import copy
 from functools import lru_cache
 from typing import Any
 
+from pitwall.api import catalog as c
 from pitwall.api import routes as r
 from pitwall.api import schemas as s
-from pitwall.api.catalog import CATALOG_OPERATIONS
 from pitwall.api.http import API_PREFIX, API_VERSION, Call, Operation, QueryParam, rows_expense, simulations_expense
 from pitwall.marketplace import rules as market_rules
 from pitwall.marketplace.verify import VERIFY_STANDARD
@@ -297,7 +297,114 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(400, 401, 403, 404, 413, 422, 429),
         tags=MARKET,
     ),
-    *CATALOG_OPERATIONS,
+    # --- the read-only catalogue (pitwall.api.catalog)
+    Operation(
+        "list_templates",
+        "GET",
+        f"{P}/templates",
+        "The model templates (training wizard cards), algorithms and tuning methods",
+        c.list_templates,
+        c.TemplateList,
+        errors=(401, 429),
+        tags=("catalog",),
+    ),
+    Operation(
+        "template_notebook",
+        "GET",
+        f"{P}/templates/{{template}}/notebook",
+        "A starter Jupyter notebook for a template",
+        c.template_notebook,
+        c.NotebookResponse,
+        errors=(401, 404, 429),
+        tags=("catalog",),
+    ),
+    Operation(
+        "feature_catalog",
+        "GET",
+        f"{P}/features",
+        "Every built-in feature by group, with its definition and offline availability",
+        c.feature_catalog,
+        c.FeatureCatalog,
+        errors=(401, 429),
+        tags=("catalog",),
+    ),
+    Operation(
+        "data_status",
+        "GET",
+        f"{P}/data/status",
+        "What data is stored: seasons, races, rows per dataset, last ingest",
+        c.data_status,
+        c.DataStatus,
+        errors=(401, 429),
+        tags=("data",),
+    ),
+    Operation(
+        "list_circuits",
+        "GET",
+        f"{P}/data/circuits",
+        "Circuits with stored races",
+        c.list_circuits,
+        c.CircuitList,
+        errors=(401, 429),
+        tags=("data",),
+    ),
+    Operation(
+        "list_races",
+        "GET",
+        f"{P}/data/races",
+        "Stored races (optionally of one season)",
+        c.list_races,
+        c.RaceList,
+        query=(QueryParam("season", "only races of this season"),),
+        errors=(400, 401, 429),
+        tags=("data",),
+    ),
+    Operation(
+        "race_result",
+        "GET",
+        f"{P}/data/races/{{race}}",
+        "A stored race's real result",
+        c.race_result,
+        c.RaceResult,
+        errors=(401, 404, 429),
+        tags=("data",),
+    ),
+    Operation(
+        "list_entrants",
+        "GET",
+        f"{P}/data/entrants",
+        "Drivers and constructors with stored results",
+        c.list_entrants,
+        c.EntrantList,
+        query=(QueryParam("since", "only entrants with results since this season"),),
+        errors=(400, 401, 429),
+        tags=("data",),
+    ),
+    Operation(
+        "usage",
+        "GET",
+        f"{P}/usage",
+        "Your tier and today's usage (jobs left today, deployed models, downloads, requests)",
+        c.usage,
+        c.UsageResponse,
+        errors=(401, 429),
+        tags=("account",),
+    ),
+    Operation(
+        "model_report",
+        "GET",
+        f"{P}/models/{{model}}/report",
+        "Feature importance and per-race scores of a model beside its naive baseline",
+        c.model_report,
+        c.ModelReport,
+        query=(QueryParam("season", "score this season (default: the report stored at training time)"),),
+        errors=(400, 401, 404, 422, 429, 503),
+        tags=("models",),
+        description="The report stored with the model's artifact at training time: the first stored "
+        "season after the training window (out of sample), else the window's last season (flagged "
+        "`out_of_sample: false`). `?season=` scores another season on request: 503 where the deployment "
+        "has no ML packages (the lean API Lambda answers the stored report only).",
+    ),
 )
 
 OPERATIONS_BY_ID: dict[str, Operation] = {op.operation_id: op for op in OPERATIONS}
