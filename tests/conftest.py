@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,12 +37,19 @@ def lake(tmp_path_factory: pytest.TempPathFactory, shared_data: Path):
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own PITWALL_HOME so nothing touches ~/.pitwall."""
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own PITWALL_HOME so nothing touches ~/.pitwall. A local training job
+    still running when the test ends is waited for before the next test's home is set: it reads
+    PITWALL_HOME while it runs, and would otherwise write into the next test's home."""
     home = tmp_path / "pitwall-home"
     monkeypatch.setenv("PITWALL_HOME", str(home))
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    return home
+    yield home
+    launchers = sys.modules.get("pitwall.workflow.launchers")
+    if launchers is not None:
+        left = launchers.drain_local_launchers()
+        if left:
+            warnings.warn(f"waited for local job(s) left running by the test: {left}", stacklevel=1)
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
@@ -33,6 +34,22 @@ from pitwall.workflow.request import TrainingRequest
 log = logging.getLogger(__name__)
 
 STATE_MACHINE_ENV = "PITWALL_TRAINING_STATE_MACHINE_ARN"
+
+_LOCAL_LAUNCHERS: weakref.WeakSet[LocalJobLauncher] = weakref.WeakSet()
+
+
+def drain_local_launchers(timeout: float = 300.0) -> list[str]:
+    """Wait until no job of any local launcher in this process is queued or running (at most
+    ``timeout`` seconds in all) and return the ids of the jobs that were still in flight. A job
+    reads ``PITWALL_HOME`` and the tracking URI while it runs, so whoever changes the environment
+    (a new home, a test's isolated home) drains first."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    waited: list[str] = []
+    for launcher in list(_LOCAL_LAUNCHERS):
+        waited += launcher.wait_all(max(0.0, deadline - time.monotonic()))
+    return waited
 
 
 class JobLauncher(Protocol):
@@ -89,6 +106,7 @@ class LocalJobLauncher:
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="pitwall-job")
         self._futures: dict[str, Future[None]] = {}
         self._lock = threading.Lock()
+        _LOCAL_LAUNCHERS.add(self)
 
     @property
     def records(self) -> RecordsBackend:
@@ -115,6 +133,16 @@ class LocalJobLauncher:
             future = self._futures.get(job_id)
         if future is not None and not future.cancelled():
             future.result(timeout=timeout)
+
+    def wait_all(self, timeout: float | None = None) -> list[str]:
+        """Block until every job submitted so far has finished (or ``timeout`` passes); return the
+        ids of those that were still queued or running when called."""
+        from concurrent.futures import wait
+
+        with self._lock:
+            pending = {job_id: f for job_id, f in self._futures.items() if not f.done()}
+        wait(list(pending.values()), timeout=timeout)
+        return list(pending)
 
     def shutdown(self, wait: bool = True) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=True)
