@@ -122,6 +122,16 @@ def rolling_slope(hist: pd.DataFrame, by: Sequence[str], col: str, window: int) 
     return slope.where(n >= 2)
 
 
+def only(df: pd.DataFrame, col: str, keys: Sequence[object] | np.ndarray) -> pd.DataFrame:
+    """The rows of ``df`` whose ``col`` is one of ``keys``, in their order.
+
+    A history computed per entity (every rolling or cumulative statistic here restarts for each
+    entity) is the same for the entities kept: the point-in-time features of a few rows need only
+    their entities' histories.
+    """
+    return df[df[col].isin(keys).to_numpy()]
+
+
 def sorted_history(df: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     """``df`` ordered by entity then time, with a fresh index (the order rolling statistics need)."""
     return df.sort_values([*by, "seq"], kind="stable").reset_index(drop=True)

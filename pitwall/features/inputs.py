@@ -132,11 +132,47 @@ def _pct_gap(times: pd.Series, by: pd.Series) -> pd.Series:
     return (times / best - 1.0) * 100.0
 
 
+STATE_FRAMES: tuple[str, ...] = (
+    "race_rows",
+    "weekend_points",
+    "starts",
+    "entrants",
+    "quali",
+    "grid",
+    "practice_pace",
+    "pit_stops",
+    "circuit_pit",
+    "race_conditions",
+    "lap_pace",
+    "constructor_points",
+    "constructor_entries",
+    "team_race_pct",
+)
+"""The derived frames that are per race (a race's rows depend on that race's input rows only).
+
+Every feature is computed from these (plus the raw rows of the races it is computed for), so
+they are the state an incremental build carries forward: ``FeatureInputs(tables, prior=...)``
+takes them for the races before the raw ``tables`` (``pitwall.features.state``)."""
+
+
+def strip_keys(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` without the integer key columns ``add_keys`` adds (they depend on the id index)."""
+    keys = [k for k in ID_KEYS.values() if k in df.columns]
+    return df.drop(columns=keys) if keys else df
+
+
 @dataclass
 class FeatureInputs:
-    """Canonical race tables, conformed, plus lazily derived histories."""
+    """Canonical race tables, conformed, plus lazily derived histories.
+
+    ``prior``: the :data:`STATE_FRAMES` of every race before the races of ``tables`` (string ids,
+    no key columns), e.g. read from the lake's feature state. Each derived frame is then the
+    prior rows followed by the rows derived from ``tables``: the same frame, row for row, as one
+    derived from the raw tables of all those races, without reading or deriving them again.
+    """
 
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    prior: Mapping[str, pd.DataFrame] | None = None
     _memo: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     def memo(self, key: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
@@ -171,8 +207,9 @@ class FeatureInputs:
     def _id_index(self) -> dict[str, pd.Index]:
         """Every id of each kind seen in the inputs, sorted: the code of an id is its position."""
         out = {}
+        frames = [*self.tables.values(), *(self.prior or {}).values()]
         for col in ID_KEYS:
-            values = [t[col].dropna().unique() for t in self.tables.values() if col in t.columns]
+            values = [t[col].dropna().unique() for t in frames if col in t.columns]
             ids = pd.Index(np.concatenate(values) if values else np.array([], dtype=object)).unique()
             out[col] = pd.Index(sorted(ids.astype(str)))
         return out
@@ -191,9 +228,51 @@ class FeatureInputs:
         return df.assign(**keys)
 
     # --- races ----------------------------------------------------------------------------
+    # --- state: prior rows + rows derived from the tables ------------------------------------
+    @cached_property
+    def fresh(self) -> FeatureInputs:
+        """The inputs of ``tables`` alone (``self`` when there is no prior)."""
+        return self if self.prior is None else FeatureInputs(self.tables)
+
+    def _stateful(self, name: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """Derived frame ``name``: ``build()`` without a prior, else the prior rows then the fresh ones."""
+        if self.prior is None:
+            return build()
+        built = getattr(self.fresh, name)
+        fresh = strip_keys(built)
+        keyed = len(fresh.columns) < len(built.columns)
+        prior = self.prior.get(name)
+        if prior is None or not len(prior):
+            out = fresh
+        elif not len(fresh):
+            out = strip_keys(prior)[list(fresh.columns)] if set(fresh.columns) <= set(prior.columns) else prior
+        else:
+            prior = strip_keys(prior)[list(fresh.columns)].astype(fresh.dtypes.to_dict())
+            out = pd.concat([prior, fresh], ignore_index=True)
+        out = out.reset_index(drop=True)
+        return self.add_keys(out) if keyed else out
+
+    def state_frames(self) -> dict[str, pd.DataFrame]:
+        """The :data:`STATE_FRAMES` of every race of these inputs (string ids, no key columns)."""
+        return {name: strip_keys(getattr(self, name)) for name in STATE_FRAMES}
+
+    # --- races ----------------------------------------------------------------------------
     @cached_property
     def races(self) -> pd.DataFrame:
         """One row per race, time-ordered, with ``seq`` and the track speed index."""
+        out = self.race_rows.copy()
+        median = out["lap_speed_kmh"].rolling(TRACK_SPEED_WINDOW, min_periods=5).median()
+        out["speed_index"] = out["lap_speed_kmh"] / median
+        out["is_power"] = out["speed_index"] >= POWER_TRACK_INDEX
+        out["is_downforce"] = out["speed_index"] <= DOWNFORCE_TRACK_INDEX
+        return self.add_keys(out)
+
+    @cached_property
+    def race_rows(self) -> pd.DataFrame:
+        """One row per race, time-ordered, with ``seq`` and its lap speed (no cross-race columns)."""
+        return self._stateful("race_rows", self._build_race_rows)
+
+    def _build_race_rows(self) -> pd.DataFrame:
         r = self.tables["races"]
         out = pd.DataFrame(
             {
@@ -217,11 +296,7 @@ class FeatureInputs:
         best = pd.concat([pole, fast], axis=1).min(axis=1)
         lap_s = out["race_id"].map(best).astype("float64")
         out["lap_speed_kmh"] = out["course_length_km"] * 3600.0 / lap_s
-        median = out["lap_speed_kmh"].rolling(TRACK_SPEED_WINDOW, min_periods=5).median()
-        out["speed_index"] = out["lap_speed_kmh"] / median
-        out["is_power"] = out["speed_index"] >= POWER_TRACK_INDEX
-        out["is_downforce"] = out["speed_index"] <= DOWNFORCE_TRACK_INDEX
-        return self.add_keys(out)
+        return out
 
     def _with_race(self, df: pd.DataFrame, cols: Iterable[str] = ("seq", "circuit_id")) -> pd.DataFrame:
         """``df`` (in its order) with race columns added; rows of races not in ``races`` are dropped."""
@@ -240,6 +315,9 @@ class FeatureInputs:
     # --- results-derived ------------------------------------------------------------------
     @cached_property
     def weekend_points(self) -> pd.DataFrame:
+        return self._stateful("weekend_points", self._build_weekend_points)
+
+    def _build_weekend_points(self) -> pd.DataFrame:
         """Points per (race, driver): Grand Prix points (all the driver's cars) plus sprint points."""
         res = self.tables["results"]
         spr = self.tables["sprint_results"]
@@ -254,6 +332,9 @@ class FeatureInputs:
 
     @cached_property
     def starts(self) -> pd.DataFrame:
+        return self._stateful("starts", self._build_starts)
+
+    def _build_starts(self) -> pd.DataFrame:
         """One row per (race, driver) race start, the driver's best result when he shared cars.
 
         Columns: seq, season, round, race_id, circuit_id, driver_id, constructor_id,
@@ -293,6 +374,9 @@ class FeatureInputs:
 
     @cached_property
     def entrants(self) -> pd.DataFrame:
+        return self._stateful("entrants", self._build_entrants)
+
+    def _build_entrants(self) -> pd.DataFrame:
         """The row set: drivers in each race (starting grid, or results other than DNQ/DNPQ/DNP);
         a race with neither (an upcoming race) takes its entry list (table ``entries``).
 
@@ -319,6 +403,9 @@ class FeatureInputs:
     # --- qualifying / grid / practice -----------------------------------------------------
     @cached_property
     def quali(self) -> pd.DataFrame:
+        return self._stateful("quali", self._build_quali)
+
+    def _build_quali(self) -> pd.DataFrame:
         """One row per (race, driver) qualifying result: position, best time, gap (%) to pole time."""
         q = self.tables["qualifying"].sort_values(["race_id", "driver_id", "position"], kind="stable")
         q = q.drop_duplicates(["race_id", "driver_id"], keep="first")
@@ -338,6 +425,9 @@ class FeatureInputs:
 
     @cached_property
     def grid(self) -> pd.DataFrame:
+        return self._stateful("grid", self._build_grid)
+
+    def _build_grid(self) -> pd.DataFrame:
         """One row per (race, driver) starting-grid slot; pit-lane starts get the number of cars on the grid."""
         g = self.tables["starting_grid"]
         g = g.sort_values(["race_id", "driver_id", "position"], kind="stable").drop_duplicates(
@@ -359,6 +449,9 @@ class FeatureInputs:
 
     @cached_property
     def practice_pace(self) -> pd.DataFrame:
+        return self._stateful("practice_pace", self._build_practice_pace)
+
+    def _build_practice_pace(self) -> pd.DataFrame:
         """Per (race, driver): rank of the best lap over practice sessions held before qualifying."""
         p = self.tables["practice"]
         sprint = self.races.set_index("race_id")["has_sprint"]
@@ -372,6 +465,9 @@ class FeatureInputs:
     # --- pit stops ------------------------------------------------------------------------
     @cached_property
     def pit_stops(self) -> pd.DataFrame:
+        return self._stateful("pit_stops", self._build_pit_stops)
+
+    def _build_pit_stops(self) -> pd.DataFrame:
         """Pit stops with ``seq``/``circuit_id`` and an ``outlier`` flag (pit-lane time > 120 s or missing)."""
         ps = self.tables["pit_stops"]
         out = pd.DataFrame(
@@ -392,6 +488,9 @@ class FeatureInputs:
 
     @cached_property
     def circuit_pit(self) -> pd.DataFrame:
+        return self._stateful("circuit_pit", self._build_circuit_pit)
+
+    def _build_circuit_pit(self) -> pd.DataFrame:
         """Per race with stops: circuit, median pit-lane time (valid stops), median stops per classified finisher."""
         ps = self.pit_stops[~self.pit_stops["outlier"]]
         med = ps.groupby("race_id")["time_s"].median().rename("median_pit_s")
@@ -440,6 +539,9 @@ class FeatureInputs:
 
     @cached_property
     def race_conditions(self) -> pd.DataFrame:
+        return self._stateful("race_conditions", self._build_race_conditions)
+
+    def _build_race_conditions(self) -> pd.DataFrame:
         """Per race with lap data: wet share, condition, and track-status events (SC, VSC, red flag)."""
         lp = self.laps
         if not len(lp):
@@ -479,6 +581,9 @@ class FeatureInputs:
 
     @cached_property
     def lap_pace(self) -> pd.DataFrame:
+        return self._stateful("lap_pace", self._build_lap_pace)
+
+    def _build_lap_pace(self) -> pd.DataFrame:
         """Per (race, driver) with clean laps: pace vs teammates (%) and fuel-corrected degradation slope."""
         lp = self.laps
         cols = ["race_id", "seq", "driver_id", "pace_vs_teammate", "deg_rate"]
@@ -528,3 +633,75 @@ class FeatureInputs:
         out = pace[["race_id", "driver_id", "pace_vs_teammate"]].merge(deg, on=["race_id", "driver_id"], how="outer")
         out = self._with_race(out, ("seq",))
         return self.add_keys(out.sort_values(["seq", "driver_id"], kind="stable").reset_index(drop=True)[cols])
+
+    # --- constructors ---------------------------------------------------------------------
+    @cached_property
+    def constructor_points(self) -> pd.DataFrame:
+        """Points per (race ``seq``, constructor): Grand Prix plus sprint points of all its cars."""
+        return self._stateful("constructor_points", self._build_constructor_points)
+
+    def _build_constructor_points(self) -> pd.DataFrame:
+        frames = []
+        for name in ("results", "sprint_results"):
+            t = self.tables[name]
+            t = t[t["constructor_id"].notna()]
+            t = pd.DataFrame(
+                {
+                    "seq": race_seq(t["season"], t["round"]),
+                    "constructor_id": t["constructor_id"].astype("string"),
+                    "points": t["points"].astype("float64"),
+                }
+            )
+            frames.append(t.groupby(["seq", "constructor_id"], observed=True)["points"].sum())
+        out = pd.concat(frames, axis=1).fillna(0.0).sum(axis=1).rename("points").reset_index()
+        out = out.astype({"seq": "int64", "constructor_id": "string", "points": "float64"})
+        return self.add_keys(out.sort_values(["seq", "constructor_id"], kind="stable").reset_index(drop=True))
+
+    @cached_property
+    def constructor_entries(self) -> pd.DataFrame:
+        """One row per (race ``seq``, constructor with a result in it), in results order."""
+        return self._stateful("constructor_entries", self._build_constructor_entries)
+
+    def _build_constructor_entries(self) -> pd.DataFrame:
+        res = self.tables["results"]
+        res = res[res["constructor_id"].notna()]
+        out = pd.DataFrame(
+            {
+                "seq": race_seq(res["season"], res["round"]).astype("int64"),
+                "constructor_id": res["constructor_id"].astype("string"),
+            }
+        )
+        out = out[out["seq"].isin(self.races["seq"])].drop_duplicates(["seq", "constructor_id"])
+        return self.add_keys(out.reset_index(drop=True))
+
+    @cached_property
+    def team_race_pct(self) -> pd.DataFrame:
+        """Per (race, constructor) with clean laps: the mean of its cars' median clean-lap times over
+        the field's median (%), ``pct``."""
+        return self._stateful("team_race_pct", self._build_team_race_pct)
+
+    def _build_team_race_pct(self) -> pd.DataFrame:
+        lp = self.laps
+        empty_frame = pd.DataFrame(
+            {
+                "seq": pd.Series(dtype="int64"),
+                "constructor_id": pd.Series(dtype="string"),
+                "pct": pd.Series(dtype="float64"),
+            }
+        )
+        if not len(lp):
+            return self.add_keys(empty_frame)
+        clean = lp[lp["clean"] & lp["driver_id"].notna()]
+        car = clean.groupby(["seq", "car_key", "driver_id"], observed=True)["lap_time_s"].median().reset_index()
+        car["race_id"] = car["seq"].map(self.races.set_index("seq")["race_id"]).astype("string")
+        car["driver_id"] = car["driver_id"].astype("string")
+        teams = self.starts[["race_id", "driver_id", "constructor_id"]]
+        car = car.merge(teams, on=["race_id", "driver_id"], how="inner")
+        car = car[car["constructor_id"].notna()]
+        if not len(car):
+            return self.add_keys(empty_frame)
+        field_median = car.groupby("seq")["lap_time_s"].transform("median")
+        car["pct"] = (car["lap_time_s"] / field_median - 1.0) * 100.0
+        out = car.groupby(["seq", "constructor_id"], observed=True)["pct"].mean().reset_index()
+        out = out.astype({"seq": "int64", "constructor_id": "string", "pct": "float64"})
+        return self.add_keys(out.sort_values(["seq", "constructor_id"], kind="stable").reset_index(drop=True))

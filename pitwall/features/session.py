@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pitwall.features.history import asof_before, rolling_mean, sorted_history
+from pitwall.features.history import asof_before, only, rolling_mean, sorted_history
 from pitwall.features.inputs import FeatureInputs
 
 D = ["driver_key"]
@@ -24,37 +24,35 @@ def _own(rows: pd.DataFrame, frame: pd.DataFrame, col: str, keys: list[str]) -> 
     """``frame[col]`` of the row's own race (joined on ``keys``), aligned to ``rows``."""
     if not len(frame):
         return pd.Series(np.nan, index=rows.index)
+    frame = only(frame, "race_id", rows["race_id"].unique())  # a left join: other races never match
     left = rows[keys].astype("string")
     right = frame[[*keys, col]].astype({k: "string" for k in keys}).drop_duplicates(keys)
     merged = left.merge(right, on=keys, how="left")
     return pd.Series(merged[col].to_numpy(), index=rows.index)
 
 
-def _deg_history(inp: FeatureInputs) -> pd.DataFrame:
-    lp = inp.lap_pace
+def _deg_history(lp: pd.DataFrame) -> pd.DataFrame:
     h = sorted_history(lp[lp["deg_rate"].notna()], D)
     h["tire_deg_rate"] = rolling_mean(h, D, "deg_rate", 3)
     return h
 
 
-def _strategy_history(inp: FeatureInputs) -> pd.DataFrame:
-    cp = inp.circuit_pit
+def _strategy_history(cp: pd.DataFrame) -> pd.DataFrame:
     h = sorted_history(cp[cp["median_stops"].notna()], CIRCUIT)
     h["predicted_strategy"] = rolling_mean(h, CIRCUIT, "median_stops", 3)
     return h
 
 
-def _speed_history(inp: FeatureInputs) -> pd.DataFrame:
-    r = inp.races
+def _speed_history(r: pd.DataFrame) -> pd.DataFrame:
     return r[r["speed_index"].notna()].rename(columns={"speed_index": "track_speed_index"})
 
 
-def _overtaking_history(inp: FeatureInputs) -> pd.DataFrame:
+def _overtaking_history(starts: pd.DataFrame) -> pd.DataFrame:
     """Per race: Spearman correlation of grid slot and finish among classified starters with a
     grid slot, and its rolling mean over the circuit's last ``OVERTAKING_WINDOW`` races."""
     from pitwall.features.spec import OVERTAKING_WINDOW
 
-    s = inp.starts
+    s = starts
     s = s[s["classified"] & s["grid"].notna() & (s["grid"] > 0)][["seq", "circuit_key", "grid", "position"]].copy()
     if not len(s):
         empty = pd.Series(dtype="int64")
@@ -79,22 +77,25 @@ def session_features(inp: FeatureInputs, rows: pd.DataFrame) -> pd.DataFrame:
     """Session-group features for ``rows`` as known pre_race (``compute.at_moment`` nulls what
     pre_qualifying cannot see: R's qualifying gap and starting slot)."""
     keys = ["race_id", "driver_id"]
+    drivers, circuits = rows["driver_key"].unique(), rows["circuit_key"].unique()  # histories: theirs only
     out = pd.DataFrame(index=rows.index)
     out["quali_gap_to_pole"] = _own(rows, inp.quali, "gap_pct", keys).astype("float64")
     out["fp_pace_ranking"] = _own(rows, inp.practice_pace, "fp_pace_ranking", keys).astype("float64")
     out["sector_times"] = np.nan
     out["avg_corner_speed"] = np.nan
     out["straight_line_speed"] = np.nan
-    out["tire_deg_rate"] = asof_before(rows, _deg_history(inp), D, ["tire_deg_rate"])["tire_deg_rate"]
+    out["tire_deg_rate"] = asof_before(
+        rows, _deg_history(only(inp.lap_pace, "driver_key", drivers)), D, ["tire_deg_rate"]
+    )["tire_deg_rate"]
     out["start_position"] = _own(rows, inp.grid, "start_position", keys).astype("float64")
-    out["predicted_strategy"] = asof_before(rows, _strategy_history(inp), CIRCUIT, ["predicted_strategy"])[
-        "predicted_strategy"
-    ]
-    out["track_speed_index"] = asof_before(rows, _speed_history(inp), CIRCUIT, ["track_speed_index"])[
-        "track_speed_index"
-    ]
+    out["predicted_strategy"] = asof_before(
+        rows, _strategy_history(only(inp.circuit_pit, "circuit_key", circuits)), CIRCUIT, ["predicted_strategy"]
+    )["predicted_strategy"]
+    out["track_speed_index"] = asof_before(
+        rows, _speed_history(only(inp.races, "circuit_key", circuits)), CIRCUIT, ["track_speed_index"]
+    )["track_speed_index"]
     out["circuit_overtaking_difficulty"] = asof_before(
-        rows, _overtaking_history(inp), CIRCUIT, ["circuit_overtaking_difficulty"]
+        rows, _overtaking_history(only(inp.starts, "circuit_key", circuits)), CIRCUIT, ["circuit_overtaking_difficulty"]
     )["circuit_overtaking_difficulty"]
     out = out.astype("float64")
     out["observed_weather"] = _own(rows, inp.race_conditions, "observed_weather", ["race_id"]).astype("string")

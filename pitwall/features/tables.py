@@ -27,14 +27,16 @@ import numpy as np
 import pandas as pd
 
 from pitwall.data.events import RaceIngested
+from pitwall.data.schema import TABLES, conform, empty
 from pitwall.data.store import Store
 from pitwall.features.compute import at_moment, compute_features
 from pitwall.features.errors import FeatureInputError
 from pitwall.features.inputs import INPUT_TABLES, FeatureInputs, race_seq, read_dataset, stored_seasons
 from pitwall.features.laps import lap_frame, pit_stop_frame, race_frame
 from pitwall.features.spec import MOMENTS
+from pitwall.features.state import read_snapshot, snapshot_cuts, snapshot_objects
 
-FEATURES_VERSION = "3"  # bump whenever a feature definition changes: forces a full rebuild
+FEATURES_VERSION = "4"  # bump whenever a feature definition changes: forces a full rebuild
 MANIFEST = "features_manifest"
 LAPS_TABLE = "features_laps"
 PIT_STOPS_TABLE = "features_pit_stops"
@@ -153,7 +155,11 @@ def is_fresh(store: Store, digests: pd.DataFrame, seasons: Iterable[int], datase
 
 # --- building -----------------------------------------------------------------------------
 def _frames(inp: FeatureInputs, seasons: set[int], min_seq: int, full_seasons: set[int]) -> dict[str, pd.DataFrame]:
-    """Feature frames for rows of ``full_seasons`` and rows with seq >= ``min_seq`` of ``seasons``."""
+    """Feature frames for rows of ``full_seasons`` and rows with seq >= ``min_seq`` of ``seasons``.
+
+    Only those rows are computed (each frame's rows of a race depend on that race and the history
+    before it, never on the other rows computed).
+    """
 
     def pick(df: pd.DataFrame) -> pd.DataFrame:
         seq = race_seq(df["season"], df["round"])
@@ -161,11 +167,12 @@ def _frames(inp: FeatureInputs, seasons: set[int], min_seq: int, full_seasons: s
         return df[keep.to_numpy()].reset_index(drop=True)
 
     all_seasons = seasons | full_seasons
-    pre_race = pick(compute_features(inp, moment="pre_race", seasons=all_seasons))
+    lo = min([min_seq, *(s * 100 for s in full_seasons)])
+    pre_race = pick(compute_features(inp, moment="pre_race", seasons=all_seasons, min_seq=lo))
     out = {driver_table(m): at_moment(pre_race, m) for m in MOMENTS}
-    out[LAPS_TABLE] = pick(lap_frame(inp, seasons=all_seasons))
-    out[PIT_STOPS_TABLE] = pick(pit_stop_frame(inp, seasons=all_seasons))
-    out[RACES_TABLE] = pick(race_frame(inp, seasons=all_seasons))
+    out[LAPS_TABLE] = pick(lap_frame(inp, seasons=all_seasons, min_seq=lo))
+    out[PIT_STOPS_TABLE] = pick(pit_stop_frame(inp, seasons=all_seasons, min_seq=lo))
+    out[RACES_TABLE] = pick(race_frame(inp, seasons=all_seasons, min_seq=lo))
     return out
 
 
@@ -184,43 +191,136 @@ def _merge_partition(store: Store, dataset: str, season: int, new: pd.DataFrame,
     return df.sort_values(_SORT_KEYS[dataset], kind="stable").reset_index(drop=True)
 
 
+def _read_raw(store: Store, seasons: Iterable[int], have: dict[int, dict[str, pd.DataFrame]]) -> FeatureInputs:
+    """Raw input tables of ``seasons`` (``have``: seasons already read, reused), conformed and in the
+    order ``read_dataset`` gives for all of them at once."""
+    wanted = sorted({int(s) for s in seasons})
+    for season in wanted:
+        if season not in have:
+            have[season] = {name: read_dataset(store, name, [season]) for name in INPUT_TABLES}
+    tables: dict[str, pd.DataFrame] = {}
+    for name in INPUT_TABLES:
+        parts = [have[s][name] for s in wanted if len(have[s][name])]
+        if not parts:
+            tables[name] = empty(name)
+        elif len(parts) == 1:
+            tables[name] = parts[0]
+        else:  # one stable key sort of the seasons in order: what reading them together gives
+            df = conform(name, pd.concat(parts, ignore_index=True))
+            key = [k for k in TABLES[name].key if k in df.columns]
+            tables[name] = df.sort_values(key, kind="stable").reset_index(drop=True) if key else df
+    return FeatureInputs(tables)
+
+
+@dataclass
+class _Plan:
+    """Where an update starts: the first changed race, and the inputs to compute from."""
+
+    r0: int | None  # seq of the first changed race (None: nothing changed)
+    inputs: FeatureInputs
+    digests: pd.DataFrame  # digests of the races of ``inputs``' raw tables
+    manifest: pd.DataFrame  # manifest rows of the seasons of ``digests``
+    cut: int | None  # cut season of the snapshot ``inputs`` starts from (None: all raw tables)
+
+
+def _plan_full(store: Store, inputs: FeatureInputs | None) -> _Plan:
+    inp = inputs if inputs is not None else FeatureInputs.from_store(store)
+    digests = input_digests(inp)
+    manifest = _manifest(store)
+    return _Plan(first_changed_seq(digests, manifest), inp, digests, manifest, None)
+
+
+def _plan_from_hint(store: Store, changed: list[int], first_full: int | None, data_seasons: list[int]) -> _Plan | None:
+    """The plan when only the races of ``changed`` seasons can have changed (a ``RaceIngested``
+    event's seasons): only those seasons' raw tables are read to find the first changed race,
+    then those from the newest usable snapshot on. None: no shortcut (a full plan is needed)."""
+    have: dict[int, dict[str, pd.DataFrame]] = {}
+    digests: dict[int, pd.DataFrame] = {}
+
+    def season_digests(seasons: list[int]) -> pd.DataFrame:  # per race, so per season and reused
+        for s in seasons:
+            if s not in digests:
+                digests[s] = input_digests(_read_raw(store, [s], have))
+        parts = [digests[s] for s in seasons if len(digests[s])]
+        if not parts:
+            return digests[seasons[0]] if seasons else input_digests(FeatureInputs.from_frames({}))
+        return pd.concat(parts, ignore_index=True).sort_values("seq").reset_index(drop=True)
+
+    manifest = _manifest(store, changed)
+    if len(manifest) and (manifest["features_version"].astype(str) != FEATURES_VERSION).any():
+        return None
+    r0 = first_changed_seq(season_digests(changed), manifest)
+    starts = [s for s in (None if r0 is None else r0 // 100, first_full) if s is not None]
+    if not starts:
+        return _Plan(None, _read_raw(store, changed, have), season_digests(changed), manifest, None)
+    need = min(starts)
+    cuts = [c for c in snapshot_cuts(store) if c <= need]
+    prior = read_snapshot(store, cuts[-1], FEATURES_VERSION) if cuts else None
+    if prior is None:
+        return None
+    cut = cuts[-1]
+    fresh = [s for s in data_seasons if s >= cut]
+    inp = FeatureInputs(_read_raw(store, fresh, have).tables, prior=prior)
+    now = season_digests(fresh)
+    return _Plan(r0, inp, now, _manifest(store, sorted(set(now["season"].astype(int)))), cut)
+
+
 def update_feature_tables(
     store: Store,
     seasons: Iterable[int] | None = None,
     full: bool = False,
     inputs: FeatureInputs | None = None,
+    changed_seasons: Iterable[int] | None = None,
 ) -> BuildReport:
     """Bring the feature tables up to date with the Store's canonical tables.
 
     - ``seasons``: seasons to materialise in addition to those already materialised (later
       seasons present in the Store are always added, so new seasons get tables).
     - ``full``: recompute ``seasons`` entirely (default: only rows from the first changed race).
+    - ``changed_seasons``: the only seasons whose inputs may have changed (the seasons of a
+      ``RaceIngested`` event). Then only their raw tables are read to find the first changed
+      race R0, and the refresh starts from the newest feature-state snapshot before R0's season
+      (``pitwall.features.state``): the cost of the seasons from that snapshot on, not of the
+      history. Without it, every input is read and compared with the manifest.
 
-    All partitions (features and manifest) are written in one commit.
+    All partitions (features, manifest, state snapshots) are written in one commit.
     """
     start = time.perf_counter()
-    inp = inputs if inputs is not None else FeatureInputs.from_store(store)
-    digests = input_digests(inp)
     report = BuildReport()
-    if not len(digests):
+    data_seasons = sorted(set(stored_seasons(store, "races"))) if inputs is None else []
+    if inputs is not None:
+        data_seasons = sorted(set(inputs["races"]["season"].astype(int)))
+    if not data_seasons:
         report.seconds = time.perf_counter() - start
         return report
-    data_seasons = set(digests["season"].astype(int))
     existing = set(materialised_seasons(store))
     requested = {int(s) for s in seasons} if seasons is not None else set()
-    unknown = requested - data_seasons
+    unknown = requested - set(data_seasons)
     if unknown:
         raise FeatureInputError(f"seasons: no races in the store for {sorted(unknown)}", field="seasons")
     target = existing | requested
     if target:
         target |= {s for s in data_seasons if s > max(target)}
-    target &= data_seasons | existing
+    target &= set(data_seasons) | existing
     if not target:
         report.seconds = time.perf_counter() - start
         return report
-    manifest = _manifest(store)
-    r0 = first_changed_seq(digests, manifest)
     full_seasons = (requested if full else set()) | (target - existing)
+    plan = None
+    if changed_seasons is not None and inputs is None and not (full and requested):
+        changed = sorted({int(s) for s in changed_seasons} & set(data_seasons))
+        first_full = min(full_seasons) if full_seasons else None
+        if not changed and first_full is None:
+            report.seconds = time.perf_counter() - start
+            return report
+        plan = _plan_from_hint(store, changed, first_full, data_seasons)
+    if plan is None:
+        plan = _plan_full(store, inputs)
+    inp, digests, manifest = plan.inputs, plan.digests, plan.manifest
+    if not len(digests):
+        report.seconds = time.perf_counter() - start
+        return report
+    r0 = plan.r0
     if r0 is None:  # nothing changed: only seasons to build from scratch
         r0 = int(digests["seq"].max()) + 1
         partial: set[int] = set()
@@ -255,9 +355,17 @@ def update_feature_tables(
         )
         if not same:
             objects[(MANIFEST, int(season))] = rows.reset_index(drop=True)
+    # state: the snapshot before the last materialised season, and every snapshot a change made stale
+    # (a snapshot with cut C holds the seasons before C: a change in season S makes every C > S stale)
+    cuts = set(snapshot_cuts(store))
+    stale = {c for c in cuts if plan.r0 is not None and c > plan.r0 // 100}
+    if top not in cuts:
+        stale.add(top)
+    for cut in sorted(stale):
+        objects.update(snapshot_objects(inp, cut, FEATURES_VERSION))
     store.write_partitions(objects)
-    first = digests[digests["seq"] >= r0]
-    report.first_changed_race = str(first["race_id"].iloc[0]) if len(first) else None
+    changed_races = digests[digests["seq"] >= r0]
+    report.first_changed_race = str(changed_races["race_id"].iloc[0]) if len(changed_races) else None
     report.seasons_written = write_seasons
     report.seconds = time.perf_counter() - start
     return report
@@ -278,9 +386,9 @@ def build_feature_tables(store: Store, seasons: Iterable[int] | None = None) -> 
 def race_ingested_handler(store: Store) -> Callable[[RaceIngested], BuildReport | None]:
     """A ``RaceIngested`` subscriber that keeps materialised feature tables fresh.
 
-    Does nothing while no tables are materialised, or when the race's season inputs match the
-    manifest (so the burst of events of a bulk re-ingest costs one cheap check each after the
-    first rebuild). Otherwise rebuilds from the first changed race onward.
+    Does nothing while no tables are materialised, or when the inputs of the event's seasons
+    match the manifest (only those seasons are read). Otherwise refreshes from the first changed
+    race onward, from the feature state (``update_feature_tables(changed_seasons=...)``).
 
         bus.subscribe(race_ingested_handler(store))
     """
@@ -288,14 +396,7 @@ def race_ingested_handler(store: Store) -> Callable[[RaceIngested], BuildReport 
     def handle(event: RaceIngested) -> BuildReport | None:
         if not materialised_seasons(store):
             return None
-        season = int(event.season)
-        local = FeatureInputs(
-            {name: read_dataset(store, name, [season]) for name in INPUT_TABLES}  # only this season's rows
-        )
-        now = input_digests(local)
-        then = _manifest(store, [season])
-        if len(then) and first_changed_seq(now, then) is None:
-            return None
-        return update_feature_tables(store)
+        report = update_feature_tables(store, changed_seasons=event.seasons)
+        return report if report.seasons_written else None
 
     return handle

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pitwall.features.history import asof_before, rolling_mean, rolling_sum, sorted_history
-from pitwall.features.inputs import FeatureInputs, race_seq
+from pitwall.features.history import asof_before, only, rolling_mean, rolling_sum, sorted_history
+from pitwall.features.inputs import FeatureInputs
 from pitwall.features.spec import group_features
 
 C = ["constructor_key"]
@@ -17,33 +17,13 @@ C = ["constructor_key"]
 
 def constructor_points(inp: FeatureInputs) -> pd.DataFrame:
     """Points per (race ``seq``, ``constructor_key``): Grand Prix plus sprint points of all its cars."""
-    return inp.memo("constructor_points", lambda: _build_constructor_points(inp))
+    return inp.constructor_points[["seq", "constructor_key", "points"]]
 
 
-def _build_constructor_points(inp: FeatureInputs) -> pd.DataFrame:
-    frames = []
-    for name in ("results", "sprint_results"):
-        t = inp[name]
-        t = t[t["constructor_id"].notna()]
-        t = inp.add_keys(
-            pd.DataFrame(
-                {
-                    "seq": race_seq(t["season"], t["round"]),
-                    "constructor_id": t["constructor_id"],
-                    "points": t["points"].astype("float64"),
-                }
-            )
-        )
-        frames.append(t.groupby(["seq", "constructor_key"])["points"].sum())
-    return pd.concat(frames, axis=1).fillna(0.0).sum(axis=1).rename("points").reset_index()
-
-
-def _race_team_frame(inp: FeatureInputs) -> pd.DataFrame:
-    return inp.memo("race_team_frame", lambda: _build_race_team_frame(inp))
-
-
-def _build_race_team_frame(inp: FeatureInputs) -> pd.DataFrame:
-    s = inp.starts[inp.starts["constructor_id"].notna()]
+def _race_team_frame(inp: FeatureInputs, teams: np.ndarray) -> pd.DataFrame:
+    """Per (race, circuit, constructor) of ``teams``: starts, technical DNFs, mean finish, points."""
+    s = only(inp.starts, "constructor_key", teams)
+    s = s[s["constructor_id"].notna()]
     g = s.groupby(["seq", "circuit_key", "constructor_key"])
     t = g.agg(
         n_starts=("driver_key", "size"), n_tech=("technical_dnf", "sum"), mean_finish=("finish_pos", "mean")
@@ -55,8 +35,8 @@ def _build_race_team_frame(inp: FeatureInputs) -> pd.DataFrame:
     return t
 
 
-def _team_history(inp: FeatureInputs) -> pd.DataFrame:
-    h = sorted_history(_race_team_frame(inp), C)
+def _team_history(frame: pd.DataFrame) -> pd.DataFrame:
+    h = sorted_history(frame, C)
     tech = rolling_sum(h, C, "n_tech", 10)
     starts = rolling_sum(h, C, "n_starts", 10)
     h["reliability_rate"] = 1.0 - tech / starts
@@ -66,15 +46,15 @@ def _team_history(inp: FeatureInputs) -> pd.DataFrame:
     return h
 
 
-def _team_track_history(inp: FeatureInputs) -> pd.DataFrame:
+def _team_track_history(frame: pd.DataFrame) -> pd.DataFrame:
     by = ["constructor_key", "circuit_key"]
-    h = sorted_history(_race_team_frame(inp), by)
+    h = sorted_history(frame, by)
     h["team_track_performance"] = rolling_mean(h, by, "mean_finish", 3)
     return h
 
 
-def _quali_team_history(inp: FeatureInputs) -> pd.DataFrame:
-    q = inp.quali
+def _quali_team_history(inp: FeatureInputs, teams: np.ndarray) -> pd.DataFrame:
+    q = only(inp.quali, "constructor_key", teams)
     q = q[q["gap_pct"].notna() & q["constructor_id"].notna()]
     t = q.groupby(["seq", "constructor_key"])["gap_pct"].min().rename("gap").reset_index()
     kinds = inp.races.set_index("seq")[["is_power", "is_downforce"]]
@@ -97,11 +77,10 @@ def _quali_team_history(inp: FeatureInputs) -> pd.DataFrame:
 
 def team_pit_history(inp: FeatureInputs) -> pd.DataFrame:
     """Per (race, constructor) with valid stops: avg_pit_stop_time over its last 5 such races up to it."""
-    return inp.memo("team_pit_history", lambda: _build_pit_history(inp))
+    return inp.memo("team_pit_history", lambda: _pit_history(inp.pit_stops))
 
 
-def _build_pit_history(inp: FeatureInputs) -> pd.DataFrame:
-    ps = inp.pit_stops
+def _pit_history(ps: pd.DataFrame) -> pd.DataFrame:
     ps = ps[~ps["outlier"] & ps["constructor_id"].notna()]
     t = ps.groupby(["seq", "constructor_key"])["time_s"].agg(["sum", "count"]).reset_index()
     t["count"] = t["count"].astype("float64")
@@ -110,14 +89,12 @@ def _build_pit_history(inp: FeatureInputs) -> pd.DataFrame:
     return h
 
 
-def _standings(inp: FeatureInputs) -> pd.DataFrame:
-    """Constructors' standings after every race: one row per (race, constructor entered so far that season)."""
-    res = inp["results"]
-    res = res[res["constructor_id"].notna()]
-    entered = inp.add_keys(
-        pd.DataFrame({"seq": race_seq(res["season"], res["round"]), "constructor_id": res["constructor_id"]})
-    )
-    entered = entered[entered["seq"].isin(inp.races["seq"])].drop_duplicates(["seq", "constructor_key"])
+def _standings(inp: FeatureInputs, from_season: int) -> pd.DataFrame:
+    """Constructors' standings after every race of the seasons from ``from_season``: one row per
+    (race, constructor entered so far that season). Standings restart every season, so those
+    seasons' rows are the same as when every season is computed."""
+    entered = inp.constructor_entries[["seq", "constructor_key"]]
+    entered = entered[(entered["seq"] >= from_season * 100).to_numpy()]
     pts = entered.merge(constructor_points(inp), on=["seq", "constructor_key"], how="left").fillna({"points": 0.0})
     if not len(pts):
         return pd.DataFrame(columns=["seq", "constructor_key", "constructor_position", "src_season"])
@@ -138,47 +115,40 @@ def _standings(inp: FeatureInputs) -> pd.DataFrame:
     )
 
 
-def _race_pace_history(inp: FeatureInputs) -> pd.DataFrame:
+def _race_pace_history(inp: FeatureInputs, teams: np.ndarray) -> pd.DataFrame:
     """Per (race, constructor) with clean laps: the mean of its cars' median clean-lap times over
     the field's median (%), and its rolling mean over the constructor's last ``RACE_PACE_WINDOW``."""
     from pitwall.features.spec import RACE_PACE_WINDOW
 
-    lp = inp.laps
-    if not len(lp):
-        return pd.DataFrame(
-            {"seq": pd.Series(dtype="int64"), "constructor_key": pd.Series(dtype="int64"), "team_race_pace": []}
-        )
-    clean = lp[lp["clean"] & lp["driver_id"].notna()]
-    car = clean.groupby(["seq", "car_key", "driver_id"], observed=True)["lap_time_s"].median().reset_index()
-    car["race_id"] = car["seq"].map(inp.races.set_index("seq")["race_id"]).astype("string")
-    car["driver_id"] = car["driver_id"].astype("string")
-    teams = inp.starts[["race_id", "driver_id", "constructor_id"]]
-    car = car.merge(teams, on=["race_id", "driver_id"], how="inner")
-    car = inp.add_keys(car[car["constructor_id"].notna()])
-    field = car.groupby("seq")["lap_time_s"].transform("median")
-    car["pct"] = (car["lap_time_s"] / field - 1.0) * 100.0
-    t = car.groupby(["seq", "constructor_key"])["pct"].mean().reset_index()
+    t = only(inp.team_race_pct, "constructor_key", teams)[["seq", "constructor_key", "pct"]]
     h = sorted_history(t, C)
     h["team_race_pace"] = rolling_mean(h, C, "pct", RACE_PACE_WINDOW)
     return h
 
 
 def team_features(inp: FeatureInputs, rows: pd.DataFrame) -> pd.DataFrame:
-    """Team-group features for ``rows`` (needs ``seq``, ``season``, ``constructor_id``, ``circuit_id``)."""
-    stand = asof_before(rows, _standings(inp), C, ["constructor_position", "src_season"])
+    """Team-group features for ``rows`` (needs ``seq``, ``season``, ``constructor_id``, ``circuit_id``).
+
+    Histories are per constructor (standings per season), so only the rows' constructors'
+    histories (and the standings from the season before the rows' first) are computed.
+    """
+    teams = rows["constructor_key"].unique()
+    first = int(rows["season"].min()) - 1 if len(rows) else 0
+    stand = asof_before(rows, _standings(inp, first), C, ["constructor_position", "src_season"])
     recent = stand["src_season"] >= rows["season"].astype("int64") - 1
+    frame = _race_team_frame(inp, teams)
     parts = [
         stand["constructor_position"].where(recent),
-        asof_before(rows, team_pit_history(inp), C, ["avg_pit_stop_time"]),
-        asof_before(rows, _team_history(inp), C, ["reliability_rate", "points_trajectory"]),
+        asof_before(rows, _pit_history(only(inp.pit_stops, "constructor_key", teams)), C, ["avg_pit_stop_time"]),
+        asof_before(rows, _team_history(frame), C, ["reliability_rate", "points_trajectory"]),
         asof_before(
             rows,
-            _quali_team_history(inp),
+            _quali_team_history(inp, teams),
             C,
             ["upgrade_effectiveness", "power_track_advantage", "downforce_track_advantage"],
         ),
-        asof_before(rows, _team_track_history(inp), ["constructor_key", "circuit_key"], ["team_track_performance"]),
-        asof_before(rows, _race_pace_history(inp), C, ["team_race_pace"]),
+        asof_before(rows, _team_track_history(frame), ["constructor_key", "circuit_key"], ["team_track_performance"]),
+        asof_before(rows, _race_pace_history(inp, teams), C, ["team_race_pace"]),
     ]
     out = pd.concat(parts, axis=1).astype("float64")
     return out[group_features("team")].replace([np.inf, -np.inf], np.nan)
