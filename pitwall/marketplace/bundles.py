@@ -98,32 +98,14 @@ def zip_files(files: Mapping[str, bytes]) -> bytes:
 
 
 def files_from_tar(data: bytes) -> dict[str, bytes]:
-    """The regular files of a ``model.tar.gz`` (names without ``./``), read in memory.
+    """The regular files of a ``model.tar.gz`` (names without ``./``), read in memory with the
+    archive rules of the one check (:func:`pitwall.ml.artifacts.tar_members`: sizes and
+    compression ratio before decompressing, entry count, no link, device or duplicate, safe
+    names); nothing is extracted to disk. The files are then checked like any bundle by
+    :func:`check_bundle`."""
+    from pitwall.ml.artifacts import tar_members
 
-    Links, devices and duplicate names are refused (they would be lost by the conversion to
-    a bundle); nothing is extracted to disk. The names are checked like any bundle entry by
-    :func:`check_bundle`.
-    """
-    from pitwall.ml.artifacts import MAX_BUNDLE_BYTES, MAX_BUNDLE_FILES
-    from pitwall.ml.errors import ArtifactIntegrityError
-
-    files: dict[str, bytes] = {}
-    total = 0
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
-        for member in archive:
-            name = member.name.removeprefix("./")
-            if member.isdir():
-                continue
-            if not member.isfile():
-                raise ArtifactIntegrityError(f"archive entry {member.name!r}: only regular files are allowed")
-            if name in files:
-                raise ArtifactIntegrityError(f"archive entry {member.name!r}: duplicate entry")
-            total += member.size
-            if total > MAX_BUNDLE_BYTES or len(files) >= MAX_BUNDLE_FILES:
-                raise ArtifactIntegrityError("archive: too large or too many files")
-            extracted = archive.extractfile(member)
-            files[name] = extracted.read() if extracted is not None else b""
-    return files
+    return tar_members(data, "archive")
 
 
 def tar_gz_files(files: Mapping[str, bytes]) -> bytes:

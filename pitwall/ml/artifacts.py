@@ -3,10 +3,11 @@
 An artifact is a folder::
 
     metadata.json            what the model is (see ``save_model``) + sha256 of every file
-    model.ubj | model.txt | model.skops           single model
+    model.ubj | model.txt | model.cbm | model.skops   single model
     members/00-xgboost/model.ubj, members/01-...  averaging ensemble, one folder per member
 
-Formats: XGBoost UBJSON (``save_model``), LightGBM text (``Booster.save_model``) and
+Formats: XGBoost UBJSON (``save_model``), LightGBM text (``Booster.save_model``), CatBoost's
+binary ``.cbm`` (``save_model(format="cbm")``, a FlatBuffers model, not a pickle) and
 scikit-learn through skops (``skops.io``) loaded with an explicit allowlist of the
 non-default types our estimators need. Nothing is ever unpickled.
 
@@ -25,9 +26,15 @@ import math
 import os
 import platform
 import shutil
+import signal
 import stat
+import subprocess
+import sys
+import tarfile
 import uuid
 import zipfile
+import zlib
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path, PurePosixPath
@@ -43,8 +50,13 @@ from pitwall.ml.model import BaseModel, EnsembleModel, TrainedModel
 
 METADATA_FILE = "metadata.json"
 FORMAT_VERSION = 1
-MODEL_FILES = {"xgboost-ubj": "model.ubj", "lightgbm-txt": "model.txt", "skops": "model.skops"}
-ALLOWED_SUFFIXES = frozenset({".json", ".ubj", ".txt", ".skops"})
+MODEL_FILES = {
+    "xgboost-ubj": "model.ubj",
+    "lightgbm-txt": "model.txt",
+    "catboost-cbm": "model.cbm",
+    "skops": "model.skops",
+}
+ALLOWED_SUFFIXES = frozenset({".json", ".ubj", ".txt", ".cbm", ".skops"})
 PICKLE_SUFFIXES = frozenset({".pkl", ".pickle", ".joblib", ".dill", ".pt", ".pth", ".npy", ".npz", ".sav"})
 # Non-default types skops must accept for our scikit-learn estimators, and nothing else.
 SKOPS_TRUSTED_TYPES = frozenset(
@@ -70,10 +82,43 @@ SKOPS_CLASSES = {
     "neural_net": {"Pipeline"},
     "logistic": {"Pipeline"},
     "linear": {"Pipeline"},
+    "conditional_logit": {"Pipeline"},
 }
-MAX_BUNDLE_BYTES = 512 * 1024 * 1024
+MAX_BUNDLE_BYTES = 256 * 1024 * 1024
+"""A bundle or archive as received (compressed)."""
+MAX_UNPACKED_BYTES = 256 * 1024 * 1024
+"""All files of an artifact together, uncompressed (checked from the headers before anything
+is decompressed, and again while reading)."""
+MAX_MEMBER_BYTES = 128 * 1024 * 1024
+"""One file of an artifact, uncompressed."""
 MAX_BUNDLE_FILES = 256
-_LIBRARIES = ("numpy", "pandas", "scikit-learn", "xgboost", "xgboost-cpu", "lightgbm", "skops", "optuna", "pitwall")
+MAX_SKOPS_ENTRIES = 65536
+MAX_COMPRESSION_RATIO = 100
+"""Uncompressed / compressed size of a file larger than ``RATIO_FLOOR_BYTES`` (a decompression bomb
+beyond it); model files compress 2-10x."""
+RATIO_FLOOR_BYTES = 1024 * 1024
+MAX_METADATA_BYTES = 4 * 1024 * 1024
+MAX_JSON_DEPTH = 64
+MAX_ENSEMBLE_MEMBERS = 32
+PROBE_TIMEOUT_S = 300.0
+"""How long the child process that test-loads native model files may take."""
+NATIVE_FORMATS = frozenset({"xgboost-ubj", "lightgbm-txt", "catboost-cbm"})
+"""Formats parsed by C/C++ code: a crafted file can crash the process, so they are test-loaded in
+a child process before they are loaded into this one (``probe_artifact``)."""
+_MAGIC = {"xgboost-ubj": b"{", "lightgbm-txt": b"tree\n", "catboost-cbm": b"CBM1", "skops": b"PK\x03\x04"}
+_LIBRARIES = (
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "xgboost",
+    "xgboost-cpu",
+    "lightgbm",
+    "catboost",
+    "skops",
+    "optuna",
+    "flaml",
+    "pitwall",
+)
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -142,6 +187,382 @@ def _looks_like_pickle(data: bytes) -> bool:
 
 
 # ---------------------------------------------------------------------------------------
+# the one check: archives (zip bundles, model.tar.gz), then the files (``check_files``)
+# ---------------------------------------------------------------------------------------
+def _entry_error(where: str, name: str, problem: str) -> ArtifactIntegrityError:
+    return ArtifactIntegrityError(f"{where} entry {name!r}: {problem}")
+
+
+def _check_sizes(where: str, name: str, size: int, compressed: int | None, total: int) -> None:
+    """Size rules of one file (declared sizes, before it is decompressed)."""
+    if size > MAX_MEMBER_BYTES:
+        raise _entry_error(where, name, f"{size} bytes uncompressed exceeds the limit of {MAX_MEMBER_BYTES} per file")
+    if compressed is not None and size > RATIO_FLOOR_BYTES and size > MAX_COMPRESSION_RATIO * max(compressed, 1):
+        raise _entry_error(
+            where,
+            name,
+            f"compression ratio {size // max(compressed, 1)}:1 exceeds the limit of {MAX_COMPRESSION_RATIO}:1 "
+            "(decompression bomb)",
+        )
+    if total > MAX_UNPACKED_BYTES:
+        raise _entry_error(
+            where, name, f"the files together exceed the limit of {MAX_UNPACKED_BYTES} bytes uncompressed"
+        )
+
+
+def _check_entry_name(where: str, name: str) -> None:
+    if name == METADATA_FILE:
+        return
+    try:
+        check_member_name(name)
+    except ArtifactIntegrityError as exc:
+        raise _entry_error(where, name, str(exc).split(": ", 1)[-1]) from None
+
+
+def zip_members(data: bytes, where: str = "bundle", *, artifact_names: bool = True) -> dict[str, bytes]:
+    """The files of a zip bundle, read in memory with the archive rules: at most
+    ``MAX_BUNDLE_BYTES`` compressed, ``MAX_BUNDLE_FILES`` entries, ``MAX_MEMBER_BYTES`` per file and
+    ``MAX_UNPACKED_BYTES`` together (from the headers, before decompressing, and while reading),
+    a compression ratio up to ``MAX_COMPRESSION_RATIO``; regular files and folders only (no
+    symlink, device or FIFO), no duplicate, no encrypted entry, safe relative names. Nothing is
+    written. ``artifact_names=False`` (a skops file's own zip, never unpacked): any names, up to
+    ``MAX_SKOPS_ENTRIES`` entries (one per array)."""
+    if not isinstance(data, bytes | bytearray):
+        raise MLInputError(f"data: expected bytes, got {type(data).__name__}")
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise ArtifactIntegrityError(f"{where}: {len(data)} bytes exceeds the {MAX_BUNDLE_BYTES} byte limit")
+    check_name = _check_entry_name if artifact_names else (lambda where, name: None)
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(bytes(data)))
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise ArtifactIntegrityError(f"{where}: not a zip archive") from None
+    files: dict[str, bytes] = {}
+    with zf:
+        infos = zf.infolist()
+        limit = MAX_BUNDLE_FILES if artifact_names else MAX_SKOPS_ENTRIES
+        if len(infos) > limit:
+            raise ArtifactIntegrityError(f"{where}: {len(infos)} entries exceed the limit of {limit}")
+        seen: set[str] = set()
+        total = 0
+        for info in infos:
+            name = info.filename
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                raise _entry_error(where, name, "symlinks are not allowed")
+            if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
+                raise _entry_error(where, name, "only regular files and folders are allowed")
+            if name in seen:
+                raise _entry_error(where, name, "duplicate entry")
+            seen.add(name)
+            if info.is_dir():
+                check_name(where, name.rstrip("/") + "/x.json")  # same path rules for folders
+                continue
+            check_name(where, name)
+            if info.flag_bits & 0x1:
+                raise _entry_error(where, name, "encrypted entries are not allowed")
+            total += info.file_size
+            _check_sizes(where, name, info.file_size, info.compress_size, total)
+        for info in infos:
+            if info.is_dir():
+                continue
+            try:
+                with zf.open(info) as fh:
+                    blob = fh.read(info.file_size + 1)
+            except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError, OSError, EOFError) as exc:
+                raise _entry_error(where, info.filename, f"corrupted ({exc})") from None
+            except Exception as exc:  # noqa: BLE001 - zlib.error and friends: a damaged stream
+                raise _entry_error(where, info.filename, f"corrupted ({exc})") from None
+            if len(blob) != info.file_size:
+                raise _entry_error(where, info.filename, "its size differs from the size its header declares")
+            files[info.filename] = blob
+    return files
+
+
+def tar_members(data: bytes, where: str = "archive") -> dict[str, bytes]:
+    """The regular files of a ``model.tar.gz`` (names without ``./``), read in memory with the
+    archive rules of ``zip_members`` (the ratio over the whole archive); symlinks, hard links,
+    devices and FIFOs are refused, nothing is extracted to disk."""
+    if not isinstance(data, bytes | bytearray):
+        raise MLInputError(f"data: expected bytes, got {type(data).__name__}")
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise ArtifactIntegrityError(f"{where}: {len(data)} bytes exceeds the {MAX_BUNDLE_BYTES} byte limit")
+    files: dict[str, bytes] = {}
+    total = 0
+    try:
+        with tarfile.open(fileobj=io.BytesIO(bytes(data)), mode="r:*") as archive:
+            for count, member in enumerate(archive, start=1):
+                name = member.name.removeprefix("./")
+                if count > MAX_BUNDLE_FILES:
+                    raise ArtifactIntegrityError(f"{where}: more than {MAX_BUNDLE_FILES} entries")
+                if member.issym() or member.islnk():
+                    raise _entry_error(where, member.name, "only regular files are allowed (a symlink or hard link)")
+                if member.isdir():
+                    if name not in ("", "."):
+                        _check_entry_name(where, name.rstrip("/") + "/x.json")
+                    continue
+                if not member.isfile():
+                    raise _entry_error(where, member.name, "only regular files are allowed")
+                _check_entry_name(where, name)
+                if name in files:
+                    raise _entry_error(where, member.name, "duplicate entry")
+                total += member.size
+                _check_sizes(where, member.name, member.size, None, total)
+                if total > RATIO_FLOOR_BYTES and total > MAX_COMPRESSION_RATIO * len(data):
+                    raise _entry_error(
+                        where,
+                        member.name,
+                        f"the archive expands more than {MAX_COMPRESSION_RATIO}:1 (decompression bomb)",
+                    )
+                extracted = archive.extractfile(member)
+                blob = extracted.read(member.size + 1) if extracted is not None else b""
+                if len(blob) != member.size:
+                    raise _entry_error(where, member.name, "its size differs from the size its header declares")
+                files[name] = blob
+    except tarfile.TarError as exc:
+        raise ArtifactIntegrityError(f"{where}: not a readable tar archive ({exc})") from None
+    except (EOFError, OSError, zlib.error) as exc:
+        raise ArtifactIntegrityError(f"{where}: corrupted archive ({exc})") from None
+    return files
+
+
+# ---------------------------------------------------------------------------------------
+# the one check: the files
+# ---------------------------------------------------------------------------------------
+def _json_depth(value: Any) -> int:
+    """Nesting depth of parsed JSON (iterative: no recursion limit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
+def _parse_json(raw: bytes, what: str, max_bytes: int = MAX_METADATA_BYTES, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Strict JSON of a file inside an artifact: size, UTF-8, syntax, no NaN, nesting depth."""
+    if len(raw) > max_bytes:
+        raise ArtifactIntegrityError(f"{what}: {len(raw)} bytes exceeds the {max_bytes} byte limit")
+
+    def constant(token: str) -> Any:
+        raise ValueError(f"{token} is not valid JSON")
+
+    try:
+        value = json.loads(raw.decode("utf-8"), parse_constant=constant)
+    except RecursionError:
+        raise ArtifactIntegrityError(f"{what}: nested deeper than {max_depth} levels") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ArtifactIntegrityError(f"{what}: not valid JSON ({exc})") from None
+    if _json_depth(value) > max_depth:
+        raise ArtifactIntegrityError(f"{what}: nested deeper than {max_depth} levels")
+    return value
+
+
+def _model_entries(meta: dict[str, Any], where: str) -> list[tuple[str, dict[str, Any]]]:
+    """(label, entry) of each model file a ``metadata.json`` describes."""
+    kind = meta.get("kind")
+    if kind == "single":
+        return [("", meta)]
+    if kind == "ensemble":
+        members = meta.get("members")
+        if not isinstance(members, list) or not members or len(members) > MAX_ENSEMBLE_MEMBERS:
+            raise ArtifactIntegrityError(
+                f"{METADATA_FILE} in {where}: 'members' must list 1 to {MAX_ENSEMBLE_MEMBERS} member models"
+            )
+        if not all(isinstance(m, dict) for m in members):
+            raise ArtifactIntegrityError(f"{METADATA_FILE} in {where}: every entry of 'members' must be an object")
+        return [(f"members[{i}].", m) for i, m in enumerate(members)]
+    raise ArtifactIntegrityError(f"{METADATA_FILE} in {where}: unknown artifact kind {kind!r}")
+
+
+def check_description(meta: dict[str, Any], where: str, read: Callable[[str], bytes]) -> None:
+    """The model a ``metadata.json`` describes, against the files: a valid task, a known
+    algorithm that trains it, ``model_format`` the algorithm's format, ``model_file`` one of the
+    listed files under the format's name, that file's content in that format (skops: only the
+    allowlisted types and the algorithm's estimator class), any other listed file JSON."""
+    spec = _spec_from(meta)
+    listed: dict[str, str] = meta["files"]
+    model_files: set[str] = set()
+    for label, entry in _model_entries(meta, where):
+        algorithm = entry.get("algorithm")
+        if not isinstance(algorithm, str) or algorithm not in A.ALGORITHMS:
+            raise ArtifactIntegrityError(f"{METADATA_FILE} in {where}: {label}unknown algorithm {algorithm!r}")
+        try:
+            expected = A.get_algorithm(algorithm, spec.kind).fmt
+        except MLInputError as exc:
+            raise ArtifactIntegrityError(f"{METADATA_FILE} in {where}: {label}{exc}") from None
+        fmt = entry.get("model_format")
+        if fmt != expected:
+            raise ArtifactIntegrityError(
+                f"{METADATA_FILE} in {where}: {label}model_format {fmt!r} does not match algorithm "
+                f"{algorithm!r} (stored as {expected!r})"
+            )
+        name = entry.get("model_file")
+        if not isinstance(name, str) or name not in listed:
+            raise ArtifactIntegrityError(
+                f"{METADATA_FILE} in {where}: {label}model_file {name!r} is not one of the artifact's files"
+            )
+        if PurePosixPath(name).name != MODEL_FILES[fmt]:
+            raise ArtifactIntegrityError(
+                f"{METADATA_FILE} in {where}: {label}model_file {name!r}: a {fmt} model is stored as "
+                f"{MODEL_FILES[fmt]!r}"
+            )
+        if not isinstance(entry.get("params"), dict):
+            raise ArtifactIntegrityError(f"{METADATA_FILE} in {where}: {label}params must be an object")
+        check_model_bytes(name, fmt, algorithm, read(name))
+        model_files.add(name)
+    for name in sorted(set(listed) - model_files):
+        if PurePosixPath(name).suffix.lower() != ".json":
+            raise ArtifactIntegrityError(
+                f"file {name!r}: not a model file of this artifact (only JSON may sit beside them)"
+            )
+        _parse_json(read(name), f"file {name!r}")
+
+
+def check_model_bytes(name: str, fmt: str, algorithm: str, blob: bytes) -> None:
+    """The content of a model file is what its format says: no pickle, the format's leading
+    bytes, LightGBM text as UTF-8, skops through :func:`_check_skops`."""
+    if _looks_like_pickle(blob):
+        raise ArtifactIntegrityError(f"file {name!r}: pickle data is not allowed")
+    if not blob.startswith(_MAGIC[fmt]):
+        raise ArtifactIntegrityError(f"file {name!r}: cannot be loaded as {fmt} (its content does not start like one)")
+    if fmt == "lightgbm-txt":
+        try:
+            blob.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ArtifactIntegrityError(f"file {name!r}: cannot be loaded as lightgbm-txt (not text)") from None
+    if fmt == "skops":
+        _check_skops(name, algorithm, blob)
+
+
+def _check_skops(name: str, algorithm: str, blob: bytes) -> None:
+    """A skops file (a zip): its own archive rules, a top-level estimator of ``algorithm``'s
+    classes and no type outside ``SKOPS_TRUSTED_TYPES`` (read from its schema, nothing built)."""
+    inner = zip_members(blob, f"file {name!r}", artifact_names=False)
+    if "schema.json" not in inner:
+        raise ArtifactIntegrityError(f"file {name!r}: not a skops file (no schema.json)")
+    import skops.io as sio
+
+    try:
+        untrusted = sio.get_untrusted_types(data=blob)
+    except Exception as exc:  # noqa: BLE001 - skops refusing the file: name it
+        raise ArtifactIntegrityError(f"file {name!r}: cannot be read as skops ({exc})") from None
+    unknown = sorted(set(untrusted) - SKOPS_TRUSTED_TYPES)
+    if unknown:
+        raise ArtifactIntegrityError(f"file {name!r}: contains types outside the allowlist: {', '.join(unknown)}")
+    schema = _parse_json(inner["schema.json"], f"file {name!r} schema.json", MAX_MEMBER_BYTES, 512)
+    cls = schema.get("__class__") if isinstance(schema, dict) else None
+    module = schema.get("__module__") if isinstance(schema, dict) else None
+    if cls not in SKOPS_CLASSES.get(algorithm, set()) or not str(module).startswith("sklearn."):
+        raise ArtifactIntegrityError(f"file {name!r}: holds a {module}.{cls}, not a {algorithm} estimator")
+
+
+def check_files(files: Mapping[str, bytes], where: str = "bundle") -> dict[str, bytes]:
+    """THE artifact check on ``{name: bytes}`` (a bundle's or archive's files): ``metadata.json``
+    present and valid, every listed file present with its sha256 and nothing else, no pickle,
+    and the described model matching the files (:func:`check_description`). Returns the files."""
+    if METADATA_FILE not in files:
+        raise ArtifactIntegrityError(f"{where}: missing {METADATA_FILE}")
+    for name in files:
+        _check_entry_name(where, name)
+    meta = _parse_metadata(files[METADATA_FILE], where)
+    listed: dict[str, str] = meta["files"]
+    for name in sorted(files):
+        if name != METADATA_FILE and name not in listed:
+            raise _entry_error(where, name, f"not listed in {METADATA_FILE}")
+    for name, digest in listed.items():
+        if name not in files:
+            raise ArtifactIntegrityError(f"{where}: file {name!r} listed in {METADATA_FILE} is missing")
+        if _looks_like_pickle(files[name]):
+            raise _entry_error(where, name, "pickle data is not allowed")
+        if sha256_bytes(files[name]) != digest:
+            raise _entry_error(where, name, "sha256 mismatch (modified or corrupted)")
+    check_description(meta, where, lambda n: files[n])
+    return dict(files)
+
+
+# ---------------------------------------------------------------------------------------
+# native model files: a validating load in a child process first
+# ---------------------------------------------------------------------------------------
+_PROBED: set[str] = set()
+"""sha256 of the ``metadata.json`` of artifacts whose native model files are known to load: tested
+in a child process, or written by ``save_model`` in this one (the checksums pin every file)."""
+_PROBE_CODE = "import sys; from pitwall.ml.artifacts import _probe_child; _probe_child(sys.argv[1])"
+
+
+def _needs_probe(meta: dict[str, Any]) -> bool:
+    try:
+        return any(e.get("model_format") in NATIVE_FORMATS for _, e in _model_entries(meta, "artifact"))
+    except ArtifactIntegrityError:
+        return False
+
+
+def probe_artifact(path: str | Path) -> None:
+    """Load the (verified) artifact at ``path`` in a child process and predict one row with each
+    model file, once per artifact content: a crafted XGBoost/LightGBM/CatBoost file that crashes
+    its C++ parser (segfault, abort) ends the child, and this raises ``ArtifactIntegrityError``
+    naming the artifact and how the loader died instead of taking this process down."""
+    root = Path(path)
+    digest = sha256_file(root / METADATA_FILE)
+    if digest in _PROBED:
+        return
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": ""}
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", _PROBE_CODE, str(root)],
+            capture_output=True,
+            text=True,
+            timeout=PROBE_TIMEOUT_S,
+            env=env,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise ArtifactIntegrityError(
+            f"artifact {str(root)!r}: loading its model files did not finish within {PROBE_TIMEOUT_S:.0f} s"
+        ) from None
+    if proc.returncode == 0:
+        _PROBED.add(digest)
+        return
+    if proc.returncode < 0:
+        try:
+            how = signal.Signals(-proc.returncode).name
+        except ValueError:
+            how = f"signal {-proc.returncode}"
+        raise ArtifactIntegrityError(
+            f"artifact {str(root)!r}: its model file crashed the loader ({how}): corrupt or crafted"
+        )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("pitwall-probe: ")]
+    reason = lines[-1].removeprefix("pitwall-probe: ") if lines else (proc.stderr.strip().splitlines() or ["?"])[-1]
+    raise ArtifactIntegrityError(reason)
+
+
+def _probe_child(path: str) -> None:
+    """In the child: load the artifact in this process and predict two rows of zeros with each
+    estimator; print ``pitwall-probe: <reason>`` and exit 3 when that fails."""
+    try:
+        root = Path(path)
+        model = _load_verified(root, verify_artifact(root))
+        for member in getattr(model, "members", None) or [model]:
+            est = member.estimator
+            width = len(member.features)
+            if _native(member):
+                try:
+                    est.predict(np.zeros((2, width)))
+                except Exception:  # noqa: BLE001, S112 - only a crash matters here; errors surface in-process
+                    continue
+    except ArtifactIntegrityError as exc:
+        print(f"pitwall-probe: {exc}", flush=True)
+        sys.exit(3)
+    except Exception as exc:  # noqa: BLE001 - a library refusing the file: name it
+        print(
+            f"pitwall-probe: artifact {path!r}: its model file cannot be used ({type(exc).__name__}: {exc})", flush=True
+        )
+        sys.exit(3)
+
+
+# ---------------------------------------------------------------------------------------
 # save
 # ---------------------------------------------------------------------------------------
 def _write_estimator(model: TrainedModel, folder: Path) -> tuple[str, str]:
@@ -153,6 +574,8 @@ def _write_estimator(model: TrainedModel, folder: Path) -> tuple[str, str]:
         model.estimator.save_model(str(path))
     elif fmt == "lightgbm-txt":
         model.estimator.save_model(str(path))
+    elif fmt == "catboost-cbm":
+        model.estimator.save_model(str(path), format="cbm")  # CatBoost's own binary model format
     else:
         import skops.io as sio
 
@@ -237,6 +660,7 @@ def save_model(model: BaseModel, path: str | Path, overwrite: bool = False) -> P
         meta["files"] = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
         text = json.dumps(_jsonable(meta), indent=2, sort_keys=True, allow_nan=False)
         (tmp / METADATA_FILE).write_text(text + "\n", encoding="utf-8")
+        _PROBED.add(sha256_bytes((text + "\n").encode("utf-8")))  # written from live estimators here
         if dest.exists():
             shutil.rmtree(dest) if dest.is_dir() else dest.unlink()
         os.replace(tmp, dest)
@@ -250,10 +674,7 @@ def save_model(model: BaseModel, path: str | Path, overwrite: bool = False) -> P
 # verify + load
 # ---------------------------------------------------------------------------------------
 def _parse_metadata(raw: bytes, where: str) -> dict[str, Any]:
-    try:
-        meta = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ArtifactIntegrityError(f"{METADATA_FILE} in {where}: not valid JSON ({exc})") from None
+    meta = _parse_json(raw, f"{METADATA_FILE} in {where}")
     if not isinstance(meta, dict):
         raise ArtifactIntegrityError(f"{METADATA_FILE} in {where}: expected a JSON object")
     files = meta.get("files")
@@ -276,32 +697,50 @@ def _parse_metadata(raw: bytes, where: str) -> dict[str, Any]:
 def verify_artifact(path: str | Path) -> dict[str, Any]:
     """Check an artifact folder and return its metadata; raise ``ArtifactIntegrityError``.
 
-    Checks: ``metadata.json`` parses; every listed file exists, is a regular file and has
-    the recorded sha256; no other file or any symlink is present.
+    The folder form of the one check (``check_files``): only regular files and folders (no
+    symlink, no hard link, device or FIFO), at most ``MAX_BUNDLE_FILES`` files of at most
+    ``MAX_MEMBER_BYTES`` each and ``MAX_UNPACKED_BYTES`` together, safe names; ``metadata.json``
+    parses; every listed file exists with the recorded sha256 and no other file is present; the
+    described model matches its files (``check_description``). Nothing is deserialised.
     """
     root = Path(path)
     if not root.is_dir():
         raise ArtifactIntegrityError(f"artifact {str(root)!r}: not a folder")
-    meta_path = root / METADATA_FILE
-    if meta_path.is_symlink() or not meta_path.is_file():
-        raise ArtifactIntegrityError(f"artifact {str(root)!r}: missing {METADATA_FILE}")
-    meta = _parse_metadata(meta_path.read_bytes(), str(root))
-    files: dict[str, str] = meta["files"]
+    where = repr(str(root))
+    present: set[str] = set()
+    total = 0
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         here = Path(dirpath)
         for name in [*dirnames, *filenames]:
             entry = here / name
             rel = entry.relative_to(root).as_posix()
-            if entry.is_symlink():
+            info = entry.lstat()
+            if stat.S_ISLNK(info.st_mode):
                 raise ArtifactIntegrityError(f"file {rel!r}: symlinks are not allowed in an artifact")
-            if name in filenames and rel != METADATA_FILE and rel not in files:
-                raise ArtifactIntegrityError(f"file {rel!r}: unexpected file (not listed in {METADATA_FILE})")
+            if stat.S_ISDIR(info.st_mode):
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                raise ArtifactIntegrityError(f"file {rel!r}: only regular files are allowed in an artifact")
+            if info.st_nlink > 1:
+                raise ArtifactIntegrityError(f"file {rel!r}: hard links are not allowed in an artifact")
+            present.add(rel)
+            if len(present) > MAX_BUNDLE_FILES:
+                raise ArtifactIntegrityError(f"artifact {where}: more than {MAX_BUNDLE_FILES} files")
+            total += info.st_size
+            _check_sizes(f"artifact {where}", rel, info.st_size, None, total)
+    if METADATA_FILE not in present:
+        raise ArtifactIntegrityError(f"artifact {str(root)!r}: missing {METADATA_FILE}")
+    meta = _parse_metadata((root / METADATA_FILE).read_bytes(), str(root))
+    files: dict[str, str] = meta["files"]
+    for rel in sorted(present - {METADATA_FILE}):
+        if rel not in files:
+            raise ArtifactIntegrityError(f"file {rel!r}: unexpected file (not listed in {METADATA_FILE})")
     for rel, digest in files.items():
-        entry = root / rel
-        if not entry.is_file():
+        if rel not in present:
             raise ArtifactIntegrityError(f"file {rel!r}: listed in {METADATA_FILE} but missing")
-        if sha256_file(entry) != digest:
+        if sha256_file(root / rel) != digest:
             raise ArtifactIntegrityError(f"file {rel!r}: sha256 mismatch (modified or corrupted)")
+    check_description(meta, str(root), lambda rel: (root / rel).read_bytes())
     return meta
 
 
@@ -334,6 +773,12 @@ def _read_estimator(algorithm: str, kind: str, fmt: str, path: Path, params: dic
         import lightgbm as lgb
 
         return lgb.Booster(model_file=str(path))
+    if fmt == "catboost-cbm":
+        import catboost
+
+        est = catboost.CatBoostClassifier() if kind == "classifier" else catboost.CatBoostRegressor()
+        est.load_model(str(path), format="cbm")
+        return est
     import skops.io as sio
 
     untrusted = sio.get_untrusted_types(file=path)
@@ -363,9 +808,26 @@ def _spec_from(meta: dict[str, Any]) -> TaskSpec:
 
 
 def load_model(path: str | Path) -> BaseModel:
-    """Verify (``verify_artifact``) then load an artifact folder written by ``save_model``."""
+    """Verify (``verify_artifact``) then load an artifact folder written by ``save_model``.
+
+    Native model files (XGBoost, LightGBM, CatBoost) are first test-loaded in a child process
+    (``probe_artifact``, once per artifact content), so a corrupt or crafted file raises
+    ``ArtifactIntegrityError`` instead of crashing this process."""
     root = Path(path)
     meta = verify_artifact(root)
+    if _needs_probe(meta):
+        probe_artifact(root)
+    return _load_verified(root, meta)
+
+
+def _native(member: Any) -> bool:
+    return (
+        getattr(member, "algorithm", None) in A.ALGORITHMS and A.get_algorithm(member.algorithm).fmt in NATIVE_FORMATS
+    )
+
+
+def _load_verified(root: Path, meta: dict[str, Any]) -> BaseModel:
+    """Deserialise an artifact folder that ``verify_artifact`` accepted (``meta``)."""
     spec = _spec_from(meta)
     common = {
         "score": meta.get("score"),
@@ -436,63 +898,14 @@ def export_bundle(path: str | Path) -> bytes:
 def bundle_files(data: bytes) -> dict[str, bytes]:
     """The checked files (``{name: bytes}``) of a bundle from ``export_bundle``; nothing is written.
 
-    Rejected (``ArtifactIntegrityError``): a bundle that is not a zip or is too large; entries
-    with absolute or ``..`` paths, backslashes, symlinks, duplicates, pickle files or
-    disallowed suffixes; entries not listed in ``metadata.json`` or listed files that are
-    absent; any sha256 mismatch. The one bundle check: ``import_bundle`` and the marketplace
-    (``pitwall.marketplace.bundles.check_bundle``) both apply it.
+    THE bundle check (``import_bundle`` and the marketplace's ``check_bundle`` both apply it):
+    the archive rules of ``zip_members`` (size, entry count, per-file and total uncompressed
+    size and compression ratio before decompressing, regular files only, safe relative names,
+    no duplicate) then ``check_files`` (``metadata.json``, the sha256 of every listed file and
+    nothing else, no pickle, the described model matching its files and formats).
+    ``ArtifactIntegrityError`` naming the entry and the problem otherwise.
     """
-    if not isinstance(data, bytes | bytearray):
-        raise MLInputError(f"data: expected bytes, got {type(data).__name__}")
-    if len(data) > MAX_BUNDLE_BYTES:
-        raise ArtifactIntegrityError(f"bundle: {len(data)} bytes exceeds the {MAX_BUNDLE_BYTES} byte limit")
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(bytes(data)))
-    except zipfile.BadZipFile:
-        raise ArtifactIntegrityError("bundle: not a zip archive") from None
-    with zf:
-        infos = zf.infolist()
-        if len(infos) > MAX_BUNDLE_FILES:
-            raise ArtifactIntegrityError(f"bundle: {len(infos)} entries exceed the limit of {MAX_BUNDLE_FILES}")
-        if sum(i.file_size for i in infos) > MAX_BUNDLE_BYTES:
-            raise ArtifactIntegrityError("bundle: uncompressed size exceeds the limit")
-        seen: set[str] = set()
-        files: dict[str, zipfile.ZipInfo] = {}
-        for info in infos:
-            name = info.filename
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
-                raise ArtifactIntegrityError(f"bundle entry {name!r}: symlinks are not allowed")
-            if name in seen:
-                raise ArtifactIntegrityError(f"bundle entry {name!r}: duplicate entry")
-            seen.add(name)
-            if info.is_dir():
-                check_member_name(name.rstrip("/") + "/x.json")  # same path rules for folders
-                continue
-            if name != METADATA_FILE:
-                check_member_name(name)
-            files[name] = info
-        if METADATA_FILE not in files:
-            raise ArtifactIntegrityError(f"bundle: missing {METADATA_FILE}")
-        meta = _parse_metadata(zf.read(files[METADATA_FILE]), "bundle")
-        listed: dict[str, str] = meta["files"]
-        for name in files:
-            if name != METADATA_FILE and name not in listed:
-                raise ArtifactIntegrityError(f"bundle entry {name!r}: not listed in {METADATA_FILE}")
-        contents: dict[str, bytes] = {METADATA_FILE: zf.read(files[METADATA_FILE])}
-        for name, digest in listed.items():
-            if name not in files:
-                raise ArtifactIntegrityError(f"bundle: file {name!r} listed in {METADATA_FILE} is missing")
-            try:
-                blob = zf.read(files[name])
-            except zipfile.BadZipFile as exc:
-                raise ArtifactIntegrityError(f"bundle entry {name!r}: corrupted ({exc})") from None
-            if _looks_like_pickle(blob):
-                raise ArtifactIntegrityError(f"bundle entry {name!r}: pickle data is not allowed")
-            if sha256_bytes(blob) != digest:
-                raise ArtifactIntegrityError(f"bundle entry {name!r}: sha256 mismatch (modified or corrupted)")
-            contents[name] = blob
-    return contents
+    return check_files(zip_members(data, "bundle"), "bundle")
 
 
 def import_bundle(data: bytes, dest_dir: str | Path) -> Path:
@@ -509,7 +922,9 @@ def import_bundle(data: bytes, dest_dir: str | Path) -> Path:
             target = tmp / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(blob)
-        verify_artifact(tmp)
+        meta = verify_artifact(tmp)
+        if _needs_probe(meta):
+            probe_artifact(tmp)  # a crafted native model file is refused here, not at first load
         if dest.exists():
             dest.rmdir()
         os.replace(tmp, dest)
@@ -517,3 +932,24 @@ def import_bundle(data: bytes, dest_dir: str | Path) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return dest
+
+
+def add_artifact_file(path: str | Path, name: str, data: bytes) -> None:
+    """Add (or replace) a JSON file beside the model files of an artifact folder (e.g. the model's
+    ``report.json``), listed with its sha256 in ``metadata.json``; the folder is verified first."""
+    rel = check_member_name(name).as_posix()
+    if rel == METADATA_FILE or PurePosixPath(rel).suffix.lower() != ".json":
+        raise MLInputError(f"name: {name!r}: only JSON files other than {METADATA_FILE} may be added")
+    root = Path(path)
+    meta = verify_artifact(root)
+    old = sha256_file(root / METADATA_FILE)
+    _parse_json(data, f"file {rel!r}")
+    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    (root / rel).write_bytes(data)
+    meta["files"][rel] = sha256_bytes(data)
+    text = json.dumps(_jsonable(meta), indent=2, sort_keys=True, allow_nan=False) + "\n"
+    tmp = root / f".{METADATA_FILE}.tmp-{uuid.uuid4().hex}"
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, root / METADATA_FILE)
+    if old in _PROBED:  # the same model files: still known to load
+        _PROBED.add(sha256_bytes(text.encode("utf-8")))

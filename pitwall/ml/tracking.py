@@ -77,17 +77,79 @@ def _local_store(uri: str) -> bool:
     return scheme not in ("http", "https", "arn", "databricks", "databricks-uc")
 
 
-_CLIENTS: dict[str, Any] = {}
+_CLIENTS: dict[str, tuple[tuple[int, int] | None, Any]] = {}
+
+
+def _sqlite_file(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` tracking URI (None for other stores)."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri.removeprefix("sqlite:///").split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def _file_identity(path: Path | None) -> tuple[int, int] | None:
+    """(device, inode) of ``path``; None when it does not exist (or for a non-file store)."""
+    if path is None:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _forget_engines(uri: str) -> None:
+    """Drop MLflow's own per-URI caches for ``uri``: the SQLAlchemy engines its tracking and
+    registry stores keep per database URI (class-level ``_engine_map``) and the stores its
+    registries memoise. A pooled connection to a deleted or replaced SQLite file fails every
+    write with ``attempt to write a readonly database`` (SQLITE_READONLY_DBMOVED)."""
+    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingStore
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    for store in (TrackingStore, RegistryStore):
+        with store._engine_map_lock:
+            engine = store._engine_map.pop(uri, None)
+        if engine is not None:
+            engine.dispose()
+    for registry in (tracking_utils._tracking_store_registry, registry_utils._model_registry_store_registry):
+        if registry is not None:  # the model registry's is built on first use
+            registry._get_store_with_resolved_uri.cache_clear()
 
 
 def _client() -> Any:
-    """One MlflowClient per tracking URI (creating one checks the store's schema: ~1 s)."""
-    uri = tracking_uri()
-    if uri not in _CLIENTS:
-        from mlflow.tracking import MlflowClient
+    """One MlflowClient per tracking URI (creating one checks the store's schema: ~1 s).
 
-        _CLIENTS[uri] = MlflowClient(tracking_uri=uri)
-    return _CLIENTS[uri]
+    For a SQLite store the cached client is tied to the database file it opened (device and
+    inode): when that file was deleted or replaced (a new Pitwall home at the same path, a
+    restored backup) the client and MLflow's pooled engine for the URI are dropped and a new
+    one opens the current file."""
+    uri = tracking_uri()
+    db = _sqlite_file(uri)
+    cached = _CLIENTS.get(uri)
+    if cached is not None and (db is None or cached[0] == _file_identity(db)):
+        return cached[1]
+    from mlflow.tracking import MlflowClient
+
+    if db is not None:
+        _forget_engines(uri)
+        db.parent.mkdir(parents=True, exist_ok=True)
+    client = MlflowClient(tracking_uri=uri)
+    if db is not None:
+        client.search_experiments(max_results=1)  # opens (creates) the database file now
+        _restrict(db)
+    _CLIENTS[uri] = (_file_identity(db), client)
+    return client
+
+
+def _restrict(db: Path) -> None:
+    """The tracking database readable by its owner only (0600), like the home's other databases."""
+    try:
+        os.chmod(db, 0o600)
+    except OSError:
+        pass
 
 
 def default_experiment(model_or_spec: Any) -> str:
