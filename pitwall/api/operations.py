@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from pitwall.api import catalog as c
+from pitwall.api import live as live_routes
 from pitwall.api import routes as r
 from pitwall.api import schemas as s
 from pitwall.api.http import API_PREFIX, API_VERSION, Call, Operation, QueryParam, rows_expense, simulations_expense
@@ -221,14 +222,16 @@ OPERATIONS: tuple[Operation, ...] = (
         r.market_publish,
         s.ListingInfo,
         request=s.PublishRequest,
-        status=201,
+        status=202,
         errors=(400, 401, 404, 409, 413, 422, 429, 503),
         tags=MARKET,
-        description="The artifact is verified (safe formats, checksums) and Pitwall runs its standard "
-        f"walk-forward backtest ({VERIFY_STANDARD}) to compute the verified metrics. "
-        "409 when that model version is already listed; 422 (bad_artifact, verification_failed) "
-        "when the artifact or the backtest fails; 503 where the deployment cannot run them (the lean "
-        "API Lambda has no ML libraries).",
+        description="Answers 202 with the listing in status `verifying`: a verification job on the model "
+        "image checks the artifact (safe formats, checksums) and runs Pitwall's standard walk-forward "
+        f"backtest ({VERIFY_STANDARD}); the listing then becomes `listed` with its verified metrics, or "
+        "`rejected` with the reason (code bad_artifact or verification_failed). Poll "
+        "GET /marketplace/listings/{listing_id} as its author. 409 when that model version is already "
+        "listed or being verified; 422 fork_not_original for a fork (it keeps its lineage); 503 when "
+        "verification is not configured in this deployment.",
     ),
     Operation(
         "market_top",
@@ -296,6 +299,42 @@ OPERATIONS: tuple[Operation, ...] = (
         request=s.RatingRequest,
         errors=(400, 401, 403, 404, 413, 422, 429),
         tags=MARKET,
+    ),
+    Operation(
+        "live_snapshot",
+        "GET",
+        f"{P}/live/{{model}}",
+        "The latest live snapshot of a live race model",
+        live_routes.live_snapshot,
+        s.LiveSnapshot,
+        query=(QueryParam("since", "also answer the session's laps after this lap (`updates`), for polling"),),
+        errors=(400, 401, 404, 422, 429),
+        tags=("live",),
+        example=live_routes.EXAMPLE_SNAPSHOT,
+        description="The last lap published for the model's current (or most recent) session: per driver "
+        "the inputs known at the end of that lap (position, gaps, tyres, stops) and the model's P(win), "
+        "P(podium) and expected position. Only laps up to that lap feed it (`known_inputs`). Poll it "
+        "(every few seconds during a race) with `?since=<last lap seen>` to receive missed laps in "
+        "`updates`. 404 `no_live_updates`: a live model with nothing published yet; 422 "
+        "`no_live_support`: a registered model that is not a live race model.",
+    ),
+    Operation(
+        "live_events",
+        "GET",
+        f"{P}/live/{{model}}/events",
+        "Live updates as Server-Sent Events (pitwall serve); the snapshot in the cloud",
+        live_routes.live_events,
+        s.LiveSnapshot,
+        query=(QueryParam("since", "resume after this lap (as Last-Event-ID does)"),),
+        errors=(400, 401, 404, 422, 429),
+        tags=("live",),
+        example=live_routes.EXAMPLE_SNAPSHOT,
+        event_stream=True,
+        description="Under `pitwall serve`, with `Accept: text/event-stream`: one `event: lap` per published "
+        "lap (`id: <session>:<lap>`, `data:` the lap's snapshot as one JSON line), resumable with "
+        "`Last-Event-ID`, and `event: end` after the session's last lap. API Gateway REST cannot stream: "
+        "in the cloud (and without that Accept header) this answers the snapshot of `GET /live/{model}`; "
+        "clients poll it with `?since=<lap>`.",
     ),
     # --- the read-only catalogue (pitwall.api.catalog)
     Operation(

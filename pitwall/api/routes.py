@@ -49,7 +49,19 @@ def predict(call: Call) -> s.PredictResponse:
     name = _name(call)
     payload = call.body.model_dump(mode="json", exclude_none=True)
     record, answer = call.services.deployments.invoke(call.tenant, name, payload)
+    if answer.get("race"):
+        answer = {**answer, "race": {**answer["race"], "known_inputs": known_inputs(answer.get("template"))}}
     return s.PredictResponse.model_validate({**answer, "model": record.name, "version": record.version})
+
+
+def known_inputs(template: str | None) -> str | None:
+    """The ``known_inputs`` note of a race answer: the template's moment and what it knows then."""
+    from pitwall.workflow.template_facts import TEMPLATE_FACTS
+
+    facts = TEMPLATE_FACTS.get(template or "")
+    if facts is None:
+        return None
+    return f"{facts.moment}: {facts.moment_doc}" if facts.moment_doc else facts.moment
 
 
 def predict_championship(call: Call) -> s.ChampionshipResponse:
@@ -329,9 +341,10 @@ def market_top(call: Call) -> s.TopListings:
 def market_show(call: Call) -> s.ModelCardInfo:
     listing_id = _listing_id(call)
     records = call.services.records
-    card = marketplace.show(listing_id, backend=records)
+    card = marketplace.show(listing_id, tenant=call.tenant, backend=records)
     mine = market_rules.my_rating(listing_id, tenant=call.tenant, backend=records)
-    return s.ModelCardInfo.model_validate({**card.to_dict(), "verified": True, "my_rating": mine})
+    verified = card.status == market_rules.LISTED
+    return s.ModelCardInfo.model_validate({**card.to_dict(), "verified": verified, "my_rating": mine})
 
 
 def market_publish(call: Call) -> s.ListingInfo:
@@ -343,6 +356,7 @@ def market_publish(call: Call) -> s.ListingInfo:
         body.reported_metrics,
         version=body.version,
         tenant=call.tenant,
+        wait=False,  # 202: the listing is verifying; its verification job lists or rejects it
         backend=call.services.records,
     )
     return _listing(listing)

@@ -113,6 +113,11 @@ class RaceInfo(Response):
     grand_prix_id: str | None = None
     name: str | None = None
     date: str | None = None
+    known_inputs: str | None = Field(
+        None,
+        description="what was known at the prediction moment: the template's moment and its inputs "
+        "(e.g. 'pre_race: after qualifying, grid known; nothing of the race itself')",
+    )
 
 
 class Prediction(Response):
@@ -400,10 +405,26 @@ class ForkRequest(Request):
     new_name: Identifier | None = Field(None, description="name of the copy (default: the listed model's name)")
 
 
+class ListingRejection(Response):
+    """Why a listing's verification rejected it (the 422 a synchronous publish would answer)."""
+
+    code: str
+    field: str
+    message: str
+
+
+ListingStatus = Literal["verifying", "listed", "rejected"]
+
+
 class ListingInfo(Response):
     """A listing as everyone sees it (no artifact location)."""
 
     listing_id: str
+    status: ListingStatus = Field(
+        description="verifying (its verification job runs; poll GET /marketplace/listings/{listing_id}), "
+        "listed (verified, discoverable) or rejected (see rejection)"
+    )
+    rejection: ListingRejection | None = Field(None, description="why it was rejected")
     author_tenant_id: str
     model_name: str
     model_version: int
@@ -483,6 +504,8 @@ class ModelCardInfo(Response):
     created_at: str
     metrics_note: str
     my_rating: int | None = Field(description="the stars you gave this listing, if any")
+    status: ListingStatus = Field("listed", description="only the author sees a verifying or rejected listing")
+    rejection: ListingRejection | None = Field(None, description="why it was rejected")
     live_verified: LiveVerifiedCard | None = Field(
         None, description="race-by-race record of this version from predictions captured before each race"
     )
@@ -534,3 +557,68 @@ class RatingInfo(Response):
 
 class UnpublishedResponse(Response):
     unpublished: str
+
+
+# --------------------------------------------------------------------------- live race mode
+
+
+class LiveWeather(Response):
+    air_temp_c: float | None = None
+    track_temp_c: float | None = None
+    humidity_pct: float | None = None
+    rainfall: bool | None = None
+    wind_speed_ms: float | None = None
+
+
+class LiveNextLap(Response):
+    """A lap-level model's prediction for the driver's next lap (from laps up to this one)."""
+
+    lap: int = Field(description="the lap predicted (this snapshot's lap + 1)")
+    lap_time_s: float | None = Field(None, description="predicted lap time of that lap")
+
+
+class LiveDriver(Response):
+    """One driver at the end of the snapshot's lap: the known inputs and the model's outputs."""
+
+    driver_number: int
+    driver_code: str | None = None
+    team: str | None = None
+    driver_id: str | None = None
+    position: int = Field(description="classification at the end of the lap (1 = leader)")
+    laps_completed: int
+    running: bool = Field(description="completed this lap (false: stopped, or a lapped car not yet across)")
+    gap_to_leader_s: float | None = None
+    interval_s: float | None = None
+    laps_down: int = 0
+    last_lap_time_s: float | None = None
+    compound: str | None = None
+    tyre_age_laps: int | None = None
+    stops: int = 0
+    grid_position: int | None = None
+    p_win: float = Field(description="P(win), summing to 1 over the running drivers")
+    p_podium: float = Field(description="P(podium), summing to min(3, running)")
+    expected_position: float
+    next_lap: LiveNextLap | None = None
+
+
+class LiveSnapshot(Response):
+    """The latest lap of a live model's current (or most recent) session.
+
+    ``updates`` holds the session's laps after ``?since=<lap>`` in lap order (empty without
+    ``since``): what a polling client missed since the last lap it saw."""
+
+    model: str
+    session: str = Field(description="the race id ('2024-08') when known, else 'openf1-<session_key>'")
+    source: str = Field(description="'openf1' or 'replay'")
+    race_id: str | None = None
+    session_key: int | None = None
+    lap: int
+    total_laps: int
+    laps_remaining: int
+    finished: bool
+    track_status: list[str] = Field(description="neutralisations seen during the lap: yellow, sc, vsc, red")
+    weather: LiveWeather | None = None
+    updated_at: str = Field(description="when this lap's update was published (ISO 8601, UTC)")
+    known_inputs: str = Field(description="what the predictions were made from (laps up to this one only)")
+    drivers: list[LiveDriver]
+    updates: list[LiveSnapshot] = Field(default_factory=list)

@@ -19,6 +19,19 @@ and ``verify(model) -> {metric: value}`` (Pitwall's own backtest); only metrics 
 In-process callers (SDK, CLI) act as ``tenant`` (default :data:`LOCAL_TENANT`); the API
 passes the tenant of the caller's API key.
 
+Publishing is two-phase, the same locally and in the cloud: :func:`begin_publish` stores the
+listing as ``verifying`` (the API answers 202), the verification job
+(:mod:`pitwall.workflow.verification`) checks the artifact and runs the backtest, and
+:func:`complete_verification` lists it with its verified metrics or :func:`reject_verification`
+rejects it with the reason. Only ``listed`` listings are searched, ranked, downloaded, forked
+or rated; the author alone sees a ``verifying`` or ``rejected`` one (:func:`get_listing` with
+``tenant``). A fork is never an original: :func:`check_original` refuses to publish a model
+version forked from a listing (or carrying another author's listed checksum).
+
+Download counts (:func:`count_download`, also for forks): a tenant's downloads of one listing
+count once per UTC day, on the listing's counters and on the tenant's daily allowance alike;
+an author's downloads of their own listing never count on its counters.
+
 Titles (<= 100 chars) and descriptions (<= 2000 chars) are plain text: stored exactly as
 given (never interpreted as HTML; clients must escape), but control characters are refused.
 """
@@ -33,7 +46,7 @@ import json
 import math
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +63,11 @@ SORTS = ("rating", "downloads", "recent")
 MAX_PAGE_SIZE = 100
 WEEK_DAYS = 7
 ACTIVITY_KEEP_DAYS = WEEK_DAYS + 1
+VERIFYING, LISTED, REJECTED = "verifying", "listed", "rejected"
+STATUSES = (VERIFYING, LISTED, REJECTED)
+SEEN_COUNTER = "market_seen"
+"""Per-tenant, per-listing, per-day marker behind the once-a-day download rule."""
+_CAS_ATTEMPTS = 5
 
 Verifier = Callable[[ModelRecord], Mapping[str, float]]
 ArtifactCheck = Callable[[ModelRecord], None]
@@ -114,6 +132,8 @@ class ModelCard:
         "published; reported_metrics are the author's own claims and are not verified."
     )
     live_verified: dict[str, Any] | None = None  # the listed version's live record (pitwall.monitoring)
+    status: str = LISTED
+    rejection: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -137,62 +157,56 @@ def _feature_importance(value: Any) -> dict[str, float] | None:
     return out
 
 
-def publish(
+def check_original(model: ModelRecord, *, backend: RecordsBackend | None = None) -> None:
+    """Refuse to publish a fork as an original: a version with ``forked_from`` lineage, or one
+    whose checksum another author has listed (a downloaded bundle re-imported as one's own).
+    ValidationFailed (422, code ``fork_not_original``) naming ``model_name``."""
+    if model.forked_from is not None:
+        origin = model.forked_from
+        raise ValidationFailed(
+            f"model {model.name!r} version {model.version} is a fork of listing {origin.listing_id!r} "
+            f"({origin.tenant_id}/{origin.model_name} v{origin.version}) and cannot be published as an original; "
+            "retrain it to publish your own version",
+            field="model_name",
+            code="fork_not_original",
+            unprocessable=True,
+        )
+    for listing in (backend or get_backend()).list_listings():
+        if listing.sha256 == model.sha256 and listing.author_tenant_id != model.tenant_id:
+            raise ValidationFailed(
+                f"model {model.name!r} version {model.version} is the model of listing {listing.listing_id!r} "
+                f"by {listing.author_tenant_id!r} (same checksum) and cannot be published as an original",
+                field="model_name",
+                code="fork_not_original",
+                unprocessable=True,
+            )
+
+
+def begin_publish(
     tenant_id: str,
     model_name: str,
     title: str,
     description: str,
     reported_metrics: Mapping[str, float] | None,
-    verify: Verifier,
-    artifact_check: ArtifactCheck,
     *,
     version: int | None = None,
-    feature_importance: Mapping[str, float] | None = None,
     now: datetime | None = None,
     backend: RecordsBackend | None = None,
 ) -> Listing:
-    """List a version (latest when None) of the tenant's model.
+    """Store a ``verifying`` listing of a version (latest when None) of the tenant's model; its
+    verification job then lists or rejects it.
 
-    ValidationFailed for bad text/metrics, a failing artifact check (code ``bad_artifact``,
-    422) or a failing verification (code ``verification_failed``, 422); NotFound for an
-    unknown model; Conflict if that model version is already listed.
+    ValidationFailed for bad text/metrics (400) or a fork (422 ``fork_not_original``); NotFound
+    for an unknown model; Conflict if that model version is already listed or being verified
+    (a rejected listing of it is replaced).
     """
     b = backend or get_backend()
     now = as_utc(now)
     title = validation.plain_text(title, "title", max_len=TITLE_MAX_CHARS)
     description = validation.plain_text(description, "description", max_len=DESCRIPTION_MAX_CHARS, multiline=True)
     reported = validation.metrics(reported_metrics, "reported_metrics")
-    importance = _feature_importance(feature_importance)
     model = models.get_model(tenant_id, model_name, version, backend=b)
-
-    try:
-        artifact_check(model)
-    except PitwallError:
-        raise
-    except Exception as exc:
-        raise ValidationFailed(
-            f"artifact of model {model.name!r} version {model.version} failed its check: {exc}",
-            field="artifact",
-            code="bad_artifact",
-            unprocessable=True,
-        ) from exc
-    try:
-        verified_raw = verify(model)
-    except PitwallError:
-        raise
-    except Exception as exc:
-        raise ValidationFailed(
-            f"could not verify model {model.name!r} version {model.version} by backtest: {exc}",
-            field="model_name",
-            code="verification_failed",
-            unprocessable=True,
-        ) from exc
-    verified = validation.metrics(verified_raw, "verified_metrics")
-    if not verified:
-        raise ValidationFailed(
-            "verification produced no metrics", field="model_name", code="verification_failed", unprocessable=True
-        )
-
+    check_original(model, backend=b)
     listing = Listing(
         listing_id="lst_" + secrets.token_hex(8),
         author_tenant_id=model.tenant_id,
@@ -207,23 +221,162 @@ def publish(
         target=model.target,
         data_window=dict(model.data_window),
         baseline_metrics=dict(model.baseline_metrics),
-        verified_metrics=verified,
+        verified_metrics={},
         reported_metrics=reported,
         artifact_uri=model.artifact_uri,
         sha256=model.sha256,
         created_at=iso(now),
-        verified_at=iso(now),
-        feature_importance=importance,
+        verified_at="",
+        status=VERIFYING,
     )
-    if not b.put_listing(listing):
-        raise Conflict(f"model {model.name!r} version {model.version} is already listed", field="model_name")
-    return listing
+    if b.put_listing(listing):
+        return listing
+    previous = next((x for x in b.list_listings() if x.source_key == listing.source_key), None)
+    if previous is not None and previous.status == REJECTED:
+        b.delete_listing(previous.listing_id)
+        if b.put_listing(listing):
+            return listing
+    state = "being verified" if previous is not None and previous.status == VERIFYING else "already listed"
+    raise Conflict(f"model {model.name!r} version {model.version} is {state}", field="model_name")
 
 
-def get_listing(listing_id: str, *, backend: RecordsBackend | None = None) -> Listing:
-    """A live listing; NotFound otherwise (e.g. unpublished)."""
+def _transition(listing_id: str, change: Callable[[Listing], Listing], b: RecordsBackend) -> Listing:
+    """Apply ``change`` to a ``verifying`` listing (compare-and-set); a listing that already left
+    ``verifying`` is returned as it is (a retried step changes nothing)."""
+    for _ in range(_CAS_ATTEMPTS):
+        current = b.get_listing(listing_id)
+        if current is None:
+            raise NotFound(f"listing {listing_id!r} not found", field="listing_id")
+        if current.status != VERIFYING:
+            return current
+        updated = change(current)
+        if b.replace_listing(current, updated):
+            return updated
+    raise Conflict(f"listing {listing_id!r} changed while its verification was recorded; retry", field="listing_id")
+
+
+def complete_verification(
+    listing_id: str,
+    verified_metrics: Mapping[str, float],
+    *,
+    feature_importance: Mapping[str, float] | None = None,
+    snapshot: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+    backend: RecordsBackend | None = None,
+) -> Listing:
+    """``verifying`` -> ``listed`` with the verification's metrics (and, in the cloud, where its
+    checked bundle is). Metrics that are empty or not finite reject the listing instead."""
+    b = backend or get_backend()
+    try:
+        verified = validation.metrics(verified_metrics, "verified_metrics")
+        importance = _feature_importance(feature_importance)
+        if not verified:
+            raise ValidationFailed("verification produced no metrics", field="model_name")
+    except ValidationFailed as exc:
+        return reject_verification(listing_id, "verification_failed", "model_name", exc.message, backend=b)
+    stamp = iso(as_utc(now))
+
+    def listed(x: Listing) -> Listing:
+        return replace(
+            x,
+            status=LISTED,
+            verified_metrics=verified,
+            verified_at=stamp,
+            feature_importance=importance,
+            snapshot=dict(snapshot) if snapshot else None,
+        )
+
+    return _transition(listing_id, listed, b)
+
+
+def reject_verification(
+    listing_id: str, code: str, field: str, message: str, *, backend: RecordsBackend | None = None
+) -> Listing:
+    """``verifying`` -> ``rejected``, keeping why (``code``, ``field``, ``message``) for the author."""
+    rejection = {"code": str(code)[:64], "field": str(field)[:64], "message": str(message)[:2000]}
+    return _transition(listing_id, lambda x: replace(x, status=REJECTED, rejection=rejection), backend or get_backend())
+
+
+def rejection_error(listing: Listing) -> ValidationFailed:
+    """The 422 a rejected listing stands for (its code, field and message)."""
+    r = listing.rejection or {}
+    return ValidationFailed(
+        r.get("message") or "verification failed",
+        field=r.get("field") or "model_name",
+        code=r.get("code") or "verification_failed",
+        unprocessable=True,
+    )
+
+
+def publish(
+    tenant_id: str,
+    model_name: str,
+    title: str,
+    description: str,
+    reported_metrics: Mapping[str, float] | None,
+    verify: Verifier,
+    artifact_check: ArtifactCheck,
+    *,
+    version: int | None = None,
+    feature_importance: Mapping[str, float] | None = None,
+    now: datetime | None = None,
+    backend: RecordsBackend | None = None,
+) -> Listing:
+    """Publish and verify in this call with injected checks: :func:`begin_publish`, then
+    ``artifact_check`` and ``verify`` on the model, then :func:`complete_verification` (or
+    :func:`reject_verification` and the error). The verification job does the same with the
+    real checks (:func:`pitwall.marketplace.verify.verification_result`).
+
+    ValidationFailed for bad text/metrics, a fork, a failing artifact check (code
+    ``bad_artifact``, 422) or a failing verification (code ``verification_failed``, 422);
+    NotFound for an unknown model; Conflict if that model version is already listed.
+    """
+    b = backend or get_backend()
+    listing = begin_publish(
+        tenant_id, model_name, title, description, reported_metrics, version=version, now=now, backend=b
+    )
+    model = models.get_model(tenant_id, listing.model_name, listing.model_version, backend=b)
+    try:
+        try:
+            artifact_check(model)
+        except PitwallError:
+            raise
+        except Exception as exc:
+            raise ValidationFailed(
+                f"artifact of model {model.name!r} version {model.version} failed its check: {exc}",
+                field="artifact",
+                code="bad_artifact",
+                unprocessable=True,
+            ) from exc
+        try:
+            verified = verify(model)
+        except PitwallError:
+            raise
+        except Exception as exc:
+            raise ValidationFailed(
+                f"could not verify model {model.name!r} version {model.version} by backtest: {exc}",
+                field="model_name",
+                code="verification_failed",
+                unprocessable=True,
+            ) from exc
+    except PitwallError as exc:
+        reject_verification(listing.listing_id, exc.code, exc.field or "model_name", exc.message, backend=b)
+        raise
+    final = complete_verification(
+        listing.listing_id, verified, feature_importance=feature_importance, now=now, backend=b
+    )
+    if final.status != LISTED:
+        raise rejection_error(final)
+    return final
+
+
+def get_listing(listing_id: str, *, tenant: Tenant | None = None, backend: RecordsBackend | None = None) -> Listing:
+    """A listed listing, or (for its author ``tenant``) one still verifying or rejected;
+    NotFound otherwise (e.g. unpublished, or someone else's that is not listed)."""
     listing = (backend or get_backend()).get_listing(listing_id)
-    if listing is None:
+    if listing is None or (
+        listing.status != LISTED and (tenant is None or tenant_id_of(tenant) != listing.author_tenant_id)
+    ):
         raise NotFound(f"listing {listing_id!r} not found", field="listing_id")
     return listing
 
@@ -287,7 +440,8 @@ def list(  # noqa: A001 - the verb users type: ``pitwall market list``
     matches = [
         x
         for x in (backend or get_backend()).list_listings()
-        if (template is None or x.template == template)
+        if x.status == LISTED
+        and (template is None or x.template == template)
         and (author is None or x.author_tenant_id == author)
         and (needle is None or needle in x.title.casefold() or needle in x.description.casefold())
     ]
@@ -308,7 +462,7 @@ def top(
     entries = [
         WeeklyEntry(listing=x, downloads_7d=activity[x.listing_id].downloads, ratings_7d=activity[x.listing_id].ratings)
         for x in b.list_listings()
-        if x.listing_id in activity
+        if x.listing_id in activity and x.status == LISTED
     ]
     rating_order = _sort_key("rating")
     entries = [e for e in entries if e.score > 0]
@@ -316,9 +470,10 @@ def top(
     return entries[:limit]
 
 
-def show(listing_id: str, *, backend: RecordsBackend | None = None) -> ModelCard:
-    """The model card of a listing (free: does not count as a download)."""
-    x = get_listing(listing_id, backend=backend)
+def show(listing_id: str, *, tenant: Tenant | None = None, backend: RecordsBackend | None = None) -> ModelCard:
+    """The model card of a listing (free: does not count as a download); its author ``tenant``
+    also sees it while it is verifying or after it was rejected (``status``, ``rejection``)."""
+    x = get_listing(listing_id, tenant=tenant, backend=backend)
     return ModelCard(
         listing_id=x.listing_id,
         title=x.title,
@@ -341,7 +496,9 @@ def show(listing_id: str, *, backend: RecordsBackend | None = None) -> ModelCard
         rating_avg=x.rating_avg,
         rating_count=x.rating_count,
         created_at=x.created_at,
-        live_verified=_live_verified(x),
+        live_verified=_live_verified(x) if x.status == LISTED else None,
+        status=x.status,
+        rejection=None if x.rejection is None else dict(x.rejection),
     )
 
 
@@ -355,20 +512,87 @@ def _live_verified(listing: Listing) -> dict[str, Any] | None:
         return None
 
 
+def _seen_today(principal: Principal, listing_id: str, day: str, b: RecordsBackend) -> bool:
+    """Whether ``principal`` already downloaded (or forked) the listing on ``day``; marks it."""
+    marker = quotas.counter_name(principal.tenant_id, f"{SEEN_COUNTER}#{listing_id}")
+    return b.increment_counter(marker, day, limit=1, expires_at=expiry_after_day(day)) is None
+
+
+def _forget_today(principal: Principal, listing_id: str, day: str, b: RecordsBackend) -> None:
+    b.decrement_counter(quotas.counter_name(principal.tenant_id, f"{SEEN_COUNTER}#{listing_id}"), day)
+
+
+@dataclass(frozen=True)
+class DownloadCount:
+    """What one download took: a unit of the tenant's daily allowance (``reservation``, None
+    when the tenant already downloaded the listing today) and whether the listing's counters
+    moved (``counted``)."""
+
+    reservation: quotas.Reservation | None
+    counted: bool
+    day: str
+
+
+def take_download(
+    principal: Principal,
+    listing: Listing,
+    *,
+    record: bool = True,
+    now: datetime | None = None,
+    backend: RecordsBackend | None = None,
+) -> DownloadCount:
+    """THE download rule (downloads and forks): the first download of ``listing`` by a tenant
+    on a UTC day takes one unit of its tier's allowance (QuotaExceeded, 429) and counts on the
+    listing's downloads and weekly activity, unless the tenant is its author; later ones that
+    day take and count nothing. ``record=False`` leaves the counting to :func:`record_download`
+    (after the delivery succeeded); undo a failed one with :func:`give_back_download`."""
+    b = backend or get_backend()
+    now = as_utc(now)
+    day = utc_day(now)
+    if _seen_today(principal, listing.listing_id, day, b):
+        return DownloadCount(reservation=None, counted=False, day=day)
+    try:
+        reservation = quotas.reserve_marketplace_download(principal, now=now, backend=b)
+    except BaseException:
+        _forget_today(principal, listing.listing_id, day, b)
+        raise
+    taken = DownloadCount(reservation=reservation, counted=principal.tenant_id != listing.author_tenant_id, day=day)
+    if record:
+        try:
+            record_download(listing, taken, backend=b)
+        except NotFound:
+            give_back_download(principal, listing, taken, backend=b)
+            raise
+    return taken
+
+
+def record_download(listing: Listing, taken: DownloadCount, *, backend: RecordsBackend | None = None) -> None:
+    """Count a download :func:`take_download` allowed (``record=False``) once it was delivered."""
+    if taken.counted:
+        day, b = taken.day, backend or get_backend()
+        if not b.add_download(listing.listing_id, day, expiry_after_day(day, ACTIVITY_KEEP_DAYS)):
+            raise NotFound(f"listing {listing.listing_id!r} not found", field="listing_id")
+
+
+def give_back_download(
+    principal: Principal, listing: Listing, taken: DownloadCount, *, backend: RecordsBackend | None = None
+) -> None:
+    """Undo :func:`take_download` for a download that failed before anything was delivered:
+    the allowance unit and the day's marker (the listing's counters keep a counted download)."""
+    b = backend or get_backend()
+    if taken.reservation is not None:
+        quotas.release(taken.reservation, backend=b)
+        _forget_today(principal, listing.listing_id, taken.day, b)
+
+
 def count_download(
     principal: Principal, listing_id: str, *, now: datetime | None = None, backend: RecordsBackend | None = None
 ) -> Listing:
-    """Count a download by the principal (tier's downloads/day quota) and return the listing,
-    including ``artifact_uri`` for the caller to serve. NotFound / QuotaExceeded. The record
-    side of :func:`pitwall.marketplace.service.download`."""
+    """Count a download of a listed listing by the principal (:func:`take_download`) and return
+    the listing, including ``artifact_uri`` for the caller to serve. NotFound / QuotaExceeded.
+    The record side of :func:`pitwall.marketplace.service.download`."""
     b = backend or get_backend()
-    now = as_utc(now)
-    get_listing(listing_id, backend=b)
-    reservation = quotas.reserve_marketplace_download(principal, now=now, backend=b)
-    day = utc_day(now)
-    if not b.add_download(listing_id, day, expiry_after_day(day, ACTIVITY_KEEP_DAYS)):
-        quotas.release(reservation, backend=b)
-        raise NotFound(f"listing {listing_id!r} not found", field="listing_id")
+    take_download(principal, get_listing(listing_id, backend=b), now=now, backend=b)
     return get_listing(listing_id, backend=b)
 
 
@@ -418,7 +642,7 @@ def fork(
     name = validation.identifier(new_name if new_name is not None else listing.model_name, "new_name")
     if b.get_model(principal.tenant_id, name, None) is not None:
         raise Conflict(f"you already have a model named {name!r}; choose another new_name", field="new_name")
-    reservation = quotas.reserve_marketplace_download(principal, now=now, backend=b)
+    taken = take_download(principal, listing, record=False, now=now, backend=b)
     try:
         artifact_uri = copier(listing.artifact_uri, principal.tenant_id, name)
         record = models.register_model(
@@ -445,10 +669,9 @@ def fork(
             backend=b,
         )
     except BaseException:
-        quotas.release(reservation, backend=b)
+        give_back_download(principal, listing, taken, backend=b)
         raise
-    day = utc_day(now)
-    b.add_download(listing_id, day, expiry_after_day(day, ACTIVITY_KEEP_DAYS))
+    record_download(listing, taken, backend=b)
     return record
 
 

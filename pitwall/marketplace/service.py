@@ -1,8 +1,9 @@
 """The marketplace operations that move artifacts: publish, download and fork.
 
 Each joins a rule of :mod:`pitwall.marketplace.rules` (records, quotas, counters) to the
-artifact work of :mod:`pitwall.marketplace.bundles` (the one artifact check, archives, S3) and,
-for publish, the verification backtest of :mod:`pitwall.marketplace.verify`. The API, the CLI
+artifact work of :mod:`pitwall.marketplace.bundles` (the one artifact check, archives, S3) or,
+in the cloud, :mod:`pitwall.marketplace.snapshots` (the verified bundle kept in S3) and, for
+publish, the verification job of :mod:`pitwall.workflow.verification`. The API, the CLI
 and the SDK all call these functions; the other operations (list, top, show, rate, unpublish)
 are rules only and are called there directly.
 
@@ -14,15 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pitwall.errors import NotFound, ValidationFailed
-from pitwall.marketplace import bundles, rules
+from pitwall.errors import NotFound, PitwallError, ValidationFailed
+from pitwall.marketplace import bundles, rules, snapshots
 from pitwall.marketplace.rules import LOCAL_TENANT, Tenant
-from pitwall.marketplace.verify import finite, verify
-from pitwall.platform import keys, models, validation
+from pitwall.platform import keys
 from pitwall.platform.backend import RecordsBackend, backend_kind, get_backend
 from pitwall.platform.records import Listing, ModelRecord, Principal
+
+if TYPE_CHECKING:
+    from pitwall.workflow.verification import VerificationLauncher
 
 
 def principal_of(tenant: Tenant, *, backend: RecordsBackend | None = None) -> Principal:
@@ -37,14 +40,6 @@ def principal_of(tenant: Tenant, *, backend: RecordsBackend | None = None) -> Pr
         return keys.principal_for_tenant(tenant, backend=backend)
 
 
-def _describe(record: ModelRecord) -> str:
-    return f"model {record.name!r} version {record.version}"
-
-
-def _checked(record: ModelRecord) -> bundles.VerifiedBundle:
-    return bundles.check_artifact(record.artifact_uri, record.sha256, what=_describe(record))
-
-
 def publish(
     model: str | Any,
     title: str,
@@ -54,16 +49,26 @@ def publish(
     version: int | None = None,
     tenant: Tenant = LOCAL_TENANT,
     store: Any = None,
+    wait: bool = True,
+    timeout: float | None = None,
+    launcher: VerificationLauncher | None = None,
     backend: RecordsBackend | None = None,
 ) -> Listing:
-    """Publish a version (latest when None) of one of the tenant's models after checking its
-    artifact and running the verification backtest; returns the listing.
+    """Publish a version (latest when None) of one of the tenant's models: the listing is stored
+    ``verifying`` and its verification job (artifact check + standard backtest,
+    :mod:`pitwall.workflow.verification`) is started; it then becomes ``listed`` with its
+    verified metrics or ``rejected`` with the reason.
 
-    ``model``: a model name, or a registered model object (``pw.train``'s model, a
-    ``TrainingResult``: anything with a ``record``), whose own tenant and version are used.
-    ValidationFailed: bad title/description/metrics (400), ``bad_artifact`` or
-    ``verification_failed`` (422); NotFound: no such model; Conflict: already listed.
+    ``wait=True`` (SDK, CLI) returns the listed listing and raises the rejection's 422
+    (``bad_artifact``, ``verification_failed``); ``wait=False`` (the API: 202) returns the
+    ``verifying`` listing at once. ``model``: a model name, or a registered model object
+    (``pw.train``'s model, a ``TrainingResult``: anything with a ``record``), whose own tenant and
+    version are used. ``store`` verifies against that store, in this thread (local only).
+    ValidationFailed: bad title/description/metrics (400), a fork (422 ``fork_not_original``);
+    NotFound: no such model; Conflict: already listed or being verified.
     """
+    from pitwall.workflow import verification
+
     tenant_id = rules.tenant_id_of(tenant)
     if not isinstance(model, str):
         record = getattr(model, "record", None)
@@ -73,37 +78,38 @@ def publish(
             )
         model, tenant_id, version = record.name, record.tenant_id, record.version
     b = backend or get_backend()
-    # cheap checks first (rules.publish applies them again), then the costly ones
-    validation.plain_text(title, "title", max_len=rules.TITLE_MAX_CHARS)
-    validation.plain_text(description, "description", max_len=rules.DESCRIPTION_MAX_CHARS, multiline=True)
-    validation.metrics(reported_metrics, "reported_metrics")
-    record = models.get_model(tenant_id, model, version, backend=b)
-    checked = _checked(record)
+    listing = rules.begin_publish(tenant_id, model, title, description, reported_metrics, version=version, backend=b)
+    if store is not None and launcher is None:
+        from pitwall.config import pitwall_home
 
-    def same(candidate: ModelRecord) -> bool:
-        return (candidate.artifact_uri, candidate.sha256) == (record.artifact_uri, record.sha256)
+        impl = verification.local_implementations(
+            b, verify_model=verification.local_verify_model(pitwall_home(), store=store)
+        )
+        verification.run_local_verification(listing, b, implementations=impl)
+        return _settled(b, listing.listing_id)
+    chosen = launcher or verification.verification_launcher()
+    try:
+        chosen.launch(listing, b)
+    except Exception as exc:
+        message = exc.message if isinstance(exc, PitwallError) else f"{type(exc).__name__}: {exc}"
+        rules.reject_verification(
+            listing.listing_id, "verification_failed", "model_name", f"could not start: {message}", backend=b
+        )
+        raise
+    if not wait:
+        return listing
+    chosen.wait(listing.listing_id, b, timeout)
+    return _settled(b, listing.listing_id)
 
-    def artifact_check(candidate: ModelRecord) -> None:
-        if not same(candidate):
-            _checked(candidate)
 
-    def run_verification(candidate: ModelRecord) -> dict[str, float]:
-        meta = checked.metadata if same(candidate) else _checked(candidate).metadata
-        return verify(candidate, meta, store=store)
-
-    importance = checked.metadata.get("feature_importance")
-    return rules.publish(
-        tenant_id,
-        model,
-        title,
-        description,
-        reported_metrics,
-        run_verification,
-        artifact_check,
-        version=record.version,
-        feature_importance=(finite(importance) or None) if isinstance(importance, Mapping) else None,
-        backend=b,
-    )
+def _settled(b: RecordsBackend, listing_id: str) -> Listing:
+    """The listing after its verification: listed, or its rejection raised."""
+    listing = b.get_listing(listing_id)
+    if listing is None:
+        raise NotFound(f"listing {listing_id!r} not found", field="listing_id")
+    if listing.status == rules.REJECTED:
+        raise rules.rejection_error(listing)
+    return listing
 
 
 @dataclass(frozen=True)
@@ -134,16 +140,37 @@ class Download:
 
 
 def download(listing_id: str, *, tenant: Tenant = LOCAL_TENANT, backend: RecordsBackend | None = None) -> Download:
-    """Download a listed model: check its artifact (``bad_artifact`` 422 when it fails,
-    nothing counted), count the download against the tenant's tier quota (429), and return
-    the bundle, or a presigned S3 URL to it with ``PITWALL_BACKEND=aws``."""
+    """Download a listed model and count it (:func:`pitwall.marketplace.rules.take_download`:
+    once per tenant per day, never the author's own; the tier's daily allowance, 429).
+
+    Locally the artifact is checked (``bad_artifact`` 422 when it fails, nothing counted) and the
+    bundle returned. With ``PITWALL_BACKEND=aws`` the answer is a presigned S3 URL to the bundle
+    the verification job checked and kept (:mod:`pitwall.marketplace.snapshots`; no ML library
+    needed), its bytes hashed against the listing first."""
     b = backend or get_backend()
     principal = principal_of(tenant, backend=b)
     listing = rules.get_listing(listing_id, backend=b)
-    verified = bundles.check_artifact(listing.artifact_uri, listing.sha256, what=f"listing {listing_id!r}")
     file_name = f"{listing.model_name}-v{listing.model_version}-{listing.sha256[:12]}.zip"
+    if backend_kind() == "aws" and listing.snapshot:
+        url = snapshots.presigned_download(listing, file_name)
+        rules.take_download(principal, listing, backend=b)
+        kept = listing.snapshot
+        return Download(
+            listing_id=listing.listing_id,
+            model_name=listing.model_name,
+            model_version=listing.model_version,
+            file_name=file_name,
+            sha256=listing.sha256,
+            bundle_sha256=str(kept["bundle_sha256"]),
+            size_bytes=int(kept["size_bytes"]),
+            metadata=dict(kept.get("metadata") or {}),
+            downloads=rules.get_listing(listing_id, backend=b).downloads,
+            url=url,
+            expires_in_seconds=bundles.DOWNLOAD_URL_EXPIRES_S,
+        )
+    verified = bundles.check_artifact(listing.artifact_uri, listing.sha256, what=f"listing {listing_id!r}")
     url = bundles.presigned_bundle_url(listing.listing_id, verified, file_name) if backend_kind() == "aws" else None
-    counted = rules.count_download(principal, listing_id, backend=b)
+    rules.take_download(principal, listing, backend=b)
     return Download(
         listing_id=listing.listing_id,
         model_name=listing.model_name,
@@ -153,7 +180,7 @@ def download(listing_id: str, *, tenant: Tenant = LOCAL_TENANT, backend: Records
         bundle_sha256=verified.bundle_sha256,
         size_bytes=len(verified.bundle),
         metadata=verified.metadata,
-        downloads=counted.downloads,
+        downloads=rules.get_listing(listing_id, backend=b).downloads,
         bundle=None if url is not None else verified.bundle,
         url=url,
         expires_in_seconds=bundles.DOWNLOAD_URL_EXPIRES_S if url is not None else None,
@@ -167,14 +194,17 @@ def fork(
     tenant: Tenant = LOCAL_TENANT,
     backend: RecordsBackend | None = None,
 ) -> ModelRecord:
-    """Copy a listed model into the tenant's models (lineage kept; counts as a download); the
-    copy is checked against the listed checksum before it is written. Deploy or retrain it
-    like any model of your own."""
+    """Copy a listed model into the tenant's models (lineage kept: ``forked_from``; counts as a
+    download); locally the copy is checked against the listed checksum before it is written, in
+    the cloud the verified snapshot is copied S3 -> S3. Deploy or retrain it like any model of
+    your own; it cannot be published as an original."""
     b = backend or get_backend()
     principal = principal_of(tenant, backend=b)
     listing = rules.get_listing(listing_id, backend=b)
 
     def copy(src_uri: str, tenant_id: str, name: str) -> str:
+        if backend_kind() == "aws" and listing.snapshot:  # S3 -> S3 from the verified snapshot
+            return snapshots.copy_fork(listing, tenant_id, name)
         return bundles.copy_artifact(src_uri, tenant_id, name, expected_sha256=listing.sha256)
 
     return rules.fork(principal, listing_id, copy, new_name=new_name, backend=b)

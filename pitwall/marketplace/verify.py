@@ -11,16 +11,20 @@ races as ``baseline_<name>_<metric>`` and the strongest of them as ``baseline_<m
 ``backtest_season`` and ``train_seasons``. Time is bounded by the data (three seasons, one fit
 per member). It measures the recipe, not the exact fitted artifact (which was fitted on the
 author's own window).
+
+:func:`verification_result` is what the verification job runs (the model image's ``verify``
+entry point in the cloud, the local workflow's VerifyModel step in process): the one artifact
+check, then :func:`verify`, answered as a JSON document the workflow records on the listing.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
 
-from pitwall.errors import ValidationFailed
-from pitwall.platform.records import ModelRecord
+from pitwall.errors import PitwallError, ValidationFailed
 
 VERIFY_STANDARD = "pitwall-walk-forward-v1"
 VERIFY_TRAIN_SEASONS = 3
@@ -39,7 +43,84 @@ def finite(metrics: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
-def verify(record: ModelRecord, metadata: Mapping[str, Any], *, store: Any = None) -> dict[str, float]:
+class Recipe(Protocol):
+    """What :func:`verify` reads of a model besides its metadata (a ``ModelRecord`` is one)."""
+
+    @property
+    def template(self) -> str: ...
+    @property
+    def features(self) -> Sequence[str]: ...
+    @property
+    def algorithm(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class VerificationRequest:
+    """What the verification job is given (the workflow's ``params`` hyper-parameter): the listed
+    model's artifact and checksum, and its registered recipe."""
+
+    listing_id: str
+    tenant_id: str
+    model_name: str
+    model_version: int
+    template: str
+    artifact_uri: str
+    sha256: str
+    algorithm: str
+    features: list[str] = field(default_factory=list)
+
+    def to_params(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> VerificationRequest:
+        try:
+            return cls(
+                listing_id=str(params["listing_id"]),
+                tenant_id=str(params["tenant_id"]),
+                model_name=str(params["model_name"]),
+                model_version=int(params["model_version"]),
+                template=str(params["template"]),
+                artifact_uri=str(params["artifact_uri"]),
+                sha256=str(params["sha256"]),
+                algorithm=str(params.get("algorithm") or ""),
+                features=[str(f) for f in params.get("features") or []],
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValidationFailed(f"verification params: missing or invalid {exc}", field="params") from None
+
+
+def verification_result(request: VerificationRequest, *, store: Any = None) -> dict[str, Any]:
+    """Check the listed artifact (:func:`pitwall.marketplace.bundles.check_artifact`) and run
+    :func:`verify`. Returns ``{"status": "verified", "verified_metrics", "feature_importance",
+    "snapshot"}`` (``snapshot``: where the checked bundle was kept in the cloud, see
+    :mod:`pitwall.marketplace.snapshots`; None locally), or ``{"status": "rejected", "code",
+    "field", "message"}`` when the artifact or the backtest fails."""
+    from pitwall.marketplace import bundles, snapshots
+
+    what = f"model {request.model_name!r} version {request.model_version}"
+    try:
+        checked = bundles.check_artifact(request.artifact_uri, request.sha256, what=what)
+        try:
+            metrics = verify(request, checked.metadata, store=store)
+        except PitwallError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any backtest failure rejects the listing, naming why
+            raise ValidationFailed(
+                f"could not verify {what} by backtest: {exc}", field="model_name", code="verification_failed"
+            ) from exc
+    except ValidationFailed as exc:
+        return {"status": "rejected", "code": exc.code, "field": exc.field or "model_name", "message": exc.message}
+    importance = checked.metadata.get("feature_importance")
+    return {
+        "status": "verified",
+        "verified_metrics": metrics,
+        "feature_importance": (finite(importance) or None) if isinstance(importance, Mapping) else None,
+        "snapshot": snapshots.keep(request.listing_id, request.artifact_uri, checked),
+    }
+
+
+def verify(record: Recipe, metadata: Mapping[str, Any], *, store: Any = None) -> dict[str, float]:
     """The verified metrics of ``record`` (see the module doc); ``metadata`` is its checked
     ``metadata.json`` (:func:`pitwall.marketplace.bundles.check_artifact`)."""
     from pitwall.data.store import get_store

@@ -167,6 +167,11 @@ class RecordsBackend(Protocol):
         """Every live listing (unordered; rules filter, sort and paginate)."""
         ...
 
+    def replace_listing(self, old: Listing, new: Listing) -> bool:
+        """Compare-and-set the listing's snapshot: store ``new``'s when the stored one still
+        equals ``old``'s (counters untouched); False otherwise (changed, or no listing)."""
+        ...
+
     def delete_listing(self, listing_id: str) -> bool:
         """Remove a listing and its ratings; False when it does not exist."""
         ...

@@ -797,6 +797,24 @@ class DynamoBackend:
     def list_listings(self) -> list[Listing]:
         return [self._listing(i) for i in self._query_index(self.market_table, "listings", "listings_pk", "LISTING")]
 
+    def replace_listing(self, old: Listing, new: Listing) -> bool:
+        try:
+            self.client.update_item(
+                TableName=self.market_table,
+                Key=_key(f"LISTING#{old.listing_id}", "META"),
+                UpdateExpression="SET doc = :new",
+                ConditionExpression="doc = :old",
+                ExpressionAttributeValues=_values(
+                    new=json.dumps(new.snapshot_doc(), sort_keys=True),
+                    old=json.dumps(old.snapshot_doc(), sort_keys=True),
+                ),
+            )
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise
+        return True
+
     def delete_listing(self, listing_id: str) -> bool:
         pk = f"LISTING#{listing_id}"
 

@@ -241,6 +241,11 @@ class Listing:
     ``verified_metrics`` were computed by Pitwall's own backtest at publish time
     (``verified`` is always True for them); ``reported_metrics`` are the author's claims.
     ``artifact_uri`` is internal (used to fork) and is not part of :meth:`public_doc`.
+
+    ``status``: ``verifying`` (published, its verification job running), ``listed`` (verified:
+    discoverable, downloadable) or ``rejected`` (``rejection`` holds code, field and message).
+    ``snapshot`` (internal): where the verification job put the checked bundle in the cloud
+    (``uri`` prefix, ``bundle_sha256``, ``size_bytes``); None locally.
     """
 
     listing_id: str
@@ -263,6 +268,9 @@ class Listing:
     created_at: str
     verified_at: str
     feature_importance: dict[str, float] | None = None
+    status: str = "listed"
+    rejection: dict[str, str] | None = None
+    snapshot: dict[str, Any] | None = None
     downloads: int = 0
     rating_sum: int = 0
     rating_count: int = 0
@@ -292,8 +300,9 @@ class Listing:
         doc = asdict(self)
         doc.pop("artifact_uri")
         doc.pop("rating_sum")
+        doc.pop("snapshot")
         doc["rating_avg"] = self.rating_avg
-        doc["verified"] = True
+        doc["verified"] = self.status == "listed"
         return doc
 
     @classmethod
@@ -322,6 +331,9 @@ class Listing:
             created_at=doc["created_at"],
             verified_at=doc["verified_at"],
             feature_importance=doc.get("feature_importance"),
+            status=str(doc.get("status", "listed")),
+            rejection=doc.get("rejection"),
+            snapshot=doc.get("snapshot"),
             downloads=int(downloads),
             rating_sum=int(rating_sum),
             rating_count=int(rating_count),

@@ -542,6 +542,14 @@ class SqliteBackend:
     def list_listings(self) -> list[Listing]:
         return [self._listing(r) for r in self._conn().execute("SELECT * FROM listings")]
 
+    def replace_listing(self, old: Listing, new: Listing) -> bool:
+        with self._write() as c:
+            cur = c.execute(
+                "UPDATE listings SET doc = ? WHERE listing_id = ? AND doc = ?",
+                (_dumps(new.snapshot_doc()), old.listing_id, _dumps(old.snapshot_doc())),
+            )
+        return cur.rowcount == 1
+
     def delete_listing(self, listing_id: str) -> bool:
         with self._write() as c:
             cur = c.execute("DELETE FROM listings WHERE listing_id = ?", (listing_id,))

@@ -1,7 +1,9 @@
-"""The container's entry point: ``python -m pitwall_image train|serve``.
+"""The container's entry point: ``python -m pitwall_image train|serve|verify``.
 
 SageMaker starts a training container as ``docker run IMAGE train`` and an inference container
-as ``docker run IMAGE serve``; the Dockerfile's ``ENTRYPOINT`` is this module.
+as ``docker run IMAGE serve``; the Dockerfile's ``ENTRYPOINT`` is this module. A training job
+whose ``kind`` hyper-parameter is ``marketplace_verification`` runs ``verify``
+(:mod:`pitwall_image.verify`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-COMMANDS = ("train", "serve")
+COMMANDS = ("train", "serve", "verify")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -18,6 +20,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         got = repr(args[0]) if args else "nothing"
         print(f"usage: pitwall_image {{{'|'.join(COMMANDS)}}} (got {got})", file=sys.stderr)
         return 2
+    if args[0] == "verify" or args[0] == "train":
+        from pitwall_image.verify import is_verification_job
+        from pitwall_image.verify import main as verify_main
+
+        if args[0] == "verify" or is_verification_job():
+            return verify_main(args[1:])
     if args[0] == "train":
         from pitwall_image.train import main as train_main
 

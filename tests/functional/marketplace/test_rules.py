@@ -219,17 +219,118 @@ def test_top_this_week_counts_only_the_last_seven_days(
 def test_download_quota_per_tier(
     backend: RecordsBackend, model_kwargs: Fields, free: Principal, noon: datetime
 ) -> None:
-    listing = publish(backend, model_kwargs)
     limit = free.limits.marketplace_downloads_per_day
     assert limit is not None
-    for _ in range(limit):
+    listings = [publish(backend, model_kwargs, f"m{i}", f"Model {i}") for i in range(limit + 1)]
+    for listing in listings[:limit]:
         got = marketplace.count_download(free, listing.listing_id, now=noon, backend=backend)
     assert got.artifact_uri == "file:///models/winner/model.ubj"
+    # downloading a listing again the same day takes nothing: the allowance is full, yet it answers
+    again = marketplace.count_download(free, listings[0].listing_id, now=noon, backend=backend)
+    assert again.downloads == 1
     with pytest.raises(QuotaExceeded):
-        marketplace.count_download(free, listing.listing_id, now=noon, backend=backend)
-    assert marketplace.get_listing(listing.listing_id, backend=backend).downloads == limit
+        marketplace.count_download(free, listings[limit].listing_id, now=noon, backend=backend)
+    assert [marketplace.get_listing(x.listing_id, backend=backend).downloads for x in listings] == [1] * limit + [0]
+    assert quotas.used_today(free.tenant_id, quotas.MARKETPLACE_DOWNLOADS, now=noon, backend=backend) == limit
     with pytest.raises(NotFound):
         marketplace.count_download(free, "lst_missing", now=noon + timedelta(days=1), backend=backend)
+
+
+def test_downloads_count_once_per_tenant_per_day_and_never_the_authors(
+    backend: RecordsBackend, model_kwargs: Fields, noon: datetime
+) -> None:
+    listing = publish(backend, model_kwargs)
+    other = publish(backend, model_kwargs, "other", "Another model")
+    for _ in range(50):  # the author's own downloads never count
+        marketplace.count_download(AUTHOR, listing.listing_id, now=noon, backend=backend)
+    assert marketplace.top(now=noon, backend=backend) == []
+    assert marketplace.get_listing(listing.listing_id, backend=backend).downloads == 0
+    fan = Principal("fan-team", "pro")
+    for _ in range(50):  # another tenant's burst counts once that day
+        marketplace.count_download(fan, listing.listing_id, now=noon, backend=backend)
+    marketplace.count_download(Principal("second-fan", "pro"), other.listing_id, now=noon, backend=backend)
+    week = marketplace.top(now=noon, backend=backend)
+    assert {e.listing.listing_id: e.downloads_7d for e in week} == {listing.listing_id: 1, other.listing_id: 1}
+    assert quotas.used_today(fan.tenant_id, quotas.MARKETPLACE_DOWNLOADS, now=noon, backend=backend) == 1
+    marketplace.count_download(fan, listing.listing_id, now=noon + timedelta(days=1), backend=backend)  # a new day
+    assert marketplace.get_listing(listing.listing_id, backend=backend).downloads == 2
+    assert [e.listing.listing_id for e in marketplace.top(now=noon + timedelta(days=1), backend=backend)][0] == (
+        listing.listing_id
+    )
+
+
+def test_a_fork_keeps_its_lineage_and_cannot_be_published_as_an_original(
+    backend: RecordsBackend, model_kwargs: Fields, free: Principal
+) -> None:
+    listing = publish(backend, model_kwargs)
+
+    def copier(source: str, tenant: str, name: str) -> str:
+        return f"file:///tenants/{tenant}/{name}/model.ubj"
+
+    fork = marketplace.fork(free, listing.listing_id, copier, new_name="mine", backend=backend)
+    assert fork.forked_from is not None and fork.forked_from.listing_id == listing.listing_id
+    with pytest.raises(ValidationFailed) as err:
+        marketplace.publish(free.tenant_id, "mine", "My own winner", "d", {}, backtest, artifact_ok, backend=backend)
+    assert (err.value.code, err.value.http_status, err.value.field) == ("fork_not_original", 422, "model_name")
+    assert listing.listing_id in err.value.message
+    # the same artifact registered again without lineage (a downloaded bundle imported) is refused too
+    models.register_model(free.tenant_id, "laundered", backend=backend, **model_kwargs(artifact_uri=fork.artifact_uri))
+    with pytest.raises(ValidationFailed) as err:
+        marketplace.begin_publish(free.tenant_id, "laundered", "Mine", "d", {}, backend=backend)
+    assert (err.value.code, err.value.field) == ("fork_not_original", "model_name")
+    assert [x.listing_id for x in marketplace.list(backend=backend).items] == [listing.listing_id]
+
+
+def test_a_verifying_listing_is_seen_by_its_author_only_until_it_is_listed(
+    backend: RecordsBackend, model_kwargs: Fields, free: Principal
+) -> None:
+    models.register_model(AUTHOR.tenant_id, "winner", backend=backend, **model_kwargs())
+    pending = marketplace.begin_publish(AUTHOR.tenant_id, "winner", "Winner", "d", {"acc": 0.5}, backend=backend)
+    assert (pending.status, pending.verified_metrics, pending.public_doc()["verified"]) == ("verifying", {}, False)
+    assert marketplace.list(backend=backend).items == []
+    with pytest.raises(NotFound):
+        marketplace.get_listing(pending.listing_id, backend=backend)
+    with pytest.raises(NotFound):
+        marketplace.count_download(free, pending.listing_id, backend=backend)
+    with pytest.raises(NotFound):
+        marketplace.rate(pending.listing_id, 4, tenant=free.tenant_id, backend=backend)
+    assert marketplace.show(pending.listing_id, tenant=AUTHOR.tenant_id, backend=backend).status == "verifying"
+    with pytest.raises(Conflict):  # one verification at a time per model version
+        marketplace.begin_publish(AUTHOR.tenant_id, "winner", "Again", "d", {}, backend=backend)
+
+    listed = marketplace.complete_verification(
+        pending.listing_id, {"log_loss": 0.3}, feature_importance={"grid_position": 1.0}, backend=backend
+    )
+    assert (listed.status, listed.verified_metrics, listed.feature_importance) == (
+        "listed",
+        {"log_loss": 0.3},
+        {"grid_position": 1.0},
+    )
+    assert listed.verified_at and marketplace.get_listing(pending.listing_id, backend=backend) == listed
+    # a retried step changes nothing once the listing left verifying
+    assert marketplace.reject_verification(pending.listing_id, "x", "y", "late", backend=backend) == listed
+    assert [x.listing_id for x in marketplace.list(backend=backend).items] == [pending.listing_id]
+
+
+def test_a_rejected_listing_says_why_and_the_version_can_be_published_again(
+    backend: RecordsBackend, model_kwargs: Fields
+) -> None:
+    models.register_model(AUTHOR.tenant_id, "winner", backend=backend, **model_kwargs())
+    pending = marketplace.begin_publish(AUTHOR.tenant_id, "winner", "Winner", "d", {}, backend=backend)
+    rejected = marketplace.reject_verification(
+        pending.listing_id, "bad_artifact", "artifact", "model.ubj: sha256 mismatch", backend=backend
+    )
+    assert rejected.status == "rejected"
+    card = marketplace.show(pending.listing_id, tenant=AUTHOR.tenant_id, backend=backend)
+    assert card.rejection == {"code": "bad_artifact", "field": "artifact", "message": "model.ubj: sha256 mismatch"}
+    error = marketplace.rejection_error(rejected)
+    assert (error.code, error.field, error.http_status) == ("bad_artifact", "artifact", 422)
+    with pytest.raises(NotFound):
+        marketplace.show(pending.listing_id, tenant="someone-else", backend=backend)
+    # empty verified metrics reject instead of listing
+    retry = marketplace.begin_publish(AUTHOR.tenant_id, "winner", "Winner", "d", {}, backend=backend)
+    assert retry.listing_id != pending.listing_id and backend.get_listing(pending.listing_id) is None
+    assert marketplace.complete_verification(retry.listing_id, {}, backend=backend).status == "rejected"
 
 
 def test_rating_rules(backend: RecordsBackend, model_kwargs: Fields) -> None:
