@@ -106,14 +106,23 @@ def calibration_bins(task_spec: Any, frame: Any, bins: int = 10) -> list[dict[st
     return out or None
 
 
-def compute_report(spec: Any, model: Any, store: Any, trained: Sequence[int], season: int | None = None) -> dict:
+def compute_report(
+    spec: Any,
+    model: Any,
+    store: Any,
+    trained: Sequence[int],
+    labelled: Callable[[Any, Any], Any],
+    season: int | None = None,
+) -> dict[str, Any]:
     """The report (:data:`REPORT_FIELDS`) of ``model`` (template ``spec``, trained on ``trained``
-    seasons) on ``season`` (default: :func:`default_season`); 422 ``season`` when it has no results."""
+    seasons) on ``season`` (default: :func:`default_season`); 422 ``season`` when it has no results.
+
+    ``labelled(spec, frame)``: the template frame's rows that have a label (training's own rule,
+    ``pitwall.training._labelled``, passed in: this module sits below ``pitwall.training``)."""
     from pitwall.features import FeatureStore
     from pitwall.ml import evaluation as ev
     from pitwall.ml.errors import MLInputError
     from pitwall.ml.metrics import direction
-    from pitwall.training import _labelled
 
     trained = [int(s) for s in trained]
     stored = store.seasons("results") if "results" in store.datasets() else []
@@ -121,7 +130,7 @@ def compute_report(spec: Any, model: Any, store: Any, trained: Sequence[int], se
     if season is None or season not in stored:
         raise ValidationFailed(f"season {season} has no stored results", field="season", unprocessable=True)
     try:
-        data = _labelled(spec, spec.frame(FeatureStore(store), [season]))
+        data = labelled(spec, spec.frame(FeatureStore(store), [season]))
         result = model.evaluate(data, record=False)
         baseline = ev.baseline_scores(model.spec, data, spec.baseline)
     except MLInputError as exc:
@@ -177,7 +186,9 @@ def compute_report(spec: Any, model: Any, store: Any, trained: Sequence[int], se
     }
 
 
-def attach_report(model_dir: str | Path, spec: Any, model: Any, store: Any) -> dict | None:
+def attach_report(
+    model_dir: str | Path, spec: Any, model: Any, store: Any, labelled: Callable[[Any, Any], Any]
+) -> dict[str, Any] | None:
     """Compute the default report of a just-trained model and store it in its artifact folder as
     :data:`REPORT_FILE` (listed in ``metadata.json``). A report that cannot be computed (no stored
     results for the season, a degenerate frame) is logged and skipped: training never fails for it."""
@@ -185,7 +196,7 @@ def attach_report(model_dir: str | Path, spec: Any, model: Any, store: Any) -> d
     try:
         from pitwall.ml.artifacts import add_artifact_file
 
-        report = compute_report(spec, model, store, trained)
+        report = compute_report(spec, model, store, trained, labelled)
     except Exception as exc:  # noqa: BLE001 - see the docstring
         log.warning("no report stored with %s: %s", model_dir, exc)
         return None

@@ -3,8 +3,10 @@
 One code path for the SDK, the CLI, the API's training jobs, the local workflow runner and the
 SageMaker training image:
 
-- ``train_template``: build the template's frame, evaluate on a holdout of the latest races
-  (model and naive baseline side by side), refit on everything, save the safe-format artifact
+- ``train_template``: build the template's frame, evaluate out of sample on the whole latest
+  season of the window (a model trained on the seasons before it predicts every race of it; model
+  and naive baselines side by side on the same rows; ``holdout_races=N`` asks for the last N races
+  instead), refit on everything, save the safe-format artifact
   under ``$PITWALL_HOME/models/<tenant>/<name>/<id>/``, register it and log it to MLflow.
 - ``backtest_template``: walk-forward backtest of one season (``pitwall.ml.backtest``, the one
   backtest) with every naive baseline of the template on the same rows and the paired
@@ -35,7 +37,7 @@ from pitwall.model_report import attach_report
 from pitwall.templates import TemplateSpec, get_template
 
 DEFAULT_TRAIN_SEASONS = 10  # default window: the latest ten seasons the template has data for
-HOLDOUT_RACES = 5
+HOLDOUT_RACES = 5  # the evaluation of a one-season window: its last races
 ROW_ID_COLUMNS = ("lap_number", "stint", "stop")  # identify rows of lap/stint/stop-level templates
 
 
@@ -49,6 +51,7 @@ class TrainingResult:
     baseline_metrics: dict[str, float]
     record: Any = None  # pitwall.platform.records.ModelRecord when registered
     run_id: str | None = None
+    evaluated_on: str = ""  # what ``metrics`` were measured on, e.g. "season 2024 (24 races)"
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -60,6 +63,7 @@ class TrainingResult:
             "baseline_metrics": self.baseline_metrics,
             "model_dir": str(self.model_dir),
             "data_window": self.model.data_window,
+            "evaluated_on": self.evaluated_on,
         }
 
 
@@ -165,14 +169,13 @@ def train_template(
     register: bool = True,
     track: bool = True,
     seed: int = 0,
-    holdout_races: int = HOLDOUT_RACES,
+    holdout_races: int | None = None,
     store: Store | None = None,
     job_id: str | None = None,
     experiment: str | None = None,
 ) -> TrainingResult:
-    """Train ``template`` and return the model, its holdout metrics and the baseline's."""
-    from pitwall.ml.splits import holdout_split
-
+    """Train ``template`` and return the model, its out-of-sample metrics and the baselines'
+    (on the latest season of the window, or its last ``holdout_races`` races when given)."""
     spec = get_template(template)
     store = store or get_store()
     fs = FeatureStore(store)
@@ -190,19 +193,19 @@ def train_template(
         cv_folds=cv_folds,
         seed=seed,
     )
-    train_idx, test_idx = holdout_split(data, last_n_races=holdout_races)
+    train_idx, test_idx, evaluated_on = evaluation_split(data, holdout_races)
     holdout_model = _fit_with_calibration(spec, builder, data.iloc[train_idx], train_kwargs)
     test = data.iloc[test_idx]
     evaluation = holdout_model.evaluate(test, record=False)
     baseline = baseline_summary(spec, builder.spec, test)
     model = _fit_with_calibration(spec, builder, data, train_kwargs)
-    # test_* = the holdout of the latest races (what champion/challenger comparisons read)
+    # test_* = the out-of-sample evaluation (what champion/challenger comparisons read)
     model.metrics.update({f"test_{k}": v for k, v in evaluation.metrics.items() if k not in ("n_races", "k")})
     model.metrics.update({f"baseline_{k}": v for k, v in baseline.items() if k not in ("n_races", "k")})
     name = name or spec.name
     model_dir = pitwall_home() / "models" / tenant_id / name / uuid.uuid4().hex[:12]
     model.save(model_dir)
-    attach_report(model_dir, spec, model, store)  # report.json in the artifact (the API's model report)
+    attach_report(model_dir, spec, model, store, _labelled)  # report.json in the artifact (the API's model report)
     result = TrainingResult(
         template=spec.name,
         name=name,
@@ -210,6 +213,7 @@ def train_template(
         model_dir=model_dir,
         metrics=_clean(evaluation.metrics),
         baseline_metrics=_clean(baseline),
+        evaluated_on=evaluated_on,
     )
     if track:
         from pitwall.ml.tracking import log_training_run
@@ -239,6 +243,23 @@ def train_template(
             job_id=job_id,
         )
     return result
+
+
+def evaluation_split(data: pd.DataFrame, holdout_races: int | None = None) -> tuple[Any, Any, str]:
+    """The rows a training run is evaluated on, out of sample: the whole latest season (trained on
+    the seasons before it); the last ``holdout_races`` races when asked, or when the window holds a
+    single season. Returns (train positions, test positions, a description of the test rows)."""
+    from pitwall.ml.splits import holdout_split, latest_season_split
+
+    seasons = pd.unique(data["season"])
+    if holdout_races is None and len(seasons) >= 2:
+        train_idx, test_idx = latest_season_split(data)
+        latest = int(max(seasons))
+        n = int(data.iloc[test_idx]["race_id"].nunique())
+        return train_idx, test_idx, f"season {latest} ({n} races, trained on the seasons before)"
+    n = holdout_races or HOLDOUT_RACES
+    train_idx, test_idx = holdout_split(data, last_n_races=n)
+    return train_idx, test_idx, f"the last {n} races (trained on the races before)"
 
 
 def baseline_summary(spec: TemplateSpec, task: Any, rows: pd.DataFrame) -> dict[str, float]:

@@ -440,6 +440,7 @@ def _live_report(record: Any, season: int | None) -> dict[str, Any]:
         from pitwall.data.store import get_store
         from pitwall.ml.artifacts import load_model
         from pitwall.templates import TEMPLATES
+        from pitwall.training import _labelled
     except ImportError:
         raise _needs("a model report for another season than the stored one") from None
     if str(record.artifact_uri).startswith("s3://"):
@@ -448,7 +449,7 @@ def _live_report(record: Any, season: int | None) -> dict[str, Any]:
     if spec is None:
         raise NotFound(f"model {record.name!r} is not a template model: it has no report", field="model")
     trained = [int(s) for s in record.data_window.get("seasons", [])]
-    return compute_report(spec, load_model(record.artifact_uri), get_store(), trained, season)
+    return compute_report(spec, load_model(record.artifact_uri), get_store(), trained, _labelled, season)
 
 
 def model_report(call: Call) -> ModelReport:

@@ -235,13 +235,17 @@ def fingerprint(versions: Mapping[str, str]) -> str:
     return hashlib.sha256(json.dumps(sorted(versions.items())).encode("utf-8")).hexdigest()
 
 
-def _partition_counts(store: Any, key: str, dataset: str, season: int | None) -> dict[str, Any]:
+def _partition_counts(store: Any, key: str, season: int | None) -> dict[str, Any]:
+    """Rows (and distinct rounds of a season partition) of one lake object, read as Arrow (no pandas
+    conversion): the store's ``_read_table`` primitive, which both backends implement."""
+    import pyarrow.compute as pc
+
+    table = store._read_table(key)
+    rows = 0 if table is None else int(table.num_rows)
     if season is None:
-        frame = store.read(dataset)
-        return {"rows": int(len(frame)), "races": None}
-    frame = store.read(dataset, [season])
-    races = int(frame["round"].nunique()) if "round" in frame.columns and len(frame) else 0
-    return {"rows": int(len(frame)), "races": races}
+        return {"rows": rows, "races": None}
+    has_round = table is not None and "round" in table.column_names and rows
+    return {"rows": rows, "races": int(pc.count_distinct(table["round"]).as_py()) if has_round else 0}
 
 
 def _partitions(
@@ -259,7 +263,7 @@ def _partitions(
         if isinstance(old, dict) and old.get("token") == token:
             out[key] = dict(old)
             continue
-        out[key] = {"token": token, "written_at": now, **_partition_counts(store, key, part.dataset, part.season)}
+        out[key] = {"token": token, "written_at": now, **_partition_counts(store, key, part.season)}
     return out
 
 
@@ -364,23 +368,28 @@ def _entrants(results: Any, reference: Any, column: str) -> list[dict[str, Any]]
     return sorted(rows, key=lambda e: (-e["last_season"], e["name"].lower()))
 
 
-def _season_results(results: Any, driver_names: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {}
+RESULT_COLUMNS = ("position", "position_text", "driver_id", "constructor_id", "grid_position", "points")
+
+
+def _season_results(results: Any, driver_names: Mapping[str, str]) -> dict[int, dict[str, list[dict[str, Any]]]]:
+    """season -> race_id -> the classified result rows (one pass over the columns the rows need)."""
+    out: dict[int, dict[str, list[dict[str, Any]]]] = {}
     if not len(results):
         return out
-    for race_id, rows in results.sort_values(["race_id", "position_order"], kind="stable").groupby("race_id"):
-        out[str(race_id)] = [
-            {
-                "position": _int(r.get("position")),
-                "position_text": _text(r.get("position_text")),
-                "driver_id": str(r["driver_id"]),
-                "driver_name": driver_names.get(str(r["driver_id"])),
-                "constructor_id": _text(r.get("constructor_id")),
-                "grid_position": _int(r.get("grid_position")),
-                "points": _float(r.get("points")),
-            }
-            for r in rows.to_dict("records")
-        ]
+    columns = ["season", "race_id", "position_order", *(c for c in RESULT_COLUMNS if c in results.columns)]
+    ordered = results[columns].sort_values(["race_id", "position_order"], kind="stable")
+    for r in ordered.to_dict("records"):
+        driver = str(r["driver_id"])
+        row = {
+            "position": _int(r.get("position")),
+            "position_text": _text(r.get("position_text")),
+            "driver_id": driver,
+            "driver_name": driver_names.get(driver),
+            "constructor_id": _text(r.get("constructor_id")),
+            "grid_position": _int(r.get("grid_position")),
+            "points": _float(r.get("points")),
+        }
+        out.setdefault(int(r["season"]), {}).setdefault(str(r["race_id"]), []).append(row)
     return out
 
 
@@ -391,12 +400,16 @@ def _read(store: Any, dataset: str, datasets: Iterable[str]) -> Any:
 
 
 def build_catalog(
-    store: Any, previous: Mapping[str, Any] | None = None, now: str | None = None
+    store: Any,
+    previous: Mapping[str, Any] | None = None,
+    now: str | None = None,
+    result_seasons: Iterable[int] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Every catalogue document (name -> JSON object) of ``store``'s lake.
+    """The catalogue documents (name -> JSON object) of ``store``'s lake.
 
     ``previous``: the last ``partitions`` document, whose counts are reused for unchanged objects.
     ``now``: the UTC time recorded for objects seen for the first time (default: now).
+    ``result_seasons``: the seasons whose ``results/season=<YYYY>`` documents to build (default: all).
     """
     now = now or now_utc()
     versions = lake_versions(store)
@@ -415,41 +428,53 @@ def build_catalog(
         },
         PARTITIONS: {"format_version": FORMAT_VERSION, "objects": partitions},
     }
-    names = _names(drivers, "driver_id")
-    if len(results):
-        for season, rows in results.groupby("season"):
-            docs[results_name(int(season))] = {"season": int(season), "races": _season_results(rows, names)}
+    if result_seasons is not None and len(results):
+        results = results[results["season"].isin({int(s) for s in result_seasons})]
+    for season, races_of in _season_results(results, _names(drivers, "driver_id")).items():
+        docs[results_name(season)] = {"season": season, "races": races_of}
     return docs
 
 
-def _changed(docs: Mapping[str, Mapping[str, Any]], previous: Mapping[str, Any] | None) -> list[str]:
-    """The documents to write: all but the result seasons whose results and driver names are unchanged."""
-    old = (previous or {}).get("objects", {}) if previous else {}
-    new = docs[PARTITIONS]["objects"]
+def season_results(store: Any, season: int) -> dict[str, Any]:
+    """The ``results/season=<YYYY>`` document of one season, built from the Store."""
+    datasets = store.datasets()
+    results = store.read("results", [season]) if "results" in datasets else None
+    rows = (
+        _season_results(results, _names(_read(store, "drivers", datasets), "driver_id")) if results is not None else {}
+    )
+    return {"season": int(season), "races": rows.get(int(season), {})}
 
-    def token(key: str) -> Any:
-        return (old.get(key) or {}).get("token"), (new.get(key) or {}).get("token")
 
-    names_changed = len(set(token(partition_key("drivers")))) > 1
+def changed_result_seasons(versions: Mapping[str, str], previous: Mapping[str, Any] | None) -> list[int] | None:
+    """The seasons whose result documents are out of date: those whose ``results`` object changed
+    since ``previous`` (the last ``partitions`` document); None (all) without one or when the driver
+    names changed."""
+    from pitwall.data.store import parse_key
+
+    old = (previous or {}).get("objects") if previous else None
+    if not isinstance(old, Mapping):
+        return None
+    names = partition_key("drivers")
+    if (old.get(names) or {}).get("token") != versions.get(names):
+        return None
     out = []
-    for name in docs:
-        if name.startswith("results/"):
-            season = int(name.rsplit("=", 1)[1])
-            before, after = token(partition_key("results", season))
-            if not names_changed and before is not None and before == after:
-                continue
-        out.append(name)
-    return out
+    for key, token in versions.items():
+        part = parse_key(key)
+        if part is not None and part.dataset == "results" and part.season is not None:
+            if (old.get(key) or {}).get("token") != token:
+                out.append(part.season)
+    return sorted(out)
 
 
 def write_catalog(store: Any, documents: CatalogDocuments | None = None, now: str | None = None) -> list[str]:
-    """Build the catalogue of ``store`` and write the documents that changed (``status`` last, so a
-    reader that sees the new fingerprint sees every new document); returns the names written."""
+    """Build the catalogue of ``store`` and write it (result documents only for the seasons whose
+    results changed; ``status`` last, so a reader that sees the new fingerprint sees every new
+    document); returns the names written."""
     documents = documents or documents_for(store)
     previous = documents.get(PARTITIONS)
-    docs = build_catalog(store, previous, now)
-    names = _changed(docs, previous)
-    for name in sorted(names, key=lambda n: n == STATUS):
+    docs = build_catalog(store, previous, now, changed_result_seasons(lake_versions(store), previous))
+    names = sorted(docs, key=lambda n: (n == STATUS, n))
+    for name in names:
         documents.put(name, docs[name])
     return names
 
@@ -483,6 +508,15 @@ def empty_status() -> dict[str, Any]:
     }
 
 
+def _location(documents: CatalogDocuments) -> str | None:
+    """Where documents live, as a cache key (None: not cacheable)."""
+    if isinstance(documents, LocalDocuments):
+        return f"file:{documents.root.resolve()}"
+    if isinstance(documents, S3Documents):
+        return f"s3://{documents.bucket}/{documents.prefix}"
+    return None
+
+
 class CatalogReader:
     """Answers from the catalogue documents (see the module doc)."""
 
@@ -506,21 +540,24 @@ class CatalogReader:
         current = fingerprint(lake_versions(self.store))
         if status is not None and status.get("fingerprint") == current:
             return None
-        where = repr(self.documents.__dict__.get("root") or self.documents.__dict__.get("bucket"))
+        where = _location(self.documents)
         with self._lock:
-            cached = self._cache.get((where, current))
+            cached = self._cache.get((where, current)) if where is not None else None
             if cached is None:
-                cached = build_catalog(self.store, self.documents.get(PARTITIONS))
-                self._cache.clear()  # one lake state per documents location is enough
-                self._cache[(where, current)] = cached
+                cached = build_catalog(self.store, self.documents.get(PARTITIONS), result_seasons=())
+                if where is not None:
+                    self._cache.clear()  # the latest lake state is the one asked for again
+                    self._cache[(where, current)] = cached
         self._built = cached
         return cached
 
     def document(self, name: str) -> dict[str, Any] | None:
         built = self._rebuilt()
-        if built is not None:
-            return built.get(name)
-        return self.documents.get(name)
+        if built is None:
+            return self.documents.get(name)
+        if name.startswith("results/") and name not in built:  # built on demand, one season at a time
+            built[name] = season_results(self.store, int(name.rsplit("=", 1)[1]))
+        return built.get(name)
 
     def status(self) -> dict[str, Any]:
         return self.document(STATUS) or empty_status()

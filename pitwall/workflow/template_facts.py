@@ -78,6 +78,7 @@ ALGORITHM_NAMES: tuple[str, ...] = (
     "neural_net",
     "logistic",
     "linear",
+    "conditional_logit",
     "catboost",
 )
 FEATURE_GROUPS: tuple[str, ...] = ("driver", "team", "session")
