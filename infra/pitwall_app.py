@@ -12,6 +12,7 @@ from infra.nag import apply_suppressions
 from infra.stacks.api_stack import ApiStack
 from infra.stacks.data_stack import DataStack
 from infra.stacks.events_stack import EventsStack
+from infra.stacks.live_stack import LiveStack
 from infra.stacks.monitoring_stack import MonitoringStack
 from infra.stacks.serving_stack import ServingStack
 from infra.stacks.tracking_stack import TrackingStack
@@ -32,10 +33,12 @@ class PitwallStacks:
     events: EventsStack
     web: WebStack
     monitoring: MonitoringStack | None = None
+    live: LiveStack | None = None
 
     def all(self) -> list[cdk.Stack]:
         stacks = [self.data, self.tracking, self.serving, self.training, self.api, self.events, self.web]
         stacks.append(self.monitoring)
+        stacks.append(self.live)
         return [s for s in stacks if s is not None]
 
 
@@ -78,6 +81,7 @@ def build_app(app: cdk.App, config: StageConfig | None = None, *, nag: bool = Tr
         serving=serving,
         description="Pitwall REST API, API keys, usage plans and platform tables",
     )
+    training.connect_api(api.api_function)  # marketplace publish starts verification executions
     events_stack = EventsStack(
         app,
         name("events"),
@@ -96,9 +100,18 @@ def build_app(app: cdk.App, config: StageConfig | None = None, *, nag: bool = Tr
         config=config,
         serving=serving,
         glue_database_name=data.database_name,
+        api_function=api.api_function,
         description="Pitwall model monitoring: capture prefix, after-race monitoring job, alert topic",
     )
     stacks.monitoring.add_stack_dependency(api)  # the job reads the platform tables
+    stacks.live = LiveStack(
+        app,
+        name("live"),
+        config=config,
+        api_function=api.api_function,
+        description="Pitwall live mode: OpenF1 poller (EventBridge Scheduler -> Lambda) and the live feed table",
+    )
+    api.add_stack_dependency(stacks.live)  # the API's live routes read the live table
     # Stacks address buckets, tables and the deploy function by name: make the order explicit.
     for later in stacks.all()[1:]:
         later.add_stack_dependency(data)

@@ -115,6 +115,10 @@ class Operation:
     description: str = ""
     expense: Callable[[Any], quotas.Expense] | None = None
     """What a validated request body costs (fair shares), for expensive operations."""
+    example: dict[str, Any] | None = None
+    """An example of the answer (shown in the OpenAPI document)."""
+    event_stream: bool = False
+    """Also answers ``text/event-stream`` (Server-Sent Events) under ``pitwall serve``."""
 
     @property
     def path_params(self) -> list[str]:

@@ -77,10 +77,15 @@ def _operation(op: Operation) -> dict[str, Any]:
         schema = _ref(alternatives[0]) if len(alternatives) == 1 else {"oneOf": [_ref(m) for m in alternatives]}
         doc["requestBody"] = {"required": not op.body_optional, "content": {"application/json": {"schema": schema}}}
     ok_schema = _ref(op.response) if op.response is not None else {"type": "object"}
-    doc["responses"][str(op.status)] = {
-        "description": _STATUS_TEXT.get(op.status, "OK"),
-        "content": {"application/json": {"schema": ok_schema}},
-    }
+    content: dict[str, Any] = {"application/json": {"schema": ok_schema}}
+    if op.example is not None:
+        content["application/json"]["example"] = op.example
+    if op.event_stream:
+        content["text/event-stream"] = {
+            "schema": {"type": "string"},
+            "example": 'id: 2024-08:40\nevent: lap\ndata: {"model":"live_v1","lap":40,...}\n\n',
+        }
+    doc["responses"][str(op.status)] = {"description": _STATUS_TEXT.get(op.status, "OK"), "content": content}
     for status in (*op.errors, 500):
         answer: dict[str, Any] = {
             "description": _STATUS_TEXT.get(status, "Error"),

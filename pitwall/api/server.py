@@ -229,6 +229,8 @@ class ApiGatewayAdapter:
         self.matcher = RouteMatcher(list(app.routes))
         self.binary_types = set(app.api.binary_types)
         self.pool = ThreadPoolExecutor(max_workers=self.limits.threads, thread_name_prefix="pitwall-api")
+        self.live_poll_s = 0.5
+        """How often a live event stream looks for new laps in the feed."""
         set_services(services)
 
     # ------------------------------------------------------------------ ASGI
@@ -243,8 +245,47 @@ class ApiGatewayAdapter:
             answer = await self._answer(scope, receive)
         except BodyRefused as refused:
             answer = refused.answer
+        if answer.status == 200 and await self._stream_live(scope, receive, send):
+            return
         await send({"type": "http.response.start", "status": answer.status, "headers": answer.headers})
         await send({"type": "http.response.body", "body": answer.body})
+
+    async def _stream_live(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """``GET /api/v1/live/{model}/events`` asking for ``text/event-stream``, already answered 200 by
+        the app (key, quota, model checks): stream the lap updates instead (:mod:`pitwall.api.live`)."""
+        from pitwall.api.live import LiveEventStream, wants_stream
+        from pitwall.live.feed import get_feed, parse_since
+
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        model = wants_stream(scope["method"], scope["path"], headers)
+        if model is None:
+            return False
+        since = parse_qs(scope["query_string"].decode("latin-1")).get("since", [None])[-1]
+        loop = asyncio.get_running_loop()
+        feed = getattr(self.services, "live_feed", None) or get_feed()
+        stream = LiveEventStream(model, feed, headers.get("last-event-id"), parse_since(since))
+        await send({"type": "http.response.start", "status": 200, "headers": list(LiveEventStream.HEADERS)})
+        gone = asyncio.Event()
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            while not gone.is_set():
+                for chunk in await loop.run_in_executor(self.pool, stream.poll):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                if stream.done:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(gone.wait(), self.live_poll_s)
+            if not gone.is_set():
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            watcher.cancel()
+        return True
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

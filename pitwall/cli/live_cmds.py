@@ -1,8 +1,11 @@
 """``pitwall live``: train the live race-result model and follow a race lap by lap.
 
     pitwall live train live_v1 --train-until 2023
-    pitwall live replay 2024 8 --model live_v1 [--speed 10] [--jsonl]
-    pitwall live openf1 --session latest --model live_v1
+    pitwall live replay 2024 8 --model live_v1 [--speed 10] [--jsonl] [--publish]
+    pitwall live openf1 --session latest --model live_v1 [--publish]
+
+``--publish`` writes each lap to the live feed that ``GET /api/v1/live/MODEL`` (and its SSE stream
+under ``pitwall serve``) reads.
 
 Imports stay inside the commands so ``pitwall --help`` does not load pandas or LightGBM.
 """
@@ -90,6 +93,15 @@ def _follow(stream: Any, top: int, jsonl: bool) -> None:
 ModelOption = typer.Option(..., "--model", help="live model name (see `pitwall live train`)")
 TopOption = typer.Option(20, "--top", min=1, max=30, help="rows of the table")
 JsonlOption = typer.Option(False, "--jsonl", help="one JSON update per lap instead of the table")
+PublishOption = typer.Option(
+    False, "--publish", help="publish each lap to the live feed (GET /api/v1/live/MODEL and its SSE stream)"
+)
+
+
+def _publisher(publish: bool) -> Any:
+    from pitwall.live.feed import publisher
+
+    return publisher() if publish else None
 
 
 @live_app.command("train")
@@ -125,13 +137,20 @@ def replay_cmd(
     top: int = TopOption,
     jsonl: bool = JsonlOption,
     allow_in_sample: bool = typer.Option(False, "--allow-in-sample", help="allow a season the model trained on"),
+    publish: bool = PublishOption,
 ) -> None:
     """Replay a stored race lap by lap with live predictions."""
     from pitwall.live.stream import connect_to_stream
 
     try:
         stream = connect_to_stream(
-            model, source="replay", season=season, round=round_, speed=speed, allow_in_sample=allow_in_sample
+            model,
+            source="replay",
+            season=season,
+            round=round_,
+            speed=speed,
+            allow_in_sample=allow_in_sample,
+            callback=_publisher(publish),
         )
         _follow(stream, top, jsonl)
     except _errors() as exc:
@@ -147,6 +166,7 @@ def openf1_cmd(
     base_url: str = typer.Option(None, "--base-url", help="OpenF1 API base URL (default https://api.openf1.org/v1)"),
     top: int = TopOption,
     jsonl: bool = JsonlOption,
+    publish: bool = PublishOption,
 ) -> None:
     """Follow an OpenF1 race session (live ones need OPENF1_TOKEN) with live predictions."""
     from pitwall.live.sources.openf1 import BASE_URL, OpenF1Client
@@ -163,6 +183,7 @@ def openf1_cmd(
             client=OpenF1Client(base_url or BASE_URL),
             total_laps=laps,
             poll_interval_s=poll,
+            callback=_publisher(publish),
         )
         _follow(stream, top, jsonl)
     except _errors() as exc:

@@ -138,6 +138,7 @@ class LapState:
     round: int | None = None
     session_key: int | None = None
     source: str = ""
+    final: bool = False  # the session's last lap: the race is over (a finished session's last state)
 
     @property
     def laps_remaining(self) -> int:

@@ -19,10 +19,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
+from pitwall.live.predictors import DriverPrediction, LiveModelError
 from pitwall.live.state import LapState
-from pitwall.live.template import DriverPrediction, LiveModel, LiveModelError, load_live_model
+
+if TYPE_CHECKING:
+    from pitwall.live.template import LiveModel
 
 SourceName = Literal["openf1", "replay"]
 SOURCES: tuple[str, ...] = get_args(SourceName)
@@ -77,8 +80,8 @@ class LiveUpdate:
         }
 
 
-def predict_update(model: LiveModel, state: LapState, source_ms: float = 0.0) -> LiveUpdate:
-    """The update of one lap state (the pure step the cloud poller can call per lap)."""
+def predict_update(model: Any, state: LapState, source_ms: float = 0.0) -> LiveUpdate:
+    """The update of one lap state: ``model`` is a ``LiveModel`` or a ``LeanLiveModel`` (the poller's)."""
     start = time.perf_counter()
     predictions = model.predict_state(state)
     latency = (time.perf_counter() - start) * 1000
@@ -87,6 +90,8 @@ def predict_update(model: LiveModel, state: LapState, source_ms: float = 0.0) ->
 
 def resolve_model(model: Any) -> LiveModel:
     """A ``LiveModel``, a saved live model's name, or an SDK model wrapping a live model."""
+    from pitwall.live.template import LiveModel, load_live_model
+
     if isinstance(model, LiveModel):
         return model
     if isinstance(model, str):

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -48,77 +47,34 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pitwall.config import pitwall_home
 from pitwall.data.store import Store, get_store
-from pitwall.live.state import COMPOUNDS, TRACK_STATUSES, LapState
-
-TEMPLATE = "live_race"
-FEATURES: tuple[str, ...] = (
-    "lap",
-    "laps_remaining",
-    "race_fraction",
-    "position",
-    "gap_to_leader_s",
-    "interval_s",
-    "gap_behind_s",
-    "gap_per_lap_left",
-    "last_lap_delta_s",
-    "compound",
-    "tyre_age_laps",
-    "stops",
-    "stops_vs_leader",
-    "laps_down",
-    "grid_position",
-    "running_cars",
-    *(f"status_{s}" for s in TRACK_STATUSES),
+from pitwall.live.predictors import (
+    FEATURES,
+    TEMPLATE,
+    DriverPrediction,
+    LiveModelError,
+    feature_rows,
+    live_models_dir,
+    normalise,
+    predict_lap,
+    predictions_of,
+    softmax,
 )
+from pitwall.live.state import LapState
+
+__all__ = ["FEATURES", "TEMPLATE", "DriverPrediction", "LiveModel", "LiveModelError", "EmpiricalBaseline"]
+
 # LightGBM monotone constraints: a worse position or a bigger gap never raises P(win)/P(podium)
 _MONOTONE = {"position": -1, "gap_to_leader_s": -1, "gap_per_lap_left": -1}
-_COMPOUND_CODE = {c: i for i, c in enumerate(COMPOUNDS)}
 LAPS_LEFT_BINS: tuple[int, ...] = (0, 1, 2, 3, 5, 10, 20, 30, 45)
 """Lower edges of the laps-left buckets of the empirical P(win | position, laps left)."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-class LiveModelError(ValueError):
-    """A live model cannot be trained, found or used as asked."""
-
-
 def feature_matrix(state: LapState) -> np.ndarray:
     """Lap N's features, one row per driver in classification order, columns ``FEATURES``."""
-    drivers = state.drivers
-    running_times = [d.last_lap_time_s for d in drivers if d.running and d.last_lap_time_s is not None]
-    median_lap = float(np.median(running_times)) if running_times else math.nan
-    leader_stops = drivers[0].stops if drivers else 0
-    n_running = sum(d.running for d in drivers)
-    left = state.laps_remaining
-    fraction = state.lap / state.total_laps if state.total_laps else math.nan
-    status = [float(s in state.track_status) for s in TRACK_STATUSES]
-    nan = math.nan
-    out = np.empty((len(drivers), len(FEATURES)))
-    for i, d in enumerate(drivers):
-        behind = drivers[i + 1].interval_s if i + 1 < len(drivers) and drivers[i + 1].running else None
-        gap = d.gap_to_leader_s if d.gap_to_leader_s is not None else nan
-        out[i] = (
-            state.lap,
-            left,
-            fraction,
-            d.position,
-            gap,
-            d.interval_s if d.interval_s is not None else nan,
-            behind if behind is not None else nan,
-            gap / max(left, 1),
-            (d.last_lap_time_s - median_lap) if d.last_lap_time_s is not None else nan,
-            _COMPOUND_CODE.get(d.compound or "", nan),
-            d.tyre_age_laps if d.tyre_age_laps is not None else nan,
-            d.stops,
-            d.stops - leader_stops,
-            d.laps_down,
-            d.grid_position if d.grid_position is not None else len(drivers),
-            n_running,
-            *status,
-        )
-    return out
+    rows = feature_rows(state)
+    return np.array(rows, dtype=float).reshape(len(rows), len(FEATURES))
 
 
 def state_frame(state: LapState) -> pd.DataFrame:
@@ -141,29 +97,8 @@ def _laps_left_bin(laps_left: Any) -> np.ndarray:
 
 
 def _normalise(p: np.ndarray, total: float) -> np.ndarray:
-    """Scale ``p`` to sum to ``total`` with every value <= 1 (mass above 1 is spread over the rest)."""
-    p = np.clip(np.asarray(p, dtype=float), 1e-9, None)
-    out = np.zeros_like(p)
-    free = np.ones(len(p), dtype=bool)
-    remaining = float(min(total, len(p)))
-    for _ in range(len(p) + 1):
-        if not free.any() or remaining <= 0:
-            break
-        scaled = p[free] / p[free].sum() * remaining
-        if (scaled <= 1.0).all():
-            out[free] = scaled
-            break
-        capped = np.flatnonzero(free)[scaled > 1.0]
-        out[capped] = 1.0
-        free[capped] = False
-        remaining = float(min(total, len(p))) - out[~free].sum()
-    return out
-
-
-def _softmax(scores: np.ndarray) -> np.ndarray:
-    z = np.asarray(scores, dtype=float)
-    e = np.exp(z - z.max())
-    return e / e.sum()
+    """Scale ``p`` to sum to ``total`` with every value <= 1 (``pitwall.live.predictors.normalise``)."""
+    return np.array(normalise(list(np.asarray(p, dtype=float)), total))
 
 
 @dataclass
@@ -203,19 +138,6 @@ class EmpiricalBaseline:
         return out
 
 
-@dataclass(frozen=True)
-class DriverPrediction:
-    driver_number: int
-    driver_code: str | None
-    team: str | None
-    position: int
-    running: bool
-    p_win: float
-    p_podium: float
-    expected_position: float
-    driver_id: str | None = None
-
-
 @dataclass
 class LiveModel:
     """A trained live race-result model (three LightGBM boosters and the empirical baselines)."""
@@ -249,7 +171,7 @@ class LiveModel:
         exp_pos = x[:, FEATURES.index("position")].astype(float).copy()
         if running.any():
             xr = x[running]
-            p_win[running] = _softmax(self.boosters["win"].predict(xr, raw_score=True, num_threads=1))
+            p_win[running] = softmax(list(self.boosters["win"].predict(xr, raw_score=True, num_threads=1)))
             p_pod[running] = _normalise(self.boosters["podium"].predict(xr, num_threads=1), 3.0)
             change = self.boosters["position"].predict(xr, num_threads=1)  # final order minus current position
             exp_pos[running] = np.clip(exp_pos[running] + change, 1.0, float(n))
@@ -265,22 +187,13 @@ class LiveModel:
     def predict_state(self, state: LapState) -> tuple[DriverPrediction, ...]:
         if self.features != FEATURES:
             raise LiveModelError(f"model: {self.name!r} was trained on other features than this Pitwall computes")
-        running = np.array([d.running for d in state.drivers], dtype=bool)
-        p_win, p_pod, exp_pos = self.predict_matrix(feature_matrix(state), running)
-        return tuple(
-            DriverPrediction(
-                driver_number=d.driver_number,
-                driver_code=d.driver_code,
-                team=d.team,
-                position=d.position,
-                running=d.running,
-                p_win=float(w),
-                p_podium=float(p),
-                expected_position=float(e),
-                driver_id=d.driver_id,
-            )
-            for d, w, p, e in zip(state.drivers, p_win, p_pod, exp_pos, strict=True)
-        )
+        boosters = self.boosters
+
+        def run(key: str, raw: bool = False):  # type: ignore[no-untyped-def]
+            return lambda rows: boosters[key].predict(np.array(rows, dtype=float), raw_score=raw, num_threads=1)
+
+        p_win, p_pod, expected = predict_lap(state, run("win", raw=True), run("podium"), run("position"))
+        return predictions_of(state, p_win, p_pod, expected)
 
     def connect_to_stream(self, source: str = "replay", update_frequency: str = "per_lap", callback=None, **kwargs):  # type: ignore[no-untyped-def]
         """Live per-lap updates of this model (see ``pitwall.live.stream.connect_to_stream``)."""
@@ -309,10 +222,6 @@ class LiveModel:
         (path / "metadata.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
         self.path = path
         return path
-
-
-def live_models_dir() -> Path:
-    return pitwall_home() / "live_models"
 
 
 def check_name(name: str) -> str:

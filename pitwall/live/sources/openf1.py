@@ -33,11 +33,9 @@ import os
 import time
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import requests
 
 from pitwall.config import pitwall_home
 from pitwall.live.state import Entrant, LapRecord, LapState, Stint, Weather, build_lap_state, ms
@@ -45,6 +43,8 @@ from pitwall.live.state import Entrant, LapRecord, LapState, Stint, Weather, bui
 log = logging.getLogger(__name__)
 
 BASE_URL = "https://api.openf1.org/v1"
+BASE_URL_ENV = "PITWALL_OPENF1_URL"
+"""Overrides ``BASE_URL`` (a recorded-answers stand-in in tests; a proxy)."""
 TOKEN_ENV_VARS = ("OPENF1_TOKEN", "PITWALL_OPENF1_TOKEN")
 ENDPOINTS = ("sessions", "drivers", "laps", "position", "intervals", "pit", "stints", "race_control", "weather")
 DATED_ENDPOINTS = ("position", "intervals", "pit", "race_control", "weather")
@@ -101,6 +101,50 @@ class Backoff:
         return min(self.base_s * self.factor**attempt, self.cap_s)
 
 
+class TransportError(OSError):
+    """The HTTP transport could not get an answer (connection refused, DNS, timeout)."""
+
+
+@dataclass
+class HttpAnswer:
+    """What the client reads of an HTTP answer (the subset of ``requests.Response`` it uses)."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    text: str
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+class Urllib3Session:
+    """``get(url, params=, headers=, timeout=)`` over urllib3: the transport the cloud poller has
+    (urllib3 ships with boto3 in the Lambda runtime; ``requests`` does not)."""
+
+    def __init__(self) -> None:
+        import urllib3
+
+        self._pool = urllib3.PoolManager(retries=False)
+
+    def get(self, url: str, params: Mapping[str, Any], headers: Mapping[str, str], timeout: float) -> HttpAnswer:
+        import urllib3
+
+        try:
+            resp = self._pool.request("GET", url, fields=dict(params), headers=dict(headers), timeout=timeout)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:  # timeouts, refused connections, DNS
+            raise TransportError(type(exc).__name__) from None
+        return HttpAnswer(resp.status, dict(resp.headers), resp.data.decode("utf-8", "replace"))
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """Errors meaning "no answer": the urllib3 transport's, and ``requests``' for a requests session."""
+    try:
+        import requests
+    except ImportError:
+        return (TransportError,)
+    return (TransportError, requests.ConnectionError, requests.Timeout)
+
+
 class OpenF1Client:
     """``client.get("laps", session_key=9165, driver_number=1)`` -> list of JSON objects.
 
@@ -109,20 +153,21 @@ class OpenF1Client:
 
     def __init__(
         self,
-        base_url: str = BASE_URL,
+        base_url: str | None = None,
         *,
         token: str | None = None,
         timeout_s: float = 10.0,
         backoff: Backoff = Backoff(),
         sleep: Callable[[float], None] = time.sleep,
-        session: requests.Session | None = None,
+        session: Any = None,
     ):
-        self.base_url = base_url.rstrip("/")
+        self.base_url = (base_url or os.environ.get(BASE_URL_ENV) or BASE_URL).rstrip("/")
         self._token = openf1_token(token)
         self.timeout_s = timeout_s
         self.backoff = backoff
         self._sleep = sleep
-        self._http = session if session is not None else requests.Session()
+        self._http = session if session is not None else Urllib3Session()
+        self._errors = _transport_errors()
 
     def __repr__(self) -> str:  # never shows the token
         return f"OpenF1Client({self.base_url!r}, authenticated={self._token is not None})"
@@ -144,8 +189,8 @@ class OpenF1Client:
             try:
                 log.debug("GET %s %s (attempt %d)", url, params, attempt + 1)
                 resp = self._http.get(url, params=params, headers=headers, timeout=self.timeout_s)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                last = f"{type(exc).__name__}"
+            except self._errors as exc:
+                last = str(exc) if isinstance(exc, TransportError) else type(exc).__name__
             else:
                 if resp.status_code in (401, 403):
                     raise OpenF1AuthError(self._auth_message(endpoint, resp.status_code))
@@ -517,7 +562,7 @@ class OpenF1Source:
                         wind_speed_ms=ms(w.get("wind_speed")),
                     ),
                 )
-            out[lap] = state
+            out[lap] = replace(state, final=True) if finished and lap == through else state
         return out
 
     def __iter__(self) -> Iterator[LapState]:
@@ -540,6 +585,4 @@ class OpenF1Source:
 
 
 def _with_weather(state: LapState, weather: Weather) -> LapState:
-    from dataclasses import replace
-
     return replace(state, weather=weather)

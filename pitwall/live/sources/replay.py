@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -275,4 +275,5 @@ class ReplaySource:
             if self.speed is not None and previous_end is not None and end is not None:
                 self._sleep(max(end - previous_end, 0.0) / self.speed)
             previous_end = end if end is not None else previous_end
-            yield race.state(lap, self.name)
+            state = race.state(lap, self.name)
+            yield replace(state, final=True) if lap == race.last_lap else state

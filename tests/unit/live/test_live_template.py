@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pitwall.live.predictors import softmax
 from pitwall.live.stream import connect_to_stream, resolve_model
-from pitwall.live.template import EmpiricalBaseline, LiveModel, LiveModelError, _normalise, _softmax
+from pitwall.live.template import EmpiricalBaseline, LiveModel, LiveModelError, _normalise
 
 
 def test_podium_probabilities_sum_to_three_and_stay_below_one():
@@ -18,7 +19,7 @@ def test_podium_probabilities_sum_to_three_and_stay_below_one():
 
 
 def test_softmax_is_a_distribution_and_keeps_the_order():
-    p = _softmax(np.array([3.0, 1.0, -2.0, 800.0]))
+    p = np.array(softmax([3.0, 1.0, -2.0, 800.0]))
     assert p.sum() == pytest.approx(1.0) and np.isfinite(p).all() and p.argmax() == 3
 
 
