@@ -17,7 +17,7 @@ def momentum_score(driver_data):
 
 data = fs.get_features(custom_features=["momentum_score"])
 
-model = pw.train("race_winner", seasons=range(2014, 2024))  # holdout metrics beside the baseline
+model = pw.train("race_winner", seasons=range(2014, 2024))  # 2023 out of sample, beside the baselines
 model.rank(pw.race_features("race_winner", 2024, 8))  # Monaco 2024, pre-race
 model.deploy(name="race_winner_v1")
 model.share(title="Grid + form winner", description="xgboost on grid, quali gap and form")

@@ -69,8 +69,9 @@ def demo_cmd(
         m, b = result.metrics, result.baseline_metrics
         console.print(f"trained {name} v{result.record.version} ({result.model.algorithm}) on {seasons}")
         shown = [k for k in ("top1_accuracy", "topk_overlap", "spearman", "mae", "accuracy", "f1") if k in m]
+        console.print(f"  evaluated on {result.evaluated_on}")
         for k in shown:
-            console.print(f"  holdout {k}: model {m[k]:.3f}  vs naive baseline {b.get(k, float('nan')):.3f}")
+            console.print(f"  {k}: model {m[k]:.3f}  vs naive baseline {b.get(k, float('nan')):.3f}")
         key = create_key(DEMO_TENANT, "free")  # creates the tenant on first use
         deploy_model(DEMO_TENANT, name)
         with LocalApiServer("127.0.0.1", 0) as server:

@@ -106,7 +106,7 @@ def train_cmd(
     name: str = typer.Option(None, "--name", help="model name (default: the template name)"),
     tenant: str = typer.Option("local", "--tenant"),
 ) -> None:
-    """Train a template, evaluate it on the latest races beside its naive baseline, register it."""
+    """Train a template, evaluate it on the latest season beside its naive baselines, register it."""
     from pitwall.training import train_template
 
     try:
@@ -126,7 +126,9 @@ def train_cmd(
         fail(str(exc))
     version = getattr(result.record, "version", "?")
     console.print(f"trained [bold]{result.name}[/bold] v{version} ({result.model.algorithm}) -> {result.model_dir}")
-    print_frame(metrics_table(result.metrics, {"naive": result.baseline_metrics}), title="holdout: latest races")
+    print_frame(
+        metrics_table(result.metrics, {"naive": result.baseline_metrics}), title=f"evaluated on {result.evaluated_on}"
+    )
 
 
 def evaluate_cmd(

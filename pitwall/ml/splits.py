@@ -54,6 +54,18 @@ def holdout_split(data: pd.DataFrame, last_n_races: int = 5, group_col: str = "r
     return np.setdiff1d(np.arange(len(data)), test, assume_unique=True), test
 
 
+def latest_season_split(data: pd.DataFrame, group_col: str = "race_id") -> Split:
+    """Train on every season before the latest one, test on the whole latest season (every race
+    of it predicted by a model that saw none of it)."""
+    check_race_keys(data, group_col)
+    seasons = data["season"].to_numpy()
+    latest = seasons.max() if len(seasons) else None
+    if latest is None or (seasons < latest).sum() == 0:
+        raise MLInputError("seasons: the latest-season evaluation needs at least two seasons of data")
+    test = np.flatnonzero(seasons == latest)
+    return np.flatnonzero(seasons < latest), test
+
+
 def expanding_window_splits(
     data: pd.DataFrame,
     n_splits: int = 5,

@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 
 from pitwall.ml.errors import MLInputError
-from pitwall.ml.splits import expanding_window_splits, group_kfold, holdout_split, walk_forward_splits
+from pitwall.ml.splits import (
+    expanding_window_splits,
+    group_kfold,
+    holdout_split,
+    latest_season_split,
+    walk_forward_splits,
+)
 
 
 @pytest.fixture
@@ -44,6 +50,14 @@ def test_holdout_takes_the_last_races_in_time(races: pd.DataFrame) -> None:
     assert max(_key(races, train)) == (2023, 5)
     with pytest.raises(MLInputError, match="last_n_races"):
         holdout_split(races, last_n_races=16)
+
+
+def test_latest_season_split_tests_the_whole_latest_season(races: pd.DataFrame) -> None:
+    train, test = latest_season_split(races)
+    assert _key(races, test) == {(2023, r) for r in range(1, 9)}
+    assert _key(races, train) == {(2022, r) for r in range(1, 9)}
+    with pytest.raises(MLInputError, match="two seasons"):
+        latest_season_split(races[races["season"] == 2023])
 
 
 def test_expanding_windows_train_strictly_before_test(races: pd.DataFrame) -> None:
