@@ -3,7 +3,11 @@
 - Capture: SageMaker endpoints (the model containers) write sampled requests as parquet under
   ``s3://<models bucket>/captures/tenant=<t>/model=<m>/date=<d>/`` (:mod:`pitwall.monitoring.capture_aws`;
   serverless endpoints have no ``DataCaptureConfig``, so the container does it). The endpoint role
-  gets ``s3:PutObject`` on that prefix only.
+  gets ``s3:PutObject`` on that prefix only, and reads the deployments' capture rates
+  (``monitoring/settings/``). The functions that create endpoints (the deploy Lambda, the API
+  Lambda) get the capture and state variables, which they hand to every endpoint container
+  (``pitwall.serving.sagemaker.MONITORING_ENV``); the API Lambda writes a deployment's settings and
+  reads its summary there (``GET /api/v1/models/{model}/monitoring``).
 - Job: on ``RaceIngested`` (one summary event per ingest run, or the per-race shape) a container-image
   Lambda (``monitoring_job/Dockerfile``: the model image's dependencies on the Lambda base image) runs
   :func:`pitwall.monitoring.subscriber.handler`: scores every monitored deployment's captured pre-race
@@ -88,11 +92,25 @@ class MonitoringStack(cdk.Stack):
         config: StageConfig,
         serving: ServingStack,
         glue_database_name: str,
+        api_function: lambda_.Function | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        # The endpoint containers write captures (and only there).
+        # The endpoint containers write captures (and only there) and read their capture rate.
         grant_s3(serving.endpoint_role, self, config, MODELS_BUCKET, prefix=f"{CAPTURE_PREFIX}/", write=True)
+        grant_s3(serving.endpoint_role, self, config, MODELS_BUCKET, prefix=f"{STATE_PREFIX}/settings/", read=True)
+        monitoring_env = {
+            BUCKET_ENV: config.bucket_name(MODELS_BUCKET),
+            PREFIX_ENV: CAPTURE_PREFIX,
+            STATE_BUCKET_ENV: config.bucket_name(MODELS_BUCKET),
+            STATE_PREFIX_ENV: STATE_PREFIX,
+        }
+        # What creates endpoints hands these to the containers (the API Lambda already has the
+        # models bucket; the deploy Lambda only passes them on).
+        for deployer in (serving.deploy_function, api_function):
+            if deployer is not None:
+                for name, value in monitoring_env.items():
+                    deployer.add_environment(name, value)
 
         self.dead_letter_queue = sqs.Queue(
             self,
@@ -115,10 +133,7 @@ class MonitoringStack(cdk.Stack):
                 **table_environment(config),
                 **MONITORING_SCRATCH,
                 "PITWALL_EVENT_BUS": "default",
-                BUCKET_ENV: config.bucket_name(MODELS_BUCKET),
-                PREFIX_ENV: CAPTURE_PREFIX,
-                STATE_BUCKET_ENV: config.bucket_name(MODELS_BUCKET),
-                STATE_PREFIX_ENV: STATE_PREFIX,
+                **monitoring_env,
             },
         )
         # One run at a time: each run pulls the state from S3 and pushes what it changed.

@@ -79,6 +79,7 @@ Clock = Callable[[], datetime]
 MAX_QUEUED_CAPTURES = 10_000  # beyond this the request thread waits for the writer (back-pressure)
 MAX_BATCH = 500  # requests per file written by the background writer
 BATCH_WAIT_S = 1.0  # the writer gathers requests this long before writing them
+SETTINGS_TTL_S = 60.0  # settings kept in S3 are re-read at most this often by a serving process
 
 
 # --------------------------------------------------------------------------- what one request produced
@@ -333,20 +334,28 @@ class Sampler:
 
 class CachedSettings:
     """:func:`~pitwall.monitoring.settings.get_settings` re-read only when the settings file
-    changed (one ``stat`` per request instead of a JSON read)."""
+    changed (one ``stat`` per request instead of a JSON read); with the settings in S3
+    (``PITWALL_MONITORING_BUCKET``: an endpoint container) at most once per ``ttl_s`` seconds."""
 
-    def __init__(self) -> None:
+    def __init__(self, ttl_s: float = SETTINGS_TTL_S) -> None:
         self._lock = threading.Lock()
-        self._items: dict[tuple[str, str], tuple[float | None, MonitoringSettings]] = {}
+        self._ttl_s = ttl_s
+        self._items: dict[tuple[str, str], tuple[object, MonitoringSettings]] = {}
 
     def __call__(self, tenant_id: str, model: str) -> MonitoringSettings:
-        from pitwall.monitoring.settings import settings_path
+        import os
 
-        path = settings_path(tenant_id, model)
-        try:
-            stamp: float | None = path.stat().st_mtime_ns
-        except FileNotFoundError:
-            stamp = None
+        from pitwall.monitoring.settings import settings_path
+        from pitwall.monitoring.state_aws import BUCKET_ENV as STATE_BUCKET_ENV
+
+        stamp: object
+        if os.environ.get(STATE_BUCKET_ENV):
+            stamp = ("s3", int(time.monotonic() // self._ttl_s))
+        else:
+            try:
+                stamp = settings_path(tenant_id, model).stat().st_mtime_ns
+            except FileNotFoundError:
+                stamp = None
         key = (tenant_id, model)
         with self._lock:
             found = self._items.get(key)

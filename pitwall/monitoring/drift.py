@@ -421,9 +421,16 @@ def deployed_or_version(tenant_id: str, name: str, version: int | None = None) -
 
 
 def load_record_model(record: ModelRecord) -> Any:
-    """The record's model, checksum-verified (the serving loader)."""
+    """The record's model, checksum-verified (the serving loader); an ``s3://`` artifact (the cloud's
+    registry) is fetched first (:func:`pitwall.monitoring.artifacts_aws.fetch_artifact`)."""
+    from dataclasses import replace
+
     from pitwall.serving.predictor import load_predictor
 
+    if record.artifact_uri.startswith("s3://"):
+        from pitwall.monitoring.artifacts_aws import fetch_artifact
+
+        record = replace(record, artifact_uri=str(fetch_artifact(record)))
     return load_predictor(record).model
 
 

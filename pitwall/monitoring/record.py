@@ -429,6 +429,7 @@ def record_summary(tenant_id: str, model: str) -> dict[str, Any]:
                 "race_id": r["race_id"],
                 "version": int(r["version"]),
                 "metric": r["metric"],
+                "direction": r["direction"],
                 "value": _f(r["value"]),
                 "baseline": _f(r["baseline"]),
                 "cumulative": _f(r["cumulative"]),

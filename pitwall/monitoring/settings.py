@@ -6,6 +6,12 @@ One small JSON document per (tenant, model) under ``$PITWALL_HOME/monitoring/set
 alert rules read it. A deployment without a document is captured at
 :data:`DEFAULT_CAPTURE_PERCENT` and checked with the default thresholds.
 
+With ``PITWALL_MONITORING_BUCKET`` set (the API Lambda, the endpoint containers and the job in the
+cloud, where no process keeps a home), the same document is read and written at
+``s3://<bucket>/<prefix>/settings/tenant=<t>/model=<m>.json``
+(:class:`pitwall.monitoring.state_aws.S3MonitoringState`): the deploy route writes the capture rate
+there and the endpoint container that captures reads it.
+
 Tenant isolation: every read and write names one tenant; the tenant id and model name are
 validated identifiers, so a path can never leave that tenant's folder.
 """
@@ -91,25 +97,46 @@ def _number(value: Any, name: str, low: float, high: float, *, open_low: bool = 
         raise ValidationFailed(f"{name} must be in {bound}; got {value!r}", field=name)
 
 
+def settings_key(tenant_id: str, model: str) -> str:
+    """The settings document's key relative to the monitoring folder (the same in S3)."""
+    tenant = validation.identifier(tenant_id, "tenant_id")
+    return f"settings/tenant={tenant}/model={validation.identifier(model, 'model')}.json"
+
+
 def settings_path(tenant_id: str, model: str) -> Path:
-    folder = scoped_dir("settings", tenant_id)
-    return folder / f"model={validation.identifier(model, 'model')}.json"
+    return monitoring_home() / settings_key(tenant_id, model)
+
+
+def _state() -> Any:
+    from pitwall.monitoring.state_aws import S3MonitoringState
+
+    return S3MonitoringState.from_env()
 
 
 def get_settings(tenant_id: str, model: str) -> MonitoringSettings:
     """The deployment's settings (the defaults when none were saved)."""
-    path = settings_path(tenant_id, model)
-    if not path.is_file():
+    state = _state()
+    if state is not None:
+        raw = state.get(settings_key(tenant_id, model))
+        text = None if raw is None else raw.decode("utf-8")
+    else:
+        path = settings_path(tenant_id, model)
+        text = path.read_text() if path.is_file() else None
+    if text is None:
         return MonitoringSettings(tenant_id, model)
-    doc = json.loads(path.read_text())
-    return MonitoringSettings.from_doc({**doc, "tenant_id": tenant_id, "model": model})
+    return MonitoringSettings.from_doc({**json.loads(text), "tenant_id": tenant_id, "model": model})
 
 
 def save_settings(settings: MonitoringSettings) -> MonitoringSettings:
+    body = json.dumps(settings.to_doc(), indent=2, sort_keys=True)
+    state = _state()
+    if state is not None:
+        state.put(settings_key(settings.tenant_id, settings.model), body.encode("utf-8"))
+        return settings
     path = settings_path(settings.tenant_id, settings.model)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(settings.to_doc(), indent=2, sort_keys=True))
+    tmp.write_text(body)
     tmp.replace(path)
     return settings
 

@@ -10,8 +10,14 @@ of what the run changed after it. Captures are not part of it (their own sink:
 monitoring stack), so a pull/run/push never interleaves with another.
 
 Keys keep the local layout (``records/tenant=<t>/model=<m>/live.parquet``...): every tenant's
-state stays under its own ``tenant=<t>`` folder; this mirror is internal to the job and never
-exposed to a tenant.
+state stays under its own ``tenant=<t>`` folder; the mirror as a whole is internal to the job and
+never exposed to a tenant.
+
+Processes that do not run the job read and write single JSON documents of that state directly
+(:meth:`S3MonitoringState.get` / :meth:`S3MonitoringState.put`): the API Lambda writes a deployment's
+settings (``pitwall deploy --capture``) and reads its summary (``GET /api/v1/models/{model}/monitoring``),
+the endpoint container reads the settings for its capture rate. :meth:`S3MonitoringState.from_env` is the one
+place that picks S3 (``PITWALL_MONITORING_BUCKET`` set) over the local folders.
 """
 
 from __future__ import annotations
@@ -67,6 +73,22 @@ class S3MonitoringState:
 
     def _key(self, relative: str) -> str:
         return f"{self.prefix}/{relative}" if self.prefix else relative
+
+    def get(self, relative: str) -> bytes | None:
+        """One state document (``settings/tenant=<t>/model=<m>.json``...); None when there is none."""
+        try:
+            return bytes(self.client.get_object(Bucket=self.bucket, Key=self._key(relative))["Body"].read())
+        except Exception as exc:  # botocore ClientError (imported lazily)
+            code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+            if code in ("NoSuchKey", "404", "NotFound"):
+                return None
+            raise
+
+    def put(self, relative: str, body: bytes) -> str:
+        """Write one state document; returns its key."""
+        key = self._key(relative)
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")
+        return key
 
     def _local_files(self) -> dict[str, Path]:
         out: dict[str, Path] = {}

@@ -5,7 +5,9 @@ The monitoring job (:mod:`pitwall.monitoring.subscriber`) and ``pitwall monitor 
 write ``monitoring/summaries/tenant=<t>/model=<m>.json`` after each run: settings, the
 latest drift report, the live record (labelled *live verified*) and, apart, reconstructed
 races, and the latest alerts. Reading it needs no pandas or numpy (:func:`read_summary`),
-so the lean API Lambda can serve it.
+so the lean API Lambda can serve it. In the cloud (``PITWALL_MONITORING_BUCKET`` set) the API
+Lambda reads the document the monitoring job pushed to S3
+(:class:`pitwall.monitoring.state_aws.S3MonitoringState`), the same key under the state prefix.
 """
 
 from __future__ import annotations
@@ -22,10 +24,16 @@ if TYPE_CHECKING:
 MAX_ALERTS = 20
 
 
-def summary_path(tenant_id: str, model: str) -> Path:
-    from pitwall.monitoring.settings import scoped_dir
+def summary_key(tenant_id: str, model: str) -> str:
+    """The summary's key relative to the monitoring folder (the same in S3)."""
+    tenant = validation.identifier(tenant_id, "tenant_id")
+    return f"summaries/tenant={tenant}/model={validation.identifier(model, 'model')}.json"
 
-    return scoped_dir("summaries", tenant_id) / f"model={validation.identifier(model, 'model')}.json"
+
+def summary_path(tenant_id: str, model: str) -> Path:
+    from pitwall.monitoring.settings import monitoring_home
+
+    return monitoring_home() / summary_key(tenant_id, model)
 
 
 def build_summary(tenant_id: str, model: str, report: DriftReport | None, generated_at: str) -> dict[str, Any]:
@@ -59,9 +67,17 @@ def read_summary(tenant_id: str, model: str) -> dict[str, Any]:
     """The deployment's latest summary; an empty one (nothing measured yet) when none was written.
 
     The caller checks first that the tenant owns the model (the registry's 404)."""
-    path = summary_path(tenant_id, model)
-    if path.is_file():
-        return json.loads(path.read_text())
+    from pitwall.monitoring.state_aws import S3MonitoringState
+
+    state = S3MonitoringState.from_env()
+    if state is not None:
+        raw = state.get(summary_key(tenant_id, model))
+        if raw is not None:
+            return dict(json.loads(raw))
+    else:
+        path = summary_path(tenant_id, model)
+        if path.is_file():
+            return dict(json.loads(path.read_text()))
     from pitwall.monitoring.settings import get_settings
 
     empty = {"label": "live verified", "races": [], "n_races": 0, "metric": None, "cumulative": None}

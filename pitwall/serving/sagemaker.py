@@ -33,6 +33,14 @@ log = logging.getLogger(__name__)
 LAKE_ENV = ("PITWALL_BUCKET", "PITWALL_PREFIX", "PITWALL_GLUE_DATABASE", "PITWALL_ATHENA_WORKGROUP")
 """The Store's lake settings handed to every endpoint container (with ``PITWALL_BACKEND=aws``), so race
 and championship bodies resolve their features from the lake; the endpoint role reads it (serving stack)."""
+MONITORING_ENV = (
+    "PITWALL_CAPTURE_BUCKET",
+    "PITWALL_CAPTURE_PREFIX",
+    "PITWALL_MONITORING_BUCKET",
+    "PITWALL_MONITORING_PREFIX",
+)
+"""Handed to every endpoint container too: where it writes its data captures and reads its capture rate
+(``pitwall.monitoring``; the monitoring stack sets them on the functions that deploy)."""
 ROLE_ARN_ENV = "PITWALL_SAGEMAKER_ROLE_ARN"
 IMAGE_ENV = "PITWALL_INFERENCE_IMAGE"
 NAME_PREFIX = "pitwall-"
@@ -231,6 +239,7 @@ class SageMakerServing:
                     "ModelDataUrl": record.artifact_uri,
                     "Environment": {
                         **lake_environment(),
+                        **{k: os.environ[k] for k in MONITORING_ENV if os.environ.get(k)},
                         "PITWALL_TENANT": tenant,
                         "PITWALL_MODEL": name,
                         "PITWALL_MODEL_VERSION": str(version),

@@ -22,6 +22,15 @@ Environment (``pitwall.serving.sagemaker.SageMakerServing`` sets the model ones)
   refused (it pins the exact version the registry recorded);
 - ``PITWALL_TENANT``, ``PITWALL_MODEL``, ``PITWALL_MODEL_VERSION``, ``PITWALL_TEMPLATE``: the
   model's identity (the template must match the artifact's).
+
+Data capture (model monitoring): with ``PITWALL_CAPTURE_BUCKET`` set (``PITWALL_CAPTURE_PREFIX``,
+default ``captures``), every answered prediction is offered to the one capture rule of
+:mod:`pitwall.monitoring.capture` (``capture_predictor_answer``) under the model's identity above:
+sampled at the deployment's rate (its settings in ``PITWALL_MONITORING_BUCKET``, re-read at most
+once a minute; 100% without one), written as parquet to S3 by a background thread (flushed at
+shutdown). Serverless endpoints have no ``DataCaptureConfig``, so the container does it. The request
+pays a sampling draw and a queue put (and a settings read at most once a minute); a capture that
+fails is logged and never fails the prediction.
 """
 
 from __future__ import annotations
@@ -51,6 +60,7 @@ PORT_ENV = ("PITWALL_SERVE_PORT", "SAGEMAKER_BIND_TO_PORT")
 HOST_ENV = "PITWALL_SERVE_HOST"
 MAX_BODY_ENV = "PITWALL_SERVE_MAX_BODY_BYTES"
 SHA256_ENV = "PITWALL_MODEL_SHA256"
+CAPTURE_BUCKET_ENV = "PITWALL_CAPTURE_BUCKET"  # pitwall.monitoring.capture_aws.BUCKET_ENV
 DEFAULT_TENANT = "sagemaker"
 
 
@@ -129,6 +139,30 @@ class ModelService:
         self.load_error: str | None = None
         self._serving: Any = None
         self._serving_lock = threading.Lock()
+        self.recorder: Any = None  # a pitwall.monitoring.capture.CaptureRecorder when capture is on
+
+    def enable_capture(self, env: Mapping[str, str] | None = None) -> bool:
+        """Capture answered predictions to S3 when ``PITWALL_CAPTURE_BUCKET`` is set; returns whether.
+        Never raises: a capture that cannot be set up leaves serving as it is."""
+        env = os.environ if env is None else env
+        if not env.get(CAPTURE_BUCKET_ENV):
+            return False
+        try:
+            from pitwall.monitoring.capture import CaptureRecorder
+            from pitwall.monitoring.capture_aws import DEFAULT_PREFIX, PREFIX_ENV, S3CaptureSink
+
+            sink = S3CaptureSink(env[CAPTURE_BUCKET_ENV], env.get(PREFIX_ENV) or DEFAULT_PREFIX)
+            self.recorder = CaptureRecorder(sink, background=True)
+        except Exception:  # noqa: BLE001 - monitoring never breaks serving
+            log.exception("data capture could not be set up; serving without it")
+            return False
+        log.info("capturing answered predictions to s3://%s", env[CAPTURE_BUCKET_ENV])
+        return True
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Write the captures still queued (at shutdown)."""
+        if self.recorder is not None and not self.recorder.flush(timeout):
+            log.warning("captures still queued after %.0f s at shutdown", timeout)
 
     def load(self) -> bool:
         """Load the model; on failure remember why (``/ping`` reports it)."""
@@ -185,9 +219,23 @@ class ModelService:
             return 503, {}, self.ping()[1]
         try:
             payload = parse_invocation(body, content_type, self.predictor.features)
-            return 200, {}, self.answer(payload)
+            answer = self.answer(payload)
         except Exception as exc:  # mapped like the API: PitwallError 4xx, ML input 422, else logged 500
             return error_response(exc)
+        self.capture(payload, answer)
+        return 200, {}, answer
+
+    def capture(self, payload: Mapping[str, Any], answer: Mapping[str, Any]) -> str | None:
+        """Offer one answered prediction to the capture rule (never raises; None: not captured)."""
+        if self.recorder is None:
+            return None
+        try:
+            from pitwall.monitoring.capture import capture_predictor_answer
+
+            return capture_predictor_answer(self.recorder, self.predictor, self._serving, payload, answer)
+        except Exception:  # noqa: BLE001 - a capture never fails the prediction
+            log.exception("capturing a prediction failed")
+            return None
 
 
 def _error(code: str, message: str, field: str | None = None) -> dict[str, Any]:
@@ -338,6 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     host = os.environ.get(HOST_ENV) or DEFAULT_HOST
     service = ModelService(OptMl.from_env().model)
     service.load()
+    service.enable_capture()
     server = make_server(service, host, port, max_body)
 
     def stop(signum: int, frame: Any) -> None:
@@ -353,6 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
+        service.close()
     return 0
 
 

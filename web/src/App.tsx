@@ -12,6 +12,7 @@ import { DataPage } from "./pages/Data";
 import { DeploymentsPage } from "./pages/Deployments";
 import { ExperimentsPage } from "./pages/Experiments";
 import { MarketplacePage } from "./pages/Marketplace";
+import { MonitoringPage } from "./pages/Monitoring";
 import { NewModelPage } from "./pages/NewModel";
 
 const NAV = [
@@ -19,6 +20,7 @@ const NAV = [
   { to: "/models", label: "Experiments" },
   { to: "/compare", label: "Compare" },
   { to: "/deployments", label: "Deployments" },
+  { to: "/monitoring", label: "Monitoring" },
   { to: "/marketplace", label: "Marketplace" },
   { to: "/data", label: "Data" },
 ];
@@ -125,6 +127,8 @@ export function App({ apiBase }: { apiBase: string }) {
               <Route path="/models/:name" element={<DashboardPage />} />
               <Route path="/compare" element={<ComparePage />} />
               <Route path="/deployments" element={<DeploymentsPage />} />
+              <Route path="/monitoring" element={<MonitoringPage />} />
+              <Route path="/monitoring/:name" element={<MonitoringPage />} />
               <Route path="/marketplace" element={<MarketplacePage />} />
               <Route path="/data" element={<DataPage />} />
               <Route path="*" element={<Title order={1} size="h3">Page not found</Title>} />

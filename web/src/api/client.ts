@@ -85,6 +85,7 @@ export class ApiClient {
   models() { return this.get<{ models: T.ModelSummary[] }>("/models"); }
   model(name: string) { return this.get<T.ModelDetail>(`/models/${encodeURIComponent(name)}`); }
   report(name: string, season?: number) { return this.get<T.ModelReport>(`/models/${encodeURIComponent(name)}/report`, { season }); }
+  monitoring(name: string) { return this.get<T.MonitoringView>(`/models/${encodeURIComponent(name)}/monitoring`); }
   deploy(name: string) { return this.post<T.DeploymentInfo>(`/models/${encodeURIComponent(name)}/deploy`); }
   undeploy(name: string) { return this.post<T.DeploymentInfo>(`/models/${encodeURIComponent(name)}/undeploy`); }
   predict(name: string, body: { race: string; weather?: string }) { return this.post<T.PredictResponse>(`/predict/${encodeURIComponent(name)}`, body); }

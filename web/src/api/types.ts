@@ -102,3 +102,28 @@ export interface DownloadInfo {
 export interface ForkInfo { model: string; version: number; template: string; algorithm: string; created_at: string }
 export interface RatingInfo { listing_id: string; stars: number; rating_avg: number | null; rating_count: number }
 export interface ExperimentList { experiments: { name: string; job_ids: string[]; model_names: string[]; last_activity: string }[] }
+
+// GET /models/{model}/monitoring (pitwall.monitoring.summary): the monitoring job's latest summary.
+export interface RecordRace {
+  race_id: string; version: number; metric: string; direction?: "maximize" | "minimize"; value: number | null;
+  baseline: number | null; cumulative: number | null; baseline_cumulative: number | null; captured_at: string | null;
+}
+export interface LiveRecord {
+  label: string; n_races: number; metric: string | null; cumulative: number | null; baseline_cumulative: number | null;
+  races: RecordRace[];
+}
+export interface ColumnDrift {
+  name: string; psi: number | null; ks: number | null; ks_pvalue: number | null; missing_train: number; missing_served: number;
+  n_train: number; n_served: number; importance: number | null; top: boolean; train_mean: number | null; served_mean: number | null;
+}
+export interface DriftReport {
+  version: number; template: string; training_seasons: number[]; n_train_rows: number; n_served_rows: number; n_requests: number;
+  psi_threshold: number; min_served_rows: number; missing_threshold: number; features: ColumnDrift[]; prediction: ColumnDrift | null;
+  generated_at: string; served_from: string | null; served_to: string | null; status: "ok" | "drift" | "insufficient_data";
+  drifted_features: Record<string, string>;
+}
+export interface MonitoringAlert { kind: string; model: string; version: number; message: string; raised_at: string; details: Record<string, unknown> }
+export interface MonitoringView {
+  tenant_id: string; model: string; generated_at: string | null; settings: Record<string, number | string>;
+  drift: DriftReport | null; live_verified: LiveRecord; reconstructed: LiveRecord; alerts: MonitoringAlert[];
+}

@@ -1,5 +1,6 @@
 import { Badge, Button, Card, Code, CopyButton, Group, NumberInput, Select, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
 import { useState } from "react";
+import { Link } from "react-router-dom";
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { useApi, useLoad } from "../api/context";
 import { API_PREFIX } from "../api/client";
@@ -196,6 +197,7 @@ export function DeploymentsPage() {
                     <Table.Td>
                       <Group gap={4} wrap="nowrap">
                         <Button size="xs" variant="outline" onClick={() => setSelected(m.name)} aria-pressed={current?.name === m.name}>Try it</Button>
+                        <Button size="xs" variant="subtle" component={Link} to={`/monitoring/${encodeURIComponent(m.name)}`}>Monitoring</Button>
                         <Button size="xs" variant="subtle" color="gray" onClick={() => undeploy(m.name)}>Undeploy</Button>
                       </Group>
                     </Table.Td>
