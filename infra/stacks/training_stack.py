@@ -7,6 +7,12 @@ the serving stack); TrainModel is a SageMaker ``createTrainingJob.sync`` task wh
 type, max runtime and hyper-parameters come from ``$.job`` (set from the tenant's tier by
 ValidateAndReserveQuota: a GPU job on Pro gets the GPU instance and ``PITWALL_TRAINING_IMAGE_GPU``,
 every other job a CPU instance and ``PITWALL_TRAINING_IMAGE``).
+
+The marketplace verification state machine is built the same way from
+:data:`pitwall.workflow.verification.VERIFICATION_WORKFLOW` (``functions/workflow/workflow_verification.py``
+handlers; its VerifyModel state is the same SageMaker training task, run with the CPU model image whose
+``train`` entry point turns to ``verify`` for a ``marketplace_verification`` job). :meth:`TrainingStack.connect_api`
+lets the API Lambda start it (``PITWALL_VERIFICATION_STATE_MACHINE_ARN``).
 """
 
 from __future__ import annotations
@@ -38,12 +44,16 @@ from infra.config import StageConfig
 from infra.python_lambda import python_function, workflow_code
 from infra.stacks.serving_stack import TRAINING_OUTPUT_PREFIX, ServingStack, grant_sagemaker_logs
 from infra.stacks.tracking_stack import TrackingStack
+from pitwall.workflow import verification
 from pitwall.workflow.definition import START_AT, WORKFLOW, Step
 from pitwall.workflow.steps import HYPERPARAMETER_NAMES
 
 TRAINING_VOLUME_GIB = 30
 TRAINING_IMAGE_PATH = "$.job.training_image"  # PITWALL_TRAINING_IMAGE or PITWALL_TRAINING_IMAGE_GPU
 STATE_MACHINE_TIMEOUT = cdk.Duration.hours(10)  # longer than the longest tier runtime (Pro: 8 h)
+VERIFICATION_TIMEOUT = cdk.Duration.hours(2)  # the verification job's max runtime is 1 h
+VERIFICATION_TABLES = {"prepare_verification": False, "select_verification_data": False, "record_verification": True}
+"""Marketplace-table access of the verification steps (write where True); RecordRejection writes too."""
 
 
 class PrefixLocation(tasks.S3Location):
@@ -89,7 +99,8 @@ class TrainingStack(cdk.Stack):
         )
         grant_s3(self.training_role, self, config, RAW, prefix=f"{LAKE_PREFIX}/", read=True)
         grant_s3(self.training_role, self, config, FEATURES, prefix=MANIFESTS_PREFIX, read=True)
-        grant_s3(self.training_role, self, config, MODELS_BUCKET, prefix=TRAINING_OUTPUT_PREFIX, write=True)
+        # write: model artifacts; read: a listed model's artifact, checked by the verification job
+        grant_s3(self.training_role, self, config, MODELS_BUCKET, prefix=TRAINING_OUTPUT_PREFIX, read=True, write=True)
         serving.grant_image_pull(self.training_role, gpu=True)
         grant_sagemaker_logs(self, self.training_role, "TrainingJobs")
         if tracking is not None:
@@ -126,12 +137,67 @@ class TrainingStack(cdk.Stack):
             self,
             "TrainingWorkflow",
             state_machine_name=config.name("training"),
-            definition_body=sfn.DefinitionBody.from_chainable(self._states()[START_AT]),
+            definition_body=sfn.DefinitionBody.from_chainable(self._states(WORKFLOW)[START_AT]),
             timeout=STATE_MACHINE_TIMEOUT,
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
         cdk.CfnOutput(self, "TrainingStateMachineArn", value=self.state_machine.state_machine_arn)
+
+        for step in verification.VERIFICATION_WORKFLOW:
+            if step.resource == "lambda" and step.implementation not in self.step_functions:
+                self.step_functions[step.implementation] = self._verification_function(step)
+        verification_logs = logs.LogGroup(
+            self,
+            "VerificationWorkflowLogs",
+            retention=logs.RetentionDays.THREE_MONTHS,
+            removal_policy=config.removal_policy,
+        )
+        self.verification_state_machine = sfn.StateMachine(
+            self,
+            "VerificationWorkflow",
+            state_machine_name=config.name("verification"),
+            definition_body=sfn.DefinitionBody.from_chainable(
+                self._states(verification.VERIFICATION_WORKFLOW)[verification.START_AT]
+            ),
+            timeout=VERIFICATION_TIMEOUT,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=verification_logs, level=sfn.LogLevel.ALL, include_execution_data=False),
+        )
+        cdk.CfnOutput(self, "VerificationStateMachineArn", value=self.verification_state_machine.state_machine_arn)
+
+    def connect_api(self, api_function: lambda_.Function) -> None:
+        """Let the API Lambda start verification executions (marketplace publish answers 202)."""
+        api_function.add_environment(verification.STATE_MACHINE_ENV, self.verification_state_machine.state_machine_arn)
+        self.verification_state_machine.grant_start_execution(api_function)
+
+    def _verification_function(self, step: Step) -> lambda_.Function:
+        from pitwall.platform.dynamo_tables import MARKETPLACE
+
+        assert step.implementation is not None
+        environment = table_environment(self.config)
+        if step.implementation == "prepare_verification":
+            environment.update(self.training_image_environment)
+        if step.implementation == "select_verification_data":
+            environment.update(store_environment(self.config))
+            environment["PITWALL_FEATURES_BUCKET"] = self.features_bucket_name
+        function = python_function(
+            self,
+            f"{step.name}Function",
+            config=self.config,
+            code=workflow_code(),
+            handler=f"workflow_verification.{step.implementation}",
+            description=f"Marketplace verification {step.name}: {step.doc}"[:256],
+            environment=environment,
+            timeout=cdk.Duration.minutes(2),
+        )
+        if step.implementation == "select_verification_data":
+            grant_s3(function, self, self.config, RAW, prefix=f"{LAKE_PREFIX}/", list_objects=True)
+            grant_s3(function, self, self.config, FEATURES, prefix=MANIFESTS_PREFIX, write=True)
+        if step.implementation == "record_verification":
+            grant_s3(function, self, self.config, MODELS_BUCKET, prefix=TRAINING_OUTPUT_PREFIX, read=True)
+        grant_tables(function, self, self.config, {MARKETPLACE: VERIFICATION_TABLES.get(step.implementation, True)})
+        return function
 
     def _step_function(self, step: Step) -> lambda_.Function:
         assert step.implementation is not None
@@ -160,10 +226,10 @@ class TrainingStack(cdk.Stack):
         grant_tables(function, self, self.config, tables)
         return function
 
-    def _states(self) -> dict[str, sfn.State]:
-        """Every state of WORKFLOW, created then wired (next, choices, retries, catches)."""
-        states: dict[str, sfn.State] = {step.name: self._state(step) for step in WORKFLOW}
-        for step in WORKFLOW:
+    def _states(self, workflow: tuple[Step, ...]) -> dict[str, sfn.State]:
+        """Every state of ``workflow``, created then wired (next, choices, retries, catches)."""
+        states: dict[str, sfn.State] = {step.name: self._state(step) for step in workflow}
+        for step in workflow:
             state = states[step.name]
             if step.kind == "task":
                 assert isinstance(state, sfn.TaskStateBase)

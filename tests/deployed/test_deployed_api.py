@@ -143,7 +143,8 @@ def test_every_operation_reaches_its_handler(
         body = VALID_BODIES.get(schema) if schema else None
         status, answer = _call(api, methods[(path, verb)], params, key, body, api_id)
         line = f"{verb} {path} ({op_id}) -> {status} {json.dumps(answer)[:200]}"
-        tolerated_5xx = status == 503 and ALLOW_DOCUMENTED_503
+        # the marketplace works in the cloud (verification on the model image, presigned downloads): no 503
+        tolerated_5xx = status == 503 and ALLOW_DOCUMENTED_503 and not op_id.startswith("market_")
         if status not in documented or status == 405 or (status >= 500 and not tolerated_5xx):
             failures.append(line)
         elif status == 503:
@@ -152,7 +153,7 @@ def test_every_operation_reaches_its_handler(
             needs_state.append(line)
         if op_id == "start_job" and status == 202:
             params["job_id"] = answer["job_id"]
-        if op_id == "market_publish" and status == 201:
+        if op_id == "market_publish" and status == 202:
             params["listing_id"] = answer["listing_id"]
 
         if key is not None:  # the same request without a key: 401 from the app (API Gateway: 403 before it)
@@ -181,7 +182,7 @@ def test_a_started_job_is_a_real_execution_of_the_synthesized_state_machine(
     status, job = _call(api, methods[("/api/v1/jobs", "POST")], {}, tenant_key, body, aws["deployed"].rest_api_id)
     assert status == 202, job
     sfn = boto3.client("stepfunctions", region_name=support.REGION)
-    (arn,) = aws["deployed"].state_machines.values()
+    (arn,) = [a for n, a in aws["deployed"].state_machines.items() if n.endswith("-training")]
     started = [e for e in sfn.list_executions(stateMachineArn=arn)["executions"]]
     inputs = [json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"]) for e in started]
     assert any(i.get("job_id") == job["job_id"] and i.get("tenant_id") == "acme" for i in inputs), inputs
@@ -201,7 +202,7 @@ def test_cancelling_a_started_job_stops_its_execution(
     status, cancelled = _call(api, cancel, {"job_id": job["job_id"]}, tenant_key, None, api_id)
     assert (status, cancelled["status"]) == (200, "cancelled"), cancelled
     sfn = boto3.client("stepfunctions", region_name=support.REGION)
-    (arn,) = aws["deployed"].state_machines.values()
+    (arn,) = [a for n, a in aws["deployed"].state_machines.items() if n.endswith("-training")]
     execution = f"{arn.replace(':stateMachine:', ':execution:')}:{job['job_id']}"
     assert sfn.describe_execution(executionArn=execution)["status"] == "ABORTED"
 

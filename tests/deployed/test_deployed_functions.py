@@ -103,9 +103,14 @@ def test_every_handler_loads_from_its_asset(
 # --------------------------------------------------------------------------- Step Functions
 
 
-def _asl(synth: support.Synth) -> dict[str, Any]:
+def _asl(synth: support.Synth, name: str = "training") -> dict[str, Any]:
+    """The ASL of the state machine named ``pitwall-<stage>-<name>`` (training or verification)."""
     resolve = support.Resolver(synth)
-    ((stack, _, machine),) = list(synth.resources("AWS::StepFunctions::StateMachine"))
+    ((stack, _, machine),) = [
+        (stack, logical, machine)
+        for stack, logical, machine in synth.resources("AWS::StepFunctions::StateMachine")
+        if str(resolve(machine["Properties"]["StateMachineName"], stack)).endswith(f"-{name}")
+    ]
     return json.loads(resolve(machine["Properties"]["DefinitionString"], stack))
 
 
@@ -169,7 +174,7 @@ def _started_execution_input(synth: support.Synth, api: support.LambdaProcess, a
     status, job = support.response_of(api.invoke(event))
     assert status == 202, (status, job)
     sfn = boto3.client("stepfunctions", region_name=support.REGION)
-    (arn,) = aws["deployed"].state_machines.values()
+    (arn,) = [a for n, a in aws["deployed"].state_machines.items() if n.endswith("-training")]
     for execution in sfn.list_executions(stateMachineArn=arn)["executions"]:
         data = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])
         if data.get("job_id") == job["job_id"]:

@@ -37,9 +37,14 @@ def intrinsic_to_text(node: Any) -> str:
 
 
 def state_machine_asl(template: dict[str, Any]) -> dict[str, Any]:
-    """The (single) state machine's ASL document of ``template``."""
-    machines = [r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
-    assert len(machines) == 1, f"expected one state machine, found {len(machines)}"
+    """The training state machine's ASL document of ``template`` (the training stack also holds the
+    marketplace verification state machine, ``VerificationWorkflow``)."""
+    machines = [
+        r
+        for logical_id, r in template["Resources"].items()
+        if r["Type"] == "AWS::StepFunctions::StateMachine" and not logical_id.startswith("VerificationWorkflow")
+    ]
+    assert len(machines) == 1, f"expected one training state machine, found {len(machines)}"
     definition = machines[0]["Properties"]["DefinitionString"]
     return json.loads(intrinsic_to_text(definition))
 

@@ -1,6 +1,6 @@
-"""The cloud path with moto: DynamoDB records, artifacts as SageMaker ``model.tar.gz`` in S3,
-downloads as presigned S3 URLs, forks written to the models bucket and deployable on
-SageMaker; the API over real HTTP."""
+"""The cloud path with moto: DynamoDB records, artifacts as SageMaker ``model.tar.gz`` in S3, the
+verification workflow keeping the checked bundle in S3, downloads as presigned S3 URLs to it, forks
+copied S3 -> S3 into the models bucket and deployable on SageMaker; the API over real HTTP."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from moto import mock_aws
 
 from pitwall import marketplace
 from pitwall.errors import ValidationFailed
-from pitwall.marketplace import bundles
+from pitwall.marketplace import bundles, snapshots
 from pitwall.marketplace.rules import get_listing
 from pitwall.marketplace.service import download
 from pitwall.ml.artifacts import sha256_file
@@ -81,27 +81,30 @@ def test_cloud_publish_download_fork_deploy_and_tamper(
     h.register_artifact("alice", "winner", winner_artifact, market_home, artifact_uri=uri)
     listing = marketplace.publish("winner", "Cloud winner", "Trained by SageMaker", tenant="alice", store=lake)
     lid = listing.listing_id
-    assert listing.verified_metrics["backtest_season"] == 2024.0
+    assert listing.status == "listed" and listing.verified_metrics["backtest_season"] == 2024.0
+    assert (
+        listing.snapshot is not None and listing.snapshot["uri"] == f"s3://{BUCKET}/{snapshots.SNAPSHOT_PREFIX}/{lid}/"
+    )
     bob = keys.create_key("bob", "free")
 
-    # download: a presigned URL to the verified bundle, counted in DynamoDB
+    # download: a presigned URL to the bundle the verification kept, counted in DynamoDB
     answer = http_api.call("POST", f"{M}/listings/{lid}/download", bob)
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["bundle_base64"] is None and body["expires_in_seconds"] == bundles.DOWNLOAD_URL_EXPIRES_S
-    assert body["url"].startswith(f"https://{BUCKET}.s3.amazonaws.com/marketplace/bundles/{lid}/")
+    assert body["url"].startswith(f"https://{BUCKET}.s3.amazonaws.com/{snapshots.SNAPSHOT_PREFIX}/{lid}/bundle.zip")
     fetched = requests.get(body["url"], timeout=30)
     assert fetched.status_code == 200 and body["file_name"] in fetched.headers["content-disposition"]
     checked = bundles.check_bundle(fetched.content, listing.sha256, bundle_sha256=body["bundle_sha256"])
     assert checked.sha256 == sha256_file(winner_artifact / "metadata.json") == body["sha256"]
     assert get_listing(lid).downloads == 1
 
-    # the SDK/CLI path follows the URL the same way
+    # the SDK/CLI path follows the URL the same way (the same tenant again today: not counted again)
     principal = keys.principal_for_tenant("bob")
     verified = download(lid, tenant=principal).received(fetch=lambda url: requests.get(url, timeout=30).content)
-    assert verified.bundle == fetched.content and get_listing(lid).downloads == 2
+    assert verified.bundle == fetched.content and get_listing(lid).downloads == 1
 
-    # fork: the verified bytes are written under the endpoint-readable prefix, and deploy
+    # fork: the kept model.tar.gz copied S3 -> S3 under the endpoint-readable prefix, and deploy
     forked = http_api.call("POST", f"{M}/listings/{lid}/fork", bob, {"new_name": "winner-copy"})
     assert forked.status_code == 201, forked.text
     copy = models.get_model("bob", "winner-copy")
@@ -118,7 +121,7 @@ def test_cloud_publish_download_fork_deploy_and_tamper(
     model_name = config["ProductionVariants"][0]["ModelName"]
     assert sagemaker.describe_model(ModelName=model_name)["PrimaryContainer"]["ModelDataUrl"] == copy.artifact_uri
 
-    # the author's S3 object is replaced after publishing: refused, not counted
+    # the author's S3 object replaced after publishing changes nothing: the listing serves its snapshot
     meta = (winner_artifact / "metadata.json").read_bytes()
     tampered = tmp_path / "tampered"
     tampered.mkdir()
@@ -127,10 +130,16 @@ def test_cloud_publish_download_fork_deploy_and_tamper(
         (tampered / name).parent.mkdir(parents=True, exist_ok=True)
         (tampered / name).write_bytes(b"garbage")
     _upload(s3, "training-output/job-1/output/model.tar.gz", _tar(tampered))
-    refused = http_api.call("POST", f"{M}/listings/{lid}/download", bob)
+    carol = keys.create_key("carol", "free")
+    served = http_api.call("POST", f"{M}/listings/{lid}/download", carol)
+    assert served.status_code == 200 and requests.get(served.json()["url"], timeout=30).content == fetched.content
+    # the kept bundle itself replaced: refused, not counted
+    _upload(s3, f"{snapshots.SNAPSHOT_PREFIX}/{lid}/bundle.zip", bundles.zip_files({"metadata.json": meta}))
+    dave = keys.create_key("dave", "free")
+    refused = http_api.call("POST", f"{M}/listings/{lid}/download", dave)
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "bad_artifact"
-    assert "sha256 mismatch" in refused.json()["error"]["message"]
-    assert get_listing(lid).downloads == 3  # 2 downloads + 1 fork
+    assert "sha256" in refused.json()["error"]["message"]
+    assert get_listing(lid).downloads == 2  # bob once a day (downloads + fork), carol once; dave refused
 
     # unpublished: gone for everyone, the fork is unaffected
     assert http_api.call("DELETE", f"{M}/listings/{lid}", keys.create_key("alice", "free")).status_code == 200
@@ -138,7 +147,9 @@ def test_cloud_publish_download_fork_deploy_and_tamper(
     _check(models.get_model("bob", "winner-copy"))
 
 
-def test_crafted_s3_archives_are_refused_at_publish(aws: Any, h: Any, market_home: Path, winner_artifact: Path) -> None:
+def test_crafted_s3_archives_are_refused_at_publish(
+    aws: Any, h: Any, market_home: Path, winner_artifact: Path, lake: Any
+) -> None:
     s3 = aws
     link = tarfile.TarInfo("./notes.json")
     link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
@@ -155,7 +166,7 @@ def test_crafted_s3_archives_are_refused_at_publish(aws: Any, h: Any, market_hom
         uri = _upload(s3, f"training-output/evil-{i}/output/model.tar.gz", _tar(winner_artifact, extra=extra))
         h.register_artifact("mallory", f"evil-{i}", winner_artifact, market_home, artifact_uri=uri)
         with pytest.raises(ValidationFailed) as info:
-            marketplace.publish(f"evil-{i}", "Evil", "Crafted archive", tenant="mallory")
+            marketplace.publish(f"evil-{i}", "Evil", "Crafted archive", tenant="mallory", store=lake)
         assert info.value.code == "bad_artifact" and expected in info.value.message, (case, info.value.message)
     missing = h.register_artifact(
         "mallory", "missing", winner_artifact, market_home, artifact_uri=f"s3://{BUCKET}/training-output/nope.tar.gz"

@@ -25,6 +25,18 @@ def _winner_probabilities(answer: dict[str, Any]) -> dict[str, float]:
     return {p["driver_id"]: p["probability"] for p in answer["predictions"]}
 
 
+def _listed(http_api: Any, listing_id: str, author: str) -> dict[str, Any]:
+    """The listing once its verification job (a background thread of the server) has listed it."""
+    from pitwall.workflow.verification import verification_launcher
+
+    verification_launcher().wait_all(timeout=600)  # type: ignore[attr-defined]  # the local launcher
+    card = http_api.call("GET", f"{M}/listings/{listing_id}", author).json()
+    assert card["status"] == "listed", card
+    page = http_api.call("GET", f"{M}/listings", author, author=card["author_tenant_id"]).json()["listings"]
+    (listing,) = [x for x in page if x["listing_id"] == listing_id]
+    return listing
+
+
 def test_publish_discover_download_rate_fork_deploy_and_unpublish(
     http_api: Any, h: Any, market_home: Path, winner_artifact: Path, lake: Store, tmp_path: Path
 ) -> None:
@@ -43,9 +55,11 @@ def test_publish_discover_download_rate_fork_deploy_and_unpublish(
             "reported_metrics": {"top1_accuracy": 0.9},
         },
     )
-    assert published.status_code == 201, published.text
-    listing = published.json()
-    lid = listing["listing_id"]
+    assert published.status_code == 202, published.text
+    pending = published.json()
+    lid = pending["listing_id"]
+    assert (pending["status"], pending["verified"], pending["verified_metrics"]) == ("verifying", False, {})
+    listing = _listed(http_api, lid, alice)
     assert listing["title"] == "Grid-aware winner <b>model</b>"  # plain text, stored as given
     assert listing["verified"] is True and "artifact_uri" not in listing
     assert listing["reported_metrics"] == {"top1_accuracy": 0.9}
