@@ -82,7 +82,6 @@ def build_app(app: cdk.App, config: StageConfig | None = None, *, nag: bool = Tr
         description="Pitwall REST API, API keys, usage plans and platform tables",
     )
     training.connect_api(api.api_function)  # marketplace publish starts verification executions
-    training.connect_api(api.api_function)  # marketplace publish starts verification executions
     events_stack = EventsStack(
         app,
         name("events"),
