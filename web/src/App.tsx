@@ -11,6 +11,7 @@ import { DashboardPage } from "./pages/Dashboard";
 import { DataPage } from "./pages/Data";
 import { DeploymentsPage } from "./pages/Deployments";
 import { ExperimentsPage } from "./pages/Experiments";
+import { LivePage } from "./pages/Live";
 import { MarketplacePage } from "./pages/Marketplace";
 import { MonitoringPage } from "./pages/Monitoring";
 import { NewModelPage } from "./pages/NewModel";
@@ -21,6 +22,7 @@ const NAV = [
   { to: "/compare", label: "Compare" },
   { to: "/deployments", label: "Deployments" },
   { to: "/monitoring", label: "Monitoring" },
+  { to: "/live", label: "Live race" },
   { to: "/marketplace", label: "Marketplace" },
   { to: "/data", label: "Data" },
 ];
@@ -129,6 +131,7 @@ export function App({ apiBase }: { apiBase: string }) {
               <Route path="/deployments" element={<DeploymentsPage />} />
               <Route path="/monitoring" element={<MonitoringPage />} />
               <Route path="/monitoring/:name" element={<MonitoringPage />} />
+              <Route path="/live" element={<LivePage />} />
               <Route path="/marketplace" element={<MarketplacePage />} />
               <Route path="/data" element={<DataPage />} />
               <Route path="*" element={<Title order={1} size="h3">Page not found</Title>} />

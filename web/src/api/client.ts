@@ -1,5 +1,6 @@
 // The one place that talks HTTP: every call goes to `${base}/api/v1/...` with the x-api-key header.
 import { ApiError, toApiError } from "./errors";
+import type { LiveSnapshot } from "./live";
 import type * as T from "./types";
 
 export const API_PREFIX = "/api/v1";
@@ -107,4 +108,31 @@ export class ApiClient {
     return this.post<T.ForkInfo>(`/marketplace/listings/${encodeURIComponent(id)}/fork`, newName ? { new_name: newName } : {});
   }
   rate(id: string, stars: number) { return this.request<T.RatingInfo>("PUT", `/marketplace/listings/${encodeURIComponent(id)}/rating`, { body: { stars } }); }
+
+  liveSnapshot(model: string, since?: number, signal?: AbortSignal) {
+    return this.request<LiveSnapshot>("GET", `/live/${encodeURIComponent(model)}`, { query: { since }, signal });
+  }
+  /** The live SSE stream (pitwall serve). EventSource cannot send the x-api-key header, so this is a
+   * streamed fetch; `readEvents` (./live) parses it. Errors are the API's (4xx) as for every call. */
+  async liveEvents(model: string, lastEventId: string | null, signal: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = { "x-api-key": this.apiKey, accept: "text/event-stream" };
+    if (lastEventId) headers["last-event-id"] = lastEventId;
+    let response: Response;
+    try {
+      response = await this.fetcher(buildUrl(this.base, `/live/${encodeURIComponent(model)}/events`), { method: "GET", headers, signal });
+    } catch (err) {
+      if (err instanceof DOMException && err.name === "AbortError") throw err;
+      throw new ApiError(0, "network_error", `Could not reach the API: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (!response.ok) {
+      let parsed: unknown = null;
+      try {
+        parsed = JSON.parse(await response.text());
+      } catch {
+        parsed = null;
+      }
+      throw toApiError(response.status, parsed, response.headers.get("retry-after"));
+    }
+    return response;
+  }
 }
