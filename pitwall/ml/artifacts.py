@@ -195,8 +195,6 @@ def _entry_error(where: str, name: str, problem: str) -> ArtifactIntegrityError:
 
 def _check_sizes(where: str, name: str, size: int, compressed: int | None, total: int) -> None:
     """Size rules of one file (declared sizes, before it is decompressed)."""
-    if size > MAX_MEMBER_BYTES:
-        raise _entry_error(where, name, f"{size} bytes uncompressed exceeds the limit of {MAX_MEMBER_BYTES} per file")
     if compressed is not None and size > RATIO_FLOOR_BYTES and size > MAX_COMPRESSION_RATIO * max(compressed, 1):
         raise _entry_error(
             where,
@@ -204,6 +202,8 @@ def _check_sizes(where: str, name: str, size: int, compressed: int | None, total
             f"compression ratio {size // max(compressed, 1)}:1 exceeds the limit of {MAX_COMPRESSION_RATIO}:1 "
             "(decompression bomb)",
         )
+    if size > MAX_MEMBER_BYTES:
+        raise _entry_error(where, name, f"{size} bytes uncompressed exceeds the limit of {MAX_MEMBER_BYTES} per file")
     if total > MAX_UNPACKED_BYTES:
         raise _entry_error(
             where, name, f"the files together exceed the limit of {MAX_UNPACKED_BYTES} bytes uncompressed"
@@ -306,13 +306,13 @@ def tar_members(data: bytes, where: str = "archive") -> dict[str, bytes]:
                 if name in files:
                     raise _entry_error(where, member.name, "duplicate entry")
                 total += member.size
-                _check_sizes(where, member.name, member.size, None, total)
                 if total > RATIO_FLOOR_BYTES and total > MAX_COMPRESSION_RATIO * len(data):
                     raise _entry_error(
                         where,
                         member.name,
                         f"the archive expands more than {MAX_COMPRESSION_RATIO}:1 (decompression bomb)",
                     )
+                _check_sizes(where, member.name, member.size, None, total)
                 extracted = archive.extractfile(member)
                 blob = extracted.read(member.size + 1) if extracted is not None else b""
                 if len(blob) != member.size:
@@ -530,35 +530,37 @@ def probe_artifact(path: str | Path) -> None:
             how = signal.Signals(-proc.returncode).name
         except ValueError:
             how = f"signal {-proc.returncode}"
-        raise ArtifactIntegrityError(
-            f"artifact {str(root)!r}: its model file crashed the loader ({how}): corrupt or crafted"
-        )
+        loading = [ln for ln in proc.stdout.splitlines() if ln.startswith("pitwall-probe-file: ")]
+        what = f"file {loading[-1].removeprefix('pitwall-probe-file: ')!r}" if loading else f"artifact {str(root)!r}"
+        raise ArtifactIntegrityError(f"{what}: crashed the model loader ({how}): corrupt or crafted model file")
     lines = [line for line in proc.stdout.splitlines() if line.startswith("pitwall-probe: ")]
     reason = lines[-1].removeprefix("pitwall-probe: ") if lines else (proc.stderr.strip().splitlines() or ["?"])[-1]
     raise ArtifactIntegrityError(reason)
 
 
 def _probe_child(path: str) -> None:
-    """In the child: load the artifact in this process and predict two rows of zeros with each
-    estimator; print ``pitwall-probe: <reason>`` and exit 3 when that fails."""
+    """In the child: load each model file of the (verified) artifact, announcing it first
+    (``pitwall-probe-file: <name>``, so a crash names the file), and predict two rows of zeros
+    with each native estimator; print ``pitwall-probe: <reason>`` and exit 3 when a load fails."""
     try:
         root = Path(path)
-        model = _load_verified(root, verify_artifact(root))
-        for member in getattr(model, "members", None) or [model]:
-            est = member.estimator
-            width = len(member.features)
-            if _native(member):
+        meta = verify_artifact(root)
+        spec = _spec_from(meta)
+        for _, entry in _model_entries(meta, path):
+            print(f"pitwall-probe-file: {entry['model_file']}", flush=True)
+            fmt = entry["model_format"]
+            est = _load_estimator(entry["algorithm"], spec.kind, fmt, root / entry["model_file"], dict(entry["params"]))
+            if fmt in NATIVE_FORMATS:
                 try:
-                    est.predict(np.zeros((2, width)))
+                    est.predict(np.zeros((2, len(meta["features"]))))
                 except Exception:  # noqa: BLE001, S112 - only a crash matters here; errors surface in-process
                     continue
     except ArtifactIntegrityError as exc:
         print(f"pitwall-probe: {exc}", flush=True)
         sys.exit(3)
     except Exception as exc:  # noqa: BLE001 - a library refusing the file: name it
-        print(
-            f"pitwall-probe: artifact {path!r}: its model file cannot be used ({type(exc).__name__}: {exc})", flush=True
-        )
+        reason = f"artifact {path!r}: its model file cannot be used ({type(exc).__name__}: {exc})"
+        print(f"pitwall-probe: {reason}", flush=True)
         sys.exit(3)
 
 
