@@ -5,11 +5,12 @@
   (``RandomSampler``) or Bayesian search (``TPESampler``) within a trial budget
   (``n_trials``) and/or a time budget (``timeout`` seconds). Trials report the running mean
   score after each fold and a ``MedianPruner`` stops unpromising ones.
-- ``AutoMLTrainer``: one Optuna study over algorithms and their parameters; returns the best
-  model refitted on all data, or an averaging ensemble of the best model per algorithm when
-  its out-of-fold score is better.
+- ``AutoMLTrainer``: one search over algorithms and their parameters, by an Optuna study
+  (``backend="optuna"``, the default) or FLAML (``backend="flaml"``, ``pitwall.ml.automl_flaml``);
+  returns the best model refitted on all data, or an averaging ensemble of the best model per
+  algorithm when its out-of-fold score is better.
 
-Optuna is imported inside functions.
+Optuna and FLAML are imported inside functions.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ STRATEGIES = ("bayes", "grid", "random")
 DEFAULT_TARGETS = {"classification": "race_winner", "ranking": "race_winner"}  # AutoMLTrainer without target=
 CV_SCHEMES = ("group", "expanding")
 DEFAULT_TRIALS = 20
+AUTOML_BACKENDS = ("optuna", "flaml")
 
 
 SEARCH_CAP_ENV = "PITWALL_SEARCH_BUDGET_S"  # seconds: caps every AutoML budget and tuning search
@@ -351,6 +353,14 @@ class AutoMLTrainer:
 
     ``target``: a column of the data or a template name (``"race_winner"``, joined from the
     store when the data lacks it); by default ``DEFAULT_TARGETS[task]`` (with a notice).
+
+    ``backend``: ``"optuna"`` (default, the TPE study above) or ``"flaml"``: FLAML's CFO search
+    over the same algorithms, search spaces (starting at the defaults), folds and metric, every
+    trial fitted and scored by Pitwall (``pitwall.ml.automl_flaml``); its budget is the time left
+    less a refit reserve, ``n_trials`` caps FLAML's iterations, and ``study`` is None (FLAML's
+    ``AutoML`` object is ``flaml_automl``). Both backends return the same kinds of models, saved
+    in the same safe formats, with the search summary in ``model.tuning`` (``backend``,
+    ``time_budget_s``, ``search_budget_s`` for FLAML, ``search_s``, ``n_trials``, the trials).
     """
 
     def __init__(
@@ -374,7 +384,10 @@ class AutoMLTrainer:
         seed: int = 0,
         ensemble_size: int = 3,
         prune: bool = True,
+        backend: str = "optuna",
     ) -> None:
+        if backend not in AUTOML_BACKENDS:
+            raise MLInputError(f"backend: must be one of {', '.join(AUTOML_BACKENDS)}, got {backend!r}")
         if target is None:
             if task not in DEFAULT_TARGETS:
                 raise MLInputError(f"target: required for task={task!r} (a column name or a template name)")
@@ -410,9 +423,11 @@ class AutoMLTrainer:
         self.seed = seed
         self.ensemble_size = ensemble_size
         self.prune = prune
+        self.backend = backend
         self.best_model: BaseModel | None = None
         self.leaderboard: pd.DataFrame | None = None
         self.study: Any = None
+        self.flaml_automl: Any = None
         self.ensemble_score: float | None = None
 
     def train(self, data: pd.DataFrame) -> BaseModel:
@@ -429,6 +444,8 @@ class AutoMLTrainer:
         spec = spec.with_features(infer_features(data, spec))
         self._features = list(spec.features or ())
         folds = make_folds(data, spec, self.cv_folds, self.cv, self.seed)
+        if self.backend == "flaml":
+            return self._fit_flaml(data, spec, folds, started)
         optuna = _quiet_optuna()
         pruner = (
             optuna.pruners.MedianPruner(n_startup_trials=len(self.algorithms) + 2, n_warmup_steps=1)
@@ -480,49 +497,134 @@ class AutoMLTrainer:
         complete = [t for t in study.trials if t.state.name == "COMPLETE"]
         if not complete:
             raise MLInputError("time_budget: no AutoML trial completed; allow more time")
+        self.study = study
+        summary = {
+            "backend": "optuna",
+            "search_s": round(search_s, 3),
+            "n_trials": len(_finished(study)),
+            "n_complete": len(complete),
+            "n_pruned": sum(t.state.name == "PRUNED" for t in study.trials),
+        }
+        trials = [
+            _Finished(t.number, t.user_attrs["algorithm"], t.user_attrs["params"], float(t.value), results[t.number])
+            for t in complete
+        ]
+        return self._finish(data, folds, trials, _trials_frame(study), summary)
+
+    def _fit_flaml(self, data: pd.DataFrame, spec: TaskSpec, folds: Sequence[Split], started: float) -> BaseModel:
+        """The search by FLAML (``pitwall.ml.automl_flaml``); the same leaderboard, ensemble and refit."""
+        from pitwall.ml.automl_flaml import flaml_search
+
+        search = flaml_search(
+            spec,
+            data,
+            folds,
+            algorithms=self.algorithms,
+            metric=self.metric,
+            direction=self.direction,
+            time_budget=self.time_budget,
+            started=started,
+            n_trials=self.n_trials,
+            seed=self.seed,
+            members=self.ensemble_size if self.ensemble else 1,
+        )
+        self.flaml_automl = search.automl
+        if not search.trials:
+            raise MLInputError("time_budget: no AutoML trial completed; allow more time")
+        board = pd.DataFrame(
+            [
+                {
+                    "trial": t.number,
+                    "state": t.state,
+                    "value": t.value,
+                    "algorithm": t.algorithm,
+                    "params": t.params,
+                    "duration_s": t.duration_s,
+                }
+                for t in search.trials
+            ],
+            columns=["trial", "state", "value", "algorithm", "params", "duration_s"],
+        )
+        summary = {
+            "backend": "flaml",
+            "search_budget_s": round(search.search_budget_s, 3),
+            "search_s": round(search.search_s, 3),
+            "n_trials": len(search.trials),
+            "n_complete": len(search.trials),
+            "n_pruned": 0,
+        }
+        trials = [
+            _Finished(
+                t.number,
+                t.algorithm,
+                t.params,
+                t.value,
+                CVResult(t.algorithm, t.params, self.metric, t.scores, t.fold_metrics, t.raw_outputs),
+            )
+            for t in search.trials
+        ]
+        refits = {}
+        if search.refit is not None:  # FLAML's final retrain on all rows is Pitwall's fit of its best trial
+            refits[(search.refit.algorithm, _key(search.refit.params))] = search.refit
+        return self._finish(data, folds, trials, board, summary, refits)
+
+    def _finish(
+        self,
+        data: pd.DataFrame,
+        folds: Sequence[Split],
+        complete: list[_Finished],
+        board: pd.DataFrame,
+        summary: dict[str, Any],
+        refits: dict[tuple[str, str], TrainedModel] | None = None,
+    ) -> BaseModel:
+        """Leaderboard, summary, the ensemble check and the refit, whichever backend searched."""
+        refit_started = time.perf_counter()
         reverse = self.direction == "maximize"
-        complete.sort(key=lambda t: t.value, reverse=reverse)
-        board = _trials_frame(study)
+        complete = sorted(complete, key=lambda t: t.value, reverse=reverse)
         board["_order"] = board["value"] if reverse else -board["value"]
         board = board.sort_values("_order", ascending=False, na_position="last", kind="mergesort").drop(
             columns="_order"
         )
         self.leaderboard = board.reset_index(drop=True)
-        self.study = study
 
-        best_per_algo: dict[str, Any] = {}
+        best_per_algo: dict[str, _Finished] = {}
         for t in complete:
-            best_per_algo.setdefault(t.user_attrs["algorithm"], t)
+            best_per_algo.setdefault(t.algorithm, t)
         chosen = list(best_per_algo.values())[: self.ensemble_size]
         summary = {
             "strategy": "automl",
             "metric": self.metric,
             "direction": self.direction,
             "time_budget_s": self.time_budget,
-            "search_s": round(search_s, 3),
-            "n_trials": len(_finished(study)),
-            "n_complete": len(complete),
-            "n_pruned": sum(t.state.name == "PRUNED" for t in study.trials),
+            **summary,
             "algorithms": list(self.algorithms),
             "best_per_algorithm": {a: float(t.value) for a, t in best_per_algo.items()},
             "trials": trial_records(board),
         }
+        refits = refits or {}
+
+        def refit(trial: _Finished) -> TrainedModel:
+            done = refits.get((trial.algorithm, _key(trial.params)))
+            return done if done is not None else self._refit(data, trial)
+
         best = complete[0]
         best_score = float(best.value)
         self.ensemble_score = None
         if self.ensemble and len(chosen) >= 2:
-            score = self._ensemble_score(data, folds, [results[t.number] for t in chosen])
+            score = self._ensemble_score(data, folds, [t.result for t in chosen])
             self.ensemble_score = score
             summary["ensemble_score"] = score
-            summary["ensemble_members"] = [t.user_attrs["algorithm"] for t in chosen]
+            summary["ensemble_members"] = [t.algorithm for t in chosen]
             if _better(score, best_score, self.direction):
-                members = [self._refit(data, t) for t in chosen]
+                members = [refit(t) for t in chosen]
+                summary["refit_s"] = round(time.perf_counter() - refit_started, 3)
                 model: BaseModel = EnsembleModel(
                     members, score=score, metric=self.metric, metrics={f"cv_{self.metric}": score}, tuning=summary
                 )
                 self.best_model = model
                 return model
-        single = self._refit(data, best)
+        single = refit(best)
+        summary["refit_s"] = round(time.perf_counter() - refit_started, 3)
         single.score, single.metric = best_score, self.metric
         single.metrics[f"cv_{self.metric}"] = best_score
         single.tuning = summary
@@ -543,11 +645,22 @@ class AutoMLTrainer:
             scores.append(_fold_score(spec, classes, data.iloc[test_idx], raw, self.metric, i)[0])
         return float(np.mean(scores))
 
-    def _refit(self, data: pd.DataFrame, trial: Any) -> TrainedModel:
-        return fit_model(
-            self.spec.with_features(self._features),
-            data,
-            trial.user_attrs["algorithm"],
-            trial.user_attrs["params"],
-            self.seed,
-        )
+    def _refit(self, data: pd.DataFrame, trial: _Finished) -> TrainedModel:
+        return fit_model(self.spec.with_features(self._features), data, trial.algorithm, trial.params, self.seed)
+
+
+@dataclass(frozen=True)
+class _Finished:
+    """A completed AutoML trial, whichever backend ran it."""
+
+    number: int
+    algorithm: str
+    params: dict[str, Any]
+    value: float
+    result: CVResult
+
+
+def _key(params: Mapping[str, Any]) -> str:
+    import json
+
+    return json.dumps({k: params[k] for k in sorted(params)}, default=str)
