@@ -32,7 +32,9 @@ def trainer(features: list[str]) -> AutoMLTrainer:
     )
 
 
-def test_flaml_trials_are_pitwall_cross_validations(trainer: AutoMLTrainer, frame: pd.DataFrame, tmp_path: Path) -> None:
+def test_flaml_trials_are_pitwall_cross_validations(
+    trainer: AutoMLTrainer, frame: pd.DataFrame, tmp_path: Path
+) -> None:
     model = trainer.fit(frame)
     summary = model.tuning
     assert summary is not None and summary["backend"] == "flaml" and summary["strategy"] == "automl"
