@@ -8,7 +8,7 @@ Each ``Algorithm`` knows
 - a small grid for grid search,
 - the safe file format its fitted model is saved in (see ``pitwall.ml.artifacts``).
 
-Heavy libraries (xgboost, lightgbm, scikit-learn) are imported inside functions.
+Heavy libraries (xgboost, lightgbm, catboost, scikit-learn) are imported inside functions.
 Every estimator is seeded, single-threaded by default (``n_jobs`` = 1, override through
 params) and therefore reproducible bit for bit for a given seed.
 """
@@ -60,7 +60,7 @@ Distribution = Int | Float | Choice
 class Algorithm:
     """One trainable algorithm.
 
-    ``fmt`` is the artifact format: ``"xgboost-ubj"``, ``"lightgbm-txt"`` or ``"skops"``.
+    ``fmt`` is the artifact format: ``"xgboost-ubj"``, ``"lightgbm-txt"``, ``"catboost-cbm"`` or ``"skops"``.
     """
 
     name: str
@@ -123,6 +123,17 @@ def _build_lightgbm(kind: str, params: dict[str, Any], seed: int) -> Any:
 
     cls = lgb.LGBMClassifier if kind == "classifier" else lgb.LGBMRegressor
     return cls(random_state=seed, **params)
+
+
+def _build_catboost(kind: str, params: dict[str, Any], seed: int) -> Any:
+    import catboost
+
+    params = dict(params)
+    if "n_jobs" in params:  # the catalogue's common spelling of the thread count
+        params["thread_count"] = params.pop("n_jobs")
+    cls = catboost.CatBoostClassifier if kind == "classifier" else catboost.CatBoostRegressor
+    # no catboost_info/ folder in the working directory, no per-iteration log
+    return cls(random_seed=seed, verbose=False, allow_writing_files=False, **params)
 
 
 def _build_random_forest(kind: str, params: dict[str, Any], seed: int) -> Any:
@@ -339,6 +350,29 @@ ALGORITHMS: dict[str, Algorithm] = {
             build=_build_linear,
             doc="Baseline: ridge linear regression in a Pipeline(median imputer, standard scaler).",
         ),
+        Algorithm(
+            name="catboost",
+            kinds=_BOTH,
+            fmt="catboost-cbm",
+            defaults={
+                "iterations": 300,
+                "depth": 6,
+                "learning_rate": 0.05,
+                "l2_leaf_reg": 3.0,
+                "random_strength": 1.0,
+                "thread_count": 1,
+            },
+            space={
+                "iterations": Int(50, 600, log=True),
+                "depth": Int(2, 8),
+                "learning_rate": Float(0.01, 0.3, log=True),
+                "l2_leaf_reg": Float(0.1, 30.0, log=True),
+                "random_strength": Float(0.1, 10.0, log=True),
+            },
+            grid={"depth": (4, 6), "learning_rate": (0.03, 0.1), "iterations": (100, 300)},
+            build=_build_catboost,
+            doc="CatBoost ordered boosting on oblivious trees; handles NaN natively; saved in its own .cbm format.",
+        ),
     )
 }
 
@@ -410,8 +444,9 @@ def native_importance(algorithm: str, estimator: Any, n_features: int) -> np.nda
     |coefficient| on standardised inputs for linear models), or ``None`` if the model has none."""
     if algorithm == "lightgbm":
         return np.asarray(estimator.feature_importance(importance_type="gain"), dtype=np.float64)
-    if algorithm in ("xgboost", "random_forest"):
-        return np.asarray(estimator.feature_importances_, dtype=np.float64)
+    if algorithm in ("xgboost", "random_forest", "catboost"):
+        values = getattr(estimator, "feature_importances_", None)
+        return None if values is None else np.asarray(values, dtype=np.float64)
     if algorithm in ("logistic", "linear"):
         coef = np.atleast_2d(np.asarray(estimator[-1].coef_, dtype=np.float64))
         return np.abs(coef).sum(axis=0)[:n_features]
