@@ -13,17 +13,21 @@ One verb per operation, the same in the SDK, the CLI (``pitwall market <verb>``)
     model = pw.load_model(folder)
     mine = pw.marketplace.fork(card.listing_id, "my_winner")   # deploy/retrain like your own
     pw.marketplace.rate(card.listing_id, 5)
-    pw.marketplace.publish("my_model", "Title", "What it does")  # verified backtest; model.share(...)
+    pw.marketplace.publish("my_model", "Title", "What it does")  # waits for its verification job
 
 Calls act for ``tenant`` (default ``"local"``; a tenant that does not exist yet is created on
 the free tier) against this environment's records (embedded locally, DynamoDB with
 ``PITWALL_BACKEND=aws``).
 
-- :mod:`.rules`: the listing records and rules (list, top, show, rate, unpublish, and the
-  record side of publish, download and fork).
-- :mod:`.service`: publish, download and fork (rules + artifacts + verification).
+- :mod:`.rules`: the listing records and rules (list, top, show, rate, unpublish, the record
+  side of publish, download and fork: ``verifying`` -> ``listed``/``rejected``, downloads
+  counted once per tenant per day, forks never published as originals).
+- :mod:`.service`: publish, download and fork (rules + artifacts + the verification job).
 - :mod:`.bundles`: archives, the one artifact check, S3 (presigned URLs, forks).
-- :mod:`.verify`: the publish-time verification backtest.
+- :mod:`.snapshots`: the checked bundle the verification job keeps in S3 (cloud downloads and
+  forks without ML libraries).
+- :mod:`.verify`: the verification backtest and the job's result
+  (run by :mod:`pitwall.workflow.verification` on the model image or in process).
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ import math
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pitwall.errors import Conflict, Forbidden, NotFound, PitwallError, ValidationFailed
@@ -68,6 +68,8 @@ STATUSES = (VERIFYING, LISTED, REJECTED)
 SEEN_COUNTER = "market_seen"
 """Per-tenant, per-listing, per-day marker behind the once-a-day download rule."""
 _CAS_ATTEMPTS = 5
+VERIFY_STALE_AFTER = timedelta(hours=3)
+"""Longer than the verification state machine's timeout (2 h)."""
 
 Verifier = Callable[[ModelRecord], Mapping[str, float]]
 ArtifactCheck = Callable[[ModelRecord], None]
@@ -198,7 +200,8 @@ def begin_publish(
 
     ValidationFailed for bad text/metrics (400) or a fork (422 ``fork_not_original``); NotFound
     for an unknown model; Conflict if that model version is already listed or being verified
-    (a rejected listing of it is replaced).
+    (a rejected listing of it, or one verifying for longer than :data:`VERIFY_STALE_AFTER`, is
+    replaced).
     """
     b = backend or get_backend()
     now = as_utc(now)
@@ -232,12 +235,18 @@ def begin_publish(
     if b.put_listing(listing):
         return listing
     previous = next((x for x in b.list_listings() if x.source_key == listing.source_key), None)
-    if previous is not None and previous.status == REJECTED:
+    if previous is not None and (previous.status == REJECTED or _stale(previous, now)):
         b.delete_listing(previous.listing_id)
         if b.put_listing(listing):
             return listing
     state = "being verified" if previous is not None and previous.status == VERIFYING else "already listed"
     raise Conflict(f"model {model.name!r} version {model.version} is {state}", field="model_name")
+
+
+def _stale(listing: Listing, now: datetime) -> bool:
+    """A ``verifying`` listing whose verification outlived :data:`VERIFY_STALE_AFTER` (its job died
+    without recording an outcome): publishing the version again replaces it."""
+    return listing.status == VERIFYING and now - as_utc(datetime.fromisoformat(listing.created_at)) > VERIFY_STALE_AFTER
 
 
 def _transition(listing_id: str, change: Callable[[Listing], Listing], b: RecordsBackend) -> Listing:

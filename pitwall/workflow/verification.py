@@ -66,6 +66,8 @@ STATE_MACHINE_ENV = "PITWALL_VERIFICATION_STATE_MACHINE_ARN"
 VERIFY_TIER = "free"
 """Verification runs on Pitwall's account at the Free tier's CPU training instance."""
 VERIFY_MAX_RUNTIME_SECONDS = 3600
+VERIFY_WAIT_SECONDS = 2 * 3600
+"""How long a waiting publish polls in the cloud: the verification state machine's timeout."""
 FAILURE_HANDLER = "RecordRejection"
 SUCCEEDED = "VerificationSucceeded"
 FAILED = "VerificationFailed"
@@ -489,14 +491,16 @@ class StepFunctionsVerificationLauncher:
         start_execution(self.client, str(self.state_machine_arn), listing.listing_id, payload)
 
     def wait(self, listing_id: str, backend: RecordsBackend, timeout: float | None = None) -> Listing:
+        """Poll the listing until it left ``verifying`` (or ``timeout``, default the state machine's
+        2 h timeout, passed: it is then returned still verifying)."""
         from pitwall.marketplace.rules import VERIFYING
 
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = time.monotonic() + (timeout if timeout is not None else VERIFY_WAIT_SECONDS)
         while True:
             listing = backend.get_listing(listing_id)
             if listing is None:
                 raise StepFailed(f"listing {listing_id!r} disappeared while it was verified")
-            if listing.status != VERIFYING or (deadline is not None and time.monotonic() >= deadline):
+            if listing.status != VERIFYING or time.monotonic() >= deadline:
                 return listing
             time.sleep(self.poll_seconds)
 

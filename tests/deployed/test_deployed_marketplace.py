@@ -108,6 +108,16 @@ def _call(
     return support.response_of(api.invoke(event))
 
 
+def _seed_lake(functions: list[support.Function]) -> None:
+    """Objects where the Store's lake lives (SelectVerificationData lists them into the job's manifest;
+    the job here reads the real lake channel instead)."""
+    (select,) = [f for f in functions if f.handler.endswith(".select_verification_data")]
+    env = select.environment
+    s3 = boto3.client("s3", region_name=support.REGION)
+    for key in [*(f"races/season={s}/data.parquet" for s in (2021, 2022, 2023, 2024)), "drivers/data.parquet"]:
+        s3.put_object(Bucket=env["PITWALL_BUCKET"], Key=f"{env['PITWALL_PREFIX']}/{key}", Body=b"PAR1" * 256)
+
+
 def _verification_input(aws: dict[str, Any], listing_id: str) -> dict[str, Any]:
     sfn = boto3.client("stepfunctions", region_name=support.REGION)
     (arn,) = [a for n, a in aws["deployed"].state_machines.items() if n.endswith("-verification")]
@@ -222,6 +232,7 @@ def test_publish_verify_download_and_fork_through_the_deployed_functions(
     status, _ = _call(api, synth, aws, "POST", f"{M}/listings/{{listing_id}}/download", other_tenant_key, params)
     assert status == 404
 
+    _seed_lake(functions)
     data = _verification_input(aws, lid)
     assert data == {"tenant_id": tenant_key["tenant"], "listing_id": lid}
     visited = _walk_verification(synth, functions, layers, aws, read_only_home, data, Path(lake.root), tmp_path_factory)
