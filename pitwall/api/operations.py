@@ -274,7 +274,9 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(401, 404, 422, 429, 503),
         tags=MARKET,
         description="The artifact is verified before it is served; one whose files no longer match "
-        "their checksums is refused with 422 bad_artifact (and not counted).",
+        "their checksums is refused with 422 bad_artifact (and not counted). In the cloud the answer is a "
+        "presigned S3 URL to the bundle the verification job checked. A tenant's downloads of a listing "
+        "count once per UTC day (its allowance and the listing's counters); the author's never count.",
     ),
     Operation(
         "market_fork",
