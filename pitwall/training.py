@@ -34,6 +34,7 @@ from pitwall.data.store import Store, get_store
 from pitwall.errors import ValidationFailed
 from pitwall.features import FeatureStore
 from pitwall.model_report import attach_report
+from pitwall.progress import report as report_progress
 from pitwall.templates import TemplateSpec, get_template
 
 DEFAULT_TRAIN_SEASONS = 10  # default window: the latest ten seasons the template has data for
@@ -177,6 +178,8 @@ def train_template(
     """Train ``template`` and return the model, its out-of-sample metrics and the baselines'
     (on the latest season of the window, or its last ``holdout_races`` races when given)."""
     spec = get_template(template)
+    task = f"train {name or spec.name}"
+    report_progress(task, 0, 4, "building the training rows")
     store = store or get_store()
     fs = FeatureStore(store)
     season_list = resolve_seasons(store, spec, seasons)
@@ -194,11 +197,14 @@ def train_template(
         seed=seed,
     )
     train_idx, test_idx, evaluated_on = evaluation_split(data, holdout_races)
+    report_progress(task, 1, 4, f"evaluating on {evaluated_on}")
     holdout_model = _fit_with_calibration(spec, builder, data.iloc[train_idx], train_kwargs)
     test = data.iloc[test_idx]
     evaluation = holdout_model.evaluate(test, record=False)
     baseline = baseline_summary(spec, builder.spec, test)
+    report_progress(task, 2, 4, f"fitting on {len(season_list)} season(s)")
     model = _fit_with_calibration(spec, builder, data, train_kwargs)
+    report_progress(task, 3, 4, "saving, registering, tracking")
     # test_* = the out-of-sample evaluation (what champion/challenger comparisons read)
     model.metrics.update({f"test_{k}": v for k, v in evaluation.metrics.items() if k not in ("n_races", "k")})
     model.metrics.update({f"baseline_{k}": v for k, v in baseline.items() if k not in ("n_races", "k")})
@@ -242,6 +248,7 @@ def train_template(
             params={"seasons": season_list, "auto_tune": auto_tune, "seed": seed, **model.params},
             job_id=job_id,
         )
+    report_progress(task, 4, 4, "done")
     return result
 
 

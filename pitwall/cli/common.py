@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -49,6 +50,44 @@ def progress_bar(description: str) -> Iterator[Callable[[str, int, int], None]]:
             progress.update(task, completed=done, total=total, label=label)
 
         yield update
+
+
+@contextmanager
+def library_progress() -> Iterator[None]:
+    """Show the progress the library reports (:mod:`pitwall.progress`: training stages, tuning
+    trials, AutoML candidates, backtest races) as rich bars with an ETA, one bar per task, on
+    stderr. Piped output (tests, CI logs) stays free of them: rich draws nothing without a terminal."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from pitwall.progress import listening
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[label]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    ) as bars:
+        tasks: dict[str, Any] = {}
+
+        def update(task: str, done: int, total: int | None, label: str) -> None:
+            if task not in tasks:
+                tasks[task] = bars.add_task(task, total=total, label=label)
+            bars.update(tasks[task], completed=done, total=total, label=label)
+
+        with listening(update):
+            yield
 
 
 def fail(message: str, code: int = 2) -> None:

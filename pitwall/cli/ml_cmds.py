@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from pitwall.cli.common import console, fail, parse_seasons, print_frame
+from pitwall.cli.common import console, fail, library_progress, parse_seasons, print_frame
 from pitwall.errors import PitwallError
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def features_build(seasons: str = typer.Option(None, "--seasons", help="default:
         report = build_feature_tables(_store(), parse_seasons(seasons))
     except (PitwallError, ValueError) as exc:
         fail(str(exc))
-    console.print(report)
+    console.print(report.summary())
 
 
 @features_app.command("show")
@@ -59,18 +59,60 @@ def features_show(
     season: int = typer.Option(..., "--season"),
     round_: int = typer.Option(..., "--round"),
     moment: str = typer.Option("pre_race", "--moment", help="pre_race or pre_qualifying"),
+    driver: str = typer.Option(None, "--driver", help="one driver id: every feature as a row, with its group"),
+    features: str = typer.Option(None, "--features", help="comma-separated feature names to show"),
 ) -> None:
-    """Show the features of one race (one row per driver)."""
-    import pandas as pd
-
+    """Show the features of one race: one table per feature group (a row per driver), or every
+    feature of one driver (``--driver``)."""
     from pitwall.features import show_features
+    from pitwall.features.spec import FEATURES, KEY_COLUMNS
 
     try:
         df = show_features(_store(), season, round_, moment)
     except (PitwallError, ValueError) as exc:
         fail(str(exc))
-    with pd.option_context("display.max_columns", None, "display.width", 250):
-        console.print(df.round(3).to_string(index=False))
+    shown = [c for c in df.columns if c not in KEY_COLUMNS]
+    if features:
+        wanted = [f.strip() for f in features.split(",") if f.strip()]
+        unknown = [f for f in wanted if f not in shown]
+        if unknown:
+            fail(f"--features: {', '.join(unknown)} not among this race's features ({', '.join(shown)})")
+        shown = wanted
+    if driver:
+        rows = df[df["driver_id"] == driver]
+        if rows.empty:
+            fail(f"--driver: {driver!r} is not an entrant of {season} round {round_} ({', '.join(df['driver_id'])})")
+        row = rows.iloc[0]
+        table = [{"feature": c, "group": getattr(FEATURES.get(c), "group", ""), "value": _cell(row[c])} for c in shown]
+        print_frame(_frame(table), title=f"{driver}: {season} round {round_}, {moment}", max_rows=len(table))
+        return
+    groups: dict[str, list[str]] = {}
+    for c in shown:
+        groups.setdefault(getattr(FEATURES.get(c), "group", "other"), []).append(c)
+    for group, columns in groups.items():
+        for start in range(0, len(columns), FEATURE_COLUMNS_PER_TABLE):
+            part = columns[start : start + FEATURE_COLUMNS_PER_TABLE]
+            view = df[["driver_id", *part]].copy()
+            for c in part:
+                view[c] = view[c].map(_cell)
+            print_frame(view, title=f"{group} features, {season} round {round_} ({moment})", max_rows=len(view))
+
+
+FEATURE_COLUMNS_PER_TABLE = 7  # feature columns per printed table (readable at 160 columns)
+
+
+def _cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".") if abs(value) < 1e6 else f"{value:.3g}"
+    return str(value)
+
+
+def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(rows)
 
 
 def templates_cmd() -> None:
@@ -110,18 +152,19 @@ def train_cmd(
     from pitwall.training import train_template
 
     try:
-        result = train_template(
-            template,
-            seasons=parse_seasons(seasons),
-            algorithm=algorithm,
-            auto_tune=auto_tune,
-            tuning=tuning,
-            n_trials=trials,
-            timeout=timeout,
-            cv_folds=cv,
-            name=name,
-            tenant_id=tenant,
-        )
+        with library_progress():
+            result = train_template(
+                template,
+                seasons=parse_seasons(seasons),
+                algorithm=algorithm,
+                auto_tune=auto_tune,
+                tuning=tuning,
+                n_trials=trials,
+                timeout=timeout,
+                cv_folds=cv,
+                name=name,
+                tenant_id=tenant,
+            )
     except (PitwallError, ValueError) as exc:
         fail(str(exc))
     version = getattr(result.record, "version", "?")
@@ -159,9 +202,10 @@ def backtest_cmd(
     from pitwall.training import backtest_template
 
     try:
-        report = backtest_template(
-            template, season=season, train_until=train_until, mode=mode, algorithm=algorithm, output=output
-        )
+        with library_progress():
+            report = backtest_template(
+                template, season=season, train_until=train_until, mode=mode, algorithm=algorithm, output=output
+            )
     except (PitwallError, ValueError) as exc:
         fail(str(exc))
     res = report.result

@@ -30,6 +30,7 @@ from pitwall.ml.errors import MLInputError
 from pitwall.ml.evaluation import baseline_scores, score_frame
 from pitwall.ml.metrics import direction
 from pitwall.ml.splits import walk_forward_splits
+from pitwall.progress import report as report_progress
 
 if TYPE_CHECKING:
     from pitwall.ml.builder import ModelBuilder
@@ -301,7 +302,9 @@ def walk_forward(
     models: list[BaseModel] = []
     fitted: BaseModel | None = None
     start = time.perf_counter()
-    for step in steps:
+    task = f"backtest {season}"
+    for i, step in enumerate(steps):
+        report_progress(task, i, len(steps), f"{step.season} round {step.round}")
         if fitted is None or mode == "expanding":
             fitted = fit(data.iloc[step.train])
             models.append(fitted)
@@ -313,6 +316,7 @@ def walk_forward(
             require_columns(test, [col], f"baselines[{name!r}]")
             frame[f"baseline_{name}"] = test[col].to_numpy()
         frames.append(frame)
+    report_progress(task, len(steps), len(steps), "scoring")
     elapsed = time.perf_counter() - start
     assert fitted is not None
     spec = fitted.spec

@@ -30,6 +30,18 @@ def test_train_evaluate_backtest_and_compare(home_lake: LocalStore, tmp_path: Pa
     r = runner.invoke(app, ["features", "show", "--season", "2024", "--round", "8"])
     assert r.exit_code == 0, r.output
     assert "charles-leclerc" in r.output and "career_wins" in r.output
+    assert "driver features, 2024 round 8" in r.output and "team features" in r.output  # one table per group
+
+    r = runner.invoke(app, ["features", "show", "--season", "2024", "--round", "8", "--driver", "charles-leclerc"])
+    assert r.exit_code == 0, r.output
+    row = next(line for line in r.output.splitlines() if " career_wins " in line)
+    assert "driver" in row and any(ch.isdigit() for ch in row)  # feature, group, value
+    r = runner.invoke(app, ["features", "show", "--season", "2024", "--round", "8", "--features", "career_wins,nope"])
+    assert r.exit_code == 2 and "--features: nope" in r.output
+
+    r = runner.invoke(app, ["features", "build"])
+    assert r.exit_code == 0, r.output
+    assert "feature tables" in r.output and "BuildReport(" not in r.output
 
     r = runner.invoke(app, ["train", "safety_car", "--seasons", "2018-2023", "--name", "sc_v1"])
     assert r.exit_code == 0, r.output
