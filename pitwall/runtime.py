@@ -60,9 +60,7 @@ def refresh_features(event: RaceIngested) -> None:
     from pitwall.features import race_ingested_handler
 
     store = get_store()
-    handle = race_ingested_handler(store)
-    for season in event.seasons:  # a rebuild runs at most once: later seasons then match the manifest
-        handle(RaceIngested(season, 0, f"{season}-00", event.source))
+    race_ingested_handler(store)(event)  # one refresh, from the first changed race of the event's seasons
     refresh_catalog(store)  # the API's data catalogue (pitwall.data.catalog), local and S3 alike
 
 
