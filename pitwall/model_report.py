@@ -212,6 +212,13 @@ class ReportIntegrityError(Exception):
     """A stored report whose bytes do not match the sha256 its artifact's metadata.json records."""
 
 
+class ArtifactNotFound(Exception):
+    """The artifact a model record names does not exist (any more)."""
+
+
+_MISSING = ("NoSuchKey", "NoSuchBucket", "404", "NotFound")
+
+
 def _check(metadata_raw: bytes | None, report_raw: bytes, where: str) -> dict[str, Any]:
     if metadata_raw is None:
         raise ReportIntegrityError(f"{where}: {REPORT_FILE} without {METADATA_FILE}")
@@ -249,10 +256,13 @@ def _from_tar(fileobj: Any, where: str) -> dict[str, Any] | None:
 def read_report(artifact_uri: str, s3_client: Callable[[], Any] | None = None) -> dict[str, Any] | None:
     """The report stored with an artifact (a local folder, ``s3://.../model.tar.gz`` or an
     ``s3://`` artifact prefix), checked against ``metadata.json``; None when it has none (a model
-    trained before reports were stored, or whose report could not be computed) or the artifact is gone."""
+    trained before reports were stored, or whose report could not be computed).
+    :class:`ArtifactNotFound` when the artifact itself is gone."""
     uri = str(artifact_uri)
     if not uri.startswith("s3://"):
         folder = Path(uri.removeprefix("file://"))
+        if not (folder / METADATA_FILE).is_file():
+            raise ArtifactNotFound(f"model artifact {uri!r} not found")
         try:
             report_raw = (folder / REPORT_FILE).read_bytes()
         except (FileNotFoundError, NotADirectoryError):
@@ -276,16 +286,18 @@ def read_report(artifact_uri: str, s3_client: Callable[[], Any] | None = None) -
         try:
             return client.get_object(Bucket=bucket, Key=k)["Body"]
         except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code")) in ("NoSuchKey", "404", "NotFound"):
+            if str(exc.response.get("Error", {}).get("Code")) in _MISSING:
                 return None
             raise
 
     if key.endswith((".tar.gz", ".tgz")):
         stream = body(key)
-        return None if stream is None else _from_tar(stream, uri)
+        if stream is None:
+            raise ArtifactNotFound(f"model artifact {uri!r} not found")
+        return _from_tar(stream, uri)
     prefix = key.rstrip("/")
-    report = body(f"{prefix}/{REPORT_FILE}")
-    if report is None:
-        return None
     meta = body(f"{prefix}/{METADATA_FILE}")
-    return _check(meta.read() if meta is not None else None, report.read(), uri)
+    if meta is None:
+        raise ArtifactNotFound(f"model artifact {uri!r} not found")
+    report = body(f"{prefix}/{REPORT_FILE}")
+    return None if report is None else _check(meta.read(), report.read(), uri)

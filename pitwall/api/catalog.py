@@ -27,7 +27,13 @@ from pitwall.api.schemas import Response
 from pitwall.data.catalog import CatalogReader
 from pitwall.data.catalog import reader as catalog_reader
 from pitwall.errors import NotFound, ValidationFailed
-from pitwall.model_report import REPORT_FIELDS, ReportIntegrityError, compute_report, read_report
+from pitwall.model_report import (
+    REPORT_FIELDS,
+    ArtifactNotFound,
+    ReportIntegrityError,
+    compute_report,
+    read_report,
+)
 from pitwall.serving.errors import ServingUnavailable
 from pitwall.workflow.template_facts import (
     ALGORITHM_NAMES,
@@ -471,6 +477,8 @@ def model_report(call: Call) -> ModelReport:
     season = _season_query(call)
     try:
         stored = read_report(record.artifact_uri)
+    except ArtifactNotFound:
+        raise NotFound(f"model {name!r} version {record.version}: its artifact is missing", field="model") from None
     except ReportIntegrityError as exc:
         raise ServingUnavailable(f"the stored report of model {name!r} cannot be used: {exc}") from None
     if stored is not None and (season is None or season == stored["season"]):

@@ -141,6 +141,9 @@ def test_the_lean_path_reads_the_report_from_the_model_tarball_in_s3(
     assert status == 200 and cloud == {**api("winner_local")[1], "model": "winner_s3"}
     status, other = api("winner_s3", {"season": "2023"})  # the artifact is not local: not computed here
     assert status == 503 and "S3" in other["error"]["message"]
+    api.register("gone", f"s3://{BUCKET}/training-output/acme/job-gone/output/model.tar.gz")  # type: ignore[attr-defined]
+    status, gone = api("gone")
+    assert status == 404 and gone["error"]["field"] == "model" and "artifact" in gone["error"]["message"]
 
     tampered = tmp_path / "tampered"
     tampered.mkdir()
