@@ -107,11 +107,24 @@ class Model:
 
         return connect_to_stream(self, source=source, update_frequency=update_frequency, callback=callback, **kw)
 
-    def deploy(self, name: str | None = None, capture: float | None = None) -> Any:
+    def deploy(
+        self, name: str | None = None, capture: float | None = None, *, target: str | None = None, **sagemaker: Any
+    ) -> Any:
         """Deploy this model version under ``name`` (default: its own name); redeploying swaps
         versions without downtime. Locally the server loads it in-process; on AWS it becomes a
         SageMaker endpoint. ``capture``: percent of requests captured for monitoring (0-100;
-        default: the deployment's current rate, 100 at first)."""
+        default: the deployment's current rate, 100 at first).
+
+        ``target="sagemaker"``: a SageMaker endpoint made with the SageMaker Python SDK from this
+        notebook (``pip install 'pitwall[sagemaker]'``; ``session=``, ``role_arn=``, ``image_uri=``,
+        ``wait=`` go to ``pitwall.serving.sagemaker_sdk.deploy_with_sdk``); the answer's ``.predictor``
+        calls the endpoint."""
+        if target not in (None, "sagemaker"):
+            raise ValueError(f"target: expected None (this environment's serving) or 'sagemaker', got {target!r}")
+        if sagemaker and target != "sagemaker":
+            raise TypeError(f"deploy(): {', '.join(sorted(sagemaker))} only apply with target='sagemaker'")
+        if capture is not None and target == "sagemaker":
+            raise TypeError("deploy(): capture= is not supported with target='sagemaker' (set it with pitwall deploy)")
         from pitwall.serving.deploy import deploy_model
 
         ensure_tenant(self.tenant_id)
@@ -120,6 +133,10 @@ class Model:
 
             self.record = register_copy(self.record, name)
             self.name = name
+        if target == "sagemaker":
+            from pitwall.serving.sagemaker_sdk import deploy_with_sdk
+
+            return deploy_with_sdk(self.tenant_id, self.name, self.version, **sagemaker)
         return deploy_model(self.tenant_id, self.name, self.version, capture_percent=capture)
 
     def share(self, title: str, description: str, reported_metrics: dict[str, float] | None = None) -> Any:
