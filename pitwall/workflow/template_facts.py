@@ -86,11 +86,11 @@ CONDITIONS: tuple[str, ...] = ("dry", "mixed", "wet")
 TEMPLATE_FACTS: dict[str, TemplateFacts] = {
     "race_winner": TemplateFacts(
         name="race_winner",
-        default_algorithm="xgboost",
+        default_algorithm="conditional_logit",
         first_season=1994,
         features=(
             "start_position",
-            "grid_slot_rate",
+            "grid_log_rate",
             "grid_lock",
             "quali_gap_to_pole",
             "constructor_position",
@@ -103,14 +103,14 @@ TEMPLATE_FACTS: dict[str, TemplateFacts] = {
         scenario_inputs=(),
         feature_groups={
             "session": ("start_position", "quali_gap_to_pole"),
-            "other": ("grid_slot_rate", "grid_lock"),
+            "other": ("grid_log_rate", "grid_lock"),
             "team": ("constructor_position", "team_race_pace", "reliability_rate"),
             "driver": ("avg_race_position_last_5", "points_last_3_races", "dnf_rate_season"),
         },
         title="Race winner",
         task="ranking",
         target="position",
-        target_doc="finishing position; the model predicts P(position = 1), normalised to sum to 1 per race",
+        target_doc="finishing position; the model predicts P(position = 1), a softmax over the race's drivers (sums to 1)",
         moment="pre_race",
         moment_doc="after qualifying, grid known; nothing of the race itself",
         primary_metric="top1_accuracy",
@@ -384,10 +384,28 @@ TEMPLATE_FACTS: dict[str, TemplateFacts] = {
         name="pit_stop_duration",
         default_algorithm="lightgbm",
         first_season=2012,
-        features=("team_recent_excess_s", "stop", "lap_fraction", "sc_flag", "vsc_flag", "yellow_flag"),
+        features=(
+            "team_recent_excess_s",
+            "stop",
+            "lap_fraction",
+            "sc_flag",
+            "vsc_flag",
+            "yellow_flag",
+            "race_earlier_stops",
+            "race_earlier_excess_s",
+        ),
         scenario_inputs=(),
         feature_groups={
-            "other": ("team_recent_excess_s", "stop", "lap_fraction", "sc_flag", "vsc_flag", "yellow_flag")
+            "other": (
+                "team_recent_excess_s",
+                "stop",
+                "lap_fraction",
+                "sc_flag",
+                "vsc_flag",
+                "yellow_flag",
+                "race_earlier_stops",
+                "race_earlier_excess_s",
+            )
         },
         title="Pit-stop duration",
         task="regression",
@@ -541,10 +559,10 @@ TEMPLATE_FACTS: dict[str, TemplateFacts] = {
         name="safety_car",
         default_algorithm="logistic",
         first_season=2018,
-        features=("circuit_sc_shrunk", "prior_sc_rate", "circuit_type_code", "scheduled_laps", "track_speed_index"),
+        features=("circuit_sc_logit", "prior_sc_rate", "circuit_type_code", "scheduled_laps", "track_speed_index"),
         scenario_inputs=(),
         feature_groups={
-            "other": ("circuit_sc_shrunk", "prior_sc_rate", "circuit_type_code", "scheduled_laps"),
+            "other": ("circuit_sc_logit", "prior_sc_rate", "circuit_type_code", "scheduled_laps"),
             "session": ("track_speed_index",),
         },
         title="Safety car",
@@ -565,7 +583,7 @@ TEMPLATE_FACTS: dict[str, TemplateFacts] = {
                 kind="probability",
             ),
         ),
-        card_note="No skill: log loss ties the constant base rate and the shrunken circuit rate on every validation season (2021-2023) and on 2024 (paired intervals contain zero). A safety car is close to a coin flip weighted by the circuit's history.",
+        card_note="No skill: a logistic regression on the logit of the shrunken circuit rate (the circuit rate recalibrated) plus the base rate and circuit type, strongly regularised, ties the constant base rate and the shrunken circuit rate on every validation season (2021-2023) and on 2024 (paired intervals contain zero; about 20 races a season). A safety car is close to a coin flip weighted by the circuit's history: use the shrunken circuit rate",
     ),
     "dnf": TemplateFacts(
         name="dnf",
