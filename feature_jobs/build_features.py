@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from pitwall.data.catalog import refresh_catalog
 from pitwall.data.store import Store, get_store
 from pitwall.features.errors import FeatureInputError
 from pitwall.features.tables import BuildReport, build_feature_tables, update_feature_tables
@@ -41,9 +42,9 @@ def parse_season_range(text: str) -> list[int]:
 def run(seasons: Sequence[int] | None = None, update: bool = False, store: Store | None = None) -> BuildReport:
     """Full rebuild of ``seasons`` (default: all), or with ``update`` an incremental refresh."""
     store = store if store is not None else get_store()
-    if update:
-        return update_feature_tables(store)
-    return build_feature_tables(store, seasons)
+    report = update_feature_tables(store) if update else build_feature_tables(store, seasons)
+    refresh_catalog(store)  # the API's data catalogue (pitwall.data.catalog) counts the feature tables too
+    return report
 
 
 def main(argv: Sequence[str] | None = None) -> int:

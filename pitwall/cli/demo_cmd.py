@@ -40,6 +40,7 @@ def demo_cmd(
     from pitwall.api.server import LocalApiServer
     from pitwall.cli.common import parse_seasons
     from pitwall.config import default_data_dir, pitwall_home
+    from pitwall.data.catalog import refresh_catalog
     from pitwall.data.ingest import ingest_data_dir
     from pitwall.data.store import get_store
     from pitwall.features import build_feature_tables
@@ -63,6 +64,7 @@ def demo_cmd(
         console.print(laps_report.summary().splitlines()[-1])
         t1 = time.perf_counter()
         build_feature_tables(store)
+        refresh_catalog(store)  # the API's data catalogue (pitwall.data.catalog)
         console.print(f"feature tables built in {time.perf_counter() - t1:.1f}s")
         name = f"{template}_demo"
         result = train_template(template, seasons=training_seasons, name=name, tenant_id=DEMO_TENANT)

@@ -45,10 +45,13 @@ def _fmt(v: float | None) -> str:
 @features_app.command("build")
 def features_build(seasons: str = typer.Option(None, "--seasons", help="default: all stored seasons")) -> None:
     """(Re)build the materialised feature tables."""
+    from pitwall.data.catalog import refresh_catalog
     from pitwall.features import build_feature_tables
 
     try:
-        report = build_feature_tables(_store(), parse_seasons(seasons))
+        store = _store()
+        report = build_feature_tables(store, parse_seasons(seasons))
+        refresh_catalog(store)  # the API's data catalogue counts the feature tables too
     except (PitwallError, ValueError) as exc:
         fail(str(exc))
     console.print(report.summary())
