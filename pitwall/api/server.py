@@ -495,9 +495,22 @@ def worker_app() -> ApiGatewayAdapter:
     limits = ServerLimits.from_env()
     PitwallH11Protocol.limits = limits
     services = local_services(enforce_rate_limits=os.environ.get(RATE_LIMITS_ENV) != "off")
+    recover_jobs(services)
     adapter = ApiGatewayAdapter(services, limits)
     _freeze_heap()
     return adapter
+
+
+def recover_jobs(services: ApiServices) -> dict[str, str]:
+    """At a server process's start: settle the local jobs a stopped process left queued or running
+    (:func:`pitwall.workflow.launchers.recover_local_jobs`); never stops the server from starting."""
+    from pitwall.workflow.launchers import recover_local_jobs
+
+    try:
+        return recover_local_jobs(services.launcher, services.records)
+    except Exception:  # noqa: BLE001 - recovery is best effort; the next start tries again
+        logging.getLogger(__name__).exception("recovering unfinished local jobs failed")
+        return {}
 
 
 def _freeze_heap() -> None:
@@ -579,6 +592,7 @@ class LocalApiServer:
 
     def start(self) -> LocalApiServer:
         """Serve in a daemon thread (one process); returns once it accepts connections."""
+        recover_jobs(self.services)
         adapter = ApiGatewayAdapter(self.services, self.limits)
         self._server = uvicorn.Server(_config(adapter, self.limits))
         self._thread = threading.Thread(
@@ -606,6 +620,7 @@ class LocalApiServer:
         # oversubscription when several requests run at once. Set before any model loads.
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         if workers == 1:
+            recover_jobs(self.services)
             server = uvicorn.Server(_config(ApiGatewayAdapter(self.services, self.limits), self.limits))
             _freeze_heap()
             server.run(sockets=[self.socket])

@@ -152,6 +152,10 @@ class RecordsBackend(Protocol):
         """All the tenant's jobs, oldest first."""
         ...
 
+    def list_unfinished_jobs(self) -> list[JobRecord]:
+        """Every tenant's ``queued`` and ``running`` jobs, oldest first (recovery at start)."""
+        ...
+
     def update_job(self, job: JobRecord, expected_status: str) -> bool:
         """Replace the stored job with ``job`` if its stored status is still ``expected_status``."""
         ...

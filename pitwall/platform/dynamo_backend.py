@@ -720,6 +720,20 @@ class DynamoBackend:
         ]
         return sorted(jobs, key=lambda j: (j.created_at, j.job_id))
 
+    def list_unfinished_jobs(self) -> list[JobRecord]:
+        out = []
+        for page in self.client.get_paginator("scan").paginate(
+            TableName=self.jobs_table,
+            FilterExpression="#s IN (:queued, :running)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=_values(queued="queued", running="running"),
+        ):
+            for item in page.get("Items", []):
+                plain = _plain(item) or {}
+                if str(plain.get("sk", "")).startswith("JOB#") and "doc" in plain:
+                    out.append(JobRecord.from_doc(json.loads(plain["doc"])))
+        return sorted(out, key=lambda j: (j.created_at, j.job_id))
+
     def update_job(self, job: JobRecord, expected_status: str) -> bool:
         try:
             self.client.put_item(

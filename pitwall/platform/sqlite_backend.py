@@ -509,6 +509,12 @@ class SqliteBackend:
         )
         return [JobRecord.from_doc(json.loads(r["doc"])) for r in rows]
 
+    def list_unfinished_jobs(self) -> list[JobRecord]:
+        rows = self._conn().execute(
+            "SELECT doc FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at, job_id"
+        )
+        return [JobRecord.from_doc(json.loads(r["doc"])) for r in rows]
+
     def update_job(self, job: JobRecord, expected_status: str) -> bool:
         with self._write() as c:
             cur = c.execute(
