@@ -180,6 +180,7 @@ def test_training_role_reads_training_tables_and_writes_outputs_only(synthesized
             ("s3:GetObject", bucket.format("features") + "/manifests/*"),
             ("s3:AbortMultipartUpload", bucket.format("models") + "/training-output/*"),
             ("s3:PutObject", bucket.format("models") + "/training-output/*"),
+            ("s3:GetObject", bucket.format("models") + "/training-output/*"),  # a listed model, verified
         ]
     )
     actions = {a for s in statements for a in _as_list(s["Action"])}
