@@ -71,6 +71,7 @@ class Algorithm:
     grid: Mapping[str, tuple[Any, ...]]
     build: Callable[[str, dict[str, Any], int], Any]
     doc: str
+    grouped: bool = False  # fitted on whole races (``fit(X, y, groups=race ids)``): ranking templates only
 
     def params(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Default parameters updated with ``overrides`` (unknown names are passed through)."""
@@ -134,6 +135,15 @@ def _build_catboost(kind: str, params: dict[str, Any], seed: int) -> Any:
     cls = catboost.CatBoostClassifier if kind == "classifier" else catboost.CatBoostRegressor
     # no catboost_info/ folder in the working directory, no per-iteration log
     return cls(random_seed=seed, verbose=False, allow_writing_files=False, **params)
+
+
+def _build_conditional_logit(kind: str, params: dict[str, Any], seed: int) -> Any:
+    from pitwall.ml.ranking_models import ConditionalLogit
+
+    if kind != "classifier":
+        raise MLInputError("algorithm: 'conditional_logit' trains race-result ranking models (top_k) only")
+    params = dict(params)
+    return ConditionalLogit(monotone=params.pop("monotone_constraints", None), **params)
 
 
 def _build_random_forest(kind: str, params: dict[str, Any], seed: int) -> Any:
@@ -351,6 +361,18 @@ ALGORITHMS: dict[str, Algorithm] = {
             doc="Baseline: ridge linear regression in a Pipeline(median imputer, standard scaler).",
         ),
         Algorithm(
+            name="conditional_logit",
+            kinds=frozenset({"classifier"}),
+            fmt="skops",
+            defaults={"l2": 0.01, "max_iter": 500},
+            space={"l2": Float(1e-4, 1.0, log=True)},
+            grid={"l2": (0.001, 0.01, 0.1)},
+            build=_build_conditional_logit,
+            doc="Race-wise conditional logit (softmax over a race's drivers; pitwall.ml.ranking_models); "
+            "monotone constraints as coefficient signs; ranking templates with top_k only.",
+            grouped=True,
+        ),
+        Algorithm(
             name="catboost",
             kinds=_BOTH,
             fmt="catboost-cbm",
@@ -392,10 +414,10 @@ def get_algorithm(name: str, kind: str | None = None) -> Algorithm:
     return algo
 
 
-def algorithms_for(kind: str) -> list[str]:
-    """Names of the algorithms that can train this estimator kind."""
+def algorithms_for(kind: str, grouped: bool = False) -> list[str]:
+    """Names of the algorithms that can train this estimator kind (race-wise ``grouped`` ones only when asked)."""
     _check_kind(kind)
-    return [name for name, algo in ALGORITHMS.items() if kind in algo.kinds]
+    return [name for name, algo in ALGORITHMS.items() if kind in algo.kinds and (grouped or not algo.grouped)]
 
 
 def thread_limit(algorithm: str) -> AbstractContextManager[Any]:
@@ -408,7 +430,15 @@ def thread_limit(algorithm: str) -> AbstractContextManager[Any]:
     return threadpool_limits(limits=1, user_api="openmp")
 
 
-def fit_estimator(algorithm: str, kind: str, params: Mapping[str, Any], X: np.ndarray, y: np.ndarray, seed: int) -> Any:
+def fit_estimator(
+    algorithm: str,
+    kind: str,
+    params: Mapping[str, Any],
+    X: np.ndarray,
+    y: np.ndarray,
+    seed: int,
+    groups: np.ndarray | None = None,
+) -> Any:
     """Build and fit an estimator; return the object used for prediction.
 
     LightGBM models are reduced to their ``Booster`` (what is saved and re-loaded), so a
@@ -420,9 +450,11 @@ def fit_estimator(algorithm: str, kind: str, params: Mapping[str, Any], X: np.nd
     except TypeError as exc:
         raise MLInputError(f"params: invalid parameter for {algorithm!r}: {exc}") from None
     with thread_limit(algorithm):
-        estimator.fit(X, y)
+        estimator.fit(X, y, groups=groups) if algo.grouped else estimator.fit(X, y)
     if algorithm == "lightgbm":
         return estimator.booster_
+    if algo.grouped:
+        return estimator.pipeline_  # a plain scikit-learn pipeline: saved with skops, predicts per row
     return estimator
 
 
@@ -447,7 +479,7 @@ def native_importance(algorithm: str, estimator: Any, n_features: int) -> np.nda
     if algorithm in ("xgboost", "random_forest", "catboost"):
         values = getattr(estimator, "feature_importances_", None)
         return None if values is None else np.asarray(values, dtype=np.float64)
-    if algorithm in ("logistic", "linear"):
+    if algorithm in ("logistic", "linear", "conditional_logit"):
         coef = np.atleast_2d(np.asarray(estimator[-1].coef_, dtype=np.float64))
         return np.abs(coef).sum(axis=0)[:n_features]
     return None

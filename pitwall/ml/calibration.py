@@ -21,7 +21,7 @@ import numpy as np
 
 from pitwall.ml.errors import MLInputError
 
-EPS = 1e-6
+EPS = 1e-15  # race-wise models put back-markers far below 1e-6: keep their logit, not a floor
 METHODS = ("platt",)
 
 

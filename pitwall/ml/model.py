@@ -548,7 +548,7 @@ def _importance(
     return {f: float(v) for f, v in pairs}
 
 
-MONOTONE_ALGORITHMS = ("xgboost", "lightgbm")
+MONOTONE_ALGORITHMS = ("xgboost", "lightgbm", "conditional_logit")
 
 
 def monotone_params(algorithm: str, params: dict[str, Any] | None, features: Sequence[str]) -> dict[str, Any]:
@@ -596,7 +596,8 @@ def fit_model(
     X = feature_matrix(train_rows, features)
     full_params = algo.params(monotone_params(algorithm, params, features))
     start = time.perf_counter()
-    estimator = algorithms.fit_estimator(algorithm, spec.kind, full_params, X, y, int(seed))
+    groups = train_rows[spec.group_col].to_numpy() if algo.grouped and spec.task == "ranking" else None
+    estimator = algorithms.fit_estimator(algorithm, spec.kind, full_params, X, y, int(seed), groups)
     elapsed = time.perf_counter() - start
     importance = _importance(algorithm, estimator, features, X, y, int(seed)) if compute_importance else {}
     return TrainedModel(

@@ -58,3 +58,14 @@ RACE_PARAMS = {
     "learning_rate": 0.03,
     "min_child_weight": 5.0,
 }
+
+# race_winner's default (issue 12): the race-wise conditional logit of pitwall.ml.ranking_models
+# (a softmax over the race's drivers, fitted by maximum likelihood), on RACE_FORM with the grid
+# prior as the log of its empirical slot rate, every coefficient signed as RACE_MONOTONE. Chosen
+# on the 2021-2023 validation seasons (walk-forward, retrained before every race), summed winner
+# NLL: conditional logit l2 = 0.001 without Platt 3.520, with Platt 3.589; l2 = 0.01 3.553 / 3.612;
+# l2 = 0.1 3.580 / 3.598; the monotone xgboost above (with Platt) 3.610; top-1 equal (0.576).
+# A softmax fitted by likelihood is calibrated by construction: no Platt step on top.
+RACE_WISE_FORM = tuple("grid_log_rate" if f == "grid_slot_rate" else f for f in RACE_FORM)
+RACE_WISE_MONOTONE = {("grid_log_rate" if f == "grid_slot_rate" else f): v for f, v in RACE_MONOTONE.items()}
+RACE_WISE_PARAMS = {"monotone_constraints": RACE_WISE_MONOTONE, "l2": 0.001}

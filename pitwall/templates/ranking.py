@@ -126,7 +126,14 @@ def seasons_into_regulations(season: pd.Series) -> pd.Series:
     return pd.Series((s.to_numpy() - last).astype("float64"), index=season.index)
 
 
+def log_rate(rate: pd.Series) -> pd.Series:
+    """``log`` of a per-slot rate (the grid prior of the race-wise models; NaN stays NaN)."""
+    return np.log(rate.astype("float64").clip(lower=1e-4))
+
+
 def _regime_and_grid(df: pd.DataFrame) -> None:
+    if "grid_slot_rate" in df.columns:
+        df["grid_log_rate"] = log_rate(df["grid_slot_rate"])
     difficulty = df["circuit_overtaking_difficulty"].astype("float64").clip(0.0, 1.0)
     grid = df["start_position"].astype("float64").fillna(NO_GRID)
     df["grid_lock"] = (grid - 1.0) * difficulty.fillna(difficulty.mean() if difficulty.notna().any() else 0.7)
@@ -151,6 +158,8 @@ def follow_grid(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
             continue
         full = table.reindex(range(1, MAX_SLOT + 1)).interpolate(limit_direction="both")
         out[col] = full.to_numpy()[slots_after - 1]
+    if "grid_log_rate" in out.columns and "grid_slot_rate" in out.columns:
+        out["grid_log_rate"] = log_rate(out["grid_slot_rate"])
     if "grid_lock" in out.columns and "circuit_overtaking_difficulty" in out.columns:
         _regime_and_grid(out)
     if "baseline_grid" in out.columns:

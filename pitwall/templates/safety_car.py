@@ -1,7 +1,7 @@
 """Safety car: the probability that the safety car comes out during a race, before the race."""
 
 from pitwall.templates.spec import Baseline, TemplateSpec
-from pitwall.templates.strategy import RACE_FEATURES, safety_car_frame
+from pitwall.templates.strategy import RACE_FEATURES, SAFETY_CAR_PARAMS, safety_car_frame
 
 SPEC = TemplateSpec(
     name="safety_car",
@@ -13,6 +13,7 @@ SPEC = TemplateSpec(
     moment="pre_race",
     features=RACE_FEATURES,
     default_algorithm="logistic",
+    params=SAFETY_CAR_PARAMS,
     primary_metric="log_loss",
     baselines=(
         Baseline("baseline_base_rate", "constant base rate: share of earlier races with a safety car", "probability"),
@@ -27,7 +28,9 @@ SPEC = TemplateSpec(
     entity_col="circuit_id",
     min_train_races=20,
     first_season=2018,
-    card_note="No skill: log loss ties the constant base rate and the shrunken circuit rate on every validation "
-    "season (2021-2023) and on 2024 (paired intervals contain zero). A safety car is close to a coin flip "
-    "weighted by the circuit's history.",
+    card_note="No skill: a logistic regression on the logit of the shrunken circuit rate (the circuit rate "
+    "recalibrated) plus the base rate and circuit type, strongly regularised, ties the constant base rate and "
+    "the shrunken circuit rate on every validation season (2021-2023) and on 2024 (paired intervals contain "
+    "zero; about 20 races a season). A safety car is close to a coin flip weighted by the circuit's history: "
+    "use the shrunken circuit rate",
 )
