@@ -393,6 +393,7 @@ def backtest_template(
     seed: int = 0,
     n_boot: int = 2000,
     store: Store | None = None,
+    refit_every: int = 1,
 ) -> BacktestReport:
     """Walk-forward backtest of ``season``: each race is predicted by a model that saw only
     races before it (``expanding``) or only seasons before it (``season_start``), trained on
@@ -401,7 +402,9 @@ def backtest_template(
     The model is the template's recipe (``template_fit``: ``features``/``algorithm``/``params``/
     ``seed`` override it) or ``fit``, any ``train_df -> model`` callable (e.g. an ensemble
     refit). Every baseline of the template is scored on the same rows and compared with a
-    paired bootstrap over races (``report.comparisons``, ``report.verdict(metric)``)."""
+    paired bootstrap over races (``report.comparisons``, ``report.verdict(metric)``).
+    ``refit_every=k`` retrains before every k-th race only (faster; each race is still predicted
+    by a model that saw only earlier races)."""
     from pitwall.ml.backtest import walk_forward
 
     spec = get_template(template)
@@ -434,6 +437,7 @@ def backtest_template(
         run_name=f"{spec.name}-{season}-{mode}",
         n_boot=n_boot,
         seed=seed,
+        refit_every=refit_every,
     )
     report = BacktestReport(spec.name, season, result, dict(result.baseline_metrics))
     if output is not None:

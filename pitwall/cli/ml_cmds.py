@@ -200,6 +200,7 @@ def backtest_cmd(
     mode: str = typer.Option(None, "--mode", help="expanding (retrain before each race) or season_start"),
     algorithm: str = typer.Option(None, "--algorithm"),
     output: Path = typer.Option(None, "--output", help="write one JSON object per predicted event"),
+    refit_every: int = typer.Option(1, "--refit-every", help="retrain before every k-th race only (expanding)"),
 ) -> None:
     """Walk-forward backtest of a season; prints the model beside the naive baseline."""
     from pitwall.training import backtest_template
@@ -207,14 +208,21 @@ def backtest_cmd(
     try:
         with library_progress():
             report = backtest_template(
-                template, season=season, train_until=train_until, mode=mode, algorithm=algorithm, output=output
+                template,
+                season=season,
+                train_until=train_until,
+                mode=mode,
+                algorithm=algorithm,
+                output=output,
+                refit_every=refit_every,
             )
     except (PitwallError, ValueError) as exc:
         fail(str(exc))
     res = report.result
     console.print(
         f"{template}: {len(res.per_race)} races of {season} predicted ({res.mode}, {res.algorithm}, "
-        f"{res.n_models} models, {res.training_time_s:.1f}s training)"
+        f"{res.n_models} models{f', refit every {res.refit_every} races' if res.refit_every > 1 else ''}, "
+        f"{res.training_time_s:.1f}s training)"
     )
     if res.skipped_races:
         console.print(f"skipped (too little history): {', '.join(map(str, res.skipped_races))}")

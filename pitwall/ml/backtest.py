@@ -66,6 +66,7 @@ class BacktestResult:
     probability_baselines: tuple[str, ...] = ()
     skipped_races: list[Any] = field(default_factory=list)
     n_models: int = 0
+    refit_every: int = 1
     training_time_s: float = 0.0
     last_model: BaseModel | None = None
 
@@ -93,6 +94,7 @@ class BacktestResult:
             "races": self.n_races,
             "skipped_races": [str(r) for r in self.skipped_races],
             "n_models": self.n_models,
+            "refit_every": self.refit_every,
             "training_time_s": self.training_time_s,
         }
 
@@ -255,6 +257,7 @@ def walk_forward(
     run_name: str | None = None,
     n_boot: int = N_BOOT,
     seed: int = 0,
+    refit_every: int = 1,
 ) -> BacktestResult:
     """Backtest race by race over ``season``.
 
@@ -266,6 +269,9 @@ def walk_forward(
     never passed to training. ``baselines`` maps a name to a column of ``data`` holding a
     naive prediction in the model's convention (see ``evaluation.baseline_scores``); names in
     ``probability_baselines`` hold probabilities. ``n_boot`` / ``seed``: the paired bootstrap.
+    ``refit_every=k`` (expanding mode) retrains before every k-th race only: the races between
+    are predicted by the latest model, which saw only races before them too (each row records
+    the races its model was trained on: ``train_races``, ``train_last_race``).
     """
     from pitwall.ml.builder import ModelBuilder
 
@@ -281,6 +287,8 @@ def walk_forward(
         fit, gcol = model, group_col or "race_id"
     else:
         raise MLInputError(f"model: expected a ModelBuilder or a callable, got {type(model).__name__}")
+    if isinstance(refit_every, bool) or not isinstance(refit_every, int) or refit_every < 1:
+        raise MLInputError(f"refit_every: must be a positive integer, got {refit_every!r}")
     baselines = dict(baselines or {})
     unknown = sorted(set(probability_baselines) - set(baselines))
     if unknown:
@@ -305,13 +313,13 @@ def walk_forward(
     task = f"backtest {season}"
     for i, step in enumerate(steps):
         report_progress(task, i, len(steps), f"{step.season} round {step.round}")
-        if fitted is None or mode == "expanding":
+        if fitted is None or (mode == "expanding" and i % refit_every == 0):
             fitted = fit(data.iloc[step.train])
             models.append(fitted)
+            fitted_on = (step.train_races, race_table(data.iloc[step.train], gcol)[gcol].iloc[-1])
         test = data.iloc[step.test]
         frame = fitted.predict_frame(test)
-        frame["train_races"] = step.train_races
-        frame["train_last_race"] = race_table(data.iloc[step.train], gcol)[gcol].iloc[-1]
+        frame["train_races"], frame["train_last_race"] = fitted_on
         for name, col in baselines.items():
             require_columns(test, [col], f"baselines[{name!r}]")
             frame[f"baseline_{name}"] = test[col].to_numpy()
@@ -330,7 +338,7 @@ def walk_forward(
     per_race_rows = []
     for step, frame in zip(steps, frames, strict=True):
         row: dict[str, Any] = {gcol: step.race_id, "season": step.season, "round": step.round}
-        row.update({"train_races": step.train_races, "rows": len(frame)})
+        row.update({"train_races": int(frame["train_races"].iloc[0]), "rows": len(frame)})
         if spec.task != "classification":
             row.update(score_frame(spec, frame, None))
         else:
@@ -360,6 +368,7 @@ def walk_forward(
         probability_baselines=prob_names,
         skipped_races=skipped,
         n_models=len(models),
+        refit_every=refit_every,
         training_time_s=elapsed,
         last_model=fitted,
     )

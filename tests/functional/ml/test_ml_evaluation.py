@@ -50,6 +50,27 @@ def test_expanding_backtest_trains_only_on_the_past(frame: pd.DataFrame, feature
     assert result.metrics["top1_accuracy"] >= 0.5  # Verstappen's 2023: the model learns the favourite
 
 
+def test_refit_every_k_races_still_trains_only_on_the_past(frame: pd.DataFrame, features: list[str]) -> None:
+    builder = ModelBuilder("ranking", "position", features=features, top_k=1)
+    kwargs = {"algorithm": "xgboost", "params": XGB, "seed": 5}
+    every = walk_forward(frame, builder, season=2023, min_train_races=23, train_kwargs=kwargs)
+    third = walk_forward(frame, builder, season=2023, min_train_races=23, train_kwargs=kwargs, refit_every=3)
+    assert (third.n_models, third.refit_every, len(third.per_race)) == (7, 3, 21)  # rounds 2, 5, ..., 20
+    preds = third.predictions.drop_duplicates("race_id")
+    for _, row in preds.iterrows():
+        last = frame.loc[frame["race_id"] == row["train_last_race"]].iloc[0]
+        assert _key(last["season"], last["round"]) < _key(row["season"], row["round"])
+        assert row["train_races"] == 22 + 3 * ((row["round"] - 2) // 3) + 1
+    a, b = every.predictions, third.predictions
+    for rnd in (2, 5, 20):  # a refit race is predicted exactly as with a refit before every race
+        race = f"2023-{rnd:02d}"
+        assert np.array_equal(a.loc[a["race_id"] == race, "score"], b.loc[b["race_id"] == race, "score"])
+    race = "2023-03"
+    assert not np.array_equal(a.loc[a["race_id"] == race, "score"], b.loc[b["race_id"] == race, "score"])
+    with pytest.raises(MLInputError, match="refit_every"):
+        walk_forward(frame, builder, season=2023, train_kwargs=kwargs, refit_every=0)
+
+
 @pytest.mark.parametrize("rnd", [6, 15])
 def test_future_rows_cannot_change_a_prediction(frame: pd.DataFrame, features: list[str], rnd: int) -> None:
     builder = ModelBuilder("ranking", "position", features=features, top_k=3)
