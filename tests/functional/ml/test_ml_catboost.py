@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -99,3 +100,20 @@ def test_builder_auto_tune_with_catboost_refits_the_best_trial(frame: pd.DataFra
     assert model.algorithm == "catboost" and model.metric == "mae"
     assert model.tuning is not None and model.tuning["n_trials"] == 2 and model.tuning["strategy"] == "grid"
     assert model.metrics["cv_mae"] == model.score
+
+
+def test_a_template_trains_with_catboost_from_the_training_request(feature_lake: Any, tmp_path: Path) -> None:
+    """``algorithm="catboost"`` through the one training request (as the API, SDK and image send it)."""
+    from pitwall.ml.artifacts import save_model
+    from pitwall.training import train_template
+    from pitwall.workflow.request import TrainingRequest
+
+    request = TrainingRequest("race_winner", "winner_cb", algorithm="catboost", seasons=(2022, 2023), cv_folds=2)
+    kwargs = request.train_kwargs(tenant_id="local")
+    result = train_template("race_winner", **kwargs, store=feature_lake, register=False, track=False)
+    assert result.model.algorithm == "catboost"
+    assert result.model.data_window["seasons"] == [2022, 2023]
+    assert result.metrics and all(np.isfinite(v) for v in result.metrics.values() if isinstance(v, float))
+    assert result.baseline_metrics  # compared with the template's naive baselines on the same rows
+    saved = save_model(result.model, tmp_path / kwargs["name"])
+    assert (saved / "model.cbm").is_file() and load_model(saved).algorithm == "catboost"
