@@ -123,7 +123,7 @@ TEMPLATE_FACTS: dict[str, TemplateFacts] = {
                 kind="probability",
             ),
         ),
-        card_note="",
+        card_note="Validation (2021-2023, walk-forward): winner NLL below the empirical P(win | grid slot) in every season (-0.11, -0.38, -0.82) but with a paired interval excluding zero only in 2023; top-1 ties grid order in 2021-2022 and beats it in 2023. Where the interval contains zero the model has not been shown to beat the grid prior; see benchmarks/templates.md for the reported season",
     ),
     "podium": TemplateFacts(
         name="podium",
@@ -422,7 +422,7 @@ TEMPLATE_FACTS: dict[str, TemplateFacts] = {
                 kind="point",
             ),
         ),
-        card_note="Does not beat the circuit median: a tie on the 2021-2023 validation seasons except a win on 2023, and a narrow loss / tie on 2024 (paired interval over races). Use the circuit median.",
+        card_note="A model of normal stops (the scenario is the row set: stops over 120 s, red-flag suspensions and garage repairs, are outside it for the model and the circuit median alike). The circuit median of the last 3 races misses this year's pit lane and the day's crew form; the median of this race's stops on earlier laps (known at pit entry) carries both. With it the model's MAE is below the circuit median on every validation season (2021-2023: -0.31, -0.27, -0.21 s), with a paired interval excluding zero in 2022 only (heavy-tailed slow stops make the intervals wide); see benchmarks/templates.md for the reported season",
     ),
     "gap": TemplateFacts(
         name="gap",
