@@ -1,4 +1,5 @@
-"""Lambda handlers of the marketplace verification workflow's steps (:mod:`pitwall.workflow.verification`).
+"""Lambda handlers of the marketplace verification workflow's steps (:mod:`pitwall.marketplace.jobs`,
+the definition in :mod:`pitwall.workflow.verification`).
 
 One handler per Lambda step (``workflow_verification.<implementation>``); the state machine passes the
 whole state document and stores the return value at the step's result path. VerifyModel is the SageMaker
@@ -23,6 +24,7 @@ from aws_lambda_powertools import Logger
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from pitwall.marketplace import jobs
 from pitwall.platform.dynamo_backend import DynamoBackend
 from pitwall.workflow import verification
 from pitwall.workflow.aws import S3LakeManifest, raise_if_throttled, split_s3_uri
@@ -52,7 +54,7 @@ class S3VerificationResults:
         return verification.parse_result(raw, model_artifacts)
 
 
-PORTS = verification.VerificationPorts(
+PORTS = jobs.VerificationPorts(
     backend=DynamoBackend(DYNAMODB),
     features=S3LakeManifest(
         S3,
@@ -63,7 +65,7 @@ PORTS = verification.VerificationPorts(
     results=S3VerificationResults(),
 )
 
-Step = Callable[[Mapping[str, Any], verification.VerificationPorts], dict[str, Any]]
+Step = Callable[[Mapping[str, Any], jobs.VerificationPorts], dict[str, Any]]
 
 
 def _run(step: Step, event: Mapping[str, Any]) -> dict[str, Any]:
@@ -81,19 +83,19 @@ def _run(step: Step, event: Mapping[str, Any]) -> dict[str, Any]:
 
 @logger.inject_lambda_context
 def prepare_verification(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return _run(verification.prepare_verification, event)
+    return _run(jobs.prepare_verification, event)
 
 
 @logger.inject_lambda_context
 def select_verification_data(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return _run(verification.select_verification_data, event)
+    return _run(jobs.select_verification_data, event)
 
 
 @logger.inject_lambda_context
 def record_verification(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return _run(verification.record_verification, event)
+    return _run(jobs.record_verification, event)
 
 
 @logger.inject_lambda_context
 def record_rejection(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return _run(verification.record_rejection, event)
+    return _run(jobs.record_rejection, event)

@@ -25,7 +25,7 @@ from pitwall.platform.backend import RecordsBackend, backend_kind, get_backend
 from pitwall.platform.records import Listing, ModelRecord, Principal
 
 if TYPE_CHECKING:
-    from pitwall.workflow.verification import VerificationLauncher
+    from pitwall.marketplace.jobs import VerificationLauncher
 
 
 def principal_of(tenant: Tenant, *, backend: RecordsBackend | None = None) -> Principal:
@@ -56,7 +56,7 @@ def publish(
 ) -> Listing:
     """Publish a version (latest when None) of one of the tenant's models: the listing is stored
     ``verifying`` and its verification job (artifact check + standard backtest,
-    :mod:`pitwall.workflow.verification`) is started; it then becomes ``listed`` with its
+    :mod:`pitwall.marketplace.jobs`) is started; it then becomes ``listed`` with its
     verified metrics or ``rejected`` with the reason.
 
     ``wait=True`` (SDK, CLI) returns the listed listing and raises the rejection's 422
@@ -67,7 +67,7 @@ def publish(
     ValidationFailed: bad title/description/metrics (400), a fork (422 ``fork_not_original``);
     NotFound: no such model; Conflict: already listed or being verified.
     """
-    from pitwall.workflow import verification
+    from pitwall.marketplace import jobs as verification
 
     tenant_id = rules.tenant_id_of(tenant)
     if not isinstance(model, str):

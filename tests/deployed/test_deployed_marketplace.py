@@ -253,7 +253,8 @@ def test_publish_verify_download_and_fork_through_the_deployed_functions(
         bundle = answer.read()
     assert hashlib.sha256(bundle).hexdigest() == download["bundle_sha256"] and len(bundle) == download["size_bytes"]
     assert (
-        check_bundle(bundle, card["sha256"], bundle_sha256=download["bundle_sha256"]).metadata == (download["metadata"])
+        check_bundle(bundle, listing["sha256"], bundle_sha256=download["bundle_sha256"]).metadata
+        == (download["metadata"])
     )
     # the same tenant again the same day: answered, not counted; the author's own download never counts
     status, again = _call(api, synth, aws, "POST", f"{M}/listings/{{listing_id}}/download", other_tenant_key, params)
@@ -268,7 +269,7 @@ def test_publish_verify_download_and_fork_through_the_deployed_functions(
     assert fork["forked_from"]["listing_id"] == lid and fork["model"] == "rival_winner"
     record = get_model(other_tenant_key["tenant"], "rival_winner")
     assert record.artifact_uri.startswith("s3://") and record.artifact_uri.endswith("/model.tar.gz")
-    assert record.sha256 == card["sha256"]
+    assert record.sha256 == listing["sha256"] == download["sha256"]
     bucket, _, key = record.artifact_uri.removeprefix("s3://").partition("/")
     copied = boto3.client("s3", region_name=support.REGION).get_object(Bucket=bucket, Key=key)["Body"].read()
     assert tarfile.open(fileobj=io.BytesIO(copied), mode="r:gz").getnames()  # a readable model.tar.gz

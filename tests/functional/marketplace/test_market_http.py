@@ -27,7 +27,7 @@ def _winner_probabilities(answer: dict[str, Any]) -> dict[str, float]:
 
 def _listed(http_api: Any, listing_id: str, author: str) -> dict[str, Any]:
     """The listing once its verification job (a background thread of the server) has listed it."""
-    from pitwall.workflow.verification import verification_launcher
+    from pitwall.marketplace.jobs import verification_launcher
 
     verification_launcher().wait_all(timeout=600)  # type: ignore[attr-defined]  # the local launcher
     card = http_api.call("GET", f"{M}/listings/{listing_id}", author).json()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pitwall.errors import QuotaExceeded, ValidationFailed
-from pitwall.marketplace import rules
+from pitwall.marketplace import jobs, rules
 from pitwall.platform.records import ForkOrigin, Listing, ModelRecord, Principal
 from pitwall.workflow import verification
 from pitwall.workflow.definition import validate_definition
@@ -163,7 +163,7 @@ def test_the_verification_definition_and_its_local_wiring_agree() -> None:
     # a listing's request fits one SageMaker hyper-parameter and reads back as the image reads it
     from pitwall.marketplace.verify import VerificationRequest
 
-    params = verification.verification_request(_listing())
+    params = jobs.verification_request(_listing())
     assert VerificationRequest.from_params(params).to_params() == params
     with pytest.raises(ValidationFailed) as err:
         VerificationRequest.from_params({"listing_id": "x"})
