@@ -5,8 +5,9 @@ job on the model image, with the training workflow's machinery.
 states as the training workflow. ``infra/stacks/training_stack.py`` builds it into the verification
 state machine with the same state builder (its VerifyModel state is the same SageMaker
 ``createTrainingJob.sync`` task as TrainModel: the model image, ``$.job`` and ``$.features``), and
-:func:`run_local_verification` executes it with :func:`pitwall.workflow.local_runner.run_workflow`, so
-both paths share states, order, retries and catches::
+:func:`pitwall.marketplace.jobs.run_local_verification` executes it with
+:func:`pitwall.workflow.local_runner.run_workflow`, so both paths share states, order, retries and
+catches::
 
     PrepareVerification -> SelectVerificationData -> VerifyModel -> RecordVerification -> VerificationSucceeded
                          (any error) -> RecordRejection -> VerificationFailed
