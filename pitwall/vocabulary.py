@@ -10,6 +10,7 @@ the two cannot drift.
 - Job statuses and job kinds: the lifecycle of a training/backtest job.
 - Prediction moments: when a prediction is made; a prediction for moment M may use only what is
   known at M.
+- AutoML backends: who searches algorithms and parameters.
 """
 
 from __future__ import annotations
@@ -38,7 +39,13 @@ race start, and during the race (lap/stint/stop level)."""
 DRIVER_FEATURE_MOMENTS: tuple[str, ...] = ("pre_qualifying", "pre_race")
 """The moments with a (race, driver) feature table (``driver_features_<moment>``)."""
 
+AutomlBackend = Literal["optuna", "flaml"]
+AUTOML_BACKENDS: tuple[str, ...] = get_args(AutomlBackend)
+"""Who searches in ``AutoMLTrainer(backend=...)``: an Optuna TPE study (default) or FLAML's CFO;
+either way every trial is fitted and scored by Pitwall (``pitwall.ml.tuning``, ``pitwall.ml.automl_flaml``)."""
+
 __all__ = [
+    "AUTOML_BACKENDS",
     "DRIVER_FEATURE_MOMENTS",
     "JOB_KINDS",
     "JOB_STATUSES",
@@ -46,6 +53,7 @@ __all__ = [
     "TERMINAL_JOB_STATUSES",
     "TRAINING_JOB_KINDS",
     "WEATHER_CONDITIONS",
+    "AutomlBackend",
     "JobKind",
     "JobStatus",
     "Moment",

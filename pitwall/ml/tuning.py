@@ -31,6 +31,7 @@ from pitwall.ml.errors import MLInputError
 from pitwall.ml.evaluation import score_frame
 from pitwall.ml.model import BaseModel, EnsembleModel, TrainedModel, fit_model, prediction_frame
 from pitwall.ml.splits import Split, expanding_window_splits, group_kfold
+from pitwall.vocabulary import AUTOML_BACKENDS
 
 if TYPE_CHECKING:
     from pitwall.ml.builder import ModelBuilder
@@ -39,7 +40,6 @@ STRATEGIES = ("bayes", "grid", "random")
 DEFAULT_TARGETS = {"classification": "race_winner", "ranking": "race_winner"}  # AutoMLTrainer without target=
 CV_SCHEMES = ("group", "expanding")
 DEFAULT_TRIALS = 20
-AUTOML_BACKENDS = ("optuna", "flaml")
 
 
 SEARCH_CAP_ENV = "PITWALL_SEARCH_BUDGET_S"  # seconds: caps every AutoML budget and tuning search

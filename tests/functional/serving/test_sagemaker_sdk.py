@@ -31,6 +31,7 @@ import requests  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from pitwall.serving import sagemaker_sdk as S  # noqa: E402
+from pitwall.workflow import sagemaker_sdk as W  # noqa: E402
 from pitwall.workflow.request import TrainingRequest  # noqa: E402
 
 REGION = "us-east-1"
@@ -159,7 +160,7 @@ def test_deploy_target_sagemaker_uses_the_sdk_model_endpoint_and_predictor(
 
 def test_train_with_sdk_sends_the_one_training_requests_hyperparameters(aws: Any, session: Any) -> None:
     request = TrainingRequest("race_winner", "winner", algorithm="catboost", seasons=(2022, 2023), cv_folds=3)
-    job = S.train_with_sdk(
+    job = W.train_with_sdk(
         request,
         lake_uri="s3://pitwall-lake/pitwall",
         session=session,
@@ -181,7 +182,7 @@ def test_train_with_sdk_sends_the_one_training_requests_hyperparameters(aws: Any
     assert channel["DataSource"]["S3DataSource"]["S3Uri"] == "s3://pitwall-lake/pitwall"
 
     hyperparameters = described["HyperParameters"]
-    assert hyperparameters == S.request_hyperparameters(request, tenant_id="local", job_id="nb-1")
+    assert hyperparameters == W.request_hyperparameters(request, tenant_id="local", job_id="nb-1")
     assert json.loads(hyperparameters["params"]) == request.to_params()
     # the training image reads them back into the same request and training call
     sys.path.insert(0, str(IMAGE_SOURCE))
@@ -203,7 +204,7 @@ def test_without_the_extra_the_error_names_the_install_command(
     with pytest.raises(ImportError, match=r"pip install 'pitwall\[sagemaker\]'"):
         model.deploy(target="sagemaker", role_arn=ROLE, image_uri=INFERENCE_IMAGE)
     with pytest.raises(ImportError, match=r"pip install 'pitwall\[sagemaker\]'"):
-        S.train_with_sdk(TrainingRequest("race_winner", "winner"), lake_uri="s3://lake/x")
+        W.train_with_sdk(TrainingRequest("race_winner", "winner"), lake_uri="s3://lake/x")
     with pytest.raises(ValueError, match="target"):
         model.deploy(target="sagemaker-local")
 
@@ -214,7 +215,8 @@ def test_the_sdk_is_imported_only_when_used() -> None:
 
     code = (
         "import sys\n"
-        "import pitwall.serving.sagemaker_sdk, pitwall.serving.deploy, pitwall.serving.sagemaker\n"
+        "import pitwall.serving.sagemaker_sdk, pitwall.workflow.sagemaker_sdk\n"
+        "import pitwall.serving.deploy, pitwall.serving.sagemaker\n"
         "import pitwall.workflow.steps, pitwall.sdk\n"
         "loaded = sorted(m for m in sys.modules if m == 'sagemaker' or m.startswith('sagemaker.'))\n"
         "assert not loaded, loaded\n"
