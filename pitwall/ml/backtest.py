@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -78,6 +79,44 @@ class BacktestResult:
         """The model against the strongest baseline in ``metric`` (None when no baseline has it)."""
         name = self.strongest.get(metric)
         return None if name is None else self.comparisons[metric][name]
+
+    def by_race(self, metric: str | None = None) -> pd.DataFrame:
+        """``metric`` (default: the task's primary one) race by race for the model and every
+        baseline that has it: one row per race (``<season> r<round>``), one column per side."""
+        from pitwall.ml.metrics import default_metric
+
+        metric = metric or default_metric(self.spec.task, self.spec.top_k)
+        sides = dict.fromkeys(self.baseline_metrics, "")
+        losses = loss_frames(self.spec, self.predictions, sides, self.probability_baselines)
+        if metric not in losses:
+            raise MLInputError(f"metric: {metric!r} is not compared race by race here ({', '.join(sorted(losses))})")
+        table = losses[metric].groupby("group", sort=False).mean()
+        table = table.dropna(axis=1, how="all")
+        keys = race_table(self.predictions, self.spec.group_col).set_index(self.spec.group_col)
+        table = table.loc[[g for g in keys.index if g in table.index]]
+        table.index = [f"{keys.loc[g, 'season']} r{keys.loc[g, 'round']}" for g in table.index]
+        return table
+
+    def plot_by_race(self, metric: str | None = None, path: str | Path | None = None) -> Any:
+        """``by_race(metric)`` as a line chart (model and baselines), inline in Jupyter; with
+        ``path`` written there as a PNG."""
+        from pitwall.ml.metrics import default_metric
+        from pitwall.ml.plots import plot_by_race
+
+        metric = metric or default_metric(self.spec.task, self.spec.top_k)
+        title = f"{self.algorithm}, walk-forward {self.season}: {metric} by race"
+        return plot_by_race(self.by_race(metric), path, title, metric)
+
+    def plot_calibration(self, path: str | Path | None = None, n_bins: int = 10) -> Any:
+        """Reliability diagram of the walk-forward probabilities (every race out of sample)."""
+        from pitwall.ml.compare import reliability_table
+        from pitwall.ml.evaluation import calibration_pairs
+        from pitwall.ml.plots import plot_calibration
+
+        classes = self.last_model.classes if self.last_model is not None else None
+        outcome, prob = calibration_pairs(self.spec, self.predictions, classes)
+        title = f"{self.algorithm}, walk-forward {self.season}: calibration ({len(prob)} rows)"
+        return plot_calibration(reliability_table(outcome, prob, n_bins), path, title)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -63,10 +63,50 @@ class EvaluationResult:
     predictions: pd.DataFrame
     classes: list[Any] | None
     importance: dict[str, float]
+    model: BaseModel | None = None  # the model evaluated (for SHAP values)
+    rows: pd.DataFrame | None = None  # the frame it was evaluated on (for SHAP values)
 
     @property
     def task(self) -> str:
         return self.spec.task
+
+    def plot_calibration(self, path: str | Path | None = None, n_bins: int = 10) -> Any:
+        """Reliability diagram of the predicted probabilities (ranking p(top k), binary
+        classification) as a Figure (inline in Jupyter); with ``path`` written there as a PNG."""
+        from pitwall.ml.compare import reliability_table
+        from pitwall.ml.plots import plot_calibration
+
+        outcome, prob = calibration_pairs(self.spec, self.predictions, self.classes)
+        table = reliability_table(outcome, prob, n_bins)
+        return plot_calibration(table, path, f"{self.algorithm}: calibration ({len(prob)} rows)")
+
+    def plot_residuals(self, path: str | Path | None = None) -> Any:
+        """Regression residuals against the prediction, and their histogram."""
+        from pitwall.ml.plots import plot_residuals
+
+        if self.task != "regression":
+            raise MLInputError(f"residuals: defined for regression models, not {self.task}")
+        rows = self.predictions[self.predictions[self.spec.target].notna()]
+        actual = pd.to_numeric(rows[self.spec.target], errors="coerce").to_numpy(dtype=float)
+        return plot_residuals(actual, rows["prediction"].to_numpy(dtype=float), path, f"{self.algorithm}: residuals")
+
+    def shap_values(self) -> pd.DataFrame:
+        """Per evaluated row, each feature's SHAP contribution to the raw score (``pitwall.ml.explain``)."""
+        from pitwall.ml.explain import shap_values
+
+        if self.model is None or self.rows is None:
+            raise MLInputError("shap: this evaluation does not hold its model and rows (use model.evaluate)")
+        return shap_values(self.model, self.rows)
+
+    def plot_shap(self, path: str | Path | None = None, top_n: int = 20) -> Any:
+        """SHAP summary plot (each row's contribution per feature, coloured by the feature's value)."""
+        from pitwall.ml.explain import BASE_VALUE
+        from pitwall.ml.plots import plot_shap
+
+        values = self.shap_values().drop(columns=[BASE_VALUE])
+        assert self.rows is not None
+        features = self.rows[list(values.columns)].apply(pd.to_numeric, errors="coerce")
+        return plot_shap(values, features, path, f"{self.algorithm}: SHAP values ({len(values)} rows)", top_n)
 
     def confusion_matrix(self) -> tuple[list[Any], np.ndarray]:
         """(labels, counts) with rows = actual, columns = predicted.
@@ -135,7 +175,28 @@ def evaluate_model(model: BaseModel, test_df: pd.DataFrame) -> EvaluationResult:
         predictions=frame,
         classes=model.classes,
         importance=model.feature_importance(),
+        model=model,
+        rows=test_df,
     )
+
+
+def calibration_pairs(spec: TaskSpec, frame: pd.DataFrame, classes: Sequence[Any] | None) -> tuple[Any, Any]:
+    """(outcome 0/1, predicted probability) of a prediction frame: p(top k) against finishing in
+    the top k for ranking models, p(positive class) for binary classifiers."""
+    if spec.task == "ranking":
+        if "probability" not in frame:
+            raise MLInputError("calibration: this ranking model gives no probabilities")
+        k = spec.top_k or 1
+        pos = pd.to_numeric(frame[spec.target], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        return np.where(np.isnan(pos), 0.0, pos <= k).astype(float), frame["probability"].to_numpy(dtype=float)
+    if spec.task == "classification":
+        labels = list(classes or [])
+        if len(labels) != 2:
+            raise MLInputError(f"calibration: defined for binary classifiers; this one has {len(labels)} classes")
+        rows = frame[frame[spec.target].notna()]
+        outcome = (rows[spec.target] == labels[-1]).to_numpy(dtype=float)
+        return outcome, rows[f"proba_{labels[-1]}"].to_numpy(dtype=float)
+    raise MLInputError("calibration: a regression model gives no probabilities (see plot_residuals)")
 
 
 def baseline_scores(spec: TaskSpec, rows: pd.DataFrame, column: str, probability: bool = False) -> dict[str, float]:
