@@ -4,6 +4,11 @@
 - ``pitwall.live.sources.openf1`` / ``pitwall.live.sources.replay``: the two sources.
 - ``pitwall.live.template``: the live race-result template (train, save, load, predict).
 - ``pitwall.live.stream``: ``connect_to_stream(model, source=..., update_frequency='per_lap')``.
+- ``pitwall.live.lap_models``: lap-level template models' next-lap predictions on each update.
+- ``pitwall.live.feed``: the published lap updates and the one snapshot rule (the API's live routes);
+  ``pitwall.live.aws``: its DynamoDB table and the live models in S3.
+- ``pitwall.live.predictors``: the prediction step without numpy/LightGBM; ``pitwall.live.poller``:
+  the cloud poller (EventBridge Scheduler -> ``functions/live_poller``).
 
 Names are imported lazily so ``import pitwall.live`` stays cheap (no pandas, no LightGBM).
 """
@@ -23,6 +28,10 @@ _EXPORTS = {
     "ReplaySource": "pitwall.live.sources.replay",
     "OpenF1Source": "pitwall.live.sources.openf1",
     "OpenF1Client": "pitwall.live.sources.openf1",
+    "LeanLiveModel": "pitwall.live.predictors",
+    "NextLapPredictor": "pitwall.live.lap_models",
+    "LocalFeed": "pitwall.live.feed",
+    "latest_snapshot": "pitwall.live.feed",
 }
 
 __all__ = sorted(_EXPORTS)

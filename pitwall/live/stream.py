@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pitwall.live.predictors import DriverPrediction, LiveModelError
@@ -45,6 +45,8 @@ class LiveUpdate:
     predictions: tuple[DriverPrediction, ...]  # in classification order
     source_ms: float  # time to obtain the state from the source (fetch/build; no replay pacing)
     latency_ms: float  # time from the state to the update (features + the three models)
+    lap_predictions: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """driver number -> the lap-level model's next lap (``pitwall.live.lap_models``), when one is attached."""
 
     @property
     def laps_remaining(self) -> int:
@@ -74,7 +76,11 @@ class LiveUpdate:
             "weather": None if self.state.weather is None else asdict(self.state.weather),
             "latency_ms": round(self.latency_ms, 3),
             "drivers": [
-                {**asdict(d), **{k: v for k, v in asdict(p).items() if k.startswith(("p_", "expected"))}}
+                {
+                    **asdict(d),
+                    **{k: v for k, v in asdict(p).items() if k.startswith(("p_", "expected"))},
+                    **({"next_lap": self.lap_predictions.get(d.driver_number)} if self.lap_predictions else {}),
+                }
                 for d, p in zip(self.state.drivers, self.predictions, strict=True)
             ],
         }
@@ -113,10 +119,17 @@ def resolve_model(model: Any) -> LiveModel:
 class LiveStream:
     """An iterator of ``LiveUpdate`` (one per completed lap) that also feeds ``callback``."""
 
-    def __init__(self, model: LiveModel, states: Iterable[LapState], callback: Callable[[LiveUpdate], Any] | None):
+    def __init__(
+        self,
+        model: LiveModel,
+        states: Iterable[LapState],
+        callback: Callable[[LiveUpdate], Any] | None,
+        lap_model: Any = None,
+    ):
         self.model = model
         self._states = iter(states)
         self._callback = callback
+        self._lap_model = lap_model
         self.latest: LiveUpdate | None = None
 
     def __iter__(self) -> Iterator[LiveUpdate]:
@@ -126,6 +139,8 @@ class LiveStream:
         start = time.perf_counter()
         state = next(self._states)
         update = predict_update(self.model, state, (time.perf_counter() - start) * 1000)
+        if self._lap_model is not None:
+            update = replace(update, lap_predictions=self._lap_model.predict(state))
         self.latest = update
         if self._callback is not None:
             self._callback(update)
@@ -154,13 +169,16 @@ def connect_to_stream(
     poll_interval_s: float = 4.0,
     allow_in_sample: bool = False,
     sleep: Callable[[float], None] = time.sleep,
+    lap_model: Any = None,
 ) -> LiveStream:
     """Per-lap updates of a live model from OpenF1 or from a replay of a stored race.
 
     ``source='replay'`` needs ``season`` and ``round`` (``speed``: None = as fast as possible,
     1 = real time); ``source='openf1'`` reads ``session_key`` (``'latest'`` or a number), polling
     every ``poll_interval_s`` while the session is live. A replay of a season the model was
-    trained on is refused unless ``allow_in_sample``.
+    trained on is refused unless ``allow_in_sample``. ``lap_model``: a lap-level template model
+    (``lap_time``: ``predict(frame)``, ``input_columns``) whose next-lap predictions ride on each
+    update of a replay (``pitwall.live.lap_models``; an OpenF1 stream has no lap table for it).
     """
     if update_frequency not in UPDATE_FREQUENCIES:
         raise ValueError(f"update_frequency: must be one of {UPDATE_FREQUENCIES}, got {update_frequency!r}")
@@ -173,9 +191,19 @@ def connect_to_stream(
         from pitwall.live.sources.replay import ReplaySource
 
         states = ReplaySource(int(season), int(round), store=store, speed=speed, sleep=sleep)
+        if lap_model is not None:
+            from pitwall.data.store import get_store
+            from pitwall.live.lap_models import NextLapPredictor
+
+            if not isinstance(lap_model, NextLapPredictor):
+                lap_model = NextLapPredictor.for_race(
+                    lap_model, store if store is not None else get_store(), int(season), int(round)
+                )
     elif source == "openf1":
         from pitwall.live.sources.openf1 import OpenF1Source
 
+        if lap_model is not None:
+            raise ValueError("lap_model: lap-level predictions need the race's lap table (source='replay')")
         src = OpenF1Source(
             session_key,
             client=client,
@@ -187,7 +215,7 @@ def connect_to_stream(
         states = _checked(src, live, allow_in_sample)
     else:
         raise ValueError(f"source: must be one of {SOURCES}, got {source!r}")
-    return LiveStream(live, states, callback)
+    return LiveStream(live, states, callback, lap_model)
 
 
 def _checked(states: Iterable[LapState], live: LiveModel, allow_in_sample: bool) -> Iterator[LapState]:
