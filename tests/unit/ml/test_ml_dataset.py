@@ -67,6 +67,7 @@ def test_algorithm_catalogue_is_consistent() -> None:
         "neural_net",
         "logistic",
         "linear",
+        "catboost",
     }
     for algo in ALGORITHMS.values():
         assert set(algo.grid) <= set(algo.space) <= set(algo.params()) | set(algo.space)
