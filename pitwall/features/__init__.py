@@ -13,9 +13,12 @@ Public API::
 
 Materialised tables: ``build_feature_tables(store, seasons)``, ``update_feature_tables(store)``,
 ``race_ingested_handler(store)`` (a ``RaceIngested`` subscriber), ``show_features(store, season, round)``.
-Feature definitions: ``FEATURES`` (spec table) and ``docs/features.md``.
+Feature definitions: ``FEATURES`` (spec table) and ``docs/features.md``. Auto-features (lags,
+previous-race means, team-mate / field differences of a base set, each with its ``known_at``):
+``add_auto_features(df, AutoFeatures(base=[...]))``.
 """
 
+from pitwall.features.auto import AutoFeatures, add_auto_features
 from pitwall.features.custom import DRIVER_DATA_KEYS, CustomFeature, FeatureEngineer
 from pitwall.features.errors import CustomFeatureError, FeatureInputError
 from pitwall.features.feature_store import FeatureStore, show_features
@@ -33,6 +36,8 @@ from pitwall.features.targets import TARGET_COLUMNS
 
 __all__ = [
     "DRIVER_DATA_KEYS",
+    "AutoFeatures",
+    "add_auto_features",
     "FEATURES",
     "FEATURE_TABLES",
     "GROUPS",
