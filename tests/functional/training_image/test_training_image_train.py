@@ -39,7 +39,8 @@ def _failure(root: Path) -> str:
 def test_race_winner_job_writes_a_verified_artifact_and_metrics(winner_job) -> None:  # type: ignore[no-untyped-def]
     assert winner_job.result.returncode == 0, winner_job.result.stderr
     model_dir = winner_job.model_dir
-    assert _files(model_dir) == ["metadata.json", "model.ubj"]  # the artifact folder's files, nothing else
+    # the artifact folder's files, nothing else (report.json: the model report, listed in metadata.json)
+    assert _files(model_dir) == ["metadata.json", "model.ubj", "report.json"]
     meta = verify_artifact(model_dir)
     assert (meta["template"], meta["task"], meta["algorithm"], meta["seed"]) == (
         "race_winner",
@@ -72,7 +73,7 @@ def test_workflow_hyperparameters_train_the_same_model_as_pitwall(pit_stop_job, 
     """The training workflow's spelling (params as JSON) trains what train_template trains in-process."""
     assert pit_stop_job.result.returncode == 0, pit_stop_job.result.stderr
     model_dir = pit_stop_job.model_dir
-    assert _files(model_dir) == ["metadata.json", "model.txt"]
+    assert _files(model_dir) == ["metadata.json", "model.txt", "report.json"]
     meta = verify_artifact(model_dir)
     assert (meta["template"], meta["task"], meta["algorithm"]) == ("pit_stop_duration", "regression", "lightgbm")
     metrics = pit_stop_job.metrics
