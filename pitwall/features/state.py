@@ -9,10 +9,10 @@ Career, season and circuit accumulators (wins, poles, points, DNF rates, circuit
 standings, rolling forms) are recomputed from these rows, so they equal a full build row for row.
 
 A *snapshot* with cut season ``C`` holds those frames for every race of the seasons before ``C``
-(the end state of season ``C - 1``), one dataset per frame::
+(the end state of season ``C - 1``), in one small object: one row per frame (``frame``, ``rows``,
+``features_version`` and ``data``, the frame as an Arrow IPC stream, dtypes included)::
 
-    features_state_<frame>/season=<C>/data.parquet
-    features_state/season=<C>/data.parquet      # one row per frame: rows, features_version
+    features_state/season=<C>/data.parquet
 
 A refresh from race R0 of season S0 reads the newest snapshot with ``C <= S0`` plus the raw
 tables of seasons ``C..`` (one season when a race of the current season arrives), derives only
@@ -22,19 +22,13 @@ those seasons' frames, and rewrites the snapshots a change before their cut made
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 
 from pitwall.data.store import Store
 from pitwall.features.inputs import STATE_FRAMES, FeatureInputs, read_dataset
 
 STATE_META = "features_state"
-
-
-def state_dataset(frame: str) -> str:
-    """Dataset of one state frame: ``features_state_starts``."""
-    return f"{STATE_META}_{frame}"
-
-
-STATE_DATASETS: tuple[str, ...] = (STATE_META, *(state_dataset(f) for f in STATE_FRAMES))
+STATE_DATASETS: tuple[str, ...] = (STATE_META,)
 
 
 def _season_of(df: pd.DataFrame) -> pd.Series:
@@ -45,16 +39,25 @@ def _season_of(df: pd.DataFrame) -> pd.Series:
     return df["race_id"].astype(str).str.slice(0, 4).astype("int64")
 
 
+def _encode(df: pd.DataFrame) -> bytes:
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _decode(data: bytes) -> pd.DataFrame:
+    return pa.ipc.open_stream(data).read_all().to_pandas()
+
+
 def snapshot_objects(inp: FeatureInputs, cut: int, version: str) -> dict[tuple[str, int | None], pd.DataFrame]:
-    """Partitions of the snapshot with cut season ``cut``: the state frames of ``inp``'s races before it."""
-    objects: dict[tuple[str, int | None], pd.DataFrame] = {}
-    meta = []
+    """The partition of the snapshot with cut season ``cut``: the state frames of ``inp``'s races before it."""
+    rows = []
     for name, frame in inp.state_frames().items():
         part = frame[(_season_of(frame) < cut).to_numpy()].reset_index(drop=True) if len(frame) else frame
-        objects[(state_dataset(name), cut)] = part
-        meta.append({"frame": name, "rows": len(part), "features_version": version})
-    objects[(STATE_META, cut)] = pd.DataFrame(meta)
-    return objects
+        rows.append({"frame": name, "rows": len(part), "features_version": version, "data": _encode(part)})
+    return {(STATE_META, cut): pd.DataFrame(rows)}
 
 
 def snapshot_cuts(store: Store) -> list[int]:
@@ -65,12 +68,12 @@ def snapshot_cuts(store: Store) -> list[int]:
 def read_snapshot(store: Store, cut: int, version: str) -> dict[str, pd.DataFrame] | None:
     """The state frames of snapshot ``cut``; None when it is missing, partial or of another version."""
     meta = read_dataset(store, STATE_META, [cut])
-    if not len(meta) or set(meta["frame"].astype(str)) != set(STATE_FRAMES):
+    if not len(meta) or "data" not in meta.columns or set(meta["frame"].astype(str)) != set(STATE_FRAMES):
         return None
     if (meta["features_version"].astype(str) != version).any():
         return None
+    frames = {str(f): _decode(d) for f, d in zip(meta["frame"], meta["data"], strict=True)}
     rows = dict(zip(meta["frame"].astype(str), meta["rows"].astype(int), strict=True))
-    frames = {name: read_dataset(store, state_dataset(name), [cut]) for name in STATE_FRAMES}
     if any(len(frames[name]) != rows[name] for name in STATE_FRAMES):
         return None
     return frames

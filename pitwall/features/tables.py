@@ -8,12 +8,20 @@ locally, Glue/Athena tables in the cloud):
 - ``features_laps``, ``features_pit_stops``, ``features_races``: the frames of
   ``pitwall.features.laps``;
 - ``features_manifest``: one row per race of every season up to the last materialised one,
-  with a digest of that race's input rows and ``features_version``.
+  with a digest of that race's input rows and ``features_version``;
+- ``features_state``: snapshots of the per-race derived frames of every race before a season
+  (``pitwall.features.state``), what an incremental refresh starts from.
 
 Freshness: features of race R depend only on the inputs of races up to R. If the first race
 whose input digest differs from the manifest is R0, every row of a race before R0 is still
 right, and only rows from R0 onward are rebuilt (R0's season and, when they are materialised,
 the following seasons). A re-ingest that changes nothing rebuilds nothing.
+
+Cost: after a ``RaceIngested`` event only the event's seasons' raw tables are read to find R0;
+the refresh then reads the snapshot of the end of the season before (the history as compact
+per-race rows), the raw tables of the seasons from there on (one season for a new race of the
+current season), computes the rows from R0 on from the histories of those rows' drivers,
+constructors and circuits only, and rewrites R0's season partitions (and later ones).
 """
 
 from __future__ import annotations
@@ -98,8 +106,11 @@ def input_digests(inp: FeatureInputs) -> pd.DataFrame:
         )
         agg["part"] = name + ":" + agg["n"].astype(str) + ":" + agg["hi"].astype(str) + ":" + agg["lo"].astype(str)
         parts.append(agg[["part"]])
-    text = pd.concat(parts).groupby(level=0)["part"].agg(lambda s: "|".join(sorted(s)))
-    digest = base["race_id"].map(text).fillna("")
+    if parts:
+        text = pd.concat(parts).groupby(level=0)["part"].agg(lambda s: "|".join(sorted(s)))
+        digest = base["race_id"].map(text).fillna("")
+    else:
+        digest = pd.Series("", index=base.index, dtype=object)
     out = pd.DataFrame(
         {
             "season": races["season"].astype("int64").to_numpy(),
@@ -176,14 +187,23 @@ def _frames(inp: FeatureInputs, seasons: set[int], min_seq: int, full_seasons: s
     return out
 
 
-def _merge_partition(store: Store, dataset: str, season: int, new: pd.DataFrame, keep_before: int | None):
+def _merge_partition(
+    store: Store, dataset: str, season: int, new: pd.DataFrame, keep_before: int | None
+) -> pd.DataFrame | None:
+    """Partition ``season`` of ``dataset``: its stored rows before ``keep_before`` (None: none) and
+    the new rows. None when that is exactly the stored partition (no row from ``keep_before`` on
+    before or after: e.g. a race without lap data leaves the lap table as it is)."""
     parts = []
+    rows = new[(new["season"] == season).to_numpy()]
     if keep_before is not None:
         old = read_dataset(store, dataset, [season])
         if len(old):
             seq = race_seq(old["season"], old["round"])
-            parts.append(old[(seq < keep_before).to_numpy()])
-    parts.append(new[new["season"] == season])
+            kept = (seq < keep_before).to_numpy()
+            if kept.all() and not len(rows):
+                return None
+            parts.append(old[kept])
+    parts.append(rows)
     parts = [p for p in parts if len(p)]
     if not parts:
         return new.iloc[0:0]
@@ -338,6 +358,8 @@ def update_feature_tables(
         for season in write_seasons:
             keep = None if season in full_seasons or season not in existing else r0
             part = _merge_partition(store, dataset, season, frame, keep)
+            if part is None:
+                continue
             if len(part) or season in stored:  # an emptied partition is overwritten, never left stale
                 objects[(dataset, season)] = part
     # manifest: every season up to the last materialised one whose digests changed
@@ -359,7 +381,7 @@ def update_feature_tables(
     # (a snapshot with cut C holds the seasons before C: a change in season S makes every C > S stale)
     cuts = set(snapshot_cuts(store))
     stale = {c for c in cuts if plan.r0 is not None and c > plan.r0 // 100}
-    if top not in cuts:
+    if top not in cuts or plan.cut is None:  # missing, or not readable when this update began
         stale.add(top)
     for cut in sorted(stale):
         objects.update(snapshot_objects(inp, cut, FEATURES_VERSION))

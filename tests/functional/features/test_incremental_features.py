@@ -4,7 +4,8 @@
 ``RaceIngested`` handler subscribed (round 1 opens the season, rounds 2-20 come as one run,
 then 21-24 one by one), and every feature table, the manifest and the state snapshot are
 compared with a full build of 2018-2024 from the same inputs. Then a corrected 2023 race is
-re-ingested: the refresh starts from the end state of 2022 and recomputes from that race on.
+re-ingested: the refresh starts from the end state of 2022 and recomputes from that race on,
+compared with an update that reads every input (no feature state).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pitwall.features import inputs as inputs_module
 from pitwall.features import tables as tables_module
 from pitwall.features.inputs import INPUT_TABLES, read_dataset
 from pitwall.features.state import STATE_DATASETS, snapshot_cuts
-from pitwall.features.tables import FEATURE_TABLES, MANIFEST, driver_table
+from pitwall.features.tables import FEATURE_TABLES, MANIFEST, driver_table, update_feature_tables
 
 from .conftest import copy_lake
 
@@ -149,7 +150,8 @@ def test_race_by_race_and_a_corrected_race_equal_full_builds(lake, shared_data, 
         s: (store.root / driver_table("pre_race") / f"season={s}" / "data.parquet").stat().st_mtime_ns for s in SEASONS
     }
     assert [s for s in SEASONS if after[s] != before[s]] == [2023, 2024]
-    build_feature_tables(ref, SEASONS)
+    # the reference: every input read and compared with the manifest (no feature state), from 2023-10 on
+    assert update_feature_tables(ref).first_changed_race == "2023-10"
     _assert_same_tables(store, ref, (*COMPARED, *STATE_DATASETS))
     changed = read_dataset(store, driver_table("pre_race"), [2023])
     assert (changed["round"] > 10).any() and not changed.empty
