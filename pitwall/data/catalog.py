@@ -22,10 +22,10 @@ documents adapter; it runs at the end of every ingest run, after the feature ref
 (:func:`pitwall.runtime.refresh_features`), by the same code for the local lake and S3. A rebuild
 re-reads only the lake objects whose version token changed (plus the small race and result tables).
 
-:class:`CatalogReader` answers from the documents. Given the Store (wherever pandas is installed) it
-checks the documents' fingerprint against the lake's version tokens and rebuilds them in memory when
-they are missing or stale (a lake written without an ingest run, e.g. by a test); without it (the
-lean Lambda) it trusts what the last ingest wrote. This module imports neither pandas nor boto3
+:class:`CatalogReader` answers from the documents. For a local lake (:func:`reader`) it checks the
+documents' fingerprint against the lake's version tokens and rebuilds them in memory when they are
+missing or stale (a lake written without an ingest run, e.g. by a test); for an S3 lake, and in the
+lean Lambda, it answers what the last ingest run wrote. This module imports neither pandas nor boto3
 at the top.
 """
 
@@ -578,8 +578,10 @@ class CatalogReader:
 
 
 def reader(store_factory: Callable[[], Any] | None = None) -> CatalogReader:
-    """The reader for this process: through the Store where it imports (staleness checked), else the
-    documents alone (the lean Lambda: boto3 only)."""
+    """The reader for this process. A local lake is read through its Store (staleness checked: a
+    lake written outside an ingest run still answers fresh); an S3 lake, and any lake where the Store
+    does not import (the lean Lambda: boto3 only), from the documents alone, as the last ingest run
+    wrote them (the same answer wherever it is read, without listing the bucket on every request)."""
     try:
         if store_factory is None:
             from pitwall.data.store import get_store
@@ -588,4 +590,5 @@ def reader(store_factory: Callable[[], Any] | None = None) -> CatalogReader:
         store = store_factory()
     except ImportError:  # no pandas/pyarrow/awswrangler here
         return CatalogReader(documents_from_env())
-    return CatalogReader(documents_for(store), store)
+    documents = documents_for(store)
+    return CatalogReader(documents, store if isinstance(documents, LocalDocuments) else None)

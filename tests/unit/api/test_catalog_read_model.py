@@ -254,3 +254,15 @@ def test_a_lake_without_documents_reads_as_empty() -> None:
     assert (lean.status()["datasets"], lean.status()["races"], lean.status()["last_ingest"]) == ([], 0, None)
     assert lean.races() == [] and lean.circuits() == [] and lean.results(2024, "2024-08") == []
     assert lean.entrants() == {"drivers": [], "constructors": []}
+
+
+def test_only_a_local_lake_is_checked_for_staleness() -> None:
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    local = SimpleNamespace(root=Path("lake-that-is-never-read"))
+    on_s3 = SimpleNamespace(bucket="pitwall-lake", prefix="lake", s3=object())
+    assert cat.reader(lambda: local).store is local
+    cloud = cat.reader(lambda: on_s3)
+    assert cloud.store is None and isinstance(cloud.documents, cat.S3Documents)
+    assert (cloud.documents.bucket, cloud.documents.prefix) == ("pitwall-lake", "lake")
