@@ -41,7 +41,9 @@ def backend_kind() -> BackendKind:
 def pitwall_home() -> Path:
     """The local Pitwall home folder (created on first use)."""
     home = Path(os.environ.get("PITWALL_HOME", Path.home() / ".pitwall")).expanduser()
-    home.mkdir(parents=True, exist_ok=True)
+    if not home.is_dir():
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(home, 0o700)  # owner only (mkdir's mode is narrowed by the umask, never widened)
     return home
 
 

@@ -225,7 +225,11 @@ def train_template(
         from pitwall.ml.tracking import log_training_run
 
         result.run_id = log_training_run(
-            model, experiment=experiment or name, run_name=f"{spec.name}-{model.algorithm}", evaluation=evaluation
+            model,
+            experiment=experiment or name,
+            run_name=f"{spec.name}-{model.algorithm}",
+            evaluation=evaluation,
+            tenant_id=tenant_id,
         )
     if register:
         from pitwall.ml.artifacts import sha256_file

@@ -6,8 +6,16 @@ Where runs go (first match wins):
 2. ``MLFLOW_TRACKING_URI``,
 3. ``sqlite:///<PITWALL_HOME>/mlflow.db``.
 
+Tenants: every experiment Pitwall creates is named ``<tenant>/<experiment>`` (the library's and
+CLI's own tenant is ``local``), and every registered model ``<tenant>.<model>``; ``list_runs``
+and ``compare`` only ever read the tenant's own experiments and show their names without the
+prefix. Experiment names are validated (:func:`pitwall.platform.validation.experiment_name`:
+1-128 letters, digits, spaces, ``_ . -``, starting with a letter or digit, so never ``..`` or a
+path). Runs made with plain ``mlflow`` calls outside these names are not listed.
+
 With a local store (SQLite, file, other databases) new experiments keep their artifacts
-under ``<PITWALL_HOME>/mlruns/<experiment>``; a tracking server picks its own location.
+under ``<PITWALL_HOME>/mlruns/<tenant>/<experiment>``; a tracking server picks its own location.
+The SQLite database is created readable by its owner only (0600).
 
 Each training run logs params, metrics, tags (``pitwall.kind``, ``pitwall.task``,
 ``pitwall.algorithm``, ``pitwall.template``, ``pitwall.primary_metric``), feature importance
@@ -21,6 +29,7 @@ list|compare``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -136,6 +145,8 @@ def _client() -> Any:
     if db is not None:
         _forget_engines(uri)
         db.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):  # created owner-only before SQLite opens it
+            os.close(os.open(db, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     client = MlflowClient(tracking_uri=uri)
     if db is not None:
         client.search_experiments(max_results=1)  # opens (creates) the database file now
@@ -152,6 +163,28 @@ def _restrict(db: Path) -> None:
         pass
 
 
+LOCAL_TENANT = "local"
+"""The tenant of library and CLI use (``pitwall.training``'s default ``tenant_id``)."""
+
+
+def experiment_name(tenant_id: str, experiment: str) -> str:
+    """The MLflow name of a tenant's experiment: ``<tenant>/<experiment>``, both validated
+    (``MLInputError`` naming the field, a 422 through the API)."""
+    from pitwall.errors import ValidationFailed
+    from pitwall.platform import validation
+
+    try:
+        tenant = validation.identifier(tenant_id, "tenant_id")
+        name = validation.experiment_name(experiment, "experiment")
+    except ValidationFailed as exc:
+        raise MLInputError(exc.message) from None
+    return f"{tenant}/{name}"
+
+
+def _tenant_prefix(tenant_id: str) -> str:
+    return experiment_name(tenant_id, "x")[:-1]
+
+
 def default_experiment(model_or_spec: Any) -> str:
     """Experiment name: the template name, else ``<task>-<target>[-top<k>]``."""
     spec = getattr(model_or_spec, "spec", model_or_spec)
@@ -161,17 +194,18 @@ def default_experiment(model_or_spec: Any) -> str:
     return f"{spec.task}-{spec.target}{suffix}"
 
 
-def _experiment_id(client: Any, name: str) -> str:
-    if not name or not isinstance(name, str):
-        raise MLInputError(f"experiment: must be a non-empty name, got {name!r}")
-    existing = client.get_experiment_by_name(name)
+def _experiment_id(client: Any, tenant_id: str, name: str) -> str:
+    """The id of the tenant's experiment ``name`` (created on first use)."""
+    full = experiment_name(tenant_id, name)
+    existing = client.get_experiment_by_name(full)
     if existing is not None:
         return str(existing.experiment_id)
     location = None
     if _local_store(tracking_uri()):
-        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
-        location = (pitwall_home() / "mlruns" / safe).as_uri()
-    return str(client.create_experiment(name, artifact_location=location))
+        tenant, _, experiment = full.partition("/")
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", experiment)  # validated: never "." or ".."
+        location = (pitwall_home() / "mlruns" / tenant / safe).as_uri()
+    return str(client.create_experiment(full, artifact_location=location))
 
 
 def _log(
@@ -205,17 +239,19 @@ def log_training_run(
     log_artifact: bool = True,
     register: bool = True,
     registered_name: str | None = None,
+    tenant_id: str = LOCAL_TENANT,
 ) -> str:
     """Log one trained model (and optionally its evaluation) as an MLflow run; return its id.
 
     The model is logged as an MLflow model (``model/``: ``MLmodel`` with a pyfunc flavor over
     Pitwall's safe artifact folder, see ``pitwall.ml.mlflow_pyfunc``) and, with ``register``,
     registered as a new version of ``registered_name`` (default: the experiment name) in the
-    Model Registry. Tuning trials become nested runs."""
+    Model Registry. Tuning trials become nested runs. The run goes to the tenant's experiment
+    (``<tenant_id>/<experiment>``)."""
     from mlflow.entities import RunStatus
 
     client = _client()
-    exp_id = _experiment_id(client, experiment or default_experiment(model))
+    exp_id = _experiment_id(client, tenant_id, experiment or default_experiment(model))
     spec = model.spec
     metric = model.metric or M.default_metric(spec.task, spec.top_k)
     metrics = {k: v for k, v in model.metrics.items() if isinstance(v, int | float)}
@@ -279,7 +315,7 @@ def log_training_run(
         raise
     client.set_terminated(run_id)
     if log_artifact and register:
-        register_version(run_id, registered_name or experiment or default_experiment(model), model)
+        register_version(run_id, registered_name or experiment or default_experiment(model), model, tenant_id=tenant_id)
     return run_id
 
 
@@ -322,20 +358,23 @@ def log_trials(client: Any, exp_id: str, parent_id: str, tuning: Mapping[str, An
     return ids
 
 
-def registry_name(name: str) -> str:
-    """The Model Registry name of a Pitwall model (same name; ``/`` and spaces made safe)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+def registry_name(name: str, tenant_id: str = LOCAL_TENANT) -> str:
+    """The Model Registry name of a tenant's Pitwall model: ``<tenant>.<name>`` (MLflow refuses
+    ``/`` in registered names; other characters outside ``A-Za-z0-9._-`` made ``_``)."""
+    prefix = _tenant_prefix(tenant_id)[:-1]
+    return f"{prefix}." + re.sub(r"[^A-Za-z0-9._-]+", "_", name)
 
 
-def register_version(run_id: str, name: str, model: BaseModel | None = None) -> int:
-    """Register the run's ``model`` as a new version of ``name`` in MLflow's Model Registry; the
-    version is tagged with the artifact's ``metadata.json`` sha256 (how ``sync_aliases`` finds it)."""
+def register_version(run_id: str, name: str, model: BaseModel | None = None, *, tenant_id: str = LOCAL_TENANT) -> int:
+    """Register the run's ``model`` as a new version of the tenant's ``name`` in MLflow's Model
+    Registry; the version is tagged with the artifact's ``metadata.json`` sha256 (how
+    ``sync_aliases`` finds it)."""
     client = _client()
-    reg = registry_name(name)
+    reg = registry_name(name, tenant_id)
     from mlflow.exceptions import MlflowException
 
     try:
-        client.create_registered_model(reg, tags={"pitwall.model": name})
+        client.create_registered_model(reg, tags={"pitwall.model": name, "pitwall.tenant": tenant_id})
     except MlflowException:
         pass  # already registered
     run = client.get_run(run_id)
@@ -366,13 +405,13 @@ def _artifact_sha(run_id: str) -> str | None:
         return sha256_file(Path(path))
 
 
-def sync_aliases(name: str, champion: Any, challenger: Any) -> dict[str, int]:
+def sync_aliases(name: str, champion: Any, challenger: Any, *, tenant_id: str = LOCAL_TENANT) -> dict[str, int]:
     """Point the ``champion`` alias at the MLflow version of the deployed Pitwall record and
     ``challenger`` at that of the newest one when it is not the champion (removed otherwise).
     Records are matched by artifact folder (``pitwall.artifact_uri`` tag), else by the sha256 of
     ``metadata.json``. Returns alias -> MLflow version. A model never tracked is left alone."""
     client = _client()
-    reg = registry_name(name)
+    reg = registry_name(name, tenant_id)
     versions = client.search_model_versions(f"name = '{reg}'")
     index: dict[str, int] = {}
     for v in versions:
@@ -413,16 +452,22 @@ def sync_registry_aliases(tenant_id: str, name: str) -> dict[str, int]:
     latest = get_model(tenant_id, name)
     champion = get_model(tenant_id, name, latest.deployed_version) if latest.deployed_version else None
     challenger = latest if champion is None or latest.version > champion.version else None
-    return sync_aliases((champion or latest).experiment or name, champion, challenger)
+    return sync_aliases((champion or latest).experiment or name, champion, challenger, tenant_id=tenant_id)
 
 
-def log_backtest(result: BacktestResult, *, experiment: str | None = None, run_name: str | None = None) -> str:
-    """Log a walk-forward backtest as an MLflow run; return its id."""
+def log_backtest(
+    result: BacktestResult,
+    *,
+    experiment: str | None = None,
+    run_name: str | None = None,
+    tenant_id: str = LOCAL_TENANT,
+) -> str:
+    """Log a walk-forward backtest as an MLflow run in the tenant's experiment; return its id."""
     from mlflow.entities import RunStatus
 
     client = _client()
     spec = result.spec
-    exp_id = _experiment_id(client, experiment or default_experiment(spec))
+    exp_id = _experiment_id(client, tenant_id, experiment or default_experiment(spec))
     metric = M.default_metric(spec.task, spec.top_k)
     metrics = {k: v for k, v in result.metrics.items()}
     for name, values in result.baseline_metrics.items():
@@ -496,19 +541,24 @@ def _row(run: Any, experiment: str) -> dict[str, Any]:
     }
 
 
-def list_runs(experiment: str | None = None, max_results: int = 1000) -> pd.DataFrame:
-    """Runs (newest first) with columns ``RUN_COLUMNS``: run_id, run_name, experiment, kind,
-    algorithm, metric (``"name=value"`` of the primary metric), f1, training_time_s,
-    started_at. ``experiment`` restricts to one experiment (unknown name -> error)."""
+def list_runs(experiment: str | None = None, max_results: int = 1000, *, tenant_id: str = LOCAL_TENANT) -> pd.DataFrame:
+    """The tenant's runs (newest first) with columns ``RUN_COLUMNS``: run_id, run_name,
+    experiment (without the tenant prefix), kind, algorithm, metric (``"name=value"`` of the
+    primary metric), f1, training_time_s, started_at. ``experiment`` restricts to one of the
+    tenant's experiments (unknown name -> error). Other tenants' experiments are never read."""
     client = _client()
+    prefix = _tenant_prefix(tenant_id)
     if experiment is not None:
-        exp = client.get_experiment_by_name(experiment)
+        exp = client.get_experiment_by_name(experiment_name(tenant_id, experiment))
         if exp is None:
             raise MLInputError(f"experiment: no experiment named {experiment!r}")
         experiments = [exp]
     else:
-        experiments = list(client.search_experiments())
-    names = {str(e.experiment_id): e.name for e in experiments}
+        # LIKE narrows the search; the prefix test is the rule ('_' in a tenant id is a LIKE wildcard)
+        pattern = prefix.replace("'", "''")
+        found = client.search_experiments(filter_string=f"name LIKE '{pattern}%'", max_results=50_000)
+        experiments = [e for e in found if e.name.startswith(prefix)]
+    names = {str(e.experiment_id): e.name.removeprefix(prefix) for e in experiments}
     if not names:
         return pd.DataFrame(columns=RUN_COLUMNS)
     runs = client.search_runs(list(names), max_results=max_results, order_by=["attributes.start_time DESC"])
@@ -516,12 +566,12 @@ def list_runs(experiment: str | None = None, max_results: int = 1000) -> pd.Data
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
-def compare(names: Sequence[str]) -> pd.DataFrame:
-    """The ``list_runs`` rows (newest first) whose run name, run id or experiment name is in
-    ``names``; a name matching nothing raises ``MLInputError``."""
+def compare(names: Sequence[str], *, tenant_id: str = LOCAL_TENANT) -> pd.DataFrame:
+    """The tenant's ``list_runs`` rows (newest first) whose run name, run id or experiment name is
+    in ``names``; a name matching nothing raises ``MLInputError``."""
     if isinstance(names, str) or not names:
         raise MLInputError("names: give a non-empty list of run or experiment names")
-    table = list_runs()
+    table = list_runs(tenant_id=tenant_id)
     wanted = set(names)
     mask = table["run_name"].isin(wanted) | table["run_id"].isin(wanted) | table["experiment"].isin(wanted)
     found = set(table.loc[mask, "run_name"]) | set(table.loc[mask, "run_id"]) | set(table.loc[mask, "experiment"])

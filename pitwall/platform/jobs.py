@@ -81,7 +81,7 @@ def submit_job(
     template = validation.plain_text(template, "template", max_len=64)
     params_doc = validation.json_object(params, "params")
     if experiment is not None:
-        experiment = validation.plain_text(experiment, "experiment", max_len=128)
+        experiment = validation.experiment_name(experiment, "experiment")
     key = validation.idempotency_key(idempotency_key)
     if not isinstance(gpu, bool):
         raise ValidationFailed("gpu must be true or false", field="gpu")

@@ -67,7 +67,7 @@ def register_model(
         sha256=validation.sha256_hex(sha256),
         created_at=iso(as_utc(now)),
         forked_from=forked_from,
-        experiment=None if experiment is None else validation.plain_text(experiment, "experiment", max_len=128),
+        experiment=None if experiment is None else validation.experiment_name(experiment, "experiment"),
         params=validation.json_object(params, "params"),
         job_id=job_id,
     )

@@ -22,6 +22,7 @@ Schema (``PRAGMA user_version`` = 1):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -140,12 +141,23 @@ def _dumps(doc: dict[str, Any]) -> str:
     return json.dumps(doc, sort_keys=True, allow_nan=False)
 
 
+def owner_only(path: Path) -> None:
+    """Create the database file ``path`` readable and writable by its owner only (0600) before
+    SQLite opens it (its ``-wal``/``-shm`` files take the same mode); an existing one is
+    tightened to 0600. It holds API key hashes, tenants and the model registry."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o600)
+
+
 class SqliteBackend:
     """Records in one SQLite database file; see the module docstring for the schema."""
 
     def __init__(self, path: Path, *, busy_timeout_s: float = 60.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        owner_only(self.path)
         self._busy_timeout_s = busy_timeout_s
         self._local = threading.local()
         self._all: weakref.WeakSet[_Connection] = weakref.WeakSet()

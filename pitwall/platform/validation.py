@@ -40,6 +40,22 @@ def identifier(value: Any, field: str) -> str:
     return value
 
 
+EXPERIMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,127}$")
+"""An experiment name: 1-128 letters, digits, spaces, ``_ . -``, starting with a letter or digit
+(never ``.``/``..``, a ``/`` or a path). MLflow stores it as ``<tenant>/<name>``."""
+
+
+def experiment_name(value: Any, field: str = "experiment") -> str:
+    """An experiment name (see :data:`EXPERIMENT_RE`)."""
+    if not isinstance(value, str) or not EXPERIMENT_RE.match(value) or value.endswith(" "):
+        raise ValidationFailed(
+            f"{field} must be 1-128 characters of letters, digits, spaces, '_', '.' or '-', starting with "
+            f"a letter or digit (no '/'); got {value!r}",
+            field=field,
+        )
+    return value
+
+
 def plain_text(value: Any, field: str, *, max_len: int, multiline: bool = False, required: bool = True) -> str:
     """User text stored as-is (never interpreted as HTML): length-checked, no control chars.
 

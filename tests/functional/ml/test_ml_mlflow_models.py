@@ -104,7 +104,7 @@ def test_tuning_trials_are_nested_runs(home_lake: Path) -> None:
 
     pw.train("race_winner", seasons=SEASONS, name="winner_tuned", auto_tune=True, n_trials=3)
     client = mlflow.MlflowClient(tracking_uri())
-    exp = client.get_experiment_by_name("winner_tuned")
+    exp = client.get_experiment_by_name("local/winner_tuned")  # the local tenant's experiment
     runs = client.search_runs([exp.experiment_id])
     parents = [r for r in runs if r.data.tags.get("pitwall.kind") == "training"]
     children = [r for r in runs if r.data.tags.get("pitwall.kind") == "tuning_trial"]

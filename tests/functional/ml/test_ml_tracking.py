@@ -86,5 +86,5 @@ def test_tracking_uri_can_be_overridden(
     )
     assert other.is_file() and not (_pitwall_home / "mlflow.db").exists()
     assert list_runs()["run_name"].tolist() == ["ridge"]
-    assert (_pitwall_home / "mlruns" / "points").is_dir()  # artifacts never land in the working directory
+    assert (_pitwall_home / "mlruns" / "local" / "points").is_dir()  # artifacts never land in the working directory
     assert not (workdir / "mlruns").exists()
