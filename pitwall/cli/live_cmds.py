@@ -4,6 +4,7 @@
     pitwall live replay 2024 8 --model live_v1 [--speed 10] [--jsonl] [--publish]
     pitwall live openf1 --session latest --model live_v1 [--publish]
 
+``pitwall live upload NAME`` puts a saved live model where the cloud poller reads it.
 ``--publish`` writes each lap to the live feed that ``GET /api/v1/live/MODEL`` (and its SSE stream
 under ``pitwall serve``) reads.
 
@@ -188,6 +189,34 @@ def openf1_cmd(
         _follow(stream, top, jsonl)
     except _errors() as exc:
         fail(str(exc))
+
+
+@live_app.command("upload")
+def upload_cmd(
+    name: str = typer.Argument(..., help="saved live model to upload"),
+    to: str = typer.Option(
+        None, "--to", help="s3://bucket/prefix (default: $PITWALL_LIVE_MODELS_URI, the poller's location)"
+    ),
+) -> None:
+    """Upload a saved live model where the cloud poller reads it (``s3://<models bucket>/live_models``)."""
+    import os
+
+    from pitwall.live.aws import LIVE_MODELS_URI_ENV, S3LiveModels
+    from pitwall.live.predictors import LeanLiveModel, live_models_dir
+
+    uri = to or os.environ.get(LIVE_MODELS_URI_ENV)
+    if not uri:
+        fail(f"--to: give s3://bucket/prefix (or set {LIVE_MODELS_URI_ENV})")
+        return
+    folder = live_models_dir() / name
+    try:
+        files = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+        LeanLiveModel.from_files(files)  # checksums verified; the poller can evaluate it
+        S3LiveModels(uri).upload(name, files)
+    except (FileNotFoundError, ValueError) as exc:
+        fail(f"{name}: {exc}")
+        return
+    console.print(f"uploaded live model [bold]{name}[/bold] ({len(files)} files) to {uri.rstrip('/')}/{name}/")
 
 
 def register(app: typer.Typer) -> None:

@@ -100,3 +100,30 @@ def test_saved_model_round_trips_and_tampering_is_refused(live_lake, live_model,
     (path / "win.txt").write_text(text.replace("leaf_value=", "leaf_value=9", 1))
     with pytest.raises(LiveModelError, match="sha256"):
         load_live_model(path)
+
+
+def test_live_replay_publish_feeds_the_snapshot_and_upload_puts_the_model_where_the_poller_reads(
+    saved_model, home_lake
+):
+    import boto3
+    from moto import mock_aws
+
+    from pitwall.live.aws import S3LiveModels
+    from pitwall.live.feed import LocalFeed, latest_snapshot
+    from pitwall.live.predictors import LeanLiveModel
+
+    result = runner.invoke(app, ["live", "replay", "2024", "8", "--model", "live_test", "--jsonl", "--publish"])
+    assert result.exit_code == 0, result.output
+    last = json.loads(result.output.splitlines()[-1])
+    snap = latest_snapshot(LocalFeed(), "live_test")
+    assert snap is not None and (snap["session"], snap["lap"], snap["finished"]) == ("2024-08", last["lap"], True)
+    assert [d["p_win"] for d in snap["drivers"]] == pytest.approx([d["p_win"] for d in last["drivers"]], abs=1e-6)
+
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="models")
+        uploaded = runner.invoke(app, ["live", "upload", "live_test", "--to", "s3://models/live_models"])
+        assert uploaded.exit_code == 0, uploaded.output
+        lean = LeanLiveModel.from_files(S3LiveModels("s3://models/live_models").files("live_test"))
+        assert lean.name == "live_test" and set(lean.ensembles) == {"win", "podium", "position"}
+        missing = runner.invoke(app, ["live", "upload", "nobody", "--to", "s3://models/live_models"])
+        assert missing.exit_code != 0 and "nobody" in missing.output
