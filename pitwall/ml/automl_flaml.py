@@ -103,6 +103,7 @@ class _Context:
         self.refit: TrainedModel | None = None
         self._pending: list[tuple[str, dict[str, Any], float, dict[str, float], np.ndarray]] = []
         self._started: float | None = None
+        self._owner: int | None = None  # the FLAML learner object of the trial being scored
 
     # FLAML's splitter protocol: our race-grouped folds, by row position
     def split(self, X: Any = None, y: Any = None, groups: Any = None) -> Iterator[Split]:
@@ -128,6 +129,9 @@ class _Context:
         fold = int(self.fold_of[rows[0]])
         if fold < 0 or not np.array_equal(rows, self.folds[fold][1]):
             raise MLInputError("backend: FLAML handed back rows that are not one of the search's folds")
+        if self._pending and self._owner != id(estimator):  # a trial FLAML abandoned mid-way: start afresh
+            self._pending = []
+        self._owner = id(estimator)
         model: TrainedModel = estimator.model.trained
         test = self.data.iloc[rows]
         raw = model.raw_output(test)

@@ -41,7 +41,6 @@ def test_flaml_trials_are_pitwall_cross_validations(
     board = trainer.leaderboard
     assert board is not None and len(board) == summary["n_trials"] == 4  # n_trials caps FLAML's iterations
     assert set(board["state"]) == {"COMPLETE"} and set(board["algorithm"]) <= {"logistic", "lightgbm"}
-    assert set(board["algorithm"]) == {"logistic", "lightgbm"}  # FLAML starts every learner once
     assert list(board["value"]) == sorted(board["value"])  # best (lowest log loss) first
     assert trainer.study is None and trainer.flaml_automl is not None
 
