@@ -214,6 +214,11 @@ class Container:
         self._log.close()
 
 
+def _instance(cloud: dict[str, Any], i: int) -> dict[str, float]:
+    """One explicit instance with every feature of the model (grid position ``1 + i % 20``)."""
+    return {f: float(1 + i % 20) if "position" in f else 0.5 for f in cloud["metadata"]["features"]}
+
+
 def _captures(cloud: dict[str, Any], env: Mapping[str, str], tenant: str, name: str) -> Any:
     from pitwall.monitoring.capture_aws import BUCKET_ENV, DEFAULT_PREFIX, PREFIX_ENV, S3CaptureSink
 
@@ -237,7 +242,7 @@ def test_the_endpoint_container_captures_every_answered_prediction_to_s3(
     try:
         race = container.post({"race": RACE})
         assert race.status_code == 200, (race.text, container.log())
-        instances = container.post({"instances": [{"start_position": 1}, {"start_position": 12}]})
+        instances = container.post({"instances": [_instance(cloud, 0), _instance(cloud, 11)]})
         assert instances.status_code == 200, (instances.text, container.log())
         refused = container.post({"race": "no_such_race_1950"})
         assert 400 <= refused.status_code < 500, refused.text
@@ -273,7 +278,7 @@ def test_the_container_honours_the_deployments_capture_rate(
     container = Container(cloud, aws, env, tmp_path_factory.mktemp("endpoint-sampled"))
     try:
         for i in range(SAMPLED_REQUESTS):
-            answer = container.post({"instances": [{"start_position": 1 + i % 20}]})
+            answer = container.post({"instances": [_instance(cloud, i)]})
             assert answer.status_code == 200, answer.text
     finally:
         container.stop()
@@ -296,7 +301,7 @@ def test_a_capture_that_cannot_be_written_never_fails_the_prediction(
     env = {**_endpoint_environment(cloud, record), "PITWALL_CAPTURE_BUCKET": "no-such-capture-bucket"}
     container = Container(cloud, aws, env, tmp_path_factory.mktemp("endpoint-nosink"))
     try:
-        answers = [container.post({"race": RACE}), container.post({"instances": [{"start_position": 2}]})]
+        answers = [container.post({"race": RACE}), container.post({"instances": [_instance(cloud, 1)]})]
     finally:
         container.stop()
     assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
@@ -340,6 +345,7 @@ def test_the_monitoring_job_scores_and_the_api_reads_its_summary_from_s3(
     other_tenant_key: dict[str, str],
     read_only_home: Path,
     tmp_path_factory: pytest.TempPathFactory,
+    shared_data: Path,
 ) -> None:
     import pandas as pd
 
@@ -400,6 +406,16 @@ def test_the_monitoring_job_scores_and_the_api_reads_its_summary_from_s3(
         cutoff = race_cutoff(pd.Timestamp("2024-05-26")).isoformat()
         assert race["captured_at"] < cutoff and race["captured_at"][:13] == captured_at[:13]
         assert race["captured_at"] in set(pre_race["captured_at"])
+        # an independent recomputation from the captured pre-race prediction and F1DB's result files
+        chosen = pre_race[pre_race["captured_at"] == race["captured_at"]]
+        results = _f1db(shared_data, 2024, 8, "race-results.yml")
+        winner = next(r["driverId"] for r in results if r["position"] == 1)
+        pole = next(
+            r["driverId"] for r in _f1db(shared_data, 2024, 8, "starting-grid-positions.yml") if r["position"] == 1
+        )
+        predicted = chosen.loc[chosen["rank"] == 1, "entity"].iloc[0]
+        assert race["metric"] == "top1_accuracy"
+        assert (race["value"], race["baseline"]) == (float(predicted == winner), float(pole == winner))
         assert view["live_verified"]["label"] == "live verified"
         assert not [r for r in view["reconstructed"]["races"] if r["race_id"] == RACE_ID]
 
@@ -419,6 +435,15 @@ def test_the_monitoring_job_scores_and_the_api_reads_its_summary_from_s3(
         )["Contents"]
     }
     assert f"monitoring/summaries/tenant={tenant}/model={LIVE_MODEL}.json" in keys
+
+
+def _f1db(data: Path, season: int, round_: int, file: str) -> list[dict[str, Any]]:
+    """One file of a race's folder in the F1DB source tree."""
+    import yaml
+
+    races = data / "f1db" / "src" / "data" / "seasons" / str(season) / "races"
+    (folder,) = [p for p in races.iterdir() if p.name.startswith(f"{round_:02d}-")]
+    return list(yaml.safe_load((folder / file).read_text()))
 
 
 def _has_model(tenant: str, name: str) -> bool:

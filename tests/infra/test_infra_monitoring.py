@@ -120,3 +120,29 @@ def test_the_endpoint_role_writes_captures_under_its_prefix_only(synthesized: Sy
     statements = _statements(synthesized, "serving", role)
     writes = {_flat(r) for s in statements if "s3:PutObject" in _actions(s) for r in _resources(s)}
     assert writes and all(r.endswith("/captures/*") and "-models-" in r for r in writes)
+
+
+def test_the_endpoint_role_reads_only_the_settings_of_the_monitoring_state(synthesized: SynthesizedApp) -> None:
+    serving = synthesized.stacks.serving
+    role = serving.get_logical_id(serving.endpoint_role.node.default_child)
+    statements = _statements(synthesized, "serving", role)
+    reads = {_flat(r) for s in statements if "s3:GetObject" in _actions(s) for r in _resources(s)}
+    state = {r for r in reads if "/monitoring/" in r}
+    assert state and all(r.endswith("/monitoring/settings/*") and "-models-" in r for r in state)
+
+
+def test_the_functions_that_deploy_hand_the_capture_and_state_variables_on(synthesized: SynthesizedApp) -> None:
+    from pitwall.serving.sagemaker import MONITORING_ENV
+
+    _, job = _job(synthesized)
+    expected = {k: job["Properties"]["Environment"]["Variables"][k] for k in MONITORING_ENV}
+    assert "-models-" in _flat(expected["PITWALL_CAPTURE_BUCKET"]) and expected["PITWALL_CAPTURE_PREFIX"] == "captures"
+    assert expected["PITWALL_MONITORING_BUCKET"] == expected["PITWALL_CAPTURE_BUCKET"]
+    for stack, handler in (("serving", "workflow_steps.deploy_model"), ("api", "app.app")):
+        (fn,) = [
+            f
+            for f in synthesized.resources(stack, "AWS::Lambda::Function").values()
+            if f["Properties"].get("Handler") == handler
+        ]
+        variables = fn["Properties"]["Environment"]["Variables"]
+        assert {k: variables.get(k) for k in MONITORING_ENV} == expected, (stack, handler)
