@@ -223,7 +223,11 @@ def now_utc() -> str:
 
 
 def lake_versions(store: Any) -> dict[str, str]:
-    """Lake key -> version token of every object of every dataset (one listing per dataset)."""
+    """Lake key -> version token of every object of every dataset: one listing of the lake (the
+    stores' ``_list_objects`` primitive), else one per dataset."""
+    listing = getattr(store, "_list_objects", None)
+    if callable(listing):
+        return dict(sorted(listing("").items()))
     out: dict[str, str] = {}
     for dataset in store.datasets():
         out.update(store.versions(dataset))
