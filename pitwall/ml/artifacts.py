@@ -11,10 +11,25 @@ binary ``.cbm`` (``save_model(format="cbm")``, a FlatBuffers model, not a pickle
 scikit-learn through skops (``skops.io``) loaded with an explicit allowlist of the
 non-default types our estimators need. Nothing is ever unpickled.
 
-``load_model`` verifies the folder first: every file listed in ``metadata.json`` must exist
-with the recorded sha256, no other file may be present, no symlink, no unsafe name, no
-pickle. ``export_bundle`` / ``import_bundle`` move an artifact as one zip (marketplace);
-import checks every entry and checksum in memory before writing anything.
+The one artifact check, applied to a folder (``verify_artifact``, run by ``load_model``), a zip
+bundle (``bundle_files``: ``import_bundle``, the marketplace's ``check_bundle``) and a
+``model.tar.gz`` (``tar_members``, the marketplace's S3 path):
+
+- archive rules, from the headers before anything is decompressed: at most
+  ``MAX_BUNDLE_BYTES`` received, ``MAX_BUNDLE_FILES`` entries, ``MAX_MEMBER_BYTES`` per file and
+  ``MAX_UNPACKED_BYTES`` together, a compression ratio up to ``MAX_COMPRESSION_RATIO``; regular
+  files only (no symlink, hard link, device, FIFO), no duplicate, relative names without ``..``,
+  allowed suffixes, no pickle-type file;
+- ``metadata.json``: strict JSON (size, depth), every listed file present with its sha256 and
+  nothing else;
+- the described model against the files (``check_description``): a known algorithm for the task,
+  its format, ``model_file`` one of the files under the format's name, the file's content in that
+  format (no pickle; skops: allowlisted types and the algorithm's estimator class);
+- native model files (XGBoost, LightGBM, CatBoost) test-loaded in a child process first
+  (``probe_artifact``): a crafted file that crashes the C++ parser kills the child, not the caller.
+
+Every refusal is an ``ArtifactIntegrityError`` naming the member and the problem; nothing is
+written before the check passes (``import_bundle`` writes beside the destination and renames).
 """
 
 from __future__ import annotations
