@@ -171,6 +171,9 @@ def train_template(
     track: bool = True,
     seed: int = 0,
     holdout_races: int | None = None,
+    circuits: Sequence[str] | None = None,
+    drivers: Sequence[str] | None = None,
+    teams: Sequence[str] | None = None,
     store: Store | None = None,
     job_id: str | None = None,
     experiment: str | None = None,
@@ -183,7 +186,7 @@ def train_template(
     store = store or get_store()
     fs = FeatureStore(store)
     season_list = resolve_seasons(store, spec, seasons)
-    data = _labelled(spec, spec.frame(fs, season_list))
+    data = _only(spec, _labelled(spec, spec.frame(fs, season_list)), circuits=circuits, drivers=drivers, teams=teams)
     builder = _builder(spec, features)
     algorithm = algorithm or spec.default_algorithm
     train_kwargs: dict[str, Any] = dict(
@@ -249,11 +252,37 @@ def train_template(
             artifact_uri=str(model_dir),
             sha256=sha256_file(model_dir / "metadata.json"),
             experiment=experiment or name,
-            params={"seasons": season_list, "auto_tune": auto_tune, "seed": seed, **model.params},
+            params={
+                "seasons": season_list,
+                "auto_tune": auto_tune,
+                "seed": seed,
+                **{k: list(v) for k, v in (("circuits", circuits), ("drivers", drivers), ("teams", teams)) if v},
+                **model.params,
+            },
             job_id=job_id,
         )
     report_progress(task, 4, 4, "done")
     return result
+
+
+ROW_FILTERS = {"circuits": "circuit_id", "drivers": "driver_id", "teams": "constructor_id"}
+
+
+def _only(spec: TemplateSpec, data: pd.DataFrame, **wanted: Sequence[str] | None) -> pd.DataFrame:
+    """The training rows at the given circuits / of the given drivers / teams (the wizard's
+    filters); an id with no row in the window is refused naming the field."""
+    for name, values in wanted.items():
+        if not values:
+            continue
+        column = ROW_FILTERS[name]
+        if column not in data.columns:
+            raise ValidationFailed(f"{name}: template {spec.name}'s rows have no {column} to filter on", field=name)
+        have = data[column].astype(str)
+        unknown = sorted(set(values) - set(have))
+        if unknown:
+            raise ValidationFailed(f"{name}: {', '.join(unknown)} not in the training window's rows", field=name)
+        data = data[have.isin(list(values)).to_numpy()]
+    return data.reset_index(drop=True)
 
 
 def evaluation_split(data: pd.DataFrame, holdout_races: int | None = None) -> tuple[Any, Any, str]:

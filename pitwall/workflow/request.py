@@ -204,12 +204,19 @@ class TrainingRequest:
                 if value not in SCENARIO_KEYS[key]:
                     raise _invalid(f"scenario.{key}", f"must be one of {', '.join(SCENARIO_KEYS[key])}; got {value!r}")
             set_(self, "scenario", dict(self.scenario))
-        unapplied = [n for n in ("circuits", "drivers", "teams", "scenario") if getattr(self, n) is not None]
-        if unapplied:
+        if facts.task == "ranking":
+            for name in ("drivers", "teams"):
+                if getattr(self, name):
+                    raise _invalid(
+                        name,
+                        f"template {self.template!r} ranks every driver of a race against the others; "
+                        "a subset of the field is not a race (filter by circuits or seasons instead)",
+                    )
+        if self.scenario is not None:
             set_(
                 self,
                 "notes",
-                (*self.notes, f"{', '.join(unapplied)}: stored with the job, not applied to the training rows yet"),
+                (*self.notes, "scenario: stored with the job; scenario inputs are given at prediction time"),
             )
 
     # ------------------------------------------------------------------ resolved values
@@ -262,6 +269,9 @@ class TrainingRequest:
         }
         if self.holdout_races is not None:
             kwargs["holdout_races"] = self.holdout_races
+        for name in ("circuits", "drivers", "teams"):  # the wizard's row filters
+            if getattr(self, name):
+                kwargs[name] = list(getattr(self, name))
         return kwargs
 
     # ------------------------------------------------------------------ stored form

@@ -120,6 +120,8 @@ def test_execution_input_is_the_job_only() -> None:
         ({"feature_groups": ("astrology",)}, "feature_groups"),
         ({"scenario": {"weather": "snow"}}, "scenario.weather"),
         ({"circuits": ("Monaco GP!",)}, "circuits[0]"),
+        ({"template": "race_winner", "drivers": ("max-verstappen",)}, "drivers"),  # a ranking needs the field
+        ({"template": "podium", "teams": ("ferrari",)}, "teams"),
         ({"cv_folds": 1}, "cv_folds"),
         ({"template": "no_such_template"}, "template"),
     ],
@@ -131,15 +133,19 @@ def test_invalid_requests_are_refused_with_422_naming_the_field(changes: dict[st
     assert (caught.value.http_status, caught.value.field) == (422, field)
 
 
-def test_wizard_fields_feature_groups_expand_and_filters_are_noted() -> None:
+def test_wizard_fields_feature_groups_expand_and_filters_reach_training() -> None:
     facts = TEMPLATE_FACTS["race_winner"]
     group = next(iter(facts.feature_groups))
     request = TrainingRequest(
         "race_winner", "m", feature_groups=(group,), circuits=("monaco",), scenario={"weather": "wet"}
     )
     assert request.resolved_features == list(facts.feature_groups[group])
-    assert request.train_kwargs(tenant_id="t")["features"] == list(facts.feature_groups[group])
-    assert any("circuits" in n and "not applied" in n for n in request.notes)
+    kwargs = request.train_kwargs(tenant_id="t")
+    assert kwargs["features"] == list(facts.feature_groups[group]) and kwargs["circuits"] == ["monaco"]
+    assert "drivers" not in kwargs and "teams" not in kwargs  # only filters that are set
+    assert [n for n in request.notes if n.startswith("scenario")]  # scenario inputs: at prediction time
+    laps = TrainingRequest("lap_time", "m", drivers=("charles-leclerc",), teams=("ferrari",))
+    assert laps.train_kwargs(tenant_id="t")["drivers"] == ["charles-leclerc"]
     again = TrainingRequest.from_params("race_winner", "m", request.to_params())
     assert again == request
 
