@@ -132,7 +132,7 @@ function DriftSection({ drift }: { drift: DriftReport | null }) {
               <BarChart data={top} layout="vertical" margin={{ left: 8, right: 16 }}>
                 <CartesianGrid strokeDasharray="3 3" />
                 <XAxis type="number" />
-                <YAxis type="category" dataKey="feature" width={170} tick={{ fontSize: 11 }} interval={0} />
+                <YAxis type="category" dataKey="feature" width={140} tick={{ fontSize: 11 }} interval={0} />
                 <Tooltip />
                 <ReferenceLine x={drift.psi_threshold} stroke="#c92a2a" strokeDasharray="4 4" />
                 <Bar dataKey="psi" name="PSI" fill="#1864ab" isAnimationActive={false} />
@@ -182,7 +182,7 @@ function AlertsSection({ view }: { view: MonitoringView }) {
                 {[...view.alerts].reverse().map((a, i) => (
                   <Table.Tr key={`${a.raised_at}-${i}`}>
                     <Table.Td>{when(a.raised_at)}</Table.Td>
-                    <Table.Td><Badge color={a.kind === "feature_drift" ? "red.9" : "orange.9"}>{a.kind.replace(/_/g, " ")}</Badge></Table.Td>
+                    <Table.Td style={{ whiteSpace: "nowrap" }}><Text size="sm" fw={700} c={a.kind === "feature_drift" ? "red.9" : "orange.9"}>{a.kind.replace(/_/g, " ")}</Text></Table.Td>
                     <Table.Td>v{a.version}</Table.Td>
                     <Table.Td>{a.message}</Table.Td>
                   </Table.Tr>
