@@ -229,6 +229,9 @@ export function NewModelPage() {
           <MultiSelect label="Circuits" placeholder={state.circuits.length ? undefined : "All circuits"} searchable clearable
             data={data.circuits.map((c) => ({ value: c.circuit_id, label: `${c.name} (${c.races} races)` }))}
             value={state.circuits} onChange={(v) => dispatch({ type: "set", patch: { circuits: v } })} />
+          {template?.task === "ranking" ? (
+            <Text size="xs" c="dimmed">A ranking template ranks every driver of a race, so it trains on whole fields: filter by seasons or circuits.</Text>
+          ) : (
           <SimpleGrid cols={{ base: 1, sm: 2 }}>
             <MultiSelect label="Drivers" placeholder={state.drivers.length ? undefined : "All drivers"} searchable clearable
               data={(entrants.data?.drivers ?? []).map((d) => ({ value: d.id, label: d.name }))}
@@ -237,6 +240,7 @@ export function NewModelPage() {
               data={(entrants.data?.constructors ?? []).map((d) => ({ value: d.id, label: d.name }))}
               value={state.teams} onChange={(v) => dispatch({ type: "set", patch: { teams: v } })} />
           </SimpleGrid>
+          )}
           <ErrorAlert error={entrants.error} />
           {!filtersAccepted && (state.circuits.length > 0 || state.drivers.length > 0 || state.teams.length > 0) && (
             <Alert color="yellow" variant="light" title="Filters not applied to training">

@@ -68,6 +68,15 @@ describe("wizard state", () => {
     expect(supported.notSent).toEqual([]);
   });
 
+  it("driver and team filters are sent for lap templates, never for a ranking of the whole field", () => {
+    const all = new Set([...ACCEPTED, "drivers", "teams"]);
+    const s = { ...filled(), drivers: ["charles-leclerc"], teams: ["ferrari"] };
+    expect(toJobRequest(s, all, template).request).not.toHaveProperty("drivers");
+    expect(toJobRequest(s, all, template).request).not.toHaveProperty("teams");
+    const laps = { ...template, name: "lap_time", task: "regression" } as TemplateInfo;
+    expect(toJobRequest({ ...s, template: "lap_time" }, all, laps).request).toMatchObject({ drivers: ["charles-leclerc"], teams: ["ferrari"] });
+  });
+
   it("the conditions scenario is never a training filter", () => {
     const { request } = toJobRequest({ ...filled(), scenario: "wet" }, new Set([...ACCEPTED, "conditions", "weather"]), template);
     expect(JSON.stringify(request)).not.toMatch(/wet/);

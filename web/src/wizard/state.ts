@@ -139,10 +139,12 @@ export function toJobRequest(state: WizardState, accepted: Set<string>, template
   };
   const defaults = template ? [...template.features].sort().join(",") : null;
   if (defaults === null || [...state.features].sort().join(",") !== defaults) request.features = [...state.features];
+  // a ranking template ranks the whole field of each race: a subset of drivers or teams is not a race
+  const field = template?.task !== "ranking";
   const optional: [string, unknown, boolean, string][] = [
     ["circuits", state.circuits, state.circuits.length > 0, "circuit filter"],
-    ["drivers", state.drivers, state.drivers.length > 0, "driver filter"],
-    ["teams", state.teams, state.teams.length > 0, "team filter"],
+    ["drivers", state.drivers, field && state.drivers.length > 0, "driver filter"],
+    ["teams", state.teams, field && state.teams.length > 0, "team filter"],
     ["tuning", state.tuning, state.autoTune, "tuning method"],
     ["n_trials", state.trials, state.autoTune, "tuning budget"],
     ["ensemble", state.ensemble, state.algorithm === "auto", "ensemble"],
