@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pitwall.ml import algorithms as A
-from pitwall.ml.automl_flaml import search_space
+from pitwall.ml.automl_flaml import decode, search_space
 from pitwall.ml.errors import MLInputError
 from pitwall.ml.tuning import AutoMLTrainer
 from pitwall.workflow.request import TrainingRequest
@@ -54,8 +54,14 @@ def test_flaml_search_spaces_are_pitwalls_starting_at_the_defaults() -> None:
     for name, algo in A.ALGORITHMS.items():
         space = search_space(name)
         assert set(space) == set(algo.space), name
-        for param, entry in space.items():
-            assert entry["init_value"] == algo.defaults[param]
+        start = decode(name, {param: entry["init_value"] for param, entry in space.items()})
+        assert start == {param: algo.defaults[param] for param in algo.space}, name
+    # choices travel as indices: FLAML samples through numpy, which would make ("sqrt", 0.5) strings
+    rng = np.random.default_rng(0)
+    domain = search_space("random_forest")["max_features"]["domain"]
+    drawn = [decode("random_forest", {"max_features": domain.sample(random_state=rng)}) for _ in range(200)]
+    assert {d["max_features"] for d in drawn} == {"sqrt", "log2", 0.5, 1.0}
+    assert {type(d["max_features"]) for d in drawn} == {str, float}
     depth = search_space("catboost")["depth"]["domain"]
     rng = np.random.default_rng(0)
     samples = {depth.sample(random_state=rng) for _ in range(400)}
