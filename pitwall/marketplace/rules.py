@@ -685,10 +685,11 @@ def fork(
 
 
 def unpublish(listing_id: str, *, tenant: Tenant = LOCAL_TENANT, backend: RecordsBackend | None = None) -> None:
-    """Remove a listing (author only: Forbidden otherwise). Existing forks are unaffected."""
+    """Remove a listing (author only: Forbidden otherwise), also one still verifying or rejected
+    (a running verification then records nothing). Existing forks are unaffected."""
     tenant_id = tenant_id_of(tenant)
     b = backend or get_backend()
-    listing = get_listing(listing_id, backend=b)
+    listing = get_listing(listing_id, tenant=tenant_id, backend=b)
     if listing.author_tenant_id != tenant_id:
         raise Forbidden("only the author can unpublish a listing", field="listing_id", code="not_author")
     if not b.delete_listing(listing_id):

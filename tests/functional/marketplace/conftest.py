@@ -6,7 +6,7 @@ both records backends.
 root conftest's per-test home), so each module's listings live in one ``platform.db``; tests
 use their own tenants and listings and do not depend on each other. The module home's
 ``lake`` is a link to the session lake, so the default store (used by the verification
-backtest and by serving) holds the real data.
+backtest and by serving) holds the real data. Each test starts with no listings.
 """
 
 from __future__ import annotations
@@ -60,6 +60,13 @@ def _isolated_home(market_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.delenv("PITWALL_BACKEND", raising=False)
     clear_backend_cache()
+    # tests share the module's records but not their listings: several tenants publish copies of the
+    # same trained artifact, which a listing by another author makes "not an original"
+    from pitwall.platform.backend import get_backend
+
+    records = get_backend()
+    for listing in records.list_listings():
+        records.delete_listing(listing.listing_id)
     yield market_home
     clear_backend_cache()
 

@@ -312,6 +312,17 @@ def test_a_verifying_listing_is_seen_by_its_author_only_until_it_is_listed(
     assert [x.listing_id for x in marketplace.list(backend=backend).items] == [pending.listing_id]
 
 
+def test_the_author_can_withdraw_a_listing_while_it_is_verified(backend: RecordsBackend, model_kwargs: Fields) -> None:
+    models.register_model(AUTHOR.tenant_id, "winner", backend=backend, **model_kwargs())
+    pending = marketplace.begin_publish(AUTHOR.tenant_id, "winner", "Winner", "d", {}, backend=backend)
+    with pytest.raises(NotFound):  # not someone else's to see
+        marketplace.unpublish(pending.listing_id, tenant="someone-else", backend=backend)
+    marketplace.unpublish(pending.listing_id, tenant=AUTHOR.tenant_id, backend=backend)
+    assert backend.get_listing(pending.listing_id) is None
+    with pytest.raises(NotFound):  # the verification's outcome finds nothing to record
+        marketplace.complete_verification(pending.listing_id, {"log_loss": 0.3}, backend=backend)
+
+
 def test_a_rejected_listing_says_why_and_the_version_can_be_published_again(
     backend: RecordsBackend, model_kwargs: Fields
 ) -> None:
