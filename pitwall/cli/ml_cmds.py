@@ -258,7 +258,28 @@ def experiments_compare(names: list[str] = typer.Argument(..., help="experiment 
         df = compare(names)
     except (PitwallError, ValueError) as exc:
         fail(str(exc))
-    print_frame(df, title="comparison")
+    shown = df.head(COMPARED_RUNS)
+    print_frame(comparison_table(shown), title=f"comparison: {len(shown)} run(s), newest first", max_rows=10_000)
+    if len(df) > len(shown):
+        console.print(f"... {len(df) - len(shown)} older run(s) not shown")
+
+
+COMPARED_RUNS = 8  # runs side by side (one column each)
+
+
+def comparison_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs as columns (``run name (id)``), their fields and every metric as rows."""
+    import pandas as pd
+
+    header = [f"{name} ({str(rid)[:8]})" for name, rid in zip(runs["run_name"], runs["run_id"], strict=True)]
+    rows = []
+    for field in runs.columns:
+        if field in ("run_id", "run_name", "metric"):
+            continue
+        values = [_cell(v) for v in runs[field]]
+        if any(values):
+            rows.append({"field": field, **dict(zip(header, values, strict=True))})
+    return pd.DataFrame(rows)
 
 
 def register(app: typer.Typer) -> None:

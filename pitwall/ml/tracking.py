@@ -541,11 +541,18 @@ def _row(run: Any, experiment: str) -> dict[str, Any]:
     }
 
 
-def list_runs(experiment: str | None = None, max_results: int = 1000, *, tenant_id: str = LOCAL_TENANT) -> pd.DataFrame:
+def list_runs(
+    experiment: str | None = None,
+    max_results: int = 1000,
+    *,
+    tenant_id: str = LOCAL_TENANT,
+    all_metrics: bool = False,
+) -> pd.DataFrame:
     """The tenant's runs (newest first) with columns ``RUN_COLUMNS``: run_id, run_name,
     experiment (without the tenant prefix), kind, algorithm, metric (``"name=value"`` of the
-    primary metric), f1, training_time_s, started_at. ``experiment`` restricts to one of the
-    tenant's experiments (unknown name -> error). Other tenants' experiments are never read."""
+    primary metric), f1, training_time_s, started_at; with ``all_metrics`` also one column per
+    metric any of the runs logged. ``experiment`` restricts to one of the tenant's experiments
+    (unknown name -> error). Other tenants' experiments are never read."""
     client = _client()
     prefix = _tenant_prefix(tenant_id)
     if experiment is not None:
@@ -563,19 +570,33 @@ def list_runs(experiment: str | None = None, max_results: int = 1000, *, tenant_
         return pd.DataFrame(columns=RUN_COLUMNS)
     runs = client.search_runs(list(names), max_results=max_results, order_by=["attributes.start_time DESC"])
     rows = [_row(r, names[str(r.info.experiment_id)]) for r in runs]
-    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+    table = pd.DataFrame(rows, columns=RUN_COLUMNS)
+    if all_metrics:
+        metrics = pd.DataFrame([dict(r.data.metrics) for r in runs], index=table.index)
+        table = table.join(metrics[sorted(metrics.columns, key=_metric_order)], rsuffix="_metric")
+    return table
 
 
-def compare(names: Sequence[str], *, tenant_id: str = LOCAL_TENANT) -> pd.DataFrame:
+def _metric_order(name: str) -> tuple[int, str]:
+    """Out-of-sample metrics first, then the baselines', then the rest (training-set, timings)."""
+    for rank, prefix in enumerate(("test_", "cv_", "baseline_", "backtest_")):
+        if name.startswith(prefix):
+            return rank, name
+    return 9, name
+
+
+def compare(names: Sequence[str], *, tenant_id: str = LOCAL_TENANT, all_metrics: bool = True) -> pd.DataFrame:
     """The tenant's ``list_runs`` rows (newest first) whose run name, run id or experiment name is
-    in ``names``; a name matching nothing raises ``MLInputError``."""
+    in ``names``, with every metric they logged as columns (``all_metrics``); a name matching
+    nothing raises ``MLInputError``."""
     if isinstance(names, str) or not names:
         raise MLInputError("names: give a non-empty list of run or experiment names")
-    table = list_runs(tenant_id=tenant_id)
+    table = list_runs(tenant_id=tenant_id, all_metrics=all_metrics)
     wanted = set(names)
     mask = table["run_name"].isin(wanted) | table["run_id"].isin(wanted) | table["experiment"].isin(wanted)
     found = set(table.loc[mask, "run_name"]) | set(table.loc[mask, "run_id"]) | set(table.loc[mask, "experiment"])
     unknown = sorted(wanted - found)
     if unknown:
         raise MLInputError(f"names: no run or experiment named {', '.join(map(repr, unknown))}")
-    return table.loc[mask].reset_index(drop=True)
+    found_rows = table.loc[mask].reset_index(drop=True)
+    return found_rows.dropna(axis=1, how="all") if all_metrics else found_rows

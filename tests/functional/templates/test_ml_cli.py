@@ -67,6 +67,8 @@ def test_train_evaluate_backtest_and_compare(home_lake: LocalStore, tmp_path: Pa
     assert r.exit_code == 0 and "sc_v1" in r.output
     r = runner.invoke(app, ["experiments", "compare", "sc_v1", "backtest-safety_car"])
     assert r.exit_code == 0, r.output
+    # every metric of both runs, one row each: the training run's out-of-sample and baseline ones too
+    assert "test_accuracy" in r.output and "baseline_" in r.output and "2 run(s)" in r.output
 
 
 def test_bad_template_and_seasons_are_one_line_errors(home_lake: LocalStore) -> None:
