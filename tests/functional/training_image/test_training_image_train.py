@@ -123,7 +123,10 @@ BAD_HYPERPARAMETERS = [
     ({"template": "race_winner", "auto_tune": "maybe"}, "hyperparameters.auto_tune: must be true or false"),
     ({"template": "race_winner", "cv_folds": "1"}, "hyperparameters.cv_folds: must be between 2 and 20; got 1"),
     ({"template": "race_winner", "timeout": "-5"}, "hyperparameters.timeout: must be a positive number of seconds"),
-    ({"template": "race_winner", "algorithm": "catboost"}, "hyperparameters.algorithm: unknown algorithm 'catboost'"),
+    (
+        {"template": "race_winner", "algorithm": "deep_forest"},
+        "hyperparameters.algorithm: unknown algorithm 'deep_forest'",
+    ),
     ({"template": "race_winner", "tuning": "guess"}, "hyperparameters.tuning: must be one of bayes, grid, random"),
     ({"template": "race_winner", "learning_rate": "0.1"}, "hyperparameters.learning_rate: unknown hyper-parameter"),
     ({"template": "race_winner", "model_name": "my model!"}, "hyperparameters.model_name: must be 1-64 characters"),
