@@ -68,6 +68,7 @@ def test_algorithm_catalogue_is_consistent() -> None:
         "logistic",
         "linear",
         "catboost",
+        "conditional_logit",
     }
     for algo in ALGORITHMS.values():
         assert set(algo.grid) <= set(algo.space) <= set(algo.params()) | set(algo.space)
