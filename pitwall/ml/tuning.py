@@ -31,6 +31,7 @@ from pitwall.ml.errors import MLInputError
 from pitwall.ml.evaluation import score_frame
 from pitwall.ml.model import BaseModel, EnsembleModel, TrainedModel, fit_model, prediction_frame
 from pitwall.ml.splits import Split, expanding_window_splits, group_kfold
+from pitwall.progress import report as report_progress
 from pitwall.vocabulary import AUTOML_BACKENDS
 
 if TYPE_CHECKING:
@@ -304,7 +305,8 @@ def tune(
         return cross_validate(task, data, algorithm, params, metric=metric, folds=folds, seed=seed, trial=trial).mean
 
     start = time.perf_counter()
-    study.optimize(objective, n_trials=budget, timeout=timeout)
+    progress = _trial_progress(f"tuning {algorithm}", budget)
+    study.optimize(objective, n_trials=budget, timeout=timeout, callbacks=[progress])
     elapsed = time.perf_counter() - start
     complete = [t for t in study.trials if t.state.name == "COMPLETE"]
     if not complete:
@@ -327,6 +329,16 @@ def tune(
 
 def _better(a: float, b: float, how: str) -> bool:
     return a < b if how == "minimize" else a > b
+
+
+def _trial_progress(task: str, total: int | None) -> Any:
+    """An Optuna callback reporting each finished trial to ``pitwall.progress`` (with the best value)."""
+
+    def callback(study: Any, trial: Any) -> None:
+        complete = any(t.state.name == "COMPLETE" for t in study.trials)
+        report_progress(task, len(study.trials), total, f"best {study.best_value:.4f}" if complete else "")
+
+    return callback
 
 
 class AutoMLTrainer:
@@ -491,8 +503,12 @@ class AutoMLTrainer:
             if time.perf_counter() + next_trial + refit_estimate() > deadline:
                 study_.stop()
 
+        def progress(study_: Any, trial: Any) -> None:  # the time budget is the bar: its ETA is the deadline
+            done = len(study_.trials)
+            report_progress("AutoML", int(time.perf_counter() - started), int(self.time_budget), f"{done} trials")
+
         remaining = max(deadline - time.perf_counter(), 0.0)
-        study.optimize(objective, n_trials=self.n_trials, timeout=remaining, callbacks=[stop_in_time])
+        study.optimize(objective, n_trials=self.n_trials, timeout=remaining, callbacks=[stop_in_time, progress])
         search_s = time.perf_counter() - start
         complete = [t for t in study.trials if t.state.name == "COMPLETE"]
         if not complete:

@@ -11,12 +11,17 @@ import pytest
 from pitwall.ml import AutoMLTrainer, EnsembleModel, ModelBuilder, cross_validate, load_model, tune
 from pitwall.ml.algorithms import ALGORITHMS
 from pitwall.ml.errors import MLInputError
+from pitwall.progress import listening
 
 
 @pytest.mark.parametrize("strategy", ["bayes", "random"])
 def test_trial_budget_is_respected(frame: pd.DataFrame, features: list[str], strategy: str) -> None:
     builder = ModelBuilder("ranking", "position", features=features, top_k=3)
-    result = tune(builder, frame, "logistic", strategy=strategy, n_trials=5, cv_folds=3, seed=1)
+    seen: list[tuple[str, int, int | None, str]] = []
+    with listening(lambda *event: seen.append(event)):
+        result = tune(builder, frame, "logistic", strategy=strategy, n_trials=5, cv_folds=3, seed=1)
+    assert [(task, done, total) for task, done, total, _ in seen] == [("tuning logistic", i, 5) for i in range(1, 6)]
+    assert seen[-1][3] == f"best {result.best_score:.4f}"  # the progress bar shows the best score so far
     assert result.n_trials == 5 and len(result.trials) == 5
     assert result.n_complete + result.n_pruned == 5
     assert result.metric == "log_loss" and result.direction == "minimize"
