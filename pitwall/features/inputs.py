@@ -315,10 +315,10 @@ class FeatureInputs:
     # --- results-derived ------------------------------------------------------------------
     @cached_property
     def weekend_points(self) -> pd.DataFrame:
+        """Points per (race, driver): Grand Prix points (all the driver's cars) plus sprint points."""
         return self._stateful("weekend_points", self._build_weekend_points)
 
     def _build_weekend_points(self) -> pd.DataFrame:
-        """Points per (race, driver): Grand Prix points (all the driver's cars) plus sprint points."""
         res = self.tables["results"]
         spr = self.tables["sprint_results"]
         gp = res.groupby(["race_id", "driver_id"], observed=True)["points"].sum().astype("float64")
@@ -332,15 +332,15 @@ class FeatureInputs:
 
     @cached_property
     def starts(self) -> pd.DataFrame:
-        return self._stateful("starts", self._build_starts)
-
-    def _build_starts(self) -> pd.DataFrame:
         """One row per (race, driver) race start, the driver's best result when he shared cars.
 
         Columns: seq, season, round, race_id, circuit_id, driver_id, constructor_id,
         position (classified, NaN otherwise), finish_pos (position or 21), classified, grid,
         win, technical_dnf, points (weekend, GP + sprint).
         """
+        return self._stateful("starts", self._build_starts)
+
+    def _build_starts(self) -> pd.DataFrame:
         res = self.tables["results"]
         res = res[~res["position_text"].isin(NON_STARTS)]
         res = res.sort_values(["race_id", "driver_id", "position_order"], kind="stable")
@@ -374,14 +374,14 @@ class FeatureInputs:
 
     @cached_property
     def entrants(self) -> pd.DataFrame:
-        return self._stateful("entrants", self._build_entrants)
-
-    def _build_entrants(self) -> pd.DataFrame:
         """The row set: drivers in each race (starting grid, or results other than DNQ/DNPQ/DNP);
         a race with neither (an upcoming race) takes its entry list (table ``entries``).
 
         Columns: seq, season, round, race_id, driver_id, constructor_id, circuit_id.
         """
+        return self._stateful("entrants", self._build_entrants)
+
+    def _build_entrants(self) -> pd.DataFrame:
         res = self.tables["results"]
         res = res[~res["position_text"].isin(NOT_ENTRANTS)].sort_values(
             ["race_id", "driver_id", "position_order"], kind="stable"
@@ -403,10 +403,10 @@ class FeatureInputs:
     # --- qualifying / grid / practice -----------------------------------------------------
     @cached_property
     def quali(self) -> pd.DataFrame:
+        """One row per (race, driver) qualifying result: position, best time, gap (%) to pole time."""
         return self._stateful("quali", self._build_quali)
 
     def _build_quali(self) -> pd.DataFrame:
-        """One row per (race, driver) qualifying result: position, best time, gap (%) to pole time."""
         q = self.tables["qualifying"].sort_values(["race_id", "driver_id", "position"], kind="stable")
         q = q.drop_duplicates(["race_id", "driver_id"], keep="first")
         out = pd.DataFrame(
@@ -425,10 +425,10 @@ class FeatureInputs:
 
     @cached_property
     def grid(self) -> pd.DataFrame:
+        """One row per (race, driver) starting-grid slot; pit-lane starts get the number of cars on the grid."""
         return self._stateful("grid", self._build_grid)
 
     def _build_grid(self) -> pd.DataFrame:
-        """One row per (race, driver) starting-grid slot; pit-lane starts get the number of cars on the grid."""
         g = self.tables["starting_grid"]
         g = g.sort_values(["race_id", "driver_id", "position"], kind="stable").drop_duplicates(
             ["race_id", "driver_id"], keep="first"
@@ -449,10 +449,10 @@ class FeatureInputs:
 
     @cached_property
     def practice_pace(self) -> pd.DataFrame:
+        """Per (race, driver): rank of the best lap over practice sessions held before qualifying."""
         return self._stateful("practice_pace", self._build_practice_pace)
 
     def _build_practice_pace(self) -> pd.DataFrame:
-        """Per (race, driver): rank of the best lap over practice sessions held before qualifying."""
         p = self.tables["practice"]
         sprint = self.races.set_index("race_id")["has_sprint"]
         p = p[~p["race_id"].map(sprint).fillna(False).astype(bool) | (p["session"] == 1)]
@@ -465,10 +465,10 @@ class FeatureInputs:
     # --- pit stops ------------------------------------------------------------------------
     @cached_property
     def pit_stops(self) -> pd.DataFrame:
+        """Pit stops with ``seq``/``circuit_id`` and an ``outlier`` flag (pit-lane time > 120 s or missing)."""
         return self._stateful("pit_stops", self._build_pit_stops)
 
     def _build_pit_stops(self) -> pd.DataFrame:
-        """Pit stops with ``seq``/``circuit_id`` and an ``outlier`` flag (pit-lane time > 120 s or missing)."""
         ps = self.tables["pit_stops"]
         out = pd.DataFrame(
             {
@@ -488,10 +488,10 @@ class FeatureInputs:
 
     @cached_property
     def circuit_pit(self) -> pd.DataFrame:
+        """Per race with stops: circuit, median pit-lane time (valid stops), median stops per classified finisher."""
         return self._stateful("circuit_pit", self._build_circuit_pit)
 
     def _build_circuit_pit(self) -> pd.DataFrame:
-        """Per race with stops: circuit, median pit-lane time (valid stops), median stops per classified finisher."""
         ps = self.pit_stops[~self.pit_stops["outlier"]]
         med = ps.groupby("race_id")["time_s"].median().rename("median_pit_s")
         counts = ps.groupby(["race_id", "driver_id"]).size().rename("stops").reset_index()
@@ -539,10 +539,10 @@ class FeatureInputs:
 
     @cached_property
     def race_conditions(self) -> pd.DataFrame:
+        """Per race with lap data: wet share, condition, and track-status events (SC, VSC, red flag)."""
         return self._stateful("race_conditions", self._build_race_conditions)
 
     def _build_race_conditions(self) -> pd.DataFrame:
-        """Per race with lap data: wet share, condition, and track-status events (SC, VSC, red flag)."""
         lp = self.laps
         if not len(lp):
             return pd.DataFrame(
@@ -581,10 +581,10 @@ class FeatureInputs:
 
     @cached_property
     def lap_pace(self) -> pd.DataFrame:
+        """Per (race, driver) with clean laps: pace vs teammates (%) and fuel-corrected degradation slope."""
         return self._stateful("lap_pace", self._build_lap_pace)
 
     def _build_lap_pace(self) -> pd.DataFrame:
-        """Per (race, driver) with clean laps: pace vs teammates (%) and fuel-corrected degradation slope."""
         lp = self.laps
         cols = ["race_id", "seq", "driver_id", "pace_vs_teammate", "deg_rate"]
         if not len(lp):
