@@ -85,8 +85,10 @@ export interface ChampionshipResponse {
   constructors: { constructor_id: string; current_points: number; expected_points: number; title_probability: number }[];
 }
 
+export interface ListingRejection { code: string; field: string; message: string }
+export type ListingStatus = "verifying" | "listed" | "rejected";
 export interface ListingInfo {
-  listing_id: string; author_tenant_id: string; model_name: string; model_version: number; title: string; description: string;
+  listing_id: string; status: ListingStatus; rejection?: ListingRejection | null; author_tenant_id: string; model_name: string; model_version: number; title: string; description: string;
   template: string; task: string; algorithm: string; features: string[]; target: string; data_window: Record<string, unknown>;
   verified: boolean; verified_metrics: Metrics; verified_at: string; reported_metrics: Metrics; baseline_metrics: Metrics;
   feature_importance: Record<string, number> | null; sha256: string; created_at: string; downloads: number;

@@ -67,13 +67,29 @@ function JobProgress({ jobId, onDone }: { jobId: string; onDone: (job: JobInfo) 
   );
 }
 
+const VERIFY_POLL_MS = 2000;
+
 function ShareModal({ model, opened, onClose }: { model: ModelDetail; opened: boolean; onClose: () => void }) {
   const { client } = useApi();
   const [title, setTitle] = useState(`${model.name}: ${model.template.replace(/_/g, " ")}`);
   const [description, setDescription] = useState(`${model.algorithm} on ${model.features.length} features, ${model.task}.`);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const [listing, setListing] = useState<ListingInfo | null>(null);
+  const [listing, setListing] = useState<Pick<ListingInfo, "listing_id" | "status" | "rejection"> | null>(null);
+  useEffect(() => {
+    // publishing answers 202 "verifying": the verification backtest runs as a job; poll the listing until it is decided
+    if (!listing || listing.status !== "verifying") return;
+    let stopped = false;
+    const timer = window.setTimeout(async () => {
+      try {
+        const card = await client.card(listing.listing_id);
+        if (!stopped) setListing({ listing_id: card.listing_id, status: card.status, rejection: card.rejection ?? null });
+      } catch (err) {
+        if (!stopped) setError(err);
+      }
+    }, VERIFY_POLL_MS);
+    return () => { stopped = true; window.clearTimeout(timer); };
+  }, [client, listing]);
   const publish = async (event: React.FormEvent) => {
     event.preventDefault();
     setBusy(true);
@@ -88,7 +104,19 @@ function ShareModal({ model, opened, onClose }: { model: ModelDetail; opened: bo
   };
   return (
     <Modal opened={opened} onClose={onClose} title="Share on the marketplace" closeButtonProps={{ "aria-label": "Close" }}>
-      {listing ? (
+      {listing?.status === "verifying" ? (
+        <Stack>
+          <Alert color="blue" title="Verifying" data-testid="verifying">
+            Listing <span className="mono">{listing.listing_id}</span>: Pitwall is re-running a backtest of your model; it is listed once verified.
+          </Alert>
+          <Progress value={100} animated striped aria-label="Verification running" />
+          <ErrorAlert error={error} />
+        </Stack>
+      ) : listing?.status === "rejected" ? (
+        <Alert color="red" title="Not listed" data-testid="rejected">
+          {listing.rejection ? `${listing.rejection.field}: ${listing.rejection.message}` : "The verification rejected this model."}
+        </Alert>
+      ) : listing ? (
         <Stack>
           <Alert color="green" title="Published" data-testid="published">
             Listing <span className="mono">{listing.listing_id}</span>: Pitwall re-ran a backtest and shows its verified metrics beside yours.
