@@ -115,7 +115,7 @@ RATIO_FLOOR_BYTES = 1024 * 1024
 MAX_METADATA_BYTES = 4 * 1024 * 1024
 MAX_JSON_DEPTH = 64
 MAX_ENSEMBLE_MEMBERS = 32
-PROBE_TIMEOUT_S = 300.0
+PROBE_TIMEOUT_S = 60.0
 """How long the child process that test-loads native model files may take."""
 NATIVE_FORMATS = frozenset({"xgboost-ubj", "lightgbm-txt", "catboost-cbm"})
 """Formats parsed by C/C++ code: a crafted file can crash the process, so they are test-loaded in
@@ -533,9 +533,12 @@ def probe_artifact(path: str | Path) -> None:
             env=env,
             check=False,
         )
-    except subprocess.TimeoutExpired:
+    except subprocess.TimeoutExpired as exc:
+        partial = exc.stdout.decode("utf-8", "replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""
+        loading = [ln for ln in partial.splitlines() if ln.startswith("pitwall-probe-file: ")]
+        what = f"file {loading[-1].removeprefix('pitwall-probe-file: ')!r}" if loading else f"artifact {str(root)!r}"
         raise ArtifactIntegrityError(
-            f"artifact {str(root)!r}: loading its model files did not finish within {PROBE_TIMEOUT_S:.0f} s"
+            f"{what}: loading it did not finish within {PROBE_TIMEOUT_S:.0f} s (corrupt or crafted model file)"
         ) from None
     if proc.returncode == 0:
         _PROBED.add(digest)
