@@ -32,9 +32,6 @@ VALID_BODIES: dict[str, Any] = {
 }
 # Operations acting on another tenant's listing are sent with the other tenant's key.
 OTHER_TENANT = {"market_download", "market_fork", "market_rate"}
-# A documented 503 (a capability the lean API Lambda lacks) is printed, not failed; set False to
-# require every operation to work in the cloud.
-ALLOW_DOCUMENTED_503 = True
 # Creating operations first, destructive ones last; the rest in document order between.
 FIRST = ["health", "openapi", "start_job", "market_publish"]
 LAST = ["market_unpublish", "cancel_job", "undeploy_model", "delete_model"]
@@ -134,7 +131,7 @@ def test_every_operation_reaches_its_handler(
         "job_id": "job-missing",
         "listing_id": "listing-missing",
     }
-    failures, needs_state, unavailable = [], [], []
+    failures, needs_state = [], []
     for path, verb, op in operations:
         op_id = op["operationId"]
         documented = {int(code) for code in op["responses"]}
@@ -143,12 +140,9 @@ def test_every_operation_reaches_its_handler(
         body = VALID_BODIES.get(schema) if schema else None
         status, answer = _call(api, methods[(path, verb)], params, key, body, api_id)
         line = f"{verb} {path} ({op_id}) -> {status} {json.dumps(answer)[:200]}"
-        # the marketplace works in the cloud (verification on the model image, presigned downloads): no 503
-        tolerated_5xx = status == 503 and ALLOW_DOCUMENTED_503 and not op_id.startswith("market_")
-        if status not in documented or status == 405 or (status >= 500 and not tolerated_5xx):
+        # every operation works in the cloud: no 5xx (not even a documented 503), no 404/405 of a route
+        if status not in documented or status == 405 or status >= 500:
             failures.append(line)
-        elif status == 503:
-            unavailable.append(line)
         elif status >= 400:
             needs_state.append(line)
         if op_id == "start_job" and status == 202:
@@ -165,7 +159,6 @@ def test_every_operation_reaches_its_handler(
             if invalid not in documented or invalid < 400 or invalid >= 500:
                 failures.append(f"{verb} {path} ({op_id}) with an invalid body -> {invalid}")
     print("\nneeds state the harness does not create:\n  " + "\n  ".join(needs_state))
-    print("documented 503 (not available in the lean API Lambda):\n  " + "\n  ".join(unavailable))
     print("failures:\n  " + "\n  ".join(failures))
     if failures:
         print("handler log:\n" + api.log_tail())
