@@ -173,7 +173,7 @@ test("training wizard -> job completes -> dashboard", { timeout: 4 * LONG }, asy
 });
 
 test("a second run, then compare the two", { timeout: 4 * LONG }, async () => {
-  const job = await api(keyA, "POST", "/jobs", { template: "race_winner", name: "race_winner_v2", algorithm: "logistic", seasons: [2021, 2022, 2023], experiment: "race_winner" });
+  const job = await api(keyA, "POST", "/jobs", { template: "race_winner", name: "race_winner_v2", algorithm: "xgboost", seasons: [2021, 2022, 2023], experiment: "race_winner" });
   let status = job;
   for (let i = 0; i < 300 && !["succeeded", "failed", "cancelled"].includes(status.status); i++) {
     await new Promise((r) => setTimeout(r, 1000));
