@@ -44,12 +44,31 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     home = tmp_path / "pitwall-home"
     monkeypatch.setenv("PITWALL_HOME", str(home))
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    _track_in(home, monkeypatch)
     yield home
     launchers = sys.modules.get("pitwall.workflow.launchers")
     if launchers is not None:
         left = launchers.drain_local_launchers()
         if left:
             warnings.warn(f"waited for local job(s) left running by the test: {left}", stacklevel=1)
+
+
+def _track_in(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MLflow's variables as ``pitwall.mlflow_tracking()`` sets them for ``home``, restored after the
+    test: a test that changed one of them directly (or ran ``mlflow_tracking()`` under another home)
+    must not point the next test's tracking at its store."""
+    import pitwall
+
+    names = ("PITWALL_MLFLOW_URI", "MLFLOW_TRACKING_URI", pitwall.MLFLOW_DEFAULT_MARK, pitwall.MLFLOW_ARTIFACT_ROOT_ENV)
+    for name in names:
+        monkeypatch.delenv(name, raising=False)
+    uri = f"sqlite:///{(home / 'mlflow.db').as_posix()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv(pitwall.MLFLOW_DEFAULT_MARK, uri)
+    monkeypatch.setenv(pitwall.MLFLOW_ARTIFACT_ROOT_ENV, (home / "mlruns").as_uri())
+    fluent = sys.modules.get("mlflow.tracking._tracking_service.utils")
+    if fluent is not None and getattr(fluent, "_tracking_uri", None) is not None:
+        monkeypatch.setattr(fluent, "_tracking_uri", None)  # a test's mlflow.set_tracking_uri(...)
 
 
 @pytest.fixture(scope="session")

@@ -9,15 +9,13 @@ missing (the lead rebuilds ``pitwall/webui/static`` with ``make web``).
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.browser.test_browser_studio import CHROMIUM, DATA, ROOT, WEB, _key, _missing, _pitwall, _wait_healthy
-from tests.support.network import free_port
+from tests.browser.support import CHROMIUM, DATA, ROOT, WEB, home_env, key, missing, pitwall, served
 
 MODEL = "live_v1"
 SPEED = "150"  # Monaco's ~75 s laps in ~0.5 s: the 77 laps in under a minute
@@ -84,13 +82,12 @@ def _live_page_built() -> bool:
 
 @pytest.mark.slow
 def test_live_page_follows_a_replayed_race_in_chromium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    reason = _missing() or (None if _live_page_built() else "the built web UI has no live page yet (make web)")
+    reason = missing() or (None if _live_page_built() else "the built web UI has no live page yet (make web)")
     if reason:
         pytest.skip(reason)
     home = tmp_path / "home"
     monkeypatch.setenv("PITWALL_HOME", str(home))
-    env = {**os.environ, "PITWALL_HOME": str(home), "PITWALL_DATA": str(DATA), "PITWALL_BACKEND": "local"}
-    env["PYTHONUNBUFFERED"] = "1"
+    env = home_env(home)
     from pitwall.data.ingest import ingest_f1db, ingest_laps_csv
     from pitwall.data.store import LocalStore
     from pitwall.live.template import train_live_model
@@ -105,25 +102,18 @@ def test_live_page_follows_a_replayed_race_in_chromium(tmp_path: Path, monkeypat
     winner = results[(results["round"] == 8) & (results["position"] == 1)]["driver_id"].iloc[0]
     code = laps.loc[(laps["round"] == 8) & (laps["driver_id"] == winner), "driver_code"].iloc[0]
 
-    key = _key(env, "live-fan")
-    port = free_port()
-    log = (tmp_path / "serve.log").open("wb")
-    server = subprocess.Popen(
-        [*_pitwall(), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=ROOT, stdout=log, stderr=log
-    )
+    fan = key(env, "live-fan")
     script = tmp_path / "live.spec.mjs"
     script.write_text(SCRIPT)
     ready = tmp_path / "ready"
     replay = None
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url, server)
+    with served(env, tmp_path / "serve.log") as url:
         browser = subprocess.Popen(
             ["node", str(script)],
             env={
                 **env,
                 "BASE_URL": url,
-                "KEY": key,
+                "KEY": fan,
                 "WEB_DIR": str(WEB),
                 "CHROMIUM": CHROMIUM,
                 "READY_FILE": str(ready),
@@ -136,25 +126,25 @@ def test_live_page_follows_a_replayed_race_in_chromium(tmp_path: Path, monkeypat
             stderr=subprocess.STDOUT,
             text=True,
         )
-        for _ in range(1200):  # the page is open and waiting for the first lap
-            if ready.exists() or browser.poll() is not None:
-                break
-            time.sleep(0.1)
-        assert ready.exists(), f"the live page did not open:\n{browser.communicate(timeout=30)[0][-4000:]}"
-        replay_cmd = ["live", "replay", "2024", "8", "--model", MODEL, "--publish", "--speed", SPEED, "--jsonl"]
-        replay = subprocess.Popen(
-            [*_pitwall(), *replay_cmd], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        output, _ = browser.communicate(timeout=400)
-        print(output[-3000:])
-        assert browser.returncode == 0, f"the live page check failed:\n{output[-8000:]}"
-        assert replay.wait(timeout=120) == 0, replay.stderr.read().decode()[-2000:] if replay.stderr else ""
-    finally:
-        for proc in (replay, server):
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-        log.close()
+        try:
+            for _ in range(1200):  # the page is open and waiting for the first lap
+                if ready.exists() or browser.poll() is not None:
+                    break
+                time.sleep(0.1)
+            assert ready.exists(), f"the live page did not open:\n{browser.communicate(timeout=30)[0][-4000:]}"
+            replay_cmd = ["live", "replay", "2024", "8", "--model", MODEL, "--publish", "--speed", SPEED, "--jsonl"]
+            replay = subprocess.Popen(
+                [*pitwall(), *replay_cmd], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
+            output, _ = browser.communicate(timeout=400)
+            print(output[-3000:])
+            assert browser.returncode == 0, f"the live page check failed:\n{output[-8000:]}"
+            assert replay.wait(timeout=120) == 0, replay.stderr.read().decode()[-2000:] if replay.stderr else ""
+        finally:
+            for proc in (replay, browser):
+                if proc is not None and proc.poll() is None:
+                    proc.terminate()
+                    try:
+                        proc.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()

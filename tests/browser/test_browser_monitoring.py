@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,8 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.test_browser_studio import CHROMIUM, DATA, ROOT, WEB, _key, _missing, _pitwall, _run, _wait_healthy
-from tests.support.network import free_port
+from tests.browser.support import DATA, home_env, key, missing, pitwall, run, run_spec, served
 
 SPEC = Path(__file__).with_name("monitoring.spec.mjs")
 TENANT_A, TENANT_B = "monitor-a", "monitor-b"
@@ -75,36 +73,20 @@ def _served_captures(home: Path) -> int:
 
 @pytest.mark.slow
 def test_monitoring_page_in_chromium(tmp_path: Path) -> None:
-    reason = _missing()
+    reason = missing()
     if reason:
         pytest.skip(reason)
     home = tmp_path / "home"
-    env = {
-        **os.environ,
-        "PITWALL_HOME": str(home),
-        "PITWALL_DATA": str(DATA),
-        "PITWALL_BACKEND": "local",
-        "PYTHONUNBUFFERED": "1",
-    }
-    for name in ("PITWALL_MLFLOW_URI", "MLFLOW_TRACKING_URI", "PITWALL_CAPTURE_BUCKET", "PITWALL_MONITORING_BUCKET"):
-        env.pop(name, None)
-    _run([*_pitwall(), "ingest", "f1db", str(DATA / "f1db"), "--seasons", "2020-2024"], env)
-    _run([*_pitwall(), "ingest", "laps", str(DATA / "fastf1-laps")], env)
-    _run([*_pitwall(), "features", "build"], env)
-    key_a, key_b = _key(env, TENANT_A), _key(env, TENANT_B)
+    env = home_env(home)
+    run([*pitwall(), "ingest", "f1db", str(DATA / "f1db"), "--seasons", "2020-2024"], env)
+    run([*pitwall(), "ingest", "laps", str(DATA / "fastf1-laps")], env)
+    run([*pitwall(), "features", "build"], env)
+    key_a, key_b = key(env, TENANT_A), key(env, TENANT_B)
     train = ["train", "race_winner", "--seasons", "2021-2023", "--algorithm", "logistic", "--name", MODEL]
-    _run([*_pitwall(), *train, "--tenant", TENANT_A], env)
-    _run([*_pitwall(), "deploy", MODEL, "--capture", "100", "--tenant", TENANT_A], env)
-
-    port = free_port()
-    log = (tmp_path / "serve.log").open("wb")
-    server = subprocess.Popen(
-        [*_pitwall(), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=ROOT, stdout=log, stderr=log
-    )
+    run([*pitwall(), *train, "--tenant", TENANT_A], env)
+    run([*pitwall(), "deploy", MODEL, "--capture", "100", "--tenant", TENANT_A], env)
     shots = Path(os.environ.get("PITWALL_SCREENSHOTS") or tempfile.mkdtemp(prefix="pitwall-monitoring-shots-"))
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url, server)
+    with served(env, tmp_path / "serve.log") as url:
         for rnd in SERVED_ROUNDS:
             assert _predict(url, key_a, f"2024-{rnd:02d}")["predictions"]
         for _ in range(120):  # the server's capture writer batches for about a second
@@ -113,34 +95,19 @@ def test_monitoring_page_in_chromium(tmp_path: Path) -> None:
             time.sleep(0.5)
         assert _served_captures(home) >= 1, "the served predictions were not captured"
         rounds = [str(r) for r in [*SERVED_ROUNDS, LIVE_ROUND]]
-        job = _run([sys.executable, "-c", JOB, TENANT_A, MODEL, str(LIVE_ROUND), *rounds], env)
+        job = run([sys.executable, "-c", JOB, TENANT_A, MODEL, str(LIVE_ROUND), *rounds], env)
         print("monitoring job:", job.strip())
-        done = subprocess.run(
-            ["node", "--test", "--test-concurrency=1", "--test-reporter=spec", str(SPEC)],
-            env={
-                **env,
-                "BASE_URL": url,
-                "KEY_A": key_a,
-                "KEY_B": key_b,
-                "MODEL": MODEL,
-                "LIVE_RACE": f"2024-{LIVE_ROUND:02d}",
-                "RECONSTRUCTED_RACE": f"2024-{SERVED_ROUNDS[0]:02d}",
-                "SHOT_DIR": str(shots),
-                "WEB_DIR": str(WEB),
-                "CHROMIUM": CHROMIUM,
-            },
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=600,
+        done = run_spec(
+            SPEC,
+            env,
+            BASE_URL=url,
+            KEY_A=key_a,
+            KEY_B=key_b,
+            MODEL=MODEL,
+            LIVE_RACE=f"2024-{LIVE_ROUND:02d}",
+            RECONSTRUCTED_RACE=f"2024-{SERVED_ROUNDS[0]:02d}",
+            SHOT_DIR=str(shots),
         )
-        print(f"screenshots: {shots}")
-        assert done.returncode == 0, f"browser suite failed:\n{done.stdout[-12000:]}\n{done.stderr[-4000:]}"
-        assert len(list(shots.glob("*-390.png"))) >= 2, "a screenshot of the monitoring page at 390 px"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+    print(f"screenshots: {shots}")
+    assert done.returncode == 0, f"browser suite failed:\n{done.stdout[-12000:]}\n{done.stderr[-4000:]}"
+    assert len(list(shots.glob("*-390.png"))) >= 2, "a screenshot of the monitoring page at 390 px"
