@@ -86,7 +86,10 @@ def _local_store(uri: str) -> bool:
     return scheme not in ("http", "https", "arn", "databricks", "databricks-uc")
 
 
-_CLIENTS: dict[str, tuple[tuple[int, int] | None, Any]] = {}
+_CLIENTS: dict[str, tuple[tuple[int, int] | None, Any, int | None]] = {}
+"""URI -> (the SQLite file's device and inode, the client, an open descriptor of that file). The
+descriptor pins the inode: while it is open no new file at the path can be given the same
+number, so a changed (device, inode) always means a replaced file."""
 
 
 def _sqlite_file(uri: str) -> Path | None:
@@ -142,6 +145,8 @@ def _client() -> Any:
         return cached[1]
     from mlflow.tracking import MlflowClient
 
+    if cached is not None and cached[2] is not None:
+        os.close(cached[2])
     if db is not None:
         _forget_engines(uri)
         db.parent.mkdir(parents=True, exist_ok=True)
@@ -151,7 +156,8 @@ def _client() -> Any:
     if db is not None:
         client.search_experiments(max_results=1)  # opens (creates) the database file now
         _restrict(db)
-    _CLIENTS[uri] = (_file_identity(db), client)
+    pin = os.open(db, os.O_RDONLY) if db is not None else None
+    _CLIENTS[uri] = (_file_identity(db), client, pin)
     return client
 
 
