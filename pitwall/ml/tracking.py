@@ -86,6 +86,7 @@ def _local_store(uri: str) -> bool:
     return scheme not in ("http", "https", "arn", "databricks", "databricks-uc")
 
 
+MAX_CACHED_CLIENTS = 8  # tracking URIs kept open at once (a process normally uses one)
 _CLIENTS: dict[str, tuple[tuple[int, int] | None, Any, int | None]] = {}
 """URI -> (the SQLite file's device and inode, the client, an open descriptor of that file). The
 descriptor pins the inode: while it is open no new file at the path can be given the same
@@ -158,6 +159,12 @@ def _client() -> Any:
         _restrict(db)
     pin = os.open(db, os.O_RDONLY) if db is not None else None
     _CLIENTS[uri] = (_file_identity(db), client, pin)
+    while len(_CLIENTS) > MAX_CACHED_CLIENTS:  # the least recently created: its descriptor and engines go
+        old_uri = next(iter(_CLIENTS))
+        _, _, old_pin = _CLIENTS.pop(old_uri)
+        if old_pin is not None:
+            os.close(old_pin)
+            _forget_engines(old_uri)
     return client
 
 
