@@ -97,68 +97,103 @@ class Step:
         return f"$.{self.result_key}" if self.result_key else None
 
 
+LAMBDA_RETRY = (RetryPolicy(LAMBDA_THROTTLING_ERRORS, interval_seconds=2, max_attempts=3, backoff_rate=2.0),)
+SAGEMAKER_RETRY = (RetryPolicy(SAGEMAKER_THROTTLING_ERRORS, interval_seconds=10, max_attempts=3, backoff_rate=2.0),)
+
+
+def task(
+    name: str,
+    doc: str,
+    *,
+    implementation: str,
+    result_key: str,
+    next: str,
+    failure_handler: str,
+    resource: TaskResource = "lambda",
+) -> Step:
+    """A task state: retried on its resource's throttling errors, any other error caught to
+    ``failure_handler`` (stored under ``$.error``)."""
+    return Step(
+        name=name,
+        kind="task",
+        doc=doc,
+        implementation=implementation,
+        resource=resource,
+        result_key=result_key,
+        next=next,
+        retry=SAGEMAKER_RETRY if resource == "sagemaker_training" else LAMBDA_RETRY,
+        catch=(CatchPolicy(next=failure_handler),),
+    )
+
+
+def failure_path(
+    handler: str, failed: str, *, doc: str, implementation: str, failed_doc: str, error: str, cause: str
+) -> tuple[Step, Step]:
+    """The failure handler (a Lambda task every other task is caught to) and the fail state it ends in.
+
+    The handler's own error is stored under ``$.failure_error`` and still ends in ``failed``, so a
+    workflow whose failure could not be recorded still fails with ``error``."""
+    return (
+        Step(
+            name=handler,
+            kind="task",
+            doc=doc,
+            implementation=implementation,
+            resource="lambda",
+            result_key="failure",
+            next=failed,
+            retry=LAMBDA_RETRY,
+            catch=(CatchPolicy(next=failed, result_path="$.failure_error"),),
+        ),
+        Step(name=failed, kind="fail", doc=failed_doc, error=error, cause=cause),
+    )
+
+
 FAILURE_HANDLER = "ReleaseQuotaAndRecordFailure"
 FAILED = "WorkflowFailed"
 SUCCEEDED = "WorkflowSucceeded"
 
-_LAMBDA_RETRY = (RetryPolicy(LAMBDA_THROTTLING_ERRORS, interval_seconds=2, max_attempts=3, backoff_rate=2.0),)
-_TO_FAILURE = (CatchPolicy(next=FAILURE_HANDLER),)
-
 WORKFLOW: tuple[Step, ...] = (
-    Step(
-        name="ValidateAndReserveQuota",
-        kind="task",
-        doc="Check the queued job, its daily training-jobs reservation and the tier's limits.",
+    task(
+        "ValidateAndReserveQuota",
+        "Check the queued job, its daily training-jobs reservation and the tier's limits.",
         implementation="validate_and_reserve_quota",
-        resource="lambda",
         result_key="job",
         next="BuildFeatures",
-        retry=_LAMBDA_RETRY,
-        catch=_TO_FAILURE,
+        failure_handler=FAILURE_HANDLER,
     ),
-    Step(
-        name="BuildFeatures",
-        kind="task",
-        doc="Find the template's training table for the seasons, check its size, start the job.",
+    task(
+        "BuildFeatures",
+        "Find the template's training table for the seasons, check its size, start the job.",
         implementation="build_features",
-        resource="lambda",
         result_key="features",
         next="TrainModel",
-        retry=_LAMBDA_RETRY,
-        catch=_TO_FAILURE,
+        failure_handler=FAILURE_HANDLER,
     ),
-    Step(
-        name="TrainModel",
-        kind="task",
-        doc="Train (and tune) the challenger: a SageMaker training job in the cloud, in-process locally.",
+    task(
+        "TrainModel",
+        "Train (and tune) the challenger: a SageMaker training job in the cloud, in-process locally.",
         implementation="train_model",
         resource="sagemaker_training",
         result_key="training",
         next="EvaluateChallenger",
-        retry=(RetryPolicy(SAGEMAKER_THROTTLING_ERRORS, interval_seconds=10, max_attempts=3, backoff_rate=2.0),),
-        catch=_TO_FAILURE,
+        failure_handler=FAILURE_HANDLER,
     ),
-    Step(
-        name="EvaluateChallenger",
-        kind="task",
-        doc="Compare the challenger's held-out metric with the deployed champion's.",
+    task(
+        "EvaluateChallenger",
+        "Compare the challenger's held-out metric with the deployed champion's.",
         implementation="evaluate_challenger",
-        resource="lambda",
         result_key="evaluation",
         next="RegisterModel",
-        retry=_LAMBDA_RETRY,
-        catch=_TO_FAILURE,
+        failure_handler=FAILURE_HANDLER,
     ),
-    Step(
-        name="RegisterModel",
-        kind="task",
-        doc="Register the artifact as a new model version; finish the job unless a deployment follows.",
+    task(
+        "RegisterModel",
+        "Register the artifact as a new model version; finish the job unless a deployment follows.",
         implementation="register_model",
-        resource="lambda",
         result_key="registration",
         next="ShouldDeploy",
-        retry=_LAMBDA_RETRY,
-        catch=_TO_FAILURE,
+        failure_handler=FAILURE_HANDLER,
     ),
     Step(
         name="ShouldDeploy",
@@ -175,34 +210,21 @@ WORKFLOW: tuple[Step, ...] = (
         ),
         default=SUCCEEDED,
     ),
-    Step(
-        name="DeployModel",
-        kind="task",
-        doc="Mark the version deployed and point the model's endpoint at it (serverless Free, instances Pro).",
+    task(
+        "DeployModel",
+        "Mark the version deployed and point the model's endpoint at it (serverless Free, instances Pro).",
         implementation="deploy_model",
-        resource="lambda",
         result_key="deployment",
         next=SUCCEEDED,
-        retry=_LAMBDA_RETRY,
-        catch=_TO_FAILURE,
+        failure_handler=FAILURE_HANDLER,
     ),
     Step(name=SUCCEEDED, kind="succeed", doc="The model is trained, registered and (if asked) deployed."),
-    Step(
-        name=FAILURE_HANDLER,
-        kind="task",
+    *failure_path(
+        FAILURE_HANDLER,
+        FAILED,
         doc="Record the job as failed; its training-jobs unit is given back if it never started running.",
         implementation="release_quota_and_record_failure",
-        resource="lambda",
-        result_key="failure",
-        next=FAILED,
-        retry=_LAMBDA_RETRY,
-        # If recording the failure itself fails, still end in the failure state.
-        catch=(CatchPolicy(next=FAILED, result_path="$.failure_error"),),
-    ),
-    Step(
-        name=FAILED,
-        kind="fail",
-        doc="The training job failed; the job record holds the error.",
+        failed_doc="The training job failed; the job record holds the error.",
         error="TrainingWorkflowFailed",
         cause="A workflow step failed; see the job record for the error.",
     ),

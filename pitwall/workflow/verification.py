@@ -35,15 +35,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Protocol
 
-from pitwall.workflow.definition import (
-    ALL_ERRORS,
-    LAMBDA_THROTTLING_ERRORS,
-    SAGEMAKER_THROTTLING_ERRORS,
-    CatchPolicy,
-    RetryPolicy,
-    Step,
-    validate_definition,
-)
+from pitwall.workflow.definition import Step, failure_path, task, validate_definition
 from pitwall.workflow.errors import StepFailed
 
 log = logging.getLogger(__name__)
@@ -60,70 +52,47 @@ FAILURE_HANDLER = "RecordRejection"
 SUCCEEDED = "VerificationSucceeded"
 FAILED = "VerificationFailed"
 
-_LAMBDA_RETRY = (RetryPolicy(LAMBDA_THROTTLING_ERRORS, interval_seconds=2, max_attempts=3, backoff_rate=2.0),)
-_TO_FAILURE = (CatchPolicy(next=FAILURE_HANDLER, errors=(ALL_ERRORS,)),)
-
 VERIFICATION_WORKFLOW: tuple[Step, ...] = (
-    Step(
-        name="PrepareVerification",
-        kind="task",
-        doc="Check the listing is verifying; name the verification job, its image, instance and inputs.",
+    task(
+        "PrepareVerification",
+        "Check the listing is verifying; name the verification job, its image, instance and inputs.",
         implementation="prepare_verification",
-        resource="lambda",
         result_key="job",
         next="SelectVerificationData",
-        retry=_LAMBDA_RETRY,
-        catch=_TO_FAILURE,
+        failure_handler=FAILURE_HANDLER,
     ),
-    Step(
-        name="SelectVerificationData",
-        kind="task",
-        doc="Select the lake the standard backtest reads (every stored season).",
+    task(
+        "SelectVerificationData",
+        "Select the lake the standard backtest reads (every stored season).",
         implementation="select_verification_data",
-        resource="lambda",
         result_key="features",
         next="VerifyModel",
-        retry=_LAMBDA_RETRY,
-        catch=_TO_FAILURE,
+        failure_handler=FAILURE_HANDLER,
     ),
-    Step(
-        name="VerifyModel",
-        kind="task",
-        doc="Check the artifact and run the standard backtest on the model image (in process locally).",
+    task(
+        "VerifyModel",
+        "Check the artifact and run the standard backtest on the model image (in process locally).",
         implementation="verify_model",
         resource="sagemaker_training",
         result_key="training",
         next="RecordVerification",
-        retry=(RetryPolicy(SAGEMAKER_THROTTLING_ERRORS, interval_seconds=10, max_attempts=3, backoff_rate=2.0),),
-        catch=_TO_FAILURE,
+        failure_handler=FAILURE_HANDLER,
     ),
-    Step(
-        name="RecordVerification",
-        kind="task",
-        doc="List the listing with its verified metrics, or reject it with the check's reason.",
+    task(
+        "RecordVerification",
+        "List the listing with its verified metrics, or reject it with the check's reason.",
         implementation="record_verification",
-        resource="lambda",
         result_key="verification",
         next=SUCCEEDED,
-        retry=_LAMBDA_RETRY,
-        catch=_TO_FAILURE,
+        failure_handler=FAILURE_HANDLER,
     ),
     Step(name=SUCCEEDED, kind="succeed", doc="The listing is listed or rejected with the check's reason."),
-    Step(
-        name=FAILURE_HANDLER,
-        kind="task",
+    *failure_path(
+        FAILURE_HANDLER,
+        FAILED,
         doc="Reject the listing with the error that stopped its verification.",
         implementation="record_rejection",
-        resource="lambda",
-        result_key="failure",
-        next=FAILED,
-        retry=_LAMBDA_RETRY,
-        catch=(CatchPolicy(next=FAILED, result_path="$.failure_error"),),
-    ),
-    Step(
-        name=FAILED,
-        kind="fail",
-        doc="The verification could not run; the listing is rejected with the error.",
+        failed_doc="The verification could not run; the listing is rejected with the error.",
         error="VerificationWorkflowFailed",
         cause="A verification step failed; see the listing's rejection.",
     ),
