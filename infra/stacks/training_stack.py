@@ -17,7 +17,8 @@ lets the API Lambda start it (``PITWALL_VERIFICATION_STATE_MACHINE_ARN``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
@@ -44,6 +45,7 @@ from infra.config import StageConfig
 from infra.python_lambda import python_function, workflow_code
 from infra.stacks.serving_stack import TRAINING_OUTPUT_PREFIX, ServingStack, grant_sagemaker_logs
 from infra.stacks.tracking_stack import TrackingStack
+from pitwall.platform.dynamo_tables import MARKETPLACE, TableSpec
 from pitwall.workflow import verification
 from pitwall.workflow.definition import START_AT, WORKFLOW, Step
 from pitwall.workflow.steps import HYPERPARAMETER_NAMES
@@ -54,6 +56,40 @@ STATE_MACHINE_TIMEOUT = cdk.Duration.hours(10)  # longer than the longest tier r
 VERIFICATION_TIMEOUT = cdk.Duration.hours(2)  # the verification job's max runtime is 1 h
 VERIFICATION_TABLES = {"prepare_verification": False, "select_verification_data": False, "record_verification": True}
 """Marketplace-table access of the verification steps (write where True); RecordRejection writes too."""
+
+
+@dataclass(frozen=True)
+class WorkflowLambdas:
+    """What differs between the Lambdas of the training and the verification workflows."""
+
+    handler_module: str  # functions/workflow/<handler_module>.py
+    title: str  # the functions' descriptions start with it
+    chooses_image: str  # the task that names the job's image (gets the image variables)
+    selects_data: str  # the task that lists the lake and writes the channel's manifest
+    reads_outputs: frozenset[str]  # the tasks that read the training jobs' outputs
+    tables: Callable[[str], dict[TableSpec, bool]]  # implementation -> tables (write where True)
+
+
+def _verification_tables(implementation: str) -> dict[TableSpec, bool]:
+    return {MARKETPLACE: VERIFICATION_TABLES.get(implementation, True)}
+
+
+TRAINING_LAMBDAS = WorkflowLambdas(
+    handler_module="workflow_steps",
+    title="Training workflow",
+    chooses_image="validate_and_reserve_quota",
+    selects_data="build_features",
+    reads_outputs=frozenset({"evaluate_challenger", "register_model"}),
+    tables=STEP_TABLES.__getitem__,
+)
+VERIFICATION_LAMBDAS = WorkflowLambdas(
+    handler_module="workflow_verification",
+    title="Marketplace verification",
+    chooses_image="prepare_verification",
+    selects_data="select_verification_data",
+    reads_outputs=frozenset({"record_verification"}),
+    tables=_verification_tables,
+)
 
 
 class PrefixLocation(tasks.S3Location):
@@ -125,87 +161,57 @@ class TrainingStack(cdk.Stack):
         }
         for step in WORKFLOW:
             if step.resource == "lambda" and step.implementation not in self.step_functions:
-                self.step_functions[step.implementation] = self._step_function(step)
-
-        log_group = logs.LogGroup(
-            self,
-            "TrainingWorkflowLogs",
-            retention=logs.RetentionDays.THREE_MONTHS,
-            removal_policy=config.removal_policy,
+                self.step_functions[step.implementation] = self._step_function(step, TRAINING_LAMBDAS)
+        self.state_machine = self._state_machine(
+            "Training", config.name("training"), WORKFLOW, START_AT, timeout=STATE_MACHINE_TIMEOUT
         )
-        self.state_machine = sfn.StateMachine(
-            self,
-            "TrainingWorkflow",
-            state_machine_name=config.name("training"),
-            definition_body=sfn.DefinitionBody.from_chainable(self._states(WORKFLOW)[START_AT]),
-            timeout=STATE_MACHINE_TIMEOUT,
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-        )
-        cdk.CfnOutput(self, "TrainingStateMachineArn", value=self.state_machine.state_machine_arn)
 
         for step in verification.VERIFICATION_WORKFLOW:
             if step.resource == "lambda" and step.implementation not in self.step_functions:
-                self.step_functions[step.implementation] = self._verification_function(step)
-        verification_logs = logs.LogGroup(
-            self,
-            "VerificationWorkflowLogs",
-            retention=logs.RetentionDays.THREE_MONTHS,
-            removal_policy=config.removal_policy,
-        )
-        self.verification_state_machine = sfn.StateMachine(
-            self,
-            "VerificationWorkflow",
-            state_machine_name=config.name("verification"),
-            definition_body=sfn.DefinitionBody.from_chainable(
-                self._states(verification.VERIFICATION_WORKFLOW)[verification.START_AT]
-            ),
+                self.step_functions[step.implementation] = self._step_function(step, VERIFICATION_LAMBDAS)
+        self.verification_state_machine = self._state_machine(
+            "Verification",
+            config.name("verification"),
+            verification.VERIFICATION_WORKFLOW,
+            verification.START_AT,
             timeout=VERIFICATION_TIMEOUT,
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=verification_logs, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
-        cdk.CfnOutput(self, "VerificationStateMachineArn", value=self.verification_state_machine.state_machine_arn)
 
     def connect_api(self, api_function: lambda_.Function) -> None:
         """Let the API Lambda start verification executions (marketplace publish answers 202)."""
         api_function.add_environment(verification.STATE_MACHINE_ENV, self.verification_state_machine.state_machine_arn)
         self.verification_state_machine.grant_start_execution(api_function)
 
-    def _verification_function(self, step: Step) -> lambda_.Function:
-        from pitwall.platform.dynamo_tables import MARKETPLACE
-
-        assert step.implementation is not None
-        environment = table_environment(self.config)
-        if step.implementation == "prepare_verification":
-            environment.update(self.training_image_environment)
-        if step.implementation == "select_verification_data":
-            environment.update(store_environment(self.config))
-            environment["PITWALL_FEATURES_BUCKET"] = self.features_bucket_name
-        function = python_function(
+    def _state_machine(
+        self, title: str, name: str, workflow: tuple[Step, ...], start_at: str, *, timeout: cdk.Duration
+    ) -> sfn.StateMachine:
+        """``<title>Workflow``: the state machine of ``workflow``, its log group and its ARN output."""
+        log_group = logs.LogGroup(
             self,
-            f"{step.name}Function",
-            config=self.config,
-            code=workflow_code(),
-            handler=f"workflow_verification.{step.implementation}",
-            description=f"Marketplace verification {step.name}: {step.doc}"[:256],
-            environment=environment,
-            timeout=cdk.Duration.minutes(2),
+            f"{title}WorkflowLogs",
+            retention=logs.RetentionDays.THREE_MONTHS,
+            removal_policy=self.config.removal_policy,
         )
-        if step.implementation == "select_verification_data":
-            grant_s3(function, self, self.config, RAW, prefix=f"{LAKE_PREFIX}/", list_objects=True)
-            grant_s3(function, self, self.config, FEATURES, prefix=MANIFESTS_PREFIX, write=True)
-        if step.implementation == "record_verification":
-            grant_s3(function, self, self.config, MODELS_BUCKET, prefix=TRAINING_OUTPUT_PREFIX, read=True)
-        grant_tables(function, self, self.config, {MARKETPLACE: VERIFICATION_TABLES.get(step.implementation, True)})
-        return function
+        machine = sfn.StateMachine(
+            self,
+            f"{title}Workflow",
+            state_machine_name=name,
+            definition_body=sfn.DefinitionBody.from_chainable(self._states(workflow)[start_at]),
+            timeout=timeout,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+        )
+        cdk.CfnOutput(self, f"{title}StateMachineArn", value=machine.state_machine_arn)
+        return machine
 
-    def _step_function(self, step: Step) -> lambda_.Function:
+    def _step_function(self, step: Step, lambdas: WorkflowLambdas) -> lambda_.Function:
+        """The Lambda of one task of a workflow, with exactly the access ``lambdas`` gives that task."""
         assert step.implementation is not None
-        tables = STEP_TABLES[step.implementation]
+        implementation = step.implementation
         environment = table_environment(self.config)
-        if step.implementation == "validate_and_reserve_quota":
+        if implementation == lambdas.chooses_image:
             environment.update(self.training_image_environment)  # the job's image follows its instance
-        if step.implementation == "build_features":
+        if implementation == lambdas.selects_data:
             environment.update(store_environment(self.config))
             environment["PITWALL_FEATURES_BUCKET"] = self.features_bucket_name
         function = python_function(
@@ -213,17 +219,17 @@ class TrainingStack(cdk.Stack):
             f"{step.name}Function",
             config=self.config,
             code=workflow_code(),
-            handler=f"workflow_steps.{step.implementation}",
-            description=f"Training workflow {step.name}: {step.doc}"[:256],
+            handler=f"{lambdas.handler_module}.{implementation}",
+            description=f"{lambdas.title} {step.name}: {step.doc}"[:256],
             environment=environment,
             timeout=cdk.Duration.minutes(2),
         )
-        if step.implementation == "build_features":
+        if implementation == lambdas.selects_data:
             grant_s3(function, self, self.config, RAW, prefix=f"{LAKE_PREFIX}/", list_objects=True)
             grant_s3(function, self, self.config, FEATURES, prefix=MANIFESTS_PREFIX, write=True)
-        if step.implementation in ("evaluate_challenger", "register_model"):
+        if implementation in lambdas.reads_outputs:
             grant_s3(function, self, self.config, MODELS_BUCKET, prefix=TRAINING_OUTPUT_PREFIX, read=True)
-        grant_tables(function, self, self.config, tables)
+        grant_tables(function, self, self.config, lambdas.tables(implementation))
         return function
 
     def _states(self, workflow: tuple[Step, ...]) -> dict[str, sfn.State]:
