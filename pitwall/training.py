@@ -177,17 +177,27 @@ def train_template(
     store: Store | None = None,
     job_id: str | None = None,
     experiment: str | None = None,
+    auto_features: Any = None,
 ) -> TrainingResult:
     """Train ``template`` and return the model, its out-of-sample metrics and the baselines'
-    (on the latest season of the window, or its last ``holdout_races`` races when given)."""
+    (on the latest season of the window, or its last ``holdout_races`` races when given).
+
+    ``auto_features``: generated inputs (``pitwall.features.auto``; ``{"base": [...], "lags":
+    [...], "windows": [...], "relative": [...]}`` or a list of base columns) added to the
+    features, stored in the model's metadata (``model.auto_features``) and rebuilt the same way
+    at prediction time (``pitwall.templates.predict.template_frame``)."""
+    from pitwall.templates.predict import template_frame
+
     spec = get_template(template)
     task = f"train {name or spec.name}"
     report_progress(task, 0, 4, "building the training rows")
     store = store or get_store()
     fs = FeatureStore(store)
     season_list = resolve_seasons(store, spec, seasons)
-    data = _only(spec, _labelled(spec, spec.frame(fs, season_list)), circuits=circuits, drivers=drivers, teams=teams)
-    builder = _builder(spec, features)
+    auto = _auto_features(auto_features)
+    frame = template_frame(spec, fs, season_list, auto)
+    data = _only(spec, _labelled(spec, frame), circuits=circuits, drivers=drivers, teams=teams)
+    builder = _builder(spec, with_auto_features(features or spec.features, auto))
     algorithm = algorithm or spec.default_algorithm
     train_kwargs: dict[str, Any] = dict(
         algorithm=algorithm,
@@ -202,11 +212,13 @@ def train_template(
     train_idx, test_idx, evaluated_on = evaluation_split(data, holdout_races)
     report_progress(task, 1, 4, f"evaluating on {evaluated_on}")
     holdout_model = _fit_with_calibration(spec, builder, data.iloc[train_idx], train_kwargs)
+    holdout_model.auto_features = auto.to_dict() if auto else None
     test = data.iloc[test_idx]
     evaluation = holdout_model.evaluate(test, record=False)
     baseline = baseline_summary(spec, builder.spec, test)
     report_progress(task, 2, 4, f"fitting on {len(season_list)} season(s)")
     model = _fit_with_calibration(spec, builder, data, train_kwargs)
+    model.auto_features = auto.to_dict() if auto else None
     report_progress(task, 3, 4, "saving, registering, tracking")
     # test_* = the out-of-sample evaluation (what champion/challenger comparisons read)
     model.metrics.update({f"test_{k}": v for k, v in evaluation.metrics.items() if k not in ("n_races", "k")})
@@ -257,12 +269,30 @@ def train_template(
                 "auto_tune": auto_tune,
                 "seed": seed,
                 **{k: list(v) for k, v in (("circuits", circuits), ("drivers", drivers), ("teams", teams)) if v},
+                **({"auto_features": auto.to_dict()} if auto else {}),
                 **model.params,
             },
             job_id=job_id,
         )
     report_progress(task, 4, 4, "done")
     return result
+
+
+def _auto_features(value: Any) -> Any:
+    """``pitwall.features.auto.AutoFeatures`` of a request's ``auto_features`` (None when not set)."""
+    if not value:
+        return None
+    from pitwall.features.auto import auto_features_from
+
+    return auto_features_from(value)
+
+
+def with_auto_features(features: Sequence[str], auto: Any) -> list[str]:
+    """``features`` plus every column ``auto`` generates that is not already among them."""
+    out = list(features)
+    if auto is not None:
+        out += [n for n in auto.names if n not in out]
+    return out
 
 
 ROW_FILTERS = {"circuits": "circuit_id", "drivers": "driver_id", "teams": "constructor_id"}
@@ -427,6 +457,7 @@ def backtest_template(
     n_boot: int = 2000,
     store: Store | None = None,
     refit_every: int = 1,
+    auto_features: Any = None,
 ) -> BacktestReport:
     """Walk-forward backtest of ``season``: each race is predicted by a model that saw only
     races before it (``expanding``) or only seasons before it (``season_start``), trained on
@@ -437,8 +468,10 @@ def backtest_template(
     refit). Every baseline of the template is scored on the same rows and compared with a
     paired bootstrap over races (``report.comparisons``, ``report.verdict(metric)``).
     ``refit_every=k`` retrains before every k-th race only (faster; each race is still predicted
-    by a model that saw only earlier races)."""
+    by a model that saw only earlier races). ``auto_features`` adds generated inputs as in
+    ``train_template``."""
     from pitwall.ml.backtest import walk_forward
+    from pitwall.templates.predict import template_frame
 
     spec = get_template(template)
     store = store or get_store()
@@ -450,8 +483,11 @@ def backtest_template(
         raise ValidationFailed("train_until: must be before the backtested season", field="train_until")
     start = first_season if first_season is not None else max(have[0], train_until - DEFAULT_TRAIN_SEASONS + 1)
     seasons = [s for s in have if start <= s <= train_until] + [season]
-    data = _labelled(spec, spec.frame(FeatureStore(store), seasons))
+    auto = _auto_features(auto_features)
+    data = _labelled(spec, template_frame(spec, FeatureStore(store), seasons, auto))
     mode = mode or spec.backtest_mode
+    if auto is not None:
+        features = with_auto_features(features or spec.features, auto)
     model = fit or template_fit(
         spec, features=features, algorithm=algorithm, params=params, seed=seed, calibrate=calibrate
     )
@@ -538,8 +574,11 @@ def evaluate_registered(
     record = get_model(tenant_id, name, version)
     spec = get_template(record.template)
     store = store or get_store()
-    data = _labelled(spec, spec.frame(FeatureStore(store), resolve_seasons(store, spec, seasons)))
+    from pitwall.templates.predict import template_frame
+
     model = load_model(record.artifact_uri)
+    frame = template_frame(spec, FeatureStore(store), resolve_seasons(store, spec, seasons), model.auto_features)
+    data = _labelled(spec, frame)
     result = model.evaluate(data, record=False)
     return {"model": _clean(result.metrics), "baseline": _clean(baseline_summary(spec, model.spec, data))}
 

@@ -23,15 +23,19 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from pitwall import auto_feature_rules as rules
+from pitwall.auto_feature_rules import MAX_LAG, MAX_WINDOW, RELATIVE
 from pitwall.features.errors import FeatureInputError
-from pitwall.features.spec import FEATURES, KEY, KNOWN_AT, POST_RACE
+from pitwall.features.spec import FEATURES, KEY, KNOWN_AT, POST_RACE, known_by
 from pitwall.features.targets import TARGET_COLUMNS
 
-RELATIVE = ("teammate", "field")
+__all__ = ["MAX_LAG", "MAX_WINDOW", "RELATIVE", "AutoFeatures", "add_auto_features", "auto_features_from"]
+
 BEFORE_THE_WEEKEND = "pre_practice"
 TARGETS_KNOWN_BEFORE_THE_RACE = {"quali_position": "pre_race", "grid_position": "pre_race"}  # set on Saturday
-MAX_LAG = 10
-MAX_WINDOW = 20
+HISTORY_SEASONS = 2
+"""Seasons before the first requested one read so that lags and previous-race means of its first
+races are filled (at most ``MAX_WINDOW`` = 20 races back: two seasons always hold them)."""
 
 
 @dataclass(frozen=True)
@@ -39,22 +43,24 @@ class AutoFeatures:
     """Which transforms of which base columns to generate (see the module doc)."""
 
     base: tuple[str, ...]
-    lags: tuple[int, ...] = (1,)
-    windows: tuple[int, ...] = (3,)
+    lags: tuple[int, ...] = rules.DEFAULT_LAGS
+    windows: tuple[int, ...] = rules.DEFAULT_WINDOWS
     relative: tuple[str, ...] = RELATIVE
 
     def __post_init__(self) -> None:
-        if isinstance(self.base, str) or not self.base:
-            raise FeatureInputError("base: give a non-empty list of column names", field="base")
-        for name, values, top in (("lags", self.lags, MAX_LAG), ("windows", self.windows, MAX_WINDOW)):
-            for v in values:
-                if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= top:
-                    raise FeatureInputError(f"{name}: {v!r} is not an integer from 1 to {top}", field=name)
-        unknown = [r for r in self.relative if r not in RELATIVE]
-        if unknown:
-            raise FeatureInputError(
-                f"relative: {', '.join(map(repr, unknown))} not one of {', '.join(RELATIVE)}", field="relative"
-            )
+        found = rules.problems(self.base, self.lags, self.windows, self.relative)
+        if found:
+            key, message = found[0]
+            raise FeatureInputError(f"{key}: {message}", field=key)
+
+    def to_dict(self) -> dict[str, list]:
+        """The JSON form (what a model's metadata and a training request hold)."""
+        return {k: list(getattr(self, k)) for k in rules.KEYS}
+
+    @property
+    def names(self) -> list[str]:
+        """The generated column names, in order."""
+        return auto_feature_names(self)
 
 
 def base_known_at(column: str, known_at: Mapping[str, str] | None = None) -> str:
@@ -75,9 +81,16 @@ def base_known_at(column: str, known_at: Mapping[str, str] | None = None) -> str
 
 
 def add_auto_features(
-    df: pd.DataFrame, config: AutoFeatures, *, known_at: Mapping[str, str] | None = None
+    df: pd.DataFrame,
+    config: AutoFeatures,
+    *,
+    known_at: Mapping[str, str] | None = None,
+    point: str | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
-    """``df`` with the generated columns added, and each generated column's ``known_at``."""
+    """``df`` with the generated columns added, and each generated column's ``known_at``.
+
+    ``point``: the prediction moment of the rows (a template's ``moment``); team-mate and field
+    differences of a base not known by then are refused (they would read this race's value)."""
     needed = ["season", "round", "race_id", "driver_id"]
     if "teammate" in config.relative:
         needed.append("constructor_id")
@@ -108,6 +121,13 @@ def add_auto_features(
                 "would use the outcome (lags and previous-race means of it are fine)",
                 field="relative",
             )
+        if config.relative and point is not None and not known_by(when, point):
+            raise FeatureInputError(
+                f"relative: {base!r} is known from {when}, after the prediction moment {point}; its "
+                "team-mate / field differences would read this race's value (lags and previous-race "
+                "means of it are fine)",
+                field="relative",
+            )
         if "teammate" in config.relative:
             keys = [out["race_id"], out["constructor_id"]]
             total = values.groupby(keys, sort=False, observed=True).transform("sum")
@@ -126,21 +146,21 @@ def add_auto_features(
 
 def auto_feature_names(config: AutoFeatures) -> list[str]:
     """The names ``add_auto_features`` generates for ``config``, in order."""
-    names: list[str] = []
-    for base in config.base:
-        names += [f"{base}_lag{k}" for k in config.lags]
-        names += [f"{base}_prev{n}_mean" for n in config.windows]
-        names += [f"{base}_vs_{r}" for r in config.relative]
-    return names
+    return rules.generated_names(config.base, config.lags, config.windows, config.relative)
 
 
 def auto_features_from(spec: Mapping[str, object] | Sequence[str] | AutoFeatures) -> AutoFeatures:
-    """An ``AutoFeatures`` from a list of base names or a mapping (``{"base": [...], "lags": [1, 2]}``)."""
+    """An ``AutoFeatures`` from a list of base names or a mapping (``{"base": [...], "lags": [1, 2]}``;
+    keys left out take the defaults: lags (1,), windows (3,), both relative differences)."""
     if isinstance(spec, AutoFeatures):
         return spec
-    if isinstance(spec, Mapping):
-        unknown = sorted(set(spec) - {"base", "lags", "windows", "relative"})
-        if unknown:
-            raise FeatureInputError(f"auto_features: unknown key(s) {', '.join(unknown)}", field="auto_features")
-        return AutoFeatures(**{k: tuple(v) for k, v in spec.items()})  # type: ignore[arg-type]
-    return AutoFeatures(base=tuple(spec))
+    try:
+        values = rules.normalised(spec)  # type: ignore[arg-type]
+    except ValueError as exc:
+        key, message = exc.args
+        raise FeatureInputError(f"auto_features: {message}", field="auto_features") from None
+    found = rules.problems(*values.values())
+    if found:
+        key, message = found[0]
+        raise FeatureInputError(f"auto_features.{key}: {message}", field=f"auto_features.{key}")
+    return AutoFeatures(**{k: tuple(v) for k, v in values.items()})

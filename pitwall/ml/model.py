@@ -157,6 +157,28 @@ class BaseModel:
     tuning: dict[str, Any] | None
     calibration: dict[str, Any] | None = None  # see pitwall.ml.calibration
 
+    AUTO_FEATURES_KEY = "auto_features"
+    """Where a model's auto-features description lives: its ``data_window`` (saved in the
+    artifact's metadata and the registry record with it)."""
+
+    @property
+    def auto_features(self) -> dict[str, list] | None:
+        """The auto-features the model's inputs include (``pitwall.features.auto``: ``{"base":
+        [...], "lags": [...], "windows": [...], "relative": [...]}``), or None. Prediction rows
+        are built with them (``pitwall.templates.predict.template_frame``)."""
+        value = (self.data_window or {}).get(self.AUTO_FEATURES_KEY)
+        return dict(value) if value else None
+
+    @auto_features.setter
+    def auto_features(self, value: dict[str, list] | None) -> None:
+        window = dict(self.data_window or {})
+        window.pop(self.AUTO_FEATURES_KEY, None)
+        if value:
+            window[self.AUTO_FEATURES_KEY] = {k: list(v) for k, v in value.items()}
+        self.data_window = window
+        for member in getattr(self, "members", None) or []:
+            member.data_window = dict(window)
+
     # -- to implement -------------------------------------------------------------------
     def _output(self, X: np.ndarray) -> np.ndarray:
         """Raw output for a feature matrix: class probabilities or regression values."""

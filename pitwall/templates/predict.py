@@ -4,18 +4,65 @@ Used by the API and the SDK: ``prediction_frame("race_winner", store, 2024, 8,
 overrides={"start_position": {"charles-leclerc": 1}})``. Overrides replace feature values the
 caller knows better (a grid that differs from the stored one, a weather forecast): either
 ``{feature: {driver_id: value}}`` or ``{feature: value}`` for every row.
+
+:func:`template_frame` is the template's frame plus a model's auto-features
+(``pitwall.features.auto``), computed on the seasons before as well so that the lags and
+previous-race means of a season's first races are filled: training (``pitwall.training``) and
+every prediction path build a model's rows with it, so a model sees the same columns computed the
+same way in both. A model's auto-features are in its metadata (``BaseModel.auto_features``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from pitwall.data.store import Store
 from pitwall.errors import NotFound, ValidationFailed
 from pitwall.features import FeatureStore
+
+if TYPE_CHECKING:
+    from pitwall.features.auto import AutoFeatures
+    from pitwall.templates.spec import TemplateSpec
+
+AUTO_FEATURE_GRAIN = "driver_race"
+"""The row grain auto-features are defined on (one row per driver and race)."""
+
+
+def template_frame(
+    spec: TemplateSpec,
+    fs: FeatureStore,
+    seasons: Sequence[int],
+    auto_features: AutoFeatures | Mapping[str, Any] | Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """``spec.frame(fs, seasons)`` with the columns ``auto_features`` generates (none: the frame as is).
+
+    The auto-features are computed on every stored season from ``HISTORY_SEASONS`` before the
+    first requested one to the last (a race's lags are its previous races in the calendar, whatever
+    seasons were asked), then the requested seasons' rows are kept. A team-mate / field difference
+    of a base not known at the template's moment is refused (``FeatureInputError`` naming the field).
+    """
+    if not auto_features:
+        return spec.frame(fs, list(seasons))
+    from pitwall.features.auto import HISTORY_SEASONS, add_auto_features, auto_features_from
+
+    config = auto_features_from(auto_features)
+    if spec.grain != AUTO_FEATURE_GRAIN:
+        raise ValidationFailed(
+            f"auto_features: template {spec.name!r} has one row per {spec.grain.replace('_', ' ')}; "
+            "auto-features are defined on rows of one driver in one race",
+            field="auto_features",
+            unprocessable=True,
+        )
+    wanted = sorted({int(s) for s in seasons})
+    lo = max(spec.first_season, wanted[0] - HISTORY_SEASONS)
+    stored = set(fs.store.seasons("races"))
+    read = sorted({s for s in range(lo, wanted[-1] + 1) if s in stored} | set(wanted))
+    frame = spec.frame(fs, read)
+    out, _ = add_auto_features(frame, config, point=spec.moment)
+    return out[out["season"].isin(wanted).to_numpy()].reset_index(drop=True)
 
 
 def prediction_frame(
@@ -25,8 +72,10 @@ def prediction_frame(
     round: int,  # noqa: A002 - the F1 word
     overrides: Mapping[str, Any] | None = None,
     feature_store: FeatureStore | None = None,
+    auto_features: AutoFeatures | Mapping[str, Any] | Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Keys + features (+ target and baseline where known) of ``template`` for one race."""
+    """Keys + features (+ target and baseline where known) of ``template`` for one race
+    (with the columns of ``auto_features``, e.g. a model's ``auto_features``)."""
     from pitwall.templates import get_template
 
     spec = get_template(template)
@@ -38,7 +87,7 @@ def prediction_frame(
         raise ValidationFailed(
             f"race: template {template!r} needs data from {spec.first_season} onward", field="race", unprocessable=True
         )
-    frame = spec.frame(fs, [season])
+    frame = template_frame(spec, fs, [season], auto_features)
     frame = frame[frame["round"] == round].reset_index(drop=True)
     if frame.empty:
         raise NotFound(f"race: no {spec.grain} rows for {season} round {round} (template {template!r})", field="race")

@@ -18,7 +18,15 @@ groups), ``circuits``, ``drivers``, ``teams`` and ``scenario`` (conditions such 
 ``{"weather": "wet"}``). The row filters and the scenario are checked and stored with the job; they
 are not applied to training rows yet (``train_template`` takes no filter), which :attr:`notes` says.
 
-Standard library + :mod:`pitwall.refs` / :mod:`pitwall.vocabulary` only: the lean API Lambda imports it.
+``auto_features`` (the wizard's third feature source, :mod:`pitwall.features.auto`): generated
+inputs from base columns of the template's rows, ``{"base": [...], "lags": [1], "windows": [3],
+"relative": ["teammate", "field"]}`` (or a list of base columns; keys left out take those
+defaults). A base is one of the template's features or its target; the target's team-mate /
+field differences are refused (they would read the outcome). The generated columns are added to
+the features trained on, and ``features`` may name them.
+
+Standard library + :mod:`pitwall.refs` / :mod:`pitwall.vocabulary` /
+:mod:`pitwall.auto_feature_rules` only: the lean API Lambda imports it.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from pitwall import refs
+from pitwall import auto_feature_rules, refs
 from pitwall.errors import ValidationFailed
 from pitwall.vocabulary import WEATHER_CONDITIONS
 from pitwall.workflow.template_facts import (
@@ -66,6 +74,7 @@ PARAM_FIELDS = (
     "drivers",
     "teams",
     "scenario",
+    "auto_features",
 )
 """The request's fields stored as a job's ``params`` (besides template and model name)."""
 RECORD_ONLY_PARAMS = ("params", "retrain_of_version", "deploy")
@@ -140,6 +149,8 @@ class TrainingRequest:
     drivers: tuple[str, ...] | None = None
     teams: tuple[str, ...] | None = None
     scenario: Mapping[str, str] | None = None
+    auto_features: Mapping[str, Any] | None = None
+    """Generated inputs (see the module doc); stored normalised (every key filled in)."""
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -179,8 +190,10 @@ class TrainingRequest:
             set_(self, "seasons", tuple(seasons))
         for name in ("features", "feature_groups", "circuits", "drivers", "teams"):
             set_(self, name, _names(getattr(self, name), name))
+        if self.auto_features is not None:
+            set_(self, "auto_features", checked_auto_features(self.auto_features, facts))
         if self.features:
-            unknown = [f for f in self.features if f not in facts.features]
+            unknown = [f for f in self.features if f not in (*facts.features, *self.auto_feature_names)]
             if unknown:
                 raise _invalid(
                     "features",
@@ -235,14 +248,26 @@ class TrainingRequest:
         return self.cv_folds if self.cv_folds is not None else DEFAULT_CV_FOLDS
 
     @property
+    def auto_feature_names(self) -> list[str]:
+        """The columns ``auto_features`` generates (empty without)."""
+        if not self.auto_features:
+            return []
+        return auto_feature_rules.generated_names(**self.auto_features)
+
+    @property
     def resolved_features(self) -> list[str] | None:
-        """The features trained on: ``features``, else those of ``feature_groups``, else None (all)."""
+        """The features trained on: ``features``, else those of ``feature_groups``, else None (all:
+        the template's), each plus the generated auto-features not named already."""
         if self.features:
-            return list(self.features)
-        if self.feature_groups:
+            chosen = list(self.features)
+        elif self.feature_groups:
             groups = self.facts.feature_groups
-            return [f for f in self.facts.features if any(f in groups[g] for g in self.feature_groups)]
-        return None
+            chosen = [f for f in self.facts.features if any(f in groups[g] for g in self.feature_groups)]
+        elif self.auto_features:
+            chosen = list(self.facts.features)
+        else:
+            return None
+        return chosen + [n for n in self.auto_feature_names if n not in chosen]
 
     @property
     def kind(self) -> str:
@@ -269,6 +294,8 @@ class TrainingRequest:
         }
         if self.holdout_races is not None:
             kwargs["holdout_races"] = self.holdout_races
+        if self.auto_features:
+            kwargs["auto_features"] = {k: list(v) for k, v in self.auto_features.items()}
         for name in ("circuits", "drivers", "teams"):  # the wizard's row filters
             if getattr(self, name):
                 kwargs[name] = list(getattr(self, name))
@@ -305,6 +332,40 @@ class TrainingRequest:
     def replace(self, **changes: Any) -> TrainingRequest:
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "notes"}
         return TrainingRequest(**{**values, **changes})
+
+
+def checked_auto_features(value: Any, facts: TemplateFacts) -> dict[str, list[Any]]:
+    """``value`` normalised (``pitwall.auto_feature_rules.normalised``) and checked against the
+    template: 422 naming ``auto_features.<key>`` (``auto_features.base[i]`` for a column)."""
+    if facts.moment == "in_race":
+        raise _invalid(
+            "auto_features",
+            f"template {facts.name!r} predicts within a race (rows of laps, stints or stops); auto-features "
+            "are defined on rows of one driver in one race",
+        )
+    try:
+        spec = auto_feature_rules.normalised(value)
+    except ValueError as exc:
+        key, message = exc.args
+        raise _invalid("auto_features" if key == "keys" else f"auto_features.{key}", message) from None
+    found = auto_feature_rules.problems(*spec.values())
+    if found:
+        raise _invalid(f"auto_features.{found[0][0]}", found[0][1])
+    usable = (*facts.features, facts.target)
+    for i, base in enumerate(spec["base"]):
+        if base not in usable:
+            raise _invalid(
+                f"auto_features.base[{i}]",
+                f"{base!r} is not a column of template {facts.name!r}'s rows; a base is one of its features "
+                f"or its target ({', '.join(usable)})",
+            )
+    if facts.target in spec["base"] and spec["relative"]:
+        raise _invalid(
+            "auto_features.relative",
+            f"{facts.target!r} is the target: its team-mate / field differences in a race would read the "
+            "outcome (its lags and previous-race means are fine; set relative to [])",
+        )
+    return {k: list(dict.fromkeys(v)) for k, v in spec.items()}
 
 
 _DEFAULTS = {f.name: f.default for f in fields(TrainingRequest)}
