@@ -6,7 +6,9 @@
 - :mod:`pitwall_image.serve`: SageMaker's inference contract. ``GET /ping`` and
   ``POST /invocations`` on port 8080, answered by ``pitwall.serving.invocation`` exactly as the
   local API answers.
+- :mod:`pitwall_image.verify`: the marketplace verification job (a ``train`` job of that ``kind``).
+- :mod:`pitwall_image.job`: what every training job writes (result files, ``output/failure``, exit status).
 - :mod:`pitwall_image.layout`: where things are under ``/opt/ml`` (root: ``$PITWALL_OPT_ML``).
 
-``python -m pitwall_image train|serve`` is the container's entry point (``docker run IMAGE train``).
+``python -m pitwall_image train|serve|verify`` is the container's entry point (``docker run IMAGE train``).
 """

@@ -27,10 +27,8 @@ import logging
 import math
 import os
 import shutil
-import sys
 import tempfile
 import time
-import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,6 +38,14 @@ from typing import Any
 from pitwall.data.store.base import CORE_DATASET, PARTITION_LAYOUT
 from pitwall_image.device import training_device
 from pitwall_image.hyperparameters import HyperparameterError, TrainingRequest, parse_hyperparameters
+from pitwall_image.job import (
+    TrainingInputError,
+    clear_failure,
+    empty_folder,
+    entry_point,
+    report_failure,
+    write_json,
+)
 from pitwall_image.layout import OptMl
 
 log = logging.getLogger("pitwall_image.train")
@@ -48,12 +54,6 @@ DEFAULT_CHANNEL = "lake"
 LAKE_MARKER = CORE_DATASET  # every template reads the races dataset
 METRICS_FILE = "metrics.json"
 TRACKING_ENV = ("PITWALL_MLFLOW_URI", "MLFLOW_TRACKING_URI")
-EXIT_BAD_INPUT = 2
-EXIT_INTERNAL = 1
-
-
-class TrainingInputError(Exception):
-    """The job's inputs (files, channels) cannot be used; the message says which and why."""
 
 
 @dataclass(frozen=True)
@@ -130,16 +130,6 @@ def find_lake(paths: OptMl, channel: str | None) -> Path:
 # --------------------------------------------------------------------------- outputs
 
 
-def empty_folder(folder: Path) -> None:
-    """Remove everything inside ``folder`` (which may be a mount point, so it stays)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for entry in folder.iterdir():
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink()
-
-
 def tracking_enabled() -> bool:
     return any(os.environ.get(var) for var in TRACKING_ENV)
 
@@ -165,11 +155,6 @@ def _finite(metrics: dict[str, Any]) -> dict[str, float]:
         for k, v in metrics.items()
         if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(float(v))
     }
-
-
-def write_failure(paths: OptMl, message: str) -> None:
-    paths.output.mkdir(parents=True, exist_ok=True)
-    paths.failure.write_text(message.rstrip() + "\n", encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- the job
@@ -207,9 +192,7 @@ def train(paths: OptMl, request: TrainingRequest, lake: Path) -> TrainingOutcome
         "job_id": request.job_id,
         "training_seconds": round(time.perf_counter() - start, 3),
     }
-    paths.output_data.mkdir(parents=True, exist_ok=True)
-    metrics_file = paths.output_data / METRICS_FILE
-    metrics_file.write_text(json.dumps(summary, indent=2, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
+    metrics_file = write_json(paths.output_data / METRICS_FILE, summary, indent=2)
     for name, value in sorted(result.metrics.items()):
         print(f"pitwall_metric holdout_{name}={value!r}", flush=True)
     for name, value in sorted(result.baseline_metrics.items()):
@@ -224,14 +207,9 @@ def _input_errors() -> tuple[type[BaseException], ...]:
     return (HyperparameterError, TrainingInputError, PitwallError, MLInputError)
 
 
-def _message(exc: BaseException) -> str:
-    return str(getattr(exc, "message", None) or exc) or type(exc).__name__
-
-
 def run(paths: OptMl) -> int:
     """Run one training job under ``paths``; returns the process exit status."""
-    if paths.failure.exists():
-        paths.failure.unlink()
+    clear_failure(paths)
     started = False
     try:
         request = parse_hyperparameters(read_hyperparameters(paths))
@@ -249,30 +227,17 @@ def run(paths: OptMl) -> int:
         started = True
         outcome = train(paths, request, lake)
     except Exception as exc:  # every failure is reported through SageMaker's failure file
-        bad_input = isinstance(exc, _input_errors())
-        message = _message(exc) if bad_input else f"internal error: {type(exc).__name__}: {_message(exc)}"
-        if not bad_input:
-            traceback.print_exc(file=sys.stderr)
-        log.error("training failed: %s", message)
-        write_failure(paths, message)
+        status = report_failure(paths, exc, bad_input=isinstance(exc, _input_errors()), log=log, what="training")
         if started:
             empty_folder(paths.model)
-        return EXIT_BAD_INPUT if bad_input else EXIT_INTERNAL
+        return status
     log.info("model written to %s; metrics in %s", outcome.model_dir, outcome.metrics_file)
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``train`` (no arguments): run the job under ``$PITWALL_OPT_ML`` (default ``/opt/ml``)."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    paths = OptMl.from_env()
-    if args:
-        message = f"train: takes no arguments (got {' '.join(args)}); configure it with hyperparameters.json"
-        write_failure(paths, message)
-        print(message, file=sys.stderr)
-        return EXIT_BAD_INPUT
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return run(paths)
+    return entry_point("train", argv, run)
 
 
 if __name__ == "__main__":

@@ -19,22 +19,19 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
-import traceback
 from collections.abc import Sequence
 from typing import Any
 
-from pitwall_image.layout import OptMl
-from pitwall_image.train import (
-    EXIT_BAD_INPUT,
-    EXIT_INTERNAL,
+from pitwall_image.job import (
     TrainingInputError,
+    clear_failure,
     empty_folder,
-    find_lake,
-    read_hyperparameters,
-    scratch_home,
-    write_failure,
+    entry_point,
+    report_failure,
+    write_json,
 )
+from pitwall_image.layout import OptMl
+from pitwall_image.train import find_lake, read_hyperparameters, scratch_home
 
 log = logging.getLogger("pitwall_image.verify")
 
@@ -71,8 +68,7 @@ def run(paths: OptMl) -> int:
     from pitwall.errors import PitwallError
     from pitwall.marketplace.verify import verification_result
 
-    if paths.failure.exists():
-        paths.failure.unlink()
+    clear_failure(paths)
     empty_folder(paths.model)
     try:
         request = _request(read_hyperparameters(paths))
@@ -84,26 +80,12 @@ def run(paths: OptMl) -> int:
             result = verification_result(request, store=LocalStore(lake))
     except Exception as exc:  # every failure is reported through SageMaker's failure file
         bad_input = isinstance(exc, TrainingInputError | PitwallError)
-        message = str(getattr(exc, "message", None) or exc) or type(exc).__name__
-        if not bad_input:
-            traceback.print_exc(file=sys.stderr)
-            message = f"internal error: {type(exc).__name__}: {message}"
-        log.error("verification failed: %s", message)
-        write_failure(paths, message)
-        return EXIT_BAD_INPUT if bad_input else EXIT_INTERNAL
-    (paths.model / RESULT_FILE).write_text(json.dumps(result, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
+        return report_failure(paths, exc, bad_input=bad_input, log=log, what="verification")
+    write_json(paths.model / RESULT_FILE, result)
     log.info("verification of %s: %s", request.listing_id, result["status"])
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``verify`` (no arguments): run the verification job under ``$PITWALL_OPT_ML``."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    paths = OptMl.from_env()
-    if args:
-        message = f"verify: takes no arguments (got {' '.join(args)}); configure it with hyperparameters.json"
-        write_failure(paths, message)
-        print(message, file=sys.stderr)
-        return EXIT_BAD_INPUT
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return run(paths)
+    return entry_point("verify", argv, run)
