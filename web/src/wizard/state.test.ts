@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { TemplateInfo } from "../api/types";
-import { initialState, quotaText, reducer, stepErrors, toJobRequest, type WizardState } from "./state";
+import {
+  autoFeatureBases, autoFeatureNames, initialState, quotaText, reducer, stepErrors, toJobRequest, type WizardState,
+} from "./state";
 
 const template = {
   name: "race_winner", title: "Race winner", task: "ranking", features: ["start_position", "quali_gap_to_pole"],
-  default_algorithm: "xgboost", first_season: 1994,
+  default_algorithm: "xgboost", first_season: 1994, target: "position", moment: "pre_race",
 } as unknown as TemplateInfo;
 
 function filled(): WizardState {
@@ -80,6 +82,33 @@ describe("wizard state", () => {
   it("the conditions scenario is never a training filter", () => {
     const { request } = toJobRequest({ ...filled(), scenario: "wet" }, new Set([...ACCEPTED, "conditions", "weather"]), template);
     expect(JSON.stringify(request)).not.toMatch(/wet/);
+  });
+
+  it("auto-features: bases, generated names, checks and the job's auto_features", () => {
+    expect(autoFeatureBases(template)).toEqual(["start_position", "quali_gap_to_pole", "position"]);
+    expect(autoFeatureBases({ ...template, moment: "in_race" } as TemplateInfo)).toEqual([]);
+    let s = reducer(filled(), { type: "toggleAutoBase", column: "start_position" });
+    s = reducer(s, { type: "setAuto", patch: { lags: [2, 1, 2] } });
+    expect(s.autoFeatures).toEqual({ base: ["start_position"], lags: [1, 2], windows: [3], relative: ["teammate", "field"] });
+    expect(autoFeatureNames(s.autoFeatures)).toEqual([
+      "start_position_lag1", "start_position_lag2", "start_position_prev3_mean", "start_position_vs_teammate", "start_position_vs_field",
+    ]);
+    const sent = toJobRequest(s, new Set([...ACCEPTED, "auto_features"]), template);
+    expect(sent.request.auto_features).toEqual(s.autoFeatures);
+    const old = toJobRequest(s, ACCEPTED, template);
+    expect(old.request).not.toHaveProperty("auto_features");
+    expect(old.notSent.map((n) => n.option)).toEqual(["auto-features"]);
+    expect(toJobRequest(filled(), new Set([...ACCEPTED, "auto_features"]), template).request).not.toHaveProperty("auto_features");
+    // the target's team-mate / field differences would read the outcome: the step says so
+    const outcome = { ...reducer(s, { type: "toggleAutoBase", column: "position" }), step: 2 };
+    expect(stepErrors(outcome).join(" ")).toMatch(/target 'position' would read the outcome/);
+    expect(reducer(outcome, { type: "next" }).step).toBe(2);
+    const lagsOnly = reducer(outcome, { type: "setAuto", patch: { relative: [] } });
+    expect(stepErrors(lagsOnly)).toEqual([]);
+    expect(stepErrors({ ...reducer(s, { type: "setAuto", patch: { windows: [25] } }), step: 2 })[0]).toMatch(/windows: whole numbers from 1 to 20/);
+    // another template resets them
+    const other = reducer(s, { type: "pickTemplate", template: { ...template, name: "podium" } as TemplateInfo });
+    expect(other.autoFeatures.base).toEqual([]);
   });
 
   it("writes the quota line", () => {

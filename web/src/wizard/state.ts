@@ -10,6 +10,54 @@ export type Validation = "kfold" | "holdout" | "walk_forward";
 
 export const STEPS = ["Model type", "Data", "Features", "Training"] as const;
 
+export type Relative = "teammate" | "field";
+export const RELATIVE: Relative[] = ["teammate", "field"];
+export const MAX_LAG = 10;
+export const MAX_WINDOW = 20;
+
+/** The third feature source (pitwall.features.auto): lags, previous-race means and team-mate /
+ * field differences generated from base columns; sent as the job's `auto_features`. */
+export interface AutoFeatures {
+  base: string[];
+  lags: number[];
+  windows: number[];
+  relative: Relative[];
+}
+
+export function initialAutoFeatures(): AutoFeatures {
+  return { base: [], lags: [1], windows: [3], relative: [...RELATIVE] };
+}
+
+/** The columns the training generates for `auto` (same names as pitwall.auto_feature_rules). */
+export function autoFeatureNames(auto: AutoFeatures): string[] {
+  const out: string[] = [];
+  for (const b of auto.base) {
+    for (const k of auto.lags) out.push(`${b}_lag${k}`);
+    for (const n of auto.windows) out.push(`${b}_prev${n}_mean`);
+    for (const r of auto.relative) out.push(`${b}_vs_${r}`);
+  }
+  return out;
+}
+
+/** Columns a template's auto-features may start from: its features and its target. */
+export function autoFeatureBases(template: TemplateInfo | null): string[] {
+  if (!template || template.moment === "in_race") return [];
+  return [...template.features, ...(template.features.includes(template.target) ? [] : [template.target])];
+}
+
+/** Problems of an auto-features choice (empty: fine, or none chosen). */
+export function autoFeatureErrors(auto: AutoFeatures, target: string | null = null): string[] {
+  if (auto.base.length === 0) return [];
+  const errors: string[] = [];
+  const bad = (values: number[], top: number) => values.some((v) => !Number.isInteger(v) || v < 1 || v > top);
+  if (bad(auto.lags, MAX_LAG)) errors.push(`Auto-feature lags: whole numbers from 1 to ${MAX_LAG}.`);
+  if (bad(auto.windows, MAX_WINDOW)) errors.push(`Auto-feature windows: whole numbers from 1 to ${MAX_WINDOW}.`);
+  if (auto.lags.length + auto.windows.length + auto.relative.length === 0) errors.push("Auto-features: choose at least one lag, window or difference.");
+  if (target && auto.base.includes(target) && auto.relative.length > 0)
+    errors.push(`Auto-features: team-mate / field differences of the target '${target}' would read the outcome; untick them or the target.`);
+  return errors;
+}
+
 export interface WizardState {
   step: number;
   mode: Mode;
@@ -29,13 +77,16 @@ export interface WizardState {
   validation: Validation;
   name: string;
   experiment: string;
+  autoFeatures: AutoFeatures;
+  /** The chosen template's target (auto-features of it: lags and means only). */
+  target: string | null;
 }
 
 export function initialState(): WizardState {
   return {
     step: 0, mode: "template", template: null, seasons: [], circuits: [], drivers: [], teams: [], scenario: null,
     features: [], algorithm: "", ensemble: true, autoTune: false, tuning: "bayes", trials: 10, cvFolds: 3,
-    validation: "kfold", name: "", experiment: "",
+    validation: "kfold", name: "", experiment: "", autoFeatures: initialAutoFeatures(), target: null,
   };
 }
 
@@ -46,6 +97,8 @@ export type Action =
   | { type: "setSeasonRange"; from: number; to: number }
   | { type: "set"; patch: Partial<Omit<WizardState, "step">> }
   | { type: "toggleFeature"; feature: string }
+  | { type: "toggleAutoBase"; column: string }
+  | { type: "setAuto"; patch: Partial<AutoFeatures> }
   | { type: "next" }
   | { type: "back" }
   | { type: "goto"; step: number };
@@ -67,7 +120,10 @@ export function stepErrors(state: WizardState, step: number = state.step): strin
     if (state.mode === "notebook") errors.push("Import notebook downloads a notebook; pick a template card to train here.");
   }
   if (step === 1 && state.seasons.length === 0) errors.push("Select at least one training season.");
-  if (step === 2 && state.features.length === 0) errors.push("Select at least one feature.");
+  if (step === 2) {
+    if (state.features.length === 0) errors.push("Select at least one feature.");
+    errors.push(...autoFeatureErrors(state.autoFeatures, state.target));
+  }
   if (step === 3) {
     if (!NAME_RE.test(state.name)) errors.push("Model name: letters, digits, '_', '.', '-' (start with a letter or digit, at most 64).");
     if (!state.algorithm) errors.push("Choose an algorithm.");
@@ -90,6 +146,8 @@ export function reducer(state: WizardState, action: Action): WizardState {
         algorithm: t.default_algorithm,
         name: state.name && state.template === t.name ? state.name : `${t.name}_v1`,
         experiment: state.experiment && state.template === t.name ? state.experiment : t.name,
+        autoFeatures: state.template === t.name ? state.autoFeatures : initialAutoFeatures(),
+        target: t.target,
       };
     }
     case "setMode":
@@ -106,6 +164,19 @@ export function reducer(state: WizardState, action: Action): WizardState {
     case "toggleFeature": {
       const has = state.features.includes(action.feature);
       return { ...state, features: has ? state.features.filter((f) => f !== action.feature) : [...state.features, action.feature] };
+    }
+    case "toggleAutoBase": {
+      const base = state.autoFeatures.base;
+      const next = base.includes(action.column) ? base.filter((b) => b !== action.column) : [...base, action.column];
+      return { ...state, autoFeatures: { ...state.autoFeatures, base: next } };
+    }
+    case "setAuto": {
+      const patch = { ...action.patch };
+      for (const key of ["lags", "windows"] as const) {
+        const values = patch[key];
+        if (values) patch[key] = [...new Set(values)].sort((a, b) => a - b);
+      }
+      return { ...state, autoFeatures: { ...state.autoFeatures, ...patch } };
     }
     case "next":
       return stepErrors(state).length ? state : { ...state, step: Math.min(state.step + 1, STEPS.length - 1) };
@@ -149,6 +220,7 @@ export function toJobRequest(state: WizardState, accepted: Set<string>, template
     ["n_trials", state.trials, state.autoTune, "tuning budget"],
     ["ensemble", state.ensemble, state.algorithm === "auto", "ensemble"],
     ["validation", state.validation, state.validation !== "kfold", "validation scheme"],
+    ["auto_features", { ...state.autoFeatures }, state.autoFeatures.base.length > 0, "auto-features"],
   ];
   const notSent: BuiltRequest["notSent"] = [];
   for (const [field, value, used, label] of optional) {
