@@ -257,11 +257,18 @@ def backtest(template: str, season: int, train_until: int | None = None, **kwarg
     return backtest_template(template, season=season, train_until=train_until, **kwargs)
 
 
-def race_features(template: str, season: int, round: int, overrides: dict[str, Any] | None = None) -> pd.DataFrame:  # noqa: A002
-    """The feature rows a template's model sees for one race (with optional overrides)."""
+def race_features(
+    template: str,
+    season: int,
+    round: int,  # noqa: A002 - the F1 word
+    overrides: dict[str, Any] | None = None,
+    auto_features: Any = None,
+) -> pd.DataFrame:
+    """The feature rows a template's model sees for one race (with optional overrides); pass a
+    model's ``auto_features`` (``model.model.auto_features``) to get the columns it generated."""
     from pitwall.templates import prediction_frame
 
-    return prediction_frame(template, get_store(), season, round, overrides)
+    return prediction_frame(template, get_store(), season, round, overrides, auto_features=auto_features)
 
 
 def ingest(data_dir: str | Path | None = None) -> list[Any]:

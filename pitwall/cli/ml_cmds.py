@@ -150,11 +150,21 @@ def train_cmd(
     cv: int = typer.Option(5, "--cv", help="race-grouped CV folds used by tuning"),
     name: str = typer.Option(None, "--name", help="model name (default: the template name)"),
     tenant: str = typer.Option("local", "--tenant"),
+    auto_features: str = typer.Option(
+        None,
+        "--auto-features",
+        help="base columns for auto-features (lags, previous-race means, team-mate / field differences), "
+        "e.g. start_position,points_last_3_races",
+    ),
+    auto_lags: str = typer.Option(None, "--auto-lags", help="auto-feature lags in races, e.g. 1,2 (default 1)"),
+    auto_windows: str = typer.Option(None, "--auto-windows", help="previous-race mean windows, e.g. 3,5 (default 3)"),
+    auto_relative: str = typer.Option(None, "--auto-relative", help="teammate, field, both (default) or none"),
 ) -> None:
     """Train a template, evaluate it on the latest season beside its naive baselines, register it."""
     from pitwall.training import train_template
 
     try:
+        auto = auto_features_option(auto_features, auto_lags, auto_windows, auto_relative)
         with library_progress():
             result = train_template(
                 template,
@@ -167,6 +177,7 @@ def train_cmd(
                 cv_folds=cv,
                 name=name,
                 tenant_id=tenant,
+                auto_features=auto,
             )
     except (PitwallError, ValueError) as exc:
         fail(str(exc))
@@ -175,6 +186,36 @@ def train_cmd(
     print_frame(
         metrics_table(result.metrics, {"naive": result.baseline_metrics}), title=f"evaluated on {result.evaluated_on}"
     )
+
+
+def auto_features_option(
+    base: str | None, lags: str | None, windows: str | None, relative: str | None
+) -> dict[str, list] | None:
+    """The ``auto_features`` of ``train``'s options (None without ``--auto-features``)."""
+
+    def names(text: str) -> list[str]:
+        return [t.strip() for t in text.split(",") if t.strip()]
+
+    def numbers(text: str, option: str) -> list[int]:
+        try:
+            return [int(t) for t in names(text)]
+        except ValueError:
+            raise ValueError(f"{option}: expected comma-separated whole numbers, e.g. 1,2; got {text!r}") from None
+
+    if not base:
+        given = [o for o, v in (("--auto-lags", lags), ("--auto-windows", windows), ("--auto-relative", relative)) if v]
+        if given:
+            raise ValueError(f"{', '.join(given)}: only with --auto-features (the base columns)")
+        return None
+    out: dict[str, list] = {"base": names(base)}
+    if lags is not None:
+        out["lags"] = numbers(lags, "--auto-lags")
+    if windows is not None:
+        out["windows"] = numbers(windows, "--auto-windows")
+    if relative is not None:
+        choice = relative.strip().lower()
+        out["relative"] = [] if choice == "none" else ["teammate", "field"] if choice == "both" else names(relative)
+    return out
 
 
 def evaluate_cmd(

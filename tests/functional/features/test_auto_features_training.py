@@ -99,3 +99,28 @@ def test_bad_auto_feature_requests_name_the_field(feature_lake) -> None:
     with pytest.raises(ValidationFailed) as caught:
         train_template("safety_car", auto_features=["scheduled_laps"], **common)
     assert caught.value.field == "auto_features"
+
+
+def test_the_cli_trains_and_evaluates_with_auto_features(feature_lake, _isolated_home) -> None:
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from pitwall.cli import app
+    from pitwall.platform.models import get_model
+
+    shutil.copytree(feature_lake.root, _isolated_home / "lake")
+    runner = CliRunner()
+    args = ["train", "race_winner", "--seasons", "2023-2024", "--algorithm", "xgboost", "--name", "rw_auto"]
+    r = runner.invoke(app, [*args, "--auto-features", "start_position,points_last_3_races", "--auto-relative", "field"])
+    assert r.exit_code == 0, r.output
+    record = get_model("local", "rw_auto")
+    assert "start_position_vs_field" in record.features and "points_last_3_races_lag1" in record.features
+    assert record.params["auto_features"]["relative"] == ["field"]
+    r = runner.invoke(app, ["evaluate", "rw_auto", "--seasons", "2024"])  # rebuilds the auto-features
+    assert r.exit_code == 0, r.output
+    assert "top1_accuracy" in r.output or "log_loss" in r.output
+    r = runner.invoke(app, [*args, "--auto-lags", "1"])
+    assert r.exit_code != 0 and "--auto-lags: only with --auto-features" in r.output
+    r = runner.invoke(app, [*args, "--auto-features", "start_position", "--auto-windows", "30"])
+    assert r.exit_code != 0 and "windows: 30 is not an integer from 1 to 20" in r.output
