@@ -18,23 +18,20 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
 import sys
 import tarfile
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-import requests
 
 from tests.deployed import support
-from tests.support.network import free_port
+from tests.deployed.model_image import ServeContainer, train_race_winner
+from tests.support.environment import environ
 
 RACE = "monaco_2024"  # 2024-08
 RACE_ID = "2024-08"
@@ -50,20 +47,6 @@ STUB_INTERNET = ["feature_jobs.ingest_latest:fastf1_rounds_loader"]
 def _function(functions: list[support.Function], handler: str) -> support.Function:
     (function,) = [f for f in functions if f.handler == handler]
     return function
-
-
-@contextmanager
-def _environ(values: Mapping[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _state_env(api: support.Function) -> dict[str, str]:
@@ -85,45 +68,31 @@ def cloud(
     """The lake (2022-2024 F1DB) in S3, a race-winner model trained by the image's train entry point on
     2022-2023, uploaded as SageMaker's ``model.tar.gz`` and registered for tenant acme."""
     from pitwall.data.ingest import ingest_f1db
-    from pitwall.data.store import LocalStore
     from pitwall.data.store.aws import AwsStore
     from pitwall.ml.artifacts import sha256_file
     from pitwall.serving.sagemaker import lake_environment
 
     deploy = _function(functions, "workflow_steps.deploy_model")
     lake = lake_environment(deploy.environment)
-    with _environ({k: v for k, v in lake.items() if k != "PITWALL_BACKEND"}):
+    with environ({k: v for k, v in lake.items() if k != "PITWALL_BACKEND"}):
         ingest_f1db(AwsStore.from_env(), shared_data / "f1db", seasons=[2022, 2023, 2024], workers=1)
+    trained = train_race_winner(tmp_path_factory, shared_data, "opt-ml-monitoring")
 
-    root = tmp_path_factory.mktemp("opt-ml-monitoring")
-    (root / "input" / "config").mkdir(parents=True)
-    hyperparameters = {"template": "race_winner", "seasons": "2022-2023", "algorithm": "logistic"}
-    (root / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hyperparameters))
-    ingest_f1db(LocalStore(root / "input" / "data" / "lake"), shared_data / "f1db", seasons=[2022, 2023], workers=1)
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PITWALL_"))}
-    base.update(PYTHONPATH=str(support.REPO_ROOT / "training_images"), PITWALL_OPT_ML=str(root))
-    train_env = {**base, "PITWALL_HOME": str(tmp_path_factory.mktemp("train-home")), "PITWALL_BACKEND": "local"}
-    done = subprocess.run(
-        [sys.executable, "-m", "pitwall_image", "train"], env=train_env, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-
-    model_dir = root / "model"
     archive = io.BytesIO()
     with tarfile.open(fileobj=archive, mode="w:gz") as tar:
-        for file in sorted(model_dir.rglob("*")):
-            tar.add(file, arcname=str(file.relative_to(model_dir)))
+        for file in sorted(trained.model_dir.rglob("*")):
+            tar.add(file, arcname=str(file.relative_to(trained.model_dir)))
     bucket = api_function.environment["PITWALL_MODELS_BUCKET"]
     key = "training-output/acme/pitwall-acme-monitoring/output/model.tar.gz"
     boto3.client("s3", region_name=support.REGION).put_object(Bucket=bucket, Key=key, Body=archive.getvalue())
     return {
         "deploy": deploy,
         "lake": lake,
-        "base": base,
-        "model_dir": model_dir,
+        "trained": trained,
+        "model_dir": trained.model_dir,
         "artifact_uri": f"s3://{bucket}/{key}",
-        "sha256": sha256_file(model_dir / "metadata.json"),
-        "metadata": json.loads((model_dir / "metadata.json").read_text()),
+        "sha256": sha256_file(trained.model_dir / "metadata.json"),
+        "metadata": trained.metadata,
         "bucket": bucket,
     }
 
@@ -151,7 +120,7 @@ def _endpoint_environment(cloud: dict[str, Any], record: Any) -> dict[str, str]:
     from pitwall.serving.sagemaker import SageMakerServing, sagemaker_name
 
     deploy_env = {k: v for k, v in cloud["deploy"].environment.items() if k.startswith("PITWALL_")}
-    with _environ(deploy_env):
+    with environ(deploy_env):
         serving = SageMakerServing()
         serving.prepare(Principal(record.tenant_id, "pro"), record, None)
         model = serving.sm.describe_model(ModelName=sagemaker_name(record.tenant_id, record.name, f"v{record.version}"))
@@ -162,56 +131,43 @@ def _configure(api_function: support.Function, tenant: str, name: str, capture_p
     """What ``POST /api/v1/models/{model}/deploy`` with ``capture_percent`` saves, in the API's environment."""
     from pitwall.monitoring.settings import configure
 
-    with _environ(_state_env(api_function)):
+    with environ(_state_env(api_function)):
         configure(tenant, name, capture_percent=capture_percent)
 
 
-class Container:
-    """The image's ``serve`` entry point as the endpoint runs it."""
+@dataclass
+class Endpoints:
+    """The tenant's deployments of the trained artifact, each with its endpoint's container."""
 
-    def __init__(self, cloud: dict[str, Any], aws: dict[str, Any], env: Mapping[str, str], home: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = home / "serve.log"
-        self.model_dir = cloud["model_dir"]
-        full = {
-            **cloud["base"],
-            **aws["env"],
-            **env,
-            "PITWALL_OPT_ML": str(self.model_dir.parent),
-            "PITWALL_HOME": str(home),
-            "PITWALL_SERVE_PORT": str(self.port),
-            "PITWALL_SERVE_HOST": "127.0.0.1",
-        }
-        self._log = self.log_path.open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pitwall_image", "serve"], env=full, stdout=self._log, stderr=self._log
-        )
-        for _ in range(240):
-            if self.proc.poll() is not None:
-                break
-            try:
-                if requests.get(f"{self.url}/ping", timeout=5).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.5)
-        self.stop()
-        raise AssertionError(f"serve did not start: {self.log()}")
+    cloud: dict[str, Any]
+    aws: dict[str, Any]
+    api_function: support.Function
+    tenant: str
+    tmp_path_factory: pytest.TempPathFactory
 
-    def post(self, body: Any) -> requests.Response:
-        return requests.post(f"{self.url}/invocations", json=body, timeout=120)
+    def start(
+        self, name: str, capture_percent: float | None, **overrides: str
+    ) -> tuple[dict[str, str], ServeContainer]:
+        """Register and deploy ``name`` (its capture rate saved as the deploy route saves it, unless
+        None) and start the image's ``serve`` with its SageMaker model's environment (``overrides``
+        replacing some of it); returns that environment and the container."""
+        record = _register(self.cloud, self.tenant, name)
+        if capture_percent is not None:
+            _configure(self.api_function, self.tenant, name, capture_percent)
+        env = {**_endpoint_environment(self.cloud, record), **overrides}
+        home = self.tmp_path_factory.mktemp(f"endpoint-{name}")
+        return env, ServeContainer(self.cloud["trained"], {**self.aws["env"], **env}, home)
 
-    def log(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")[-4000:]
 
-    def stop(self) -> None:
-        """SIGTERM, as SageMaker stops a container: the queued captures are written first."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=60)
-        self._log.close()
+@pytest.fixture
+def endpoints(
+    cloud: dict[str, Any],
+    aws: dict[str, Any],
+    api_function: support.Function,
+    tenant_key: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Endpoints:
+    return Endpoints(cloud, aws, api_function, tenant_key["tenant"], tmp_path_factory)
 
 
 def _instance(cloud: dict[str, Any], i: int) -> dict[str, float]:
@@ -226,20 +182,13 @@ def _captures(cloud: dict[str, Any], env: Mapping[str, str], tenant: str, name: 
 
 
 def test_the_endpoint_container_captures_every_answered_prediction_to_s3(
-    cloud: dict[str, Any],
-    aws: dict[str, Any],
-    api_function: support.Function,
-    tenant_key: dict[str, str],
-    tmp_path_factory: pytest.TempPathFactory,
+    cloud: dict[str, Any], endpoints: Endpoints
 ) -> None:
-    tenant = tenant_key["tenant"]
-    record = _register(cloud, tenant, LIVE_MODEL)
-    _configure(api_function, tenant, LIVE_MODEL, 100)
-    env = _endpoint_environment(cloud, record)
-    assert env["PITWALL_CAPTURE_BUCKET"] == cloud["bucket"] and env["PITWALL_MONITORING_BUCKET"] == cloud["bucket"]
-    assert (env["PITWALL_TENANT"], env["PITWALL_MODEL"], env["PITWALL_MODEL_VERSION"]) == (tenant, LIVE_MODEL, "1")
-    container = Container(cloud, aws, env, tmp_path_factory.mktemp("endpoint-live"))
+    tenant = endpoints.tenant
+    env, container = endpoints.start(LIVE_MODEL, 100)
     try:
+        assert env["PITWALL_CAPTURE_BUCKET"] == cloud["bucket"] and env["PITWALL_MONITORING_BUCKET"] == cloud["bucket"]
+        assert (env["PITWALL_TENANT"], env["PITWALL_MODEL"], env["PITWALL_MODEL_VERSION"]) == (tenant, LIVE_MODEL, "1")
         race = container.post({"race": RACE})
         assert race.status_code == 200, (race.text, container.log())
         instances = container.post({"instances": [_instance(cloud, 0), _instance(cloud, 11)]})
@@ -264,18 +213,9 @@ def test_the_endpoint_container_captures_every_answered_prediction_to_s3(
     assert _captures(cloud, env, "rival", LIVE_MODEL).empty  # another tenant's prefix holds nothing of it
 
 
-def test_the_container_honours_the_deployments_capture_rate(
-    cloud: dict[str, Any],
-    aws: dict[str, Any],
-    api_function: support.Function,
-    tenant_key: dict[str, str],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
-    tenant = tenant_key["tenant"]
-    record = _register(cloud, tenant, SAMPLED_MODEL)
-    _configure(api_function, tenant, SAMPLED_MODEL, SAMPLED_RATE)
-    env = _endpoint_environment(cloud, record)
-    container = Container(cloud, aws, env, tmp_path_factory.mktemp("endpoint-sampled"))
+def test_the_container_honours_the_deployments_capture_rate(cloud: dict[str, Any], endpoints: Endpoints) -> None:
+    tenant = endpoints.tenant
+    env, container = endpoints.start(SAMPLED_MODEL, SAMPLED_RATE)
     try:
         for i in range(SAMPLED_REQUESTS):
             answer = container.post({"instances": [_instance(cloud, i)]})
@@ -290,16 +230,9 @@ def test_the_container_honours_the_deployments_capture_rate(
 
 
 def test_a_capture_that_cannot_be_written_never_fails_the_prediction(
-    cloud: dict[str, Any],
-    aws: dict[str, Any],
-    api_function: support.Function,
-    tenant_key: dict[str, str],
-    tmp_path_factory: pytest.TempPathFactory,
+    cloud: dict[str, Any], endpoints: Endpoints
 ) -> None:
-    tenant = tenant_key["tenant"]
-    record = _register(cloud, tenant, BROKEN_SINK_MODEL)
-    env = {**_endpoint_environment(cloud, record), "PITWALL_CAPTURE_BUCKET": "no-such-capture-bucket"}
-    container = Container(cloud, aws, env, tmp_path_factory.mktemp("endpoint-nosink"))
+    _, container = endpoints.start(BROKEN_SINK_MODEL, None, PITWALL_CAPTURE_BUCKET="no-such-capture-bucket")
     try:
         answers = [container.post({"race": RACE}), container.post({"instances": [_instance(cloud, 1)]})]
     finally:
@@ -324,7 +257,7 @@ def _capture_before_the_race(cloud: dict[str, Any], env: Mapping[str, str]) -> s
     from pitwall.monitoring.record import race_cutoff
 
     saturday = race_cutoff(pd.Timestamp("2024-05-26")) - timedelta(hours=10)
-    with _environ({k: v for k, v in env.items() if k.startswith("PITWALL_")}):
+    with environ({k: v for k, v in env.items() if k.startswith("PITWALL_")}):
         service = ModelService(cloud["model_dir"], ModelIdentity.from_env())
         assert service.load(), service.load_error
         sink = S3CaptureSink(env["PITWALL_CAPTURE_BUCKET"], env["PITWALL_CAPTURE_PREFIX"])
