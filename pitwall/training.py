@@ -178,6 +178,7 @@ def train_template(
     job_id: str | None = None,
     experiment: str | None = None,
     auto_features: Any = None,
+    automl_backend: str | None = None,
 ) -> TrainingResult:
     """Train ``template`` and return the model, its out-of-sample metrics and the baselines'
     (on the latest season of the window, or its last ``holdout_races`` races when given).
@@ -185,7 +186,8 @@ def train_template(
     ``auto_features``: generated inputs (``pitwall.features.auto``; ``{"base": [...], "lags":
     [...], "windows": [...], "relative": [...]}`` or a list of base columns) added to the
     features, stored in the model's metadata (``model.auto_features``) and rebuilt the same way
-    at prediction time (``pitwall.templates.predict.template_frame``)."""
+    at prediction time (``pitwall.templates.predict.template_frame``). ``automl_backend``: who
+    searches with ``algorithm="auto"`` (``optuna``, the default, or ``flaml``)."""
     from pitwall.templates.predict import template_frame
 
     spec = get_template(template)
@@ -209,6 +211,17 @@ def train_template(
         cv_folds=cv_folds,
         seed=seed,
     )
+    if automl_backend is not None:
+        from pitwall.vocabulary import AUTOML_BACKENDS
+
+        if automl_backend not in AUTOML_BACKENDS:
+            raise ValidationFailed(
+                f"automl_backend: must be one of {', '.join(AUTOML_BACKENDS)}; got {automl_backend!r}",
+                field="automl_backend",
+            )
+        if algorithm != "auto":
+            raise ValidationFailed("automl_backend: only with algorithm 'auto' (AutoML)", field="automl_backend")
+        train_kwargs["automl_backend"] = automl_backend
     train_idx, test_idx, evaluated_on = evaluation_split(data, holdout_races)
     report_progress(task, 1, 4, f"evaluating on {evaluated_on}")
     holdout_model = _fit_with_calibration(spec, builder, data.iloc[train_idx], train_kwargs)
@@ -268,6 +281,7 @@ def train_template(
                 "seasons": season_list,
                 "auto_tune": auto_tune,
                 "seed": seed,
+                **({"automl_backend": automl_backend} if automl_backend else {}),
                 **{k: list(v) for k, v in (("circuits", circuits), ("drivers", drivers), ("teams", teams)) if v},
                 **({"auto_features": auto.to_dict()} if auto else {}),
                 **model.params,

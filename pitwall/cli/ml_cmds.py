@@ -159,6 +159,9 @@ def train_cmd(
     auto_lags: str = typer.Option(None, "--auto-lags", help="auto-feature lags in races, e.g. 1,2 (default 1)"),
     auto_windows: str = typer.Option(None, "--auto-windows", help="previous-race mean windows, e.g. 3,5 (default 3)"),
     auto_relative: str = typer.Option(None, "--auto-relative", help="teammate, field, both (default) or none"),
+    automl_backend: str = typer.Option(
+        None, "--automl-backend", help="with --algorithm auto: optuna (default) or flaml; --timeout is its budget"
+    ),
 ) -> None:
     """Train a template, evaluate it on the latest season beside its naive baselines, register it."""
     from pitwall.training import train_template
@@ -178,6 +181,7 @@ def train_cmd(
                 name=name,
                 tenant_id=tenant,
                 auto_features=auto,
+                automl_backend=automl_backend,
             )
     except (PitwallError, ValueError) as exc:
         fail(str(exc))

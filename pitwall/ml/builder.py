@@ -92,12 +92,14 @@ class ModelBuilder:
         track: bool = False,
         experiment: str | None = None,
         run_name: str | None = None,
+        automl_backend: str = "optuna",
     ) -> BaseModel:
         """Train on ``data`` and return a ``TrainedModel`` (or ``EnsembleModel`` from AutoML).
 
         - ``algorithm``: one of ``pitwall.ml.ALGORITHMS`` or ``"auto"`` (AutoML over all
           algorithms for ``timeout`` seconds, default 60, optionally capped by ``n_trials``;
-          ``ensemble`` allows an averaging ensemble).
+          ``ensemble`` allows an averaging ensemble; ``automl_backend``: who searches, ``"optuna"``
+          or ``"flaml"``).
         - ``params``: overrides of the algorithm's defaults (fixed during tuning as well).
         - ``auto_tune``: search hyperparameters first with ``tuning`` = ``"bayes"`` (TPE),
           ``"grid"`` or ``"random"`` within ``n_trials`` (default 20; grid: whole grid) and/or
@@ -124,6 +126,7 @@ class ModelBuilder:
                 cv_folds=cv_folds,
                 cv=cv,
                 seed=seed,
+                backend=automl_backend,
             )
             model = trainer.fit(data)
         elif auto_tune:

@@ -38,7 +38,7 @@ from typing import Any
 
 from pitwall import auto_feature_rules, refs
 from pitwall.errors import ValidationFailed
-from pitwall.vocabulary import WEATHER_CONDITIONS
+from pitwall.vocabulary import AUTOML_BACKENDS, WEATHER_CONDITIONS
 from pitwall.workflow.template_facts import (
     ALGORITHM_NAMES,
     AUTO_ALGORITHM,
@@ -75,6 +75,7 @@ PARAM_FIELDS = (
     "teams",
     "scenario",
     "auto_features",
+    "automl_backend",
 )
 """The request's fields stored as a job's ``params`` (besides template and model name)."""
 RECORD_ONLY_PARAMS = ("params", "retrain_of_version", "deploy")
@@ -151,6 +152,9 @@ class TrainingRequest:
     scenario: Mapping[str, str] | None = None
     auto_features: Mapping[str, Any] | None = None
     """Generated inputs (see the module doc); stored normalised (every key filled in)."""
+    automl_backend: str | None = None
+    """With ``algorithm="auto"``: who searches, ``optuna`` (None: the default) or ``flaml``;
+    ``timeout`` is the search's time budget."""
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -162,6 +166,13 @@ class TrainingRequest:
                 "algorithm",
                 f"unknown algorithm {self.algorithm!r}; known: {', '.join([*ALGORITHM_NAMES, AUTO_ALGORITHM])}",
             )
+        if self.automl_backend is not None:
+            if self.automl_backend not in AUTOML_BACKENDS:
+                raise _invalid(
+                    "automl_backend", f"must be one of {', '.join(AUTOML_BACKENDS)}; got {self.automl_backend!r}"
+                )
+            if self.algorithm != AUTO_ALGORITHM:
+                raise _invalid("automl_backend", f"only with algorithm {AUTO_ALGORITHM!r} (AutoML)")
         if not isinstance(self.auto_tune, bool):
             raise _invalid("auto_tune", f"must be true or false; got {self.auto_tune!r}")
         if self.tuning not in TUNING_METHODS:
@@ -296,6 +307,8 @@ class TrainingRequest:
             kwargs["holdout_races"] = self.holdout_races
         if self.auto_features:
             kwargs["auto_features"] = {k: list(v) for k, v in self.auto_features.items()}
+        if self.automl_backend is not None:
+            kwargs["automl_backend"] = self.automl_backend
         for name in ("circuits", "drivers", "teams"):  # the wizard's row filters
             if getattr(self, name):
                 kwargs[name] = list(getattr(self, name))

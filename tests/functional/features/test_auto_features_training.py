@@ -124,3 +124,30 @@ def test_the_cli_trains_and_evaluates_with_auto_features(feature_lake, _isolated
     assert r.exit_code != 0 and "--auto-lags: only with --auto-features" in r.output
     r = runner.invoke(app, [*args, "--auto-features", "start_position", "--auto-windows", "30"])
     assert r.exit_code != 0 and "windows: 30 is not an integer from 1 to 20" in r.output
+
+
+def test_a_custom_spec_request_trains_with_flaml_and_auto_features(feature_lake) -> None:
+    """One request (the API's / the cloud's contract): auto-features, a feature list naming one of
+    them, AutoML by FLAML within its budget."""
+    from pitwall.workflow.request import TrainingRequest
+
+    request = TrainingRequest(
+        "race_winner",
+        "rw_flaml",
+        algorithm="auto",
+        automl_backend="flaml",
+        timeout=8,
+        seasons=(2023, 2024),
+        features=("start_position", "grid_lock", "start_position_prev3_mean"),
+        auto_features={"base": ["start_position"], "lags": [], "windows": [3], "relative": ["field"]},
+    )
+    kwargs = request.train_kwargs(tenant_id="local")
+    result = train_template("race_winner", **kwargs, store=feature_lake, register=False, track=False)
+    assert result.model.tuning["backend"] == "flaml"
+    assert set(result.model.features) == {
+        "start_position",
+        "grid_lock",
+        "start_position_prev3_mean",
+        "start_position_vs_field",
+    }
+    assert result.model.auto_features == request.auto_features

@@ -1,5 +1,5 @@
-"""Auto-features in the training request: checked once (422 naming ``auto_features.<key>``),
-normalised, stored in a job's params and turned into train_template's arguments."""
+"""Auto-features and the AutoML backend in the training request: checked once (422 naming the
+field), normalised, stored in a job's params and turned into train_template's arguments."""
 
 from __future__ import annotations
 
@@ -76,3 +76,18 @@ def test_auto_features_are_refused_for_in_race_templates() -> None:
     with pytest.raises(ValidationFailed) as caught:
         TrainingRequest("lap_time", "lt", auto_features=["lap_number"])
     assert caught.value.field == "auto_features" and "within a race" in caught.value.message
+
+
+def test_the_automl_backend_is_chosen_per_request() -> None:
+    request = TrainingRequest("race_winner", "rw", algorithm="auto", automl_backend="flaml", timeout=30)
+    kwargs = request.train_kwargs(tenant_id="t")
+    assert kwargs["automl_backend"] == "flaml" and kwargs["timeout"] == 30 and kwargs["algorithm"] == "auto"
+    assert TrainingRequest.from_params("race_winner", "rw", request.to_params()) == request
+    assert "automl_backend" not in TrainingRequest("race_winner", "rw", algorithm="auto").train_kwargs(tenant_id="t")
+    for bad, text in (
+        (dict(algorithm="auto", automl_backend="h2o"), "optuna, flaml"),
+        (dict(automl_backend="flaml"), "only with"),
+    ):
+        with pytest.raises(ValidationFailed) as caught:
+            TrainingRequest("race_winner", "rw", **bad)
+        assert caught.value.field == "automl_backend" and text in caught.value.message
