@@ -2,9 +2,14 @@
 
 Two rules (thresholds from :mod:`pitwall.monitoring.settings`):
 
-- ``feature_drift``: a drift report with enough served rows has PSI above ``psi_threshold``
-  on one of the model's ``top_features`` most important features (or that feature's missing
-  rate rose by more than ``missing_threshold``);
+- ``feature_drift``: a drift report with enough served data (``min_served_rows`` rows from
+  ``min_served_requests`` requests) has PSI above ``psi_threshold`` on one of the model's
+  ``top_features`` most important features (or that feature's missing rate rose by more than
+  ``missing_threshold``). It is raised once per drift: while a (model, feature, training window)
+  alert is *open* the job does not raise it again (:func:`unopened`); it closes when a report with
+  enough data finds that feature no longer drifted (or the deployed version is compared with
+  another window), and a later drift of it raises a new alert. Open drift alerts are kept in
+  ``alerts/tenant=<t>/open.json`` (:data:`OPEN_FILE`, mirrored to S3 with the rest of the job's state);
 - ``live_below_baseline``: over the last ``record_window`` live verified races (and only once
   that many exist), the mean of the template's primary metric is worse than the naive
   baseline's mean on the same races.
@@ -21,8 +26,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -37,6 +43,7 @@ ALERT_SOURCE = "pitwall.monitoring"
 MODEL_ALERT = "ModelAlert"
 FEATURE_DRIFT = "feature_drift"
 LIVE_BELOW_BASELINE = "live_below_baseline"
+OPEN_FILE = "open.json"
 
 
 @dataclass(frozen=True)
@@ -53,30 +60,79 @@ class Alert:
         return asdict(self)
 
 
-def drift_alerts(report: DriftReport, raised_at: str) -> list[Alert]:
-    """``feature_drift`` when a top feature drifted (PSI above the threshold, or missing values)."""
-    reasons = {f.name: report.drift_reason(f) for f in report.features if report.drift_reason(f)}
+def drift_alerts(report: DriftReport, raised_at: str, already_open: Collection[str] = ()) -> list[Alert]:
+    """``feature_drift`` when a top feature drifted (PSI above the threshold, or missing values);
+    features in ``already_open`` (their alert is still open) are not alerted again."""
+    reasons = {f.name: why for f in report.features if f.name not in already_open and (why := report.drift_reason(f))}
     if not reasons:
         return []
     psis = {f.name: f.psi for f in report.features if f.name in reasons}
     listed = "; ".join(f"{name}: {why}" for name, why in reasons.items())
+    window = report.training_window
     return [
         Alert(
             kind=FEATURE_DRIFT,
             tenant_id=report.tenant_id,
             model=report.model,
             version=report.version,
-            message=f"{report.model} v{report.version}: served features drifted from the training window ({listed})",
+            message=(
+                f"{report.model} v{report.version}: served features drifted from the training window "
+                f"{window} ({listed})"
+            ),
             raised_at=raised_at,
             details={
                 "reasons": reasons,
                 "psi": psis,
+                "window": window,
                 "psi_threshold": report.psi_threshold,
                 "missing_threshold": report.missing_threshold,
                 "n_served_rows": report.n_served_rows,
+                "n_requests": report.n_requests,
             },
         )
     ]
+
+
+def _open_path(tenant_id: str) -> Path:
+    from pitwall.monitoring.settings import scoped_dir
+
+    return scoped_dir("alerts", tenant_id) / OPEN_FILE
+
+
+def open_drift_alerts(tenant_id: str) -> list[dict[str, Any]]:
+    """The tenant's open drift alerts: ``{"model", "feature", "window", "version", "raised_at"}`` each."""
+    path = _open_path(tenant_id)
+    return list(json.loads(path.read_text())[FEATURE_DRIFT]) if path.is_file() else []
+
+
+def _save_open(tenant_id: str, entries: list[dict[str, Any]]) -> None:
+    path = _open_path(tenant_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({FEATURE_DRIFT: entries}, indent=2, sort_keys=True))
+    tmp.replace(path)
+
+
+def unopened(alerts: list[Alert], report: DriftReport | None) -> list[Alert]:
+    """``alerts`` to publish, without drift that is already alerted and still open, and the open drift
+    alerts of the report's model brought up to date: its drifted features are open (for its training
+    window), every other of its features is closed. A report without enough data changes nothing."""
+    if report is None:
+        return alerts
+    entries = open_drift_alerts(report.tenant_id)
+    window = report.training_window
+    opened = {e["feature"]: e["raised_at"] for e in entries if e["model"] == report.model and e["window"] == window}
+    drift = [a for a in alerts if a.kind == FEATURE_DRIFT and a.model == report.model]
+    kept = [a for a in alerts if a not in drift]
+    fresh = drift_alerts(report, drift[0].raised_at, already_open=set(opened)) if drift else []
+    if report.enough_data:
+        opened.update({feature: a.raised_at for a in fresh for feature in a.details["reasons"]})
+        entry = {"model": report.model, "window": window, "version": report.version}
+        mine = [{**entry, "feature": f, "raised_at": opened[f]} for f in report.drifted_features if f in opened]
+        updated = [e for e in entries if e["model"] != report.model] + mine
+        if updated != entries:
+            _save_open(report.tenant_id, updated)
+    return kept + fresh
 
 
 def record_alerts(record: pd.DataFrame, settings: MonitoringSettings, raised_at: str) -> list[Alert]:

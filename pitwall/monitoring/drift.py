@@ -24,6 +24,10 @@ Conventional reading of PSI: < 0.1 stable, 0.1-0.2 moderate, > 0.2 significant s
 default alert threshold, :mod:`pitwall.monitoring.settings`). A top feature also counts as
 drifted when its served missing rate exceeds the training one by more than
 ``missing_threshold`` (a feature the serving side can no longer fill in).
+
+No verdict (status ``insufficient_data``, no drifted feature, hence no drift alert) before the served
+side holds ``min_served_rows`` rows from ``min_served_requests`` requests
+(:mod:`pitwall.monitoring.settings`); the report's ``note`` then says how much is missing.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from pitwall.monitoring.settings import DEFAULT_MIN_SERVED_REQUESTS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -218,10 +224,28 @@ class DriftReport:
     served_to: str | None = None
     missing_threshold: float = 0.2
     plots: dict[str, str] = field(default_factory=dict)
+    min_served_requests: int = DEFAULT_MIN_SERVED_REQUESTS
 
     @property
     def enough_data(self) -> bool:
-        return self.n_served_rows >= self.min_served_rows
+        """Enough served rows, from enough requests, for a drift verdict."""
+        return self.n_served_rows >= self.min_served_rows and self.n_requests >= self.min_served_requests
+
+    @property
+    def note(self) -> str | None:
+        """Why there is no verdict yet ("not enough data: 5 of 10 requests, 100 of 200 rows captured")."""
+        if self.enough_data:
+            return None
+        return (
+            f"not enough data: {self.n_requests} of {self.min_served_requests} requests, "
+            f"{self.n_served_rows} of {self.min_served_rows} rows captured; no drift verdict until both are reached"
+        )
+
+    @property
+    def training_window(self) -> str:
+        """The seasons the served rows are compared with (``2022-2023``)."""
+        seasons = sorted(self.training_seasons)
+        return f"{seasons[0]}-{seasons[-1]}" if seasons else "unknown"
 
     def drift_reason(self, f: ColumnDrift) -> str | None:
         """Why a top feature counts as drifted (None: it does not, or not a top feature)."""
@@ -247,6 +271,7 @@ class DriftReport:
     def to_dict(self) -> dict[str, Any]:
         doc = asdict(self)
         doc["status"] = self.status
+        doc["note"] = self.note
         doc["drifted_features"] = {f.name: self.drift_reason(f) for f in self.features if self.drift_reason(f)}
         return _jsonable(doc)
 
@@ -337,6 +362,7 @@ def build_report(
     min_served_rows: int,
     generated_at: str,
     missing_threshold: float = 0.2,
+    min_served_requests: int = DEFAULT_MIN_SERVED_REQUESTS,
 ) -> DriftReport:
     """Compare ``captures`` (one version's served rows) with the training ``profile``."""
     from pitwall.monitoring.capture import decode_features
@@ -375,6 +401,7 @@ def build_report(
         served_from=str(captures["captured_at"].min()) if len(captures) else None,
         served_to=str(captures["captured_at"].max()) if len(captures) else None,
         missing_threshold=missing_threshold,
+        min_served_requests=min_served_requests,
     )
 
 
@@ -407,6 +434,7 @@ def drift_report(
         min_served_rows=settings.min_served_rows,
         generated_at=iso(utc_now()),
         missing_threshold=settings.missing_threshold,
+        min_served_requests=settings.min_served_requests,
     )
 
 

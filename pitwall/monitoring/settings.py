@@ -6,6 +6,13 @@ One small JSON document per (tenant, model) under ``$PITWALL_HOME/monitoring/set
 alert rules read it. A deployment without a document is captured at
 :data:`DEFAULT_CAPTURE_PERCENT` and checked with the default thresholds.
 
+PSI on a handful of requests measures noise (five race requests are five circuits, a hundred rows of
+correlated per-race values), so there is no drift verdict, and no drift alert, before the served side
+holds at least ``min_served_rows`` captured rows (:data:`DEFAULT_MIN_SERVED_ROWS`; a race request is
+one row per driver) from at least ``min_served_requests`` requests (:data:`DEFAULT_MIN_SERVED_REQUESTS`;
+each race request counts once). Until then the drift report says ``insufficient_data`` and its
+``note`` how much is missing ("not enough data: 5 of 10 requests, 100 of 200 rows captured").
+
 With ``PITWALL_MONITORING_BUCKET`` set (the API Lambda, the endpoint containers and the job in the
 cloud, where no process keeps a home), the same document is read and written at
 ``s3://<bucket>/<prefix>/settings/tenant=<t>/model=<m>.json``
@@ -33,7 +40,8 @@ DEFAULT_PSI_THRESHOLD = 0.2
 DEFAULT_MISSING_THRESHOLD = 0.2
 DEFAULT_TOP_FEATURES = 5
 DEFAULT_RECORD_WINDOW = 5
-DEFAULT_MIN_SERVED_ROWS = 50
+DEFAULT_MIN_SERVED_ROWS = 200
+DEFAULT_MIN_SERVED_REQUESTS = 10
 
 
 def monitoring_home() -> Path:
@@ -63,6 +71,7 @@ class MonitoringSettings:
     top_features: int = DEFAULT_TOP_FEATURES  # the model's most important features checked for drift
     record_window: int = DEFAULT_RECORD_WINDOW  # live-record alert: last N scored races
     min_served_rows: int = DEFAULT_MIN_SERVED_ROWS  # no drift verdict on fewer captured rows
+    min_served_requests: int = DEFAULT_MIN_SERVED_REQUESTS  # ... nor on rows from fewer requests
 
     def __post_init__(self) -> None:
         validation.identifier(self.tenant_id, "tenant_id")
@@ -70,7 +79,7 @@ class MonitoringSettings:
         _number(self.capture_percent, "capture_percent", 0.0, 100.0)
         _number(self.psi_threshold, "psi_threshold", 0.0, math.inf, open_low=True)
         _number(self.missing_threshold, "missing_threshold", 0.0, 1.0)
-        for name in ("top_features", "record_window", "min_served_rows"):
+        for name in ("top_features", "record_window", "min_served_rows", "min_served_requests"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValidationFailed(f"{name} must be a positive integer; got {value!r}", field=name)

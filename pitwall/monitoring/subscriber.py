@@ -14,8 +14,10 @@ For every monitored deployment (:func:`pitwall.monitoring.settings.monitored_dep
 saved settings or captures in the sink)
 and every race: :func:`pitwall.monitoring.record.score_race`; then, per deployment that got a
 new live score, the ``live_below_baseline`` rule, and (``check_drift``) the drift rule on its
-captures. Alerts go to :func:`pitwall.monitoring.alerts.alert_publisher`; each deployment's
-JSON summary (:mod:`pitwall.monitoring.summary`) is rewritten.
+captures (a drift alert that is still open is not raised again:
+:func:`pitwall.monitoring.alerts.unopened`). Alerts go to
+:func:`pitwall.monitoring.alerts.alert_publisher`; each deployment's JSON summary
+(:mod:`pitwall.monitoring.summary`) is rewritten.
 """
 
 from __future__ import annotations
@@ -120,7 +122,7 @@ def on_races_ingested(
 ) -> MonitoringOutcome:
     """Score every monitored deployment on the ingested races and publish the alerts raised."""
     from pitwall.data.store import get_store
-    from pitwall.monitoring.alerts import alert_publisher
+    from pitwall.monitoring.alerts import alert_publisher, unopened
     from pitwall.monitoring.capture import LocalCaptureSink
     from pitwall.monitoring.record import LIVE, score_races
     from pitwall.monitoring.settings import monitored_deployments
@@ -143,6 +145,7 @@ def on_races_ingested(
         except Exception:  # noqa: BLE001 - one deployment's failure never stops the others
             log.exception("monitoring checks of %s/%s failed", tenant_id, model)
             continue
+        raised = unopened(raised, report)  # a drift alert is not raised again while it is open
         for alert in raised:
             publisher.publish(alert)
         outcome.alerts += raised

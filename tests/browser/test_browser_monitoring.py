@@ -4,9 +4,11 @@ axe-core) against ``pitwall serve`` on real F1 data in a temporary PITWALL_HOME.
 A race-winner model trained on 2021-2023 is deployed with ``pitwall deploy --capture 100``; race
 predictions for 2024 rounds 1-4 go through the served API (captured by the server, after those races:
 never live), one for round 5 is captured before its race day (the same capture rule, its clock set to
-the Saturday); then the after-race monitoring job runs for rounds 1-5. The page shows the drift table
-of the captured requests, the live verified record (round 5) beside the backtest, and rounds 1-4 apart
-as reconstructed. Another tenant's key gets the API's 404 for that model.
+the Saturday); then the after-race monitoring job runs for rounds 1-5. Predictions for rounds 6-11 are
+served too, so that the captures reach the drift rule's default minimums (10 requests, 200 rows)
+and the page has a drift verdict to show. The page shows the drift table of the captured requests,
+the live verified record (round 5) beside the backtest, and rounds 1-4 apart as reconstructed.
+Another tenant's key gets the API's 404 for that model.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from pitwall.monitoring.settings import DEFAULT_MIN_SERVED_REQUESTS
 from tests.browser.support import DATA, home_env, key, missing, pitwall, run, run_spec, served
 
 SPEC = Path(__file__).with_name("monitoring.spec.mjs")
@@ -28,6 +31,9 @@ TENANT_A, TENANT_B = "monitor-a", "monitor-b"
 MODEL = "mon_winner"
 SERVED_ROUNDS = [1, 2, 3, 4]  # predicted through the API after the races (captured, not live)
 LIVE_ROUND = 5  # captured before its race day: the live verified race
+# served after the races, never ingested by the job: the requests (about 20 rows each) that, with the
+# others, reach the drift rule's minimums (a drift verdict needs 10 requests and 200 rows by default)
+DRIFT_ROUNDS = list(range(6, 6 + DEFAULT_MIN_SERVED_REQUESTS - len(SERVED_ROUNDS)))
 
 # What the after-race job does, in the server's home: one capture before round 5 (the capture rule
 # with its clock on the Saturday), then the RaceIngested handler for rounds 1-5.
@@ -66,9 +72,18 @@ def _predict(url: str, key: str, race: str) -> dict:
         return json.loads(response.read())
 
 
-def _served_captures(home: Path) -> int:
+def _summary(home: Path) -> dict:
+    path = home / "monitoring" / "summaries" / f"tenant={TENANT_A}" / f"model={MODEL}.json"
+    return dict(json.loads(path.read_text()))
+
+
+def _captured_requests(home: Path) -> int:
+    """Requests the server has written to its capture files so far."""
+    import pandas as pd
+
     folder = home / "monitoring" / "captures" / f"tenant={TENANT_A}" / f"model={MODEL}"
-    return len(list(folder.glob("date=*/*.parquet"))) if folder.is_dir() else 0
+    files = sorted(folder.glob("date=*/*.parquet")) if folder.is_dir() else []
+    return len({c for f in files for c in pd.read_parquet(f, columns=["capture_id"])["capture_id"]})
 
 
 @pytest.mark.slow
@@ -87,16 +102,19 @@ def test_monitoring_page_in_chromium(tmp_path: Path) -> None:
     run([*pitwall(), "deploy", MODEL, "--capture", "100", "--tenant", TENANT_A], env)
     shots = Path(os.environ.get("PITWALL_SCREENSHOTS") or tempfile.mkdtemp(prefix="pitwall-monitoring-shots-"))
     with served(env, tmp_path / "serve.log") as url:
-        for rnd in SERVED_ROUNDS:
+        served_rounds = [*SERVED_ROUNDS, *DRIFT_ROUNDS]
+        for rnd in served_rounds:
             assert _predict(url, key_a, f"2024-{rnd:02d}")["predictions"]
         for _ in range(120):  # the server's capture writer batches for about a second
-            if _served_captures(home) >= 1:
+            if _captured_requests(home) >= len(served_rounds):
                 break
             time.sleep(0.5)
-        assert _served_captures(home) >= 1, "the served predictions were not captured"
+        assert _captured_requests(home) == len(served_rounds), "the served predictions were not all captured"
         rounds = [str(r) for r in [*SERVED_ROUNDS, LIVE_ROUND]]
         job = run([sys.executable, "-c", JOB, TENANT_A, MODEL, str(LIVE_ROUND), *rounds], env)
         print("monitoring job:", job.strip())
+        drift = _summary(home)["drift"]
+        assert drift["status"] in ("ok", "drift"), drift["note"]  # enough captures for a verdict
         done = run_spec(
             SPEC,
             env,

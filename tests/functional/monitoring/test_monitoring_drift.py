@@ -94,6 +94,11 @@ def test_the_subscriber_publishes_the_drift_alert_and_the_cli_writes_the_report(
     assert [(a.model, a.kind) for a in got] == [(OLD, FEATURE_DRIFT)]
     assert [a.kind for a in read_alerts(TENANT, OLD)] == [FEATURE_DRIFT]
     assert read_alerts(TENANT, REAL) == []
+    # the next race: the same drift is still open, so it is not raised again
+    again = on_races_ingested({"races": [[2024, 2]]}, store=monitor_env.store, sink=monitor_env.sink, publisher=bus,
+                              deployments=[(TENANT, OLD), (TENANT, REAL)])  # fmt: skip
+    assert again.alerts == [] and len(got) == 1
+    assert [a.kind for a in read_alerts(TENANT, OLD)] == [FEATURE_DRIFT]
 
     out = CliRunner().invoke(app, ["monitor", "report", OLD, "--tenant", TENANT, "--output", str(tmp_path)])
     assert out.exit_code == 0, out.output

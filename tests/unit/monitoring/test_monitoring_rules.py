@@ -109,18 +109,39 @@ def test_live_capture_is_the_latest_plain_request_before_race_day() -> None:
     assert live_capture(caps, "2024-09", cutoff).empty
 
 
-def _report(psi: float, n_served: int = 100) -> DriftReport:
+def _report(psi: float, n_served: int = 250, n_requests: int = 12) -> DriftReport:
     feature = ColumnDrift("start_position", psi, 0.5, 0.0, 0.0, 0.0, 1000, n_served, 0.6, True)
     other = ColumnDrift("minor", 9.9, 0.9, 0.0, 0.0, 0.0, 1000, n_served, 0.01, False)
-    return DriftReport("t", "m", 1, "race_winner", [2023], 1000, n_served, 5, 0.2, 50, [feature, other], None, "now")
+    return DriftReport(
+        "t", "m", 1, "race_winner", [2022, 2023], 1000, n_served, n_requests, 0.2, 200, [feature, other], None, "now",
+        min_served_requests=10,
+    )  # fmt: skip
 
 
 def test_drift_alert_only_on_a_top_feature_above_threshold_with_enough_rows() -> None:
     raised = alerts.drift_alerts(_report(0.35), "now")
     assert [a.kind for a in raised] == [alerts.FEATURE_DRIFT] and "start_position: PSI 0.350" in raised[0].message
+    assert raised[0].details["window"] == "2022-2023" and "training window 2022-2023" in raised[0].message
     assert alerts.drift_alerts(_report(0.15), "now") == []  # the non-top feature's 9.9 does not count
-    assert alerts.drift_alerts(_report(0.35, n_served=10), "now") == []
-    assert _report(0.35, n_served=10).status == "insufficient_data"
+    assert alerts.drift_alerts(_report(0.35, n_served=199), "now") == []
+    assert _report(0.35, n_served=199).status == "insufficient_data"
+    assert _report(0.35).note is None and _report(0.35).to_dict()["note"] is None
+
+
+def test_no_drift_verdict_on_rows_from_too_few_requests() -> None:
+    few = _report(0.35, n_served=250, n_requests=5)  # five race requests: plenty of rows, five races
+    assert few.status == "insufficient_data" and few.drifted_features == []
+    assert alerts.drift_alerts(few, "now") == []
+    assert few.note == (
+        "not enough data: 5 of 10 requests, 250 of 200 rows captured; no drift verdict until both are reached"
+    )
+    assert few.to_dict()["note"] == few.note
+    assert _report(0.35, n_served=250, n_requests=10).status == "drift"
+
+
+def test_an_open_drift_is_not_alerted_again() -> None:
+    assert alerts.drift_alerts(_report(0.35), "now", already_open={"start_position"}) == []
+    assert alerts.drift_alerts(_report(0.35), "now", already_open={"other"})
 
 
 def _record(values: list[float], baselines: list[float], direction: str = "maximize") -> pd.DataFrame:
@@ -148,7 +169,15 @@ def test_record_alert_over_the_last_n_races() -> None:
 
 @pytest.mark.parametrize(
     "field,value",
-    [("capture_percent", 101), ("capture_percent", -1), ("psi_threshold", 0), ("record_window", 0), ("model", "a/b")],
+    [
+        ("capture_percent", 101),
+        ("capture_percent", -1),
+        ("psi_threshold", 0),
+        ("record_window", 0),
+        ("min_served_requests", 0),
+        ("min_served_rows", 1.5),
+        ("model", "a/b"),
+    ],
 )
 def test_settings_refuse_bad_values_naming_the_field(field: str, value: object) -> None:
     with pytest.raises(ValidationFailed) as err:
@@ -158,6 +187,6 @@ def test_settings_refuse_bad_values_naming_the_field(field: str, value: object) 
 
 def test_a_top_feature_that_went_missing_counts_as_drift() -> None:
     gone = ColumnDrift("team_race_pace", None, None, None, 0.0, 1.0, 1000, 100, 0.5, True)
-    report = DriftReport("t", "m", 1, "race_winner", [2023], 1000, 100, 5, 0.2, 50, [gone], None, "now")
+    report = DriftReport("t", "m", 1, "race_winner", [2023], 1000, 300, 20, 0.2, 200, [gone], None, "now")
     assert report.drifted_features == ["team_race_pace"]
     assert "missing 100% served vs 0% in training" in alerts.drift_alerts(report, "now")[0].message
