@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from pitwall.data.store.base import partition_key
+from pitwall.data.store.base import parse_key, partition_key
 
 log = logging.getLogger(__name__)
 
@@ -239,23 +239,68 @@ def fingerprint(versions: Mapping[str, str]) -> str:
     return hashlib.sha256(json.dumps(sorted(versions.items())).encode("utf-8")).hexdigest()
 
 
-def _partition_counts(store: Any, key: str, season: int | None) -> dict[str, Any]:
-    """Rows (and distinct rounds of a season partition) of one lake object, read as Arrow (no pandas
-    conversion): the store's ``_read_table`` primitive, which both backends implement."""
+SUMMARY_VERSION = 2
+"""Version of what a partition entry summarises (bump when :func:`_partition_entry` records more)."""
+
+
+def _read_columns(store: Any, key: str, columns: list[str]) -> Any:
+    """Some columns of one lake object as Arrow (no pandas conversion): the store's ``_read_columns``
+    primitive when it has one (only those column chunks are read), else ``_read_table``."""
+    reader = getattr(store, "_read_columns", None)
+    if callable(reader):
+        return reader(key, columns)
+    table = store._read_table(key)
+    return None if table is None else table.select([c for c in columns if c in table.column_names])
+
+
+_RACE_COLUMNS = ["race_id", "season", "round", "grand_prix_id", "official_name", "date", "circuit_id"]
+_RESULT_ID_COLUMNS = ["race_id", "round", "driver_id", "constructor_id"]
+
+
+def _partition_entry(store: Any, key: str, dataset: str, season: int | None) -> dict[str, Any]:
+    """Rows and distinct rounds of one lake object, and for a season of ``races`` or ``results`` what
+    the documents are built from (so a rebuild reads only the objects that changed):
+
+    - ``races``: ``race_rows``, the season's rows of ``races.json`` (without ``has_results``);
+    - ``results``: ``race_ids`` (races with results), ``drivers`` and ``constructors`` (ids).
+    """
     import pyarrow.compute as pc
 
-    table = store._read_table(key)
-    rows = 0 if table is None else int(table.num_rows)
     if season is None:
-        return {"rows": rows, "races": None}
+        table = _read_columns(store, key, [])
+        return {"rows": 0 if table is None else int(table.num_rows), "races": None}
+    columns = {"races": _RACE_COLUMNS, "results": _RESULT_ID_COLUMNS}.get(dataset, ["round"])
+    table = _read_columns(store, key, columns)
+    rows = 0 if table is None else int(table.num_rows)
     has_round = table is not None and "round" in table.column_names and rows
-    return {"rows": rows, "races": int(pc.count_distinct(table["round"]).as_py()) if has_round else 0}
+    entry: dict[str, Any] = {
+        "rows": rows,
+        "races": int(pc.count_distinct(table["round"]).as_py()) if has_round else 0,
+        "summary": SUMMARY_VERSION,
+    }
+    if dataset == "races":
+        entry["race_rows"] = _race_rows(table.to_pylist() if rows else [])
+    elif dataset == "results":
+        entry.update({name: _ids(table, column) for name, column in _RESULT_IDS.items()})
+    return entry
+
+
+_RESULT_IDS = {"race_ids": "race_id", "drivers": "driver_id", "constructors": "constructor_id"}
+
+
+def _ids(table: Any, column: str) -> list[str]:
+    if table is None or column not in table.column_names or not table.num_rows:
+        return []
+    import pyarrow.compute as pc
+
+    return sorted(str(v) for v in pc.unique(table[column].drop_null()).to_pylist())
 
 
 def _partitions(
     store: Any, versions: Mapping[str, str], previous: Mapping[str, Any], now: str
 ) -> dict[str, dict[str, Any]]:
-    """Per lake key its token, row and race counts and when it was first seen with that token."""
+    """Per lake key its token, counts (and summary, see :func:`_partition_entry`) and when it was first
+    seen with that token; an entry of ``previous`` with the same token is reused without a read."""
     from pitwall.data.store import parse_key
 
     out: dict[str, dict[str, Any]] = {}
@@ -264,10 +309,12 @@ def _partitions(
         if part is None:
             continue
         old = previous.get(key)
-        if isinstance(old, dict) and old.get("token") == token:
+        summarised = part.season is None or (isinstance(old, dict) and old.get("summary") == SUMMARY_VERSION)
+        if isinstance(old, dict) and old.get("token") == token and summarised:
             out[key] = dict(old)
             continue
-        out[key] = {"token": token, "written_at": now, **_partition_counts(store, key, part.season)}
+        written = old.get("written_at") if isinstance(old, dict) and old.get("token") == token else now
+        out[key] = {"token": token, "written_at": written, **_partition_entry(store, key, part.dataset, part.season)}
     return out
 
 
@@ -309,16 +356,16 @@ def _status(partitions: Mapping[str, Mapping[str, Any]], fp: str) -> dict[str, A
     }
 
 
-def _races(races: Any, results: Any) -> list[dict[str, Any]]:
-    if not len(races):
-        return []
-    with_results = set(results["race_id"].astype(str)) if len(results) else set()
-    races = races.sort_values(["season", "round"])
-    counts = races.groupby(["season", "grand_prix_id"]).size().to_dict()
+def _race_rows(races: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One season's rows of ``races.json`` (every field but ``has_results``), in round order."""
+    races = sorted(races, key=lambda r: int(r["round"]))
+    counts: dict[str | None, int] = {}
+    for r in races:
+        gp = _text(r.get("grand_prix_id"))
+        counts[gp] = counts.get(gp, 0) + 1
     out = []
-    for r in races.to_dict("records"):
+    for r in races:
         season, gp = int(r["season"]), _text(r.get("grand_prix_id"))
-        unique = gp is not None and counts.get((season, gp), 0) == 1
         race_id = str(r["race_id"])
         out.append(
             {
@@ -329,28 +376,51 @@ def _races(races: Any, results: Any) -> list[dict[str, Any]]:
                 "name": _text(r.get("official_name")),
                 "date": _date(r.get("date")),
                 "circuit_id": _text(r.get("circuit_id")),
-                "ref": f"{gp}_{season}" if unique else race_id,
-                "has_results": race_id in with_results,
+                "ref": f"{gp}_{season}" if gp is not None and counts[gp] == 1 else race_id,
             }
         )
     return out
 
 
-def _circuits(races: Any, circuits: Any) -> list[dict[str, Any]]:
-    if not len(races):
+def _season_entries(partitions: Mapping[str, Mapping[str, Any]], dataset: str) -> list[tuple[int, Mapping[str, Any]]]:
+    from pitwall.data.store import parse_key
+
+    out = []
+    for key, entry in partitions.items():
+        part = parse_key(key)
+        if part is not None and part.dataset == dataset and part.season is not None:
+            out.append((part.season, entry))
+    return sorted(out, key=lambda item: item[0])
+
+
+def _races(partitions: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    with_results = {r for _, e in _season_entries(partitions, "results") for r in e.get("race_ids", [])}
+    return [
+        {**row, "has_results": row["race_id"] in with_results}
+        for _, entry in _season_entries(partitions, "races")
+        for row in entry.get("race_rows", [])
+    ]
+
+
+def _circuits(races: list[dict[str, Any]], circuits: Any) -> list[dict[str, Any]]:
+    if not races:
         return []
     names = {str(c["circuit_id"]): c for c in circuits.to_dict("records")} if len(circuits) else {}
+    seen: dict[str, list[int]] = {}
+    for race in races:
+        if race["circuit_id"] is not None:
+            seen.setdefault(race["circuit_id"], []).append(int(race["season"]))
     out = []
-    for circuit_id, group in races.groupby("circuit_id"):
-        ref = names.get(str(circuit_id), {})
+    for circuit_id, seasons in sorted(seen.items()):
+        ref = names.get(circuit_id, {})
         out.append(
             {
-                "circuit_id": str(circuit_id),
-                "name": _text(ref.get("name")) or str(circuit_id),
+                "circuit_id": circuit_id,
+                "name": _text(ref.get("name")) or circuit_id,
                 "country_id": _text(ref.get("country_id")),
-                "races": int(len(group)),
-                "first_season": int(group["season"].min()),
-                "last_season": int(group["season"].max()),
+                "races": len(seasons),
+                "first_season": min(seasons),
+                "last_season": max(seasons),
             }
         )
     out.sort(key=lambda c: c["name"].lower())
@@ -363,12 +433,18 @@ def _names(frame: Any, column: str) -> dict[str, str]:
     return dict(zip(frame[column].astype(str), frame["name"].astype(str), strict=True))
 
 
-def _entrants(results: Any, reference: Any, column: str) -> list[dict[str, Any]]:
-    if not len(results):
+def _entrants(
+    partitions: Mapping[str, Mapping[str, Any]], reference: Any, kind: str, column: str
+) -> list[dict[str, Any]]:
+    """The drivers (``kind="drivers"``) or constructors with stored results, each with its last season."""
+    last: dict[str, int] = {}
+    for season, entry in _season_entries(partitions, "results"):
+        for entrant in entry.get(kind, []):
+            last[entrant] = season  # seasons in order: the last one wins
+    if not last:
         return []
     names = _names(reference, column)
-    last = results.groupby(column)["season"].max()
-    rows = [{"id": str(k), "name": names.get(str(k), str(k)), "last_season": int(v)} for k, v in last.items()]
+    rows = [{"id": k, "name": names.get(k, k), "last_season": v} for k, v in sorted(last.items())]
     return sorted(rows, key=lambda e: (-e["last_season"], e["name"].lower()))
 
 
@@ -419,23 +495,24 @@ def build_catalog(
     versions = lake_versions(store)
     old = (previous or {}).get("objects", {}) if isinstance(previous, Mapping) else {}
     partitions = _partitions(store, versions, old if isinstance(old, Mapping) else {}, now)
-    datasets = store.datasets()
-    races, results = _read(store, "races", datasets), _read(store, "results", datasets)
+    datasets = {p.dataset for k in versions if (p := parse_key(k)) is not None}
     drivers, constructors = _read(store, "drivers", datasets), _read(store, "constructors", datasets)
+    races = _races(partitions)
     docs: dict[str, dict[str, Any]] = {
         STATUS: _status(partitions, fingerprint(versions)),
-        RACES: {"races": _races(races, results)},
+        RACES: {"races": races},
         CIRCUITS: {"circuits": _circuits(races, _read(store, "circuits", datasets))},
         ENTRANTS: {
-            "drivers": _entrants(results, drivers, "driver_id"),
-            "constructors": _entrants(results, constructors, "constructor_id"),
+            "drivers": _entrants(partitions, drivers, "drivers", "driver_id"),
+            "constructors": _entrants(partitions, constructors, "constructors", "constructor_id"),
         },
         PARTITIONS: {"format_version": FORMAT_VERSION, "objects": partitions},
     }
-    if result_seasons is not None and len(results):
-        results = results[results["season"].isin({int(s) for s in result_seasons})]
-    for season, races_of in _season_results(results, _names(drivers, "driver_id")).items():
-        docs[results_name(season)] = {"season": season, "races": races_of}
+    if "results" in datasets and (result_seasons is None or list(result_seasons)):
+        seasons = None if result_seasons is None else sorted({int(s) for s in result_seasons})
+        results = store.read("results", seasons)
+        for season, races_of in _season_results(results, _names(drivers, "driver_id")).items():
+            docs[results_name(season)] = {"season": season, "races": races_of}
     return docs
 
 

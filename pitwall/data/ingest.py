@@ -73,9 +73,19 @@ def _publish(publisher: Publisher | None, source: str, tables: dict[str, pd.Data
     key_df = tables.get("races")
     if key_df is None:
         key_df = next(iter(tables.values()))
-    for (season, rnd), _ in key_df.groupby(["season", "round"], sort=True):
-        counts = {name: int(((df["season"] == season) & (df["round"] == rnd)).sum()) for name, df in tables.items()}
-        publisher.publish(RaceIngested(int(season), int(rnd), f"{int(season)}-{int(rnd):02d}", source, counts))
+    races = sorted({(int(s), int(r)) for s, r in zip(key_df["season"], key_df["round"], strict=True)})
+    counts = {name: _race_counts(df) for name, df in tables.items()}  # one pass per table, not per race
+    for season, rnd in races:
+        rows = {name: per_race.get((season, rnd), 0) for name, per_race in counts.items()}
+        publisher.publish(RaceIngested(season, rnd, f"{season}-{rnd:02d}", source, rows))
+
+
+def _race_counts(df: pd.DataFrame) -> dict[tuple[int, int], int]:
+    """Rows per (season, round) of a race-scoped table."""
+    if not len(df):
+        return {}
+    sizes = df.groupby(["season", "round"], sort=False, observed=True).size()
+    return {(int(s), int(r)): int(n) for (s, r), n in sizes.items()}
 
 
 def _check_references(races: list[f1db.RaceDir], tables: dict[str, pd.DataFrame], ref: dict[str, pd.DataFrame]) -> None:
@@ -266,6 +276,7 @@ def _ingest_f1db(
         manifest.put("f1db", "reference", files=ref_print)
         manifest.save()
     finish_run(store, "f1db")
+    report.races.sort()  # seasons are committed as they are parsed, not in order
     report.seconds = time.perf_counter() - start
     return report
 

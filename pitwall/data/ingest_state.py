@@ -49,8 +49,9 @@ def state_dir(store: object) -> Path:
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write-new, fsync, rename: a reader sees the old file or the new one, never half of one."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    text = json.dumps(data, sort_keys=True)  # one C-encoded string (json.dump to a file encodes in Python)
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, sort_keys=True)
+        fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)

@@ -102,11 +102,42 @@ class Store(Protocol):
     def sql(self, query: str) -> pd.DataFrame: ...
 
 
+def _conformed(dataset: str, df: pd.DataFrame) -> bool:
+    """Whether ``df`` already is what ``conform`` returns (the table's columns in order, its dtypes, no
+    null in a required column): a frame a source built with ``conform``, or one read back from parquet."""
+    import pandas as pd
+
+    from pitwall.data.schema import TABLES
+
+    columns = TABLES[dataset].columns
+    if len(df.columns) != len(columns) or not isinstance(df.index, pd.RangeIndex):
+        return False
+    for col, name in zip(columns, df.columns, strict=True):
+        if col.name != name:
+            return False
+        series = df[name]
+        if series.dtype != _pandas_dtype(col.dtype) or (not col.nullable and series.hasnans):
+            return False
+    return True
+
+
+_DTYPES: dict[str, object] = {}
+
+
+def _pandas_dtype(name: str) -> object:
+    if name not in _DTYPES:
+        import pandas as pd
+
+        _DTYPES[name] = pd.api.types.pandas_dtype(name)
+    return _DTYPES[name]
+
+
 def _normalise(dataset: str, df: pd.DataFrame) -> pd.DataFrame:
     from pitwall.data.schema import TABLES, conform
 
     if dataset in TABLES:
-        df = conform(dataset, df)
+        if not _conformed(dataset, df):
+            df = conform(dataset, df)
         key = [k for k in TABLES[dataset].key if k in df.columns]
         return df.sort_values(key, kind="stable").reset_index(drop=True) if key else df
     return df.reset_index(drop=True)
@@ -133,6 +164,11 @@ class BaseStore:
     # --- shared behaviour ---------------------------------------------------------------
     def _list_keys(self, prefix: str = "") -> list[str]:
         return sorted(self._list_objects(prefix))
+
+    def _read_columns(self, key: str, columns: list[str]) -> pa.Table | None:
+        """Only ``columns`` (those it has) of the object at ``key``; a backend may read less than all of it."""
+        table = self._read_table(key)
+        return None if table is None else table.select([c for c in columns if c in table.column_names])
 
     def _read_key(self, key: str) -> pd.DataFrame | None:
         table = self._read_table(key)

@@ -89,6 +89,15 @@ class LocalStore(BaseStore):
         except FileNotFoundError:
             return None
 
+    def _read_columns(self, key: str, columns: list[str]) -> pa.Table | None:
+        """Only the column chunks of ``columns`` (and the footer: no column at all is the row count)."""
+        try:
+            file = pq.ParquetFile(self._path(key))
+        except FileNotFoundError:
+            return None
+        names = set(file.schema_arrow.names)
+        return file.read(columns=[c for c in columns if c in names])
+
     def _list_objects(self, prefix: str = "") -> dict[str, str]:
         """Key -> ``<inode>:<size>:<mtime_ns>`` (every write replaces the whole file).
 
