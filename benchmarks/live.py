@@ -101,10 +101,11 @@ def main() -> None:
             by_lap = {u.lap: u for u in updates}
             for f in FRACTIONS:
                 lap = min(max(1, round(f * total)), updates[-1].lap)
-                frame = model.predict_frame(state_frame(by_lap[lap].state))
+                update = by_lap[lap]
+                frame = state_frame(update.state)
                 won = (frame["driver_id"] == winner).to_numpy(float)
                 for rule, p in (
-                    ("model", frame["p_win"].to_numpy()),
+                    ("model", np.array([p.p_win for p in update.predictions])),
                     ("empirical P(win | position, laps left)", model.baseline.p_win_position(frame)),
                     ("pre-race P(win | grid)", model.baseline.p_win_grid(frame)),
                 ):

@@ -197,8 +197,15 @@ def upload_cmd(
     to: str = typer.Option(
         None, "--to", help="s3://bucket/prefix (default: $PITWALL_LIVE_MODELS_URI, the poller's location)"
     ),
+    strengths_for: str = typer.Option(
+        None,
+        "--strengths-for",
+        help="SEASON-ROUND whose pre-race strengths to upload beside the models (default: the next race without "
+        "stored results; run again after each race's ingest)",
+    ),
 ) -> None:
-    """Upload a saved live model where the cloud poller reads it (``s3://<models bucket>/live_models``)."""
+    """Upload a saved live model where the cloud poller reads it (``s3://<models bucket>/live_models``),
+    with the pre-race strengths of the coming race (``strengths.json``, ``pitwall.live.strength``)."""
     import os
 
     from pitwall.live.aws import LIVE_MODELS_URI_ENV, S3LiveModels
@@ -208,15 +215,56 @@ def upload_cmd(
     if not uri:
         fail(f"--to: give s3://bucket/prefix (or set {LIVE_MODELS_URI_ENV})")
         return
+    race = _strength_race(strengths_for)
     folder = live_models_dir() / name
     try:
         files = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
         LeanLiveModel.from_files(files)  # checksums verified; the poller can evaluate it
-        S3LiveModels(uri).upload(name, files)
+        models = S3LiveModels(uri)
+        models.upload(name, files)
+        doc = _strength_doc(race)
+        if doc is not None:
+            models.upload_strengths(doc)
     except (FileNotFoundError, ValueError) as exc:
         fail(f"{name}: {exc}")
         return
     console.print(f"uploaded live model [bold]{name}[/bold] ({len(files)} files) to {uri.rstrip('/')}/{name}/")
+    if doc is None:
+        console.print("no upcoming race in the stored calendar: no pre-race strengths uploaded (--strengths-for)")
+    else:
+        console.print(
+            f"pre-race strengths of {doc['season']}-{doc['round']:02d} "
+            f"({len(doc['by_driver_number'])} cars) uploaded to {uri.rstrip('/')}/strengths.json"
+        )
+
+
+def _strength_race(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    season, sep, round_ = text.partition("-")
+    if not (sep and season.isdigit() and round_.isdigit()):
+        fail(f"--strengths-for: expected SEASON-ROUND such as 2024-08, got {text!r}")
+    return int(season), int(round_)
+
+
+def _strength_doc(race: tuple[int, int] | None) -> dict[str, Any] | None:
+    """The strengths of ``race`` (default: the next race without stored results), None when none."""
+    from pitwall.data.store import get_store
+    from pitwall.live.sources.replay import form_results
+    from pitwall.live.strength import strength_doc, upcoming_race
+
+    store = get_store()
+    if race is None:
+        seasons = store.seasons("races") if "races" in store.datasets() else []
+        if not seasons:
+            return None
+        latest = max(seasons)
+        stored = latest in store.seasons("results") if "results" in store.datasets() else False
+        results = store.read("results", [latest]) if stored else None
+        race = upcoming_race(store.read("races", [latest]), results)
+        if race is None:
+            return None
+    return strength_doc(form_results(store, race[0]), race[0], race[1])
 
 
 def register(app: typer.Typer) -> None:

@@ -1,5 +1,5 @@
-"""The live mode's AWS adapters (boto3 only; the Lambda runtime has it): the DynamoDB feed and the
-saved live models in S3.
+"""The live mode's AWS adapters (boto3 only; the Lambda runtime has it): the DynamoDB feed, the
+saved live models (and the pre-race strengths) in S3, and the OpenF1 token in Secrets Manager.
 
 DynamoDB items of the live table (partition key ``pk``, sort key ``sk``, TTL attribute
 ``expires_at``):
@@ -15,6 +15,7 @@ Both carry the lap's document as a JSON string (``doc``).
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 from pitwall.live.feed import MAX_UPDATES
 
 DEFAULT_TTL_DAYS = 7
+STRENGTHS_FILE = "strengths.json"
 LIVE_MODELS_URI_ENV = "PITWALL_LIVE_MODELS_URI"
 """``s3://<bucket>/<prefix>``: where saved live models are (``<prefix>/<name>/metadata.json`` ...)."""
 
@@ -115,3 +117,47 @@ class S3LiveModels:
     def upload(self, name: str, files: Mapping[str, bytes]) -> None:
         for file, data in files.items():
             self.client.put_object(Bucket=self.bucket, Key=self._key(name, file), Body=data)
+
+    def _strengths_key(self) -> str:
+        return f"{self.prefix}/{STRENGTHS_FILE}" if self.prefix else STRENGTHS_FILE
+
+    def strengths(self) -> dict[str, Any] | None:
+        """``strengths.json`` (``pitwall.live.strength.strength_doc``), None when absent."""
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=self._strengths_key())["Body"].read()
+        except self.client.exceptions.NoSuchKey:
+            return None
+        return json.loads(body)
+
+    def upload_strengths(self, doc: Mapping[str, Any]) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self._strengths_key(), Body=json.dumps(doc).encode())
+
+
+OPENF1_SECRET_ENV = "PITWALL_OPENF1_SECRET"
+"""Name (or ARN) of the Secrets Manager secret holding the OpenF1 access token (the cloud poller)."""
+_secret_cache: dict[str, str | None] = {}
+
+
+def openf1_token_from_secret(client: Any = None) -> str | None:
+    """The OpenF1 token from the secret named by ``PITWALL_OPENF1_SECRET`` (None when unset or the
+    secret holds no token yet: historical sessions need none). The secret string is the token, or a
+    JSON object with a ``token`` key. Read once per container; the value is never logged."""
+    name = os.environ.get(OPENF1_SECRET_ENV)
+    if not name:
+        return None
+    if name not in _secret_cache:
+        sm = client if client is not None else _client("secretsmanager")
+        try:
+            text = sm.get_secret_value(SecretId=name).get("SecretString") or ""
+        except sm.exceptions.ResourceNotFoundException:
+            raise RuntimeError(f"{OPENF1_SECRET_ENV}: no secret named {name!r}") from None
+        text = text.strip()
+        if text.startswith("{"):
+            try:
+                text = str(json.loads(text).get("token") or "")
+            except ValueError:
+                raise RuntimeError(
+                    f"{OPENF1_SECRET_ENV}: secret {name!r} is not a token or JSON with 'token'"
+                ) from None
+        _secret_cache[name] = text or None
+    return _secret_cache[name]

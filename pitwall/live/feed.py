@@ -31,6 +31,8 @@ from pitwall.config import pitwall_home
 from pitwall.live.state import LapState
 
 LIVE_TABLE_ENV = "PITWALL_LIVE_TABLE"
+UNPUBLISHED_INPUTS = frozenset({"pre_race_strength"})
+"""Driver inputs kept out of the published documents (the API's ``LiveDriver`` does not list them)."""
 MAX_UPDATES = 200
 """At most this many laps in one ``?since=`` answer (a race has fewer)."""
 
@@ -74,7 +76,7 @@ def snapshot_doc(update: Any, updated_at: str | None = None) -> dict[str, Any]:
     for d, p in zip(state.drivers, update.predictions, strict=True):
         drivers.append(
             {
-                **asdict(d),
+                **{k: v for k, v in asdict(d).items() if k not in UNPUBLISHED_INPUTS},
                 "p_win": round(p.p_win, 6),
                 "p_podium": round(p.p_podium, 6),
                 "expected_position": round(p.expected_position, 3),

@@ -10,14 +10,19 @@ its target input, ``{"session_key": "latest"}`` (optionally ``"total_laps": N``)
 2. finds the race distance: the input's ``total_laps``, else the one the feed already recorded for
    this session, else the laps of the previous year's race at the same circuit on OpenF1;
 3. builds every completed lap's state with ``OpenF1Source.states`` (the same code as
-   ``pitwall live openf1``), and for each live model predicts the laps after the feed's head for
-   this session and publishes them (``pitwall.live.feed.snapshot_doc``).
+   ``pitwall live openf1``), with the pre-race strengths of ``strengths.json`` beside the models,
+   and for each live model predicts the laps after the feed's head for this session and publishes
+   them (``pitwall.live.feed.snapshot_doc``).
+
+The OpenF1 token (live sessions) comes from Secrets Manager: the secret named by
+``PITWALL_OPENF1_SECRET`` (``pitwall.live.aws.openf1_token_from_secret``), read once per container
+and never logged.
 
 Runs are idempotent: a lap already published is not written again, and the feed's head never
 moves back, so overlapping or repeated runs are harmless.
 
-Only numpy-free code runs here: models are ``pitwall.live.predictors.LeanLiveModel`` (LightGBM text
-trees evaluated in Python), OpenF1 is read over urllib3.
+Only numpy-free code runs here: models are ``pitwall.live.predictors.LeanLiveModel`` (the
+conditional logit and the Plackett-Luce order in plain Python), OpenF1 is read over urllib3.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from pitwall.live.feed import LiveFeed, get_feed, snapshot_doc
 from pitwall.live.predictors import LeanLiveModel, LiveModelError
 from pitwall.live.sources.openf1 import OpenF1Client, OpenF1Error, OpenF1Source, parse_date
 from pitwall.live.stream import predict_update
+from pitwall.live.strength import strengths_of
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +96,13 @@ def poll_once(
     feed: LiveFeed,
     client: OpenF1Client,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    strengths: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One poll (see the module doc); a JSON summary of what it read and wrote."""
+    """One poll (see the module doc); a JSON summary of what it read and wrote.
+
+    ``strengths``: the pre-race strength table of the race (``pitwall.live.strength.strength_doc``,
+    ``strengths.json`` beside the models); without one for the session's season every car gets
+    the same (unknown) strength and the summary says so."""
     summary: dict[str, Any] = {"session_key": request.session_key, "written": {}, "skipped": None}
     if not models:
         summary["skipped"] = f"no live models configured ({LIVE_MODELS_ENV})"
@@ -109,6 +120,11 @@ def poll_once(
         summary["skipped"] = f"session {session.get('session_key')} is outside its polling window"
         return summary
     source.season = int(session["year"]) if session.get("year") is not None else None
+    source.strengths = strengths_of(strengths, source.season)
+    if not source.strengths:
+        summary["strength"] = "unknown: no strengths.json for this season beside the models (`pitwall live upload`)"
+    else:
+        summary["strength"] = f"{strengths['season']}-{int(strengths['round']):02d}"  # type: ignore[index]
     sid = f"openf1-{session.get('session_key')}"
     total = request.total_laps
     heads = {name: feed.head(name) for name in models}
@@ -165,6 +181,19 @@ def configured_models() -> dict[str, LeanLiveModel]:
     return {n: _models[n] for n in names if n in _models}
 
 
+def configured_strengths() -> dict[str, Any] | None:
+    """``strengths.json`` beside the models (``pitwall live upload`` writes it); None when absent."""
+    from pitwall.live.aws import LIVE_MODELS_URI_ENV, S3LiveModels
+
+    uri = os.environ.get(LIVE_MODELS_URI_ENV)
+    return S3LiveModels(uri).strengths() if uri else None
+
+
 def handle_event(event: Any) -> dict[str, Any]:
     """The Lambda's work: the schedule's input -> :func:`poll_once` with the environment's wiring."""
-    return poll_once(PollRequest.from_event(event), configured_models(), get_feed(), OpenF1Client())
+    from pitwall.live.aws import openf1_token_from_secret
+
+    client = OpenF1Client(token=openf1_token_from_secret())
+    return poll_once(
+        PollRequest.from_event(event), configured_models(), get_feed(), client, strengths=configured_strengths()
+    )

@@ -14,16 +14,17 @@ normalisation live here once; the LightGBM-backed template uses them too.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import math
 import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pitwall.live.state import COMPOUNDS, TRACK_STATUSES, LapState
+from pitwall.live.state import COMPOUNDS, TRACK_STATUSES, DriverState, LapState
 
 TEMPLATE = "live_race"
 FEATURES: tuple[str, ...] = (
@@ -46,7 +47,6 @@ FEATURES: tuple[str, ...] = (
     *(f"status_{s}" for s in TRACK_STATUSES),
 )
 _COMPOUND_CODE = {c: i for i, c in enumerate(COMPOUNDS)}
-MODEL_FILES = ("win.txt", "podium.txt", "position.txt")
 
 
 class LiveModelError(ValueError):
@@ -259,43 +259,218 @@ class TreeEnsemble:
         return raw
 
 
-RowsFunction = Callable[[list[list[float]]], Sequence[float]]
+# --------------------------------------------------------------------------- the race-wise choice model
+
+LAPS_LEFT_BINS: tuple[int, ...] = (0, 1, 2, 3, 5, 10, 20, 30, 45)
+"""Lower edges of the laps-left buckets of the empirical P(win | position, laps left)."""
+RULE_FLOOR = 1e-4
+"""The empirical rule's P(win) of a cell never seen in training."""
+PIT_LOSS_S = 22.0
+"""Time a stop still owed costs (s), added to the gap to the leader (``pit_adjusted_gap_z``)."""
+LAPPED_GAP_S = 60.0
+GAP_CAP_S = 150.0
+DRY_COMPOUNDS = ("SOFT", "MEDIUM", "HARD")
+STATE_CHOICE_FEATURES: tuple[str, ...] = (
+    "pit_adjusted_gap_z",
+    "pit_adjusted_gap_z_neutralised",
+    "stops_owed",
+    "tyre_age_vs_field",
+    "pre_race_strength",
+)
+CHOICE_FEATURES: tuple[str, ...] = ("log_p_rule", "log_p_grid", *STATE_CHOICE_FEATURES)
+"""The conditional logit's inputs per running driver at the end of lap N (``choice_inputs``):
+
+- ``log_p_rule``: log of the empirical P(win | running position, laps left) of the training seasons
+  (the naive rule as the model's prior);
+- ``log_p_grid``: log of the empirical P(win | grid slot);
+- ``pit_adjusted_gap_z``: (gap to the leader + ``PIT_LOSS_S`` x stops still owed) minus the field's
+  smallest such time, over sqrt(laps left + 1) (a lapped car or an unknown gap counts as the largest
+  known gap + 60 s; gaps capped at 150 s);
+- ``pit_adjusted_gap_z_neutralised``: the same on a lap under a safety car or VSC (gaps shrink), else 0;
+- ``stops_owed``: 1 for a car on dry tyres that has not stopped yet with more than 3 laps left;
+- ``tyre_age_vs_field``: (tyre age - the running field's median) / 10 x sqrt(laps left) / 5 (older
+  tyres cost time on every lap still to run; 0 when unknown);
+- ``pre_race_strength``: the team's mean points per car over its previous 6 races / 10
+  (``pitwall.live.strength``; 0 when unknown, the same for the whole field is no information).
+"""
+
+
+def laps_left_bin(laps_left: float) -> int:
+    return bisect.bisect_right(LAPS_LEFT_BINS, float(laps_left)) - 1
+
+
+def rule_key(position: float, laps_left: float) -> str:
+    return f"{int(position)}|{laps_left_bin(laps_left)}"
+
+
+def choice_inputs(state: LapState) -> list[list[float]]:
+    """``STATE_CHOICE_FEATURES`` per driver of lap N (classification order; NaN for a stopped car).
+
+    Field quantities (largest gap, smallest pit-adjusted time, median tyre age) are over the
+    drivers running on lap N."""
+    drivers = state.drivers
+    running = [d for d in drivers if d.running]
+    nan = math.nan
+    if not running:
+        return [[nan] * len(STATE_CHOICE_FEATURES) for _ in drivers]
+    left = state.laps_remaining
+    scale = math.sqrt(left + 1)
+    neutralised = 1.0 if state.track_status & {"sc", "vsc"} else 0.0
+    known = [d.gap_to_leader_s for d in running if d.gap_to_leader_s is not None and not math.isnan(d.gap_to_leader_s)]
+    largest = max(known, default=0.0)
+    ages = [float(d.tyre_age_laps) for d in running if d.tyre_age_laps is not None]
+    median_age = float(statistics.median(ages)) if ages else nan
+
+    def gap(d: DriverState) -> float:
+        g = d.gap_to_leader_s
+        g = largest + LAPPED_GAP_S if g is None or math.isnan(g) else g
+        return min(g, GAP_CAP_S)
+
+    def owed(d: DriverState) -> float:
+        return 1.0 if d.stops == 0 and d.compound in DRY_COMPOUNDS and left > 3 else 0.0
+
+    adjusted = {d.driver_number: gap(d) + PIT_LOSS_S * owed(d) for d in running}
+    best = min(adjusted.values())
+    rows = []
+    for d in drivers:
+        if not d.running:
+            rows.append([nan] * len(STATE_CHOICE_FEATURES))
+            continue
+        z = (adjusted[d.driver_number] - best) / scale
+        age = float(d.tyre_age_laps) if d.tyre_age_laps is not None else nan
+        rel_age = age - median_age
+        rel_age = 0.0 if math.isnan(rel_age) else rel_age / 10.0
+        strength = d.pre_race_strength
+        rows.append(
+            [
+                z,
+                z * neutralised,
+                owed(d),
+                rel_age * math.sqrt(left) / 5.0,
+                0.0 if strength is None or math.isnan(strength) else strength / 10.0,
+            ]
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class EmpiricalRule:
+    """The naive rules' tables: P(win | running position, laps-left bin) and P(win | grid slot)."""
+
+    by_position: Mapping[str, float]
+    by_grid: Mapping[str, float]
+
+    def p_position(self, position: float, laps_left: float) -> float:
+        return float(self.by_position.get(rule_key(position, laps_left), RULE_FLOOR))
+
+    def p_grid(self, grid: float) -> float:
+        return float(self.by_grid.get(str(int(grid)), RULE_FLOOR))
+
+
+def choice_rows(state: LapState, rule: EmpiricalRule) -> tuple[list[int], list[list[float]]]:
+    """(indices of the running drivers in ``state.drivers``, their ``CHOICE_FEATURES`` rows)."""
+    inputs = choice_inputs(state)
+    left = state.laps_remaining
+    idx, rows = [], []
+    for i, (d, row) in enumerate(zip(state.drivers, inputs, strict=True)):
+        if not d.running:
+            continue
+        grid = d.grid_position if d.grid_position is not None else len(state.drivers)
+        p_rule = max(rule.p_position(d.position, left), RULE_FLOOR)
+        p_grid = max(rule.p_grid(grid), RULE_FLOOR)
+        idx.append(i)
+        rows.append([math.log(p_rule), math.log(p_grid), *row])
+    return idx, rows
+
+
+def plackett_luce(utilities: Sequence[float]) -> tuple[list[float], list[float], list[float]]:
+    """(P(first), P(top 3), expected rank) of each item under a Plackett-Luce model of the order.
+
+    P(first) is the softmax; P(top 3) sums the orders of the first three places exactly; the
+    expected rank is 1 + sum over the others of P(they finish ahead) = w_j / (w_i + w_j)."""
+    n = len(utilities)
+    if n == 0:
+        return [], [], []
+    top = max(utilities)
+    w = [math.exp(u - top) for u in utilities]
+    total = sum(w)
+    first = [x / total for x in w]
+    expected = [
+        1.0 + sum(w[j] / (w[i] + w[j]) if w[i] + w[j] > 0 else 0.5 for j in range(n) if j != i) for i in range(n)
+    ]
+    if n <= 3:
+        return first, [1.0] * n, expected
+    podium = list(first)
+    for j in range(n):
+        rest_j = total - w[j]
+        for k in range(n):
+            if k == j:
+                continue
+            p_jk = first[j] * (w[k] / rest_j if rest_j > 0 else 1.0 / (n - 1))
+            podium[k] += p_jk
+            rest_jk = rest_j - w[k]
+            for i in range(n):
+                if i != j and i != k:
+                    podium[i] += p_jk * (w[i] / rest_jk if rest_jk > 0 else 1.0 / (n - 2))
+    return first, podium, expected
+
+
+@dataclass(frozen=True)
+class ChoiceModel:
+    """A conditional logit over the drivers running on a lap: utility = coefficients . features."""
+
+    features: tuple[str, ...]
+    coefficients: tuple[float, ...]
+
+    def utility(self, row: Sequence[float]) -> float:
+        return math.fsum(c * x for c, x in zip(self.coefficients, row, strict=True))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"features": list(self.features), "coefficients": list(self.coefficients)}
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> ChoiceModel:
+        features = tuple(str(f) for f in doc.get("features", ()))
+        coefficients = tuple(float(c) for c in doc.get("coefficients", ()))
+        if features != CHOICE_FEATURES or len(coefficients) != len(features):
+            raise LiveModelError(
+                f"model: choice.json has features {list(features)}; this Pitwall computes {list(CHOICE_FEATURES)} "
+                "(retrain it with `pitwall live train`)"
+            )
+        return cls(features, coefficients)
 
 
 def predict_lap(
-    state: LapState, win_scores: RowsFunction, podium_probabilities: RowsFunction, position_change: RowsFunction
+    state: LapState, rule: EmpiricalRule, model: ChoiceModel
 ) -> tuple[list[float], list[float], list[float]]:
-    """(P(win), P(podium), expected position) per driver of a lap from the three models' outputs.
-
-    Each callable takes the running drivers' feature rows and returns one number a
-    row: the win model's raw scores, the podium model's probabilities, the places still to gain or
-    lose. P(win) is their softmax (sums to 1), P(podium) scaled to ``min(3, running)``; drivers who
-    have stopped get 0 and keep their position."""
-    rows = feature_rows(state)
-    n = len(rows)
-    running = [i for i, d in enumerate(state.drivers) if d.running]
+    """(P(win), P(podium), expected position) per driver of lap N, all from one Plackett-Luce order
+    over the running drivers (so the leader's expected position agrees with their P(win)); a
+    stopped driver gets 0, 0 and keeps their position (behind every running car)."""
+    n = len(state.drivers)
     p_win = [0.0] * n
     p_pod = [0.0] * n
     expected = [float(d.position) for d in state.drivers]
-    if running:
-        xr = [rows[i] for i in running]
-        for i, w in zip(running, softmax(list(win_scores(xr))), strict=True):
-            p_win[i] = w
-        for i, p in zip(running, normalise(list(podium_probabilities(xr)), 3.0), strict=True):
-            p_pod[i] = p
-        for i, change in zip(running, position_change(xr), strict=True):
-            expected[i] = min(max(expected[i] + float(change), 1.0), float(n))
+    idx, rows = choice_rows(state, rule)
+    if idx:
+        first, podium, rank = plackett_luce([model.utility(r) for r in rows])
+        for i, a, b, c in zip(idx, first, podium, rank, strict=True):
+            p_win[i], p_pod[i], expected[i] = a, b, c
     return p_win, p_pod, expected
+
+
+CHOICE_FILE = "choice.json"
+MODEL_VERSION = 2
+"""2: the conditional logit (``choice.json``); 1 was three LightGBM boosters."""
 
 
 @dataclass
 class LeanLiveModel:
-    """A saved live model evaluated without LightGBM (``predict_state`` as ``LiveModel``'s)."""
+    """A saved live model evaluated in plain Python (``predict_state`` as ``LiveModel``'s)."""
 
     name: str
     train_seasons: tuple[int, ...]
-    ensembles: dict[str, TreeEnsemble]
-    features: tuple[str, ...] = FEATURES
+    rule: EmpiricalRule
+    choice: ChoiceModel
 
     @property
     def train_until(self) -> int:
@@ -309,39 +484,47 @@ class LeanLiveModel:
             )
 
     def predict_state(self, state: LapState) -> tuple[DriverPrediction, ...]:
-        if self.features != FEATURES:
-            raise LiveModelError(f"model: {self.name!r} was trained on other features than this Pitwall computes")
-        win, podium, position = self.ensembles["win"], self.ensembles["podium"], self.ensembles["position"]
-        p_win, p_pod, expected = predict_lap(
-            state,
-            lambda xs: [win.raw(x) for x in xs],
-            lambda xs: [podium.predict(x) for x in xs],
-            lambda xs: [position.predict(x) for x in xs],
-        )
+        p_win, p_pod, expected = predict_lap(state, self.rule, self.choice)
         return predictions_of(state, p_win, p_pod, expected)
 
     @classmethod
     def from_files(cls, files: Mapping[str, bytes]) -> LeanLiveModel:
-        """From a saved model's files (``metadata.json`` and the three ``*.txt``), checksum-verified."""
-        if "metadata.json" not in files:
-            raise LiveModelError("model: metadata.json is missing")
-        meta = json.loads(files["metadata.json"])
-        if meta.get("template") != TEMPLATE:
-            raise LiveModelError(f"model: not a {TEMPLATE} model")
-        ensembles = {}
-        for file, digest in meta["files"].items():
-            data = files.get(file)
-            if data is None:
-                raise LiveModelError(f"model: {file} is missing")
-            if hashlib.sha256(data).hexdigest() != digest:
-                raise LiveModelError(f"model: {file} does not match its recorded sha256 (tampered or corrupt)")
-            ensembles[file.removesuffix(".txt")] = TreeEnsemble.from_text(data.decode())
-        return cls(meta["name"], tuple(meta["train_seasons"]), ensembles, tuple(meta["features"]))
+        """From a saved model's files (``metadata.json`` and ``choice.json``), checksum-verified."""
+        meta, docs = read_model_files(files)
+        return cls(meta["name"], tuple(meta["train_seasons"]), rule_of(meta), ChoiceModel.from_dict(docs[CHOICE_FILE]))
 
     @classmethod
     def from_dir(cls, path: str | Path) -> LeanLiveModel:
         folder = Path(path)
         return cls.from_files({p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()})
+
+
+def read_model_files(files: Mapping[str, bytes]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(metadata, file name -> parsed JSON) of a saved live model, every file checksum-verified."""
+    if "metadata.json" not in files:
+        raise LiveModelError("model: metadata.json is missing")
+    meta = json.loads(files["metadata.json"])
+    if meta.get("template") != TEMPLATE:
+        raise LiveModelError(f"model: not a {TEMPLATE} model")
+    if meta.get("version") != MODEL_VERSION or CHOICE_FILE not in meta.get("files", {}):
+        raise LiveModelError(
+            f"model: {meta.get('name')!r} was saved by an older Pitwall (LightGBM boosters); retrain it with "
+            "`pitwall live train NAME --train-until 2023`"
+        )
+    docs = {}
+    for file, digest in meta["files"].items():
+        data = files.get(file)
+        if data is None:
+            raise LiveModelError(f"model: {file} is missing")
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise LiveModelError(f"model: {file} does not match its recorded sha256 (tampered or corrupt)")
+        docs[file] = json.loads(data)
+    return meta, docs
+
+
+def rule_of(meta: Mapping[str, Any]) -> EmpiricalRule:
+    base = meta.get("baseline") or {}
+    return EmpiricalRule(dict(base.get("by_position", {})), dict(base.get("by_grid", {})))
 
 
 def live_models_dir() -> Path:

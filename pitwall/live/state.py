@@ -102,6 +102,7 @@ class Entrant:
     team: str | None = None
     driver_id: str | None = None  # F1DB id where the source knows it
     grid_position: int | None = None
+    pre_race_strength: float | None = None  # pitwall.live.strength: the team's recent points per car
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ class DriverState:
     stops: int
     grid_position: int | None
     driver_id: str | None = None
+    pre_race_strength: float | None = None  # known before the race (pitwall.live.strength)
 
 
 @dataclass(frozen=True)
@@ -256,6 +258,7 @@ def build_lap_state(
                 stops=stops_by.get(rec.driver_number, 0),
                 grid_position=ent.grid_position,
                 driver_id=ent.driver_id,
+                pre_race_strength=ent.pre_race_strength,
             )
         )
     unknown = set(track_status) - set(TRACK_STATUSES)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
+from pitwall.live.feed import UNPUBLISHED_INPUTS
 from pitwall.live.predictors import DriverPrediction, LiveModelError
 from pitwall.live.state import LapState
 
@@ -77,7 +78,7 @@ class LiveUpdate:
             "latency_ms": round(self.latency_ms, 3),
             "drivers": [
                 {
-                    **asdict(d),
+                    **{k: v for k, v in asdict(d).items() if k not in UNPUBLISHED_INPUTS},
                     **{k: v for k, v in asdict(p).items() if k.startswith(("p_", "expected"))},
                     **({"next_lap": self.lap_predictions.get(d.driver_number)} if self.lap_predictions else {}),
                 }

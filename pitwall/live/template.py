@@ -2,36 +2,47 @@
 updated at the end of every lap.
 
 Prediction moment ``in_race``: at the end of lap N, from lap N's ``LapState`` only (laps
-remaining, position, gap to the leader and to the car ahead, last lap against the field,
-compound and tyre age, stops made against the leader, laps down, track status, grid slot). The
-state of lap N is built from the laps ``<= N``, so nothing after lap N feeds the predictions
-about laps N+1 onward.
+remaining, position, gap to the leader, stops made and still owed, tyre age against the field,
+track status, grid slot and the team's pre-race strength). The state of lap N is built from the
+laps ``<= N``, so nothing after lap N feeds the predictions about laps N+1 onward.
 
-Training: every lap of every stored race of the training seasons (seasons up to the season
-before the one predicted), one row per running driver and lap, labelled with the race's final
-classification (``results``). Three LightGBM models: binary win and binary podium (monotone in
-position and gap), and a regression of the places still to be gained or lost (final
-classification order minus current position; on 2023 held out it has an MAE of 2.15 places
-against 2.73 for regressing the final order directly and 2.20 for "the current position").
+The model is a race-wise choice model: a conditional logit over the drivers running on the lap,
+utility = coefficients . ``CHOICE_FEATURES`` (``pitwall.live.predictors``), whose first input is the
+log of the empirical P(win | position, laps left) (the naive rule as a prior the other inputs
+correct). P(win) is the softmax over the running drivers; P(podium) and the expected position come
+from the Plackett-Luce order of the same utilities, so the three always agree (a leader at
+P(win) 0.998 is expected to finish 1.00). Drivers who have stopped get 0 and keep their position.
 
-Per lap, P(win) is the softmax of the win model's scores over the running drivers (a
-conditional logit: the field's P(win) sums to 1) and P(podium) the podium model's probabilities
-scaled to sum to ``min(3, running)``. Drivers who have stopped get 0.
+Training: every lap of every stored race of the training seasons (seasons up to the season before
+the one predicted), one choice per lap among the running drivers (the eventual winner; laps whose
+winner is not running are left out), L2 penalty 1 on standardised inputs, L-BFGS. The two
+empirical priors of a training row come from the *other* training seasons (cross-fitted), so the
+fit does not learn to trust a rule that has seen the row's own race.
 
-Model choices were made on held-out training seasons, never on the season predicted: with
-training on the seasons before 2022 (resp. 2023) and the winner's log loss averaged over 10, 25,
-50 and 75 % of each race, small regularised trees (7 leaves, 300 rows a leaf, L2 10) beat the
-default LightGBM trees (2022: 0.85 vs 0.99; 2023: 0.51 vs 0.58) and the softmax beat normalised
-binary probabilities on average (0.68 vs 0.72); the empirical P(win | position, laps left) scored
-1.07 and 0.77.
+Choices were made on validation seasons, never on the season predicted (train on the seasons
+before S, score S, for S = 2021, 2022, 2023; the winner's log loss at 10/25/50/75 % of each race,
+62 races; ``benchmarks/live.py`` reports 2024). Against the empirical rule (1.41 / 1.15 / 0.88 /
+0.65):
+
+- the previous template (three LightGBM boosters on the raw state) tied it;
+- gaps, stops owed, tyres, track status and the grid: 1.34 / 1.07 / 0.81 / 0.62 (50 %: -0.07
+  [-0.19, +0.07]), a tie;
+- plus the team's pre-race strength: 1.09 / 0.86 / 0.69 / 0.51 (50 %: -0.19 [-0.31, -0.07], 75 %:
+  -0.14 [-0.24, -0.04]; the last lap 0.050 vs 0.048, a tie); the tyre-age term scaled by
+  sqrt(laps left) rather than 1 / sqrt(laps left + 1) (which punished a leader on old tyres on the
+  last lap); fading the strength with the race (x sqrt(share of laps left)) scored 0.70 at 50 %,
+  adding the qualifying gap to pole did not help (-0.20), L2 10 was no better than 1;
+- training on the first three places of the order (Plackett-Luce depth 3) instead of the winner
+  only was worse for P(win) (50 %: +0.06 without the strength).
 
 Naive baselines, fitted on the same training seasons (``EmpiricalBaseline``):
 
 - ``position``: the empirical P(win | running position, laps left) of the training seasons;
 - ``grid``: the pre-race rule, the empirical P(win | grid slot).
 
-Artifacts are LightGBM text models plus ``metadata.json`` with the sha256 of every file;
-``load_live_model`` verifies them (no pickle).
+Artifacts: ``choice.json`` (features and coefficients) and ``metadata.json`` (training seasons, the
+empirical tables, the sha256 of every file); ``load_live_model`` verifies them (no pickle). The
+cloud poller evaluates the same files in plain Python (``pitwall.live.predictors.LeanLiveModel``).
 """
 
 from __future__ import annotations
@@ -49,25 +60,32 @@ import pandas as pd
 
 from pitwall.data.store import Store, get_store
 from pitwall.live.predictors import (
+    CHOICE_FEATURES,
+    CHOICE_FILE,
     FEATURES,
+    LAPS_LEFT_BINS,
+    MODEL_VERSION,
+    RULE_FLOOR,
+    STATE_CHOICE_FEATURES,
     TEMPLATE,
+    ChoiceModel,
     DriverPrediction,
+    EmpiricalRule,
     LiveModelError,
+    choice_inputs,
     feature_rows,
     live_models_dir,
     normalise,
-    predict_lap,
     predictions_of,
-    softmax,
+    read_model_files,
+    rule_of,
 )
 from pitwall.live.state import LapState
 
-__all__ = ["FEATURES", "TEMPLATE", "DriverPrediction", "LiveModel", "LiveModelError", "EmpiricalBaseline"]
+__all__ = ["CHOICE_FEATURES", "TEMPLATE", "DriverPrediction", "LiveModel", "LiveModelError", "EmpiricalBaseline"]
 
-# LightGBM monotone constraints: a worse position or a bigger gap never raises P(win)/P(podium)
-_MONOTONE = {"position": -1, "gap_to_leader_s": -1, "gap_per_lap_left": -1}
-LAPS_LEFT_BINS: tuple[int, ...] = (0, 1, 2, 3, 5, 10, 20, 30, 45)
-"""Lower edges of the laps-left buckets of the empirical P(win | position, laps left)."""
+L2_PENALTY = 1.0
+"""On standardised inputs, per lap choice (chosen on 2021-2023, see the module docstring)."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -78,8 +96,16 @@ def feature_matrix(state: LapState) -> np.ndarray:
 
 
 def state_frame(state: LapState) -> pd.DataFrame:
-    """One row per driver of lap N's state: identifiers, ``running`` and the model's features."""
-    frame = pd.DataFrame(feature_matrix(state), columns=list(FEATURES))
+    """One row per driver of lap N's state: identifiers, ``running``, the state's ``FEATURES`` and the
+    choice model's ``STATE_CHOICE_FEATURES``."""
+    inputs = np.array(choice_inputs(state), dtype=float).reshape(len(state.drivers), len(STATE_CHOICE_FEATURES))
+    frame = pd.concat(
+        [
+            pd.DataFrame(feature_matrix(state), columns=list(FEATURES)),
+            pd.DataFrame(inputs, columns=list(STATE_CHOICE_FEATURES)),
+        ],
+        axis=1,
+    )
     ids = pd.DataFrame(
         {
             "driver_number": [d.driver_number for d in state.drivers],
@@ -122,12 +148,12 @@ class EmpiricalBaseline:
     def p_win_position(self, frame: pd.DataFrame) -> np.ndarray:
         """Per lap state frame: the empirical P(win) of each running driver, normalised to 1."""
         keys = frame["position"].astype(int).astype(str) + "|" + _laps_left_bin(frame["laps_remaining"]).astype(str)
-        raw = np.array([self.by_position.get(k, 1e-4) for k in keys])
+        raw = np.array([self.by_position.get(k, RULE_FLOOR) for k in keys])
         return self._finish(raw, frame["running"].to_numpy(bool))
 
     def p_win_grid(self, frame: pd.DataFrame) -> np.ndarray:
         """The pre-race rule: empirical P(win | grid slot), over every starter, normalised to 1."""
-        raw = np.array([self.by_grid.get(str(int(g)), 1e-4) for g in frame["grid_position"]])
+        raw = np.array([self.by_grid.get(str(int(g)), RULE_FLOOR) for g in frame["grid_position"]])
         return _normalise(raw, 1.0)
 
     @staticmethod
@@ -137,22 +163,59 @@ class EmpiricalBaseline:
             out[running] = _normalise(raw[running], 1.0)
         return out
 
+    def log_priors(self, frame: pd.DataFrame) -> np.ndarray:
+        """The two prior inputs (``log_p_rule``, ``log_p_grid``) of each row, unnormalised."""
+        keys = frame["position"].astype(int).astype(str) + "|" + _laps_left_bin(frame["laps_remaining"]).astype(str)
+        rule = np.array([self.by_position.get(k, RULE_FLOOR) for k in keys], dtype=float)
+        grid = np.array([self.by_grid.get(str(int(g)), RULE_FLOOR) for g in frame["grid_position"]], dtype=float)
+        return np.log(np.maximum(np.column_stack([rule, grid]), RULE_FLOOR))
+
+
+def plackett_luce_matrix(u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vectorised ``pitwall.live.predictors.plackett_luce``: (P(first), P(top 3), expected rank)."""
+    n = len(u)
+    w = np.exp(u - u.max())
+    total = w.sum()
+    first = w / total
+    pair = w[:, None] + w[None, :]
+    ahead = np.divide(w[None, :], pair, out=np.full((n, n), 0.5), where=pair > 0)  # [i, j]: j ahead of i
+    np.fill_diagonal(ahead, 0.0)
+    expected = 1.0 + ahead.sum(axis=1)
+    if n <= 3:
+        return first, np.ones(n), expected
+    rest_j = total - w  # [j]
+    second = np.where(rest_j[:, None] > 0, w[None, :] / np.where(rest_j > 0, rest_j, 1.0)[:, None], 1.0 / (n - 1))
+    np.fill_diagonal(second, 0.0)
+    p_jk = first[:, None] * second  # [j, k]: j first, k second
+    rest_jk = rest_j[:, None] - w[None, :]
+    third = np.where(
+        rest_jk[:, :, None] > 0, w[None, None, :] / np.where(rest_jk > 0, rest_jk, 1.0)[:, :, None], 1.0 / (n - 2)
+    )
+    idx = np.arange(n)
+    third[idx, :, idx] = 0.0
+    third[:, idx, idx] = 0.0
+    podium = first + p_jk.sum(axis=0) + np.einsum("jk,jki->i", p_jk, third)
+    return first, podium, expected
+
 
 @dataclass
 class LiveModel:
-    """A trained live race-result model (three LightGBM boosters and the empirical baselines)."""
+    """A trained live model: the conditional logit and the empirical tables (its prior and baselines)."""
 
     name: str
     train_seasons: tuple[int, ...]
-    boosters: dict[str, Any]  # "win" | "podium" | "position" -> lightgbm.Booster
+    choice: ChoiceModel
     baseline: EmpiricalBaseline
-    features: tuple[str, ...] = FEATURES
     metrics: dict[str, float] = field(default_factory=dict)
     path: Path | None = None
 
     @property
     def train_until(self) -> int:
         return max(self.train_seasons)
+
+    @property
+    def rule(self) -> EmpiricalRule:
+        return EmpiricalRule(self.baseline.by_position, self.baseline.by_grid)
 
     def check_season(self, season: int | None, allow_in_sample: bool = False) -> None:
         """Refuse to predict a season the model was trained on (unless asked to)."""
@@ -163,37 +226,25 @@ class LiveModel:
                 f"{season - 1}, or pass allow_in_sample=True / --allow-in-sample)"
             )
 
-    def predict_matrix(self, x: np.ndarray, running: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(P(win), P(podium), expected position) per row of a lap's ``feature_matrix``."""
-        n = len(x)
-        p_win = np.zeros(n)
-        p_pod = np.zeros(n)
-        exp_pos = x[:, FEATURES.index("position")].astype(float).copy()
-        if running.any():
-            xr = x[running]
-            p_win[running] = softmax(list(self.boosters["win"].predict(xr, raw_score=True, num_threads=1)))
-            p_pod[running] = _normalise(self.boosters["podium"].predict(xr, num_threads=1), 3.0)
-            change = self.boosters["position"].predict(xr, num_threads=1)  # final order minus current position
-            exp_pos[running] = np.clip(exp_pos[running] + change, 1.0, float(n))
-        return p_win, p_pod, exp_pos
+    def design(self, frame: pd.DataFrame) -> np.ndarray:
+        """``CHOICE_FEATURES`` of ``frame``'s rows (a ``state_frame`` / ``race_rows``)."""
+        return np.column_stack([self.baseline.log_priors(frame), frame[list(STATE_CHOICE_FEATURES)].to_numpy(float)])
 
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """One lap's ``state_frame`` plus ``p_win``, ``p_podium``, ``expected_position``."""
-        p_win, p_pod, exp_pos = self.predict_matrix(
-            frame[list(self.features)].to_numpy(float), frame["running"].to_numpy(bool)
-        )
-        return frame.assign(p_win=p_win, p_podium=p_pod, expected_position=exp_pos)
+        n = len(frame)
+        running = frame["running"].to_numpy(bool)
+        p_win, p_pod = np.zeros(n), np.zeros(n)
+        expected = frame["position"].to_numpy(float).copy()
+        if running.any():
+            u = self.design(frame[running]) @ np.array(self.choice.coefficients)
+            first, podium, rank = plackett_luce_matrix(u)
+            p_win[running], p_pod[running], expected[running] = first, podium, rank
+        return frame.assign(p_win=p_win, p_podium=p_pod, expected_position=expected)
 
     def predict_state(self, state: LapState) -> tuple[DriverPrediction, ...]:
-        if self.features != FEATURES:
-            raise LiveModelError(f"model: {self.name!r} was trained on other features than this Pitwall computes")
-        boosters = self.boosters
-
-        def run(key: str, raw: bool = False):  # type: ignore[no-untyped-def]
-            return lambda rows: boosters[key].predict(np.array(rows, dtype=float), raw_score=raw, num_threads=1)
-
-        p_win, p_pod, expected = predict_lap(state, run("win", raw=True), run("podium"), run("position"))
-        return predictions_of(state, p_win, p_pod, expected)
+        out = self.predict_frame(state_frame(state))
+        return predictions_of(state, out["p_win"], out["p_podium"], out["expected_position"])
 
     def connect_to_stream(self, source: str = "replay", update_frequency: str = "per_lap", callback=None, **kwargs):  # type: ignore[no-untyped-def]
         """Live per-lap updates of this model (see ``pitwall.live.stream.connect_to_stream``)."""
@@ -202,22 +253,20 @@ class LiveModel:
         return connect_to_stream(self, source=source, update_frequency=update_frequency, callback=callback, **kwargs)
 
     def save(self, directory: str | Path | None = None) -> Path:
-        """Write the boosters (LightGBM text) and ``metadata.json`` (with sha256 of each file)."""
+        """Write ``choice.json`` and ``metadata.json`` (with the sha256 of each file)."""
         path = Path(directory) if directory is not None else live_models_dir() / self.name
         path.mkdir(parents=True, exist_ok=True)
-        files = {}
-        for key, booster in self.boosters.items():
-            target = path / f"{key}.txt"
-            target.write_text(booster.model_to_string())
-            files[target.name] = hashlib.sha256(target.read_bytes()).hexdigest()
+        target = path / CHOICE_FILE
+        target.write_text(json.dumps(self.choice.to_dict(), indent=2))
         meta = {
             "template": TEMPLATE,
+            "version": MODEL_VERSION,
             "name": self.name,
             "train_seasons": list(self.train_seasons),
-            "features": list(self.features),
+            "features": list(self.choice.features),
             "metrics": self.metrics,
             "baseline": {"by_position": self.baseline.by_position, "by_grid": self.baseline.by_grid},
-            "files": files,
+            "files": {target.name: hashlib.sha256(target.read_bytes()).hexdigest()},
         }
         (path / "metadata.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
         self.path = path
@@ -232,33 +281,25 @@ def check_name(name: str) -> str:
 
 def load_live_model(name_or_path: str | Path) -> LiveModel:
     """A saved live model by name (under ``$PITWALL_HOME/live_models``) or folder, checksum-verified."""
-    import lightgbm as lgb
-
     path = Path(name_or_path)
     if not (path / "metadata.json").exists():
         path = live_models_dir() / check_name(str(name_or_path))
-    meta_file = path / "metadata.json"
-    if not meta_file.exists():
+    if not (path / "metadata.json").exists():
         known = sorted(p.name for p in live_models_dir().glob("*") if (p / "metadata.json").exists())
         raise LiveModelError(
             f"model: no live model named {str(name_or_path)!r} (known: {known or 'none'}); "
             "train one with `pitwall live train NAME --train-until 2023`"
         )
-    meta = json.loads(meta_file.read_text())
-    if meta.get("template") != TEMPLATE:
-        raise LiveModelError(f"model: {path} is not a {TEMPLATE} model")
-    boosters = {}
-    for file, digest in meta["files"].items():
-        data = (path / file).read_bytes()
-        if hashlib.sha256(data).hexdigest() != digest:
-            raise LiveModelError(f"model: {path / file} does not match its recorded sha256 (tampered or corrupt)")
-        boosters[file.removesuffix(".txt")] = lgb.Booster(model_str=data.decode())
+    try:
+        meta, docs = read_model_files({p.name: p.read_bytes() for p in path.iterdir() if p.is_file()})
+    except LiveModelError as exc:
+        raise LiveModelError(f"{exc} ({path})") from None
+    rule = rule_of(meta)
     return LiveModel(
         name=meta["name"],
         train_seasons=tuple(meta["train_seasons"]),
-        boosters=boosters,
-        baseline=EmpiricalBaseline(meta["baseline"]["by_position"], meta["baseline"]["by_grid"]),
-        features=tuple(meta["features"]),
+        choice=ChoiceModel.from_dict(docs[CHOICE_FILE]),
+        baseline=EmpiricalBaseline(dict(rule.by_position), dict(rule.by_grid)),
         metrics=meta.get("metrics", {}),
         path=path,
     )
@@ -275,15 +316,16 @@ def race_rows(store: Store, season: int, round_: int, tables: dict[str, pd.DataF
     numbers: list[int] = []
     running: list[bool] = []
     for state in ReplaySource(season, round_, race=race):
-        parts.append(feature_matrix(state))
+        parts.append(state_frame(state)[[*FEATURES, *STATE_CHOICE_FEATURES]].to_numpy(float))
         numbers += [d.driver_number for d in state.drivers]
         ids += [d.driver_id for d in state.drivers]
         running += [d.running for d in state.drivers]
-    rows = pd.DataFrame(np.vstack(parts), columns=list(FEATURES))
+    rows = pd.DataFrame(np.vstack(parts), columns=[*FEATURES, *STATE_CHOICE_FEATURES])
     rows.insert(0, "race_id", f"{int(season)}-{int(round_):02d}")
-    rows.insert(1, "driver_number", numbers)
-    rows.insert(2, "driver_id", ids)
-    rows.insert(3, "running", running)
+    rows.insert(1, "season", int(season))
+    rows.insert(2, "driver_number", numbers)
+    rows.insert(3, "driver_id", ids)
+    rows.insert(4, "running", running)
     res = tables["results"]
     res = res[res["round"].astype(int) == int(round_)]
     final = {str(r.driver_id): r for r in res.itertuples()}
@@ -324,18 +366,55 @@ def training_rows(store: Store, seasons: Sequence[int]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def cross_fitted_design(run: pd.DataFrame, rows: pd.DataFrame) -> np.ndarray:
+    """``CHOICE_FEATURES`` of the training rows ``run``, each season's priors fitted on the other
+    seasons' ``rows`` (all of them when there is one season)."""
+    out = np.zeros((len(run), len(CHOICE_FEATURES)))
+    seasons = sorted(set(rows["season"].astype(int)))
+    for season in sorted(set(run["season"].astype(int))):
+        here = (run["season"] == season).to_numpy()
+        others = rows[rows["season"] != season] if len(seasons) > 1 else rows
+        probe = LiveModel("probe", (season,), ChoiceModel(CHOICE_FEATURES, ()), EmpiricalBaseline.fit(others))
+        out[here] = probe.design(run[here])
+    return out
+
+
+def fit_conditional_logit(x: np.ndarray, lap: np.ndarray, chosen: np.ndarray, l2: float = L2_PENALTY) -> np.ndarray:
+    """Coefficients of a conditional logit: rows ``x`` grouped by ``lap`` (integer codes), one
+    ``chosen`` row per group; penalty ``l2`` on the standardised coefficients (per group)."""
+    from scipy.optimize import minimize
+
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = (x - x.mean(axis=0)) / scale
+    groups = int(lap.max()) + 1
+
+    def loss(beta: np.ndarray) -> tuple[float, np.ndarray]:
+        u = z @ beta
+        top = np.full(groups, -np.inf)
+        np.maximum.at(top, lap, u)
+        e = np.exp(u - top[lap])
+        den = np.bincount(lap, weights=e, minlength=groups)
+        p = e / den[lap]
+        value = -(u[chosen].sum() - (np.log(den) + top).sum())
+        grad = -(z[chosen].sum(axis=0) - (p[:, None] * z).sum(axis=0))
+        return (value + l2 * beta @ beta) / groups, (grad + 2 * l2 * beta) / groups
+
+    result = minimize(loss, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B")
+    if not result.success:
+        raise LiveModelError(f"training: the conditional logit did not converge ({result.message})")
+    return result.x / scale
+
+
 def train_live_model(
     name: str = "live_race",
     *,
     train_until: int | None = None,
     seasons: Sequence[int] | None = None,
     store: Store | None = None,
-    num_boost_round: int = 300,
     save: bool = True,
 ) -> LiveModel:
     """Train the live template on every lap of ``seasons`` (default: all stored seasons ``<= train_until``)."""
-    import lightgbm as lgb
-
     check_name(name)
     store = store if store is not None else get_store()
     if seasons is None:
@@ -347,34 +426,21 @@ def train_live_model(
         raise LiveModelError(f"seasons: {max(seasons)} is after train_until={train_until}")
     rows = training_rows(store, seasons)
     run = rows[rows["running"]].reset_index(drop=True)
-    x = run[list(FEATURES)].to_numpy(float)
-    base = {  # small, regularised trees: chosen on 2022 and 2023 held out (see the module docstring)
-        "objective": "binary",
-        "learning_rate": 0.05,
-        "num_leaves": 7,
-        "min_data_in_leaf": 300,
-        "lambda_l2": 10.0,
-        "feature_fraction": 0.9,
-        "verbose": -1,
-        "num_threads": 2,
-        "seed": 7,
-        "deterministic": True,
-    }
-    mono = [_MONOTONE.get(f, 0) for f in FEATURES]
-    boosters = {}
-    for key, target, params in (
-        ("win", run["won"], {**base, "monotone_constraints": mono}),
-        ("podium", run["podium"], {**base, "monotone_constraints": mono}),
-        ("position", run["final_order"] - run["position"], {**base, "objective": "regression"}),
-    ):
-        ds = lgb.Dataset(x, label=target.to_numpy(float), feature_name=list(FEATURES), free_raw_data=True)
-        boosters[key] = lgb.train(params, ds, num_boost_round=num_boost_round)
+    lap_key = run["race_id"].astype(str) + "#" + run["lap"].astype(int).astype(str)
+    with_winner = run.groupby(lap_key)["won"].transform("any").to_numpy(bool)  # the winner is running
+    run = run[with_winner].reset_index(drop=True)
+    codes, _ = pd.factorize(run["race_id"].astype(str) + "#" + run["lap"].astype(int).astype(str))
+    coefficients = fit_conditional_logit(cross_fitted_design(run, rows), codes, run["won"].to_numpy(bool))
     model = LiveModel(
         name=name,
         train_seasons=tuple(seasons),
-        boosters=boosters,
+        choice=ChoiceModel(CHOICE_FEATURES, tuple(float(c) for c in coefficients)),
         baseline=EmpiricalBaseline.fit(rows),
-        metrics={"train_rows": float(len(run)), "train_races": float(rows["race_id"].nunique())},
+        metrics={
+            "train_rows": float(len(run)),
+            "train_races": float(rows["race_id"].nunique()),
+            "train_laps": float(codes.max() + 1),
+        },
     )
     if save:
         model.save()

@@ -95,7 +95,7 @@ def test_live_page_follows_a_replayed_race_in_chromium(tmp_path: Path, monkeypat
     lake = LocalStore(home / "lake")
     ingest_f1db(lake, DATA / "f1db", seasons=(2022, 2023, 2024))
     ingest_laps_csv(lake, DATA / "fastf1-laps", seasons=(2022, 2023, 2024))
-    train_live_model(MODEL, seasons=[2022, 2023], store=lake, num_boost_round=100)  # saved under the home
+    train_live_model(MODEL, seasons=[2022, 2023], store=lake)  # saved under the home
     laps = lake.read("laps", [2024])
     last_lap = int(laps.loc[laps["round"] == 8, "lap_number"].max())
     results = lake.read("results", [2024])

@@ -78,7 +78,12 @@ def test_the_scheduled_poller_publishes_the_race_and_the_api_answers_its_snapsho
     files = {p.name: p.read_bytes() for p in saved.iterdir()}
     files["metadata.json"] = json.dumps({**json.loads(files["metadata.json"]), "name": MODEL}).encode()
     assert poller.environment["PITWALL_LIVE_MODELS"] == MODEL
-    S3LiveModels(poller.environment["PITWALL_LIVE_MODELS_URI"]).upload(MODEL, files)
+    from pitwall.live.sources.replay import form_results
+    from pitwall.live.strength import strength_doc
+
+    models = S3LiveModels(poller.environment["PITWALL_LIVE_MODELS_URI"])
+    models.upload(MODEL, files)
+    models.upload_strengths(strength_doc(form_results(live_lake, 2024), 2024, ROUND))  # `pitwall live upload`
     base_url = openf1_server.serve(_race_fixtures(live_lake))
 
     paths = [poller.asset_dir, *layers.for_function(poller), layers.runtime]
@@ -91,6 +96,7 @@ def test_the_scheduled_poller_publishes_the_race_and_the_api_answers_its_snapsho
     assert first.ok, f"{first.error_type}: {first.error}\n{first.trace}\n{process.log_tail()}"
     summary = first.result
     assert summary["skipped"] is None and summary["session"] == f"openf1-{SESSION_KEY}"
+    assert summary["strength"] == f"2024-{ROUND:02d}"
     assert summary["total_laps"] == 78 and summary["written"][MODEL] == summary["laps_available"] > 50
     assert second.ok and second.result["written"] == {MODEL: 0}  # the next minute's run writes nothing again
 

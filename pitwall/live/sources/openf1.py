@@ -17,6 +17,8 @@ The token is never logged, printed or put in an error message.
   last lap of a finished session ends with the session); their position and gap at the end of lap
   N are the last ``position`` / ``intervals`` samples dated at or before that moment;
 - the grid is each driver's first ``position`` sample, dated before the race start;
+- the pre-race strength (``pitwall.live.strength``) is computed from the store once the session is
+  matched to a stored calendar race, or given (``strengths=``: the cloud poller's table);
 - compounds and tyre age come from the ``stints`` started by lap N, stops from ``pit`` rows with
   ``lap_number <= N``, track status from ``race_control`` messages (safety car, VSC, red and
   yellow flags, each active from its deployment lap to its ending lap), weather from the last
@@ -353,6 +355,7 @@ class OpenF1Source:
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_polls: int | None = None,
+        strengths: Mapping[int, float] | None = None,
     ):
         if poll_interval_s <= 0:
             raise ValueError(f"poll_interval_s: must be > 0, got {poll_interval_s}")
@@ -364,6 +367,7 @@ class OpenF1Source:
         self._sleep = sleep
         self._now = now
         self.max_polls = max_polls
+        self.strengths: dict[int, float] = dict(strengths or {})
         self.season: int | None = None
         self.round: int | None = None
         self._cache: dict[str, dict[str, dict[str, Any]]] = {}
@@ -421,6 +425,11 @@ class OpenF1Source:
                     if len(near):
                         race = near.iloc[0]
                         self.season, self.round = int(race["season"]), int(race["round"])
+                        if not self.strengths:
+                            from pitwall.live.sources.replay import form_results
+                            from pitwall.live.strength import team_form
+
+                            self.strengths = team_form(form_results(store, self.season), self.season, self.round)
                         laps = race["scheduled_laps"]
                         if self._total_laps is None and laps is not None and laps is not pd.NA:
                             self._total_laps = int(laps)
@@ -466,6 +475,7 @@ class OpenF1Source:
                 driver_code=d.get("name_acronym"),
                 team=d.get("team_name"),
                 grid_position=grid.get(int(d["driver_number"])),
+                pre_race_strength=self.strengths.get(int(d["driver_number"])),
             )
             for d in data.drivers
         }
@@ -473,7 +483,9 @@ class OpenF1Source:
         lap_end: dict[tuple[int, int], datetime] = {}
         for number, laps in laps_by_driver.items():
             if number not in entrants:
-                entrants[number] = Entrant(number, grid_position=grid.get(number))
+                entrants[number] = Entrant(
+                    number, grid_position=grid.get(number), pre_race_strength=self.strengths.get(number)
+                )
             for lap, row in sorted(laps.items()):
                 nxt = laps.get(lap + 1)
                 start = parse_date(row.get("date_start"))

@@ -33,6 +33,7 @@ from pitwall.live.state import (
     ms,
     track_status_from_digits,
 )
+from pitwall.live.strength import team_form
 
 
 class RaceNotStored(LookupError):
@@ -107,14 +108,23 @@ RACE_TABLES = ("laps", "results", "races", "pit_stops", "weather")
 
 
 def season_tables(store: Store, season: int) -> dict[str, pd.DataFrame]:
-    """The tables a replay reads, for a whole season (read once when replaying many races)."""
+    """The tables a replay reads, for a whole season (read once when replaying many races), plus
+    ``form_results``: the results of this season and the one before (``pitwall.live.strength``)."""
     out = {}
     for name in RACE_TABLES:
         if name == "weather" and ("weather" not in store.datasets() or season not in store.seasons("weather")):
             out[name] = pd.DataFrame()
         else:
             out[name] = store.read(name, [season])
+    out["form_results"] = form_results(store, season)
     return out
+
+
+def form_results(store: Store, season: int) -> pd.DataFrame:
+    """The results the pre-race strength of ``season``'s races is computed from (this season and the one before)."""
+    stored = set(store.seasons("results")) if "results" in store.datasets() else set()
+    seasons = [s for s in (season - 1, season) if s in stored]
+    return store.read("results", seasons) if seasons else pd.DataFrame()
 
 
 def load_race(store: Store, season: int, round_: int, tables: Mapping[str, pd.DataFrame] | None = None) -> RaceData:
@@ -142,6 +152,8 @@ def load_race(store: Store, season: int, round_: int, tables: Mapping[str, pd.Da
     total_laps = max(total_laps, int(laps["lap_number"].max()))
     date = pd.Timestamp(race["date"].iloc[0]) if len(race) and pd.notna(race["date"].iloc[0]) else None
 
+    form = tables.get("form_results")
+    strength = team_form(form if form is not None else results, season, round_)
     by_id = {str(r.driver_id): r for r in results.itertuples() if r.driver_id is not pd.NA}
     by_number = {int(r.driver_number): r for r in results.itertuples() if r.driver_number is not pd.NA}
     entrants: dict[int, Entrant] = {}
@@ -155,6 +167,7 @@ def load_race(store: Store, season: int, round_: int, tables: Mapping[str, pd.Da
             team=None if first["team"] is pd.NA else str(first["team"]),
             driver_id=None if res is None else str(res.driver_id),
             grid_position=None if res is None else _int(res.grid_position),
+            pre_race_strength=strength.get(int(number)),
         )
 
     # the leader's row of each lap: the driver reported P1 (else the first across the line)

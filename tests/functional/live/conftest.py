@@ -35,10 +35,10 @@ def live_lake(tmp_path_factory: pytest.TempPathFactory, shared_data: Path):
 
 @pytest.fixture(scope="session")
 def live_model(live_lake):
-    """The live template trained on 2022-2023 (kept small: 100 boosting rounds, not saved)."""
+    """The live template trained on 2022-2023 (not saved)."""
     from pitwall.live.template import train_live_model
 
-    return train_live_model("live_test", seasons=[2022, 2023], store=live_lake, num_boost_round=100, save=False)
+    return train_live_model("live_test", seasons=[2022, 2023], store=live_lake, save=False)
 
 
 @pytest.fixture
@@ -264,10 +264,12 @@ def _race_control(race: RaceData, t0: datetime, keys: dict[str, int]) -> list[di
 class _Handler(BaseHTTPRequestHandler):
     fixtures: dict[str, list[dict[str, Any]]] = {}
     requests: list[str] = []
+    authorizations: list[str | None] = []
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         url = urlparse(self.path)
         self.requests.append(self.path)
+        self.authorizations.append(self.headers.get("Authorization"))
         endpoint = url.path.rsplit("/", 1)[-1]
         query = parse_qs(url.query)
         rows = self.fixtures.get(endpoint)
@@ -300,7 +302,7 @@ def openf1_server() -> Iterator[Any]:
 
     class Server:
         def __init__(self) -> None:
-            handler = type("Handler", (_Handler,), {"fixtures": {}, "requests": []})
+            handler = type("Handler", (_Handler,), {"fixtures": {}, "requests": [], "authorizations": []})
             self.handler = handler
             self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
             self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -314,6 +316,11 @@ def openf1_server() -> Iterator[Any]:
         @property
         def requests(self) -> list[str]:
             return self.handler.requests
+
+        @property
+        def authorizations(self) -> list[str | None]:
+            """The ``Authorization`` header of each request (None when absent)."""
+            return self.handler.authorizations
 
     server = Server()
     try:

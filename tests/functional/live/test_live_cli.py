@@ -96,8 +96,8 @@ def test_saved_model_round_trips_and_tampering_is_refused(live_lake, live_model,
     assert loaded.predict_state(state) == live_model.predict_state(state)
     assert loaded.train_seasons == (2022, 2023) and loaded.baseline == live_model.baseline
 
-    text = (path / "win.txt").read_text()
-    (path / "win.txt").write_text(text.replace("leaf_value=", "leaf_value=9", 1))
+    text = (path / "choice.json").read_text()
+    (path / "choice.json").write_text(text.replace('"coefficients": [', '"coefficients": [9', 1))
     with pytest.raises(LiveModelError, match="sha256"):
         load_live_model(path)
 
@@ -123,7 +123,16 @@ def test_live_replay_publish_feeds_the_snapshot_and_upload_puts_the_model_where_
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="models")
         uploaded = runner.invoke(app, ["live", "upload", "live_test", "--to", "s3://models/live_models"])
         assert uploaded.exit_code == 0, uploaded.output
+        assert "no upcoming race" in uploaded.output  # every stored 2024 race has results
         lean = LeanLiveModel.from_files(S3LiveModels("s3://models/live_models").files("live_test"))
-        assert lean.name == "live_test" and set(lean.ensembles) == {"win", "podium", "position"}
+        assert lean.name == "live_test" and lean.choice == saved_model.choice
+        assert S3LiveModels("s3://models/live_models").strengths() is None
+        args = ["live", "upload", "live_test", "--to", "s3://models/live_models", "--strengths-for", "2024-08"]
+        with_strengths = runner.invoke(app, args)
+        assert with_strengths.exit_code == 0, with_strengths.output
+        doc = S3LiveModels("s3://models/live_models").strengths()
+        assert doc is not None and (doc["season"], doc["round"]) == (2024, 8)
+        lec = load_race(home_lake, 2024, 8).entrants[16]  # Leclerc's Ferrari
+        assert doc["by_driver_number"]["16"] == lec.pre_race_strength > 0
         missing = runner.invoke(app, ["live", "upload", "nobody", "--to", "s3://models/live_models"])
         assert missing.exit_code != 0 and "nobody" in missing.output

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pitwall.live.predictors import softmax
+from pitwall.live.predictors import CHOICE_FEATURES, ChoiceModel, softmax
 from pitwall.live.stream import connect_to_stream, resolve_model
 from pitwall.live.template import EmpiricalBaseline, LiveModel, LiveModelError, _normalise
 
@@ -61,7 +61,9 @@ def test_empirical_rule_is_normalised_over_running_drivers():
 
 
 def test_stream_arguments_are_checked():
-    model = LiveModel("m", (2023,), {}, EmpiricalBaseline({}, {}))
+    model = LiveModel(
+        "m", (2023,), ChoiceModel(CHOICE_FEATURES, (0.0,) * len(CHOICE_FEATURES)), EmpiricalBaseline({}, {})
+    )
     with pytest.raises(ValueError, match="update_frequency"):
         connect_to_stream(model, source="replay", update_frequency="per_second", season=2024, round=1)
     with pytest.raises(ValueError, match="source"):
