@@ -113,8 +113,11 @@ def test_monitoring_page_in_chromium(tmp_path: Path) -> None:
         rounds = [str(r) for r in [*SERVED_ROUNDS, LIVE_ROUND]]
         job = run([sys.executable, "-c", JOB, TENANT_A, MODEL, str(LIVE_ROUND), *rounds], env)
         print("monitoring job:", job.strip())
-        drift = _summary(home)["drift"]
+        summary = _summary(home)
+        drift = summary["drift"]
         assert drift["status"] in ("ok", "drift"), drift["note"]  # enough captures for a verdict
+        # a drift verdict raises the drift alert the page lists (one live race: no record alert yet)
+        assert [a["kind"] for a in summary["alerts"]] == (["feature_drift"] if drift["status"] == "drift" else [])
         done = run_spec(
             SPEC,
             env,
