@@ -38,14 +38,7 @@ from typing import Any
 from pitwall.data.store.base import CORE_DATASET, PARTITION_LAYOUT
 from pitwall_image.device import training_device
 from pitwall_image.hyperparameters import HyperparameterError, TrainingRequest, parse_hyperparameters
-from pitwall_image.job import (
-    TrainingInputError,
-    clear_failure,
-    empty_folder,
-    entry_point,
-    report_failure,
-    write_json,
-)
+from pitwall_image.job import TrainingInputError, clear_failure, empty_folder, entry_point, report_failure, write_json
 from pitwall_image.layout import OptMl
 
 log = logging.getLogger("pitwall_image.train")

@@ -22,14 +22,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from pitwall_image.job import (
-    TrainingInputError,
-    clear_failure,
-    empty_folder,
-    entry_point,
-    report_failure,
-    write_json,
-)
+from pitwall_image.job import TrainingInputError, clear_failure, empty_folder, entry_point, report_failure, write_json
 from pitwall_image.layout import OptMl
 from pitwall_image.train import find_lake, read_hyperparameters, scratch_home
 
