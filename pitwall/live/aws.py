@@ -134,30 +134,92 @@ class S3LiveModels:
 
 
 OPENF1_SECRET_ENV = "PITWALL_OPENF1_SECRET"
-"""Name (or ARN) of the Secrets Manager secret holding the OpenF1 access token (the cloud poller)."""
-_secret_cache: dict[str, str | None] = {}
+"""Name (or ARN) of the Secrets Manager secret holding OpenF1 access (the cloud poller)."""
+SECRET_CACHE_S = 300.0
+"""The poller re-reads the secret after this long (a rotated token is used within 5 minutes)."""
+_secret_cache: dict[str, tuple[float, str | None]] = {}
 
 
-def openf1_token_from_secret(client: Any = None) -> str | None:
-    """The OpenF1 token from the secret named by ``PITWALL_OPENF1_SECRET`` (None when unset or the
-    secret holds no token yet: historical sessions need none). The secret string is the token, or a
-    JSON object with a ``token`` key. Read once per container; the value is never logged."""
+def _secret_doc(text: str, name: str) -> dict[str, Any]:
+    """The secret's value as a dict: a JSON object, or a bare token string (``{"token": text}``)."""
+    text = (text or "").strip()
+    if not text.startswith("{"):
+        return {"token": text}
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        raise RuntimeError(f"{OPENF1_SECRET_ENV}: secret {name!r} is neither a token nor a JSON object") from None
+    if not isinstance(doc, dict):
+        raise RuntimeError(f"{OPENF1_SECRET_ENV}: secret {name!r} is neither a token nor a JSON object")
+    return doc
+
+
+def openf1_token_from_secret(client: Any = None, clock: Any = time.monotonic) -> str | None:
+    """The OpenF1 token in the secret named by ``PITWALL_OPENF1_SECRET``: the secret string itself, or
+    the ``token`` of its JSON (``{"token": ...}``; ``{"username", "password", "token"}`` when the
+    rotation refreshes it). None when the variable is unset or no token is stored yet (historical
+    sessions need none). Cached ``SECRET_CACHE_S`` per container; the value is never logged."""
     name = os.environ.get(OPENF1_SECRET_ENV)
     if not name:
         return None
-    if name not in _secret_cache:
-        sm = client if client is not None else _client("secretsmanager")
+    cached = _secret_cache.get(name)
+    if cached is not None and clock() - cached[0] < SECRET_CACHE_S:
+        return cached[1]
+    sm = client if client is not None else _client("secretsmanager")
+    try:
+        text = sm.get_secret_value(SecretId=name, VersionStage="AWSCURRENT").get("SecretString") or ""
+    except sm.exceptions.ResourceNotFoundException:
+        raise RuntimeError(f"{OPENF1_SECRET_ENV}: no secret named {name!r}") from None
+    token = str(_secret_doc(text, name).get("token") or "") or None
+    _secret_cache[name] = (clock(), token)
+    return token
+
+
+ROTATION_STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+
+
+def is_rotation_event(event: Any) -> bool:
+    """A Secrets Manager rotation invocation (``SecretId``, ``ClientRequestToken``, ``Step``)."""
+    return isinstance(event, Mapping) and {"SecretId", "ClientRequestToken", "Step"} <= set(event)
+
+
+def rotate_openf1_secret(event: Mapping[str, Any], client: Any = None, exchange: Any = None) -> dict[str, str]:
+    """One step of the secret's rotation (the poller is its rotation function).
+
+    ``createSecret`` stages the next version: with OpenF1 credentials in the secret
+    (``username``, ``password``) a fresh token from OpenF1 (``exchange``, default
+    ``pitwall.live.sources.openf1.fetch_access_token``), otherwise the current value unchanged (a
+    token pasted by the operator); ``finishSecret`` makes it current. OpenF1 issues the token itself,
+    so ``setSecret`` and ``testSecret`` have nothing to do. No value is logged or returned."""
+    sm = client if client is not None else _client("secretsmanager")
+    arn, version, step = str(event["SecretId"]), str(event["ClientRequestToken"]), str(event["Step"])
+    if step not in ROTATION_STEPS:
+        raise RuntimeError(f"Step: {step!r} is not a rotation step {ROTATION_STEPS}")
+    stages = sm.describe_secret(SecretId=arn).get("VersionIdsToStages", {})
+    if "AWSCURRENT" in stages.get(version, ()):
+        return {"step": step, "result": "already current"}
+    if step == "createSecret":
         try:
-            text = sm.get_secret_value(SecretId=name).get("SecretString") or ""
+            sm.get_secret_value(SecretId=arn, VersionId=version, VersionStage="AWSPENDING")
+            return {"step": step, "result": "already staged"}
         except sm.exceptions.ResourceNotFoundException:
-            raise RuntimeError(f"{OPENF1_SECRET_ENV}: no secret named {name!r}") from None
-        text = text.strip()
-        if text.startswith("{"):
-            try:
-                text = str(json.loads(text).get("token") or "")
-            except ValueError:
-                raise RuntimeError(
-                    f"{OPENF1_SECRET_ENV}: secret {name!r} is not a token or JSON with 'token'"
-                ) from None
-        _secret_cache[name] = text or None
-    return _secret_cache[name]
+            pass
+        doc = _secret_doc(sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"], arn)
+        if doc.get("username") and doc.get("password"):
+            if exchange is None:
+                from pitwall.live.sources.openf1 import fetch_access_token as exchange
+            doc["token"] = exchange(str(doc["username"]), str(doc["password"]))
+        sm.put_secret_value(
+            SecretId=arn, ClientRequestToken=version, SecretString=json.dumps(doc), VersionStages=["AWSPENDING"]
+        )
+        return {"step": step, "result": "staged"}
+    if version not in stages:
+        raise RuntimeError(f"ClientRequestToken: version {version} of {arn} is not staged for rotation")
+    if step == "finishSecret":
+        current = next((v for v, s in stages.items() if "AWSCURRENT" in s), None)
+        sm.update_secret_version_stage(
+            SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=version, RemoveFromVersionId=current
+        )
+        _secret_cache.clear()
+        return {"step": step, "result": "current"}
+    return {"step": step, "result": "nothing to do"}

@@ -190,8 +190,12 @@ def configured_strengths() -> dict[str, Any] | None:
 
 
 def handle_event(event: Any) -> dict[str, Any]:
-    """The Lambda's work: the schedule's input -> :func:`poll_once` with the environment's wiring."""
-    from pitwall.live.aws import openf1_token_from_secret
+    """The Lambda's work: the schedule's input -> :func:`poll_once` with the environment's wiring; a
+    Secrets Manager rotation step of the OpenF1 secret -> ``pitwall.live.aws.rotate_openf1_secret``."""
+    from pitwall.live.aws import is_rotation_event, openf1_token_from_secret, rotate_openf1_secret
+
+    if is_rotation_event(event):
+        return rotate_openf1_secret(event)
 
     client = OpenF1Client(token=openf1_token_from_secret())
     return poll_once(

@@ -92,3 +92,37 @@ def test_grants_poller_writes_the_feed_reads_models_api_only_reads(synthesized: 
     assert api_statements and all(
         not (_actions(s) & {"dynamodb:PutItem", "dynamodb:DeleteItem"}) for s in api_statements
     )
+
+
+def test_the_openf1_token_is_a_secret_the_poller_reads_and_rotates(synthesized: Any) -> None:
+    template = synthesized.template("live")
+    (logical, secret), *others = list(synthesized.resources("live", "AWS::SecretsManager::Secret").items())
+    assert not others and secret["Properties"]["Name"] == "pitwall-dev-openf1-token"
+    assert json.loads(secret["Properties"]["SecretString"]) == {"token": ""}  # no token in the template
+    (poller,) = [
+        f for f in synthesized.resources("live", "AWS::Lambda::Function").values() if "live poller" in json.dumps(f)
+    ]
+    assert poller["Properties"]["Environment"]["Variables"]["PITWALL_OPENF1_SECRET"] == "pitwall-dev-openf1-token"
+    secret_statements = [s for s in _policies(synthesized, "live", "LivePoller") if "secretsmanager" in json.dumps(s)]
+    assert len(secret_statements) == 1 and secret_statements[0]["Resource"] == {"Ref": logical}
+    assert _actions(secret_statements[0]) == {
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",
+    }
+    template.has_resource_properties(
+        "AWS::SecretsManager::RotationSchedule",
+        {
+            "SecretId": {"Ref": logical},
+            "RotationLambdaARN": {"Fn::GetAtt": [Match.string_like_regexp("LivePoller"), "Arn"]},
+            "RotationRules": {"ScheduleExpression": "rate(4 hours)"},
+        },
+    )
+    template.has_resource_properties(
+        "AWS::Lambda::Permission",
+        {"Action": "lambda:InvokeFunction", "Principal": "secretsmanager.amazonaws.com"},
+    )
+    # the API function never sees the secret
+    api_text = json.dumps(synthesized.templates["api"])
+    assert "openf1-token" not in api_text

@@ -233,6 +233,35 @@ class OpenF1Client:
         )
 
 
+def fetch_access_token(username: str, password: str, base_url: str | None = None, timeout_s: float = 10.0) -> str:
+    """A fresh OpenF1 access token for an OpenF1 account (``POST /token``; tokens last about an
+    hour): what the cloud poller's secret rotation stores. Errors never carry the credentials."""
+    import urllib3
+
+    root = (base_url or os.environ.get(BASE_URL_ENV) or BASE_URL).rstrip("/").removesuffix("/v1")
+    try:
+        resp = urllib3.PoolManager(retries=False).request(
+            "POST",
+            f"{root}/token",
+            fields={"username": username, "password": password},
+            encode_multipart=False,
+            timeout=timeout_s,
+        )
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise OpenF1Unavailable(f"cannot reach OpenF1 at {root}/token ({type(exc).__name__})") from None
+    if resp.status in (400, 401, 403):
+        raise OpenF1AuthError(f"OpenF1 refused the account's credentials (HTTP {resp.status} from /token)")
+    if resp.status >= 300:
+        raise OpenF1Error(f"OpenF1 answered HTTP {resp.status} for /token")
+    try:
+        token = json.loads(resp.data.decode("utf-8", "replace")).get("access_token")
+    except (ValueError, AttributeError):
+        token = None
+    if not token:
+        raise OpenF1Error("OpenF1 /token: the answer has no access_token")
+    return str(token)
+
+
 def parse_date(text: str | None) -> datetime | None:
     """OpenF1's ISO 8601 dates ('2023-09-17T13:31:02.395000+00:00'; naive ones are UTC)."""
     if not text:
