@@ -22,6 +22,10 @@ intercept is shifted far below every training score (``INTERCEPT_MARGIN``): its 
 probability ``sigmoid(s + b)`` then equals ``exp(s + b)`` to a relative 5e-5, so normalising it
 per race gives the softmax above. That pipeline is saved with skops like the ``logistic``
 algorithm (no pickle, no new artifact format).
+
+``plackett_luce_top_k`` turns race-wise strengths ``exp(s_i)`` into exact P(driver i finishes in
+the top k) under the Plackett-Luce model (the whole finishing order drawn stage by stage from
+the same strengths), instead of scaling one softmax to sum to k.
 """
 
 from __future__ import annotations
@@ -54,6 +58,54 @@ def race_softmax(scores: np.ndarray, starts: np.ndarray, race: np.ndarray) -> np
     top = np.maximum.reduceat(scores, starts)
     e = np.exp(scores - top[race])
     return e / np.add.reduceat(e, starts)[race]
+
+
+PL_GRID_POINTS = 400  # quadrature points of plackett_luce_top_k (error below 1e-5 on 20-car races)
+
+
+def plackett_luce_top_k(strength: np.ndarray, groups: np.ndarray, k: int) -> np.ndarray:
+    """P(row finishes in the top ``k`` of its race) under Plackett-Luce with these strengths.
+
+    Exact up to quadrature, through the exponential-race form of the model: with independent
+    finishing times ``T_j ~ Exp(w_j)`` the order of the ``T_j`` is Plackett-Luce distributed, so
+    ``P(i in top k) = integral of w_i exp(-w_i t) P(fewer than k others have T_j < t) dt``; the
+    count of others ahead is Poisson-binomial (a dynamic programme truncated at ``k``) and the
+    integral a trapezoid rule over ``log t``. Each race sums to ``min(k, race size)``; ``k = 1``
+    is the softmax.
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise MLInputError(f"k: must be a positive integer, got {k!r}")
+    w_all = np.asarray(strength, dtype=np.float64).ravel()
+    if len(w_all) != len(np.asarray(groups).ravel()):
+        raise MLInputError("groups: one race id per strength")
+    if not np.all(np.isfinite(w_all)) or (w_all <= 0).any():
+        raise MLInputError("strength: must be finite and > 0")
+    out = np.empty_like(w_all)
+    codes, _ = pd.factorize(pd.Series(np.asarray(groups).ravel()), sort=False)
+    for idx in pd.Series(np.arange(len(w_all))).groupby(codes, sort=False).indices.values():
+        w = w_all[idx] / w_all[idx].sum()
+        n = len(w)
+        if n <= k:
+            out[idx] = 1.0
+            continue
+        if k == 1:
+            out[idx] = w
+            continue
+        w = np.clip(w, 1e-12, None)
+        z = np.linspace(np.log(1e-6 / w.max()), np.log(60.0 / w.min()), PL_GRID_POINTS)
+        t = np.exp(z)
+        ahead = -np.expm1(-np.outer(w, t))  # (n, points): P(T_j < t)
+        count = np.zeros((n, len(t), k))  # per driver i: P(m others ahead by t), m < k
+        count[:, :, 0] = 1.0
+        for j in range(n):
+            pj = ahead[j][None, :, None]
+            moved = count * (1.0 - pj)
+            moved[:, :, 1:] += count[:, :, :-1] * pj
+            others = np.arange(n) != j
+            count[others] = moved[others]
+        density = w[:, None] * np.exp(-w[:, None] * t[None, :]) * count.sum(axis=2) * t[None, :]
+        out[idx] = np.trapezoid(density, z, axis=1)
+    return out
 
 
 class ConditionalLogit:

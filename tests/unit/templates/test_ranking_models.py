@@ -10,7 +10,7 @@ import pytest
 
 from pitwall.ml import ModelBuilder, load_model
 from pitwall.ml.errors import MLInputError
-from pitwall.ml.ranking_models import ConditionalLogit, race_softmax
+from pitwall.ml.ranking_models import ConditionalLogit, plackett_luce_top_k, race_softmax
 
 TRUE_W = np.array([1.5, -0.8, 0.0])
 
@@ -96,3 +96,53 @@ def test_refuses_a_task_without_races() -> None:
     builder = ModelBuilder(task="classification", target="won", features=["a", "b", "c"])
     with pytest.raises(MLInputError, match="conditional_logit"):
         builder.train(df, algorithm="conditional_logit")
+
+
+def _top3_by_enumeration(strength: np.ndarray) -> np.ndarray:
+    """P(i in the top 3) under Plackett-Luce, summed over every (first, second, third) order."""
+    w = strength / strength.sum()
+    n = len(w)
+    p = np.zeros(n)
+    for a in range(n):
+        for b in range(n):
+            for c in range(n):
+                if len({a, b, c}) < 3:
+                    continue
+                prob = w[a] * w[b] / (1 - w[a]) * w[c] / (1 - w[a] - w[b])
+                p[[a, b, c]] += prob
+    return p
+
+
+def test_plackett_luce_top_3_is_exact() -> None:
+    rng = np.random.default_rng(1)
+    strength = np.exp(rng.normal(0.0, 1.5, size=(3, 20)))
+    groups = np.repeat(["r1", "r2", "r3"], 20)
+    p = plackett_luce_top_k(strength.ravel(), groups, 3)
+    exact = np.concatenate([_top3_by_enumeration(s) for s in strength])
+    assert np.allclose(p, exact, atol=1e-5)
+    assert np.allclose(pd.Series(p).groupby(groups).sum(), 3.0, atol=1e-5)
+    # a stronger driver is likelier to finish in the top 3
+    order = np.argsort(strength[0])
+    assert np.all(np.diff(p[:20][order]) > 0)
+
+
+def test_plackett_luce_top_10_matches_simulated_races() -> None:
+    rng = np.random.default_rng(2)
+    strength = np.exp(rng.normal(0.0, 1.0, size=20))
+    p = plackett_luce_top_k(strength, np.zeros(20), 10)
+    # Gumbel-max sampling draws whole Plackett-Luce orders (fixed seed)
+    draws = np.log(strength) + rng.gumbel(size=(100_000, 20))
+    top10 = np.argsort(-draws, axis=1)[:, :10]
+    simulated = np.bincount(top10.ravel(), minlength=20) / 100_000
+    assert np.abs(p - simulated).max() < 0.006  # about 4 standard errors of the simulation
+    assert p.sum() == pytest.approx(10.0, abs=1e-4)
+
+
+def test_plackett_luce_top_1_is_the_softmax_and_small_races_all_score() -> None:
+    strength = np.array([4.0, 2.0, 1.0, 1.0, 0.5, 0.5])
+    groups = np.array(["a"] * 4 + ["b"] * 2)
+    p1 = plackett_luce_top_k(strength, groups, 1)
+    assert np.allclose(p1[:4], strength[:4] / strength[:4].sum())
+    assert np.allclose(plackett_luce_top_k(strength, groups, 3)[4:], 1.0)  # race of 2: both in the top 3
+    with pytest.raises(MLInputError, match="strength"):
+        plackett_luce_top_k(np.array([1.0, 0.0]), np.zeros(2), 1)
