@@ -91,20 +91,47 @@ def prediction_frame(
     frame = frame[frame["round"] == round].reset_index(drop=True)
     if frame.empty:
         raise NotFound(f"race: no {spec.grain} rows for {season} round {round} (template {template!r})", field="race")
-    return apply_overrides(frame, overrides or {}, spec.entity_col, spec.features)
+    return apply_overrides(frame, overrides or {}, spec.entity_col, spec.features, auto_features)
 
 
 def apply_overrides(
-    frame: pd.DataFrame, overrides: Mapping[str, Any], entity_col: str, features: tuple[str, ...]
+    frame: pd.DataFrame,
+    overrides: Mapping[str, Any],
+    entity_col: str,
+    features: tuple[str, ...],
+    auto_features: AutoFeatures | Mapping[str, Any] | Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """``frame`` (one race) with the caller's feature values; inputs derived from the grid slot
-    follow an overridden ``start_position`` (``pitwall.templates.ranking.follow_grid``)."""
+    follow an overridden ``start_position`` (``pitwall.templates.ranking.follow_grid``), and so do
+    the team-mate / field differences of ``auto_features`` whose base was overridden."""
     before = frame
     frame = _overridden(frame, overrides, entity_col, features)
     if "start_position" in overrides:
         from pitwall.templates.ranking import follow_grid
 
         frame = follow_grid(before, frame)
+    if auto_features:
+        frame = _follow_auto_features(frame, auto_features, overrides)
+    return frame
+
+
+def _follow_auto_features(
+    frame: pd.DataFrame, auto_features: AutoFeatures | Mapping[str, Any] | Sequence[str], overrides: Mapping[str, Any]
+) -> pd.DataFrame:
+    """The race's team-mate / field differences recomputed for the overridden bases (lags and
+    previous-race means look at earlier races only: an override of this race never moves them)."""
+    from dataclasses import replace
+
+    from pitwall.features.auto import add_auto_features, auto_features_from
+
+    config = auto_features_from(auto_features)
+    bases = tuple(b for b in config.base if b in overrides and b in frame.columns)
+    if not bases or not config.relative:
+        return frame
+    again, _ = add_auto_features(frame, replace(config, base=bases, lags=(), windows=()))
+    generated = [f"{b}_vs_{r}" for b in bases for r in config.relative]
+    frame = frame.copy()
+    frame[generated] = again[generated]
     return frame
 
 

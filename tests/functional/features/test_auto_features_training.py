@@ -151,3 +151,16 @@ def test_a_custom_spec_request_trains_with_flaml_and_auto_features(feature_lake)
         "start_position_vs_field",
     }
     assert result.model.auto_features == request.auto_features
+
+
+def test_an_overridden_grid_moves_its_field_difference_not_its_lags(feature_lake) -> None:
+    config = {"base": ["start_position"], "lags": [1], "windows": [3], "relative": ["field"]}
+    stored = prediction_frame("race_winner", feature_lake, 2024, 8, auto_features=config).set_index("driver_id")
+    moved = prediction_frame(
+        "race_winner", feature_lake, 2024, 8, {"start_position": {"lando-norris": 1}}, auto_features=config
+    ).set_index("driver_id")
+    assert moved.loc["lando-norris", "start_position"] == 1 != stored.loc["lando-norris", "start_position"]
+    field_mean = moved["start_position"].mean()
+    assert moved.loc["lando-norris", "start_position_vs_field"] == pytest.approx(1 - field_mean)
+    for col in ("start_position_lag1", "start_position_prev3_mean"):
+        np.testing.assert_array_equal(moved[col].to_numpy(), stored.loc[moved.index, col].to_numpy())
