@@ -41,6 +41,10 @@ def _is_newest_race(event: RaceIngested) -> bool:
 def _retrain(event: RaceIngested) -> None:
     if not _is_newest_race(event):
         return
+    from pitwall.platform.models import list_auto_retrain_models
+
+    if not list_auto_retrain_models():  # nothing to retrain: the training workflow is not even imported
+        return
     from pitwall.workflow.local_training import retrain_on_race
 
     for outcome in retrain_on_race(event):

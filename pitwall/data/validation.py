@@ -61,9 +61,14 @@ def parse_int(text: object) -> int | None:
     s = str(text).strip()
     if not s:
         return None
-    if not re.fullmatch(r"-?\d+", s):
+    if s.isascii() and s.isdigit():  # the common case, without the pattern
+        return int(s)
+    if not _INT_RE.fullmatch(s):
         raise ValueError(f"not an integer: {s!r}")
     return int(s)
+
+
+_INT_RE = re.compile(r"-?\d+")
 
 
 def parse_float(text: object) -> float | None:

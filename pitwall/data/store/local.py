@@ -11,20 +11,26 @@ even across SIGKILL, and leftover staging/backup folders are removed.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
+import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pitwall.config import pitwall_home
 from pitwall.data.store.base import DATA_FILE, BaseStore, parse_key, partition_glob, partition_key
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 class LocalStore(BaseStore):
@@ -138,13 +144,9 @@ class LocalStore(BaseStore):
         swapped: list[tuple[Path, Path | None]] = []
         _IN_FLIGHT.add(txid)
         try:
-            for key, df in objects.items():
-                target = staging / key
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with open(target, "wb") as fh:
-                    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), fh)
-                    fh.flush()
-                    os.fsync(fh.fileno())
+            for key in objects:
+                (staging / key).parent.mkdir(parents=True, exist_ok=True)
+            _in_parallel([functools.partial(_write_durably, staging / key, df) for key, df in objects.items()])
             journal.parent.mkdir(parents=True, exist_ok=True)
             intent = {"txid": txid, "pid": os.getpid(), "keys": {k: self._path(k).exists() for k in objects}}
             tmp = journal.with_suffix(".tmp")
@@ -182,6 +184,8 @@ class LocalStore(BaseStore):
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB connection with one view per stored dataset."""
+        import duckdb  # imported when SQL is asked for: ingest and feature refresh never need it
+
         con = duckdb.connect()
         for ds in self.datasets():
             reference = self._path(partition_key(ds))
@@ -213,9 +217,39 @@ def _fsync_dir(folder: Path) -> None:
 
 def _fsync_tree_dirs(root: Path, keys: Mapping[str, object]) -> None:
     """fsync the folders holding ``keys`` so the renames in them are durable."""
-    for folder in sorted({(root / k).parent for k in keys}):
-        if folder.is_dir():
-            _fsync_dir(folder)
+    folders = sorted({(root / k).parent for k in keys})
+    _in_parallel([functools.partial(_fsync_dir, f) for f in folders if f.is_dir()])
+
+
+def _write_durably(target: Path, df: pd.DataFrame) -> None:
+    """One parquet object, written and fsynced (before any rename makes it part of the store)."""
+    with open(target, "wb") as fh:
+        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+_IO_THREADS = 4
+_io_pool: ThreadPoolExecutor | None = None
+_io_pool_guard = threading.Lock()
+
+
+def _in_parallel(calls: list[Callable[[], None]]) -> None:
+    """Run ``calls`` on a few I/O threads (parquet encoding and fsync release the GIL; concurrent fsyncs
+    share the file system's journal commits); the first failure is raised once every call has ended."""
+    global _io_pool
+    if len(calls) <= 1:
+        for call in calls:
+            call()
+        return
+    with _io_pool_guard:
+        if _io_pool is None:
+            _io_pool = ThreadPoolExecutor(max_workers=_IO_THREADS, thread_name_prefix="pitwall-store-io")
+        pool = _io_pool
+    futures = [pool.submit(call) for call in calls]
+    errors = [exc for f in futures if (exc := f.exception()) is not None]
+    if errors:
+        raise errors[0]
 
 
 def _pid_alive(pid: int) -> bool:
