@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { TemplateInfo } from "../api/types";
+import type { FeatureInfo, TemplateInfo } from "../api/types";
 import {
-  autoFeatureBases, autoFeatureNames, initialState, quotaText, reducer, stepErrors, toJobRequest, type WizardState,
+  autoFeatureBases, autoFeatureNames, featureAllowed, initialState, quotaText, reducer, stepErrors, toJobRequest, type WizardState,
 } from "./state";
 
 const template = {
@@ -109,6 +109,17 @@ describe("wizard state", () => {
     // another template resets them
     const other = reducer(s, { type: "pickTemplate", template: { ...template, name: "podium" } as TemplateInfo });
     expect(other.autoFeatures.base).toEqual([]);
+  });
+
+  it("a custom model may add built-in features known at the template's moment", () => {
+    const feature = (name: string, moments: string[]) => ({ name, moments }) as unknown as FeatureInfo;
+    expect(featureAllowed("template", template, feature("start_position", ["pre_race"]))).toBe(true);
+    expect(featureAllowed("template", template, feature("career_wins", ["pre_qualifying", "pre_race"]))).toBe(false);
+    expect(featureAllowed("custom", template, feature("career_wins", ["pre_qualifying", "pre_race"]))).toBe(true);
+    const quali = { ...template, name: "qualifying", moment: "pre_qualifying", features: ["avg_quali_position_last_5"] } as TemplateInfo;
+    expect(featureAllowed("custom", quali, feature("quali_gap_to_pole", ["pre_race"]))).toBe(false);
+    const laps = { ...template, name: "lap_time", moment: "in_race" } as TemplateInfo;
+    expect(featureAllowed("custom", laps, feature("career_wins", ["pre_qualifying", "pre_race"]))).toBe(false);
   });
 
   it("writes the quota line", () => {

@@ -1,7 +1,7 @@
 // The training wizard's form state: a pure reducer, per-step validation and the job request it
 // becomes. Options the training API does not accept (yet) are never sent: `toJobRequest` keeps
 // only fields named in the API's own JobRequest schema and reports the rest.
-import type { JobRequest, TemplateInfo } from "../api/types";
+import type { FeatureInfo, JobRequest, TemplateInfo } from "../api/types";
 
 export type Mode = "template" | "custom" | "notebook";
 export type Scenario = "dry" | "wet" | "mixed";
@@ -43,6 +43,15 @@ export function autoFeatureNames(auto: AutoFeatures): string[] {
 export function autoFeatureBases(template: TemplateInfo | null): string[] {
   if (!template || template.moment === "in_race") return [];
   return [...template.features, ...(template.features.includes(template.target) ? [] : [template.target])];
+}
+
+/** Whether `feature` may be an input: the template's own features; in the custom mode also any
+ * built-in feature defined at the template's moment (the training request's catalogue rule), except
+ * for templates predicting within a race. */
+export function featureAllowed(mode: Mode, template: TemplateInfo | null, feature: FeatureInfo): boolean {
+  if (!template) return true;
+  if (template.features.includes(feature.name)) return true;
+  return mode === "custom" && template.moment !== "in_race" && feature.moments.includes(template.moment);
 }
 
 /** Problems of an auto-features choice (empty: fine, or none chosen). */
