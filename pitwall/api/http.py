@@ -20,12 +20,12 @@ operation of :data:`pitwall.api.operations.OPERATIONS`:
 from __future__ import annotations
 
 import contextlib
-import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import pydantic_core
 from pydantic import BaseModel, ValidationError
 
 from pitwall.api.errors import error_response, from_validation_error
@@ -52,13 +52,17 @@ class ApiRequest:
     body: bytes | None = None
 
 
-def _dumps(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":"), allow_nan=False).encode("utf-8")
+def dumps(body: Any) -> bytes:
+    """Compact JSON of an answer (a JSON value or a pydantic model), encoded by pydantic-core (the
+    validation library's Rust encoder: ~4x the standard library's speed); a non-finite float is
+    ``null`` (JSON has no NaN)."""
+    return pydantic_core.to_json(body, by_alias=False, inf_nan_mode="null")
 
 
 @dataclass
 class ApiResponse:
-    """An answer: ``body`` is the JSON value, ``content`` its encoding (what goes on the wire)."""
+    """An answer: ``body`` is the JSON value (or the response model), ``content`` its encoding
+    (what goes on the wire)."""
 
     status: int
     body: Any
@@ -67,7 +71,7 @@ class ApiResponse:
 
     @classmethod
     def json(cls, status: int, body: Any, headers: Mapping[str, str] | None = None) -> ApiResponse:
-        return cls(status, body, {**JSON_HEADERS, **(headers or {})}, _dumps(body))
+        return cls(status, body, {**JSON_HEADERS, **headers} if headers else JSON_HEADERS.copy(), dumps(body))
 
 
 @dataclass(frozen=True)
@@ -125,12 +129,9 @@ class Operation:
         return [part[1:-1] for part in self.path.split("/") if part.startswith("{") and part.endswith("}")]
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def parse_json(body: bytes | None) -> Any:
-    """The JSON value of a request body (strict: no NaN/Infinity); 400 ``malformed_json`` otherwise."""
+    """The JSON value of a request body (strict: no NaN/Infinity, at most 200 levels deep), parsed
+    by pydantic-core; 400 ``malformed_json`` otherwise."""
     if body is None or not body.strip():
         raise ValidationFailed("the request body is empty; send a JSON object", field="body", code="malformed_json")
     try:
@@ -138,10 +139,9 @@ def parse_json(body: bytes | None) -> Any:
     except UnicodeDecodeError:
         raise ValidationFailed("the request body is not UTF-8 text", field="body", code="malformed_json") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        detail = str(exc).split(":")[0] if isinstance(exc, ValueError) else "nested too deeply"
-        raise ValidationFailed(f"malformed JSON: {detail}", field="body", code="malformed_json") from None
+        return pydantic_core.from_json(text, allow_inf_nan=False)
+    except ValueError as exc:
+        raise ValidationFailed(f"malformed JSON: {exc}", field="body", code="malformed_json") from None
 
 
 def _pick_model(request: type[BaseModel] | tuple[type[BaseModel], ...], data: Any) -> type[BaseModel]:
@@ -207,8 +207,7 @@ def handle(operation: Operation, request: ApiRequest, services: ApiServices) -> 
                 slot = quotas.SIMULATION_SLOTS.slot(principal)
         with slot:
             result = operation.function(call)
-        payload = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
-        return ApiResponse.json(operation.status, payload)
+        return ApiResponse.json(operation.status, result)
     except Exception as exc:  # every failure becomes an HTTP answer
         status, headers, payload = error_response(exc, request_id=request_id)
         return ApiResponse.json(status, payload, headers)
