@@ -85,6 +85,8 @@ def report_cmd(
         )
     console.print(table)
     console.print(f"status: {report.status} (PSI threshold {report.psi_threshold} on the top features)")
+    if report.note:
+        console.print(report.note)
     console.print(f"report: {path}", markup=False)
     for kind, plot in report.plots.items():
         console.print(f"plot ({kind}): {plot}", markup=False)

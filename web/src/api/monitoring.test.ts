@@ -12,8 +12,8 @@ function column(name: string, psi: number | null, top = false): ColumnDrift {
 function report(features: ColumnDrift[], drifted: Record<string, string>): DriftReport {
   return {
     version: 1, template: "race_winner", training_seasons: [2022, 2023], n_train_rows: 100, n_served_rows: 60, n_requests: 3,
-    psi_threshold: 0.2, min_served_rows: 50, missing_threshold: 0.2, features, prediction: null, generated_at: "2024-06-01T00:00:00Z",
-    served_from: null, served_to: null, status: Object.keys(drifted).length ? "drift" : "ok", drifted_features: drifted,
+    psi_threshold: 0.2, min_served_rows: 50, min_served_requests: 1, missing_threshold: 0.2, features, prediction: null, generated_at: "2024-06-01T00:00:00Z",
+    served_from: null, served_to: null, status: Object.keys(drifted).length ? "drift" : "ok", note: null, drifted_features: drifted,
   };
 }
 

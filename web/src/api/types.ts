@@ -120,9 +120,9 @@ export interface ColumnDrift {
 }
 export interface DriftReport {
   version: number; template: string; training_seasons: number[]; n_train_rows: number; n_served_rows: number; n_requests: number;
-  psi_threshold: number; min_served_rows: number; missing_threshold: number; features: ColumnDrift[]; prediction: ColumnDrift | null;
+  psi_threshold: number; min_served_rows: number; min_served_requests: number; missing_threshold: number; features: ColumnDrift[]; prediction: ColumnDrift | null;
   generated_at: string; served_from: string | null; served_to: string | null; status: "ok" | "drift" | "insufficient_data";
-  drifted_features: Record<string, string>;
+  note: string | null; drifted_features: Record<string, string>;
 }
 export interface MonitoringAlert { kind: string; model: string; version: number; message: string; raised_at: string; details: Record<string, unknown> }
 export interface MonitoringView {

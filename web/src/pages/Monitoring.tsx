@@ -124,7 +124,7 @@ function DriftSection({ drift }: { drift: DriftReport | null }) {
         <Text size="sm">
           {drift.n_served_rows} served rows from {drift.n_requests} captured requests ({when(drift.served_from)} to {when(drift.served_to)}) against
           {" "}{drift.n_train_rows} training rows of seasons {drift.training_seasons.join(", ")}. A top feature drifts when its PSI exceeds
-          {" "}{drift.psi_threshold}{drift.status === "insufficient_data" ? `; no verdict under ${drift.min_served_rows} served rows` : ""}.
+          {" "}{drift.psi_threshold}.{drift.note ? ` ${drift.note}.` : ""}
         </Text>
         {top.length > 0 && (
           <div className="chart-box" role="img" aria-label={`PSI of the top features: ${top.slice(0, 3).map((t) => `${t.feature} ${t.psi}`).join(", ")}`}>
