@@ -199,7 +199,15 @@ def train_template(
     auto = _auto_features(auto_features)
     frame = template_frame(spec, fs, season_list, auto)
     data = _only(spec, _labelled(spec, frame), circuits=circuits, drivers=drivers, teams=teams)
-    builder = _builder(spec, with_auto_features(features or spec.features, auto))
+    chosen = with_auto_features(features or spec.features, auto)
+    missing = [f for f in chosen if f not in data.columns]
+    if missing:
+        raise ValidationFailed(
+            f"features: {', '.join(missing)} not in template {spec.name}'s rows (one per {spec.grain})",
+            field="features",
+            unprocessable=True,
+        )
+    builder = _builder(spec, chosen)
     algorithm = algorithm or spec.default_algorithm
     train_kwargs: dict[str, Any] = dict(
         algorithm=algorithm,

@@ -42,6 +42,7 @@ from pitwall.vocabulary import AUTOML_BACKENDS, WEATHER_CONDITIONS
 from pitwall.workflow.template_facts import (
     ALGORITHM_NAMES,
     AUTO_ALGORITHM,
+    FEATURE_FACTS,
     TEMPLATE_FACTS,
     TUNING_METHODS,
     TemplateFacts,
@@ -204,12 +205,15 @@ class TrainingRequest:
         if self.auto_features is not None:
             set_(self, "auto_features", checked_auto_features(self.auto_features, facts))
         if self.features:
-            unknown = [f for f in self.features if f not in (*facts.features, *self.auto_feature_names)]
+            usable = {*facts.features, *self.auto_feature_names, *catalogue_features(facts)}
+            unknown = [f for f in self.features if f not in usable]
             if unknown:
+                catalogue = catalogue_features(facts)
+                also = f"; or any built-in feature known at {facts.moment}" if catalogue else ""
                 raise _invalid(
                     "features",
                     f"{', '.join(unknown)} not among template {self.template!r}'s features "
-                    f"({', '.join(facts.features)})",
+                    f"({', '.join(facts.features)}{also}, or a generated auto-feature)",
                 )
         if self.feature_groups:
             unknown = [g for g in self.feature_groups if g not in facts.feature_groups]
@@ -345,6 +349,16 @@ class TrainingRequest:
     def replace(self, **changes: Any) -> TrainingRequest:
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "notes"}
         return TrainingRequest(**{**values, **changes})
+
+
+def catalogue_features(facts: TemplateFacts) -> tuple[str, ...]:
+    """Built-in features (``pitwall.features.spec``) a custom spec may add to a template's own: those
+    defined at the template's moment (so known by then); none for templates that predict within a
+    race (their rows are laps, stints or stops). Rows without a column (a race-grain template) are
+    refused by ``pitwall.training`` naming the feature, before any fit."""
+    if facts.moment == "in_race":
+        return ()
+    return tuple(f.name for f in FEATURE_FACTS if facts.moment in f.moments)
 
 
 def checked_auto_features(value: Any, facts: TemplateFacts) -> dict[str, list[Any]]:

@@ -164,3 +164,33 @@ def test_an_overridden_grid_moves_its_field_difference_not_its_lags(feature_lake
     assert moved.loc["lando-norris", "start_position_vs_field"] == pytest.approx(1 - field_mean)
     for col in ("start_position_lag1", "start_position_prev3_mean"):
         np.testing.assert_array_equal(moved[col].to_numpy(), stored.loc[moved.index, col].to_numpy())
+
+
+def test_a_custom_spec_trains_on_a_built_in_feature_beyond_the_templates(feature_lake) -> None:
+    from pitwall.workflow.request import TrainingRequest
+
+    request = TrainingRequest(
+        "race_winner",
+        "rw_custom",
+        algorithm="xgboost",
+        seasons=(2023, 2024),
+        features=("start_position", "career_wins"),
+    )
+    result = train_template(
+        "race_winner", **request.train_kwargs(tenant_id="local"), store=feature_lake, register=False, track=False
+    )
+    assert result.model.features == ["start_position", "career_wins"]
+    assert (
+        load_model(result.model_dir).rank(prediction_frame("race_winner", feature_lake, 2024, 8))["driver_id"].is_unique
+    )
+    # a race-grain template has no driver rows: refused naming the feature, before any fit
+    with pytest.raises(ValidationFailed) as caught:
+        train_template(
+            "safety_car",
+            features=["scheduled_laps", "career_wins"],
+            seasons=[2024],
+            store=feature_lake,
+            register=False,
+            track=False,
+        )
+    assert caught.value.field == "features" and "career_wins" in caught.value.message

@@ -91,3 +91,16 @@ def test_the_automl_backend_is_chosen_per_request() -> None:
         with pytest.raises(ValidationFailed) as caught:
             TrainingRequest("race_winner", "rw", **bad)
         assert caught.value.field == "automl_backend" and text in caught.value.message
+
+
+def test_a_custom_spec_may_add_built_in_features_known_at_the_templates_moment() -> None:
+    assert "career_wins" not in TEMPLATE_FACTS["race_winner"].features
+    request = TrainingRequest("race_winner", "rw", features=("start_position", "career_wins"))
+    assert request.resolved_features == ["start_position", "career_wins"]
+    # the grid is known only pre-race: never an input of the pre-qualifying template
+    with pytest.raises(ValidationFailed) as caught:
+        TrainingRequest("qualifying", "q", features=("avg_quali_position_last_5", "start_position"))
+    assert caught.value.field == "features" and "start_position" in caught.value.message
+    with pytest.raises(ValidationFailed) as caught:  # lap rows: only the template's own inputs
+        TrainingRequest("lap_time", "lt", features=("career_wins",))
+    assert caught.value.field == "features" and "built-in" not in caught.value.message
