@@ -16,9 +16,10 @@ the table ``pitwall live upload`` writes next to the models (``strength_doc``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # the cloud poller imports this module without pandas (``strengths_of``)
+    import pandas as pd
 
 FORM_RACES = 6
 

@@ -46,6 +46,17 @@ def _race_fixtures(live_lake) -> dict[str, list[dict[str, Any]]]:
     return {**fixtures, "sessions": [*fixtures["sessions"], previous], "laps": [*fixtures["laps"], *laps]}
 
 
+def _deploy_secrets(synth: support.Synth) -> None:
+    """The templates' Secrets Manager secrets, created in moto as CloudFormation would (the shared
+    ``support.deploy_to_moto`` creates tables, buckets and queues only)."""
+    import boto3
+
+    client = boto3.client("secretsmanager", region_name=support.REGION)
+    for _stack, _logical, secret in synth.resources("AWS::SecretsManager::Secret"):
+        props = secret["Properties"]
+        client.create_secret(Name=props["Name"], SecretString=props["SecretString"])
+
+
 @pytest.fixture(scope="module")
 def poller(functions: list[support.Function]) -> support.Function:
     (function,) = [f for f in functions if f.logical_id.startswith("LivePoller")]
@@ -81,6 +92,7 @@ def test_the_scheduled_poller_publishes_the_race_and_the_api_answers_its_snapsho
     from pitwall.live.sources.replay import form_results
     from pitwall.live.strength import strength_doc
 
+    _deploy_secrets(synth)
     models = S3LiveModels(poller.environment["PITWALL_LIVE_MODELS_URI"])
     models.upload(MODEL, files)
     models.upload_strengths(strength_doc(form_results(live_lake, 2024), 2024, ROUND))  # `pitwall live upload`
@@ -91,9 +103,10 @@ def test_the_scheduled_poller_publishes_the_race_and_the_api_answers_its_snapsho
     try:
         first = process.invoke(_schedule_input(synth))
         second = process.invoke(_schedule_input(synth))
+        log = process.log_tail()
     finally:
         process.close()
-    assert first.ok, f"{first.error_type}: {first.error}\n{first.trace}\n{process.log_tail()}"
+    assert first.ok, f"{first.error_type}: {first.error}\n{first.trace}\n{log}"
     summary = first.result
     assert summary["skipped"] is None and summary["session"] == f"openf1-{SESSION_KEY}"
     assert summary["strength"] == f"2024-{ROUND:02d}"
