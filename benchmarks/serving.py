@@ -5,12 +5,20 @@ The model is the ``race_winner`` template (XGBoost, trained on 2022-2023 with ``
 the rows are Monaco 2024's 20 entrants as the template sees them before the race. Every request
 carries an API key (checked, cached per worker) and posts ``{"instances": [...]}``.
 
-Printed, each beside its reference as a ratio (issue 13 / issue 18 goals in brackets):
+Printed, each beside its reference as a ratio (issue 13 / issue 18 goals in brackets), with the
+1-minute load average at the end of each run (the machine is shared: quote figures with it):
 
 - p50 at 1 client vs the in-process request handling (``pitwall.api.http.handle`` on the same
-  body in this process, no HTTP) [<= 2x];
+  body in a fresh process, no HTTP, measured before and after the HTTP runs) [<= 2x];
 - throughput at 8 clients vs in-process capacity (``workers`` / mean in-process handling time)
-  [>= 0.6x] and vs ``mlflow models serve`` at 8 clients [>= 2x]; p99 at 8 clients [<= 50 ms];
+  [>= 0.6x] and vs ``mlflow models serve`` at 8 clients [>= 2x], the latter both at mlflow's
+  default (``--workers 1``) and at pitwall's worker count (the like-for-like comparison), with
+  ``--env-manager local``, the same XGBoost model (``mlflow.sklearn``, ``predict_proba``), the same
+  rows (``dataframe_split``) and the same environment (``OMP_NUM_THREADS=1`` for both); p99 at 8
+  clients [<= 50 ms]. pitwall's 8-client run is done twice, before and after mlflow's (pooled in
+  the summary), so a change in the machine's load shows as a gap between the two;
+- the same 8-client run with the deployment's monitoring capture off (``capture_percent=0``;
+  the default captures every request), to show what the capture costs;
 - errors and timeouts at 1, 8, 16, 32 and 64 keep-alive connections for ``--sweep-seconds`` each
   [none]; the per-worker connection bound (``ServerLimits.max_connections``) is printed beside;
 - noisy neighbour: a Pro tenant's predict p99 (1 client) while a Free tenant saturates its
@@ -30,6 +38,7 @@ import argparse
 import http.client
 import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -37,8 +46,8 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -59,6 +68,7 @@ class LoadResult:
     errors: int
     seconds: float
     latencies_ms: list[float]
+    load: float = field(default_factory=lambda: os.getloadavg()[0])
 
     @property
     def rps(self) -> float:
@@ -73,7 +83,18 @@ class LoadResult:
     def line(self) -> str:
         return (
             f"{self.name:<42} p50 {self.percentile(0.50):7.2f} ms   p99 {self.percentile(0.99):7.2f} ms   "
-            f"{self.rps:8.1f} req/s   ({self.ok} ok, {self.errors} errors, {self.seconds:.1f} s)"
+            f"{self.rps:8.1f} req/s   ({self.ok} ok, {self.errors} errors, {self.seconds:.1f} s, load {self.load:.1f})"
+        )
+
+    def __add__(self, other: LoadResult) -> LoadResult:
+        """Two runs of the same load pooled (counts, time and latencies)."""
+        return LoadResult(
+            self.name,
+            self.ok + other.ok,
+            self.errors + other.errors,
+            self.seconds + other.seconds,
+            self.latencies_ms + other.latencies_ms,
+            max(self.load, other.load),
         )
 
 
@@ -263,15 +284,28 @@ class Attackers:
 
 @contextmanager
 def process(args: list[str], env: dict[str, str]) -> Any:
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    """A server in its own process group, stopped with the whole group (``mlflow models serve``
+    runs uvicorn as a child that outlives a plain terminate). Its output goes to a temporary file
+    (a pipe nobody reads would stall a server that logs every request); the tail is printed if
+    the block fails."""
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         yield proc
+    except BaseException:
+        log.seek(0)
+        print(log.read().decode("utf-8", "replace")[-3000:], file=sys.stderr)
+        raise
     finally:
-        proc.terminate()
+        log.close()
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            with suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def prepare(home: Path, lake: Path | None) -> tuple[str, list[dict[str, Any]], Any]:
@@ -332,6 +366,32 @@ def ratio(value: float, reference: float) -> str:
     return f"{value / reference:.2f}x" if reference else "n/a"
 
 
+def floor_run(seconds: float, key: str, body_file: Path, env: dict[str, str]) -> LoadResult:
+    """The in-process request handling in a fresh process (like a server worker's)."""
+    run = subprocess.run(
+        [sys.executable, __file__, "--seconds", str(seconds), "--floor-only", key, str(body_file)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    measured = json.loads(run.stdout.strip().splitlines()[-1])
+    return LoadResult(
+        "in-process handle() (fresh process)",
+        len(measured["latencies_ms"]),
+        0,
+        measured["seconds"],
+        measured["latencies_ms"],
+    )
+
+
+def mlflow_command(model_dir: Path, port: int, workers: int) -> list[str]:
+    return [
+        str(Path(sys.executable).parent / "mlflow"), "models", "serve", "-m", str(model_dir),
+        "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "--workers", str(workers),
+    ]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="per measured run")
@@ -340,8 +400,13 @@ def main() -> None:
     parser.add_argument("--lake", type=Path, default=None, help="an existing lake folder to read (not written)")
     parser.add_argument("--workers", type=int, default=2, help="pitwall serve worker processes")
     parser.add_argument("--attackers", type=int, default=4, help="Free-tenant forecast clients (noisy neighbour)")
-    parser.add_argument("--mlflow-workers", type=int, default=1, help="mlflow uvicorn workers (its default)")
+    parser.add_argument(
+        "--mlflow-workers",
+        default=None,
+        help="mlflow uvicorn worker counts to compare with (default: 1, mlflow's default, and --workers)",
+    )
     parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument("--skip-noisy", action="store_true", help="skip the noisy-neighbour runs")
     parser.add_argument("--floor-only", nargs=2, metavar=("KEY", "BODY_FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor_only:  # the in-process floor, in a fresh process like a server worker's
@@ -352,8 +417,12 @@ def main() -> None:
     seconds = max(1.0, min(args.seconds, MAX_SECONDS))
     sweep_seconds = max(1.0, min(args.sweep_seconds, MAX_SECONDS))
     levels = [max(1, min(int(c), MAX_CLIENTS)) for c in str(args.sweep).split(",")]
+    mlflow_workers = sorted(
+        {int(w) for w in (args.mlflow_workers or f"1,{args.workers}").split(",")} if not args.skip_mlflow else set()
+    )
 
     from pitwall.api.server import ServerLimits
+    from pitwall.monitoring.settings import configure
     from pitwall.platform import keys
     from pitwall.platform.tiers import get_tier
 
@@ -387,6 +456,7 @@ def main() -> None:
             **os.environ,
             "PITWALL_HOME": str(home),
             "PITWALL_BACKEND": "local",
+            "OMP_NUM_THREADS": "1",  # what pitwall serve sets in its workers; mlflow gets the same
             "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
         }
         features = list(model.features)
@@ -394,24 +464,10 @@ def main() -> None:
         headers = {"Content-Type": "application/json", "x-api-key": key}
         body_file = Path(tmp) / "instances.json"
         body_file.write_bytes(instances)
-        floor_run = subprocess.run(
-            [sys.executable, __file__, "--seconds", str(seconds), "--floor-only", key, str(body_file)],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        measured = json.loads(floor_run.stdout.strip().splitlines()[-1])
-        floor = LoadResult(
-            "in-process handle() (fresh process)",
-            len(measured["latencies_ms"]),
-            0,
-            measured["seconds"],
-            measured["latencies_ms"],
-        )
-        print(floor.line())
+        floors = [floor_run(seconds, key, body_file, env)]
+        print(floors[0].line())
 
-        pitwall_port, mlflow_port = free_port(), free_port()
+        pitwall_port = free_port()
         server_code = (
             "from pitwall.api.server import LocalApiServer\n"
             "from pitwall.api.services import local_services\n"
@@ -419,94 +475,113 @@ def main() -> None:
             f"server.serve_forever({args.workers})\n"
         )
         predict_url = f"http://127.0.0.1:{pitwall_port}/api/v1/predict/rw"
+        split = json.dumps(
+            {"dataframe_split": {"columns": features, "data": [[r[f] for f in features] for r in rows]}}
+        ).encode()
+        mlflow_model = save_mlflow_copy(model, Path(tmp)) if mlflow_workers else None
         results: dict[str, LoadResult] = {}
         sweep: dict[int, LoadResult] = {}
         with process([sys.executable, "-c", server_code], env):
             wait_until_up(f"http://127.0.0.1:{pitwall_port}/api/v1/health")
             results["c1"] = load("pitwall serve, instances (c=1)", predict_url, instances, headers, 1, seconds)
             print(results["c1"].line())
-            results["c8"] = load("pitwall serve, instances (c=8)", predict_url, instances, headers, 8, seconds)
-            print(results["c8"].line())
+            results["c8a"] = load("pitwall serve, instances (c=8)", predict_url, instances, headers, 8, seconds)
+            print(results["c8a"].line())
+            for w in mlflow_workers:  # the pitwall workers sit idle meanwhile
+                assert mlflow_model is not None
+                mlflow_port = free_port()
+                with process(mlflow_command(mlflow_model, mlflow_port, w), env):
+                    wait_until_up(f"http://127.0.0.1:{mlflow_port}/ping")
+                    results[f"mlflow{w}"] = load(
+                        f"mlflow models serve --workers {w} (c=8)",
+                        f"http://127.0.0.1:{mlflow_port}/invocations",
+                        split,
+                        {"Content-Type": "application/json"},
+                        8,
+                        seconds,
+                    )
+                    print(results[f"mlflow{w}"].line())
+            results["c8b"] = load("pitwall serve, instances (c=8, again)", predict_url, instances, headers, 8, seconds)
+            print(results["c8b"].line())
+            floors.append(floor_run(seconds, key, body_file, env))
+            print(floors[1].line())
             for c in levels:
                 sweep[c] = load(f"sweep: pitwall serve (c={c})", predict_url, instances, headers, c, sweep_seconds)
                 print(sweep[c].line())
-            # noisy neighbour: Pro predict p99 at 1 client, Free tenant idle vs saturating its forecast cap
-            results["idle"] = load("Pro predict, Free tenant idle", predict_url, instances, headers, 1, seconds)
-            print(results["idle"].line())
-            free = get_tier("free")
-            forecast = json.dumps({"season": 2024, "after_round": 14, "simulations": free.max_simulations}).encode()
-            free_headers = {"Content-Type": "application/json", "x-api-key": free_key}
-            champ_url = f"http://127.0.0.1:{pitwall_port}/api/v1/predict/rw/championship"
-            load("championship warm-up", champ_url, forecast, free_headers, 1, 0.1, warmup=2)
-            with Attackers(champ_url, forecast, free_headers, args.attackers) as attack:
-                results["noisy"] = load(
-                    "Pro predict, Free tenant saturating", predict_url, instances, headers, 1, seconds
-                )
-            print(results["noisy"].line())
-            print(f"  Free tenant's forecasts during that run: {dict(sorted(attack.statuses.items()))} (status: count)")
-            with Attackers(champ_url, forecast, free_headers, args.attackers, backoff=False) as flood:
-                results["flood"] = load(
-                    "Pro predict, Free tenant flooding (no back-off)", predict_url, instances, headers, 1, seconds
-                )
-            print(results["flood"].line())
-            print(f"  Free tenant's forecasts during that run: {dict(sorted(flood.statuses.items()))} (status: count)")
-        if not args.skip_mlflow:
-            mlflow_model = save_mlflow_copy(model, Path(tmp))
-            mlflow_cmd = [
-                str(Path(sys.executable).parent / "mlflow"), "models", "serve", "-m", str(mlflow_model),
-                "--env-manager", "local", "-h", "127.0.0.1", "-p", str(mlflow_port),
-                "--workers", str(args.mlflow_workers),
-            ]  # fmt: skip
-            split = json.dumps(
-                {"dataframe_split": {"columns": features, "data": [[r[f] for f in features] for r in rows]}}
-            ).encode()
-            with process(mlflow_cmd, env):
-                wait_until_up(f"http://127.0.0.1:{mlflow_port}/ping")
-                results["mlflow"] = load(
-                    "mlflow models serve, dataframe_split (c=8)",
-                    f"http://127.0.0.1:{mlflow_port}/invocations",
-                    split,
-                    {"Content-Type": "application/json"},
-                    8,
-                    seconds,
-                )
-                print(results["mlflow"].line())
+            if not args.skip_noisy:
+                # noisy neighbour: Pro predict p99 at 1 client, Free tenant idle vs saturating its forecast cap
+                results["idle"] = load("Pro predict, Free tenant idle", predict_url, instances, headers, 1, seconds)
+                print(results["idle"].line())
+                free = get_tier("free")
+                forecast = json.dumps({"season": 2024, "after_round": 14, "simulations": free.max_simulations}).encode()
+                free_headers = {"Content-Type": "application/json", "x-api-key": free_key}
+                champ_url = f"http://127.0.0.1:{pitwall_port}/api/v1/predict/rw/championship"
+                load("championship warm-up", champ_url, forecast, free_headers, 1, 0.1, warmup=2)
+                with Attackers(champ_url, forecast, free_headers, args.attackers) as attack:
+                    results["noisy"] = load(
+                        "Pro predict, Free tenant saturating", predict_url, instances, headers, 1, seconds
+                    )
+                print(results["noisy"].line())
+                print(f"  Free tenant's forecasts during that run: {dict(sorted(attack.statuses.items()))}")
+                with Attackers(champ_url, forecast, free_headers, args.attackers, backoff=False) as flood:
+                    results["flood"] = load(
+                        "Pro predict, Free tenant flooding (no back-off)", predict_url, instances, headers, 1, seconds
+                    )
+                print(results["flood"].line())
+                print(f"  Free tenant's forecasts during that run: {dict(sorted(flood.statuses.items()))}")
+            configure("bench", "rw", capture_percent=0)  # the workers see the settings file change
+            results["nocapture"] = load(
+                "pitwall serve, instances (c=8, capture off)", predict_url, instances, headers, 8, seconds
+            )
+            print(results["nocapture"].line())
 
     bound = ServerLimits().max_connections
+    floor = floors[0] + floors[1]
     capacity = args.workers / (statistics.fmean(floor.latencies_ms) / 1000)
-    c1, c8 = results["c1"], results["c8"]
+    c1, c8 = results["c1"], results["c8a"] + results["c8b"]
     print(f"\ncores: {os.cpu_count()}, workers: {args.workers}, rate limits off, loopback, clients share the cores")
     print(
         f"p50 at 1 client        {c1.percentile(0.5):7.2f} ms  vs in-process handle() p50 "
         f"{floor.percentile(0.5):.2f} ms: {ratio(c1.percentile(0.5), floor.percentile(0.5))}  [goal <= 2x]"
     )
     print(
-        f"throughput at 8 clients {c8.rps:7.1f} req/s vs in-process capacity {capacity:.1f} req/s "
-        f"({args.workers} x 1/mean): {ratio(c8.rps, capacity)}  [goal >= 0.6x]"
+        f"throughput at 8 clients {c8.rps:7.1f} req/s (runs {results['c8a'].rps:.1f}, {results['c8b'].rps:.1f}) "
+        f"vs in-process capacity {capacity:.1f} req/s ({args.workers} x 1/mean, floors "
+        f"{statistics.fmean(floors[0].latencies_ms):.2f} and {statistics.fmean(floors[1].latencies_ms):.2f} ms): "
+        f"{ratio(c8.rps, capacity)}  [goal >= 0.6x]"
     )
-    if "mlflow" in results:
+    for w in mlflow_workers:
+        other = results[f"mlflow{w}"]
+        like = " (like for like)" if w == args.workers else " (mlflow's default)" if w == 1 else ""
         print(
-            f"throughput at 8 clients vs mlflow models serve {results['mlflow'].rps:.1f} req/s: "
-            f"{ratio(c8.rps, results['mlflow'].rps)}  [goal >= 2x]"
+            f"throughput at 8 clients vs mlflow models serve --workers {w}{like} {other.rps:.1f} req/s: "
+            f"{ratio(c8.rps, other.rps)}  [goal >= 2x]; p99 {other.percentile(0.99):.2f} ms"
         )
     print(
         f"p99 at 8 clients       {c8.percentile(0.99):7.2f} ms  vs 50 ms: {ratio(c8.percentile(0.99), 50.0)}"
         "  [goal <= 1x]"
+    )
+    nocap = results["nocapture"]
+    print(
+        f"monitoring capture: 8 clients with capture off {nocap.rps:.1f} req/s, p99 {nocap.percentile(0.99):.2f} ms "
+        f"({ratio(nocap.rps, c8.rps)} the default's throughput)"
     )
     errors = {c: r.errors for c, r in sweep.items()}
     print(
         f"errors/timeouts, {sweep_seconds:.0f} s per level: {errors}  (per-worker connection bound {bound}; "
         f"{max(levels)} connections over {args.workers} workers stay inside it)  [goal: none]"
     )
-    idle, noisy = results["idle"], results["noisy"]
-    print(
-        f"Pro predict p99 with a Free tenant saturating its forecast cap {noisy.percentile(0.99):.2f} ms "
-        f"vs idle {idle.percentile(0.99):.2f} ms: {ratio(noisy.percentile(0.99), idle.percentile(0.99))}"
-        "  [goal <= 2x]"
-    )
-    flood = results["flood"]
-    print(f"  the same Free tenant ignoring Retry-After (rate limits off): {flood.percentile(0.99):.2f} ms: "
-          f"{ratio(flood.percentile(0.99), idle.percentile(0.99))}")  # fmt: skip
+    if not args.skip_noisy:
+        idle, noisy = results["idle"], results["noisy"]
+        print(
+            f"Pro predict p99 with a Free tenant saturating its forecast cap {noisy.percentile(0.99):.2f} ms "
+            f"vs idle {idle.percentile(0.99):.2f} ms: {ratio(noisy.percentile(0.99), idle.percentile(0.99))}"
+            "  [goal <= 2x]"
+        )
+        flood = results["flood"]
+        print(f"  the same Free tenant ignoring Retry-After (rate limits off): {flood.percentile(0.99):.2f} ms: "
+              f"{ratio(flood.percentile(0.99), idle.percentile(0.99))}")  # fmt: skip
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
