@@ -8,6 +8,8 @@ interval of model - strongest baseline, verdict win / tie / loss). A template "b
 baseline" only where the interval against the strongest baseline excludes zero.
 
 Run:  .venv/bin/python benchmarks/templates.py [--seasons 2024] [TEMPLATE ...]
+      .venv/bin/python benchmarks/templates.py --update TEMPLATE ...  (rerun only those templates,
+      all seasons, and replace their summary rows and sections in benchmarks/templates.md)
 Reads $PITWALL_DATA (default ../shared/data) and ingests it into a temporary store.
 """
 
@@ -176,12 +178,43 @@ def run(names: list[str], seasons: list[int]) -> str:
     return "\n".join(header + summary + ["", *details]) + "\n"
 
 
+def _section(text: str, name: str) -> str:
+    start = text.index(f"\n## {name}\n") + 1
+    end = text.find("\n## ", start + 1)
+    return text[start : end + 1 if end >= 0 else len(text)]
+
+
+def merge(old: str, new: str, names: list[str]) -> str:
+    """``old`` (the whole benchmarks/templates.md) with the summary rows and sections of the
+    templates ``names`` replaced by those of ``new`` (a run of just those templates)."""
+    lines = old.split("\n")
+    new_rows = {n: [ln for ln in new.split("\n") if ln.startswith(f"| {n} |")] for n in names}
+    out: list[str] = []
+    for line in lines:
+        name = next((n for n in names if line.startswith(f"| {n} |")), None)
+        if name is None:
+            out.append(line)
+        elif name in new_rows:  # the first old row of a template: all its new rows in its place
+            out += new_rows.pop(name)
+    text = "\n".join(out)
+    for name in names:
+        text = text.replace(_section(text, name), _section(new, name))
+    return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("templates", nargs="*")
     parser.add_argument("--seasons", default=",".join(str(s) for s in (REPORTED, *VALIDATION)))
+    parser.add_argument("--update", action="store_true", help="replace only these templates' rows in templates.md")
     args = parser.parse_args()
     seasons = [int(s) for s in args.seasons.split(",")]
+    if args.update:
+        if not args.templates or set(seasons) != {REPORTED, *VALIDATION}:
+            parser.error("--update: name the templates and keep the default seasons")
+        OUT.write_text(merge(OUT.read_text(), run(args.templates, seasons), args.templates))
+        print(f"updated {', '.join(args.templates)} in {OUT}")
+        return
     text = run(args.templates, seasons)
     if not args.templates and REPORTED in seasons:
         OUT.write_text(text)

@@ -1,8 +1,37 @@
 """Race winner: rank the drivers of a Grand Prix by their probability of winning it."""
 
-from pitwall.templates._common import RACE_WISE_FORM, RACE_WISE_PARAMS
+from pitwall.templates._common import RACE_WISE_FORM, RACE_WISE_MONOTONE
 from pitwall.templates.ranking import race_result_builder
 from pitwall.templates.spec import Baseline, TemplateSpec
+
+# Default recipe (issue 12), chosen on the 2021-2023 validation seasons by summed winner NLL of
+# walk-forward backtests (retrained before every race on the ten seasons before plus the
+# season's earlier races); 2024 is only reported. The conditional logit on RACE_WISE_FORM
+# (l2 = 0.001) scored 3.520; the quali gap as log(1 + gap %) 3.457; adding practice pace 3.456,
+# team form at the circuit 3.474, points trajectory 3.480, mean qualifying position 3.489 (each
+# alone); together with the log gap 3.316 (l2 = 0.01: 3.312); plus long-run degradation and
+# the driver's mean finish at the circuit 3.274 (this default). Tried and not kept: a boosted
+# conditional logit (XGBoost on the per-race softmax, started from the grid prior 4.057, or
+# from this linear score 3.342), ten vs five / three training seasons (3.520 / 3.528 / 3.579),
+# Platt (temperature) scaling on earlier seasons' walk-forward outputs (worse on RACE_WISE_FORM:
+# 3.589). Reproduce with `.venv/bin/python benchmarks/race_models.py`.
+WINNER_FEATURES = (
+    *(f if f != "quali_gap_to_pole" else "quali_gap_log" for f in RACE_WISE_FORM),
+    "fp_pace_ranking",
+    "team_track_performance",
+    "points_trajectory",
+    "avg_quali_position_last_5",
+    "tire_deg_rate",
+    "avg_position_at_track",
+)
+# coefficient signs (+1 = p(win) never decreases in the feature, -1 = never increases, absent = free)
+WINNER_MONOTONE = {
+    **{(f if f != "quali_gap_to_pole" else "quali_gap_log"): v for f, v in RACE_WISE_MONOTONE.items()},
+    "fp_pace_ranking": -1,
+    "avg_quali_position_last_5": -1,
+    "avg_position_at_track": -1,
+}
+WINNER_PARAMS = {"monotone_constraints": WINNER_MONOTONE, "l2": 0.01}
 
 SPEC = TemplateSpec(
     name="race_winner",
@@ -13,9 +42,9 @@ SPEC = TemplateSpec(
     grain="driver_race",
     moment="pre_race",
     moment_doc="after qualifying, grid known; nothing of the race itself",
-    features=RACE_WISE_FORM,
+    features=WINNER_FEATURES,
     default_algorithm="conditional_logit",  # softmax over the race's drivers (pitwall.ml.ranking_models)
-    params=RACE_WISE_PARAMS,
+    params=WINNER_PARAMS,
     calibration=None,  # fitted by likelihood of the race's softmax: calibrated by construction
     primary_metric="top1_accuracy",
     baselines=(
@@ -29,7 +58,7 @@ SPEC = TemplateSpec(
     build=race_result_builder(1),
     top_k=1,
     card_note="Validation (2021-2023, walk-forward): winner NLL below the empirical P(win | grid slot) in every "
-    "season (-0.11, -0.38, -0.82) but with a paired interval excluding zero only in 2023; top-1 ties grid order in "
-    "2021-2022 and beats it in 2023. Where the interval contains zero the model has not been shown to beat the grid "
-    "prior; see benchmarks/templates.md for the reported season",
+    "season (-0.27, -0.44, -0.85) but with a paired interval excluding zero only in 2023; on 2024 it ties the slot "
+    "rate (about +0.03, interval containing zero, 24 races) and top-1 ties grid order. The model has not been shown "
+    "to beat the grid prior; see benchmarks/templates.md",
 )

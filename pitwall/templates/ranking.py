@@ -9,7 +9,9 @@ Race results (``race_result_builder(k)``: winner k=1, podium k=3, points k=10), 
   also the model input ``grid_slot_rate`` (the grid kept as a prior);
 - ``grid_lock``: (grid slot - 1) x the circuit's overtaking difficulty clipped to [0, 1]: the
   slots a driver is unlikely to make up at this circuit;
-- ``seasons_into_regulations``: seasons since the last major technical-regulation change.
+- ``seasons_into_regulations``: seasons since the last major technical-regulation change;
+- ``quali_gap_log``: ``log(1 + quali_gap_to_pole)`` (the quali gap in %, negative clipped to 0):
+  a tenth matters more at the front than at the back.
 
 Qualifying (pre-qualifying): ``baseline_last_practice`` (order of the last practice session
 before qualifying) and ``baseline_best_practice`` (order of the best practice lap of the weekend).
@@ -131,6 +133,11 @@ def log_rate(rate: pd.Series) -> pd.Series:
     return np.log(rate.astype("float64").clip(lower=1e-4))
 
 
+def quali_gap_log(gap: pd.Series) -> pd.Series:
+    """``log(1 + gap)`` of the quali gap to pole in % (negative clipped to 0; NaN stays NaN)."""
+    return np.log1p(gap.astype("float64").clip(lower=0.0))
+
+
 def _regime_and_grid(df: pd.DataFrame) -> None:
     if "grid_slot_rate" in df.columns:
         df["grid_log_rate"] = log_rate(df["grid_slot_rate"])
@@ -180,6 +187,7 @@ def race_result_builder(k: int) -> Callable[[FeatureStore, Sequence[int]], pd.Da
             rate.fillna(rate.mean() if rate.notna().any() else 0.05), df["race_id"], k
         )
         _regime_and_grid(df)
+        df["quali_gap_log"] = quali_gap_log(df["quali_gap_to_pole"])
         return df
 
     race_result_frame.__name__ = f"race_result_frame_top{k}"

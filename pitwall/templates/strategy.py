@@ -127,6 +127,7 @@ DERIVED_COLUMNS: dict[str, dict[str, Column]] = {
         "grid_slot_rate": Column("empirical P(finish <= k | grid slot) of earlier seasons", "pre_race"),
         "grid_log_rate": Column("log of grid_slot_rate (the grid prior of the race-wise models)", "pre_race"),
         "grid_lock": Column("(grid slot - 1) x the circuit's overtaking difficulty of earlier races", "pre_race"),
+        "quali_gap_log": Column("log(1 + quali_gap_to_pole), the quali gap in % (negative = 0)", "pre_race"),
         "seasons_into_regulations": Column("seasons since the last technical-regulation change", "pre_practice"),
         "last_practice_rank": Column("order of the last practice session before qualifying", "pre_qualifying"),
         "fastest_lap_slot_rate": Column("empirical P(fastest lap | grid slot) of earlier seasons", "pre_race"),
