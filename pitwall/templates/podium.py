@@ -28,4 +28,8 @@ SPEC = TemplateSpec(
     ),
     build=race_result_builder(3),
     top_k=3,
+    card_note="Validation (2021-2023, walk-forward): log loss below the empirical P(top 3 | grid slot) in every "
+    "season (-0.020, -0.039, -0.030) with a paired interval excluding zero only in 2022; top-3 overlap ties grid "
+    "order in every season. On 2024 both tie (log loss +0.002, 24 races): the model has not been shown to beat the "
+    "grid prior",
 )
