@@ -196,6 +196,8 @@ def _merge_partition(
     parts = []
     rows = new[(new["season"] == season).to_numpy()]
     if keep_before is not None:
+        if not len(rows) and all(race_seq(season, r) < keep_before for r in store.rounds(dataset, season)):
+            return None  # nothing from keep_before on, stored or new: known from the round column alone
         old = read_dataset(store, dataset, [season])
         if len(old):
             seq = race_seq(old["season"], old["round"])
@@ -282,7 +284,10 @@ def _plan_from_hint(store: Store, changed: list[int], first_full: int | None, da
     fresh = [s for s in data_seasons if s >= cut]
     inp = FeatureInputs(_read_raw(store, fresh, have).tables, prior=prior)
     now = season_digests(fresh)
-    return _Plan(r0, inp, now, _manifest(store, sorted(set(now["season"].astype(int)))), cut)
+    now_seasons = sorted(set(now["season"].astype(int)))
+    if now_seasons != changed:  # else the manifest rows read above are the ones needed
+        manifest = _manifest(store, now_seasons)
+    return _Plan(r0, inp, now, manifest, cut)
 
 
 def update_feature_tables(

@@ -95,6 +95,10 @@ class Store(Protocol):
         """Key -> version token of each object of ``dataset``: a token changes whenever the object does."""
         ...
 
+    def rounds(self, dataset: str, season: int) -> list[int]:
+        """The distinct rounds in one season partition of ``dataset`` (only its ``round`` column is read)."""
+        ...
+
     def write_partitions(self, frames: Mapping[tuple[str, int | None], pd.DataFrame]) -> None: ...
 
     def replace_races(self, season: int, rounds: Iterable[int], tables: Mapping[str, pd.DataFrame]) -> None: ...
@@ -204,6 +208,14 @@ class BaseStore:
             return _normalise(dataset, pd.DataFrame()) if spec is not None else pd.DataFrame()
         table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
         return _normalise(dataset, table.to_pandas(coerce_temporal_nanoseconds=True))
+
+    def rounds(self, dataset: str, season: int) -> list[int]:
+        import pyarrow.compute as pc
+
+        table = self._read_columns(partition_key(dataset, season), ["round"])
+        if table is None or "round" not in table.column_names or not table.num_rows:
+            return []
+        return sorted(int(r) for r in pc.unique(table["round"].drop_null()).to_pylist())
 
     def write_partitions(self, frames: Mapping[tuple[str, int | None], pd.DataFrame]) -> None:
         """Replace whole partitions ``(dataset, season)`` (``season=None``: unpartitioned) at once."""
