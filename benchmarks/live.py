@@ -1,5 +1,7 @@
 """Live race mode benchmark: per-lap update latency, and live P(win) by race fraction.
 
+``uptime``'s load average is printed with the figures (the machine is shared).
+
 The live race-result template is trained on every stored lap of the seasons up to 2023 and
 replays each stored 2024 race (rounds 1-18, Bahrain to Singapore) lap by lap through
 ``connect_to_stream(source='replay')``, exactly as a user would.
@@ -12,7 +14,11 @@ replays each stored 2024 race (rounds 1-18, Bahrain to Singapore) lap by lap thr
   training seasons: the empirical P(win | running position, laps left) and the pre-race rule
   P(win | grid slot). ``diff`` is model minus rule with a 95 % paired bootstrap interval over races
   (negative = the model is better).
+- **Per race at 50 %**: the eventual winner's P(win) from the model and from the empirical rule.
 - **Last lap**: the eventual winner's P(win) in the last update of each race.
+
+Validation: ``--train-until 2020 --season 2021`` (and 2021/2022, 2022/2023) are the seasons the
+template's choices were made on; 2024 is reported, not tuned on.
 
 Run: ``.venv/bin/python benchmarks/live.py [--lake DIR] [--train-until 2023] [--season 2024]``
 (without ``--lake`` it ingests F1DB and the FastF1 laps of 2018-2024 from ``$PITWALL_DATA`` into a
@@ -80,6 +86,7 @@ def main() -> None:
             if args.save_model:
                 model.save(args.save_model)
         train_s = time.perf_counter() - t
+        print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min)")
         print(
             f"trained on {model.train_seasons[0]}-{model.train_until}: {int(model.metrics['train_races'])} races, "
             f"{int(model.metrics['train_rows']):,} driver-laps in {train_s:.1f} s"
@@ -91,6 +98,7 @@ def main() -> None:
         latency_ms: list[float] = []
         scores: dict[tuple[float, str], list[tuple[float, float]]] = {}
         last_lap: list[tuple[str, str, float, int]] = []
+        halfway: list[tuple[str, str, int, float, float]] = []  # race, winner, his position, model, rule
         for season, round_ in races:
             winner = results[(results["round"] == round_) & (results["position"] == 1)]["driver_id"].iloc[0]
             updates = list(connect_to_stream(model, source="replay", season=season, round=round_, store=store))
@@ -112,6 +120,12 @@ def main() -> None:
                     nll = -math.log(max(float(p[won == 1].sum()), 1e-6))
                     brier = float(((p - won) ** 2).sum())
                     scores.setdefault((f, rule), []).append((nll, brier))
+                if f == 0.50:
+                    at = frame.index[frame["driver_id"] == winner]
+                    position = int(frame.loc[at[0], "position"]) if len(at) else 0
+                    model_p = math.exp(-scores[(f, "model")][-1][0])
+                    rule_p = math.exp(-scores[(f, "empirical P(win | position, laps left)")][-1][0])
+                    halfway.append((f"{season}-{round_:02d}", winner, position, model_p, rule_p))
             last = updates[-1]
             p_win = {p.driver_id: p.p_win for p in last.predictions}
             leader = last.predictions[0].driver_id or "?"
@@ -144,6 +158,13 @@ def main() -> None:
                     lo, hi = _bootstrap(d)
                     ci = f"{d.mean():+.3f} [{lo:+.3f}, {hi:+.3f}]"
                 print(f"| {f:.0%} | {rule} | {s[:, 0].mean():.3f} | {s[:, 1].mean():.3f} | {ci} |")
+
+        print("\n## At 50 % of the race: the eventual winner's P(win), model and empirical rule\n")
+        print("| race | winner | his position | model | rule | log loss diff |")
+        print("|---|---|---:|---:|---:|---:|")
+        for race_id, winner, position, model_p, rule_p in halfway:
+            diff = math.log(rule_p) - math.log(model_p)
+            print(f"| {race_id} | {winner} | {position} | {model_p:.3f} | {rule_p:.3f} | {diff:+.3f} |")
 
         print("\n## The eventual winner's P(win) in the last update\n")
         print("| race | winner | P(win) | led the last lap |")

@@ -267,6 +267,9 @@ RULE_FLOOR = 1e-4
 """The empirical rule's P(win) of a cell never seen in training."""
 PIT_LOSS_S = 22.0
 """Time a stop still owed costs (s), added to the gap to the leader (``pit_adjusted_gap_z``)."""
+LAST_LAP_OFFSET = 0.05
+"""``pit_adjusted_gap_z`` divides by sqrt(laps left + 0.05): on the last lap a gap is final (chosen on
+2021-2023 against + 1: the last update's winner log loss 0.028 against 0.050, the rest unchanged)."""
 LAPPED_GAP_S = 60.0
 GAP_CAP_S = 150.0
 DRY_COMPOUNDS = ("SOFT", "MEDIUM", "HARD")
@@ -284,9 +287,10 @@ CHOICE_FEATURES: tuple[str, ...] = ("log_p_rule", "log_p_grid", *STATE_CHOICE_FE
   (the naive rule as the model's prior);
 - ``log_p_grid``: log of the empirical P(win | grid slot);
 - ``pit_adjusted_gap_z``: (gap to the leader + ``PIT_LOSS_S`` x stops still owed) minus the field's
-  smallest such time, over sqrt(laps left + 1) (a lapped car or an unknown gap counts as the largest
-  known gap + 60 s; gaps capped at 150 s);
-- ``pit_adjusted_gap_z_neutralised``: the same on a lap under a safety car or VSC (gaps shrink), else 0;
+  smallest such time, over sqrt(laps left + 0.05) (a lapped car or an unknown gap counts as the
+  largest known gap + 60 s; gaps capped at 150 s);
+- ``pit_adjusted_gap_z_neutralised``: that time over sqrt(laps left + 1) on a lap under a safety car
+  or VSC (gaps shrink), else 0;
 - ``stops_owed``: 1 for a car on dry tyres that has not stopped yet with more than 3 laps left;
 - ``tyre_age_vs_field``: (tyre age - the running field's median) / 10 x sqrt(laps left) / 5 (older
   tyres cost time on every lap still to run; 0 when unknown);
@@ -336,7 +340,8 @@ def choice_inputs(state: LapState) -> list[list[float]]:
         if not d.running:
             rows.append([nan] * len(STATE_CHOICE_FEATURES))
             continue
-        z = (adjusted[d.driver_number] - best) / scale
+        behind = adjusted[d.driver_number] - best
+        z = behind / math.sqrt(left + LAST_LAP_OFFSET)
         age = float(d.tyre_age_laps) if d.tyre_age_laps is not None else nan
         rel_age = age - median_age
         rel_age = 0.0 if math.isnan(rel_age) else rel_age / 10.0
@@ -344,7 +349,7 @@ def choice_inputs(state: LapState) -> list[list[float]]:
         rows.append(
             [
                 z,
-                z * neutralised,
+                behind / scale * neutralised,
                 owed(d),
                 rel_age * math.sqrt(left) / 5.0,
                 0.0 if strength is None or math.isnan(strength) else strength / 10.0,

@@ -32,6 +32,13 @@ def test_replay_gives_one_update_per_lap(live_lake, live_model):
         assert math.isclose(sum(p.p_win for p in u.predictions), 1.0, abs_tol=1e-9)
         assert math.isclose(sum(p.p_podium for p in u.predictions), min(3, len(running)), abs_tol=1e-9)
         assert all(p.p_win == 0.0 and p.p_podium == 0.0 for p in u.predictions if not p.running)
+        # one Plackett-Luce order: expected positions of the running cars are 1..n on average, and a
+        # near-certain winner is expected first
+        expected = [p.expected_position for p in running]
+        assert math.isclose(sum(expected), len(running) * (len(running) + 1) / 2, rel_tol=1e-9)
+        for p in running:
+            assert p.expected_position <= 1.0 + (len(running) - 1) * (1.0 - p.p_win) + 1e-9
+            assert p.p_podium >= p.p_win - 1e-12
         assert [d.position for d in u.state.drivers] == list(range(1, len(u.state.drivers) + 1))
         # every driver who completed this lap in the stored laps is running in the update
         on_lap = set(laps.loc[laps["lap_number"] == u.lap, "driver_number"].astype(int))

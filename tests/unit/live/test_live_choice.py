@@ -20,7 +20,7 @@ from pitwall.live.predictors import (
     plackett_luce,
 )
 from pitwall.live.state import Entrant, LapRecord, Stint, build_lap_state
-from pitwall.live.template import EmpiricalBaseline, LiveModel, plackett_luce_matrix
+from pitwall.live.template import EmpiricalBaseline, LiveModel, plackett_luce_matrix, state_frame
 
 COEFFICIENTS = (0.9, 0.2, -1.1, -0.4, -0.3, 0.05, 0.8)
 
@@ -80,11 +80,13 @@ def test_the_lean_model_equals_the_library_to_1e_9(tmp_path, lap: int, status: t
     state = _state(lap, status=status, seed=lap)
     model = _model()
     lean = LeanLiveModel.from_dir(model.save(tmp_path / "m"))
-    library, python = model.predict_state(state), lean.predict_state(state)
-    for a, b in zip(library, python, strict=True):
-        assert a.driver_number == b.driver_number
-        assert abs(a.p_win - b.p_win) < 1e-9 and abs(a.p_podium - b.p_podium) < 1e-9
-        assert abs(a.expected_position - b.expected_position) < 1e-9
+    frame = model.predict_frame(state_frame(state))  # the library: numpy over the lap's frame
+    python = lean.predict_state(state)
+    assert list(frame["driver_number"]) == [p.driver_number for p in python]
+    for column in ("p_win", "p_podium", "expected_position"):
+        assert np.abs(frame[column].to_numpy() - np.array([getattr(p, column) for p in python])).max() < 1e-9
+    library = model.predict_state(state)  # the stream's path is the plain-Python one
+    assert library == python
     running = [p for p in library if p.running]
     assert math.isclose(sum(p.p_win for p in library), 1.0) and math.isclose(sum(p.p_podium for p in library), 3.0)
     assert all(p.p_win == 0.0 and p.expected_position == p.position for p in library if not p.running)
@@ -110,7 +112,7 @@ def test_choice_inputs_follow_the_documented_rules() -> None:
     assert all(math.isnan(x) for x in rows[19])  # stopped car
     sc = _state(20, status=("sc",))
     under_sc = {d.driver_number: r for d, r in zip(sc.drivers, choice_inputs(sc), strict=True)}
-    assert under_sc[2][1] == under_sc[2][0] > 0
+    assert under_sc[2][1] > 0 and under_sc[2][1] == pytest.approx(under_sc[2][0] * math.sqrt(30.05 / 31))
 
 
 def test_a_tampered_or_old_model_is_refused(tmp_path) -> None:
