@@ -130,7 +130,9 @@ def compute_report(
     if season is None or season not in stored:
         raise ValidationFailed(f"season {season} has no stored results", field="season", unprocessable=True)
     try:
-        data = labelled(spec, spec.frame(FeatureStore(store), [season]))
+        from pitwall.templates.predict import template_frame
+
+        data = labelled(spec, template_frame(spec, FeatureStore(store), [season], model.auto_features))
         result = model.evaluate(data, record=False)
         baseline = ev.baseline_scores(model.spec, data, spec.baseline)
     except MLInputError as exc:

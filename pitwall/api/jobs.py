@@ -60,6 +60,9 @@ def training_request(body: JobRequest) -> TrainingRequest:
         "drivers": tuple(body.drivers) if body.drivers else None,
         "teams": tuple(body.teams) if body.teams else None,
         "scenario": body.scenario.model_dump(exclude_none=True) or None if body.scenario else None,
+        "auto_features": body.auto_features.model_dump(exclude_none=True) if body.auto_features else None,
+        "automl_backend": body.automl_backend,
+        "timeout": body.timeout,
     }
     return TrainingRequest(template=body.template, model_name=body.name, **values)
 

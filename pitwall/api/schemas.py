@@ -298,6 +298,20 @@ class JobScenario(Request):
 Name = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
 
 
+class JobAutoFeatures(Request):
+    """Auto-features (``pitwall.features.auto``), checked by ``pitwall.workflow.request`` (422 naming
+    ``auto_features.<key>``); keys left out take the defaults."""
+
+    base: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=20, description="base columns: the template's features or its target"
+    )
+    lags: list[int] | None = Field(None, max_length=10, description="lags in races (default [1])")
+    windows: list[int] | None = Field(None, max_length=20, description="previous-race mean windows (default [3])")
+    relative: list[Literal["teammate", "field"]] | None = Field(
+        None, max_length=2, description="same-race differences (default both)"
+    )
+
+
 class JobRequest(Request):
     """Start a training job from a model template (checked by ``pitwall.workflow.request.TrainingRequest``)."""
 
@@ -323,6 +337,13 @@ class JobRequest(Request):
     drivers: list[Name] | None = Field(None, min_length=1, max_length=200, description="driver filter")
     teams: list[Name] | None = Field(None, min_length=1, max_length=200, description="team filter")
     scenario: JobScenario | None = Field(None, description="conditions, e.g. {'weather': 'wet'}")
+    auto_features: JobAutoFeatures | None = Field(
+        None, description="generated inputs: lags, previous-race means, team-mate / field differences"
+    )
+    automl_backend: Literal["optuna", "flaml"] | None = Field(
+        None, description="with algorithm 'auto': who searches (default optuna)"
+    )
+    timeout: float | None = Field(None, gt=0, le=8 * 3600, description="tuning / AutoML time budget in seconds")
     experiment: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
     idempotency_key: Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,128}$")] | None = None
     max_runtime_seconds: int | None = Field(None, ge=1, le=8 * 3600, description="default: the tier's maximum")

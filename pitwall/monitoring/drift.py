@@ -339,7 +339,9 @@ def training_profile(record: ModelRecord, model: Any, store: Store) -> pd.DataFr
     if path.is_file():
         return pd.read_parquet(path)
     spec = get_template(record.template)
-    frame = spec.frame(FeatureStore(store), training_seasons(record))
+    from pitwall.templates.predict import template_frame
+
+    frame = template_frame(spec, FeatureStore(store), training_seasons(record), model.auto_features)
     columns = list(model.input_columns)
     profile = pd.DataFrame(
         {c: pd.to_numeric(frame[c], errors="coerce").astype("float64") for c in columns}, index=frame.index

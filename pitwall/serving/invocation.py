@@ -17,6 +17,7 @@ Payload shapes (see :mod:`pitwall.api.schemas`):
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 from collections import OrderedDict
@@ -50,15 +51,25 @@ def _unprocessable(message: str, field: str, code: str = "validation_failed") ->
     return ValidationFailed(message, field=field, code=code, unprocessable=True)
 
 
-SeasonBuilder = Callable[[str, "Store", int], "pd.DataFrame"]
-"""``(template, store, season) -> DataFrame``: every feature row of a template for one season."""
+SeasonBuilder = Callable[..., "pd.DataFrame"]
+"""``(template, store, season, auto_features=None) -> DataFrame``: every feature row of a template
+for one season, with a model's auto-features (``BaseModel.auto_features``) when given."""
 
 
-def template_season_frame(template: str, store: Store, season: int) -> pd.DataFrame:
-    """The default builder: the template's point-in-time frame for ``season``
-    (what ``pitwall.templates.prediction_frame`` slices one race from)."""
+def auto_key(predictor: Predictor) -> str:
+    """The predictor's auto-features as a cache key ("" without)."""
+    import json
+
+    auto = getattr(predictor.model, "auto_features", None)
+    return json.dumps(auto, sort_keys=True) if auto else ""
+
+
+def template_season_frame(template: str, store: Store, season: int, auto_features: Any = None) -> pd.DataFrame:
+    """The default builder: the template's point-in-time frame for ``season`` with ``auto_features``
+    (``pitwall.templates.predict.template_frame``; what ``prediction_frame`` slices one race from)."""
     from pitwall.features import FeatureStore
     from pitwall.templates import get_template
+    from pitwall.templates.predict import template_frame
 
     try:
         spec = get_template(template)
@@ -66,16 +77,20 @@ def template_season_frame(template: str, store: Store, season: int) -> pd.DataFr
         raise _unprocessable(f"model template: {exc}", "model", code="unknown_template") from None
     if season < spec.first_season:
         raise _unprocessable(f"race: template {template!r} needs data from {spec.first_season} onward", "race")
-    return spec.frame(FeatureStore(store), [season])
+    return template_frame(spec, FeatureStore(store), [season], auto_features)
 
 
 def apply_overrides(
-    frame: pd.DataFrame, overrides: Mapping[str, Any], entity_col: str, features: Sequence[str]
+    frame: pd.DataFrame,
+    overrides: Mapping[str, Any],
+    entity_col: str,
+    features: Sequence[str],
+    auto_features: Any = None,
 ) -> pd.DataFrame:
     """The caller's feature overrides (``pitwall.templates.predict.apply_overrides``)."""
     from pitwall.templates.predict import apply_overrides as apply
 
-    return apply(frame, overrides, entity_col, tuple(features))
+    return apply(frame, overrides, entity_col, tuple(features), auto_features)
 
 
 class FrameSource:
@@ -89,8 +104,8 @@ class FrameSource:
         self.builder = builder
         self._size = size
         self._lock = threading.Lock()
-        self._seasons: OrderedDict[tuple[str, int], dict[int, pd.DataFrame]] = OrderedDict()
-        self._building: dict[tuple[str, int], threading.Lock] = {}
+        self._seasons: OrderedDict[tuple[str, int, str], dict[int, pd.DataFrame]] = OrderedDict()
+        self._building: dict[tuple[str, int, str], threading.Lock] = {}
         self._inputs: OrderedDict[tuple[Any, ...], RaceInputs] = OrderedDict()
 
     def clear(self) -> None:
@@ -98,8 +113,8 @@ class FrameSource:
             self._seasons.clear()
             self._inputs.clear()
 
-    def _season(self, template: str, season: int) -> dict[int, pd.DataFrame]:
-        key = (template, season)
+    def _season(self, template: str, season: int, auto: str = "") -> dict[int, pd.DataFrame]:
+        key = (template, season, auto)
         with self._lock:
             found = self._seasons.get(key)
             if found is not None:
@@ -111,7 +126,11 @@ class FrameSource:
                 found = self._seasons.get(key)
             if found is not None:
                 return found
-            frame = self.builder(template, self.store, season)
+            frame = (
+                self.builder(template, self.store, season, json.loads(auto))
+                if auto
+                else self.builder(template, self.store, season)
+            )
             by_round = {int(r): g.reset_index(drop=True) for r, g in frame.groupby("round", sort=True)}
             with self._lock:
                 self._seasons[key] = by_round
@@ -130,28 +149,38 @@ class FrameSource:
         entity_col: str = "driver_id",
         features: Sequence[str] = (),
         copy: bool = True,
+        auto: str = "",
     ) -> pd.DataFrame:
         """A race's rows with ``overrides`` applied: a copy the caller may modify (``copy=False``:
-        the cached frame itself, strictly read-only)."""
-        race = self._season(template, season).get(int(round_))
+        the cached frame itself, strictly read-only); ``auto``: a model's auto-features (``auto_key``)."""
+        race = self._season(template, season, auto).get(int(round_))
         if race is None or race.empty:
             raise _unprocessable(
                 f"race {season}-{int(round_):02d}: no rows for template {template!r}", "race", code="unknown_race"
             )
         if overrides:
-            return apply_overrides(race, overrides, entity_col, features)
+            return apply_overrides(race, overrides, entity_col, features, json.loads(auto) if auto else None)
         return race.copy() if copy else race
 
     def inputs(self, predictor: Predictor, season: int, round_: int) -> RaceInputs:
         """The race's model inputs (no overrides) for ``predictor``, cached per feature list."""
         spec = predictor.model.spec
-        key = (predictor.template, season, int(round_), tuple(predictor.features), spec.entity_col, spec.group_col)
+        auto = auto_key(predictor)
+        key = (
+            predictor.template,
+            season,
+            int(round_),
+            tuple(predictor.features),
+            spec.entity_col,
+            spec.group_col,
+            auto,
+        )
         with self._lock:
             found = self._inputs.get(key)
             if found is not None:
                 self._inputs.move_to_end(key)
                 return found
-        found = race_inputs(predictor, self.frame(predictor.template, season, round_, copy=False))
+        found = race_inputs(predictor, self.frame(predictor.template, season, round_, copy=False, auto=auto))
         with self._lock:
             self._inputs[key] = found
             while len(self._inputs) > INPUTS_CACHE_SIZE:
@@ -330,7 +359,8 @@ def race_frame(
     weather: str | None = None,
 ) -> pd.DataFrame:
     """The race's feature rows for the predictor's template, with the caller's overrides."""
-    base = frames.frame(predictor.template, race.season, race.round, copy=False)
+    auto = auto_key(predictor)
+    base = frames.frame(predictor.template, race.season, race.round, copy=False, auto=auto)
     overrides = race_overrides(predictor, base, grid_positions, weather)
     if not overrides:
         return base.copy()
@@ -341,6 +371,7 @@ def race_frame(
         overrides,
         entity_col=predictor.model.spec.entity_col,
         features=predictor.features,
+        auto=auto,
     )
 
 
@@ -475,7 +506,7 @@ def predict_championship(
         if race.round <= after:
             continue
         try:
-            frame = frames.frame(predictor.template, race.season, race.round, copy=False)
+            frame = frames.frame(predictor.template, race.season, race.round, copy=False, auto=auto_key(predictor))
             inputs = frames.inputs(predictor, race.season, race.round)
         except ValidationFailed as exc:
             if exc.code == "unknown_race":

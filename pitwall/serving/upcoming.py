@@ -84,13 +84,16 @@ def template_frame_at(
     inputs: FeatureInputs | None = None,
     *,
     expected_grid: bool = False,
+    auto_features: Any = None,
 ) -> pd.DataFrame:
     """The template's rows of race (season, round) as known at ``moment`` (see the module doc);
     ``expected_grid``: before the grid is known, an expected grid stands in for it
-    (:func:`pitwall.features.weekend.expected_grid`)."""
+    (:func:`pitwall.features.weekend.expected_grid`); ``auto_features``: a model's
+    (``pitwall.templates.predict.template_frame``)."""
     from pitwall.features import FeatureStore
     from pitwall.features.inputs import FeatureInputs
     from pitwall.features.weekend import inputs_at, with_expected_grids
+    from pitwall.templates.predict import template_frame
 
     spec = _template(template)
     if season < spec.first_season:
@@ -101,7 +104,7 @@ def template_frame_at(
     at = inputs_at(inp, season, round_, moment)
     if expected_grid and moment != "pre_race":
         at = with_expected_grids(at, [(season, round_)])
-    frame = spec.frame(FeatureStore(store, inputs=at), [season])
+    frame = template_frame(spec, FeatureStore(store, inputs=at), [season], auto_features)
     return frame[frame["round"] == round_].reset_index(drop=True)
 
 
@@ -153,7 +156,16 @@ def predict_race_at(
         raise _moment_error(exc) from None
     features = list(model.features)
     imputed = expected_grid and chosen != "pre_race" and "start_position" in features
-    frame = template_frame_at(template, store, found.season, found.round, chosen, inputs=inp, expected_grid=imputed)
+    frame = template_frame_at(
+        template,
+        store,
+        found.season,
+        found.round,
+        chosen,
+        inputs=inp,
+        expected_grid=imputed,
+        auto_features=getattr(model, "auto_features", None),
+    )
     if frame.empty:
         raise ValidationFailed(
             f"race: {found.race_id} has no entrants stored (no entry list, grid or results)",
@@ -301,8 +313,10 @@ def predict_season(
         remaining = [(season, r.round) for r in catalog.season_races(season) if r.round > after]
         cut = with_expected_grids(cut, remaining)
 
-    def builder(tpl: str, st: Store, s: int) -> pd.DataFrame:
-        return _template(tpl).frame(FeatureStore(st, inputs=cut), [s])
+    def builder(tpl: str, st: Store, s: int, auto_features: Any = None) -> pd.DataFrame:
+        from pitwall.templates.predict import template_frame
+
+        return template_frame(_template(tpl), FeatureStore(st, inputs=cut), [s], auto_features)
 
     predictor = Predictor("local", name or template, int(version or 0), template, model)
     request: dict[str, Any] = {"season": season, "after_round": after, "remaining_races": True}
