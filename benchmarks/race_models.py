@@ -19,6 +19,9 @@ empirical P(finish <= k | grid slot) baseline, paired bootstrap over races (2,00
 
 Run:  .venv/bin/python benchmarks/race_models.py winner [--seasons 2021,2022,2023] [VARIANT ...]
       .venv/bin/python benchmarks/race_models.py podium|points [--seasons ...] [VARIANT ...]
+      .venv/bin/python benchmarks/race_models.py winner --features start_position,grid_log_rate,... [--l2 0.01]
+      (a conditional logit on any feature list, signed as race_winner's monotone constraints;
+      --train-seasons N trains on the N seasons before instead of ten)
 Reads $PITWALL_DATA (default ../shared/data); caches the frames under $PITWALL_BENCH_CACHE
 (default /tmp/pitwall-race-models).
 """
@@ -62,13 +65,13 @@ def frames(template: str) -> pd.DataFrame:
     return pd.read_parquet(path).sort_values(["season", "round", "race_id"], kind="mergesort").reset_index(drop=True)
 
 
-def walk(df: pd.DataFrame, k: int, scorer: Scorer, season: int) -> pd.DataFrame:
+def walk(df: pd.DataFrame, k: int, scorer: Scorer, season: int, train_seasons: int = TRAIN_SEASONS) -> pd.DataFrame:
     pos = pd.to_numeric(df["position"], errors="coerce")
     df = df.assign(hit=(pos <= k).fillna(False).astype(float), won=(pos == 1).fillna(False).astype(float))
     out = []
     for race_id, rnd in df[df["season"] == season][["race_id", "round"]].drop_duplicates().itertuples(index=False):
         earlier = (df["season"] < season) | ((df["season"] == season) & (df["round"] < rnd))
-        train = df[(df["season"] >= season - TRAIN_SEASONS) & earlier]
+        train = df[(df["season"] >= season - train_seasons) & earlier]
         test = df[df["race_id"] == race_id].copy()
         test["s"] = scorer(train, test)
         out.append(test)
@@ -221,10 +224,25 @@ def main() -> None:
     parser.add_argument("kind", choices=sorted(TEMPLATE))
     parser.add_argument("variants", nargs="*")
     parser.add_argument("--seasons", default="2021,2022,2023")
+    parser.add_argument("--features", help="comma-separated: a conditional logit on these features")
+    parser.add_argument("--l2", type=float, default=0.01)
+    parser.add_argument("--train-seasons", type=int, default=TRAIN_SEASONS, help="seasons before the backtested one")
     args = parser.parse_args()
     template, k = TEMPLATE[args.kind]
     df = frames(template)
     table = candidates(args.kind)
+    if args.features:
+        from pitwall.templates._common import RACE_WISE_MONOTONE
+        from pitwall.templates.race_winner import WINNER_MONOTONE
+
+        features = args.features.split(",")
+        table = {
+            "conditional_logit": (
+                conditional_logit(features, {**RACE_WISE_MONOTONE, **WINNER_MONOTONE}, args.l2),
+                "norm",
+            )
+        }
+        args.variants = []
     seasons = [int(s) for s in args.seasons.split(",")]
     metric = "winner NLL" if args.kind == "winner" else f"log loss P(top {k})"
     load = os.getloadavg()[0]
@@ -234,7 +252,7 @@ def main() -> None:
         t0, parts = time.perf_counter(), []
         total = 0.0
         for season in seasons:
-            model, base, groups = score(walk(df, k, scorer, season), args.kind, how)
+            model, base, groups = score(walk(df, k, scorer, season, args.train_seasons), args.kind, how)
             c = C.paired_bootstrap(model, base, groups, 2000, 0)
             total += float(np.mean(model))
             parts.append(

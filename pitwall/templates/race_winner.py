@@ -7,14 +7,15 @@ from pitwall.templates.spec import Baseline, TemplateSpec
 # Default recipe (issue 12), chosen on the 2021-2023 validation seasons by summed winner NLL of
 # walk-forward backtests (retrained before every race on the ten seasons before plus the
 # season's earlier races); 2024 is only reported. The conditional logit on RACE_WISE_FORM
-# (l2 = 0.001) scored 3.520; the quali gap as log(1 + gap %) 3.457; adding practice pace 3.456,
-# team form at the circuit 3.474, points trajectory 3.480, mean qualifying position 3.489 (each
-# alone); together with the log gap 3.316 (l2 = 0.01: 3.312); plus long-run degradation and
-# the driver's mean finish at the circuit 3.274 (this default). Tried and not kept: a boosted
-# conditional logit (XGBoost on the per-race softmax, started from the grid prior 4.057, or
-# from this linear score 3.342), ten vs five / three training seasons (3.520 / 3.528 / 3.579),
-# Platt (temperature) scaling on earlier seasons' walk-forward outputs (worse on RACE_WISE_FORM:
-# 3.589). Reproduce with `.venv/bin/python benchmarks/race_models.py`.
+# (l2 = 0.001) scored 3.520; with the quali gap as log(1 + gap %) 3.457; adding practice pace
+# 3.456, team form at the circuit 3.474, points trajectory 3.480, mean qualifying position 3.489
+# (each alone, l2 = 0.001); those four with the log gap 3.312 (l2 = 0.01); plus long-run
+# degradation and the driver's mean finish at the circuit 3.274 (this default). Not kept: a
+# boosted conditional logit (XGBoost on the per-race softmax, monotone, from the grid prior
+# 4.073 or from this linear score 3.323), five / three training seasons instead of ten (3.528 /
+# 3.579 on RACE_WISE_FORM), Platt (temperature) scaling on earlier seasons' walk-forward outputs
+# (3.589 on RACE_WISE_FORM, _common.py). Reproduce: `.venv/bin/python benchmarks/race_models.py winner`
+# (`--features a,b,... --l2 x` for any one list).
 WINNER_FEATURES = (
     *(f if f != "quali_gap_to_pole" else "quali_gap_log" for f in RACE_WISE_FORM),
     "fp_pace_ranking",
