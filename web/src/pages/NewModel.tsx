@@ -8,7 +8,8 @@ import type { ApiClient } from "../api/client";
 import { useApi, useLoad } from "../api/context";
 import type { FeatureInfo, TemplateInfo } from "../api/types";
 import { downloadJson, Empty, ErrorAlert, Loading } from "../components/common";
-import { type Mode, initialState, quotaText, reducer, STEPS, stepErrors, toJobRequest } from "../wizard/state";
+import { AutoFeaturesPanel } from "../wizard/AutoFeaturesPanel";
+import { featureAllowed, type Mode, initialState, quotaText, reducer, STEPS, stepErrors, toJobRequest } from "../wizard/state";
 
 const ALGORITHM_LABELS: Record<string, string> = {
   xgboost: "XGBoost", lightgbm: "LightGBM", random_forest: "Random forest", gradient_boosting: "Gradient boosting",
@@ -271,7 +272,7 @@ export function NewModelPage() {
                 <Stack gap={6}>
                   {group.features.map((f) => (
                     <FeatureCheckbox key={f.name} feature={f} checked={state.features.includes(f.name)}
-                      allowed={!template || template.features.includes(f.name)} onToggle={() => dispatch({ type: "toggleFeature", feature: f.name })} />
+                      allowed={featureAllowed(state.mode, template, f)} onToggle={() => dispatch({ type: "toggleFeature", feature: f.name })} />
                   ))}
                 </Stack>
               </Card>
@@ -287,6 +288,7 @@ export function NewModelPage() {
               </Card>
             )}
           </SimpleGrid>
+          <AutoFeaturesPanel state={state} dispatch={dispatch} template={template} />
         </Stack>
       )}
 
