@@ -1,15 +1,17 @@
 """The live template's prediction step without numpy, pandas or LightGBM: what the cloud poller runs.
 
 A zip Lambda holds boto3 and the Powertools layer only (``infra.python_lambda``), so the poller
-cannot import LightGBM. A saved live model is three LightGBM *text* models (``win.txt``,
-``podium.txt``, ``position.txt``) plus ``metadata.json``; :class:`TreeEnsemble` evaluates such a
-text model in plain Python exactly as LightGBM's ``Tree::NumericalDecision`` does (``<=`` the
-threshold goes left; a NaN follows the split's default direction when its missing type is NaN,
-otherwise it is read as 0), and :class:`LeanLiveModel` combines the three the same way
-:class:`pitwall.live.template.LiveModel` does. A unit test checks both give the same numbers.
+cannot import numpy or LightGBM. A saved live model is ``choice.json`` (a conditional logit's
+features and coefficients) plus ``metadata.json`` (the empirical tables it uses as its prior);
+:class:`LeanLiveModel` evaluates it here in plain Python: the lap's ``CHOICE_FEATURES``
+(:func:`choice_rows`), the utilities, and one Plackett-Luce order over the running drivers
+(:func:`plackett_luce`) giving P(win), P(podium) and the expected position together. The library
+(:class:`pitwall.live.template.LiveModel`) computes the same with numpy (``predict_frame``); a unit
+test holds both equal to 1e-9.
 
-The feature rows (:func:`feature_rows`), the softmax over running drivers and the capped
-normalisation live here once; the LightGBM-backed template uses them too.
+The state's raw feature rows (:func:`feature_rows`), the softmax, the capped normalisation and a
+LightGBM text-tree evaluator (:class:`TreeEnsemble`, exact to LightGBM's ``NumericalDecision``) live
+here once as well.
 """
 
 from __future__ import annotations
