@@ -279,6 +279,55 @@ def compare_sides(
 # ---------------------------------------------------------------------------------------
 # the walk-forward loop
 # ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FitBlock:
+    """One model of a backtest: the rows it is trained on and the races it predicts (row
+    positions in the backtest's frame; every predicted race comes after every training race)."""
+
+    train: np.ndarray
+    tests: tuple[np.ndarray, ...]
+
+
+@dataclass
+class BlockResult:
+    """A block's model, its ``predict_frame`` of each race and that race's metrics."""
+
+    model: BaseModel
+    frames: list[pd.DataFrame]
+    scores: list[dict[str, float]]
+
+
+def fit_blocks(steps: Sequence[Any], mode: str, refit_every: int) -> list[FitBlock]:
+    """Group walk-forward steps by the model that predicts them: ``expanding`` refits before
+    every ``refit_every``-th race (each model trained on the rows of the step that fits it),
+    ``season_start`` fits one model for every race."""
+    blocks: list[tuple[np.ndarray, list[np.ndarray]]] = []
+    for i, step in enumerate(steps):
+        if not blocks or (mode == "expanding" and i % refit_every == 0):
+            blocks.append((step.train, []))
+        blocks[-1][1].append(step.test)
+    return [FitBlock(train, tuple(tests)) for train, tests in blocks]
+
+
+def race_scores(spec: TaskSpec, frame: pd.DataFrame) -> dict[str, float]:
+    """One race's metrics (``per_race``): the task's metrics, accuracy alone for classification."""
+    if spec.task != "classification":
+        return score_frame(spec, frame, None)
+    labelled = frame[frame[spec.target].notna()]
+    return {} if labelled.empty else {"accuracy": float((labelled["prediction"] == labelled[spec.target]).mean())}
+
+
+def run_block(shared: tuple[Callable[[pd.DataFrame], BaseModel], pd.DataFrame], block: FitBlock) -> BlockResult:
+    """Fit ``block``'s model and predict its races in one call (rows are predicted independently
+    and ranks/probabilities normalised per race, so this equals predicting race by race)."""
+    fit, data = shared
+    model = fit(data.iloc[block.train])
+    frame = model.predict_frame(data.iloc[np.concatenate(block.tests)])
+    ends = np.cumsum([len(t) for t in block.tests])
+    frames = [frame.iloc[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+    return BlockResult(model, frames, [race_scores(model.spec, f) for f in frames])
+
+
 def walk_forward(
     data: pd.DataFrame,
     model: ModelBuilder | Callable[[pd.DataFrame], BaseModel],
@@ -297,6 +346,7 @@ def walk_forward(
     n_boot: int = N_BOOT,
     seed: int = 0,
     refit_every: int = 1,
+    n_jobs: int | None = None,
 ) -> BacktestResult:
     """Backtest race by race over ``season``.
 
@@ -311,15 +361,18 @@ def walk_forward(
     ``refit_every=k`` (expanding mode) retrains before every k-th race only: the races between
     are predicted by the latest model, which saw only races before them too (each row records
     the races its model was trained on: ``train_races``, ``train_last_race``).
+
+    The models are independent: they are fitted in ``n_jobs`` processes (default: the cores
+    this process may use, or ``$PITWALL_JOBS``; 1 = serial), with the same results whatever
+    ``n_jobs`` (see ``pitwall.ml.parallel_fits``). With ``track``, the MLflow client is set up
+    in a background thread while the models fit, and the run is logged once at the end.
     """
     from pitwall.ml.builder import ModelBuilder
+    from pitwall.ml.parallel_fits import check_jobs, default_jobs, run_parallel
 
     if isinstance(model, ModelBuilder):
-        builder, kwargs = model, dict(train_kwargs or {})
-        gcol = group_col or builder.spec.group_col
-
-        def fit(train_df: pd.DataFrame) -> BaseModel:
-            return builder.train(train_df, **kwargs)
+        fit: Callable[[pd.DataFrame], BaseModel] = _BuilderFit(model, dict(train_kwargs or {}))
+        gcol = group_col or model.spec.group_col
     elif callable(model):
         if train_kwargs:
             raise MLInputError("train_kwargs: only used with a ModelBuilder; pass a callable's options yourself")
@@ -328,10 +381,13 @@ def walk_forward(
         raise MLInputError(f"model: expected a ModelBuilder or a callable, got {type(model).__name__}")
     if isinstance(refit_every, bool) or not isinstance(refit_every, int) or refit_every < 1:
         raise MLInputError(f"refit_every: must be a positive integer, got {refit_every!r}")
+    jobs = default_jobs() if n_jobs is None else check_jobs(n_jobs)
     baselines = dict(baselines or {})
     unknown = sorted(set(probability_baselines) - set(baselines))
     if unknown:
         raise MLInputError(f"probability_baselines: {unknown} are not among the baselines {sorted(baselines)}")
+    for name, col in baselines.items():
+        require_columns(data, [col], f"baselines[{name!r}]")
 
     steps = list(walk_forward_splits(data, season, mode, min_train_races, rounds, gcol))
     all_races = race_table(data, gcol)
@@ -345,46 +401,55 @@ def walk_forward(
             f"min_train_races: no race of season {season} has {min_train_races} earlier races to train on"
         )
 
-    frames: list[pd.DataFrame] = []
-    models: list[BaseModel] = []
-    fitted: BaseModel | None = None
-    start = time.perf_counter()
+    client = None
+    if track:
+        from pitwall.ml.tracking import prepare_client
+
+        client = prepare_client()  # MLflow's import and schema check overlap the fits
+    blocks = fit_blocks(steps, mode, refit_every)
+    block_of = np.repeat(np.arange(len(blocks)), [len(b.tests) for b in blocks])
+    race_order = pd.Series(np.arange(len(all_races)), index=all_races[gcol].to_numpy())
+    row_race = race_order.loc[data[gcol].to_numpy()].to_numpy()
     task = f"backtest {season}"
-    for i, step in enumerate(steps):
-        report_progress(task, i, len(steps), f"{step.season} round {step.round}")
-        if fitted is None or (mode == "expanding" and i % refit_every == 0):
-            fitted = fit(data.iloc[step.train])
-            models.append(fitted)
-            fitted_on = (step.train_races, race_table(data.iloc[step.train], gcol)[gcol].iloc[-1])
-        test = data.iloc[step.test]
-        frame = fitted.predict_frame(test)
-        frame["train_races"], frame["train_last_race"] = fitted_on
-        for name, col in baselines.items():
-            require_columns(test, [col], f"baselines[{name!r}]")
-            frame[f"baseline_{name}"] = test[col].to_numpy()
-        frames.append(frame)
+    finished: list[int] = []
+
+    def progress(i: int) -> None:
+        finished.append(len(blocks[i].tests))
+        report_progress(task, sum(finished), len(steps), f"{len(finished)} of {len(blocks)} models fitted")
+
+    report_progress(task, 0, len(steps), f"fitting {len(blocks)} models on {min(jobs, len(blocks))} processes")
+    start = time.perf_counter()
+    order = list(range(len(blocks)))[::-1]  # the largest training sets first
+    results = run_parallel(run_block, (fit, data), [blocks[i] for i in order], jobs, lambda j: progress(order[j]))
+    by_block = dict(zip(order, results, strict=True))
     report_progress(task, len(steps), len(steps), "scoring")
     elapsed = time.perf_counter() - start
-    assert fitted is not None
+    models = [by_block[i].model for i in range(len(blocks))]
+    fitted = models[-1]
     spec = fitted.spec
+
+    frames: list[pd.DataFrame] = []
+    per_race_rows = []
+    for step, b in zip(steps, block_of, strict=True):
+        result_b, pos = by_block[int(b)], len(frames) - int(np.searchsorted(block_of, b))
+        frame = result_b.frames[pos].copy()
+        train = blocks[int(b)].train
+        last = all_races[gcol].iloc[int(row_race[train].max())]
+        frame["train_races"], frame["train_last_race"] = int(pd.unique(row_race[train]).size), last
+        test = data.iloc[step.test]
+        for name, col in baselines.items():
+            frame[f"baseline_{name}"] = test[col].to_numpy()
+        frames.append(frame)
+        row: dict[str, Any] = {gcol: step.race_id, "season": step.season, "round": step.round}
+        row.update({"train_races": int(frame["train_races"].iloc[0]), "rows": len(frame)})
+        row.update(result_b.scores[pos])
+        per_race_rows.append(row)
     predictions = pd.concat(frames)
     classes = _merge_classes(models)
     if classes is not None:
         for label in classes:
             col = f"proba_{label}"
             predictions[col] = predictions[col].fillna(0.0) if col in predictions else 0.0
-
-    per_race_rows = []
-    for step, frame in zip(steps, frames, strict=True):
-        row: dict[str, Any] = {gcol: step.race_id, "season": step.season, "round": step.round}
-        row.update({"train_races": int(frame["train_races"].iloc[0]), "rows": len(frame)})
-        if spec.task != "classification":
-            row.update(score_frame(spec, frame, None))
-        else:
-            labelled = frame[frame[spec.target].notna()]
-            if not labelled.empty:
-                row["accuracy"] = float((labelled["prediction"] == labelled[spec.target]).mean())
-        per_race_rows.append(row)
 
     prob_names = tuple(n for n in baselines if n in set(probability_baselines))
     baseline_metrics = {
@@ -411,8 +476,20 @@ def walk_forward(
         training_time_s=elapsed,
         last_model=fitted,
     )
-    if track:
+    if client is not None:
         from pitwall.ml.tracking import log_backtest
 
+        client.result()  # the set-up's error, if any, surfaces here
         log_backtest(result, experiment=experiment, run_name=run_name)
     return result
+
+
+@dataclass(frozen=True)
+class _BuilderFit:
+    """``builder.train(train_df, **kwargs)`` as a picklable callable."""
+
+    builder: ModelBuilder
+    kwargs: dict[str, Any]
+
+    def __call__(self, train: pd.DataFrame) -> BaseModel:
+        return self.builder.train(train, **self.kwargs)

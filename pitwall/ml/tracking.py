@@ -21,7 +21,8 @@ Each training run logs params, metrics, tags (``pitwall.kind``, ``pitwall.task``
 ``pitwall.algorithm``, ``pitwall.template``, ``pitwall.primary_metric``), feature importance
 (``feature_importance.json``), a feature-importance plot, the confusion matrix when an
 evaluation is given, and the saved artifact folder (``model/``). Backtests log their
-aggregated and baseline metrics, the per-race table and a summary.
+aggregated and baseline metrics, the per-race table, a summary and the last model's feature
+importance (its plot only when asked: ``log_backtest(plots=True)``).
 
 ``list_runs`` / ``compare`` return the table the CLI prints (``pitwall experiments
 list|compare``).
@@ -33,8 +34,11 @@ import contextlib
 import json
 import os
 import re
+import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -116,18 +120,29 @@ def _forget_engines(uri: str) -> None:
     """Drop MLflow's own per-URI caches for ``uri``: the SQLAlchemy engines its tracking and
     registry stores keep per database URI (class-level ``_engine_map``) and the stores its
     registries memoise. A pooled connection to a deleted or replaced SQLite file fails every
-    write with ``attempt to write a readonly database`` (SQLITE_READONLY_DBMOVED)."""
-    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
-    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingStore
-    from mlflow.tracking._model_registry import utils as registry_utils
-    from mlflow.tracking._tracking_service import utils as tracking_utils
-
-    for store in (TrackingStore, RegistryStore):
+    write with ``attempt to write a readonly database`` (SQLITE_READONLY_DBMOVED). A store
+    module not imported yet holds nothing to drop (importing MLflow's registry store to find
+    that out costs about a second)."""
+    modules = (
+        "mlflow.store.tracking.sqlalchemy_store",
+        "mlflow.store.model_registry.sqlalchemy_store",
+        "mlflow.tracking._tracking_service.utils",
+        "mlflow.tracking._model_registry.utils",
+    )
+    tracking_store, registry_store, tracking_utils, registry_utils = (sys.modules.get(m) for m in modules)
+    for module in (tracking_store, registry_store):
+        if module is None:
+            continue
+        store = module.SqlAlchemyStore
         with store._engine_map_lock:
             engine = store._engine_map.pop(uri, None)
         if engine is not None:
             engine.dispose()
-    for registry in (tracking_utils._tracking_store_registry, registry_utils._model_registry_store_registry):
+    for utils, attr in (
+        (tracking_utils, "_tracking_store_registry"),
+        (registry_utils, "_model_registry_store_registry"),
+    ):
+        registry = getattr(utils, attr, None) if utils is not None else None
         if registry is not None:  # the model registry's is built on first use
             registry._get_store_with_resolved_uri.cache_clear()
 
@@ -166,6 +181,32 @@ def _client() -> Any:
             os.close(old_pin)
             _forget_engines(old_uri)
     return client
+
+
+_SETUPS: dict[str, Future[Any]] = {}  # tracking URI -> the client set-up running in the background
+
+
+def prepare_client() -> Future[Any]:
+    """Set up ``_client()`` (MLflow's import, the store's schema check: seconds) in a background
+    thread, so that it overlaps other work (a backtest's frame and fits); the future holds the
+    client, or the error. While one set-up for the current tracking URI runs, calling this again
+    returns it. Wait on the future before the first tracking call of this thread."""
+    uri = tracking_uri()
+    running = _SETUPS.get(uri)
+    if running is not None and not running.done():
+        return running
+    future: Future[Any] = Future()
+    future.set_running_or_notify_cancel()
+
+    def run() -> None:
+        try:
+            future.set_result(_client())
+        except BaseException as exc:  # handed to the caller through the future
+            future.set_exception(exc)
+
+    _SETUPS[uri] = future
+    threading.Thread(target=run, name="pitwall-mlflow-setup", daemon=True).start()
+    return future
 
 
 def _restrict(db: Path) -> None:
@@ -474,8 +515,15 @@ def log_backtest(
     experiment: str | None = None,
     run_name: str | None = None,
     tenant_id: str = LOCAL_TENANT,
+    plots: bool = False,
 ) -> str:
-    """Log a walk-forward backtest as an MLflow run in the tenant's experiment; return its id."""
+    """Log a walk-forward backtest as an MLflow run in the tenant's experiment; return its id.
+
+    Logged: metrics (the model's, each baseline's, the paired comparison against the strongest
+    baseline), params, tags, ``backtest.json`` (the summary), ``per_race.csv`` and the last
+    model's ``feature_importance.json``; with ``plots`` also its feature-importance PNG
+    (matplotlib: about a second; ``BacktestResult.plot_by_race`` and ``plot_calibration`` draw
+    on demand)."""
     from mlflow.entities import RunStatus
 
     client = _client()
@@ -521,12 +569,13 @@ def log_backtest(
             per_race = Path(tmp) / "per_race.csv"
             result.per_race.to_csv(per_race, index=False)
             client.log_artifact(run_id, str(per_race))
-            if result.last_model is not None and result.last_model.feature_importance():
+            importance = result.last_model.feature_importance() if result.last_model is not None else {}
+            if importance:
+                client.log_dict(run_id, {k: float(v) for k, v in importance.items()}, "feature_importance.json")
+            if importance and plots:
                 from pitwall.ml.plots import plot_feature_importance
 
-                png = plot_feature_importance(
-                    result.last_model.feature_importance(), Path(tmp) / "feature_importance.png", result.algorithm
-                )
+                png = plot_feature_importance(importance, Path(tmp) / "feature_importance.png", result.algorithm)
                 client.log_artifact(run_id, str(png), "plots")
     except BaseException:
         client.set_terminated(run_id, status=RunStatus.to_string(RunStatus.FAILED))

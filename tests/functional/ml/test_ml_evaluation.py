@@ -71,6 +71,36 @@ def test_refit_every_k_races_still_trains_only_on_the_past(frame: pd.DataFrame, 
         walk_forward(frame, builder, season=2023, train_kwargs=kwargs, refit_every=0)
 
 
+@pytest.mark.parametrize("refit_every", [1, 3])
+def test_parallel_backtest_equals_serial(
+    frame: pd.DataFrame, features: list[str], refit_every: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fitting the races in a worker process gives the serial backtest, value for value."""
+    from pitwall.ml import parallel_fits
+
+    monkeypatch.setattr(parallel_fits, "WORKER_START_CPU_S", 0.0)  # a worker however quick the fits
+    monkeypatch.setattr(parallel_fits, "TAKE_PART", False)  # ... and it fits all races but the first
+    builder = ModelBuilder("ranking", "position", features=features, top_k=1)
+    frame["grid_score"] = -frame["grid"].fillna(30.0)
+    kwargs = {
+        "season": 2023,
+        "rounds": range(2, 12),
+        "min_train_races": 20,
+        "train_kwargs": {"algorithm": "xgboost", "params": XGB, "seed": 2},
+        "baselines": {"grid": "grid_score"},
+        "refit_every": refit_every,
+    }
+    serial = walk_forward(frame, builder, n_jobs=1, **kwargs)
+    parallel = walk_forward(frame, builder, n_jobs=2, **kwargs)
+    assert parallel.n_models == serial.n_models == -(-10 // refit_every)
+    pd.testing.assert_frame_equal(parallel.predictions, serial.predictions, check_exact=True)
+    pd.testing.assert_frame_equal(parallel.per_race, serial.per_race, check_exact=True)
+    assert parallel.metrics == serial.metrics and parallel.baseline_metrics == serial.baseline_metrics
+    assert parallel.comparisons == serial.comparisons
+    with pytest.raises(MLInputError, match="n_jobs"):
+        walk_forward(frame, builder, n_jobs=0, **kwargs)
+
+
 @pytest.mark.parametrize("rnd", [6, 15])
 def test_future_rows_cannot_change_a_prediction(frame: pd.DataFrame, features: list[str], rnd: int) -> None:
     builder = ModelBuilder("ranking", "position", features=features, top_k=3)

@@ -51,6 +51,10 @@ def test_runs_are_logged_listed_and_compared(frame: pd.DataFrame, features: list
     assert backtest["kind"] == "backtest" and backtest["metric"].startswith("log_loss=")
 
     client = MlflowClient(tracking_uri=tracking_uri())
+    backtest_dir = Path(urlparse(client.get_run(backtest["run_id"]).info.artifact_uri).path)
+    # a backtest logs its tables and the last model's importance; no figure unless asked
+    logged = sorted(p.name for p in backtest_dir.iterdir())
+    assert logged == ["backtest.json", "feature_importance.json", "per_race.csv"]
     run = client.get_run(run_id)
     assert run.data.params["param.C"] == "1.0" and run.data.tags["pitwall.template"] == "podium-clf"
     artifact_dir = Path(urlparse(run.info.artifact_uri).path)
