@@ -150,16 +150,23 @@ def _clean(metrics: dict[str, Any]) -> dict[str, float]:
 
 
 def race_rows(
-    spec: Any, store: Store, season: int, round_: int, frames: dict[tuple[str, int], Any] | None = None
+    spec: Any,
+    store: Store,
+    season: int,
+    round_: int,
+    frames: dict[Any, Any] | None = None,
+    auto_features: Any = None,
 ) -> pd.DataFrame:
-    """The template's frame rows of one race (features, target, baselines), in frame order;
-    ``frames`` caches season frames across the races of one scoring run."""
+    """The template's frame rows of one race (features, target, baselines, and the columns of the
+    model's ``auto_features``), in frame order; ``frames`` caches season frames across the races of
+    one scoring run."""
     from pitwall.features import FeatureStore
+    from pitwall.templates.predict import template_frame
 
-    key = (spec.name, int(season))
+    key = (spec.name, int(season), repr(auto_features))
     frame = frames.get(key) if frames is not None else None
     if frame is None:
-        frame = spec.frame(FeatureStore(store), [season])
+        frame = template_frame(spec, FeatureStore(store), [season], auto_features)
         if frames is not None:
             frames[key] = frame
     return frame[frame["round"] == round_].reset_index(drop=True)
@@ -288,7 +295,7 @@ def score_race(
     sink: CaptureSink,
     reconstruct: bool = True,
     now: datetime | None = None,
-    frames: dict[tuple[str, int], Any] | None = None,
+    frames: dict[Any, Any] | None = None,
     captures: pd.DataFrame | None = None,
 ) -> RaceScore | None:
     """Score the model on one ingested race and append it to its record (None: nothing to score)."""
@@ -321,10 +328,11 @@ def score_race(
         if record.deployed_version is None or in_training_window(record, season, round_):
             return None
         spec = get_template(record.template)
-        rows = race_rows(spec, store, season, round_, frames)
+        model = load_record_model(record)
+        rows = race_rows(spec, store, season, round_, frames, getattr(model, "auto_features", None))
         if rows.empty:
             return None
-        predictions = reconstructed_predictions(load_record_model(record), rows)
+        predictions = reconstructed_predictions(model, rows)
         kind, capture_id, captured_at = RECONSTRUCTED, None, None
     labelled = rows[spec.target].notna().to_numpy() if spec.task != "ranking" else np.ones(len(rows), dtype=bool)
     if not labelled.any():
@@ -473,7 +481,7 @@ def score_races(
     log = logging.getLogger(__name__)
     races = list(races)
     out: list[RaceScore] = []
-    frames: dict[tuple[str, int], Any] = {}
+    frames: dict[Any, Any] = {}
     for tenant_id, model in deployments:
         try:
             captures = read_captures(sink, tenant_id, model)
