@@ -11,6 +11,9 @@ earlier races, on the template's own frame (``spec.frame``). The conditional log
   conditional logit's score), monotone as the conditional logit;
 - ``pl_order``: a linear Plackett-Luce model fitted by the likelihood of the first ``stages``
   finishers' order (a conditional logit per stage over the drivers not yet placed);
+- ``recency_weighted``: the conditional logit with older seasons' races down-weighted;
+- ``--mix``: the winner probability mixed with the slot rate, ``(1 - a) p + a p_slot``, ``a``
+  chosen on the walk-forward outputs of the three seasons before (a calibration step);
 - top-k probabilities either ``k x softmax`` capped and re-spread (``normalise_top_k``, what the
   product does) or exact Plackett-Luce (``plackett_luce_top_k``).
 
@@ -106,6 +109,36 @@ def conditional_logit(features: list[str], monotone: dict[str, int], l2: float) 
     return scorer
 
 
+def recency_weighted(features: list[str], monotone: dict[str, int], l2: float, half_life: float) -> Scorer:
+    """The conditional logit with each training race weighted 0.5 ** (seasons before the latest / half_life)."""
+    from scipy.optimize import minimize
+
+    from pitwall.ml.ranking_models import _race_order, race_softmax
+
+    def scorer(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
+        Ztr, Zte = _scaled(train, test, features)
+        order, starts, race = _race_order(train["race_id"].to_numpy())
+        Z, y = Ztr[order], train["hit"].to_numpy()[order]
+        age = (train["season"].max() - train["season"].to_numpy()[order]).astype(float)
+        keep = (np.add.reduceat(y, starts) > 0)[race]
+        Z, y, age = Z[keep], y[keep], age[keep]
+        _, starts, race = _race_order(race[keep])
+        target = y / np.add.reduceat(y, starts)[race]
+        weight = 0.5 ** (age[starts] / half_life)
+        weight = weight / weight.mean()
+
+        def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+            p = race_softmax(Z @ w, starts, race)
+            nll = -np.add.reduceat(target * np.log(np.clip(p, 1e-300, None)), starts)
+            grad = Z.T @ ((p - target) * weight[race])
+            return float(nll @ weight) / len(starts) + 0.5 * l2 * float(w @ w), grad / len(starts) + l2 * w
+
+        bounds = _bounds(features, monotone)
+        return Zte @ minimize(loss, np.zeros(len(features)), jac=True, method="L-BFGS-B", bounds=bounds).x
+
+    return scorer
+
+
 def pl_order(features: list[str], monotone: dict[str, int], l2: float, stages: int) -> Scorer:
     from scipy.optimize import minimize
 
@@ -189,6 +222,8 @@ def candidates(kind: str) -> dict[str, tuple[Scorer, str]]:
     if kind == "winner":
         out["boosted_from_grid_prior"] = (boosted(trees, mono, None, 100, 0.05), "norm")
         out["boosted_from_cl"] = (boosted(trees, mono, conditional_logit(new, mono, 0.01), 50, 0.03), "norm")
+        out["half_life_4_seasons"] = (recency_weighted(new, mono, 0.01, 4.0), "norm")
+        out["half_life_2_seasons"] = (recency_weighted(new, mono, 0.01, 2.0), "norm")
     else:
         k = TEMPLATE[kind][1]
         out["cl_winner_features_pl"] = (conditional_logit(new, mono, 0.01), "pl")
@@ -217,6 +252,35 @@ def score(res: pd.DataFrame, kind: str, how: str) -> tuple[np.ndarray, np.ndarra
     return C.log_loss(y, p), C.log_loss(y, res["baseline_grid_slot_rate"].to_numpy()), g
 
 
+def mix_with_slot_rate(df: pd.DataFrame, scorer: Scorer, seasons: list[int], train_seasons: int) -> None:
+    from pitwall.ml import compare as C
+    from pitwall.ml.model import normalise_top_k
+
+    outputs = {}
+    for season in range(min(seasons) - 3, max(seasons) + 1):
+        res = walk(df, 1, scorer, season, train_seasons)
+        g, s = res["race_id"].to_numpy(), res["s"].to_numpy()
+        p = normalise_top_k(np.exp(s - pd.Series(s).groupby(g).transform("max").to_numpy()), g, 1)
+        outputs[season] = (p, C.normalise_per_race(res["grid_slot_rate"].to_numpy(), g), res["won"].to_numpy() == 1, g)
+
+    def nll(a: float, season: int) -> pd.Series:
+        p, q, won, g = outputs[season]
+        return C.winner_nll((1 - a) * p + a * q, won, g)
+
+    grid = np.linspace(0.0, 0.6, 31)
+    total = 0.0
+    for season in seasons:
+        a = min(grid, key=lambda v: sum(float(nll(v, s).sum()) for s in range(season - 3, season)))
+        mixed, base = nll(a, season), C.winner_nll(outputs[season][1], outputs[season][2], outputs[season][3])
+        c = C.paired_bootstrap(mixed.to_numpy(), base.loc[mixed.index].to_numpy(), mixed.index.to_numpy(), 2000, 0)
+        total += float(mixed.mean())
+        print(
+            f"    {season} a={a:.2f} {mixed.mean():.4f} (unmixed {nll(0.0, season).mean():.4f}) vs slot rate "
+            f"{base.mean():.4f} {c.mean_difference:+.4f} [{c.low:+.4f}, {c.high:+.4f}] {c.n_races} races {c.verdict}"
+        )
+    print(f"mixed with the slot rate: sum {total:.4f}")
+
+
 def main() -> None:
     from pitwall.ml import compare as C
 
@@ -226,6 +290,7 @@ def main() -> None:
     parser.add_argument("--seasons", default="2021,2022,2023")
     parser.add_argument("--features", help="comma-separated: a conditional logit on these features")
     parser.add_argument("--l2", type=float, default=0.01)
+    parser.add_argument("--mix", action="store_true", help="winner: mix with the slot rate (see the module doc)")
     parser.add_argument("--train-seasons", type=int, default=TRAIN_SEASONS, help="seasons before the backtested one")
     args = parser.parse_args()
     template, k = TEMPLATE[args.kind]
@@ -247,6 +312,9 @@ def main() -> None:
     metric = "winner NLL" if args.kind == "winner" else f"log loss P(top {k})"
     load = os.getloadavg()[0]
     print(f"{template}: {metric}, model vs P(finish <= {k} | grid slot), paired 95 % over races (load {load:.1f})")
+    if args.mix:
+        mix_with_slot_rate(df, table[(args.variants or ["cl_winner_features"])[0]][0], seasons, args.train_seasons)
+        return
     for name in args.variants or list(table):
         scorer, how = table[name]
         t0, parts = time.perf_counter(), []

@@ -14,7 +14,9 @@ from pitwall.templates.spec import Baseline, TemplateSpec
 # boosted conditional logit (XGBoost on the per-race softmax, monotone, from the grid prior
 # 4.073 or from this linear score 3.323), five / three training seasons instead of ten (3.528 /
 # 3.579 on RACE_WISE_FORM), Platt (temperature) scaling on earlier seasons' walk-forward outputs
-# (3.589 on RACE_WISE_FORM, _common.py). Reproduce: `.venv/bin/python benchmarks/race_models.py winner`
+# (3.589 on RACE_WISE_FORM, _common.py), races of older seasons down-weighted (half-life 4 / 2
+# seasons: 3.293 / 3.350), a mixture with the slot rate weighted on the three seasons before
+# (3.356). Reproduce: `.venv/bin/python benchmarks/race_models.py winner`
 # (`--features a,b,... --l2 x` for any one list).
 WINNER_FEATURES = (
     *(f if f != "quali_gap_to_pole" else "quali_gap_log" for f in RACE_WISE_FORM),
