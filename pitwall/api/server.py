@@ -64,6 +64,8 @@ Send = Callable[[Message], Awaitable[None]]
 
 LIMITS_ENV = "PITWALL_SERVE_LIMITS"
 """JSON of :class:`ServerLimits` handed to spawned workers."""
+ACCEPT_DEFER_STEP_S = 0.001
+"""A pre-forked worker's wait per connection it holds before accepting another (:class:`TurnTakingLoop`)."""
 RATE_LIMITS_ENV = "PITWALL_SERVE_RATE_LIMITS"
 """``off``: the workers do not enforce request-rate quotas (benchmarks)."""
 
@@ -112,9 +114,12 @@ class PitwallH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with a header timeout, a connection bound and JSON 400/408/503."""
 
     limits: ServerLimits = ServerLimits()
+    open_connections: set[PitwallH11Protocol] = set()
+    """This process's open connections (:class:`TurnTakingLoop` shares new ones by it)."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        PitwallH11Protocol.open_connections.add(self)
         sock = transport.get_extra_info("socket")
         if sock is not None:  # headers and body leave in two writes: with Nagle the body waits ~40 ms
             with contextlib.suppress(OSError):
@@ -178,6 +183,7 @@ class PitwallH11Protocol(H11Protocol):
             self._cancel_header_timer()  # a pipelined request was already waiting
 
     def connection_lost(self, exc: Exception | None) -> None:
+        PitwallH11Protocol.open_connections.discard(self)
         self._cancel_header_timer()
         super().connection_lost(exc)
 
@@ -489,11 +495,51 @@ class ApiGatewayAdapter:
 # --------------------------------------------------------------------------- processes
 
 
+class TurnTakingLoop(asyncio.SelectorEventLoop):
+    """asyncio's selector loop, sharing new connections fairly with the other workers.
+
+    The workers share one listening socket and all wake when it is readable; asyncio's own loop
+    then accepts up to ``backlog`` connections at once, so the first worker awake takes a whole
+    burst (8 clients connecting together landed 8/0 or 7/1 on 2 workers: one worker queued all
+    the requests while the other idled). Here a worker accepts one connection per wake-up, and
+    with ``defer_step_s`` set (pre-forked workers) a worker already holding ``k`` connections
+    waits ``min(k, 20) * defer_step_s`` before accepting the next, so a worker holding fewer
+    takes it first. The kernel's accept queue (``listen`` backlog) is unchanged.
+    """
+
+    defer_step_s = 0.0
+    """Per held connection; 0 (one process serving alone): accept at once."""
+    max_defer_steps = 20
+
+    def _accept_connection(self, protocol_factory: Any, sock: Any, sslcontext: Any = None, server: Any = None,
+                           backlog: int = 100, *args: Any, **kwargs: Any) -> None:  # fmt: skip
+        held = len(PitwallH11Protocol.open_connections)
+        wait = min(held, self.max_defer_steps) * self.defer_step_s
+        if wait <= 0:
+            super()._accept_connection(protocol_factory, sock, sslcontext, server, 1, *args, **kwargs)  # type: ignore[misc]
+            return
+        self._remove_reader(sock.fileno())  # type: ignore[attr-defined]
+
+        def resume() -> None:
+            if sock.fileno() == -1 or (server is not None and not server.is_serving()):
+                return  # the server closed meanwhile
+            super(TurnTakingLoop, self)._accept_connection(  # type: ignore[misc]
+                protocol_factory, sock, sslcontext, server, 1, *args, **kwargs
+            )
+            self._add_reader(  # type: ignore[attr-defined]
+                sock.fileno(), self._accept_connection, protocol_factory, sock, sslcontext, server, backlog,
+                *args, **kwargs,
+            )  # fmt: skip
+
+        self.call_later(wait, resume)
+
+
 def worker_app() -> ApiGatewayAdapter:
     """The ASGI app of a spawned worker (uvicorn factory): local services from the environment."""
     _die_with_parent()
     limits = ServerLimits.from_env()
     PitwallH11Protocol.limits = limits
+    TurnTakingLoop.defer_step_s = ACCEPT_DEFER_STEP_S  # other workers share the socket
     services = local_services(enforce_rate_limits=os.environ.get(RATE_LIMITS_ENV) != "off")
     recover_jobs(services)
     adapter = ApiGatewayAdapter(services, limits)
@@ -544,7 +590,7 @@ def _config(app: Any, limits: ServerLimits, **extra: Any) -> uvicorn.Config:
         http=_protocol(limits) if not extra.get("workers") else PitwallH11Protocol,
         ws="none",
         lifespan="on",
-        loop="asyncio",
+        loop="pitwall.api.server:TurnTakingLoop",
         access_log=False,
         log_level="warning",
         timeout_keep_alive=limits.keepalive_timeout,
