@@ -10,8 +10,10 @@ change it (a test checks this, and that the row equals the stored lap N+1's inpu
 
 The template's scope is a green lap after a clean lap of the same stint: a driver whose lap N was
 not clean (pit entry, yellow/SC, the first lap) gets no prediction, and the prediction says what
-lap N+1 would be if it runs green. Where the lap data allows means: replays of stored races
-(``source='replay'``); an OpenF1 stream carries no FastF1 lap table, so it gets none.
+lap N+1 would be if it runs green. A replay reads the race's stored laps; an OpenF1 stream builds the
+same table from its feed as laps complete (``OpenF1Source.lap_rows``, ``set_laps``): lap times, session
+times, stints and tyre life, pit in/out laps and the lap's track status (race control's, the same
+for every car; the stored FastF1 laps carry each car's own).
 """
 
 from __future__ import annotations
@@ -70,6 +72,20 @@ class NextLapPredictor:
         laps = inputs.laps
         race = laps[(laps["season"] == int(season)) & (laps["round"] == int(round_))].reset_index(drop=True)
         return cls(model, race, inputs, name)
+
+    def set_laps(self, rows: list[dict[str, Any]]) -> None:
+        """The race's laps so far from a live feed, as rows of the lake's ``laps`` table
+        (``OpenF1Source.lap_rows``), given the race columns and keys ``FeatureInputs.laps`` adds."""
+        from pitwall.data.schema import conform
+
+        if not rows:
+            self.laps = self.laps.iloc[0:0]
+            return
+        lp = self.inputs._with_race(conform("laps", pd.DataFrame(rows)), ("seq", "circuit_id", "scheduled_laps"))
+        lp["clean"] = False  # lap_frame derives its own clean flags
+        lp["car_key"] = lp["seq"].astype("int64") * 100 + lp["driver_number"].astype("int64")
+        lp["stint_key"] = lp["car_key"] * 100 + lp["stint"].fillna(0).astype("int64")
+        self.laps = self.inputs.add_keys(lp)
 
     def next_lap_rows(self, lap: int) -> pd.DataFrame:
         """The template's input rows of lap ``lap + 1`` from the race's laps ``<= lap``."""

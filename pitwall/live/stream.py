@@ -179,7 +179,7 @@ def connect_to_stream(
     every ``poll_interval_s`` while the session is live. A replay of a season the model was
     trained on is refused unless ``allow_in_sample``. ``lap_model``: a lap-level template model
     (``lap_time``: ``predict(frame)``, ``input_columns``) whose next-lap predictions ride on each
-    update of a replay (``pitwall.live.lap_models``; an OpenF1 stream has no lap table for it).
+    update (``pitwall.live.lap_models``; an OpenF1 stream builds the race's lap table from its feed).
     """
     if update_frequency not in UPDATE_FREQUENCIES:
         raise ValueError(f"update_frequency: must be one of {UPDATE_FREQUENCIES}, got {update_frequency!r}")
@@ -203,8 +203,6 @@ def connect_to_stream(
     elif source == "openf1":
         from pitwall.live.sources.openf1 import OpenF1Source
 
-        if lap_model is not None:
-            raise ValueError("lap_model: lap-level predictions need the race's lap table (source='replay')")
         src = OpenF1Source(
             session_key,
             client=client,
@@ -214,9 +212,39 @@ def connect_to_stream(
             sleep=sleep,
         )
         states = _checked(src, live, allow_in_sample)
+        if lap_model is not None:
+            states, lap_model = _with_live_laps(states, src, lap_model, store)
     else:
         raise ValueError(f"source: must be one of {SOURCES}, got {source!r}")
     return LiveStream(live, states, callback, lap_model)
+
+
+def _with_live_laps(states: Iterable[LapState], src: Any, lap_model: Any, store: Any) -> tuple[Iterator[LapState], Any]:
+    """OpenF1 states, with the lap-level predictor's laps set from the feed before each lap's update."""
+    from pitwall.data.store import get_store
+    from pitwall.live.lap_models import NextLapPredictor
+
+    holder: dict[str, Any] = {}
+
+    class _Live:
+        def predict(self, state: LapState) -> dict[int, dict[str, Any]]:
+            return holder["predictor"].predict(state)
+
+    def run() -> Iterator[LapState]:
+        for state in states:
+            if "predictor" not in holder:
+                if state.season is None or state.round is None:
+                    raise LiveModelError(
+                        "lap_model: the OpenF1 session is not a stored calendar race (season/round unknown)"
+                    )
+                model = lap_model.model if isinstance(lap_model, NextLapPredictor) else lap_model
+                holder["predictor"] = NextLapPredictor.for_race(
+                    model, store if store is not None else get_store(), state.season, state.round
+                )
+            holder["predictor"].set_laps([r for r in src.lap_rows if r["lap_number"] <= state.lap])
+            yield state
+
+    return run(), _Live()
 
 
 def _checked(states: Iterable[LapState], live: LiveModel, allow_in_sample: bool) -> Iterator[LapState]:

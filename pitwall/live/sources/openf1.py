@@ -53,6 +53,8 @@ DATED_ENDPOINTS = ("position", "intervals", "pit", "race_control", "weather")
 """Endpoints of timestamped samples, fetched incrementally while a session is polled."""
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SAMPLE_TOLERANCE_S = 0.5  # a sample this close after a lap's end still belongs to that lap
+STATUS_DIGITS = {"yellow": "2", "sc": "4", "red": "5", "vsc": "6"}
+"""Track statuses as FastF1's digits (the lap tables' ``track_status``)."""
 
 
 class OpenF1Error(RuntimeError):
@@ -399,6 +401,8 @@ class OpenF1Source:
         self.strengths: dict[int, float] = dict(strengths or {})
         self.season: int | None = None
         self.round: int | None = None
+        self.lap_rows: list[dict[str, Any]] = []
+        """The completed laps as ``laps`` table rows (after ``states``; for the lap-level templates)."""
         self._cache: dict[str, dict[str, dict[str, Any]]] = {}
 
     # --- fetching ---------------------------------------------------------------------------
@@ -573,6 +577,7 @@ class OpenF1Source:
         status = track_status_by_lap(data.race_control, max(last, 1))
         weather = sorted(((d, w) for w in data.weather if (d := parse_date(w.get("date")))), key=lambda x: x[0])
         session_key = data.session.get("session_key")
+        self.lap_rows = self._lap_rows(data, laps_by_driver, lap_end, records, stints, stop_laps, status, entrants)
         out: dict[int, LapState] = {}
         for lap in range(1, through + 1):
             state = build_lap_state(
@@ -605,6 +610,71 @@ class OpenF1Source:
                 )
             out[lap] = replace(state, final=True) if finished and lap == through else state
         return out
+
+    def _lap_rows(
+        self,
+        data: SessionData,
+        laps_by_driver: Mapping[int, Mapping[int, Mapping[str, Any]]],
+        lap_end: Mapping[tuple[int, int], datetime],
+        records: list[LapRecord],
+        stints: list[Stint],
+        stop_laps: Mapping[int, list[int]],
+        status: Mapping[int, frozenset[str]],
+        entrants: Mapping[int, Entrant],
+    ) -> list[dict[str, Any]]:
+        """The completed laps as rows of the lake's ``laps`` table (what the lap-level templates read):
+        session time from the session's start, the stint's compound and tyre life (``tyre_age_at_start``
+        + laps run on it), pit in/out laps from ``pit`` and ``is_pit_out_lap``, the lap's track status as
+        FastF1 status digits ("1" green); None without a matched calendar race (season/round)."""
+        start = parse_date(data.session.get("date_start"))
+        if self.season is None or self.round is None or start is None:
+            return []
+        pits = {(int(p["driver_number"]), int(p["lap_number"])): p for p in data.pit if p.get("lap_number") is not None}
+        by_driver: dict[int, list[Stint]] = {}
+        for st in sorted(stints, key=lambda x: (x.lap_start, x.stint)):
+            by_driver.setdefault(st.driver_number, []).append(st)
+        rows = []
+        for rec in records:
+            raw = laps_by_driver[rec.driver_number][rec.lap]
+            stint = next((st for st in reversed(by_driver.get(rec.driver_number, [])) if st.lap_start <= rec.lap), None)
+            age = None if stint is None or stint.tyre_age_at_start is None else stint.tyre_age_at_start
+            pit = pits.get((rec.driver_number, rec.lap))
+            lap_start = parse_date(raw.get("date_start"))
+            out_lap = bool(raw.get("is_pit_out_lap"))
+            digits = "".join(STATUS_DIGITS[s] for s in sorted(status.get(rec.lap, frozenset()), key=STATUS_DIGITS.get))
+            end = lap_end[(rec.driver_number, rec.lap)]
+            ent = entrants.get(rec.driver_number, Entrant(rec.driver_number))
+            rows.append(
+                {
+                    "season": self.season,
+                    "round": self.round,
+                    "race_id": f"{self.season}-{self.round:02d}",
+                    "driver_id": ent.driver_id,
+                    "driver_code": ent.driver_code,
+                    "driver_number": rec.driver_number,
+                    "team": ent.team,
+                    "lap_number": rec.lap,
+                    "lap_time_s": rec.lap_time_s,
+                    "session_time_s": ms((end - start).total_seconds()),
+                    "stint": None if stint is None else stint.stint,
+                    "compound": None if stint is None else stint.compound,
+                    "tyre_life": None if stint is None or age is None else float(age + rec.lap - stint.lap_start + 1),
+                    "fresh_tyre": None if age is None else age == 0,
+                    "pit_in_time_s": None
+                    if pit is None or not pit.get("date")
+                    else ms(
+                        (parse_date(pit["date"]) - start).total_seconds()  # type: ignore[operator]
+                    ),
+                    "pit_out_time_s": ms((lap_start - start).total_seconds()) if out_lap and lap_start else None,
+                    "is_pit_in_lap": pit is not None,
+                    "is_pit_out_lap": out_lap,
+                    "track_status": digits or "1",
+                    "position": rec.position,
+                    "is_accurate": rec.lap_time_s is not None,
+                    "is_personal_best": None,
+                }
+            )
+        return rows
 
     def __iter__(self) -> Iterator[LapState]:
         session = self.session()

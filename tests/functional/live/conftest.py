@@ -55,11 +55,14 @@ def _iso(t0: datetime, seconds: float | None) -> str | None:
     return (t0 + timedelta(seconds=seconds)).isoformat(timespec="microseconds")
 
 
-def openf1_fixtures(race: RaceData, session_key: int = SESSION_KEY) -> dict[str, list[dict[str, Any]]]:
+def openf1_fixtures(
+    race: RaceData, session_key: int = SESSION_KEY, out_laps: set[tuple[int, int]] | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """One stored race as OpenF1 would publish it: sessions, drivers, laps, position, intervals,
     pit, stints, race_control, weather (field names and types as in OpenF1's API reference).
 
-    Session time s (FastF1: seconds since the session's start) is the date ``t0 + s``."""
+    Session time s (FastF1: seconds since the session's start) is the date ``t0 + s``. ``out_laps``:
+    (driver number, lap) of the out-laps (``laps.is_pit_out_lap``; none by default)."""
     assert race.date is not None
     t0 = datetime(race.date.year, race.date.month, race.date.day, 13, 0, tzinfo=UTC)
     keys = {"meeting_key": MEETING_KEY, "session_key": session_key}
@@ -122,7 +125,7 @@ def openf1_fixtures(race: RaceData, session_key: int = SESSION_KEY) -> dict[str,
                     "duration_sector_3": None,
                     "i1_speed": None,
                     "i2_speed": None,
-                    "is_pit_out_lap": False,
+                    "is_pit_out_lap": (n, lap) in (out_laps or set()),
                     "lap_duration": r.lap_time_s,
                     "lap_number": lap,
                     "segments_sector_1": None,

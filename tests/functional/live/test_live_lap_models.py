@@ -124,3 +124,32 @@ def test_the_replay_stream_carries_the_models_next_lap_predictions_as_offline(
         f"\nMonaco 2024, {pairs} green laps: next-lap MAE {np.mean(model_err):.3f} s (test model, 2023 only) "
         f"vs previous lap {np.mean(naive_err):.3f} s"
     )
+
+
+def test_an_openf1_stream_carries_the_same_next_lap_predictions_as_a_replay(
+    live_lake, live_model, inputs, lap_model, openf1_server
+) -> None:
+    """The OpenF1 feed of the stored race (OpenF1's JSON, out-laps included) builds the race's lap
+    table as laps complete; its next-lap predictions are the replay's, except where the feeds differ:
+    race control gives one track status per lap for every car (FastF1's laps carry each car's own)
+    and the pit stops are F1DB's laps (FastF1 marks its own in-laps)."""
+    from pitwall.live.sources.openf1 import OpenF1Client
+    from pitwall.live.sources.replay import load_race
+
+    from .conftest import SESSION_KEY, openf1_fixtures
+
+    race_laps = inputs.laps[(inputs.laps["season"] == 2024) & (inputs.laps["round"] == ROUND)]
+    out = race_laps[race_laps["is_pit_out_lap"].fillna(False).astype(bool)]
+    out_laps = set(zip(out["driver_number"].astype(int), out["lap_number"].astype(int), strict=True))
+    client = OpenF1Client(openf1_server.serve(openf1_fixtures(load_race(live_lake, 2024, ROUND), out_laps=out_laps)))
+    kwargs = {"store": live_lake, "lap_model": lap_model}
+    live = list(connect_to_stream(live_model, source="openf1", session_key=SESSION_KEY, client=client, **kwargs))
+    replay = list(connect_to_stream(live_model, source="replay", season=2024, round=ROUND, **kwargs))
+    assert [u.lap for u in live] == [u.lap for u in replay]
+    pairs = {(u.lap, n): p["lap_time_s"] for u in replay for n, p in u.lap_predictions.items()}
+    got = {(u.lap, n): p["lap_time_s"] for u in live for n, p in u.lap_predictions.items()}
+    same = [k for k in pairs if k in got and abs(got[k] - pairs[k]) <= 5e-4]
+    print(f"\n{len(same)} of {len(pairs)} replay next-lap predictions equal on OpenF1 ({len(got)} there)")
+    assert len(same) >= 0.95 * len(pairs) and len(got) <= 1.05 * len(pairs)
+    for u in live:  # point in time: lap N's predictions are about lap N+1
+        assert all(p["lap"] == u.lap + 1 for p in u.lap_predictions.values())
