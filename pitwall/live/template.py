@@ -37,6 +37,12 @@ before S, score S, for S = 2021, 2022, 2023; the winner's log loss at 10/25/50/7
 - training on the first three places of the order (Plackett-Luce depth 3) instead of the winner
   only was worse for P(win) (50 %: +0.06 without the strength).
 
+Per validation season at 50 %: 2021 -0.23 [-0.48, -0.01], 2022 -0.14 [-0.28, -0.01], 2023 -0.20
+[-0.41, +0.04]. On 2024 (reported, not tuned on; trained <= 2023) the model ties the rule at 10, 25
+and 75 % and loses at 50 % (0.88 vs 0.77, +0.11 [-0.13, +0.48]), nearly all of it one race: Miami,
+where the leader (Norris, 18.7 s ahead, his stop still owed) made that stop under the safety car
+deployed on that very lap; the model, weighing Red Bull's form and his old tyres, gave him 0.05.
+
 Naive baselines, fitted on the same training seasons (``EmpiricalBaseline``):
 
 - ``position``: the empirical P(win | running position, laps left) of the training seasons;
