@@ -136,14 +136,50 @@ def _pandas_dtype(name: str) -> object:
     return _DTYPES[name]
 
 
+def _sorted_by(df: pd.DataFrame, key: list[str]) -> bool:
+    """Whether ``df``'s rows are already in ``key`` order (ties allowed; False when a key value is null).
+
+    One vectorised comparison of each row with the next per key column, instead of a sort: frames a
+    source built in order, and partitions read back, are in order already.
+    """
+    import numpy as np
+
+    if len(df) < 2:
+        return True
+    undecided = np.ones(len(df) - 1, dtype=bool)  # rows equal to the next one on the columns so far
+    for name in key:
+        column = df[name]
+        if column.hasnans:
+            return False
+        values = column.to_numpy()
+        after, before = values[1:], values[:-1]
+        try:
+            greater = np.asarray(after > before, dtype=bool)
+            equal = np.asarray(after == before, dtype=bool)
+        except TypeError:  # values that do not compare (mixed types): let the sort decide
+            return False
+        if (undecided & ~greater & ~equal).any():
+            return False
+        undecided &= equal
+        if not undecided.any():
+            return True
+    return True
+
+
 def _normalise(dataset: str, df: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
     from pitwall.data.schema import TABLES, conform
 
     if dataset in TABLES:
         if not _conformed(dataset, df):
             df = conform(dataset, df)
         key = [k for k in TABLES[dataset].key if k in df.columns]
-        return df.sort_values(key, kind="stable").reset_index(drop=True) if key else df
+        if not key or _sorted_by(df, key):  # a stable sort would keep every row where it is
+            index = df.index
+            fresh = isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+            return df if fresh else df.reset_index(drop=True)
+        return df.sort_values(key, kind="stable").reset_index(drop=True)
     return df.reset_index(drop=True)
 
 
