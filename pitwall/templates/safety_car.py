@@ -29,8 +29,9 @@ SPEC = TemplateSpec(
     min_train_races=20,
     first_season=2018,
     card_note="No skill: a logistic regression on the logit of the shrunken circuit rate (the circuit rate "
-    "recalibrated) plus the base rate and circuit type, strongly regularised, ties the constant base rate and "
-    "the shrunken circuit rate on every validation season (2021-2023) and on 2024 (paired intervals contain "
-    "zero; about 20 races a season). A safety car is close to a coin flip weighted by the circuit's history: "
-    "use the shrunken circuit rate",
+    "recalibrated) plus the base rate, circuit type and a street-circuit flag, strongly regularised, ties the "
+    "constant base rate and the shrunken circuit rate on every validation season (2021-2023) and on 2024 (paired "
+    "intervals contain zero; about 20 races a season). No other pre-race signal tried (the circuit's rate of any "
+    "neutralisation or of the VSC, its DNF rate, other shrinkage) does better. A safety car is close to a coin flip "
+    "weighted by the circuit's history: use the shrunken circuit rate",
 )
