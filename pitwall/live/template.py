@@ -424,8 +424,20 @@ def train_live_model(
     seasons: Sequence[int] | None = None,
     store: Store | None = None,
     save: bool = True,
+    num_boost_round: int | None = None,
 ) -> LiveModel:
-    """Train the live template on every lap of ``seasons`` (default: all stored seasons ``<= train_until``)."""
+    """Train the live template on every lap of ``seasons`` (default: all stored seasons ``<= train_until``).
+
+    ``num_boost_round`` belonged to the LightGBM template this one replaced: accepted with a
+    ``DeprecationWarning`` and ignored (the conditional logit has no boosting rounds)."""
+    if num_boost_round is not None:
+        import warnings
+
+        warnings.warn(
+            "train_live_model: num_boost_round is ignored (the live template is a conditional logit now)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
     check_name(name)
     store = store if store is not None else get_store()
     if seasons is None:
