@@ -59,7 +59,8 @@ RACE_PARAMS = {
     "min_child_weight": 5.0,
 }
 
-# race_winner's default (issue 12): the race-wise conditional logit of pitwall.ml.ranking_models
+# The race-wise form (issue 12; race_winner.py adds its own inputs to it and says how its default
+# was chosen): the conditional logit of pitwall.ml.ranking_models
 # (a softmax over the race's drivers, fitted by maximum likelihood), on RACE_FORM with the grid
 # prior as the log of its empirical slot rate, every coefficient signed as RACE_MONOTONE. Chosen
 # on the 2021-2023 validation seasons (walk-forward, retrained before every race), summed winner
