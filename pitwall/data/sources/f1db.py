@@ -25,6 +25,7 @@ import yaml
 from yaml import events as _ev
 
 from pitwall.data.schema import conform, race_id
+from pitwall.data.store.base import normalise
 from pitwall.data.validation import (
     SourceValidationError,
     parse_float,
@@ -520,12 +521,13 @@ F1DB_RACE_TABLES = (
 
 
 def read_races(races: list[RaceDir]) -> dict[str, pd.DataFrame]:
-    """Parse several race folders into one canonical frame per table."""
+    """Parse several race folders into one canonical frame per table, as the store writes it
+    (conformed and in key order: done here, in the parse workers, rather than by the committing process)."""
     rows: dict[str, list[dict[str, Any]]] = {t: [] for t in F1DB_RACE_TABLES}
     for race in races:
         for table, recs in read_race_records(race).items():
             rows[table].extend(recs)
-    return {table: conform(table, pd.DataFrame(recs)) for table, recs in rows.items()}
+    return {table: normalise(table, pd.DataFrame(recs)) for table, recs in rows.items()}
 
 
 def read_race(race: RaceDir) -> dict[str, pd.DataFrame]:

@@ -166,6 +166,12 @@ def _sorted_by(df: pd.DataFrame, key: list[str]) -> bool:
     return True
 
 
+def normalise(dataset: str, df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` as the store writes it: a canonical table conformed to its schema and in key order (a
+    source that hands over normalised frames, e.g. from its parse workers, leaves the store a check)."""
+    return _normalise(dataset, df)
+
+
 def _normalise(dataset: str, df: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
