@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pitwall.data.events import Publisher, RaceIngested, one_event_per_run
@@ -81,11 +82,12 @@ def _publish(publisher: Publisher | None, source: str, tables: dict[str, pd.Data
 
 
 def _race_counts(df: pd.DataFrame) -> dict[tuple[int, int], int]:
-    """Rows per (season, round) of a race-scoped table."""
+    """Rows per (season, round) of a race-scoped table (one ``np.unique`` of a combined integer key)."""
     if not len(df):
         return {}
-    sizes = df.groupby(["season", "round"], sort=False, observed=True).size()
-    return {(int(s), int(r)): int(n) for (s, r), n in sizes.items()}
+    seq = df["season"].to_numpy(dtype="int64") * 1000 + df["round"].to_numpy(dtype="int64")
+    keys, counts = np.unique(seq, return_counts=True)
+    return {(int(k) // 1000, int(k) % 1000): int(n) for k, n in zip(keys, counts, strict=True)}
 
 
 def _check_references(races: list[f1db.RaceDir], tables: dict[str, pd.DataFrame], ref: dict[str, pd.DataFrame]) -> None:
