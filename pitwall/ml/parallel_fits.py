@@ -80,10 +80,10 @@ def run_parallel(
     items run here, serially, with a warning). ``on_done(i)`` is called here as item ``i``
     finishes. Items should come largest first.
 
-    The smallest item is computed here first; workers are started only when the work left is
-    worth it (that item's CPU time x the items left > ``WORKER_START_CPU_S``, what a worker
-    spends importing before its first fit). While no worker has delivered a result (still
-    starting, on a loaded machine), an item it holds is computed here rather than waited for."""
+    The two smallest items are computed here first; workers are started only when the work left
+    is worth it (the faster one's CPU time x the items left > ``WORKER_START_CPU_S``, what a
+    worker spends importing before its first fit). This process then computes every item no worker
+    has taken yet and waits for the (at most ``workers + 1``) items the workers hold."""
     n = len(items)
     results: dict[int, R] = {}
 
@@ -97,16 +97,19 @@ def run_parallel(
         local(0)
         return [results[0]]
     with one_thread():
-        cpu = time.process_time()
-        local(n - 1)
-        worth_it = (time.process_time() - cpu) * (n - 1) > WORKER_START_CPU_S
+        cpu = []
+        for i in (n - 1, n - 2):  # the two smallest; the first pays this process's lazy imports
+            start = time.thread_time()  # this thread's CPU: not a background thread's (MLflow's set-up)
+            local(i)
+            cpu.append(time.thread_time() - start)
+        worth_it = min(cpu) * (n - 2) > WORKER_START_CPU_S
         path = _dump(shared) if workers > 0 and worth_it else None
         if path is None:
-            for i in range(n - 1):
+            for i in range(n - 2):
                 local(i)
             return [results[i] for i in range(n)]
         try:
-            _share(work, path, items, workers, local, results, on_done)
+            _share(work, path, items[: n - 2], workers, local, results, on_done)
         finally:
             path.unlink(missing_ok=True)
     return [results[i] for i in range(n)]
@@ -121,32 +124,23 @@ def _share(
     results: dict[int, R],
     on_done: Callable[[int], None] | None,
 ) -> None:
-    """Items ``0 .. n-2`` between ``workers`` processes (largest first) and this one (smallest first)."""
+    """``items`` between ``workers`` processes (largest first) and this one (smallest first)."""
     from joblib.externals.loky import get_reusable_executor
 
     executor = get_reusable_executor(max_workers=workers, timeout=WORKER_IDLE_S, env=ONE_THREAD)
-    futures = {i: executor.submit(_worker, str(path), work, items[i]) for i in range(len(items) - 1)}
-    abandoned = False
+    futures = {i: executor.submit(_worker, str(path), work, item) for i, item in enumerate(items)}
     try:
         for i in sorted(futures, reverse=True) if TAKE_PART else ():  # what no worker has taken, smallest first
             if futures[i].cancel():
                 local(i)
         for i, future in futures.items():
-            if i in results:
-                continue
-            delivered = any(f.done() and not f.cancelled() for f in futures.values())
-            if TAKE_PART and not delivered and not future.done():
-                abandoned = True  # no worker has started working yet: do not wait for it
-                local(i)
-                continue
-            results[i] = future.result()
-            if on_done is not None:
-                on_done(i)
+            if i not in results:
+                results[i] = future.result()
+                if on_done is not None:
+                    on_done(i)
     finally:
         for future in futures.values():
             future.cancel()
-        if abandoned:  # a worker still starting up would only finish work already done
-            executor.shutdown(wait=False, kill_workers=True)
 
 
 def _dump(shared: Any) -> Path | None:
