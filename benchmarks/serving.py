@@ -35,8 +35,10 @@ Run: ``.venv/bin/python benchmarks/serving.py [--seconds 8] [--sweep-seconds 30]
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import json
+import operator
 import os
 import signal
 import socket
@@ -46,7 +48,7 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,33 +202,81 @@ def load(
     return LoadResult(name, counts["ok"], counts["errors"], time.perf_counter() - start, latencies)
 
 
-def in_process(body: bytes, key: str, seconds: float) -> LoadResult:
+class InProcess:
     """The request handling without HTTP: ``pitwall.api.http.handle`` on the same body, in this
-    process (model loaded, key cached, rate limits off), back to back for ``seconds``."""
-    from pitwall.api.http import ApiRequest, handle
-    from pitwall.api.operations import OPERATIONS
-    from pitwall.api.services import local_services
+    process (model loaded, key cached, rate limits off), back to back for a window."""
 
-    services = local_services(enforce_rate_limits=False)
-    operation = next(op for op in OPERATIONS if op.operation_id == "predict")
-    request = ApiRequest(
-        "POST",
-        "/api/v1/predict/rw",
-        {"model": "rw"},
-        {},
-        {"x-api-key": key, "content-type": "application/json"},
-        body,
-    )
-    for _ in range(WARMUP_REQUESTS):
-        assert handle(operation, request, services).status == 200
-    latencies: list[float] = []
-    start = time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        t0 = time.perf_counter()
-        answer = handle(operation, request, services)
-        latencies.append((time.perf_counter() - t0) * 1000)
-        assert answer.status == 200
-    return LoadResult("in-process handle()", len(latencies), 0, time.perf_counter() - start, latencies)
+    def __init__(self, body: bytes, key: str) -> None:
+        from pitwall.api.http import ApiRequest
+        from pitwall.api.operations import OPERATIONS
+        from pitwall.api.services import local_services
+
+        self.services = local_services(enforce_rate_limits=False)
+        self.operation = next(op for op in OPERATIONS if op.operation_id == "predict")
+        self.request = ApiRequest(
+            "POST",
+            "/api/v1/predict/rw",
+            {"model": "rw"},
+            {},
+            {"x-api-key": key, "content-type": "application/json"},
+            body,
+        )
+        for _ in range(WARMUP_REQUESTS):
+            self.window(0)
+
+    def window(self, seconds: float) -> LoadResult:
+        from pitwall.api.http import handle
+
+        latencies: list[float] = []
+        start = time.perf_counter()
+        while True:
+            t0 = time.perf_counter()
+            answer = handle(self.operation, self.request, self.services)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            assert answer.status == 200
+            if time.perf_counter() - start >= seconds:
+                break
+        return LoadResult("in-process handle()", len(latencies), 0, time.perf_counter() - start, latencies)
+
+
+class FloorProcess:
+    """:class:`InProcess` in a fresh process like a server worker's (``OMP_NUM_THREADS=1``), kept
+    running so its windows can be interleaved with the HTTP runs."""
+
+    def __init__(self, key: str, body_file: Path, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--floor-only", key, str(body_file)],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def window(self, seconds: float) -> LoadResult:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(f"{seconds}\n")
+        self.proc.stdin.flush()
+        measured = json.loads(self.proc.stdout.readline())
+        return LoadResult(
+            "in-process handle() (fresh process)",
+            len(measured["latencies_ms"]),
+            0,
+            measured["seconds"],
+            measured["latencies_ms"],
+        )
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def floor_server(key: str, body_file: Path) -> None:
+    """``--floor-only``: one window per line of stdin (its seconds), one JSON line out each."""
+    session = InProcess(body_file.read_bytes(), key)
+    for line in sys.stdin:
+        result = session.window(float(line))
+        print(json.dumps({"seconds": result.seconds, "latencies_ms": result.latencies_ms}), flush=True)
 
 
 def keep_alive(host: str | None, port: int | None) -> http.client.HTTPConnection:
@@ -366,25 +416,6 @@ def ratio(value: float, reference: float) -> str:
     return f"{value / reference:.2f}x" if reference else "n/a"
 
 
-def floor_run(seconds: float, key: str, body_file: Path, env: dict[str, str]) -> LoadResult:
-    """The in-process request handling in a fresh process (like a server worker's)."""
-    run = subprocess.run(
-        [sys.executable, __file__, "--seconds", str(seconds), "--floor-only", key, str(body_file)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    measured = json.loads(run.stdout.strip().splitlines()[-1])
-    return LoadResult(
-        "in-process handle() (fresh process)",
-        len(measured["latencies_ms"]),
-        0,
-        measured["seconds"],
-        measured["latencies_ms"],
-    )
-
-
 def mlflow_command(model_dir: Path, port: int, workers: int) -> list[str]:
     return [
         str(Path(sys.executable).parent / "mlflow"), "models", "serve", "-m", str(model_dir),
@@ -406,13 +437,13 @@ def main() -> None:
         help="mlflow uvicorn worker counts to compare with (default: 1, mlflow's default, and --workers)",
     )
     parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds of floor, c=1, c=8 and mlflow")
     parser.add_argument("--skip-noisy", action="store_true", help="skip the noisy-neighbour runs")
     parser.add_argument("--floor-only", nargs=2, metavar=("KEY", "BODY_FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor_only:  # the in-process floor, in a fresh process like a server worker's
         os.environ.setdefault("OMP_NUM_THREADS", "1")
-        result = in_process(Path(args.floor_only[1]).read_bytes(), args.floor_only[0], args.seconds)
-        print(json.dumps({"seconds": result.seconds, "latencies_ms": result.latencies_ms}))
+        floor_server(args.floor_only[0], Path(args.floor_only[1]))
         return
     seconds = max(1.0, min(args.seconds, MAX_SECONDS))
     sweep_seconds = max(1.0, min(args.sweep_seconds, MAX_SECONDS))
@@ -464,9 +495,7 @@ def main() -> None:
         headers = {"Content-Type": "application/json", "x-api-key": key}
         body_file = Path(tmp) / "instances.json"
         body_file.write_bytes(instances)
-        floors = [floor_run(seconds, key, body_file, env)]
-        print(floors[0].line())
-
+        floor = FloorProcess(key, body_file, env)
         pitwall_port = free_port()
         server_code = (
             "from pitwall.api.server import LocalApiServer\n"
@@ -481,30 +510,38 @@ def main() -> None:
         mlflow_model = save_mlflow_copy(model, Path(tmp)) if mlflow_workers else None
         results: dict[str, LoadResult] = {}
         sweep: dict[int, LoadResult] = {}
-        with process([sys.executable, "-c", server_code], env):
-            wait_until_up(f"http://127.0.0.1:{pitwall_port}/api/v1/health")
-            results["c1"] = load("pitwall serve, instances (c=1)", predict_url, instances, headers, 1, seconds)
-            print(results["c1"].line())
-            results["c8a"] = load("pitwall serve, instances (c=8)", predict_url, instances, headers, 8, seconds)
-            print(results["c8a"].line())
-            for w in mlflow_workers:  # the pitwall workers sit idle meanwhile
+        rounds: list[dict[str, LoadResult]] = []
+        with ExitStack() as servers:
+            servers.enter_context(process([sys.executable, "-c", server_code], env))
+            mlflow_urls = {}
+            for w in mlflow_workers:  # up beside pitwall's workers; an idle server costs no CPU
                 assert mlflow_model is not None
                 mlflow_port = free_port()
-                with process(mlflow_command(mlflow_model, mlflow_port, w), env):
-                    wait_until_up(f"http://127.0.0.1:{mlflow_port}/ping")
-                    results[f"mlflow{w}"] = load(
+                servers.enter_context(process(mlflow_command(mlflow_model, mlflow_port, w), env))
+                mlflow_urls[w] = f"http://127.0.0.1:{mlflow_port}"
+            wait_until_up(f"http://127.0.0.1:{pitwall_port}/api/v1/health")
+            for url in mlflow_urls.values():
+                wait_until_up(f"{url}/ping")
+            window = seconds / args.rounds
+            for r in range(args.rounds):  # interleaved, so a change in the machine's load hits all alike
+                this = {"floor": floor.window(window)}
+                this["c1"] = load("pitwall serve (c=1)", predict_url, instances, headers, 1, window)
+                this["c8"] = load("pitwall serve (c=8)", predict_url, instances, headers, 8, window)
+                for w, url in mlflow_urls.items():
+                    this[f"mlflow{w}"] = load(
                         f"mlflow models serve --workers {w} (c=8)",
-                        f"http://127.0.0.1:{mlflow_port}/invocations",
+                        f"{url}/invocations",
                         split,
                         {"Content-Type": "application/json"},
                         8,
-                        seconds,
+                        window,
                     )
-                    print(results[f"mlflow{w}"].line())
-            results["c8b"] = load("pitwall serve, instances (c=8, again)", predict_url, instances, headers, 8, seconds)
-            print(results["c8b"].line())
-            floors.append(floor_run(seconds, key, body_file, env))
-            print(floors[1].line())
+                rounds.append(this)
+                print(f"round {r + 1}: " + "; ".join(f"{k} {v.rps:.0f}/s" for k, v in this.items()))
+            floor.close()
+            for name in rounds[0]:
+                results[name] = functools.reduce(operator.add, (r[name] for r in rounds))
+                print(results[name].line())
             for c in levels:
                 sweep[c] = load(f"sweep: pitwall serve (c={c})", predict_url, instances, headers, c, sweep_seconds)
                 print(sweep[c].line())
@@ -529,6 +566,10 @@ def main() -> None:
                     )
                 print(results["flood"].line())
                 print(f"  Free tenant's forecasts during that run: {dict(sorted(flood.statuses.items()))}")
+            results["capture"] = load(
+                "pitwall serve, instances (c=8, capture on)", predict_url, instances, headers, 8, seconds
+            )
+            print(results["capture"].line())
             configure("bench", "rw", capture_percent=0)  # the workers see the settings file change
             results["nocapture"] = load(
                 "pitwall serve, instances (c=8, capture off)", predict_url, instances, headers, 8, seconds
@@ -536,26 +577,38 @@ def main() -> None:
             print(results["nocapture"].line())
 
     bound = ServerLimits().max_connections
-    floor = floors[0] + floors[1]
+    floor = results["floor"]
     capacity = args.workers / (statistics.fmean(floor.latencies_ms) / 1000)
-    c1, c8 = results["c1"], results["c8a"] + results["c8b"]
+    c1, c8 = results["c1"], results["c8"]
+
+    def per_round(name: str, reference: str | None = None) -> str:
+        """The ratio in each round (``reference``: another run; None: the in-process capacity)."""
+        values = []
+        for r in rounds:
+            base = (
+                args.workers / (statistics.fmean(r["floor"].latencies_ms) / 1000)
+                if reference is None
+                else r[reference].rps
+            )
+            values.append(r[name].rps / base if base else float("nan"))
+        return f"per round {', '.join(f'{v:.2f}' for v in values)}; median {statistics.median(values):.2f}x"
+
     print(f"\ncores: {os.cpu_count()}, workers: {args.workers}, rate limits off, loopback, clients share the cores")
     print(
         f"p50 at 1 client        {c1.percentile(0.5):7.2f} ms  vs in-process handle() p50 "
         f"{floor.percentile(0.5):.2f} ms: {ratio(c1.percentile(0.5), floor.percentile(0.5))}  [goal <= 2x]"
     )
     print(
-        f"throughput at 8 clients {c8.rps:7.1f} req/s (runs {results['c8a'].rps:.1f}, {results['c8b'].rps:.1f}) "
-        f"vs in-process capacity {capacity:.1f} req/s ({args.workers} x 1/mean, floors "
-        f"{statistics.fmean(floors[0].latencies_ms):.2f} and {statistics.fmean(floors[1].latencies_ms):.2f} ms): "
-        f"{ratio(c8.rps, capacity)}  [goal >= 0.6x]"
+        f"throughput at 8 clients {c8.rps:7.1f} req/s vs in-process capacity {capacity:.1f} req/s "
+        f"({args.workers} x 1/mean): {ratio(c8.rps, capacity)} ({per_round('c8')})  [goal >= 0.6x]"
     )
     for w in mlflow_workers:
         other = results[f"mlflow{w}"]
         like = " (like for like)" if w == args.workers else " (mlflow's default)" if w == 1 else ""
         print(
             f"throughput at 8 clients vs mlflow models serve --workers {w}{like} {other.rps:.1f} req/s: "
-            f"{ratio(c8.rps, other.rps)}  [goal >= 2x]; p99 {other.percentile(0.99):.2f} ms"
+            f"{ratio(c8.rps, other.rps)} ({per_round('c8', f'mlflow{w}')})  [goal >= 2x]; "
+            f"mlflow's p99 {other.percentile(0.99):.2f} ms"
         )
     print(
         f"p99 at 8 clients       {c8.percentile(0.99):7.2f} ms  vs 50 ms: {ratio(c8.percentile(0.99), 50.0)}"
@@ -564,7 +617,8 @@ def main() -> None:
     nocap = results["nocapture"]
     print(
         f"monitoring capture: 8 clients with capture off {nocap.rps:.1f} req/s, p99 {nocap.percentile(0.99):.2f} ms "
-        f"({ratio(nocap.rps, c8.rps)} the default's throughput)"
+        f"vs {results['capture'].rps:.1f} req/s with it on (the default) just before: "
+        f"{ratio(nocap.rps, results['capture'].rps)}"
     )
     errors = {c: r.errors for c, r in sweep.items()}
     print(
