@@ -2,7 +2,8 @@
 
 - ``pitwall ingest f1db`` (whole process, events on: the feature refresh and other 'race ingested'
   subscribers run) of the full F1DB 1950-2024 history into a fresh Pitwall home;
-- its floor: a 2-process PyYAML (C base loader) parse of the same files (goal: CLI <= 1.5x floor);
+- its floor: a 2-process PyYAML (C base loader) parse of the same files, best of one run before and one
+  after the fresh ingest (the machine's load drifts; goal: CLI <= 1.5x floor); CPU seconds are printed too;
 - the same command again on the unchanged source (manifest skip; goal: <= 0.2x the fresh ingest);
 - the library path (``ingest_f1db`` without a publisher), and single-race incremental ingests.
 
@@ -52,7 +53,7 @@ def yaml_floor(root: Path) -> tuple[float, int]:
     with ProcessPoolExecutor(max_workers=2) as pool:
         n = sum(pool.map(_parse, [files[0::2], files[1::2]]))
     wall = time.perf_counter() - t0
-    CPU["floor"] = _child_cpu() - c0
+    CPU["floor_after" if "floor" in CPU else "floor"] = _child_cpu() - c0
     return wall, n
 
 
@@ -74,6 +75,9 @@ def main() -> None:
         home = Path(tmp) / "home"
         t_fresh = cli(["ingest", "f1db", str(f1db)], home, "fresh")
         t_again = cli(["ingest", "f1db", str(f1db)], home, "again")
+        t_floor_after, _ = yaml_floor(f1db)  # again after the fresh ingest: the best of the two is the floor
+        if t_floor_after < t_floor:
+            t_floor, CPU["floor"] = t_floor_after, CPU["floor_after"]
         t_forced = cli(["ingest", "f1db", str(f1db), "--force"], home, "forced")
         t_race = cli(["ingest", "f1db", str(f1db), "--seasons", "2024", "--round", "8", "--force"], home)
 
