@@ -302,7 +302,7 @@ def conform(table: str, df: pd.DataFrame) -> pd.DataFrame:
     one raises ``ValueError`` naming the table and the column.
     """
     spec = TABLES[table]
-    out = pd.DataFrame(index=df.index)
+    columns: dict[str, pd.Series] = {}
     for col in spec.columns:
         if col.name in df.columns:
             series = df[col.name]
@@ -311,12 +311,13 @@ def conform(table: str, df: pd.DataFrame) -> pd.DataFrame:
         else:
             raise ValueError(f"table {table!r}: required column {col.name!r} is missing")
         if col.dtype.startswith("datetime"):
-            out[col.name] = pd.to_datetime(series, errors="raise").astype("datetime64[ns]")
+            typed = pd.to_datetime(series, errors="raise").astype("datetime64[ns]")
         else:
-            out[col.name] = series.astype(col.dtype)
-        if not col.nullable and out[col.name].isna().any():
+            typed = series.astype(col.dtype)
+        if not col.nullable and typed.isna().any():
             raise ValueError(f"table {table!r}: column {col.name!r} has null values")
-    return out.reset_index(drop=True)
+        columns[col.name] = typed
+    return pd.DataFrame(columns, index=df.index).reset_index(drop=True)
 
 
 def empty(table: str) -> pd.DataFrame:
