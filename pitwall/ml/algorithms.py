@@ -8,7 +8,7 @@ Each ``Algorithm`` knows
 - a small grid for grid search,
 - the safe file format its fitted model is saved in (see ``pitwall.ml.artifacts``).
 
-Heavy libraries (xgboost, lightgbm, catboost, scikit-learn) are imported inside functions.
+Heavy libraries (xgboost, lightgbm, catboost, scikit-learn, torch) are imported inside functions.
 Every estimator is seeded, single-threaded by default (``n_jobs`` = 1, override through
 params) and therefore reproducible bit for bit for a given seed.
 """
@@ -60,7 +60,9 @@ Distribution = Int | Float | Choice
 class Algorithm:
     """One trainable algorithm.
 
-    ``fmt`` is the artifact format: ``"xgboost-ubj"``, ``"lightgbm-txt"``, ``"catboost-cbm"`` or ``"skops"``.
+    ``fmt`` is the artifact format: ``"xgboost-ubj"``, ``"lightgbm-txt"``, ``"catboost-cbm"``, ``"torch-npz"``
+    or ``"skops"``. ``extra`` names the optional install it needs (``pip install 'pitwall[torch]'``): such an
+    algorithm is left out of AutoML's default list (name it in ``algorithms=`` to search it).
     """
 
     name: str
@@ -72,6 +74,7 @@ class Algorithm:
     build: Callable[[str, dict[str, Any], int], Any]
     doc: str
     grouped: bool = False  # fitted on whole races (``fit(X, y, groups=race ids)``): ranking templates only
+    extra: str | None = None  # the optional extra it needs (``pitwall[<extra>]``), None: part of ``pitwall[ml]``
 
     def params(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Default parameters updated with ``overrides`` (unknown names are passed through)."""
@@ -135,6 +138,12 @@ def _build_catboost(kind: str, params: dict[str, Any], seed: int) -> Any:
     cls = catboost.CatBoostClassifier if kind == "classifier" else catboost.CatBoostRegressor
     # no catboost_info/ folder in the working directory, no per-iteration log
     return cls(random_seed=seed, verbose=False, allow_writing_files=False, **params)
+
+
+def _build_torch_mlp(kind: str, params: dict[str, Any], seed: int) -> Any:
+    from pitwall.ml import torch_mlp
+
+    return torch_mlp.build(kind, params, seed)
 
 
 def _build_conditional_logit(kind: str, params: dict[str, Any], seed: int) -> Any:
@@ -395,6 +404,31 @@ ALGORITHMS: dict[str, Algorithm] = {
             build=_build_catboost,
             doc="CatBoost ordered boosting on oblivious trees; handles NaN natively; saved in its own .cbm format.",
         ),
+        Algorithm(
+            name="torch_mlp",
+            kinds=_BOTH,
+            fmt="torch-npz",
+            defaults={
+                "hidden_layer_sizes": "64-32",
+                "learning_rate": 1e-3,
+                "weight_decay": 1e-4,
+                "batch_size": 64,
+                "max_epochs": 200,
+                "patience": 10,
+                "n_jobs": 1,
+            },
+            space={
+                "hidden_layer_sizes": Choice(("32-16", "64-32", "128-64")),
+                "learning_rate": Float(1e-4, 1e-2, log=True),
+                "weight_decay": Float(1e-6, 1e-2, log=True),
+                "batch_size": Choice((32, 64, 128)),
+            },
+            grid={"hidden_layer_sizes": ("32-16", "64-32"), "learning_rate": (1e-3, 3e-3)},
+            build=_build_torch_mlp,
+            doc="PyTorch MLP (pitwall.ml.torch_mlp; pip install 'pitwall[torch]', CPU build): median imputer, "
+            "standard scaler, 2 ReLU layers, Adam, early stopping on 10 % held out; weights saved as .npz + JSON.",
+            extra="torch",
+        ),
     )
 }
 
@@ -415,9 +449,14 @@ def get_algorithm(name: str, kind: str | None = None) -> Algorithm:
 
 
 def algorithms_for(kind: str, grouped: bool = False) -> list[str]:
-    """Names of the algorithms that can train this estimator kind (race-wise ``grouped`` ones only when asked)."""
+    """Names of the algorithms that can train this estimator kind (race-wise ``grouped`` ones only when asked),
+    without those of an optional extra (``torch_mlp``): AutoML's default list, the same on every install."""
     _check_kind(kind)
-    return [name for name, algo in ALGORITHMS.items() if kind in algo.kinds and (grouped or not algo.grouped)]
+    return [
+        name
+        for name, algo in ALGORITHMS.items()
+        if kind in algo.kinds and (grouped or not algo.grouped) and algo.extra is None
+    ]
 
 
 def thread_limit(algorithm: str) -> AbstractContextManager[Any]:

@@ -4,10 +4,13 @@ An artifact is a folder::
 
     metadata.json            what the model is (see ``save_model``) + sha256 of every file
     model.ubj | model.txt | model.cbm | model.skops   single model
+    model.npz + mlp.json     single torch_mlp model (weights; architecture and scalers)
     members/00-xgboost/model.ubj, members/01-...  averaging ensemble, one folder per member
 
 Formats: XGBoost UBJSON (``save_model``), LightGBM text (``Booster.save_model``), CatBoost's
-binary ``.cbm`` (``save_model(format="cbm")``, a FlatBuffers model, not a pickle) and
+binary ``.cbm`` (``save_model(format="cbm")``, a FlatBuffers model, not a pickle), the PyTorch
+MLP as ``torch-npz`` (its float32 weights as a NumPy ``.npz`` read with ``allow_pickle=False``, the
+architecture and scalers in ``mlp.json`` beside it; never ``torch.save``) and
 scikit-learn through skops (``skops.io``) loaded with an explicit allowlist of the
 non-default types our estimators need. Nothing is ever unpickled.
 
@@ -24,7 +27,8 @@ bundle (``bundle_files``: ``import_bundle``, the marketplace's ``check_bundle``)
   nothing else;
 - the described model against the files (``check_description``): a known algorithm for the task,
   its format, ``model_file`` one of the files under the format's name, the file's content in that
-  format (no pickle; skops: allowlisted types and the algorithm's estimator class);
+  format (no pickle; skops: allowlisted types and the algorithm's estimator class; torch-npz: only
+  float32 ``.npy`` entries whose names and shapes are the layers ``mlp.json`` describes);
 - native model files (XGBoost, LightGBM, CatBoost) test-loaded in a child process first
   (``probe_artifact``): a crafted file that crashes the C++ parser kills the child, not the caller.
 
@@ -70,9 +74,13 @@ MODEL_FILES = {
     "lightgbm-txt": "model.txt",
     "catboost-cbm": "model.cbm",
     "skops": "model.skops",
+    "torch-npz": "model.npz",
 }
-ALLOWED_SUFFIXES = frozenset({".json", ".ubj", ".txt", ".cbm", ".skops"})
-PICKLE_SUFFIXES = frozenset({".pkl", ".pickle", ".joblib", ".dill", ".pt", ".pth", ".npy", ".npz", ".sav"})
+TORCH_ARCH_FILE = "mlp.json"
+"""Beside a ``torch-npz`` model file: the MLP's architecture and scalers (``pitwall.ml.torch_mlp``)."""
+ALLOWED_SUFFIXES = frozenset({".json", ".ubj", ".txt", ".cbm", ".skops", ".npz"})
+# .npz is allowed only as a torch-npz model file (checked entry by entry, read with allow_pickle=False)
+PICKLE_SUFFIXES = frozenset({".pkl", ".pickle", ".joblib", ".dill", ".pt", ".pth", ".npy", ".sav"})
 # Non-default types skops must accept for our scikit-learn estimators, and nothing else.
 SKOPS_TRUSTED_TYPES = frozenset(
     {
@@ -120,7 +128,13 @@ PROBE_TIMEOUT_S = 60.0
 NATIVE_FORMATS = frozenset({"xgboost-ubj", "lightgbm-txt", "catboost-cbm"})
 """Formats parsed by C/C++ code: a crafted file can crash the process, so they are test-loaded in
 a child process before they are loaded into this one (``probe_artifact``)."""
-_MAGIC = {"xgboost-ubj": b"{", "lightgbm-txt": b"tree\n", "catboost-cbm": b"CBM1", "skops": b"PK\x03\x04"}
+_MAGIC = {
+    "xgboost-ubj": b"{",
+    "lightgbm-txt": b"tree\n",
+    "catboost-cbm": b"CBM1",
+    "skops": b"PK\x03\x04",
+    "torch-npz": b"PK\x03\x04",
+}
 _LIBRARIES = (
     "numpy",
     "pandas",
@@ -132,6 +146,7 @@ _LIBRARIES = (
     "skops",
     "optuna",
     "flaml",
+    "torch",
     "pitwall",
 )
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -428,12 +443,63 @@ def check_description(meta: dict[str, Any], where: str, read: Callable[[str], by
             raise ArtifactIntegrityError(f"{METADATA_FILE} in {where}: {label}params must be an object")
         check_model_bytes(name, fmt, algorithm, read(name))
         model_files.add(name)
+        if fmt == "torch-npz":
+            arch = _arch_file(name)
+            if arch not in listed:
+                raise ArtifactIntegrityError(
+                    f"{METADATA_FILE} in {where}: {label}model_file {name!r}: its {TORCH_ARCH_FILE} is not listed"
+                )
+            _check_torch_npz(name, arch, spec.kind, read(name), read(arch))
+            model_files.add(arch)
     for name in sorted(set(listed) - model_files):
         if PurePosixPath(name).suffix.lower() != ".json":
             raise ArtifactIntegrityError(
                 f"file {name!r}: not a model file of this artifact (only JSON may sit beside them)"
             )
         _parse_json(read(name), f"file {name!r}")
+
+
+def _arch_file(model_file: str) -> str:
+    """The ``mlp.json`` beside a ``torch-npz`` model file."""
+    return str(PurePosixPath(model_file).with_name(TORCH_ARCH_FILE))
+
+
+def _check_torch_npz(name: str, arch_name: str, kind: str, blob: bytes, arch_blob: bytes) -> None:
+    """A torch-npz model: ``mlp.json`` describes an MLP of this kind, and the ``.npz`` (a zip, its own
+    archive rules) holds exactly its layers as float32 ``.npy`` arrays of the described shapes, read
+    from the array headers (no object arrays, nothing unpickled, nothing built)."""
+    from pitwall.ml.torch_mlp import layer_shapes
+
+    arch = _parse_json(arch_blob, f"file {arch_name!r}")
+    try:
+        shapes = layer_shapes(arch, f"file {arch_name!r}")
+    except ValueError as exc:
+        raise ArtifactIntegrityError(str(exc)) from None
+    if arch.get("kind") != kind:
+        raise ArtifactIntegrityError(f"file {arch_name!r}: describes a {arch.get('kind')!r}, not a {kind}")
+    inner = zip_members(blob, f"file {name!r}", artifact_names=False)
+    expected = {f"{layer}.npy" for layer in shapes}
+    if set(inner) != expected:
+        raise ArtifactIntegrityError(
+            f"file {name!r}: holds {sorted(inner)}, not the layers {TORCH_ARCH_FILE} describes ({sorted(expected)})"
+        )
+    for entry, data in inner.items():
+        shape = shapes[entry.removesuffix(".npy")]
+        fh = io.BytesIO(data)
+        try:
+            version = np.lib.format.read_magic(fh)
+            read_header = (
+                np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            )
+            got, fortran, dtype = read_header(fh)
+        except Exception as exc:  # noqa: BLE001 - numpy refusing the header: name it
+            raise ArtifactIntegrityError(f"file {name!r}: entry {entry!r} is not a NumPy array ({exc})") from None
+        if dtype != np.dtype("<f4") or tuple(got) != shape or fortran:
+            raise ArtifactIntegrityError(
+                f"file {name!r}: entry {entry!r} must be a float32 array of shape {shape}, got {dtype} {tuple(got)}"
+            )
+        if len(data) - fh.tell() != 4 * math.prod(shape):
+            raise ArtifactIntegrityError(f"file {name!r}: entry {entry!r}: its size does not match its shape")
 
 
 def check_model_bytes(name: str, fmt: str, algorithm: str, blob: bytes) -> None:
@@ -596,11 +662,30 @@ def _write_estimator(model: TrainedModel, folder: Path) -> tuple[str, str]:
         model.estimator.save_model(str(path))
     elif fmt == "catboost-cbm":
         model.estimator.save_model(str(path), format="cbm")  # CatBoost's own binary model format
+    elif fmt == "torch-npz":
+        arrays, arch = model.estimator.to_arrays()
+        path.write_bytes(_npz_bytes(arrays))
+        text = json.dumps(_jsonable(arch), indent=2, sort_keys=True, allow_nan=False)
+        (folder / TORCH_ARCH_FILE).write_text(text + "\n", encoding="utf-8")
     else:
         import skops.io as sio
 
         sio.dump(model.estimator, path)
     return path.name, fmt
+
+
+def _npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
+    """A ``.npz`` of plain arrays, byte for byte reproducible (fixed entry times, sorted names)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(arrays):
+            raw = io.BytesIO()
+            np.lib.format.write_array(raw, np.ascontiguousarray(arrays[name]), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME)
+            info.external_attr = (stat.S_IFREG | 0o644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, raw.getvalue())
+    return buffer.getvalue()
 
 
 def _common_metadata(model: BaseModel) -> dict[str, Any]:
@@ -799,6 +884,13 @@ def _read_estimator(algorithm: str, kind: str, fmt: str, path: Path, params: dic
         est = catboost.CatBoostClassifier() if kind == "classifier" else catboost.CatBoostRegressor()
         est.load_model(str(path), format="cbm")
         return est
+    if fmt == "torch-npz":
+        from pitwall.ml.torch_mlp import from_arrays
+
+        arch = _parse_json((path.parent / TORCH_ARCH_FILE).read_bytes(), f"file {TORCH_ARCH_FILE!r}")
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+        return from_arrays(kind, arch, arrays, f"file {TORCH_ARCH_FILE!r}")
     import skops.io as sio
 
     untrusted = sio.get_untrusted_types(file=path)
