@@ -80,6 +80,7 @@ ALGORITHM_NAMES: tuple[str, ...] = (
     "linear",
     "conditional_logit",
     "catboost",
+    "torch_mlp",
 )
 FEATURE_GROUPS: tuple[str, ...] = ("driver", "team", "session")
 CONDITIONS: tuple[str, ...] = ("dry", "mixed", "wet")

@@ -150,7 +150,8 @@ test("training wizard -> job completes -> dashboard", { timeout: 4 * LONG }, asy
   const sector = a.getByRole("checkbox", { name: "sector_times" });
   assert.equal(await sector.isDisabled(), true, "a feature without an offline source is disabled");
   await a.getByText(/Unavailable offline: always null offline/).first().waitFor();
-  await a.getByText("constructor_position", { exact: true }).hover();
+  // the feature list comes first; the auto-features panel below repeats the column as a base-column choice
+  await a.getByText("constructor_position", { exact: true }).first().hover();
   await a.getByRole("tooltip").waitFor();
   await checkPage(a, "03-wizard-features");
   await a.getByRole("button", { name: "Next" }).click();

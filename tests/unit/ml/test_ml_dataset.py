@@ -69,6 +69,7 @@ def test_algorithm_catalogue_is_consistent() -> None:
         "linear",
         "catboost",
         "conditional_logit",
+        "torch_mlp",
     }
     for algo in ALGORITHMS.values():
         assert set(algo.grid) <= set(algo.space) <= set(algo.params()) | set(algo.space)
