@@ -48,6 +48,7 @@ from pitwall.platform.clock import as_utc, iso, utc_now
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +88,27 @@ SETTINGS_TTL_S = 60.0  # settings kept in S3 are re-read at most this often by a
 
 @dataclass(frozen=True)
 class FeatureRows:
-    """The model inputs of one request: one dict feature -> value per row, with race and entity."""
+    """The model inputs of one request: the feature names, a float matrix (rows x features,
+    NaN where a value is missing), and each row's race and entity. Kept as the matrix the
+    model used; the JSON of each row is built by the writer, off the request thread."""
 
-    rows: list[dict[str, float | None]]
+    features: tuple[str, ...]
+    X: Any  # numpy float64 array, rows x features
     races: list[str | None]
     entities: list[str | None]
+
+    def __len__(self) -> int:
+        return len(self.races)
+
+    def json_rows(self) -> list[str]:
+        """Each row as a JSON object feature -> value (null for missing or non-finite)."""
+        import numpy as np
+        from pydantic_core import to_json
+
+        X = self.X
+        cells = X.astype(object)
+        cells[~np.isfinite(X)] = None
+        return [to_json(dict(zip(self.features, row, strict=True))).decode() for row in cells.tolist()]
 
 
 def _num(value: Any) -> float | None:
@@ -105,10 +122,20 @@ def _num(value: Any) -> float | None:
 
 
 def matrix_rows(features: Sequence[str], X: Any, races: Sequence[Any], entities: Sequence[Any]) -> FeatureRows:
-    """:class:`FeatureRows` from a feature matrix (rows x ``features``)."""
-    rows = [{f: _num(X[i][j]) for j, f in enumerate(features)} for i in range(len(X))]
+    """:class:`FeatureRows` from a feature matrix (rows x ``features``: an array or nested
+    lists; a cell that is not a number is kept as missing)."""
+    import numpy as np
+
+    try:
+        matrix = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        matrix = np.array([[_num(v) for v in row] for row in X], dtype=np.float64)
+    matrix = matrix.reshape(len(races), len(features))
     return FeatureRows(
-        rows, [None if r is None else str(r) for r in races], [None if e is None else str(e) for e in entities]
+        tuple(features),
+        matrix,
+        [None if r is None else str(r) for r in races],
+        [None if e is None else str(e) for e in entities],
     )
 
 
@@ -123,13 +150,38 @@ def _race_key(race_id: str | None) -> tuple[int | None, int | None]:
 
 
 def capture_frame(**request: Any) -> pd.DataFrame:
-    """The capture rows of one answered request as a frame (arguments of :func:`capture_rows`)."""
-    import pandas as pd
-
-    return normalise(pd.DataFrame(capture_rows(**request), columns=list(CAPTURE_COLUMNS)))
+    """The capture rows of one answered request as a frame (arguments of :func:`capture_table`'s jobs)."""
+    return normalise(capture_table([request]).to_pandas())
 
 
-def capture_rows(
+def capture_schema() -> pa.Schema:
+    """The Arrow schema of capture files (the dtypes :func:`normalise` gives a read-back frame)."""
+    import pyarrow as pa
+
+    ints = ("version", "season", "round", "row", "rank")
+    floats = ("score", "probability", "value")
+    bools = ("scenario", "paired")
+    return pa.schema(
+        [
+            (c, pa.int64() if c in ints else pa.float64() if c in floats else pa.bool_() if c in bools else pa.string())
+            for c in CAPTURE_COLUMNS
+        ]
+    )
+
+
+def capture_table(jobs: Sequence[Mapping[str, Any]]) -> pa.Table:
+    """The capture rows of answered requests, one Arrow table (see the module doc for the
+    columns). Each job holds :func:`capture_columns`' arguments."""
+    import pyarrow as pa
+
+    columns: dict[str, list[Any]] = {c: [] for c in CAPTURE_COLUMNS}
+    for job in jobs:
+        capture_columns(columns, **job)
+    return pa.Table.from_pydict(columns, schema=capture_schema())
+
+
+def capture_columns(
+    columns: dict[str, list[Any]],
     *,
     tenant_id: str,
     model: str,
@@ -140,57 +192,52 @@ def capture_rows(
     features: FeatureRows,
     captured_at: datetime,
     capture_id: str | None = None,
-) -> list[dict[str, Any]]:
-    """The capture rows of one answered request (see the module doc for the columns)."""
+) -> None:
+    """Append one answered request's capture rows to ``columns`` (column name -> values)."""
+    n = len(features)
     capture_id = capture_id or uuid.uuid4().hex
     kind = "race" if "race" in payload else "instances"
     scenario = bool(payload.get("grid_positions")) or payload.get("weather") is not None
     answer_race = (answer.get("race") or {}).get("race_id") if isinstance(answer.get("race"), Mapping) else None
     predictions = list(answer.get("predictions") or [])
-    ranking = answer.get("kind") == "ranking"
     # pair each input row with its answer row: ranking answers are re-ordered best first, so
     # they pair by (race, driver); other answers keep the input order
-    by_key: dict[tuple[str | None, str | None], Mapping[str, Any]] = {}
-    if ranking:
+    if answer.get("kind") == "ranking":
+        by_key: dict[tuple[str | None, str | None], Mapping[str, Any]] = {}
         for p in predictions:
             by_key.setdefault((p.get("race_id"), p.get("driver_id")), p)
         unique = len(by_key) == len(predictions) and all(k[1] is not None for k in by_key)
-    stamp = iso(captured_at)
-    out: list[dict[str, Any]] = []
-    for i, row in enumerate(features.rows):
-        race_id = answer_race or features.races[i]
-        if ranking:
-            pred = by_key.get((features.races[i], features.entities[i])) if unique else None
-        else:
-            pred = predictions[i] if i < len(predictions) else None
-        season, rnd = _race_key(race_id)
-        probs = (pred or {}).get("probabilities")
-        out.append(
-            {
-                "capture_id": capture_id,
-                "tenant_id": tenant_id,
-                "model": model,
-                "version": int(version),
-                "template": template,
-                "captured_at": stamp,
-                "request_kind": kind,
-                "scenario": scenario,
-                "race_id": race_id,
-                "season": season,
-                "round": rnd,
-                "row": i,
-                "entity": features.entities[i],
-                "features": json.dumps(row, sort_keys=True),
-                "rank": None if pred is None or pred.get("rank") is None else int(pred["rank"]),
-                "score": _num((pred or {}).get("score")),
-                "probability": _num((pred or {}).get("probability")),
-                "value": _num((pred or {}).get("value")),
-                "label": None if pred is None or pred.get("label") is None else str(pred["label"]),
-                "probabilities": None if probs is None else json.dumps(probs, sort_keys=True),
-                "paired": pred is not None,
-            }
-        )
-    return out
+        paired = [by_key.get(key) if unique else None for key in zip(features.races, features.entities, strict=True)]
+    else:
+        paired = [predictions[i] if i < len(predictions) else None for i in range(n)]
+    races = [answer_race or race for race in features.races]
+    keys = [_race_key(race) for race in races]
+    preds = [p or {} for p in paired]
+    for name, value in (
+        ("capture_id", capture_id),
+        ("tenant_id", tenant_id),
+        ("model", model),
+        ("version", int(version)),
+        ("template", template),
+        ("captured_at", iso(captured_at)),
+        ("request_kind", kind),
+        ("scenario", scenario),
+    ):
+        columns[name].extend([value] * n)
+    columns["race_id"].extend(races)
+    columns["season"].extend(k[0] for k in keys)
+    columns["round"].extend(k[1] for k in keys)
+    columns["row"].extend(range(n))
+    columns["entity"].extend(features.entities)
+    columns["features"].extend(features.json_rows())
+    columns["rank"].extend(None if p.get("rank") is None else int(p["rank"]) for p in preds)
+    for name in ("score", "probability", "value"):
+        columns[name].extend(_num(p.get(name)) for p in preds)
+    columns["label"].extend(None if p.get("label") is None else str(p["label"]) for p in preds)
+    columns["probabilities"].extend(
+        None if p.get("probabilities") is None else json.dumps(p["probabilities"], sort_keys=True) for p in preds
+    )
+    columns["paired"].extend(p is not None for p in paired)
 
 
 def normalise(df: pd.DataFrame) -> pd.DataFrame:
@@ -227,8 +274,8 @@ def decode_features(captures: pd.DataFrame) -> pd.DataFrame:
 class CaptureSink(Protocol):
     """Where capture rows are kept. Every call is scoped to one tenant and model."""
 
-    def write(self, tenant_id: str, model: str, frame: pd.DataFrame) -> str:
-        """Store one request's capture rows; returns where (path or URI)."""
+    def write(self, tenant_id: str, model: str, table: pa.Table) -> str:
+        """Store a batch of capture rows (:func:`capture_table`); returns where (path or URI)."""
         ...
 
     def read(self, tenant_id: str, model: str) -> pd.DataFrame:
@@ -240,14 +287,16 @@ class CaptureSink(Protocol):
         ...
 
 
-def _check_scope(tenant_id: str, model: str, frame: pd.DataFrame) -> str:
+def _check_scope(tenant_id: str, model: str, table: pa.Table) -> str:
     validation.identifier(tenant_id, "tenant_id")
     validation.identifier(model, "model")
-    if len(frame) == 0:
-        raise ValueError("capture frame has no rows")
-    if set(frame["tenant_id"].astype(str)) != {tenant_id} or set(frame["model"].astype(str)) != {model}:
+    if table.num_rows == 0:
+        raise ValueError("capture table has no rows")
+    import pyarrow.compute as pc
+
+    if pc.unique(table["tenant_id"]).to_pylist() != [tenant_id] or pc.unique(table["model"]).to_pylist() != [model]:
         raise ValueError(f"capture rows must all belong to tenant {tenant_id!r}, model {model!r}")
-    return str(frame["captured_at"].iloc[0])[:10]
+    return str(table["captured_at"][0].as_py())[:10]
 
 
 def capture_key(tenant_id: str, model: str, day: str, capture_id: str) -> str:
@@ -261,9 +310,11 @@ def empty_captures() -> pd.DataFrame:
     return normalise(pd.DataFrame(columns=list(CAPTURE_COLUMNS)))
 
 
-def frame_to_parquet(frame: pd.DataFrame) -> bytes:
+def table_to_parquet(table: pa.Table) -> bytes:
+    import pyarrow.parquet as pq
+
     buf = io.BytesIO()
-    frame.to_parquet(buf, index=False)
+    pq.write_table(table.cast(capture_schema()), buf)
     return buf.getvalue()
 
 
@@ -286,12 +337,12 @@ class LocalCaptureSink:
     def root(self) -> Path:
         return self._root if self._root is not None else monitoring_home() / "captures"
 
-    def write(self, tenant_id: str, model: str, frame: pd.DataFrame) -> str:
-        day = _check_scope(tenant_id, model, frame)
-        path = self.root / capture_key(tenant_id, model, day, str(frame["capture_id"].iloc[0]))
+    def write(self, tenant_id: str, model: str, table: pa.Table) -> str:
+        day = _check_scope(tenant_id, model, table)
+        path = self.root / capture_key(tenant_id, model, day, str(table["capture_id"][0].as_py()))
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(frame_to_parquet(normalise(frame)))
+        tmp.write_bytes(table_to_parquet(table))
         tmp.replace(path)
         return str(path)
 
@@ -411,7 +462,7 @@ class CaptureRecorder:
         features: FeatureRows,
     ) -> str | None:
         """Capture one (already sampled) request; returns its capture id (None: nothing to capture)."""
-        if not features.rows:
+        if not len(features):
             return None
         job = {
             "tenant_id": tenant_id,
@@ -435,14 +486,12 @@ class CaptureRecorder:
 
     def _write_batch(self, jobs: list[dict[str, Any]]) -> None:
         """One parquet file per (tenant, model, day) of ``jobs`` (the background writer batches)."""
-        import pandas as pd
-
         groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
         for job in jobs:
             key = (job["tenant_id"], job["model"], iso(job["captured_at"])[:10])
-            groups.setdefault(key, []).extend(capture_rows(**job))
-        for (tenant_id, model, _day), rows in groups.items():
-            self.sink.write(tenant_id, model, normalise(pd.DataFrame(rows, columns=list(CAPTURE_COLUMNS))))
+            groups.setdefault(key, []).append(job)
+        for (tenant_id, model, _day), group in groups.items():
+            self.sink.write(tenant_id, model, capture_table(group))
 
     def _ensure_worker(self) -> queue.Queue[dict[str, Any]]:
         with self._start_lock:

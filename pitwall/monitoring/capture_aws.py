@@ -15,13 +15,13 @@ from pitwall.monitoring.capture import (
     _check_scope,
     capture_key,
     concat_captures,
-    frame_to_parquet,
-    normalise,
+    table_to_parquet,
 )
 from pitwall.platform import validation
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 BUCKET_ENV = "PITWALL_CAPTURE_BUCKET"
 PREFIX_ENV = "PITWALL_CAPTURE_PREFIX"
@@ -56,11 +56,11 @@ class S3CaptureSink:
     def _key(self, relative: str) -> str:
         return f"{self.prefix}/{relative}" if self.prefix else relative
 
-    def write(self, tenant_id: str, model: str, frame: pd.DataFrame) -> str:
-        day = _check_scope(tenant_id, model, frame)
-        key = self._key(capture_key(tenant_id, model, day, str(frame["capture_id"].iloc[0])))
+    def write(self, tenant_id: str, model: str, table: pa.Table) -> str:
+        day = _check_scope(tenant_id, model, table)
+        key = self._key(capture_key(tenant_id, model, day, str(table["capture_id"][0].as_py())))
         self.client.put_object(
-            Bucket=self.bucket, Key=key, Body=frame_to_parquet(normalise(frame)), ContentType="application/x-parquet"
+            Bucket=self.bucket, Key=key, Body=table_to_parquet(table), ContentType="application/x-parquet"
         )
         return f"s3://{self.bucket}/{key}"
 
