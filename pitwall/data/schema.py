@@ -223,6 +223,15 @@ TABLES: dict[str, Table] = {
                 Column("position", "Int64", "running position at the end of the lap"),
                 Column("is_accurate", "boolean", "FastF1 accuracy flag"),
                 Column("is_personal_best", "boolean", "personal best lap so far"),
+                # FastF1's sector times and speed traps: null when not timed or when the source lacks them
+                # (the bundled FastF1 exports omit them; live FastF1 downloads carry them)
+                Column("sector1_time_s", "Float64", "sector 1 time (FastF1 Sector1Time)"),
+                Column("sector2_time_s", "Float64", "sector 2 time (FastF1 Sector2Time)"),
+                Column("sector3_time_s", "Float64", "sector 3 time (FastF1 Sector3Time)"),
+                Column("speed_i1_kmh", "Float64", "speed at the sector-1 speed trap, km/h (FastF1 SpeedI1)"),
+                Column("speed_i2_kmh", "Float64", "speed at the sector-2 speed trap, km/h (FastF1 SpeedI2)"),
+                Column("speed_fl_kmh", "Float64", "speed at the finish line, km/h (FastF1 SpeedFL)"),
+                Column("speed_st_kmh", "Float64", "speed at the long-straight speed trap, km/h (FastF1 SpeedST)"),
             ),
             ("season", "round", "driver_code", "lap_number"),
         ),

@@ -144,6 +144,7 @@ STATE_FRAMES: tuple[str, ...] = (
     "circuit_pit",
     "race_conditions",
     "lap_pace",
+    "lap_sectors",
     "constructor_points",
     "constructor_entries",
     "team_race_pct",
@@ -632,6 +633,47 @@ class FeatureInputs:
         deg = deg[deg["driver_id"].notna()].astype({"race_id": "string", "driver_id": "string"})
         out = pace[["race_id", "driver_id", "pace_vs_teammate"]].merge(deg, on=["race_id", "driver_id"], how="outer")
         out = self._with_race(out, ("seq",))
+        return self.add_keys(out.sort_values(["seq", "driver_id"], kind="stable").reset_index(drop=True)[cols])
+
+    @cached_property
+    def lap_sectors(self) -> pd.DataFrame:
+        """Per (race, driver) with clean laps carrying sector times or speed traps (FastF1 downloads;
+        the bundled exports have none): ``ideal_lap_pct``, the driver's ideal lap (sum of his best
+        sector 1, 2 and 3 times over his clean laps) over the race's best ideal lap, minus 1, times
+        100; ``trap_speed_pct``, his median speed-trap speed (``speed_st_kmh``) over his clean laps
+        over the median of all cars' medians, minus 1, times 100."""
+        return self._stateful("lap_sectors", self._build_lap_sectors)
+
+    def _build_lap_sectors(self) -> pd.DataFrame:
+        lp = self.laps
+        cols = ["race_id", "seq", "driver_id", "ideal_lap_pct", "trap_speed_pct"]
+        sectors = ["sector1_time_s", "sector2_time_s", "sector3_time_s"]
+        clean = lp[lp["clean"] & lp["driver_id"].notna()] if len(lp) else lp
+        has = clean[sectors + ["speed_st_kmh"]].notna().any(axis=1) if len(clean) else pd.Series(dtype=bool)
+        clean = clean[has.to_numpy(dtype=bool)]
+        if not len(clean):
+            frame = pd.DataFrame(
+                {
+                    "race_id": pd.Series(dtype="string"),
+                    "seq": pd.Series(dtype="int64"),
+                    "driver_id": pd.Series(dtype="string"),
+                    "ideal_lap_pct": pd.Series(dtype="float64"),
+                    "trap_speed_pct": pd.Series(dtype="float64"),
+                }
+            )
+            return self.add_keys(frame)
+        cars = clean.drop_duplicates("car_key").set_index("car_key")[["race_id", "seq", "driver_id"]]
+        by_car = clean.groupby("car_key")
+        best = by_car[sectors].min().astype("float64")
+        ideal = best.sum(axis=1, skipna=False)  # null unless all three sectors were timed
+        trap = by_car["speed_st_kmh"].median().astype("float64")
+        out = cars.join(pd.DataFrame({"ideal": ideal, "trap": trap}))
+        race_best = out.groupby("seq")["ideal"].transform("min")
+        out["ideal_lap_pct"] = (out["ideal"] / race_best - 1.0) * 100.0
+        field = out.groupby("seq")["trap"].transform("median")
+        out["trap_speed_pct"] = (out["trap"] / field - 1.0) * 100.0
+        types = {"race_id": "string", "seq": "int64", "driver_id": "string"}
+        out = out.reset_index(drop=True).astype({**types, "ideal_lap_pct": "float64", "trap_speed_pct": "float64"})
         return self.add_keys(out.sort_values(["seq", "driver_id"], kind="stable").reset_index(drop=True)[cols])
 
     # --- constructors ---------------------------------------------------------------------

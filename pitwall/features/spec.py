@@ -48,6 +48,7 @@ TRACK_SPEED_WINDOW = 20  # races in the rolling median of the track speed index
 STINT_MIN_CLEAN_LAPS = 5  # clean laps a stint needs to give a degradation slope
 OVERTAKING_WINDOW = 5  # races at a circuit in the mean of its grid -> finish correlation
 RACE_PACE_WINDOW = 5  # races with lap data in a constructor's mean race pace vs the field
+SECTOR_WINDOW = 5  # races with sector times / speed traps in sector_times and straight_line_speed
 
 # --- known_at: the moment from which a value is known -------------------------------------
 # Every feature (and every column of the lap, stint, pit-stop and race frames in
@@ -286,23 +287,30 @@ _SPECS: tuple[FeatureSpec, ...] = (
     _f(
         "sector_times",
         "session",
-        "always null offline: no source of ours has sector times (the FastF1 lap exports omit them)",
-        "none",
-        known_at="pre_qualifying",  # would come from practice sessions
+        "d's ideal-lap deficit (%): per race, the sum of d's best sector 1, 2 and 3 times over his clean laps over "
+        "the race's best such sum, minus 1, times 100 (0 = the best ideal lap); mean over d's last 5 races with "
+        "sector times before R; null without stored sector times: FastF1 downloads (`pitwall ingest fastf1`) carry "
+        "them, the bundled FastF1 lap exports do not (null offline)",
+        "laps",
+        known_at="pre_practice",
     ),
     _f(
         "avg_corner_speed",
         "session",
-        "always null offline: no source of ours has car telemetry",
+        "always null: corner speeds need car telemetry, which no source of ours downloads; FastF1 laps carry only "
+        "speed traps (SpeedI1, SpeedI2, SpeedFL, SpeedST), measured at fixed points that are not corners",
         "none",
         known_at="pre_qualifying",  # would come from practice sessions
     ),
     _f(
         "straight_line_speed",
         "session",
-        "always null offline: no source of ours has speed-trap data",
-        "none",
-        known_at="pre_qualifying",  # would come from practice sessions
+        "d's straight-line speed edge (%): per race, d's median speed-trap speed (FastF1 SpeedST, km/h) over his "
+        "clean laps over the median of all cars' medians, minus 1, times 100 (positive = faster than the field); "
+        "mean over d's last 5 races with speed traps before R; null without stored speed traps: FastF1 downloads "
+        "(`pitwall ingest fastf1`) carry them, the bundled FastF1 lap exports do not (null offline)",
+        "laps",
+        known_at="pre_practice",
     ),
     _f(
         "tire_deg_rate",

@@ -44,7 +44,7 @@ from pitwall.features.laps import lap_frame, pit_stop_frame, race_frame
 from pitwall.features.spec import MOMENTS
 from pitwall.features.state import read_snapshot, snapshot_cuts, snapshot_objects
 
-FEATURES_VERSION = "4"  # bump whenever a feature definition changes: forces a full rebuild
+FEATURES_VERSION = "5"  # bump whenever a feature definition changes: forces a full rebuild
 MANIFEST = "features_manifest"
 LAPS_TABLE = "features_laps"
 PIT_STOPS_TABLE = "features_pit_stops"

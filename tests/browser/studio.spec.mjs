@@ -147,9 +147,9 @@ test("training wizard -> job completes -> dashboard", { timeout: 4 * LONG }, asy
   await checkPage(a, "02-wizard-data");
   await a.getByRole("button", { name: "Next" }).click();
   await a.getByRole("heading", { name: "Step 3: Select features" }).waitFor();
-  const sector = a.getByRole("checkbox", { name: "sector_times" });
-  assert.equal(await sector.isDisabled(), true, "a feature without an offline source is disabled");
-  await a.getByText(/Unavailable offline: always null offline/).first().waitFor();
+  const corner = a.getByRole("checkbox", { name: "avg_corner_speed" });
+  assert.equal(await corner.isDisabled(), true, "a feature without an offline source is disabled");
+  await a.getByText(/Unavailable offline: always null: corner speeds need car telemetry/).first().waitFor();
   // the feature list comes first; the auto-features panel below repeats the column as a base-column choice
   await a.getByText("constructor_position", { exact: true }).first().hover();
   await a.getByRole("tooltip").waitFor();

@@ -84,7 +84,9 @@ def test_feature_catalogue_marks_features_without_an_offline_source(api: Any) ->
     for name, spec in FEATURES.items():
         assert listed[name]["definition"] == spec.definition
         assert listed[name]["available"] == (spec.source != "none")
-    assert listed["sector_times"]["available"] is False and listed["sector_times"]["unavailable_reason"]
+    corner = listed["avg_corner_speed"]  # no source has corner speeds (telemetry): greyed out, with why
+    assert corner["available"] is False and "telemetry" in corner["unavailable_reason"]
+    assert listed["sector_times"]["available"] is True and listed["sector_times"]["source"] == "laps"
     assert body["conditions"] == ["dry", "mixed", "wet"]
 
 

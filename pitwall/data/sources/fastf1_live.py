@@ -9,7 +9,9 @@ qualifying session (results only) and turns them into canonical tables:
 - ``qualifying``: ``session.results`` of qualifying (Q1/Q2/Q3).
 - ``starting_grid``: the race results' ``GridPosition`` (0 = pit-lane start, text ``PL``).
 - ``laps``: ``session.laps``, converted exactly as the CSV exports are (the frame is laid out
-  like a ``laps_<season>.csv`` export and parsed by ``laps_csv.read_laps_file``). FastF1 folds
+  like a ``laps_<season>.csv`` export and parsed by ``laps_csv.read_laps_file``), keeping
+  FastF1's sector times (``Sector1Time``..``Sector3Time``) and speed traps (``SpeedI1``,
+  ``SpeedI2``, ``SpeedFL``, ``SpeedST``) when the session has them. FastF1 folds
   the track status into ``TrackStatus``; when a session lacks it, ``session.track_status`` is
   folded in here with FastF1's rule (every status active at some point of the lap).
 - ``pit_stops``: from the laps. A stop is an out-lap (``PitOutTime``); its pit-lane time is
@@ -374,6 +376,13 @@ def laps_table(
     if pd.api.types.is_timedelta64_dtype(lap_time) or lap_time.astype(str).str.contains("day").any():
         lap_time = _seconds(lap_time)
     frame.insert(3, "LapTime", lap_time)
+    for col in laps_csv.SECTOR_COLUMNS:  # optional: sector times (Timedelta) as seconds
+        if col in laps.columns:
+            sector = laps[col]
+            frame[col] = _seconds(sector) if pd.api.types.is_timedelta64_dtype(sector) else sector
+    for col in laps_csv.SPEED_COLUMNS:  # optional: speed traps (km/h)
+        if col in laps.columns:
+            frame[col] = laps[col]
     frame.insert(0, "Season", int(season))
     frame["RoundNumber"] = int(round_)
     frame["EventName"] = event_name or ""

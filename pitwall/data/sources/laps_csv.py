@@ -5,6 +5,11 @@ LapNumber, Stint, PitOutTime, PitInTime, IsPersonalBest, Compound, TyreLife, Fre
 TrackStatus, Position, IsAccurate, RoundNumber, EventName``. ``LapTime`` is seconds;
 ``Time``/``PitOutTime``/``PitInTime`` are pandas Timedelta strings.
 
+Optional columns (FastF1 ``Laps`` has them; the bundled exports omit them, so they are null
+there): ``Sector1Time``, ``Sector2Time``, ``Sector3Time`` (seconds, or pandas Timedelta
+strings as ``session.laps.to_csv()`` writes them) and the speed traps ``SpeedI1``, ``SpeedI2``,
+``SpeedFL``, ``SpeedST`` (km/h).
+
 Laps are joined to F1DB drivers by season + round + car number, checked against the
 three-letter code, falling back to the code alone when the number is unknown. Rows that
 cannot be joined keep ``driver_id`` null and are counted in the ``JoinReport``.
@@ -41,6 +46,14 @@ REQUIRED_COLUMNS = (
     "IsAccurate",
     "RoundNumber",
 )
+SECTOR_COLUMNS = {"Sector1Time": "sector1_time_s", "Sector2Time": "sector2_time_s", "Sector3Time": "sector3_time_s"}
+SPEED_COLUMNS = {
+    "SpeedI1": "speed_i1_kmh",
+    "SpeedI2": "speed_i2_kmh",
+    "SpeedFL": "speed_fl_kmh",
+    "SpeedST": "speed_st_kmh",
+}
+"""Optional columns: FastF1 name -> canonical ``laps`` column (null when the file lacks the column)."""
 COMPOUNDS = {"SOFT", "MEDIUM", "HARD", "INTERMEDIATE", "WET", "TEST_UNKNOWN", "UNKNOWN"}
 
 
@@ -103,6 +116,38 @@ def _timedelta(file: Path, df: pd.DataFrame, col: str) -> pd.Series:
     if bad.any():
         _fail(file, df, bad, col, "not a duration")
     return (td.dt.total_seconds()).astype("Float64")
+
+
+def _seconds(file: Path, df: pd.DataFrame, col: str) -> pd.Series:
+    """A duration given as seconds (``31.118``) or as a pandas Timedelta string."""
+    raw = df[col]
+    num = pd.to_numeric(raw, errors="coerce")
+    td = pd.to_timedelta(raw.where(num.isna()), errors="coerce").dt.total_seconds()
+    out = num.fillna(td)
+    bad = out.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+    if bad.any():
+        _fail(file, df, bad, col, "not a duration (seconds or a Timedelta)")
+    return out.astype("Float64")
+
+
+def _optional(file: Path, df: pd.DataFrame) -> dict[str, pd.Series]:
+    """The optional sector-time and speed-trap columns present in ``df``, parsed and checked."""
+    out: dict[str, pd.Series] = {}
+    for col, name in SECTOR_COLUMNS.items():
+        if col in df.columns:
+            sector = _seconds(file, df, col)
+            neg = sector.notna() & (sector <= 0)
+            if neg.any():
+                _fail(file, df, neg, col, "sector time must be positive")
+            out[name] = sector
+    for col, name in SPEED_COLUMNS.items():
+        if col in df.columns:
+            speed = _numeric(file, df, col)
+            neg = speed.notna() & (speed < 0)
+            if neg.any():
+                _fail(file, df, neg, col, "speed must not be negative")
+            out[name] = speed
+    return out
 
 
 def _boolean(file: Path, df: pd.DataFrame, col: str) -> pd.Series:
@@ -181,6 +226,7 @@ def read_laps_file(file: str | Path) -> pd.DataFrame:
             "position": _numeric(file, df, "Position", integer=True),
             "is_accurate": _boolean(file, df, "IsAccurate"),
             "is_personal_best": _boolean(file, df, "IsPersonalBest"),
+            **_optional(file, df),
         }
     )
     dup = out.duplicated(["season", "round", "driver_code", "lap_number"])

@@ -356,3 +356,47 @@ def test_season_ingest_takes_the_rounds_already_run_from_the_schedule(monaco_sto
     monkeypatch.setattr(fastf1, "get_event_schedule", offline)
     with pytest.raises(LiveTimingUnavailable, match="the season 2024 schedule"):
         ingest_fastf1(monaco_store, SEASON, session_loader=fake_loader())
+
+
+def _with_sectors(df: pd.DataFrame) -> pd.DataFrame:
+    """FastF1's sector times (Timedelta; NaT on lap 1's sector 1) and speed traps (km/h, some NaN)."""
+    lap = df["LapTime"]
+    df["Sector1Time"] = (lap * 0.3).where(df["LapNumber"] > 1)
+    df["Sector2Time"] = lap * 0.45
+    df["Sector3Time"] = lap - (lap * 0.3) - (lap * 0.45)
+    df["SpeedI1"] = 200.0 + df["LapNumber"]
+    df["SpeedI2"] = 150.0 + df["LapNumber"]
+    df["SpeedFL"] = (250.0 + df["LapNumber"]).where(df["LapNumber"] % 7 != 0)
+    df["SpeedST"] = 280.0 + df["LapNumber"] / 2
+    return df
+
+
+def test_sector_times_and_speed_traps_are_kept(monaco_store: LocalStore) -> None:
+    raw = _with_sectors(FakeSession("R").laps)
+    laps = load_race(SEASON, ROUND, store=monaco_store, session_loader=fake_loader(laps_edit=_with_sectors))["laps"]
+    order = ["Driver", "LapNumber"]
+    raw = raw.sort_values(order).reset_index(drop=True)
+    laps = laps.sort_values(["driver_code", "lap_number"]).reset_index(drop=True)
+    assert len(laps) == len(raw)
+    for col, name in laps_csv.SECTOR_COLUMNS.items():
+        want = raw[col].dt.total_seconds()
+        assert laps[name].isna().tolist() == want.isna().tolist(), col
+        assert laps[name].dropna().tolist() == pytest.approx(want.dropna().tolist(), abs=1e-6), col
+    assert laps.loc[laps["lap_number"] == 1, "sector1_time_s"].isna().all()
+    for col, name in laps_csv.SPEED_COLUMNS.items():
+        assert laps[name].astype("float64").fillna(-1).tolist() == raw[col].fillna(-1).tolist(), col
+    # the fixture without those columns (as the bundled exports): null, not an error
+    plain = load_race(SEASON, ROUND, store=monaco_store, session_loader=fake_loader())["laps"]
+    assert plain[list(laps_csv.SECTOR_COLUMNS.values()) + list(laps_csv.SPEED_COLUMNS.values())].isna().all().all()
+
+
+def test_bad_sector_time_names_the_session_and_field(monaco_store: LocalStore) -> None:
+    def corrupt(df: pd.DataFrame) -> pd.DataFrame:
+        df = _with_sectors(df)
+        df.loc[7, "Sector2Time"] = pd.Timedelta(seconds=-3)
+        return df
+
+    with pytest.raises(SourceValidationError) as err:
+        load_race(SEASON, ROUND, store=monaco_store, session_loader=fake_loader(laps_edit=corrupt))
+    assert err.value.field == "Sector2Time" and "season 2024 round 8" in err.value.file
+    assert "sector time must be positive" in str(err.value)

@@ -48,8 +48,13 @@ def test_every_feature_says_when_it_is_known():
 
 
 def test_features_without_offline_inputs_say_so():
-    for name in ("sector_times", "avg_corner_speed", "straight_line_speed"):
-        assert FEATURES[name].source == "none" and "null" in FEATURES[name].definition
+    corner = FEATURES["avg_corner_speed"]
+    assert corner.source == "none" and "always null" in corner.definition and "telemetry" in corner.definition
+    # sector times and speed traps come from FastF1 laps (downloads), from past races only
+    for name in ("sector_times", "straight_line_speed"):
+        spec = FEATURES[name]
+        assert spec.source == "laps" and spec.known_at == "pre_practice", name
+        assert "before R" in spec.definition and "null offline" in spec.definition, name
 
 
 def test_parse_seasons():
