@@ -21,7 +21,7 @@ fit does not learn to trust a rule that has seen the row's own race.
 
 Choices were made on validation seasons, never on the season predicted (train on the seasons
 before S, score S, for S = 2021, 2022, 2023; the winner's log loss at 10/25/50/75 % of each race,
-62 races; ``benchmarks/live.py`` reports 2024). Against the empirical rule (1.41 / 1.15 / 0.88 /
+66 races; ``benchmarks/live.py`` reports 2024). Against the empirical rule (1.39 / 1.15 / 0.88 /
 0.65):
 
 - the previous template (three LightGBM boosters on the raw state) tied it;
@@ -42,6 +42,24 @@ Per validation season at 50 %: 2021 -0.23 [-0.48, -0.01], 2022 -0.14 [-0.28, -0.
 and 75 % and loses at 50 % (0.88 vs 0.77, +0.11 [-0.13, +0.48]), nearly all of it one race: Miami,
 where the leader (Norris, 18.7 s ahead, his stop still owed) made that stop under the safety car
 deployed on that very lap; the model, weighing Red Bull's form and his old tyres, gave him 0.05.
+
+Tried later and not adopted (the winner's log loss on the same 66 validation races and its difference
+from this template, at 50 % unless said; the driver form's also with ``benchmarks/live.py --train-until
+S-1 --season S`` on the patched code, the same figures):
+
+- the driver's own form (mean points over his previous 10 Grands Prix, the team's for a rookie) as
+  the strength: 0.88 / 0.68 / 0.56 / 0.43 on 2021-2023 (50 %: -0.13 [-0.21, -0.04]; 2021 -0.05,
+  2022 -0.17, 2023 -0.16; windows of 6/15/20/30 races and team/driver blends no better), but on
+  2024 (looked at once) 1.16 / 1.16 / 0.99 / 0.89 against this template's 1.06 / 1.07 / 0.88 / 0.73:
+  the validation seasons, two of them Verstappen's, reward a driver's record more than 2024's seven
+  winners did;
+- a stop still owed costing half (or 40 / 60 %) of ``PIT_LOSS_S`` on a lap under a safety car or
+  VSC (the Miami 2024 case): no change on 2021-2023 (+0.000 at every fraction; too rare there to
+  select on), so not adopted on the strength of the test season;
+- a temperature on the utilities: 1.1 scores better on 2021-2023 (-0.025 [-0.036, -0.012]), 0.9
+  worse; not adopted after the driver-form result (the validation seasons favour confidence);
+- L2 0.1 (-0.002) or 3 (+0.004); the pit loss 20 or 25 s (+-0.000); the gap to the car ahead (25 %:
+  -0.020, every lap: +0.016); laps beyond 40 (or 30) on the current tyres (50 %: -0.012, 10 %: +0.021).
 
 Naive baselines, fitted on the same training seasons (``EmpiricalBaseline``):
 
