@@ -392,6 +392,7 @@ class CachedSettings:
         self._lock = threading.Lock()
         self._ttl_s = ttl_s
         self._items: dict[tuple[str, str], tuple[object, MonitoringSettings]] = {}
+        self._paths: dict[tuple[str | None, str, str], Path] = {}  # (PITWALL_HOME, tenant, model) -> file
 
     def __call__(self, tenant_id: str, model: str) -> MonitoringSettings:
         import os
@@ -400,14 +401,18 @@ class CachedSettings:
         from pitwall.monitoring.state_aws import BUCKET_ENV as STATE_BUCKET_ENV
 
         stamp: object
+        key = (tenant_id, model)
         if os.environ.get(STATE_BUCKET_ENV):
             stamp = ("s3", int(time.monotonic() // self._ttl_s))
         else:
+            home = os.environ.get("PITWALL_HOME")
+            path = self._paths.get((home, *key))
+            if path is None:
+                path = self._paths.setdefault((home, *key), settings_path(tenant_id, model))
             try:
-                stamp = settings_path(tenant_id, model).stat().st_mtime_ns
+                stamp = path.stat().st_mtime_ns
             except FileNotFoundError:
                 stamp = None
-        key = (tenant_id, model)
         with self._lock:
             found = self._items.get(key)
         if found is not None and found[0] == stamp:

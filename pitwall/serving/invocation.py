@@ -424,6 +424,9 @@ def _cell_error(predictor: Predictor, instances: list[Mapping[str, Any]]) -> Val
     return ValidationFailed("instances: invalid rows", field="instances")
 
 
+_last_instances = threading.local()  # this thread's latest (predictor, instances, result)
+
+
 def instances_matrix(
     predictor: Predictor, instances: list[Mapping[str, Any]]
 ) -> tuple[np.ndarray, list[str], list[str | None]]:
@@ -432,7 +435,21 @@ def instances_matrix(
 
     Column-wise: the cells are gathered once per feature, their types checked as a set, and
     the matrix converted by numpy; only a request with a bad cell walks the rows to name it.
+    The thread's latest result is kept (with the very list it came from), so the capture of
+    a request, which asks again for the same list, reuses it instead of converting twice.
     """
+    last = getattr(_last_instances, "value", None)
+    if last is not None and last[0] is predictor and last[1] is instances:
+        return last[2]
+    result = _instances_matrix(predictor, instances)
+    result[0].setflags(write=False)  # shared by the prediction and the capture: never changed in place
+    _last_instances.value = (predictor, instances, result)
+    return result
+
+
+def _instances_matrix(
+    predictor: Predictor, instances: list[Mapping[str, Any]]
+) -> tuple[np.ndarray, list[str], list[str | None]]:
     features = predictor.features
     allowed = set(features) | set(KEY_FIELDS)
     try:
