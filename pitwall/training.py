@@ -480,6 +480,7 @@ def backtest_template(
     store: Store | None = None,
     refit_every: int = 1,
     auto_features: Any = None,
+    n_jobs: int | None = None,
 ) -> BacktestReport:
     """Walk-forward backtest of ``season``: each race is predicted by a model that saw only
     races before it (``expanding``) or only seasons before it (``season_start``), trained on
@@ -491,10 +492,13 @@ def backtest_template(
     paired bootstrap over races (``report.comparisons``, ``report.verdict(metric)``).
     ``refit_every=k`` retrains before every k-th race only (faster; each race is still predicted
     by a model that saw only earlier races). ``auto_features`` adds generated inputs as in
-    ``train_template``."""
+    ``train_template``. ``n_jobs``: processes the fits are spread over (default: ``$PITWALL_JOBS``
+    or the cores this process may use; 1 = serial; the results are the same whatever it is)."""
     from pitwall.ml.backtest import walk_forward
+    from pitwall.ml.parallel_fits import check_jobs, default_jobs
     from pitwall.templates.predict import template_frame
 
+    jobs = check_jobs(n_jobs) if n_jobs is not None else default_jobs()  # a bad value fails before any work
     spec = get_template(template)
     store = store or get_store()
     have = available_seasons(store, spec)
@@ -503,6 +507,10 @@ def backtest_template(
     train_until = train_until if train_until is not None else season - 1
     if train_until >= season:
         raise ValidationFailed("train_until: must be before the backtested season", field="train_until")
+    if track:  # MLflow's set-up (another process) overlaps the frame build too
+        from pitwall.ml.tracking import start_backtest_log
+
+        start_backtest_log()
     start = first_season if first_season is not None else max(have[0], train_until - DEFAULT_TRAIN_SEASONS + 1)
     seasons = [s for s in have if start <= s <= train_until] + [season]
     auto = _auto_features(auto_features)
@@ -529,6 +537,7 @@ def backtest_template(
         n_boot=n_boot,
         seed=seed,
         refit_every=refit_every,
+        n_jobs=jobs,
     )
     report = BacktestReport(spec.name, season, result, dict(result.baseline_metrics))
     if output is not None:

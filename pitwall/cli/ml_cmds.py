@@ -246,11 +246,18 @@ def backtest_cmd(
     algorithm: str = typer.Option(None, "--algorithm"),
     output: Path = typer.Option(None, "--output", help="write one JSON object per predicted event"),
     refit_every: int = typer.Option(1, "--refit-every", help="retrain before every k-th race only (expanding)"),
+    jobs: int = typer.Option(
+        None, "--jobs", help="processes to fit in (default: $PITWALL_JOBS or the cores; 1 = serial; same results)"
+    ),
 ) -> None:
     """Walk-forward backtest of a season; prints the model beside the naive baseline."""
     from pitwall.training import backtest_template
 
     try:
+        if jobs is not None:
+            from pitwall.ml.parallel_fits import check_jobs
+
+            check_jobs(jobs, "--jobs")
         with library_progress():
             report = backtest_template(
                 template,
@@ -260,6 +267,7 @@ def backtest_cmd(
                 algorithm=algorithm,
                 output=output,
                 refit_every=refit_every,
+                n_jobs=jobs,
             )
     except (PitwallError, ValueError) as exc:
         fail(str(exc))

@@ -364,8 +364,9 @@ def walk_forward(
 
     The models are independent: they are fitted in ``n_jobs`` processes (default: the cores
     this process may use, or ``$PITWALL_JOBS``; 1 = serial), with the same results whatever
-    ``n_jobs`` (see ``pitwall.ml.parallel_fits``). With ``track``, the MLflow client is set up
-    in a background thread while the models fit, and the run is logged once at the end.
+    ``n_jobs`` (see ``pitwall.ml.parallel_fits``). With ``track``, MLflow is set up in another
+    process while the models fit (``pitwall.ml.tracking.prepare_backtest_log``), and the run is
+    logged once at the end.
     """
     from pitwall.ml.builder import ModelBuilder
     from pitwall.ml.parallel_fits import check_jobs, default_jobs, run_parallel
@@ -401,11 +402,11 @@ def walk_forward(
             f"min_train_races: no race of season {season} has {min_train_races} earlier races to train on"
         )
 
-    client = None
+    tracker = None
     if track:
-        from pitwall.ml.tracking import prepare_client
+        from pitwall.ml.tracking import prepare_backtest_log
 
-        client = prepare_client()  # MLflow's import and schema check overlap the fits
+        tracker = prepare_backtest_log()  # MLflow's import and schema check overlap the fits
     blocks = fit_blocks(steps, mode, refit_every)
     block_of = np.repeat(np.arange(len(blocks)), [len(b.tests) for b in blocks])
     race_order = pd.Series(np.arange(len(all_races)), index=all_races[gcol].to_numpy())
@@ -476,11 +477,8 @@ def walk_forward(
         training_time_s=elapsed,
         last_model=fitted,
     )
-    if client is not None:
-        from pitwall.ml.tracking import log_backtest
-
-        client.result()  # the set-up's error, if any, surfaces here
-        log_backtest(result, experiment=experiment, run_name=run_name)
+    if tracker is not None:
+        tracker.log(result, experiment=experiment, run_name=run_name)
     return result
 
 

@@ -34,6 +34,7 @@ import contextlib
 import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import threading
@@ -509,26 +510,12 @@ def sync_registry_aliases(tenant_id: str, name: str) -> dict[str, int]:
     return sync_aliases((champion or latest).experiment or name, champion, challenger, tenant_id=tenant_id)
 
 
-def log_backtest(
-    result: BacktestResult,
-    *,
-    experiment: str | None = None,
-    run_name: str | None = None,
-    tenant_id: str = LOCAL_TENANT,
-    plots: bool = False,
-) -> str:
-    """Log a walk-forward backtest as an MLflow run in the tenant's experiment; return its id.
-
-    Logged: metrics (the model's, each baseline's, the paired comparison against the strongest
-    baseline), params, tags, ``backtest.json`` (the summary), ``per_race.csv`` and the last
-    model's ``feature_importance.json``; with ``plots`` also its feature-importance PNG
-    (matplotlib: about a second; ``BacktestResult.plot_by_race`` and ``plot_calibration`` draw
-    on demand)."""
-    from mlflow.entities import RunStatus
-
-    client = _client()
+def _backtest_payload(
+    result: BacktestResult, *, experiment: str | None, run_name: str | None, tenant_id: str
+) -> dict[str, Any]:
+    """Everything ``log_backtest`` writes, as plain JSON-able values (logged here or by the
+    process ``prepare_backtest_log`` starts)."""
     spec = result.spec
-    exp_id = _experiment_id(client, tenant_id, experiment or default_experiment(spec))
     metric = M.default_metric(spec.task, spec.top_k)
     metrics = {k: v for k, v in result.metrics.items()}
     for name, values in result.baseline_metrics.items():
@@ -560,28 +547,211 @@ def log_backtest(
         "pitwall.template": spec.template,
         "pitwall.primary_metric": _primary_key(metric, metrics),
     }
-    run = client.create_run(exp_id, run_name=run_name or f"backtest-{result.algorithm}-{result.season}-{result.mode}")
+    importance = result.last_model.feature_importance() if result.last_model is not None else {}
+    return {
+        "tenant_id": tenant_id,
+        "experiment": experiment or default_experiment(spec),
+        "run_name": run_name or f"backtest-{result.algorithm}-{result.season}-{result.mode}",
+        "algorithm": result.algorithm,
+        "metrics": {k: None if v is None else float(v) for k, v in metrics.items()},
+        "params": {k: str(v)[:_PARAM_MAX] for k, v in params.items()},
+        "tags": {k: str(v) for k, v in tags.items() if v is not None},
+        "summary": json.loads(json.dumps(result.to_dict(), default=str)),
+        "per_race_csv": result.per_race.to_csv(index=False),
+        "importance": {str(k): float(v) for k, v in (importance or {}).items()},
+    }
+
+
+def _write_backtest(client: Any, payload: Mapping[str, Any], plots: bool = False, on_created: Any = None) -> str:
+    """Log ``payload`` (``_backtest_payload``) as one run; return its id. ``on_created(run_id)``
+    hears of the run as soon as it exists."""
+    from mlflow.entities import RunStatus
+
+    exp_id = _experiment_id(client, payload["tenant_id"], payload["experiment"])
+    run = client.create_run(exp_id, run_name=payload["run_name"])
     run_id = str(run.info.run_id)
+    if on_created is not None:
+        on_created(run_id)
     try:
-        _log(client, run_id, metrics, params, tags)
-        client.log_dict(run_id, json.loads(json.dumps(result.to_dict(), default=str)), "backtest.json")
+        _log(client, run_id, payload["metrics"], payload["params"], payload["tags"])
+        client.log_dict(run_id, payload["summary"], "backtest.json")
         with tempfile.TemporaryDirectory() as tmp:
             per_race = Path(tmp) / "per_race.csv"
-            result.per_race.to_csv(per_race, index=False)
+            per_race.write_text(payload["per_race_csv"], encoding="utf-8")
             client.log_artifact(run_id, str(per_race))
-            importance = result.last_model.feature_importance() if result.last_model is not None else {}
+            importance = payload["importance"]
             if importance:
-                client.log_dict(run_id, {k: float(v) for k, v in importance.items()}, "feature_importance.json")
+                client.log_dict(run_id, dict(importance), "feature_importance.json")
             if importance and plots:
                 from pitwall.ml.plots import plot_feature_importance
 
-                png = plot_feature_importance(importance, Path(tmp) / "feature_importance.png", result.algorithm)
+                png = plot_feature_importance(importance, Path(tmp) / "feature_importance.png", payload["algorithm"])
                 client.log_artifact(run_id, str(png), "plots")
     except BaseException:
         client.set_terminated(run_id, status=RunStatus.to_string(RunStatus.FAILED))
         raise
     client.set_terminated(run_id)
     return run_id
+
+
+def log_backtest(
+    result: BacktestResult,
+    *,
+    experiment: str | None = None,
+    run_name: str | None = None,
+    tenant_id: str = LOCAL_TENANT,
+    plots: bool = False,
+) -> str:
+    """Log a walk-forward backtest as an MLflow run in the tenant's experiment; return its id.
+
+    Logged: metrics (the model's, each baseline's, the paired comparison against the strongest
+    baseline), params, tags, ``backtest.json`` (the summary), ``per_race.csv`` and the last
+    model's ``feature_importance.json``; with ``plots`` also its feature-importance PNG
+    (matplotlib: about a second; ``BacktestResult.plot_by_race`` and ``plot_calibration`` draw
+    on demand)."""
+    client = _client()
+    payload = _backtest_payload(result, experiment=experiment, run_name=run_name, tenant_id=tenant_id)
+    return _write_backtest(client, payload, plots)
+
+
+# ---------------------------------------------------------------------------------------
+# a backtest's run logged by a separate process (MLflow's import overlaps the backtest)
+# ---------------------------------------------------------------------------------------
+LOG_PROCESS_IDLE_S = 900  # a logging process nobody sends a backtest to exits after this long
+LOG_PROCESS = True  # False: always log in this process (a thread sets the client up)
+
+
+class BacktestLog:
+    """Where a backtest's run will be logged, set up while the backtest runs: a process that
+    imports MLflow and opens the store (one to two seconds of CPU, mostly imports, that a thread
+    of this process would take from the frame build and the fits: imports hold the GIL) when a
+    core is free for it (``_spare_core``), else this process (a thread sets the client up; also
+    when it already has a client for the tracking URI or cannot start a process).
+
+    ``log(result, experiment=, run_name=)`` logs the run exactly as ``log_backtest`` does and
+    returns its id. A process that fails before creating the run hands over to this process
+    (which raises MLflow's own error if the store is unusable); one that fails after raises
+    ``RuntimeError`` with its error output (the run is marked failed)."""
+
+    def __init__(self, uri: str, proc: subprocess.Popen[str] | None, setup: Future[Any] | None) -> None:
+        self.uri, self._proc, self._setup = uri, proc, setup
+
+    def log(
+        self,
+        result: BacktestResult,
+        *,
+        experiment: str | None = None,
+        run_name: str | None = None,
+        tenant_id: str = LOCAL_TENANT,
+    ) -> str:
+        payload = _backtest_payload(result, experiment=experiment, run_name=run_name, tenant_id=tenant_id)
+        proc, self._proc = self._proc, None
+        if proc is None:
+            if self._setup is not None:
+                self._setup.result()  # the set-up's error, if any, surfaces here
+            return _write_backtest(_client(), payload)
+        try:
+            out, err = proc.communicate(json.dumps(payload))
+        except OSError:  # the process ended before reading (a broken pipe)
+            out, err = proc.communicate()
+        lines = dict(line.partition(" ")[::2] for line in out.splitlines() if line.strip())
+        if proc.returncode == 0 and "done" in lines:
+            return lines["done"]
+        if "run" not in lines:  # nothing logged: this process logs it (or raises MLflow's error)
+            return _write_backtest(_client(), payload)
+        raise RuntimeError(f"MLflow: logging backtest run {lines['run']} failed:\n{err[-4000:]}")
+
+
+_LOG_PROCESSES: dict[str, subprocess.Popen[str]] = {}  # tracking URI -> a started, unused process
+_LOG_LOCK = threading.Lock()
+
+
+def _cached_client(uri: str) -> bool:
+    cached = _CLIENTS.get(uri)
+    return cached is not None and cached[0] == _file_identity(_sqlite_file(uri))
+
+
+def prepare_backtest_log() -> BacktestLog:
+    """Start setting up the logging of a backtest's run (see ``BacktestLog``); call it early (a
+    backtest's frame build and fits hide the set-up). A process started by an earlier call for
+    the same tracking URI and not used yet is handed over (``pitwall.training.backtest_template``
+    starts it before the frame build, ``walk_forward`` picks it up)."""
+    uri = tracking_uri()
+    with _LOG_LOCK:
+        started = _LOG_PROCESSES.pop(uri, None)
+    if started is not None and started.poll() is None and not _cached_client(uri):
+        return BacktestLog(uri, started, None)
+    if started is not None:
+        _stop(started)
+    if not LOG_PROCESS or _cached_client(uri) or not _spare_core():
+        return BacktestLog(uri, None, None if _cached_client(uri) else prepare_client())
+    proc = _start_log_process(uri)
+    return BacktestLog(uri, proc, None if proc is not None else prepare_client())
+
+
+def start_backtest_log() -> None:
+    """``prepare_backtest_log()`` now, its process kept for the next call (see there)."""
+    log = prepare_backtest_log()
+    if log._proc is not None:
+        with _LOG_LOCK:
+            old = _LOG_PROCESSES.pop(log.uri, None)
+            _LOG_PROCESSES[log.uri] = log._proc
+        if old is not None:
+            _stop(old)
+
+
+def _spare_core() -> bool:
+    """True when about a core is free for the logging process: this process may run on two or
+    more cores and the 1-minute load average is below their number less half a core. (The
+    process costs some CPU more than a thread here would, its own imports of pandas and NumPy:
+    a gain beside an idle core, a loss on a busy machine.)"""
+    try:
+        cores = len(os.sched_getaffinity(0))
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not Linux / no load average
+        return False
+    return cores >= 2 and load < cores - 0.5
+
+
+def _start_log_process(uri: str) -> subprocess.Popen[str] | None:
+    env = {**os.environ, "PITWALL_HOME": str(pitwall_home()), "PITWALL_MLFLOW_URI": uri}
+    code = "from pitwall.ml.tracking import _log_process_main; _log_process_main()"
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+    except OSError:
+        return None
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """An unused logging process sent on its way: end of input, it exits without logging."""
+    with contextlib.suppress(OSError):
+        proc.stdin.close()  # type: ignore[union-attr]
+
+
+def _log_process_main() -> None:
+    """The logging process: set the client up, wait for one payload on stdin (none, or
+    ``LOG_PROCESS_IDLE_S`` without one: exit), log it; stdout says ``run <id>`` once the run
+    exists and ``done <id>`` when it is logged."""
+    import select
+
+    client = _client()
+    ready, _, _ = select.select([sys.stdin], [], [], LOG_PROCESS_IDLE_S)
+    text = sys.stdin.read() if ready else ""
+    if not text.strip():
+        return
+
+    def created(run_id: str) -> None:
+        print(f"run {run_id}", flush=True)
+
+    run_id = _write_backtest(client, json.loads(text), False, created)
+    print(f"done {run_id}", flush=True)
 
 
 def _row(run: Any, experiment: str) -> dict[str, Any]:

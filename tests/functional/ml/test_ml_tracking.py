@@ -92,3 +92,69 @@ def test_tracking_uri_can_be_overridden(
     assert list_runs()["run_name"].tolist() == ["ridge"]
     assert (_pitwall_home / "mlruns" / "local" / "points").is_dir()  # artifacts never land in the working directory
     assert not (workdir / "mlruns").exists()
+
+
+def _logged_backtest(run_name: str) -> dict:
+    """What a backtest run holds, less its id, times and training time."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri())
+    (row,) = list_runs().query("run_name == @run_name").itertuples()
+    run = client.get_run(row.run_id)
+    folder = Path(urlparse(run.info.artifact_uri).path)
+    files = {p.name: p.read_text() for p in sorted(folder.iterdir())}
+    summary = json.loads(files.pop("backtest.json"))
+    summary.pop("training_time_s")
+    return {
+        "status": run.info.status,
+        "metrics": {k: v for k, v in run.data.metrics.items() if k != "training_time_s"},
+        "params": run.data.params,
+        "tags": {k: v for k, v in run.data.tags.items() if k.startswith("pitwall.")},
+        "summary": summary,
+        "files": files,
+    }
+
+
+def test_a_backtest_logged_by_its_own_process_is_the_same_run(
+    frame: pd.DataFrame, features: list[str], _pitwall_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MLflow is set up in another process while the backtest runs (its imports would hold this
+    process's GIL); that process logs exactly the run this process would."""
+    from pitwall.ml import tracking
+
+    winner = ModelBuilder("ranking", "position", features=features, top_k=1)
+    kw = dict(season=2023, rounds=[21, 22], train_kwargs={"algorithm": "logistic"}, track=True, experiment="w")
+    monkeypatch.setattr(tracking, "_spare_core", lambda: True)
+    started = []
+    real_start = tracking._start_log_process
+    monkeypatch.setattr(tracking, "_start_log_process", lambda uri: started.append(uri) or real_start(uri))
+    tracking.start_backtest_log()  # as backtest_template does before its frame build
+    walk_forward(frame, winner, run_name="by-process", **kw)  # picks that process up
+    assert started == [tracking_uri()] and tracking_uri() not in tracking._CLIENTS  # MLflow never set up here
+    monkeypatch.setattr(tracking, "LOG_PROCESS", False)
+    walk_forward(frame, winner, run_name="in-process", **kw)
+    assert tracking_uri() in tracking._CLIENTS
+    by_process, here = _logged_backtest("by-process"), _logged_backtest("in-process")
+    assert by_process["status"] == "FINISHED"
+    assert set(by_process["files"]) == {"feature_importance.json", "per_race.csv"}
+    assert by_process == here
+
+
+def test_a_logging_process_that_fails_before_the_run_hands_over(
+    frame: pd.DataFrame, features: list[str], _pitwall_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+
+    from pitwall.ml import tracking
+
+    monkeypatch.setattr(tracking, "_spare_core", lambda: True)
+    dead = [sys.executable, "-c", "import sys; sys.stdin.read(); sys.exit(3)"]
+    monkeypatch.setattr(
+        tracking, "_start_log_process", lambda uri: subprocess.Popen(dead, stdin=-1, stdout=-1, stderr=-1, text=True)
+    )
+    winner = ModelBuilder("ranking", "position", features=features, top_k=1)
+    walk_forward(
+        frame, winner, season=2023, rounds=[22], train_kwargs={"algorithm": "logistic"}, track=True, run_name="r"
+    )
+    assert _logged_backtest("r")["status"] == "FINISHED"  # logged by this process instead
