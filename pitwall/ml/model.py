@@ -99,9 +99,15 @@ def ranking_scores(spec: TaskSpec, df: pd.DataFrame, raw: np.ndarray) -> tuple[n
     require_columns(df, [spec.group_col], "data")
     if df[spec.group_col].isna().any():
         raise MLInputError(f"data: column {spec.group_col!r} has null values")
+    return ranking_group_scores(spec, df[spec.group_col].to_numpy(), raw)
+
+
+def ranking_group_scores(spec: TaskSpec, groups: np.ndarray, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`ranking_scores` for rows whose (non-null) race ids are ``groups``: serving's path,
+    without a frame."""
     if spec.top_k is None:
         return -raw, None
-    prob = normalise_top_k(raw[:, 1], df[spec.group_col].to_numpy(), spec.top_k)
+    prob = normalise_top_k(raw[:, 1], groups, spec.top_k)
     return prob, prob
 
 

@@ -216,9 +216,7 @@ def prediction_rows(
     the top-k ``probability`` (``pitwall.ml.model.ranking_scores``: normalised per race).
     Regression: ``value``; classification: ``label`` + class ``probabilities``; input order.
     """
-    import pandas as pd
-
-    from pitwall.ml.model import ranking_scores
+    from pitwall.ml.model import ranking_group_scores
 
     model = predictor.model
     if len(X) == 0:
@@ -226,7 +224,9 @@ def prediction_rows(
     raw = raw_output(predictor, X)
     if predictor.kind == "ranking":
         group_array = np.asarray(groups, dtype=object)
-        score, prob = ranking_scores(model.spec, pd.DataFrame({model.spec.group_col: group_array}), raw)
+        if any(g is None for g in groups):
+            raise ValidationFailed("every row needs its race", field="race_id", unprocessable=True)
+        score, prob = ranking_group_scores(model.spec, group_array, raw)
         # races in order of first appearance, best score first within a race (stable)
         _, first, codes = np.unique(group_array.astype(str), return_index=True, return_inverse=True)
         appearance = np.argsort(np.argsort(first, kind="stable"), kind="stable")[codes]
