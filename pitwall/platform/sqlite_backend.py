@@ -46,6 +46,7 @@ from pitwall.platform.records import (
 )
 
 SCHEMA_VERSION = 1
+MODEL_CACHE_SIZE = 256  # model records kept per connection (cleared when full)
 
 # Expired rows are purged lazily by later writes: rows expiring more than this long before
 # the row being written (measured on the caller's clock, so pinned test clocks work too).
@@ -134,7 +135,10 @@ CREATE TABLE IF NOT EXISTS listing_activity (
 
 class _Connection(sqlite3.Connection):
     """A connection that can be weakly referenced (the base type cannot), so connections of
-    finished threads are closed by garbage collection instead of piling up."""
+    finished threads are closed by garbage collection instead of piling up. ``models`` holds
+    the model records this connection read, each with the database state it was read at."""
+
+    models: dict[tuple[str, str, int | None], tuple[tuple[int, int], ModelRecord | None]]
 
 
 def _dumps(doc: dict[str, Any]) -> str:
@@ -162,6 +166,7 @@ class SqliteBackend:
         self._local = threading.local()
         self._all: weakref.WeakSet[_Connection] = weakref.WeakSet()
         self._all_lock = threading.Lock()
+        self._commits = 0
         self._conn().executescript(f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;")
 
     # --- connections --------------------------------------------------------------------------
@@ -179,6 +184,7 @@ class SqliteBackend:
             factory=_Connection,
         )
         conn.row_factory = sqlite3.Row
+        conn.models = {}
         conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
@@ -199,6 +205,8 @@ class SqliteBackend:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        with self._all_lock:
+            self._commits += 1  # this process's own commits (SQLite's data_version counts only other connections')
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -373,6 +381,22 @@ class SqliteBackend:
         ).fetchone()
 
     def get_model(self, tenant_id: str, name: str, version: int | None) -> ModelRecord | None:
+        """The record, re-read only when the database changed since this connection last read
+        it (``PRAGMA data_version`` moves on every other connection's commit, ``_commits`` on
+        this process's own): serving asks for the deployed record on every request."""
+        conn = self._conn()
+        state = (int(conn.execute("PRAGMA data_version").fetchone()[0]), self._commits)
+        key = (tenant_id, name, version)
+        known = conn.models.get(key)
+        if known is not None and known[0] == state:
+            return known[1]
+        record = self._read_model(tenant_id, name, version)
+        if len(conn.models) >= MODEL_CACHE_SIZE:
+            conn.models.clear()
+        conn.models[key] = (state, record)
+        return record
+
+    def _read_model(self, tenant_id: str, name: str, version: int | None) -> ModelRecord | None:
         with self._read() as c:
             head = self._live_head(c, tenant_id, name)
             if head is None:

@@ -136,3 +136,28 @@ def test_platform_imports_stay_lean_for_the_api_lambda() -> None:
     env = os.environ | {"PYTHONPATH": str(REPO)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_sqlite_model_reads_follow_every_writer(tmp_path: Path) -> None:
+    """get_model keeps what a connection read until the database changes: a deploy by another
+    backend on the same file (another process's connection), or by this one, is seen at once."""
+    from pitwall.platform import models
+    from tests.functional.platform.conftest import model_fields
+
+    path = tmp_path / "platform.db"
+    server, cli = SqliteBackend(path), SqliteBackend(path)
+    models.register_model("acme", "w", backend=cli, **model_fields())
+    assert models.get_model("acme", "w", backend=server).deployed_version is None
+    assert models.get_model("acme", "w", backend=server).deployed_version is None  # the kept read
+
+    models.deploy_model(Principal("acme", "pro"), "w", backend=cli)  # another connection commits
+    assert models.get_model("acme", "w", backend=server).deployed_version == 1
+    models.register_model("acme", "w", backend=server, **model_fields(metrics={"log_loss": 0.2}))
+    assert models.get_model("acme", "w", backend=server).version == 2  # its own commit
+    models.undeploy_model("acme", "w", backend=server)
+    assert models.get_model("acme", "w", version=1, backend=server).deployed_version is None
+    models.delete_model("acme", "w", backend=cli)
+    with pytest.raises(Exception, match="w"):
+        models.get_model("acme", "w", backend=server)
+    server.close()
+    cli.close()
