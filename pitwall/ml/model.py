@@ -73,9 +73,13 @@ def normalise_top_k(prob: np.ndarray, groups: np.ndarray, k: int) -> np.ndarray:
     ``k`` rows, or too few to hold ``k`` below the cap, get 1 each).
     """
     out = np.empty(len(prob), dtype=np.float64)
-    codes, uniques = pd.factorize(np.asarray(groups))  # null groups: -1, left out (as groupby drops them)
-    order = np.argsort(codes, kind="stable")  # each group's rows, in row order
-    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    groups = np.asarray(groups)
+    if len(groups) and not pd.isna(groups[0]) and bool((groups == groups[0]).all()):
+        order, bounds = np.arange(len(groups)), np.array([0, len(groups)])  # one race: a served request
+    else:
+        codes, uniques = pd.factorize(groups)  # null groups: -1, left out (as groupby drops them)
+        order = np.argsort(codes, kind="stable")  # each group's rows, in row order
+        bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         idx = order[a:b]
         p = np.clip(prob[idx].astype(np.float64), 1e-12, None)
