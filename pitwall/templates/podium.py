@@ -4,6 +4,15 @@ from pitwall.templates._common import RACE_FORM, RACE_PARAMS
 from pitwall.templates.ranking import race_result_builder
 from pitwall.templates.spec import Baseline, TemplateSpec
 
+# Default kept (issue 12): on the 2021-2023 validation seasons (walk-forward, summed log loss of
+# P(top 3)) the monotone xgboost with Platt scores 0.6625, the slot rate 0.7508. Not kept:
+# conditional logits (pitwall.ml.ranking_models) fitted to the top-3 set with 3 x softmax (what
+# algorithm="conditional_logit" gives here) 0.7096, or with exact Plackett-Luce top 3 from the
+# same strengths 0.6752; fitted to the winner as race_winner is, Plackett-Luce top 3, 0.6951; on
+# RACE_WISE_FORM, Plackett-Luce top 3, 0.6680. A linear Plackett-Luce fitted to the order of the
+# first three sums 0.6548 but ties xgboost in every season (paired intervals containing zero) and
+# is not a product algorithm. Reproduce: `.venv/bin/python benchmarks/race_models.py podium --vs-default`
+
 SPEC = TemplateSpec(
     name="podium",
     title="Podium (top 3)",
