@@ -648,10 +648,11 @@ class FeatureInputs:
         lp = self.laps
         cols = ["race_id", "seq", "driver_id", "ideal_lap_pct", "trap_speed_pct"]
         sectors = ["sector1_time_s", "sector2_time_s", "sector3_time_s"]
-        clean = lp[lp["clean"] & lp["driver_id"].notna()] if len(lp) else lp
-        has = clean[sectors + ["speed_st_kmh"]].notna().any(axis=1) if len(clean) else pd.Series(dtype=bool)
-        clean = clean[has.to_numpy(dtype=bool)]
-        if not len(clean):
+        timed = sectors + ["speed_st_kmh"]
+        # the mask from the few columns it needs, and only those columns copied: laps are large
+        # and (in the bundled exports) carry no sector times at all
+        keep = lp[timed].notna().any(axis=1) & lp["clean"] & lp["driver_id"].notna() if len(lp) else None
+        if keep is None or not keep.any():
             frame = pd.DataFrame(
                 {
                     "race_id": pd.Series(dtype="string"),
@@ -662,6 +663,7 @@ class FeatureInputs:
                 }
             )
             return self.add_keys(frame)
+        clean = lp.loc[keep.to_numpy(dtype=bool), ["car_key", "race_id", "seq", "driver_id", *timed]]
         cars = clean.drop_duplicates("car_key").set_index("car_key")[["race_id", "seq", "driver_id"]]
         by_car = clean.groupby("car_key")
         best = by_car[sectors].min().astype("float64")
