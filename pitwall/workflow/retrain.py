@@ -67,19 +67,32 @@ def _one_race(detail: Any, where: str) -> tuple[int, str]:
     return season, ref.race_id
 
 
+RETRAINED_CHOICES = ("circuits", "drivers", "teams", "auto_features")
+"""What the training recorded in a model's ``params`` that a retrain keeps: its row filters
+(the wizard's circuits, drivers and teams) and its generated auto-features."""
+
+
 def retrain_request(model: ModelRecord, season: int) -> TrainingRequest:
-    """The retrain job's request: the model's template, algorithm and features, its seasons plus the
-    new race's season (the template's default window when the model names none)."""
+    """The retrain job's request: the model's template, algorithm, features, row filters and
+    auto-features, its seasons plus the new race's season (the template's default window when the
+    model names none). The hyper-parameters travel beside it (:func:`retrain_params`)."""
     seasons = model.data_window.get("seasons") if isinstance(model.data_window, Mapping) else None
     window = None
     if isinstance(seasons, list) and seasons and all(type(s) is int for s in seasons):
         window = tuple(sorted({*seasons, season}))
+    recorded = model.params if isinstance(model.params, Mapping) else {}
+    kept: dict[str, Any] = {}
+    for name in RETRAINED_CHOICES:
+        value = recorded.get(name)
+        if value:
+            kept[name] = dict(value) if name == "auto_features" else tuple(value)
     return TrainingRequest(
         template=model.template,
         model_name=model.name,
         algorithm=model.algorithm or None,
         seasons=window,
         features=tuple(model.features) if model.features else None,
+        **kept,
     )
 
 

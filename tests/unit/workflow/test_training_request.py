@@ -179,6 +179,46 @@ def test_retraining_keeps_the_models_algorithm_and_grows_its_window() -> None:
     assert request.seasons == (2021, 2022, 2023) and request.resolved_algorithm == "xgboost"
 
 
+def test_retraining_keeps_the_models_row_filters_and_auto_features() -> None:
+    """A model trained on some circuits with generated inputs retrains on the same rows with the
+    same inputs (train_template records both in the model's params)."""
+    trained = TrainingRequest(
+        template="race_winner",
+        model_name="street",
+        seasons=(2022, 2023),
+        circuits=("monaco", "baku"),
+        auto_features={"base": ["start_position"], "lags": [1], "windows": [3], "relative": []},
+    )
+    params = {
+        "seasons": [2022, 2023],
+        "circuits": ["monaco", "baku"],
+        "auto_features": dict(trained.auto_features or {}),
+        "max_depth": 4,
+    }
+    model = ModelRecord(
+        tenant_id="acme",
+        name="street",
+        version=1,
+        template="race_winner",
+        task="ranking",
+        algorithm="conditional_logit",
+        features=list(trained.resolved_features or []),
+        target="position",
+        data_window={"seasons": [2022, 2023]},
+        metrics={},
+        baseline_metrics={},
+        artifact_uri="file:///x",
+        sha256="0" * 64,
+        created_at="2026-01-01T00:00:00Z",
+        params=params,
+    )
+    request = retrain_request(model, 2024)
+    assert request.seasons == (2022, 2023, 2024)
+    assert request.circuits == ("monaco", "baku")
+    assert request.auto_features == trained.auto_features
+    assert request.resolved_features == trained.resolved_features
+
+
 def test_the_lean_facts_match_the_templates() -> None:
     algorithms, facts = live_facts()
     assert ALGORITHM_NAMES == algorithms, "stale: python -m pitwall.workflow.template_facts"
