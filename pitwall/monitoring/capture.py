@@ -589,7 +589,7 @@ def features_of_request(predictor: Any, serving: Any, payload: Mapping[str, Any]
     from pitwall.serving import invocation as inv
 
     if "instances" in payload:
-        X, groups, entities = inv.instances_matrix(predictor, payload["instances"])
+        X, groups, entities = inv.answered_instances_matrix(predictor, payload["instances"])
         return matrix_rows(predictor.features, X, groups, entities)
     if "race" in payload and serving is not None:
         race = serving.catalog.resolve(payload["race"])

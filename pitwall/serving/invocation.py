@@ -435,16 +435,26 @@ def instances_matrix(
 
     Column-wise: the cells are gathered once per feature, their types checked as a set, and
     the matrix converted by numpy; only a request with a bad cell walks the rows to name it.
-    The thread's latest result is kept (with the very list it came from), so the capture of
-    a request, which asks again for the same list, reuses it instead of converting twice.
+    The result is kept for :func:`answered_instances_matrix` (the request's capture).
     """
-    last = getattr(_last_instances, "value", None)
-    if last is not None and last[0] is predictor and last[1] is instances:
-        return last[2]
     result = _instances_matrix(predictor, instances)
-    result[0].setflags(write=False)  # shared by the prediction and the capture: never changed in place
+    result[0].setflags(write=False)  # shared by the prediction and its capture: never changed in place
     _last_instances.value = (predictor, instances, result)
     return result
+
+
+def answered_instances_matrix(
+    predictor: Predictor, instances: list[Mapping[str, Any]]
+) -> tuple[np.ndarray, list[str], list[str | None]]:
+    """:func:`instances_matrix` of a request this thread has just answered: the matrix its
+    prediction used, taken once (the very list, right after it); computed again otherwise. A
+    prediction itself always converts its rows, so a caller that edits a list and predicts
+    again gets the edited rows."""
+    last = getattr(_last_instances, "value", None)
+    _last_instances.value = None
+    if last is not None and last[0] is predictor and last[1] is instances:
+        return last[2]
+    return instances_matrix(predictor, instances)
 
 
 def _instances_matrix(
