@@ -158,24 +158,29 @@ def test_stored_params_round_trip_and_unknown_keys_are_refused() -> None:
     assert caught.value.field == "params.data_window"
 
 
+def _registered(**fields: Any) -> ModelRecord:
+    """A registered model record: what retraining reads."""
+    base: dict[str, Any] = {
+        "tenant_id": "acme",
+        "name": "m",
+        "version": 3,
+        "template": "fastest_lap",
+        "task": "classification",
+        "algorithm": "xgboost",
+        "features": [],
+        "target": "t",
+        "data_window": {"seasons": [2021, 2022]},
+        "metrics": {},
+        "baseline_metrics": {},
+        "artifact_uri": "file:///x",
+        "sha256": "0" * 64,
+        "created_at": "2026-01-01T00:00:00Z",
+    }
+    return ModelRecord(**{**base, **fields})
+
+
 def test_retraining_keeps_the_models_algorithm_and_grows_its_window() -> None:
-    model = ModelRecord(
-        tenant_id="acme",
-        name="m",
-        version=3,
-        template="fastest_lap",
-        task="classification",
-        algorithm="xgboost",
-        features=[],
-        target="t",
-        data_window={"seasons": [2021, 2022]},
-        metrics={},
-        baseline_metrics={},
-        artifact_uri="file:///x",
-        sha256="0" * 64,
-        created_at="2026-01-01T00:00:00Z",
-    )
-    request = retrain_request(model, 2023)
+    request = retrain_request(_registered(), 2023)
     assert request.seasons == (2021, 2022, 2023) and request.resolved_algorithm == "xgboost"
 
 
@@ -195,8 +200,7 @@ def test_retraining_keeps_the_models_row_filters_and_auto_features() -> None:
         "auto_features": dict(trained.auto_features or {}),
         "max_depth": 4,
     }
-    model = ModelRecord(
-        tenant_id="acme",
+    model = _registered(
         name="street",
         version=1,
         template="race_winner",
@@ -205,11 +209,6 @@ def test_retraining_keeps_the_models_row_filters_and_auto_features() -> None:
         features=list(trained.resolved_features or []),
         target="position",
         data_window={"seasons": [2022, 2023]},
-        metrics={},
-        baseline_metrics={},
-        artifact_uri="file:///x",
-        sha256="0" * 64,
-        created_at="2026-01-01T00:00:00Z",
         params=params,
     )
     request = retrain_request(model, 2024)
