@@ -43,21 +43,13 @@ def _strategy_history(cp: pd.DataFrame) -> pd.DataFrame:
     return h
 
 
-def _sector_history(ls: pd.DataFrame) -> pd.DataFrame:
-    """Per (driver, race with sector times): mean ideal-lap deficit over his last ``SECTOR_WINDOW`` such races."""
+def _recent_mean(ls: pd.DataFrame, column: str, feature: str) -> pd.DataFrame:
+    """Per (driver, race where ``column`` is known): ``feature``, its mean over his last
+    ``SECTOR_WINDOW`` such races (the sector-time and speed-trap features)."""
     from pitwall.features.spec import SECTOR_WINDOW
 
-    h = sorted_history(ls[ls["ideal_lap_pct"].notna()], D)
-    h["sector_times"] = rolling_mean(h, D, "ideal_lap_pct", SECTOR_WINDOW)
-    return h
-
-
-def _trap_history(ls: pd.DataFrame) -> pd.DataFrame:
-    """Per (driver, race with speed traps): mean trap-speed edge over his last ``SECTOR_WINDOW`` such races."""
-    from pitwall.features.spec import SECTOR_WINDOW
-
-    h = sorted_history(ls[ls["trap_speed_pct"].notna()], D)
-    h["straight_line_speed"] = rolling_mean(h, D, "trap_speed_pct", SECTOR_WINDOW)
+    h = sorted_history(ls[ls[column].notna()], D)
+    h[feature] = rolling_mean(h, D, column, SECTOR_WINDOW)
     return h
 
 
@@ -100,11 +92,9 @@ def session_features(inp: FeatureInputs, rows: pd.DataFrame) -> pd.DataFrame:
     out["quali_gap_to_pole"] = _own(rows, inp.quali, "gap_pct", keys).astype("float64")
     out["fp_pace_ranking"] = _own(rows, inp.practice_pace, "fp_pace_ranking", keys).astype("float64")
     sectors = only(inp.lap_sectors, "driver_key", drivers)  # past races only (asof_before): R's laps are outcomes
-    out["sector_times"] = asof_before(rows, _sector_history(sectors), D, ["sector_times"])["sector_times"]
+    for column, feature in (("ideal_lap_pct", "sector_times"), ("trap_speed_pct", "straight_line_speed")):
+        out[feature] = asof_before(rows, _recent_mean(sectors, column, feature), D, [feature])[feature]
     out["avg_corner_speed"] = np.nan  # no source has corner speeds (car telemetry); see the spec
-    out["straight_line_speed"] = asof_before(rows, _trap_history(sectors), D, ["straight_line_speed"])[
-        "straight_line_speed"
-    ]
     out["tire_deg_rate"] = asof_before(
         rows, _deg_history(only(inp.lap_pace, "driver_key", drivers)), D, ["tire_deg_rate"]
     )["tire_deg_rate"]
