@@ -500,14 +500,13 @@ def fit_estimator(
 def predict_output(algorithm: str, kind: str, estimator: Any, X: np.ndarray) -> np.ndarray:
     """Raw model output: class-probability matrix ``(n, n_classes)`` or regression values ``(n,)``."""
     if algorithm in ("lightgbm", "xgboost"):
-        # XGBoost: the booster's own in-place predict, the call its scikit-learn wrapper makes
-        # (same trees, missing=NaN), without the wrapper's checks and configuration context,
-        # which cost more than a 20-row request's trees
-        booster = estimator.get_booster() if algorithm == "xgboost" else estimator
-        out = np.asarray(
-            booster.inplace_predict(X, validate_features=False) if algorithm == "xgboost" else booster.predict(X),
-            dtype=np.float64,
-        )
+        if algorithm == "xgboost":
+            # the booster's own in-place predict, the call its scikit-learn wrapper makes (same
+            # trees, missing=NaN), without the wrapper's checks and configuration context, which
+            # cost more than a 20-row request's trees
+            out = np.asarray(estimator.get_booster().inplace_predict(X, validate_features=False), dtype=np.float64)
+        else:
+            out = np.asarray(estimator.predict(X), dtype=np.float64)
         if kind == "classifier" and out.ndim == 1:
             return np.column_stack([1.0 - out, out])
         return out if kind == "classifier" else out.reshape(-1)
