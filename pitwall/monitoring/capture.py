@@ -27,6 +27,7 @@ capture path; a failure to capture is logged and never fails the request.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -154,6 +155,7 @@ def capture_frame(**request: Any) -> pd.DataFrame:
     return normalise(capture_table([request]).to_pandas())
 
 
+@functools.cache
 def capture_schema() -> pa.Schema:
     """The Arrow schema of capture files (the dtypes :func:`normalise` gives a read-back frame)."""
     import pyarrow as pa
@@ -314,7 +316,7 @@ def table_to_parquet(table: pa.Table) -> bytes:
     import pyarrow.parquet as pq
 
     buf = io.BytesIO()
-    pq.write_table(table.cast(capture_schema()), buf)
+    pq.write_table(table, buf)  # built by capture_table, in capture_schema()
     return buf.getvalue()
 
 
