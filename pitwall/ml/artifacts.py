@@ -676,15 +676,24 @@ def _write_estimator(model: TrainedModel, folder: Path) -> tuple[str, str]:
 
 def _npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
     """A ``.npz`` of plain arrays, byte for byte reproducible (fixed entry times, sorted names)."""
+    entries = {}
+    for name in sorted(arrays):
+        raw = io.BytesIO()
+        np.lib.format.write_array(raw, np.ascontiguousarray(arrays[name]), allow_pickle=False)
+        entries[f"{name}.npy"] = raw.getvalue()
+    return _zip_bytes(entries)
+
+
+def _zip_bytes(files: Mapping[str, bytes]) -> bytes:
+    """A deterministic zip of ``{name: bytes}`` in the given order (fixed entry times, regular
+    files 0644, deflated): model bundles and torch-npz weights."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name in sorted(arrays):
-            raw = io.BytesIO()
-            np.lib.format.write_array(raw, np.ascontiguousarray(arrays[name]), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME)
+        for name, data in files.items():
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
             info.external_attr = (stat.S_IFREG | 0o644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, raw.getvalue())
+            zf.writestr(info, data)
     return buffer.getvalue()
 
 
@@ -997,14 +1006,7 @@ def export_bundle(path: str | Path) -> bytes:
     """Verify the artifact folder and return it as deterministic zip bytes."""
     root = Path(path)
     meta = verify_artifact(root)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name in [METADATA_FILE, *sorted(meta["files"])]:
-            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-            info.external_attr = (stat.S_IFREG | 0o644) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, (root / name).read_bytes())
-    return buffer.getvalue()
+    return _zip_bytes({name: (root / name).read_bytes() for name in [METADATA_FILE, *sorted(meta["files"])]})
 
 
 def bundle_files(data: bytes) -> dict[str, bytes]:
