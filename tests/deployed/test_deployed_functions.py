@@ -379,6 +379,50 @@ def test_every_rule_target_handles_the_event_its_rule_delivers(
     assert failures == []
 
 
+def test_the_retrain_function_keeps_a_models_filters_and_auto_features(
+    synth: support.Synth,
+    functions: list[support.Function],
+    layers: support.Layers,
+    aws: dict[str, Any],
+    platform_env: dict[str, str],
+    read_only_home: Any,
+) -> None:
+    """The synthesized retrain function, given RaceIngested as EventBridge delivers it, submits the
+    retrain job of an auto-retrain model trained on two circuits with auto-features with both kept."""
+    from pitwall.auto_feature_rules import generated_names
+    from pitwall.platform import jobs, keys, models
+
+    tenant = f"retrain-{uuid.uuid4().hex[:6]}"
+    keys.create_tenant(tenant, "pro")
+    auto = {"base": ["start_position"], "lags": [1], "windows": [3], "relative": []}
+    models.register_model(
+        tenant,
+        "street",
+        template="race_winner",
+        task="ranking",
+        algorithm="conditional_logit",
+        features=["start_position", *generated_names(**auto)],
+        target="position",
+        data_window={"seasons": [2022, 2023]},
+        metrics={},
+        baseline_metrics={},
+        artifact_uri="s3://models/street/1",
+        sha256="ab" * 32,
+        auto_retrain=True,
+        params={"seasons": [2022, 2023], "circuits": ["monaco", "baku"], "auto_features": auto},
+    )
+    (function,) = [f for f in functions if "workflow_retrain" in f.handler]
+    process = _process(function, layers, aws, read_only_home)
+    try:
+        result = process.invoke(_delivered_race_ingested())
+    finally:
+        process.close()
+    assert result.ok, f"{result.error_type}: {result.error}\n{result.trace}"
+    (job,) = jobs.list_jobs(tenant)
+    assert job.kind == "retrain" and job.params["seasons"] == [2022, 2023, 2024]
+    assert job.params["circuits"] == ["monaco", "baku"] and job.params["auto_features"] == auto
+
+
 @pytest.fixture(autouse=True)
 def _tables(platform_env: dict[str, str]) -> None:
     """The platform tables' names in this process too (the harness reads records the handlers write)."""
