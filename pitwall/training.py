@@ -179,6 +179,8 @@ def train_template(
     experiment: str | None = None,
     auto_features: Any = None,
     automl_backend: str | None = None,
+    hyperparameters: dict[str, Any] | None = None,
+    task: str | None = None,
 ) -> TrainingResult:
     """Train ``template`` and return the model, its out-of-sample metrics and the baselines'
     (on the latest season of the window, or its last ``holdout_races`` races when given).
@@ -187,12 +189,19 @@ def train_template(
     [...], "windows": [...], "relative": [...]}`` or a list of base columns) added to the
     features, stored in the model's metadata (``model.auto_features``) and rebuilt the same way
     at prediction time (``pitwall.templates.predict.template_frame``). ``automl_backend``: who
-    searches with ``algorithm="auto"`` (``optuna``, the default, or ``flaml``)."""
+    searches with ``algorithm="auto"`` (``optuna``, the default, or ``flaml``).
+
+    A custom spec (``pitwall.workflow.request``): ``hyperparameters`` override the algorithm's
+    parameters (the template's own defaults kept for the others; fixed during tuning);
+    ``task="classification"`` on a ranking template with ``top_k`` trains a yes/no model of
+    finishing in the top k (target column named after the template, as
+    ``ModelBuilder(task='classification', target=<template>)``), compared with the template's
+    probability baselines only and not calibrated."""
     from pitwall.templates.predict import template_frame
 
     spec = get_template(template)
-    task = f"train {name or spec.name}"
-    report_progress(task, 0, 4, "building the training rows")
+    progress = f"train {name or spec.name}"
+    report_progress(progress, 0, 4, "building the training rows")
     store = store or get_store()
     fs = FeatureStore(store)
     season_list = resolve_seasons(store, spec, seasons)
@@ -207,11 +216,14 @@ def train_template(
             field="features",
             unprocessable=True,
         )
+    if task is not None and task != spec.task:
+        data, spec = as_top_k_classification(spec, data, task)
     builder = _builder(spec, chosen)
     algorithm = algorithm or spec.default_algorithm
+    params = {**(_default_params(spec, algorithm) or {}), **(hyperparameters or {})}
     train_kwargs: dict[str, Any] = dict(
         algorithm=algorithm,
-        params=_default_params(spec, algorithm),
+        params=params or None,
         auto_tune=auto_tune,
         tuning=tuning,
         n_trials=n_trials,
@@ -231,16 +243,16 @@ def train_template(
             raise ValidationFailed("automl_backend: only with algorithm 'auto' (AutoML)", field="automl_backend")
         train_kwargs["automl_backend"] = automl_backend
     train_idx, test_idx, evaluated_on = evaluation_split(data, holdout_races)
-    report_progress(task, 1, 4, f"evaluating on {evaluated_on}")
+    report_progress(progress, 1, 4, f"evaluating on {evaluated_on}")
     holdout_model = _fit_with_calibration(spec, builder, data.iloc[train_idx], train_kwargs)
     holdout_model.auto_features = auto.to_dict() if auto else None
     test = data.iloc[test_idx]
     evaluation = holdout_model.evaluate(test, record=False)
     baseline = baseline_summary(spec, builder.spec, test)
-    report_progress(task, 2, 4, f"fitting on {len(season_list)} season(s)")
+    report_progress(progress, 2, 4, f"fitting on {len(season_list)} season(s)")
     model = _fit_with_calibration(spec, builder, data, train_kwargs)
     model.auto_features = auto.to_dict() if auto else None
-    report_progress(task, 3, 4, "saving, registering, tracking")
+    report_progress(progress, 3, 4, "saving, registering, tracking")
     # test_* = the out-of-sample evaluation (what champion/challenger comparisons read)
     model.metrics.update({f"test_{k}": v for k, v in evaluation.metrics.items() if k not in ("n_races", "k")})
     model.metrics.update({f"baseline_{k}": v for k, v in baseline.items() if k not in ("n_races", "k")})
@@ -275,10 +287,10 @@ def train_template(
             tenant_id,
             name,
             template=spec.name,
-            task=spec.task,
+            task=model.task,
             algorithm=model.algorithm,
             features=list(model.features),
-            target=spec.target,
+            target=model.target,
             data_window=model.data_window,
             metrics=result.metrics,
             baseline_metrics=result.baseline_metrics,
@@ -296,8 +308,36 @@ def train_template(
             },
             job_id=job_id,
         )
-    report_progress(task, 4, 4, "done")
+    report_progress(progress, 4, 4, "done")
     return result
+
+
+def as_top_k_classification(spec: TemplateSpec, data: pd.DataFrame, task: str) -> tuple[pd.DataFrame, TemplateSpec]:
+    """A ranking template's rows and recipe as the yes/no ``position <= top_k`` classification
+    named after the template (its frames gain that column; its probability baselines kept, no
+    calibration)."""
+    from dataclasses import replace
+
+    if task != "classification" or spec.task != "ranking" or spec.top_k is None:
+        raise ValidationFailed(
+            f"task: template {spec.name!r} trains {spec.task!r}; got {task!r}", field="task", unprocessable=True
+        )
+
+    def with_target(frame: pd.DataFrame) -> pd.DataFrame:
+        top_k = pd.to_numeric(frame[spec.target], errors="coerce") <= spec.top_k
+        return frame.assign(**{spec.name: top_k.fillna(False).astype(bool).to_numpy()})
+
+    recipe = replace(
+        spec,
+        task="classification",
+        target=spec.name,
+        top_k=None,
+        primary_metric="log_loss",
+        calibration=None,
+        baselines=tuple(b for b in spec.baselines if b.is_probability),
+        build=lambda fs, seasons: with_target(spec.build(fs, seasons)),
+    )
+    return with_target(data), recipe
 
 
 def _auto_features(value: Any) -> Any:

@@ -36,6 +36,7 @@ from pitwall.model_report import (
 )
 from pitwall.serving.errors import ServingUnavailable
 from pitwall.workflow.template_facts import (
+    ALGORITHM_HYPERPARAMETERS,
     ALGORITHM_NAMES,
     AUTO_ALGORITHM,
     CONDITIONS,
@@ -72,10 +73,22 @@ class TemplateInfo(Response):
     card_note: str
 
 
+class HyperparameterInfo(Response):
+    name: str
+    kind: Literal["int", "float", "choice"]
+    default: Any
+    low: float | None = Field(None, description="int / float: the lowest value a job may set")
+    high: float | None = Field(None, description="int / float: the highest value a job may set")
+    choices: list[Any] = Field(description="choice: the values a job may set")
+
+
 class TemplateList(Response):
     templates: list[TemplateInfo]
     algorithms: list[str] = Field(description="accepted `algorithm` values of a job ('auto': AutoML, may ensemble)")
     tuning_methods: list[str]
+    hyperparameters: dict[str, list[HyperparameterInfo]] = Field(
+        description="per algorithm, the `hyperparameters` a job may set (its tuning search space, widened)"
+    )
 
 
 class NotebookResponse(Response):
@@ -308,6 +321,15 @@ def list_templates(call: Call) -> TemplateList:
         ],
         algorithms=[*ALGORITHM_NAMES, AUTO_ALGORITHM],
         tuning_methods=list(TUNING_METHODS),
+        hyperparameters={
+            name: [
+                HyperparameterInfo(
+                    name=h.name, kind=h.kind, default=h.default, low=h.low, high=h.high, choices=list(h.choices)
+                )  # type: ignore[arg-type]
+                for h in entries
+            ]
+            for name, entries in ALGORITHM_HYPERPARAMETERS.items()
+        },
     )
 
 

@@ -63,6 +63,8 @@ def training_request(body: JobRequest) -> TrainingRequest:
         "auto_features": body.auto_features.model_dump(exclude_none=True) if body.auto_features else None,
         "automl_backend": body.automl_backend,
         "timeout": body.timeout,
+        "hyperparameters": body.hyperparameters,
+        "task": body.task,
     }
     return TrainingRequest(template=body.template, model_name=body.name, **values)
 

@@ -344,6 +344,17 @@ class JobRequest(Request):
         None, description="with algorithm 'auto': who searches (default optuna)"
     )
     timeout: float | None = Field(None, gt=0, le=8 * 3600, description="tuning / AutoML time budget in seconds")
+    hyperparameters: dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], Any] | None = Field(
+        None,
+        max_length=50,
+        description="the algorithm's parameters, names of its search space (GET /api/v1/templates lists them "
+        "per algorithm); fixed during tuning; default: the template's",
+    )
+    task: Literal["ranking", "classification", "regression"] | None = Field(
+        None,
+        description="default: the template's; 'classification' on a ranking template with top_k trains a yes/no "
+        "model of finishing in the top k",
+    )
     experiment: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
     idempotency_key: Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,128}$")] | None = None
     max_runtime_seconds: int | None = Field(None, ge=1, le=8 * 3600, description="default: the tier's maximum")

@@ -25,6 +25,12 @@ defaults). A base is one of the template's features or its target; the target's 
 field differences are refused (they would read the outcome). The generated columns are added to
 the features trained on, and ``features`` may name them.
 
+A custom spec (a notebook ``ModelBuilder`` model as a job) adds ``hyperparameters`` (the
+algorithm's parameters, each one of its tuning search space and checked against
+``ALGORITHM_HYPERPARAMETERS``; fixed during tuning when ``auto_tune``) and ``task``
+(``classification`` on a ranking template with ``top_k``: a yes/no model of finishing in the top k,
+``ModelBuilder(task='classification', target='race_winner')``; None: the template's own task).
+
 Standard library + :mod:`pitwall.refs` / :mod:`pitwall.vocabulary` /
 :mod:`pitwall.auto_feature_rules` only: the lean API Lambda imports it.
 """
@@ -40,12 +46,14 @@ from pitwall import auto_feature_rules, refs
 from pitwall.errors import ValidationFailed
 from pitwall.vocabulary import AUTOML_BACKENDS, WEATHER_CONDITIONS
 from pitwall.workflow.template_facts import (
+    ALGORITHM_HYPERPARAMETERS,
     ALGORITHM_NAMES,
     AUTO_ALGORITHM,
     FEATURE_FACTS,
     TEMPLATE_FACTS,
     TUNING_METHODS,
     TemplateFacts,
+    checked_hyperparameter,
 )
 
 DEFAULT_CV_FOLDS = 5
@@ -77,6 +85,8 @@ PARAM_FIELDS = (
     "scenario",
     "auto_features",
     "automl_backend",
+    "hyperparameters",
+    "task",
 )
 """The request's fields stored as a job's ``params`` (besides template and model name)."""
 RECORD_ONLY_PARAMS = ("params", "retrain_of_version", "deploy")
@@ -156,6 +166,10 @@ class TrainingRequest:
     automl_backend: str | None = None
     """With ``algorithm="auto"``: who searches, ``optuna`` (None: the default) or ``flaml``;
     ``timeout`` is the search's time budget."""
+    hyperparameters: Mapping[str, Any] | None = None
+    """The algorithm's parameters (names of its search space); None: the template's defaults."""
+    task: str | None = None
+    """None: the template's task; ``classification`` on a ranking template with ``top_k``."""
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -174,6 +188,11 @@ class TrainingRequest:
                 )
             if self.algorithm != AUTO_ALGORITHM:
                 raise _invalid("automl_backend", f"only with algorithm {AUTO_ALGORITHM!r} (AutoML)")
+        if self.hyperparameters is not None:
+            set_hp = checked_hyperparameters(self.hyperparameters, self.algorithm, facts)
+            object.__setattr__(self, "hyperparameters", set_hp)
+        if self.task is not None:
+            object.__setattr__(self, "task", checked_task(self.task, facts))
         if not isinstance(self.auto_tune, bool):
             raise _invalid("auto_tune", f"must be true or false; got {self.auto_tune!r}")
         if self.tuning not in TUNING_METHODS:
@@ -313,6 +332,10 @@ class TrainingRequest:
             kwargs["auto_features"] = {k: list(v) for k, v in self.auto_features.items()}
         if self.automl_backend is not None:
             kwargs["automl_backend"] = self.automl_backend
+        if self.hyperparameters:
+            kwargs["hyperparameters"] = dict(self.hyperparameters)
+        if self.task is not None:
+            kwargs["task"] = self.task
         for name in ("circuits", "drivers", "teams"):  # the wizard's row filters
             if getattr(self, name):
                 kwargs[name] = list(getattr(self, name))
@@ -349,6 +372,39 @@ class TrainingRequest:
     def replace(self, **changes: Any) -> TrainingRequest:
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "notes"}
         return TrainingRequest(**{**values, **changes})
+
+
+def checked_hyperparameters(value: Any, algorithm: str | None, facts: TemplateFacts) -> dict[str, Any]:
+    """``value`` as the algorithm's parameters: 422 naming ``hyperparameters.<name>`` for an unknown
+    name or a value outside what :data:`ALGORITHM_HYPERPARAMETERS` accepts."""
+    if not isinstance(value, Mapping) or not value:
+        raise _invalid("hyperparameters", 'must be an object of parameters, e.g. {"max_depth": 3}')
+    if algorithm == AUTO_ALGORITHM:
+        raise _invalid("hyperparameters", "not used with algorithm 'auto' (AutoML picks the parameters)")
+    name = algorithm or facts.default_algorithm
+    settable = {f.name: f for f in ALGORITHM_HYPERPARAMETERS.get(name, ())}
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        fact = settable.get(key)
+        if fact is None:
+            known = ", ".join(settable) or "none"
+            raise _invalid(f"hyperparameters.{key}", f"not a hyperparameter of {name!r}; settable: {known}")
+        problem = checked_hyperparameter(fact, item)
+        if problem:
+            raise _invalid(f"hyperparameters.{key}", problem)
+        out[key] = item
+    return out
+
+
+def checked_task(value: Any, facts: TemplateFacts) -> str | None:
+    """``value`` as the request's task: None for the template's own; ``classification`` on a ranking
+    template with ``top_k`` (a yes/no model of finishing in the top k); anything else is a 422."""
+    if value == facts.task:
+        return None
+    if value == "classification" and facts.task == "ranking" and facts.top_k is not None:
+        return value
+    other = " or 'classification' (finishing in the top k, yes/no)" if facts.task == "ranking" and facts.top_k else ""
+    raise _invalid("task", f"template {facts.name!r} trains {facts.task!r}{other}; got {value!r}")
 
 
 def catalogue_features(facts: TemplateFacts) -> tuple[str, ...]:

@@ -15,9 +15,11 @@ truth); unit tests (``tests/unit/workflow/test_training_request.py``,
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,23 @@ class FeatureFacts:
     known_at: str
 
 
+@dataclass(frozen=True)
+class HyperparameterFacts:
+    """One hyperparameter a training request may set (``hyperparameters``): an entry of the
+    algorithm's tuning search space (``pitwall.ml.algorithms``) and the values accepted for it.
+
+    ``kind`` ``int`` / ``float``: a number in ``[low, high]``, the search range widened (whole
+    numbers from half its low to 4x its high; floats from a tenth of its low to 10x its high, a
+    fraction's high capped at 1); ``choice``: one of ``choices``. ``default``: the algorithm's."""
+
+    name: str
+    kind: str
+    default: Any
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[Any, ...] = ()
+
+
 AUTO_ALGORITHM = "auto"
 TUNING_METHODS: tuple[str, ...] = ("bayes", "grid", "random")
 BEGIN = "# BEGIN GENERATED (python -m pitwall.workflow.template_facts)"
@@ -82,6 +101,78 @@ ALGORITHM_NAMES: tuple[str, ...] = (
     "catboost",
     "torch_mlp",
 )
+ALGORITHM_HYPERPARAMETERS: dict[str, tuple[HyperparameterFacts, ...]] = {
+    "xgboost": (
+        HyperparameterFacts(name="n_estimators", kind="int", default=300, low=25, high=2400, choices=()),
+        HyperparameterFacts(name="max_depth", kind="int", default=4, low=1, high=32, choices=()),
+        HyperparameterFacts(name="learning_rate", kind="float", default=0.05, low=0.001, high=1.0, choices=()),
+        HyperparameterFacts(name="subsample", kind="float", default=0.9, low=0.06, high=1.0, choices=()),
+        HyperparameterFacts(name="colsample_bytree", kind="float", default=0.9, low=0.05, high=1.0, choices=()),
+        HyperparameterFacts(name="min_child_weight", kind="float", default=1.0, low=0.1, high=200.0, choices=()),
+        HyperparameterFacts(name="reg_lambda", kind="float", default=1.0, low=0.0001, high=100.0, choices=()),
+    ),
+    "lightgbm": (
+        HyperparameterFacts(name="n_estimators", kind="int", default=300, low=25, high=2400, choices=()),
+        HyperparameterFacts(name="num_leaves", kind="int", default=15, low=2, high=252, choices=()),
+        HyperparameterFacts(name="learning_rate", kind="float", default=0.05, low=0.001, high=1.0, choices=()),
+        HyperparameterFacts(name="min_child_samples", kind="int", default=20, low=2, high=240, choices=()),
+        HyperparameterFacts(name="subsample", kind="float", default=0.9, low=0.06, high=1.0, choices=()),
+        HyperparameterFacts(name="colsample_bytree", kind="float", default=0.9, low=0.05, high=1.0, choices=()),
+        HyperparameterFacts(name="reg_lambda", kind="float", default=1.0, low=0.0001, high=100.0, choices=()),
+    ),
+    "random_forest": (
+        HyperparameterFacts(name="n_estimators", kind="int", default=300, low=50, high=2000, choices=()),
+        HyperparameterFacts(name="max_depth", kind="choice", default=0, low=None, high=None, choices=(0, 4, 6, 8, 12)),
+        HyperparameterFacts(name="min_samples_leaf", kind="int", default=3, low=1, high=120, choices=()),
+        HyperparameterFacts(
+            name="max_features", kind="choice", default="sqrt", low=None, high=None, choices=("sqrt", "log2", 0.5, 1.0)
+        ),
+    ),
+    "gradient_boosting": (
+        HyperparameterFacts(name="max_iter", kind="int", default=200, low=25, high=2000, choices=()),
+        HyperparameterFacts(name="learning_rate", kind="float", default=0.05, low=0.001, high=1.0, choices=()),
+        HyperparameterFacts(name="max_leaf_nodes", kind="int", default=15, low=2, high=252, choices=()),
+        HyperparameterFacts(name="min_samples_leaf", kind="int", default=20, low=2, high=240, choices=()),
+        HyperparameterFacts(name="l2_regularization", kind="float", default=1.0, low=1e-05, high=100.0, choices=()),
+    ),
+    "neural_net": (
+        HyperparameterFacts(
+            name="hidden_layer_sizes",
+            kind="choice",
+            default="64-32",
+            low=None,
+            high=None,
+            choices=("32", "64", "64-32", "128-64"),
+        ),
+        HyperparameterFacts(
+            name="alpha", kind="float", default=0.001, low=1.0000000000000002e-06, high=1.0, choices=()
+        ),
+        HyperparameterFacts(name="learning_rate_init", kind="float", default=0.001, low=1e-05, high=1.0, choices=()),
+    ),
+    "logistic": (HyperparameterFacts(name="C", kind="float", default=1.0, low=0.0001, high=1000.0, choices=()),),
+    "linear": (HyperparameterFacts(name="alpha", kind="float", default=1.0, low=0.0001, high=1000.0, choices=()),),
+    "conditional_logit": (HyperparameterFacts(name="l2", kind="float", default=0.01, low=1e-05, high=1.0, choices=()),),
+    "catboost": (
+        HyperparameterFacts(name="iterations", kind="int", default=300, low=25, high=2400, choices=()),
+        HyperparameterFacts(name="depth", kind="int", default=6, low=1, high=32, choices=()),
+        HyperparameterFacts(name="learning_rate", kind="float", default=0.05, low=0.001, high=1.0, choices=()),
+        HyperparameterFacts(name="l2_leaf_reg", kind="float", default=3.0, low=0.01, high=300.0, choices=()),
+        HyperparameterFacts(name="random_strength", kind="float", default=1.0, low=0.01, high=100.0, choices=()),
+    ),
+    "torch_mlp": (
+        HyperparameterFacts(
+            name="hidden_layer_sizes",
+            kind="choice",
+            default="64-32",
+            low=None,
+            high=None,
+            choices=("32-16", "64-32", "128-64"),
+        ),
+        HyperparameterFacts(name="learning_rate", kind="float", default=0.001, low=1e-05, high=1.0, choices=()),
+        HyperparameterFacts(name="weight_decay", kind="float", default=0.0001, low=1e-07, high=1.0, choices=()),
+        HyperparameterFacts(name="batch_size", kind="choice", default=64, low=None, high=None, choices=(32, 64, 128)),
+    ),
+}
 FEATURE_GROUPS: tuple[str, ...] = ("driver", "team", "session")
 CONDITIONS: tuple[str, ...] = ("dry", "mixed", "wet")
 TEMPLATE_FACTS: dict[str, TemplateFacts] = {
@@ -973,6 +1064,48 @@ FEATURE_FACTS: tuple[FeatureFacts, ...] = (
 # END GENERATED
 
 
+def accepted_range(kind: str, low: float, high: float) -> tuple[float, float]:
+    """The values a request may set for a search-space entry ``[low, high]`` (see :class:`HyperparameterFacts`)."""
+    if kind == "int":
+        return max(1, int(low) // 2), int(high) * 4
+    return low / 10, 1.0 if high <= 1.0 else high * 10
+
+
+def live_hyperparameter_facts() -> dict[str, tuple[HyperparameterFacts, ...]]:
+    """Per algorithm, the settable hyperparameters: its search space (``pitwall.ml.algorithms``)."""
+    from pitwall.ml.algorithms import ALGORITHMS, Choice, Int
+
+    out: dict[str, tuple[HyperparameterFacts, ...]] = {}
+    for name, algorithm in ALGORITHMS.items():
+        entries = []
+        for param, dist in algorithm.space.items():
+            default = algorithm.defaults.get(param)
+            if isinstance(dist, Choice):
+                entries.append(HyperparameterFacts(param, "choice", default, choices=tuple(dist.choices)))
+                continue
+            kind = "int" if isinstance(dist, Int) else "float"
+            low, high = accepted_range(kind, dist.low, dist.high)
+            entries.append(HyperparameterFacts(param, kind, default, low, high))
+        out[name] = tuple(entries)
+    return out
+
+
+def checked_hyperparameter(fact: HyperparameterFacts, value: Any) -> str | None:
+    """Why ``value`` is not accepted for ``fact`` (None when it is)."""
+    if fact.kind == "choice":
+        if value in fact.choices and type(value) is not bool:
+            return None
+        return f"must be one of {', '.join(map(repr, fact.choices))}; got {value!r}"
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if fact.kind == "int" and not (isinstance(value, int) and not isinstance(value, bool)):
+        return f"must be a whole number; got {value!r}"
+    if not number or not math.isfinite(value):
+        return f"must be a number; got {value!r}"
+    if not fact.low <= value <= fact.high:  # type: ignore[operator]
+        return f"must be between {fact.low:g} and {fact.high:g}; got {value!r}"
+    return None
+
+
 def live_facts() -> tuple[tuple[str, ...], dict[str, TemplateFacts]]:
     """The algorithm and template tables computed from the real templates and feature catalogue (needs pandas)."""
     from pitwall.features.spec import FEATURES
@@ -1021,6 +1154,9 @@ def generate() -> str:
     algorithms, facts = live_facts()
     groups, conditions, features = live_feature_facts()
     lines = ["ALGORITHM_NAMES: tuple[str, ...] = " + repr(algorithms)]
+    lines.append("ALGORITHM_HYPERPARAMETERS: dict[str, tuple[HyperparameterFacts, ...]] = {")
+    lines += [f"    {name!r}: {entries!r}," for name, entries in live_hyperparameter_facts().items()]
+    lines.append("}")
     lines.append("FEATURE_GROUPS: tuple[str, ...] = " + repr(groups))
     lines.append("CONDITIONS: tuple[str, ...] = " + repr(conditions))
     lines.append("TEMPLATE_FACTS: dict[str, TemplateFacts] = {")

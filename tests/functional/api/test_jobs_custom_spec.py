@@ -1,6 +1,6 @@
-"""A custom spec as an API job: auto-features and the AutoML backend with its budget go through the
-one training request (202 with them in the job's params), and a bad spec is a 4xx naming the field
-that takes no quota."""
+"""A custom spec as an API job: auto-features, the AutoML backend with its budget, the algorithm's
+hyper-parameters and the task go through the one training request (202 with them in the job's
+params), and a bad spec is a 4xx naming the field that takes no quota."""
 
 from __future__ import annotations
 
@@ -36,6 +36,23 @@ def test_a_custom_spec_job_is_accepted_with_its_spec(server: LocalApiServer, pro
     assert answer.json()["kind"] == "automl"
 
 
+def test_hyperparameters_and_task_are_accepted_and_listed_in_the_catalogue(
+    server: LocalApiServer, pro_key: str
+) -> None:
+    catalogue = requests.get(f"{server.url}/api/v1/templates", headers={"x-api-key": pro_key}, timeout=30).json()
+    depth = next(h for h in catalogue["hyperparameters"]["xgboost"] if h["name"] == "max_depth")
+    assert (depth["kind"], depth["low"], depth["high"], depth["default"]) == ("int", 1, 32, 4)
+    body = {**JOB, "algorithm": "xgboost", "task": "classification", "hyperparameters": {"max_depth": 3}}
+    answer = _start(server.url, pro_key, body)
+    assert answer.status_code == 202, answer.text
+    params = answer.json()["params"]
+    assert (params["task"], params["hyperparameters"], answer.json()["kind"]) == (
+        "classification",
+        {"max_depth": 3},
+        "train",
+    )
+
+
 @pytest.mark.parametrize(
     "body, status, field",
     [
@@ -47,6 +64,11 @@ def test_a_custom_spec_job_is_accepted_with_its_spec(server: LocalApiServer, pro
         ({**JOB, "algorithm": "auto", "automl_backend": "h2o"}, 422, "automl_backend"),
         ({**JOB, "features": ["start_position_lag1"]}, 422, "features"),  # not generated without auto_features
         ({"template": "lap_time", "name": "lt", "auto_features": {"base": ["tyre_life"]}}, 422, "auto_features"),
+        ({**JOB, "algorithm": "xgboost", "hyperparameters": {"max_depth": 99}}, 422, "hyperparameters.max_depth"),
+        ({**JOB, "hyperparameters": {"max_depth": 3}}, 422, "hyperparameters.max_depth"),  # conditional logit's: l2
+        ({**JOB, "algorithm": "auto", "hyperparameters": {"l2": 0.1}}, 422, "hyperparameters"),
+        ({**JOB, "task": "regression"}, 422, "task"),
+        ({**JOB, "task": "clustering"}, 422, "task"),
     ],
 )
 def test_bad_custom_specs_name_the_field_and_take_no_quota(

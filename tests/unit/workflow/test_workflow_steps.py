@@ -145,6 +145,7 @@ def test_retrain_params_extend_the_model_seasons() -> None:
     assert params == {
         "algorithm": "xgboost",
         "params": {"max_depth": 4},
+        "hyperparameters": {"max_depth": 4},  # the model's own, kept (a search-space parameter of xgboost)
         "retrain_of_version": 3,
         "seasons": [2022, 2023, 2024],
         "features": ["start_position"],
