@@ -211,14 +211,8 @@ def register(
     from pitwall.config import pitwall_home
     from pitwall.ml.artifacts import sha256_file
     from pitwall.platform.models import register_model
-    from pitwall.templates import TEMPLATES
 
-    template = template or model.spec.template or (model.target if model.target in TEMPLATES else None)
-    if template not in TEMPLATES:
-        raise ValueError(
-            f"template: a custom model needs the template whose feature frames serve it (template=...; "
-            f"known: {', '.join(TEMPLATES)}); got {template!r}"
-        )
+    template = template_of(model, template)
     model_dir = pitwall_home() / "models" / tenant_id / name / uuid.uuid4().hex[:12]
     model.save(model_dir)
     metrics = {k: float(v) for k, v in model.metrics.items() if isinstance(v, int | float)}
@@ -239,6 +233,106 @@ def register(
         params={"custom": True, **{k: v for k, v in model.params.items() if isinstance(v, int | float | str | bool)}},
     )
     return Model(name, tenant_id, model, model_dir, record, record.metrics)
+
+
+def template_of(model: Any, template: str | None = None) -> str:
+    """The template whose feature frames serve a ``pitwall.ml`` model: ``template``, else the
+    model's own, else the template its target is named after (``target='race_winner'``)."""
+    from pitwall.templates import TEMPLATES
+
+    template = template or model.spec.template or (model.target if model.target in TEMPLATES else None)
+    if template not in TEMPLATES:
+        raise ValueError(
+            f"template: a custom model needs the template whose feature frames serve it (template=...; "
+            f"known: {', '.join(TEMPLATES)}); got {template!r}"
+        )
+    return template
+
+
+def job_spec(model: Any, name: str, *, template: str | None = None, seasons: Sequence[int] | None = None) -> dict:
+    """The API job body (``POST /api/v1/jobs``, the Studio's custom spec) that trains a
+    ``pitwall.ml`` model's spec as a job: its template (:func:`template_of`), task, algorithm,
+    hyper-parameters, features and seasons (default the model's own), checked by the one training
+    request (:func:`pitwall.workflow.request.request_for_spec`). An AutoML ensemble becomes an
+    AutoML job. What no job can train (the notebook's own Python features) raises
+    ``ValidationFailed`` naming the field."""
+    from pitwall.errors import ValidationFailed
+    from pitwall.workflow.request import request_for_spec
+    from pitwall.workflow.template_facts import ALGORITHM_NAMES, AUTO_ALGORITHM
+
+    template = template_of(model, template)
+    algorithm = model.algorithm if model.algorithm in ALGORITHM_NAMES else AUTO_ALGORITHM
+    window = seasons if seasons is not None else (model.data_window or {}).get("seasons")
+    try:
+        request = request_for_spec(
+            template,
+            name,
+            task=model.task,
+            algorithm=algorithm,
+            features=model.features,
+            params=model.params if algorithm != AUTO_ALGORITHM else None,
+            seasons=window,
+        )
+    except ValidationFailed as exc:
+        if exc.field != "features":
+            raise
+        raise ValidationFailed(
+            f"{exc.message}. Custom Python features (FeatureEngineer) run only in this process: no job can "
+            "compute them; register the model from here instead (model.deploy(name=...))",
+            field="features",
+            unprocessable=True,
+        ) from None
+    return {"template": request.template, "name": request.model_name, **request.to_params()}
+
+
+def submit_job(
+    body: dict[str, Any], *, api_url: str | None = None, api_key: str | None = None, tenant_id: str = "local"
+) -> dict[str, Any]:
+    """Submit a training job (a :func:`job_spec` body, or any ``POST /api/v1/jobs`` body) and return
+    the job as the API answers it (``job_id``, ``status``, ``params``...).
+
+    With ``api_url`` (``pitwall serve``'s or the deployed API's URL) and ``api_key``, over HTTPS, held
+    to the key's tier and quota; without, to this laptop's workflow as ``tenant_id``, in the
+    background, exactly as ``pitwall serve`` runs API jobs. A refused job raises ``PitwallError``
+    (``ValidationFailed`` naming the field, ``QuotaExceeded``...)."""
+    from pitwall.errors import PitwallError
+
+    if api_url is not None:
+        import requests
+
+        if not api_key:
+            raise ValueError("api_key: needed with api_url (pitwall keys create ...)")
+        answer = requests.post(
+            f"{api_url.rstrip('/')}/api/v1/jobs", json=body, headers={"x-api-key": api_key}, timeout=60
+        )
+        payload = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}
+        if answer.status_code >= 400:
+            error = payload.get("error", {}) if isinstance(payload, dict) else {}
+            raise PitwallError(
+                f"job refused ({answer.status_code}): {error.get('message') or answer.text[:300]}",
+                field=error.get("field"),
+            )
+        return payload
+    from pydantic import ValidationError
+
+    from pitwall.api.errors import from_validation_error
+    from pitwall.api.jobs import start_job
+    from pitwall.api.routes import job_info
+    from pitwall.api.schemas import JobRequest
+    from pitwall.api.services import get_services
+    from pitwall.platform.keys import get_tenant
+    from pitwall.platform.records import Principal
+
+    ensure_tenant(tenant_id)
+    tenant = get_tenant(tenant_id)
+    services = get_services()
+    try:
+        request = JobRequest.model_validate(body)
+    except ValidationError as exc:  # the API's 400/422, the field named the same way
+        raise from_validation_error(exc, body) from None
+    principal = Principal(tenant_id=tenant.tenant_id, tier=tenant.tier)
+    job = start_job(principal, request, launcher=services.launcher, records=services.records)
+    return job_info(job).model_dump(mode="json")
 
 
 def load(name: str, version: int | None = None, tenant_id: str = "local") -> Model:

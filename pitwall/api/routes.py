@@ -173,7 +173,8 @@ def delete_model(call: Call) -> s.DeletedResponse:
 # --------------------------------------------------------------------------- jobs
 
 
-def _job(job: JobRecord) -> s.JobInfo:
+def job_info(job: JobRecord) -> s.JobInfo:
+    """A job record as the API answers it."""
     return s.JobInfo(
         job_id=job.job_id,
         status=job.status,
@@ -194,7 +195,7 @@ def start_job(call: Call) -> s.JobInfo:
     from pitwall.api import jobs as api_jobs
 
     services = call.services
-    return _job(api_jobs.start_job(call.tenant, call.body, launcher=services.launcher, records=services.records))
+    return job_info(api_jobs.start_job(call.tenant, call.body, launcher=services.launcher, records=services.records))
 
 
 def _job_id(call: Call) -> str:
@@ -205,20 +206,22 @@ def _job_id(call: Call) -> str:
 
 
 def job_status(call: Call) -> s.JobInfo:
-    return _job(jobs.get_job(call.tenant.tenant_id, _job_id(call), backend=call.services.records))
+    return job_info(jobs.get_job(call.tenant.tenant_id, _job_id(call), backend=call.services.records))
 
 
 def cancel_job(call: Call) -> s.JobInfo:
     from pitwall.api import jobs as api_jobs
 
     services = call.services
-    return _job(api_jobs.cancel_job(call.tenant, _job_id(call), launcher=services.launcher, records=services.records))
+    return job_info(
+        api_jobs.cancel_job(call.tenant, _job_id(call), launcher=services.launcher, records=services.records)
+    )
 
 
 def list_jobs(call: Call) -> s.JobList:
     status = call.query.get("status")
     found = jobs.list_jobs(call.tenant.tenant_id, status=status, backend=call.services.records)
-    return s.JobList(jobs=[_job(j) for j in found])
+    return s.JobList(jobs=[job_info(j) for j in found])
 
 
 # --------------------------------------------------------------------------- experiments

@@ -162,27 +162,40 @@ def train_cmd(
     automl_backend: str = typer.Option(
         None, "--automl-backend", help="with --algorithm auto: optuna (default) or flaml; --timeout is its budget"
     ),
+    param: list[str] = typer.Option(
+        None,
+        "--param",
+        help="a hyperparameter of the algorithm, NAME=VALUE (repeatable), e.g. --param max_depth=3; "
+        "`GET /api/v1/templates` lists each algorithm's",
+    ),
+    task: str = typer.Option(
+        None, "--task", help="classification: on a ranking template, a yes/no model of finishing in the top k"
+    ),
 ) -> None:
     """Train a template, evaluate it on the latest season beside its naive baselines, register it."""
     from pitwall.training import train_template
+    from pitwall.workflow.request import TrainingRequest
 
     try:
         auto = auto_features_option(auto_features, auto_lags, auto_windows, auto_relative)
+        chosen = parse_seasons(seasons)
+        request = TrainingRequest(
+            template=template,
+            model_name=name or template,
+            algorithm=algorithm,
+            auto_tune=auto_tune,
+            tuning=tuning,
+            n_trials=trials,
+            timeout=timeout,
+            cv_folds=cv,
+            seasons=tuple(chosen) if chosen else None,
+            auto_features=auto,
+            automl_backend=automl_backend,
+            hyperparameters=hyperparameters_option(param),
+            task=task,
+        )
         with library_progress():
-            result = train_template(
-                template,
-                seasons=parse_seasons(seasons),
-                algorithm=algorithm,
-                auto_tune=auto_tune,
-                tuning=tuning,
-                n_trials=trials,
-                timeout=timeout,
-                cv_folds=cv,
-                name=name,
-                tenant_id=tenant,
-                auto_features=auto,
-                automl_backend=automl_backend,
-            )
+            result = train_template(template, **request.train_kwargs(tenant_id=tenant))
     except (PitwallError, ValueError) as exc:
         fail(str(exc))
     version = getattr(result.record, "version", "?")
@@ -190,6 +203,26 @@ def train_cmd(
     print_frame(
         metrics_table(result.metrics, {"naive": result.baseline_metrics}), title=f"evaluated on {result.evaluated_on}"
     )
+
+
+def hyperparameters_option(pairs: list[str] | None) -> dict[str, int | float | str] | None:
+    """``--param NAME=VALUE`` options as hyper-parameters (whole numbers, numbers, else text)."""
+    if not pairs:
+        return None
+    out: dict[str, int | float | str] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip() or not text.strip():
+            raise ValueError(f"--param: expected NAME=VALUE, e.g. max_depth=3; got {pair!r}")
+        value: int | float | str = text.strip()
+        for cast in (int, float):
+            try:
+                value = cast(text)
+                break
+            except ValueError:
+                continue
+        out[key.strip()] = value
+    return out
 
 
 def auto_features_option(

@@ -335,6 +335,30 @@ class BaseModel:
 
         return pitwall.model_actions().deploy_trained(self, name, tenant_id=tenant_id, template=template)
 
+    def job_spec(self, name: str, template: str | None = None, seasons: Any = None) -> dict[str, Any]:
+        """The API job body that trains this model's spec as a job (``pitwall.sdk.job_spec``): its
+        template, task, algorithm, hyper-parameters, features and seasons."""
+        import pitwall
+
+        return pitwall.model_actions().job_spec(self, name, template=template, seasons=seasons)
+
+    def submit_job(
+        self,
+        name: str,
+        *,
+        template: str | None = None,
+        seasons: Any = None,
+        api_url: str | None = None,
+        api_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Train this model's spec as a training job (``pitwall.sdk.submit_job``): on this laptop's
+        workflow, or through the API at ``api_url`` with ``api_key``; returns the job."""
+        import pitwall
+
+        actions = pitwall.model_actions()
+        body = actions.job_spec(self, name, template=template, seasons=seasons)
+        return actions.submit_job(body, api_url=api_url, api_key=api_key)
+
     def predict_championship(
         self, season: int, remaining_races: bool = True, *, simulations: int = 10_000, seed: int | None = None
     ) -> dict[str, Any]:

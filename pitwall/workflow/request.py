@@ -374,6 +374,42 @@ class TrainingRequest:
         return TrainingRequest(**{**values, **changes})
 
 
+def settable_hyperparameters(algorithm: str, params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The entries of a trained model's ``params`` a request may set for ``algorithm`` (its search
+    space: tuned, chosen in a custom spec or a notebook); the rest (thread counts, the template's
+    fixed settings) come back from the algorithm and template when trained again."""
+    settable = {f.name for f in ALGORITHM_HYPERPARAMETERS.get(algorithm, ())}
+    kept = {k: v for k, v in (params or {}).items() if k in settable}
+    return kept or None
+
+
+def request_for_spec(
+    template: str,
+    model_name: str,
+    *,
+    task: str | None = None,
+    algorithm: str | None = None,
+    features: Sequence[str] | None = None,
+    params: Mapping[str, Any] | None = None,
+    seasons: Sequence[int] | None = None,
+    **choices: Any,
+) -> TrainingRequest:
+    """The request that trains a trained model's spec again (a retrain; a notebook model as a job):
+    its template, task, algorithm, hyper-parameters (:func:`settable_hyperparameters` of its
+    ``params``), features and seasons, plus ``choices`` (row filters, auto-features). What no job
+    can train (a notebook's own Python features, another task) is a 422 naming the field."""
+    return TrainingRequest(
+        template=template,
+        model_name=model_name,
+        algorithm=algorithm or None,
+        seasons=tuple(seasons) if seasons else None,
+        features=tuple(features) if features else None,
+        hyperparameters=settable_hyperparameters(algorithm, params) if algorithm else None,
+        task=task or None,
+        **choices,
+    )
+
+
 def checked_hyperparameters(value: Any, algorithm: str | None, facts: TemplateFacts) -> dict[str, Any]:
     """``value`` as the algorithm's parameters: 422 naming ``hyperparameters.<name>`` for an unknown
     name or a value outside what :data:`ALGORITHM_HYPERPARAMETERS` accepts."""

@@ -19,8 +19,7 @@ from pitwall.platform import jobs, models
 from pitwall.platform.backend import RecordsBackend
 from pitwall.platform.records import ModelRecord, Principal
 from pitwall.platform.validation import positive_int
-from pitwall.workflow.request import TrainingRequest
-from pitwall.workflow.template_facts import ALGORITHM_HYPERPARAMETERS
+from pitwall.workflow.request import TrainingRequest, request_for_spec
 
 StartFn = Callable[[str, dict[str, Any]], bool]
 """``start(execution_name, execution_input)``: start the workflow; False if it was already started."""
@@ -73,19 +72,9 @@ RETRAINED_CHOICES = ("circuits", "drivers", "teams", "auto_features")
 (the wizard's circuits, drivers and teams) and its generated auto-features."""
 
 
-def retrained_hyperparameters(model: ModelRecord) -> dict[str, Any] | None:
-    """The hyper-parameters a retrain keeps: those of the model's recorded ``params`` that its
-    algorithm lets a request set (its search space: tuned, chosen in a custom spec or a notebook);
-    the rest (thread counts, the template's fixed settings) come back from the algorithm and template."""
-    recorded = model.params if isinstance(model.params, Mapping) else {}
-    settable = {f.name for f in ALGORITHM_HYPERPARAMETERS.get(model.algorithm or "", ())}
-    kept = {k: v for k, v in recorded.items() if k in settable}
-    return kept or None
-
-
 def retrain_request(model: ModelRecord, season: int) -> TrainingRequest:
-    """The retrain job's request: the model's template, task, algorithm, hyper-parameters
-    (:func:`retrained_hyperparameters`), features, row filters and auto-features, its seasons plus
+    """The retrain job's request (:func:`~pitwall.workflow.request.request_for_spec`): the model's
+    template, task, algorithm, hyper-parameters, features, row filters and auto-features, its seasons plus
     the new race's season (the template's default window when the model names none). A model whose
     spec no job can train (a notebook model's own Python features) is refused here, naming the field."""
     seasons = model.data_window.get("seasons") if isinstance(model.data_window, Mapping) else None
@@ -98,14 +87,14 @@ def retrain_request(model: ModelRecord, season: int) -> TrainingRequest:
         value = recorded.get(name)
         if value:
             kept[name] = dict(value) if name == "auto_features" else tuple(value)
-    return TrainingRequest(
-        template=model.template,
-        model_name=model.name,
-        algorithm=model.algorithm or None,
+    return request_for_spec(
+        model.template,
+        model.name,
+        task=model.task,
+        algorithm=model.algorithm,
+        features=model.features,
+        params=recorded,
         seasons=window,
-        features=tuple(model.features) if model.features else None,
-        hyperparameters=retrained_hyperparameters(model),
-        task=model.task or None,
         **kept,
     )
 

@@ -287,6 +287,49 @@ test("experiments and data pages", async () => {
   await checkPage(b, "16-compare-empty");
 });
 
+test("custom spec: xgboost max_depth 3, yes/no top-k task; the API's 422 shown next to its field", { timeout: 4 * LONG }, async () => {
+  // the catalogue's max_depth range widened in the browser, so the client check lets 99 through to the API's
+  const widen = async (route) => {
+    const response = await route.fetch();
+    const catalogue = await response.json();
+    for (const p of catalogue.hyperparameters.xgboost) if (p.name === "max_depth") p.high = 200;
+    await route.fulfill({ response, json: catalogue });
+  };
+  await a.route("**/api/v1/templates", widen);
+  await a.goto(BASE + "/new");
+  await a.getByRole("button", { name: /^Race winner/ }).click();
+  for (let i = 0; i < 3; i++) await a.getByRole("button", { name: "Next" }).click();
+  await a.getByRole("heading", { name: "Step 4: Training configuration" }).waitFor();
+  await a.getByLabel("Model name").fill("race_winner_top1_yesno");
+  await a.getByRole("textbox", { name: "Algorithm" }).click();
+  await a.getByRole("option", { name: "XGBoost" }).click();
+  await a.getByLabel("Yes/no: finishes in the top 1").check();
+  const depth = a.getByLabel("max_depth", { exact: true });
+  assert.equal(await depth.getAttribute("placeholder"), "default 4");
+  await depth.fill("99");
+  await a.getByRole("button", { name: "Start training" }).click();
+  await a.getByTestId("api-error").waitFor({ timeout: LONG });
+  assert.match(await a.getByTestId("api-error").innerText(), /\(field: hyperparameters\.max_depth\)/);
+  assert.equal(await depth.getAttribute("aria-invalid"), "true", "the field is marked invalid");
+  const described = await depth.evaluate((el) => (el.getAttribute("aria-describedby") ?? "").split(" ").map((id) => document.getElementById(id)?.textContent ?? "").join(" "));
+  assert.match(described, /must be between 1 and 32; got 99/, "the API's message next to the field");
+  expectHttpErrors(422);
+  await a.unroute("**/api/v1/templates", widen);
+  await depth.fill("3");
+  await a.getByRole("button", { name: "Start training" }).click();
+  await a.waitForURL(/\/models\/race_winner_top1_yesno\?job=/, { timeout: LONG });
+  const jobId = new URL(a.url()).searchParams.get("job");
+  let job = await api(keyA, "GET", `/jobs/${jobId}`);
+  assert.deepEqual(job.params.hyperparameters, { max_depth: 3 });
+  assert.equal(job.params.task, "classification");
+  assert.equal(job.params.algorithm, "xgboost");
+  for (let i = 0; i < 300 && !["succeeded", "failed", "cancelled"].includes(job.status); i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    job = await api(keyA, "GET", `/jobs/${jobId}`);
+  }
+  assert.equal(job.status, "succeeded", JSON.stringify(job.error));
+});
+
 test("the 429 of a used-up quota is explained", async () => {
   // tenant B (Free: 5 jobs a day) uses up its quota with five small jobs through the API (a job
   // that fails or is cancelled while queued gives its slot back), then the wizard shows why

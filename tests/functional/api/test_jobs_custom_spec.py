@@ -78,3 +78,14 @@ def test_bad_custom_specs_name_the_field_and_take_no_quota(
     assert answer.status_code == status, answer.text
     assert answer.json()["error"]["field"] == field
     assert quotas.used_today("acme", quotas.TRAINING_JOBS) == 0
+
+
+def test_the_sdk_submits_a_job_spec_over_http(server: LocalApiServer, pro_key: str) -> None:
+    from pitwall import sdk
+    from pitwall.errors import PitwallError
+
+    job = sdk.submit_job({**JOB, "hyperparameters": {"l2": 0.1}}, api_url=server.url, api_key=pro_key)
+    assert job["params"]["hyperparameters"] == {"l2": 0.1} and job["model_name"] == "rw"
+    with pytest.raises(PitwallError, match=r"job refused \(422\): hyperparameters.l2: must be between") as info:
+        sdk.submit_job({**JOB, "hyperparameters": {"l2": 50.0}}, api_url=server.url, api_key=pro_key)
+    assert info.value.field == "hyperparameters.l2"

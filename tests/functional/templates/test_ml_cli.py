@@ -78,3 +78,25 @@ def test_bad_template_and_seasons_are_one_line_errors(home_lake: LocalStore) -> 
     assert r.exit_code == 2 and "seasons:" in r.output and "Traceback" not in r.output
     r = runner.invoke(app, ["backtest", "race_winner", "--season", "2024", "--train-until", "2024"])
     assert r.exit_code == 2 and "train_until" in r.output
+
+
+def test_train_takes_hyperparameters_and_the_task_through_the_training_request(home_lake: LocalStore) -> None:
+    from pitwall.platform.models import get_model
+
+    bad = [
+        (["--algorithm", "xgboost", "--param", "max_depth=99"], "hyperparameters.max_depth: must be between 1 and 32"),
+        (["--param", "max_depth"], "--param: expected NAME=VALUE"),
+        (["--param", "max_depth=3"], "not a hyperparameter of 'conditional_logit'; settable: l2"),
+        (["--task", "regression"], "task: template 'race_winner' trains 'ranking'"),
+    ]
+    for options, message in bad:
+        r = runner.invoke(app, ["train", "race_winner", *options])
+        output = " ".join(r.output.split())
+        assert r.exit_code == 2 and message in output and "Traceback" not in output, (options, r.output)
+    args = ["train", "race_winner", "--seasons", "2023-2024", "--algorithm", "xgboost", "--name", "rw_yes_no"]
+    r = runner.invoke(
+        app, [*args, "--param", "max_depth=2", "--param", "learning_rate=0.1", "--task", "classification"]
+    )
+    assert r.exit_code == 0, r.output
+    record = get_model("local", "rw_yes_no")
+    assert (record.task, record.params["max_depth"], record.params["learning_rate"]) == ("classification", 2, 0.1)

@@ -9,7 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from pitwall.api.services import get_services, set_services
+from pitwall.errors import ValidationFailed
+from pitwall.features import FeatureEngineer
 from pitwall.ml import FeatureStore, ModelBuilder
+from pitwall.platform import jobs
 from pitwall.platform.models import get_model
 from pitwall.training import train_template
 from pitwall.workflow.request import TrainingRequest
@@ -88,3 +92,57 @@ def test_a_notebook_model_retrains_through_the_training_request(home_lake: Path)
     rows = FeatureStore().get_features(seasons=[2024], feature_groups=["driver", "team"])
     p = retrained.predict_proba(rows[rows["round"] == 8])
     assert p.shape == (20, 2) and ((p >= 0) & (p <= 1)).all()
+
+
+def test_a_notebook_model_is_submitted_as_a_job_with_its_spec(home_lake: Path) -> None:
+    data = FeatureStore().get_features(seasons=[2022, 2023], feature_groups=["driver", "team"])
+    model = ModelBuilder(task="classification", target="race_winner").train(
+        data, algorithm="xgboost", params={"max_depth": 3, "n_estimators": 50}
+    )
+    body = model.job_spec("winner_job")
+    assert (body["template"], body["name"], body["task"], body["algorithm"]) == (
+        "race_winner",
+        "winner_job",
+        "classification",
+        "xgboost",
+    )
+    assert (body["hyperparameters"]["max_depth"], body["features"], body["seasons"]) == (
+        3,
+        model.features,
+        [2022, 2023],
+    )
+    set_services(None)  # this test's home
+    try:
+        job = model.submit_job("winner_job", seasons=[2022, 2023, 2024])
+        assert job["status"] in ("queued", "running") and job["params"]["task"] == "classification"
+        assert get_services().launcher.wait_all(timeout=300) is not None
+        done = jobs.get_job("local", job["job_id"])
+    finally:
+        get_services().launcher.shutdown()
+        set_services(None)
+    assert done.status == "succeeded", done.error
+    record = get_model("local", "winner_job")
+    assert (record.task, record.algorithm, record.features) == ("classification", "xgboost", model.features)
+    assert record.params["max_depth"] == 3 and record.data_window["seasons"] == [2022, 2023, 2024]
+
+
+def test_a_notebook_model_with_its_own_python_feature_is_no_job(home_lake: Path) -> None:
+    fe = FeatureEngineer(registry={})
+
+    @fe.register("grid_squared")
+    def grid_squared(driver_data):  # type: ignore[no-untyped-def]
+        grid = driver_data.get("grid")
+        return None if grid is None else float(grid) ** 2
+
+    data = FeatureStore(engineer=fe).get_features(
+        seasons=[2023], feature_groups=["session"], custom_features=["grid_squared"]
+    )
+    assert "grid_squared" in data.columns
+    model = ModelBuilder("classification", "race_winner", features=["start_position", "grid_squared"]).train(
+        data, algorithm="logistic"
+    )
+    with pytest.raises(ValidationFailed, match="grid_squared not among template 'race_winner'") as info:
+        model.job_spec("custom_feature_job")
+    assert info.value.field == "features" and "model.deploy(name=...)" in info.value.message
+    model.deploy(name="custom_feature_model")  # what it says to do instead works
+    assert get_model("local", "custom_feature_model").features == ["start_position", "grid_squared"]

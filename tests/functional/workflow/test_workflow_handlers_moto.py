@@ -209,7 +209,7 @@ def test_race_ingested_starts_retraining_once(aws, monkeypatch: pytest.MonkeyPat
         "acme",
         "winner",
         template=TEMPLATE,
-        task="regression",
+        task="ranking",
         algorithm="linear",
         features=["start_position"],
         target="position",

@@ -9,7 +9,16 @@ export interface TemplateInfo {
   default_algorithm: string; primary_metric: string; top_k: number | null; first_season: number;
   baselines: Baseline[]; card_note: string;
 }
-export interface TemplateList { templates: TemplateInfo[]; algorithms: string[]; tuning_methods: string[] }
+/** One parameter a job may set for an algorithm (`hyperparameters`); int / float within low..high, choice among choices. */
+export interface HyperparameterInfo {
+  name: string; kind: "int" | "float" | "choice"; default: number | string | null; low: number | null; high: number | null;
+  choices: (number | string)[];
+}
+export interface TemplateList {
+  templates: TemplateInfo[]; algorithms: string[]; tuning_methods: string[];
+  /** per algorithm, the parameters a job may set */
+  hyperparameters: Record<string, HyperparameterInfo[]>;
+}
 export interface NotebookResponse { template: string; filename: string; notebook: Record<string, unknown> }
 
 export interface FeatureInfo {

@@ -6,9 +6,11 @@ import { useEffect, useMemo, useReducer, useState } from "react";
 import { useNavigate } from "react-router-dom";
 import type { ApiClient } from "../api/client";
 import { useApi, useLoad } from "../api/context";
+import { ApiError } from "../api/errors";
 import type { FeatureInfo, TemplateInfo } from "../api/types";
 import { downloadJson, Empty, ErrorAlert, Loading } from "../components/common";
 import { AutoFeaturesPanel } from "../wizard/AutoFeaturesPanel";
+import { HyperparametersPanel } from "../wizard/HyperparametersPanel";
 import { featureAllowed, type Mode, initialState, quotaText, reducer, STEPS, stepErrors, toJobRequest } from "../wizard/state";
 
 const ALGORITHM_LABELS: Record<string, string> = {
@@ -16,6 +18,13 @@ const ALGORITHM_LABELS: Record<string, string> = {
   neural_net: "Neural network (MLP)", logistic: "Logistic regression", linear: "Linear regression",
   auto: "Auto (AutoML: searches algorithms, may ensemble)",
 };
+
+/** A 422's message by custom-spec field ("hyperparameters.max_depth" -> "max_depth"; "task"), shown next to it. */
+function specFieldErrors(err: unknown): Record<string, string> {
+  if (!(err instanceof ApiError) || !err.field) return {};
+  if (err.field === "task") return { task: err.message };
+  return err.field.startsWith("hyperparameters.") ? { [err.field.slice("hyperparameters.".length)]: err.message } : {};
+}
 
 async function loadWizard(client: ApiClient) {
   const [templates, features, status, circuits, usage, openapi] = await Promise.all([
@@ -115,6 +124,11 @@ export function NewModelPage() {
     (c) => (state.step === 1 && state.seasons.length ? c.entrants(state.seasons[0]) : Promise.resolve(null)),
     [state.step === 1, state.seasons[0]],
   );
+
+  const space = data?.templates.hyperparameters;
+  useEffect(() => {
+    if (space) dispatch({ type: "set", patch: { space } });
+  }, [space]);
 
   useEffect(() => {
     // default seasons: the last five stored (before the newest, which stays for evaluation)
@@ -323,6 +337,7 @@ export function NewModelPage() {
               <NumberInput label="Budget (trials)" min={1} max={200} value={state.trials} onChange={(v) => dispatch({ type: "set", patch: { trials: Number(v) } })} />
             </SimpleGrid>
           )}
+          <HyperparametersPanel state={state} dispatch={dispatch} apiErrors={specFieldErrors(submitError)} />
           <Alert variant="light" color={data.usage.training_jobs_left === 0 ? "red" : "blue"} title="Training quota" data-testid="quota">
             {quotaText(data.usage.training_jobs_left, data.usage.training_jobs_per_day)} ({data.usage.tier} tier; the counter resets at 00:00 UTC).
           </Alert>

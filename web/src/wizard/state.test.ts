@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { FeatureInfo, TemplateInfo } from "../api/types";
+import type { FeatureInfo, HyperparameterInfo, TemplateInfo } from "../api/types";
 import {
-  autoFeatureBases, autoFeatureNames, featureAllowed, initialState, quotaText, reducer, stepErrors, toJobRequest, type WizardState,
+  autoFeatureBases, autoFeatureNames, featureAllowed, hyperparameterErrors, initialState, quotaText, reducer, stepErrors, toJobRequest,
+  type WizardState,
 } from "./state";
 
 const template = {
@@ -109,6 +110,55 @@ describe("wizard state", () => {
     // another template resets them
     const other = reducer(s, { type: "pickTemplate", template: { ...template, name: "podium" } as TemplateInfo });
     expect(other.autoFeatures.base).toEqual([]);
+  });
+
+  it("hyperparameters: checked like the API, sent only when set, dropped with another algorithm or 'auto'", () => {
+    const space: Record<string, HyperparameterInfo[]> = {
+      xgboost: [
+        { name: "max_depth", kind: "int", default: 4, low: 1, high: 32, choices: [] },
+        { name: "learning_rate", kind: "float", default: 0.05, low: 0.001, high: 1, choices: [] },
+      ],
+      random_forest: [{ name: "max_features", kind: "choice", default: "sqrt", low: null, high: null, choices: ["sqrt", "log2", 0.5, 1] }],
+    };
+    const accepted = new Set([...ACCEPTED, "hyperparameters", "task"]);
+    let s = { ...reducer(filled(), { type: "set", patch: { space, algorithm: "xgboost" } }), step: 3 };
+    expect(toJobRequest(s, accepted, template).request).not.toHaveProperty("hyperparameters");
+    s = reducer(s, { type: "setHyperparameter", name: "max_depth", text: "3.5" });
+    expect(hyperparameterErrors(s)).toEqual({ max_depth: "max_depth: must be a whole number; got 3.5" });
+    expect(reducer(s, { type: "next" }).step).toBe(3);
+    s = reducer(s, { type: "setHyperparameter", name: "max_depth", text: "99" });
+    expect(stepErrors(s)).toContain("max_depth: must be between 1 and 32; got 99");
+    s = reducer(s, { type: "setHyperparameter", name: "learning_rate", text: "fast" });
+    expect(hyperparameterErrors(s).learning_rate).toBe("learning_rate: must be a number; got fast");
+    s = reducer(reducer(s, { type: "setHyperparameter", name: "max_depth", text: "3" }), { type: "setHyperparameter", name: "learning_rate", text: " " });
+    expect(stepErrors(s)).toEqual([]);
+    expect(toJobRequest(s, accepted, template).request.hyperparameters).toEqual({ max_depth: 3 });
+    expect(toJobRequest(s, ACCEPTED, template).notSent.map((n) => n.option)).toEqual(["hyperparameters"]);
+    // a choice keeps its own type; another algorithm starts from its defaults; 'auto' has none
+    let forest = reducer(s, { type: "set", patch: { algorithm: "random_forest" } });
+    expect(forest.hyperparameters).toEqual({});
+    forest = reducer(forest, { type: "setHyperparameter", name: "max_features", text: "0.5" });
+    expect(toJobRequest(forest, accepted, template).request.hyperparameters).toEqual({ max_features: 0.5 });
+    expect(hyperparameterErrors(reducer(forest, { type: "setHyperparameter", name: "max_features", text: "all" })).max_features).toMatch(/must be one of sqrt, log2, 0.5, 1/);
+    const auto = { ...s, algorithm: "auto" };
+    expect(hyperparameterErrors({ ...auto, hyperparameters: { max_depth: "99" } })).toEqual({});
+    expect(toJobRequest({ ...auto, hyperparameters: { max_depth: "3" } }, accepted, template).request).not.toHaveProperty("hyperparameters");
+  });
+
+  it("task: the yes/no top-k option of a ranking template with top_k only", () => {
+    const accepted = new Set([...ACCEPTED, "hyperparameters", "task"]);
+    const podium = { ...template, name: "podium", top_k: 3 } as TemplateInfo;
+    let s = reducer(initialState(), { type: "pickTemplate", template: podium });
+    expect(s.topK).toBe(3);
+    expect(toJobRequest(s, accepted, podium).request).not.toHaveProperty("task");
+    s = reducer(s, { type: "set", patch: { yesNoTopK: true } });
+    expect(toJobRequest(s, accepted, podium).request.task).toBe("classification");
+    const qualifying = { ...template, name: "qualifying", top_k: null } as TemplateInfo;
+    const q = reducer(s, { type: "pickTemplate", template: qualifying });
+    expect(q.topK).toBeNull();
+    expect(toJobRequest(q, accepted, qualifying).request).not.toHaveProperty("task");
+    const dnf = { ...template, name: "dnf", task: "classification", top_k: 1 } as TemplateInfo;
+    expect(reducer(s, { type: "pickTemplate", template: dnf }).topK).toBeNull();
   });
 
   it("a custom model may add built-in features known at the template's moment", () => {

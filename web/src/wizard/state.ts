@@ -1,7 +1,7 @@
 // The training wizard's form state: a pure reducer, per-step validation and the job request it
 // becomes. Options the training API does not accept (yet) are never sent: `toJobRequest` keeps
 // only fields named in the API's own JobRequest schema and reports the rest.
-import type { FeatureInfo, JobRequest, TemplateInfo } from "../api/types";
+import type { FeatureInfo, HyperparameterInfo, JobRequest, TemplateInfo } from "../api/types";
 
 export type Mode = "template" | "custom" | "notebook";
 export type Scenario = "dry" | "wet" | "mixed";
@@ -67,6 +67,53 @@ export function autoFeatureErrors(auto: AutoFeatures, target: string | null = nu
   return errors;
 }
 
+/** A hyperparameter's typed value: a number for int / float, the matching choice; the text itself
+ * when it is no number (the check then says so). */
+export function hyperparameterValue(param: HyperparameterInfo, text: string): unknown {
+  if (param.kind === "choice") return param.choices.find((c) => String(c) === text) ?? text;
+  const value = Number(text.trim());
+  return text.trim() === "" || Number.isNaN(value) ? text : value;
+}
+
+/** Why `text` is not accepted for `param` (null: it is), worded like the API's check. */
+export function hyperparameterError(param: HyperparameterInfo, text: string): string | null {
+  const value = hyperparameterValue(param, text);
+  if (param.kind === "choice") {
+    return param.choices.some((c) => String(c) === text) ? null : `${param.name}: must be one of ${param.choices.join(", ")}; got ${text}`;
+  }
+  if (typeof value !== "number" || !Number.isFinite(value)) return `${param.name}: must be a number; got ${text}`;
+  if (param.kind === "int" && !Number.isInteger(value)) return `${param.name}: must be a whole number; got ${text}`;
+  if ((param.low !== null && value < param.low) || (param.high !== null && value > param.high))
+    return `${param.name}: must be between ${param.low} and ${param.high}; got ${text}`;
+  return null;
+}
+
+/** The chosen algorithm's settable parameters (none for "auto": AutoML picks them). */
+export function algorithmHyperparameters(state: WizardState): HyperparameterInfo[] {
+  return state.algorithm === "auto" ? [] : (state.space[state.algorithm] ?? []);
+}
+
+/** Per parameter name, the problem of its set value (parameters left empty use the default). */
+export function hyperparameterErrors(state: WizardState): Record<string, string> {
+  const errors: Record<string, string> = {};
+  for (const param of algorithmHyperparameters(state)) {
+    const text = state.hyperparameters[param.name] ?? "";
+    const problem = text === "" ? null : hyperparameterError(param, text);
+    if (problem) errors[param.name] = problem;
+  }
+  return errors;
+}
+
+/** The job's `hyperparameters`: the set ones, typed (empty when none is set). */
+export function hyperparameterValues(state: WizardState): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const param of algorithmHyperparameters(state)) {
+    const text = state.hyperparameters[param.name] ?? "";
+    if (text !== "") values[param.name] = hyperparameterValue(param, text);
+  }
+  return values;
+}
+
 export interface WizardState {
   step: number;
   mode: Mode;
@@ -89,6 +136,14 @@ export interface WizardState {
   autoFeatures: AutoFeatures;
   /** The chosen template's target (auto-features of it: lags and means only). */
   target: string | null;
+  /** Per algorithm, the parameters a job may set (GET /templates `hyperparameters`). */
+  space: Record<string, HyperparameterInfo[]>;
+  /** The chosen algorithm's parameters as typed, by name; empty or absent: its default (not sent). */
+  hyperparameters: Record<string, string>;
+  /** The k of the template's yes/no option "finishes in the top k" (ranking templates with top_k; else null). */
+  topK: number | null;
+  /** Train the yes/no model of finishing in the top k instead of the ranking (sent as task "classification"). */
+  yesNoTopK: boolean;
 }
 
 export function initialState(): WizardState {
@@ -96,6 +151,7 @@ export function initialState(): WizardState {
     step: 0, mode: "template", template: null, seasons: [], circuits: [], drivers: [], teams: [], scenario: null,
     features: [], algorithm: "", ensemble: true, autoTune: false, tuning: "bayes", trials: 10, cvFolds: 3,
     validation: "kfold", name: "", experiment: "", autoFeatures: initialAutoFeatures(), target: null,
+    space: {}, hyperparameters: {}, topK: null, yesNoTopK: false,
   };
 }
 
@@ -108,6 +164,7 @@ export type Action =
   | { type: "toggleFeature"; feature: string }
   | { type: "toggleAutoBase"; column: string }
   | { type: "setAuto"; patch: Partial<AutoFeatures> }
+  | { type: "setHyperparameter"; name: string; text: string }
   | { type: "next" }
   | { type: "back" }
   | { type: "goto"; step: number };
@@ -138,6 +195,7 @@ export function stepErrors(state: WizardState, step: number = state.step): strin
     if (!state.algorithm) errors.push("Choose an algorithm.");
     if (state.cvFolds < 2 || state.cvFolds > 10 || !Number.isInteger(state.cvFolds)) errors.push("Cross-validation folds: 2 to 10.");
     if (state.autoTune && (state.trials < 1 || state.trials > 200 || !Number.isInteger(state.trials))) errors.push("Tuning budget: 1 to 200 trials.");
+    errors.push(...Object.values(hyperparameterErrors(state)));
   }
   return errors;
 }
@@ -157,6 +215,9 @@ export function reducer(state: WizardState, action: Action): WizardState {
         experiment: state.experiment && state.template === t.name ? state.experiment : t.name,
         autoFeatures: state.template === t.name ? state.autoFeatures : initialAutoFeatures(),
         target: t.target,
+        hyperparameters: {},
+        topK: t.task === "ranking" ? t.top_k : null,
+        yesNoTopK: state.template === t.name && state.yesNoTopK,
       };
     }
     case "setMode":
@@ -168,8 +229,13 @@ export function reducer(state: WizardState, action: Action): WizardState {
     }
     case "setSeasonRange":
       return { ...state, seasons: range(action.from, action.to) };
-    case "set":
-      return { ...state, ...action.patch };
+    case "set": {
+      // another algorithm has other parameters: the typed ones are dropped
+      const algorithmChanged = action.patch.algorithm !== undefined && action.patch.algorithm !== state.algorithm;
+      return { ...state, ...(algorithmChanged ? { hyperparameters: {} } : {}), ...action.patch };
+    }
+    case "setHyperparameter":
+      return { ...state, hyperparameters: { ...state.hyperparameters, [action.name]: action.text.trim() === "" ? "" : action.text } };
     case "toggleFeature": {
       const has = state.features.includes(action.feature);
       return { ...state, features: has ? state.features.filter((f) => f !== action.feature) : [...state.features, action.feature] };
@@ -221,6 +287,7 @@ export function toJobRequest(state: WizardState, accepted: Set<string>, template
   if (defaults === null || [...state.features].sort().join(",") !== defaults) request.features = [...state.features];
   // a ranking template ranks the whole field of each race: a subset of drivers or teams is not a race
   const field = template?.task !== "ranking";
+  const hyperparameters = hyperparameterValues(state);
   const optional: [string, unknown, boolean, string][] = [
     ["circuits", state.circuits, state.circuits.length > 0, "circuit filter"],
     ["drivers", state.drivers, field && state.drivers.length > 0, "driver filter"],
@@ -230,6 +297,8 @@ export function toJobRequest(state: WizardState, accepted: Set<string>, template
     ["ensemble", state.ensemble, state.algorithm === "auto", "ensemble"],
     ["validation", state.validation, state.validation !== "kfold", "validation scheme"],
     ["auto_features", { ...state.autoFeatures }, state.autoFeatures.base.length > 0, "auto-features"],
+    ["hyperparameters", hyperparameters, Object.keys(hyperparameters).length > 0, "hyperparameters"],
+    ["task", "classification", state.yesNoTopK && state.topK !== null, "yes/no top-k task"],
   ];
   const notSent: BuiltRequest["notSent"] = [];
   for (const [field, value, used, label] of optional) {
