@@ -5,7 +5,8 @@ in CI and inside a Lambda / SageMaker container:
 
 - ``PITWALL_HOME``: the local home (default ``~/.pitwall``). Holds the parquet lakehouse
   (``lake/``), materialised features, model artifacts (``models/``), the embedded
-  platform database (``platform.db``) and the MLflow store (``mlflow.db``).
+  platform database (``platform.db``), the MLflow store (``mlflow.db``) and cached template
+  frames (``cache/frames/``, :mod:`pitwall.templates.frame_cache`; ``PITWALL_FRAME_CACHE=0``: off).
 - ``PITWALL_DATA``: a folder laid out like ``../shared/data`` (``f1db/`` and
   ``fastf1-laps/``), used by the demo and by ``pitwall ingest`` defaults when offline.
 - ``PITWALL_BACKEND``: ``local`` (default) or ``aws``, read by :func:`backend_kind` only; it picks

@@ -290,7 +290,7 @@ class DeletedResponse(Response):
 
 
 class JobScenario(Request):
-    """Conditions the model is trained for (stored with the job; not applied to the rows yet)."""
+    """A what-if for the model's predictions (stored with the job; never filters training rows)."""
 
     weather: Weather | None = None
 

@@ -36,6 +36,7 @@ JOBS_ENV = "PITWALL_JOBS"
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 WORKER_IDLE_S = 60  # an idle worker exits after this long (reused by the next backtest before that)
 WORKER_START_CPU_S = 2.0  # CPU seconds a worker spends importing pandas, scikit-learn, ... before its first fit
+TIMED_ITEMS = 3  # the smallest items timed here before deciding on workers (the first pays the imports)
 TAKE_PART = True  # this process computes what no worker has taken (False: it only waits; tests use it)
 
 _SHARED: dict[str, Any] = {}  # in a worker: the shared payload of the latest file read
@@ -80,9 +81,10 @@ def run_parallel(
     items run here, serially, with a warning). ``on_done(i)`` is called here as item ``i``
     finishes. Items should come largest first.
 
-    The two smallest items are computed here first; workers are started only when the work left
-    is worth it (the faster one's CPU time x the items left > ``WORKER_START_CPU_S``, what a
-    worker spends importing before its first fit). This process then computes every item no worker
+    The :data:`TIMED_ITEMS` smallest items are computed here first; workers are started only when
+    the work left is worth it (the fastest one's CPU time x the items left > ``WORKER_START_CPU_S``,
+    what a worker spends importing before its first fit; the first item pays this process's lazy
+    imports, and one more sample keeps a single slow one from deciding). This process then computes every item no worker
     has taken yet and waits for the (at most ``workers + 1``) items the workers hold."""
     n = len(items)
     results: dict[int, R] = {}
@@ -98,18 +100,20 @@ def run_parallel(
         return [results[0]]
     with one_thread():
         cpu = []
-        for i in (n - 1, n - 2):  # the two smallest; the first pays this process's lazy imports
+        timed = min(TIMED_ITEMS, n)
+        for i in range(n - 1, n - 1 - timed, -1):  # the smallest; the first pays this process's lazy imports
             start = time.thread_time()  # this thread's CPU: not a background thread's (MLflow's set-up)
             local(i)
             cpu.append(time.thread_time() - start)
-        worth_it = min(cpu) * (n - 2) > WORKER_START_CPU_S
-        path = _dump(shared) if workers > 0 and worth_it else None
+        left = n - timed
+        worth_it = min(cpu) * left > WORKER_START_CPU_S
+        path = _dump(shared) if workers > 0 and worth_it and left > 0 else None
         if path is None:
-            for i in range(n - 2):
+            for i in range(left):
                 local(i)
             return [results[i] for i in range(n)]
         try:
-            _share(work, path, items[: n - 2], workers, local, results, on_done)
+            _share(work, path, items[:left], workers, local, results, on_done)
         finally:
             path.unlink(missing_ok=True)
     return [results[i] for i in range(n)]

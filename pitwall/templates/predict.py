@@ -44,11 +44,21 @@ def template_frame(
     seasons were asked), then the requested seasons' rows are kept. A team-mate / field difference
     of a base not known at the template's moment is refused (``FeatureInputError`` naming the field).
     """
+    from pitwall.templates.frame_cache import cached_frame
+
     if not auto_features:
-        return spec.frame(fs, list(seasons))
-    from pitwall.features.auto import HISTORY_SEASONS, add_auto_features, auto_features_from
+        return cached_frame(spec, fs, seasons, None, lambda: spec.frame(fs, list(seasons)))
+    from pitwall.features.auto import auto_features_from
 
     config = auto_features_from(auto_features)
+    return cached_frame(spec, fs, seasons, config.to_dict(), lambda: _with_auto_features(spec, fs, seasons, config))
+
+
+def _with_auto_features(
+    spec: TemplateSpec, fs: FeatureStore, seasons: Sequence[int], config: AutoFeatures
+) -> pd.DataFrame:
+    from pitwall.features.auto import HISTORY_SEASONS, add_auto_features
+
     if spec.grain != AUTO_FEATURE_GRAIN:
         raise ValidationFailed(
             f"auto_features: template {spec.name!r} has one row per {spec.grain.replace('_', ' ')}; "

@@ -15,8 +15,9 @@ the field, before any quota is taken.
 
 Wizard fields (Pitwall Studio): ``feature_groups`` (expanded to the template's features of those
 groups), ``circuits``, ``drivers``, ``teams`` and ``scenario`` (conditions such as
-``{"weather": "wet"}``). The row filters and the scenario are checked and stored with the job; they
-are not applied to training rows yet (``train_template`` takes no filter), which :attr:`notes` says.
+``{"weather": "wet"}``). The row filters keep the training rows at those circuits / of those
+drivers or teams (``train_template``); the scenario is checked and stored with the job, and its
+inputs are given at prediction time, which :attr:`notes` says.
 
 ``auto_features`` (the wizard's third feature source, :mod:`pitwall.features.auto`): generated
 inputs from base columns of the template's rows, ``{"base": [...], "lags": [1], "windows": [3],

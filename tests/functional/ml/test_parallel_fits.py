@@ -44,12 +44,13 @@ def test_quick_items_start_no_worker() -> None:
 
 
 def test_what_cannot_be_sent_runs_here_with_a_warning(workers_do_the_work: None) -> None:
-    shared = {"lock": threading.Lock(), 0: "a", 1: "b", 2: "c"}
+    shared = {"lock": threading.Lock(), 0: "a", 1: "b", 2: "c", 3: "d"}
     with pytest.warns(UserWarning, match="serially"):
-        assert run_parallel(operator.getitem, shared, [2, 1, 0], 2) == ["c", "b", "a"]
+        assert run_parallel(operator.getitem, shared, [3, 2, 1, 0], 2) == ["d", "c", "b", "a"]
 
 
 def test_an_error_in_a_worker_reaches_the_caller(workers_do_the_work: None) -> None:
-    """Item 7 (not in the dict) goes to the worker: the two last are computed here."""
+    """Item 7 (not in the dict) goes to the worker: the last TIMED_ITEMS are computed here."""
+    assert parallel_fits.TIMED_ITEMS == 3
     with pytest.raises(KeyError):
-        run_parallel(operator.getitem, {0: 1}, [7, 0, 0], 2)
+        run_parallel(operator.getitem, {0: 1}, [7, 0, 0, 0], 2)
