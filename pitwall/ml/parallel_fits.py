@@ -84,8 +84,9 @@ def run_parallel(
     The :data:`TIMED_ITEMS` smallest items are computed here first; workers are started only when
     the work left is worth it (the fastest one's CPU time x the items left > ``WORKER_START_CPU_S``,
     what a worker spends importing before its first fit; the first item pays this process's lazy
-    imports, and one more sample keeps a single slow one from deciding). This process then computes every item no worker
-    has taken yet and waits for the (at most ``workers + 1``) items the workers hold."""
+    imports, and one more sample keeps a single slow one from deciding). This process then
+    computes every item no worker has taken yet and waits for the (at most ``workers + 1``) items
+    the workers hold."""
     n = len(items)
     results: dict[int, R] = {}
 
