@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 import subprocess
@@ -155,6 +156,9 @@ def _client() -> Any:
     inode): when that file was deleted or replaced (a new Pitwall home at the same path, a
     restored backup) the client and MLflow's pooled engine for the URI are dropped and a new
     one opens the current file."""
+    # Pitwall moves only its own small files through MLflow's artifact store: no per-file
+    # download bars in the CLI's output (a user's own setting wins).
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = tracking_uri()
     db = _sqlite_file(uri)
     cached = _CLIENTS.get(uri)
@@ -384,13 +388,24 @@ def save_pyfunc(pitwall_folder: Path, path: Path) -> Path:
 
     from pitwall.ml import mlflow_pyfunc
 
-    mlflow.pyfunc.save_model(
-        path=str(path),
-        python_model=str(Path(mlflow_pyfunc.__file__)),
-        artifacts={mlflow_pyfunc.ARTIFACT_KEY: str(pitwall_folder)},
-        pip_requirements=["mlflow", "pandas", "numpy"],  # pitwall itself: `--env-manager local`
-    )
+    pyfunc_log = logging.getLogger("mlflow.pyfunc")
+    pyfunc_log.addFilter(_no_signature_notice)
+    try:
+        mlflow.pyfunc.save_model(
+            path=str(path),
+            python_model=str(Path(mlflow_pyfunc.__file__)),
+            artifacts={mlflow_pyfunc.ARTIFACT_KEY: str(pitwall_folder)},
+            pip_requirements=["mlflow", "pandas", "numpy"],  # pitwall itself: `--env-manager local`
+        )
+    finally:
+        pyfunc_log.removeFilter(_no_signature_notice)
     return path
+
+
+def _no_signature_notice(record: logging.LogRecord) -> bool:
+    """Drops MLflow's "Failed to infer model signature" notice: Pitwall's pyfunc has no MLflow
+    signature by design (its input is checked by the Pitwall model it wraps)."""
+    return not record.getMessage().startswith("Failed to infer model signature")
 
 
 def log_trials(client: Any, exp_id: str, parent_id: str, tuning: Mapping[str, Any]) -> list[str]:

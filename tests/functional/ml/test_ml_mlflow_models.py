@@ -4,6 +4,10 @@ promotion, and tuning trials are nested runs."""
 
 from __future__ import annotations
 
+import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -25,9 +29,26 @@ def test_pyfunc_model_registry_and_aliases(home_lake: Path) -> None:
     import pitwall as pw
     from pitwall.ml.tracking import registry_name, tracking_uri
 
-    first = pw.train("race_winner", seasons=SEASONS, name="winner_mlf")
+    notices = _Records()
+    mlflow_pyfunc_log = logging.getLogger("mlflow.pyfunc")
+    mlflow_pyfunc_log.addHandler(notices)
+    try:
+        first = pw.train("race_winner", seasons=SEASONS, name="winner_mlf")
+    finally:
+        mlflow_pyfunc_log.removeHandler(notices)
+    assert [m for m in notices.messages if "signature" in m] == []  # no schema notice at logging
     client = mlflow.MlflowClient(tracking_uri())
     reg = registry_name("winner_mlf")
+    # loading runs the pyfunc's code file in a fresh process: MLflow has nothing to warn about
+    loaded = subprocess.run(
+        [sys.executable, "-W", "always", "-c", f"import mlflow; mlflow.pyfunc.load_model('models:/{reg}/1')"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri()},
+        timeout=120,
+    )
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    assert "type hints" not in loaded.stderr
     assert [int(v.version) for v in client.search_model_versions(f"name = '{reg}'")] == [1]
 
     # the logged MLflow model is a pyfunc over the safe artifact folder; it answers like Pitwall
@@ -60,13 +81,19 @@ def test_pyfunc_model_registry_and_aliases(home_lake: Path) -> None:
     assert client.get_registered_model(reg).aliases == {"champion": 2}
 
 
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def _serve_and_predict(model_uri: str, frame: pd.DataFrame) -> dict[str, list]:
     """Start `mlflow models serve` (local env) on a free port, POST the rows, stop it."""
     import json
-    import os
     import socket
-    import subprocess
-    import sys
     import time
 
     import requests
