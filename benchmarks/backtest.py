@@ -13,6 +13,12 @@ user's repeat backtest of an unchanged lake finds it); the ``cache off`` column
 (``PITWALL_FRAME_CACHE=0``) is the run that builds its frame, as the first after an ingest does.
 Goal (issue 13): the CLI backtest <= 2x its fitting floor on 2 cores.
 
+The process's own imports (pandas, scikit-learn, scipy, the booster, MLflow's client...) are a
+cost no backtest process avoids and that does not shrink with the fits: ``imports s`` is their
+total in a serial CLI run (``python -X importtime``'s top-level entries, summed; it inflates them
+slightly), and ``vs imports + floor`` compares the CLI run with the two together, i.e. what is
+left once a process has imported what it needs and made its fits.
+
 On a shared machine wall times follow the load; the CPU seconds of the default CLI run (the
 process and everything it started: fit workers, the MLflow logging process) beside the floor's
 CPU seconds give a ratio that follows it much less (``CPU s``, ``CPU ratio``; with parallel fits
@@ -30,6 +36,7 @@ $PITWALL_DATA unless PITWALL_HOME already has a lake.
 from __future__ import annotations
 
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -76,6 +83,25 @@ def _cli(args: list[str], **env: str) -> tuple[float, float]:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     return min(times), min(cpus)
+
+
+def _imports_s(args: list[str]) -> float:
+    """Seconds the CLI process ``pitwall ARGS`` (serial) spends importing: the cumulative times
+    of ``-X importtime``'s top-level entries (lazy imports inside functions included)."""
+    pitwall = shutil.which("pitwall", path=str(Path(sys.executable).parent)) or "pitwall"
+    env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1", "PITWALL_JOBS": "1"}
+    done = subprocess.run([pitwall, *args], capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise SystemExit(f"pitwall {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    total_us = 0
+    for line in done.stderr.splitlines():
+        match = IMPORT_LINE.match(line)
+        if match and not match.group(2):  # no indentation: a top-level import
+            total_us += int(match.group(1))
+    return total_us / 1e6
+
+
+IMPORT_LINE = re.compile(r"^import time:\s+\d+ \|\s+(\d+) \| ( *)\S")
 
 
 def _load() -> str:
@@ -128,9 +154,9 @@ def main(targets: list[str]) -> None:
         "| template | algorithm | fits | floor s | frame s | `pitwall backtest` s | ratio "
         "| floor CPU s | CPU s | CPU ratio | cache off s | ratio "
         f"| serial (`PITWALL_JOBS=1`) s | ratio | `--refit-every {REFIT}` s | vs floor "
-        "| vs the floor of its own fits | load |"
+        "| vs the floor of its own fits | imports s | vs imports + floor | load |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for target in targets or ["race_winner", "race_winner:xgboost"]:
         template, _, algorithm = target.partition(":")
         from pitwall.templates import get_template
@@ -144,11 +170,12 @@ def main(targets: list[str]) -> None:
         cold, _ = _cli(base, PITWALL_FRAME_CACHE="0")
         serial, _ = _cli(base, PITWALL_JOBS="1")
         third, _ = _cli([*base, "--refit-every", str(REFIT)])
+        imports = min(_imports_s(base) for _ in range(REPEAT))
         print(
             f"| {template} | {algo} | {n} | {floor:.1f} | {frame_s:.1f} | {full:.1f} | {full / floor:.2f}x "
             f"| {floor_cpu:.1f} | {full_cpu:.1f} | {full_cpu / floor_cpu:.2f}x | {cold:.1f} | {cold / floor:.2f}x "
             f"| {serial:.1f} | {serial / floor:.2f}x | {third:.1f} | {third / floor:.2f}x "
-            f"| {third / refit_floor:.2f}x | {_load()} |",
+            f"| {third / refit_floor:.2f}x | {imports:.1f} | {full / (imports + floor):.2f}x | {_load()} |",
             flush=True,
         )
 
