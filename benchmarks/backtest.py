@@ -68,40 +68,43 @@ def _home() -> Path:
     return home
 
 
+def _run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    """``pitwall ARGS`` of this environment, with ``env`` added; a failure ends the benchmark."""
+    pitwall = shutil.which("pitwall", path=str(Path(sys.executable).parent)) or "pitwall"
+    done = subprocess.run([pitwall, *args], capture_output=True, text=True, env={**os.environ, **env})
+    if done.returncode != 0:
+        raise SystemExit(f"pitwall {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    return done
+
+
 def _cli(args: list[str], **env: str) -> tuple[float, float]:
     """(wall seconds, CPU seconds of the process and its children) of ``pitwall ARGS``: the
     fastest of ``REPEAT`` runs for each."""
-    pitwall = shutil.which("pitwall", path=str(Path(sys.executable).parent)) or "pitwall"
     times, cpus = [], []
     for _ in range(REPEAT):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        done = subprocess.run([pitwall, *args], capture_output=True, text=True, env={**os.environ, **env})
-        if done.returncode != 0:
-            raise SystemExit(f"pitwall {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-4000:]}")
+        _run(args, **env)
         times.append(time.perf_counter() - t0)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     return min(times), min(cpus)
 
 
+IMPORT_LINE = re.compile(r"^import time:\s+\d+ \|\s+(\d+) \| ( *)\S")
+"""A line of ``-X importtime``: self us | cumulative us | the module, indented by its depth."""
+
+
 def _imports_s(args: list[str]) -> float:
     """Seconds the CLI process ``pitwall ARGS`` (serial) spends importing: the cumulative times
     of ``-X importtime``'s top-level entries (lazy imports inside functions included)."""
-    pitwall = shutil.which("pitwall", path=str(Path(sys.executable).parent)) or "pitwall"
-    env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1", "PITWALL_JOBS": "1"}
-    done = subprocess.run([pitwall, *args], capture_output=True, text=True, env=env)
-    if done.returncode != 0:
-        raise SystemExit(f"pitwall {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    done = _run(args, PYTHONPROFILEIMPORTTIME="1", PITWALL_JOBS="1")
     total_us = 0
     for line in done.stderr.splitlines():
         match = IMPORT_LINE.match(line)
         if match and not match.group(2):  # no indentation: a top-level import
             total_us += int(match.group(1))
     return total_us / 1e6
-
-
-IMPORT_LINE = re.compile(r"^import time:\s+\d+ \|\s+(\d+) \| ( *)\S")
 
 
 def _load() -> str:

@@ -156,9 +156,6 @@ def _client() -> Any:
     inode): when that file was deleted or replaced (a new Pitwall home at the same path, a
     restored backup) the client and MLflow's pooled engine for the URI are dropped and a new
     one opens the current file."""
-    # Pitwall moves only its own small files through MLflow's artifact store: no per-file
-    # download bars in the CLI's output (a user's own setting wins).
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = tracking_uri()
     db = _sqlite_file(uri)
     cached = _CLIENTS.get(uri)
@@ -166,6 +163,9 @@ def _client() -> Any:
         return cached[1]
     from mlflow.tracking import MlflowClient
 
+    # Pitwall moves only its own small files through MLflow's artifact store: no per-file
+    # download bars in the CLI's output (a user's own setting wins). Set with the first client.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     if cached is not None and cached[2] is not None:
         os.close(cached[2])
     if db is not None:
