@@ -57,11 +57,23 @@ def deploy_cmd(
         None, "--capture", min=0.0, max=100.0, help="percent of requests captured for monitoring (default: 100)"
     ),
 ) -> None:
-    """Deploy a model version (a running `pitwall serve` picks it up on its next request)."""
+    """Deploy a model version (a running `pitwall serve` picks it up on its next request).
+
+    The laptop's own tenant (``local``) is created on its first deploy, as ``model.deploy()``
+    creates it; any other tenant must exist (``pitwall keys create``)."""
+    from pitwall.errors import NotFound
+    from pitwall.sdk import ensure_tenant
     from pitwall.serving.deploy import deploy_model
 
+    tenant_id = _tenant(tenant)
     try:
-        result = deploy_model(_tenant(tenant), name, version, capture_percent=capture)
+        if tenant_id == DEFAULT_TENANT:
+            ensure_tenant(tenant_id)
+        result = deploy_model(tenant_id, name, version, capture_percent=capture)
+    except NotFound as exc:
+        hint = f" (create it: pitwall keys create --tenant {tenant_id} --tier free)" if exc.field == "tenant_id" else ""
+        fail(exc.message + hint)
+        return
     except PitwallError as exc:
         fail(exc.message)
         return

@@ -47,6 +47,13 @@ def test_train_evaluate_backtest_and_compare(home_lake: LocalStore, tmp_path: Pa
     assert r.exit_code == 0, r.output
     assert "trained sc_v1 v1" in r.output and "baseline: naive" in r.output
 
+    # the README's tour on a fresh home: the laptop's tenant is created on its first deploy; another
+    # tenant must exist, and the error says how to create it
+    r = runner.invoke(app, ["deploy", "sc_v1", "--tenant", "acme"])
+    assert r.exit_code == 2 and "pitwall keys create --tenant acme" in " ".join(r.output.split()), r.output
+    r = runner.invoke(app, ["deploy", "sc_v1"])
+    assert r.exit_code == 0 and "deployed sc_v1 version 1" in r.output, r.output
+
     r = runner.invoke(app, ["evaluate", "sc_v1", "--seasons", "2024"])
     assert r.exit_code == 0, r.output
     assert "accuracy" in r.output
