@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pitwall.api.server import PitwallH11Protocol, TurnTakingLoop
+from pitwall.api.server import PitwallHttpProtocol, TurnTakingLoop
 
 
 class Accepted(asyncio.Protocol):
@@ -61,7 +61,7 @@ def test_one_connection_per_wake_up(listening, monkeypatch) -> None:  # type: ig
 def test_a_worker_holding_connections_defers_the_next(listening, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     loop, server, _ = listening
     monkeypatch.setattr(TurnTakingLoop, "defer_step_s", 0.01)
-    monkeypatch.setattr(PitwallH11Protocol, "open_connections", {object(), object()})
+    monkeypatch.setattr(PitwallHttpProtocol, "open_connections", {object(), object()})
     loop._add_reader(server.fileno(), loop._accept_connection, Accepted, server, None, None, 100)
     loop._accept_connection(Accepted, server, None, None, 100)
     _settle(loop)

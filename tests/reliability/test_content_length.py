@@ -59,3 +59,17 @@ def test_differing_duplicate_lengths_get_one_400(
     answers = _post(server, wire, tenants["free"], headers)
     assert len(answers) == 1 and answers[0][0] == 400, answers
     assert answers[0][1]["error"]["code"] == "bad_request"
+
+
+def test_pipelined_requests_are_answered_in_order(server: LocalApiServer, wire: Any, tenants: dict[str, str]) -> None:
+    key = tenants["free"].encode()
+    predict = (
+        b"POST /api/v1/predict/grid HTTP/1.1\r\nHost: x\r\nx-api-key: " + key + b"\r\n"
+        b"Content-Type: application/json\r\nContent-Length: " + _length(len(BODY)) + b"\r\n\r\n" + BODY
+    )
+    health = b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    with wire.connect(server) as sock:
+        sock.sendall(predict + predict + health)  # one write: each head starts inside the last's chunk
+        answers = wire.responses(wire.read_all(sock))
+    assert [status for status, _ in answers] == [200, 200, 200], answers
+    assert answers[0] == answers[1] and "status" in (answers[2][1] or {})

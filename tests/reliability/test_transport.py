@@ -135,6 +135,20 @@ def test_malformed_requests_and_oversized_headers_get_json_errors(server: LocalA
         assert _is_error(answers[0], answers[0][0])
 
 
+def test_an_endless_request_head_gets_431_before_the_header_timeout(server: LocalApiServer, wire: Any) -> None:
+    bound = server.limits.max_header_bytes + server.limits.max_url_bytes
+    with wire.connect(server) as sock:
+        sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n")
+        try:  # one header that never ends, in pieces (the parser would buffer it all)
+            for _ in range(2 * bound // 4096):
+                sock.sendall(b"X-Endless: " + b"a" * 4096)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        raw = wire.read_all(sock)
+    answers = wire.responses(raw)
+    assert len(answers) == 1 and _is_error(answers[0], 431), raw[:300]  # the header timeout would be a 408
+
+
 def test_unknown_api_paths_get_the_api_404(server: LocalApiServer, wire: Any) -> None:
     with wire.connect(server) as sock:
         sock.sendall(b"GET /api/v1/nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
