@@ -32,7 +32,11 @@ connection):
 - keep-alive connections idle for ``keepalive_timeout`` seconds are closed.
 
 Route handlers are synchronous; they run on a bounded thread pool (``threads`` per worker), so
-the event loop keeps reading and timing other connections meanwhile.
+the event loop keeps reading and timing other connections meanwhile. The exception is the hot
+path, predictions on explicit rows (:func:`on_event_loop`): about a millisecond of work each,
+answered on the event loop itself, since handing one to a thread and back cost a third of a
+request's time (the serving benchmark: 8 clients, 2 workers on 2 cores answered 36 % more
+requests/s, at a p99 of 32 ms instead of 56 ms).
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ import uvicorn
 from chalice.local import LambdaContext, RouteMatcher
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from pitwall.api.http import API_PREFIX
 from pitwall.api.services import ApiServices, local_services, set_services
 
 access_log = logging.getLogger("pitwall.api.access")
@@ -73,6 +78,24 @@ ACCEPT_DEFER_STEP_S = 0.001
 """A pre-forked worker's wait per connection it holds before accepting another (:class:`TurnTakingLoop`)."""
 RATE_LIMITS_ENV = "PITWALL_SERVE_RATE_LIMITS"
 """``off``: the workers do not enforce request-rate quotas (benchmarks)."""
+ROWS_ON_LOOP_MAX_BYTES = 64 * 1024
+"""The largest explicit-rows predict body answered on the event loop (:func:`on_event_loop`)."""
+_PREDICT_PREFIX = f"{API_PREFIX}/predict/"
+
+
+def on_event_loop(method: str, path: str, body: bytes) -> bool:
+    """Whether a request is answered on the worker's event loop instead of a handler thread:
+    ``POST /api/v1/predict/{model}`` with explicit feature rows (``instances``: no feature
+    look-up in the lake, which a race request may need, taking 0.2 s the first time) of at most
+    :data:`ROWS_ON_LOOP_MAX_BYTES`. Anything else may take long and runs on the pool, so it
+    never holds up the other connections' reads and timeouts."""
+    return (
+        method == "POST"
+        and path.startswith(_PREDICT_PREFIX)
+        and "/" not in path[len(_PREDICT_PREFIX) :]
+        and len(body) <= ROWS_ON_LOOP_MAX_BYTES
+        and b'"instances"' in body
+    )
 
 
 @dataclass(frozen=True)
@@ -433,6 +456,8 @@ class ApiGatewayAdapter:
         if not (path.startswith("/api/") or path == "/api"):
             return await loop.run_in_executor(self.pool, self._static, method, path)
         query = scope["query_string"].decode("latin-1")
+        if on_event_loop(method, path, body):
+            return self.dispatch(method, path, query, headers, body)
         return await loop.run_in_executor(self.pool, self.dispatch, method, path, query, headers, body)
 
     @staticmethod

@@ -5,6 +5,7 @@ Models are real (trained on 2021-2023 with ``pitwall.ml``), races real (the lake
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -177,6 +178,28 @@ def test_explicit_instances_for_every_model_kind(
     for p in dnf["predictions"]:
         assert set(p["probabilities"]) == {"0", "1"} and p["label"] in ("0", "1")
         h.assert_probabilities(list(p["probabilities"].values()), 1.0)
+
+
+def test_rows_answered_on_the_event_loop_and_on_the_pool_are_the_same(
+    h: Any, server: LocalApiServer, pro_key: str, artifacts: dict[str, Path]
+) -> None:
+    from pitwall.api.server import ROWS_ON_LOOP_MAX_BYTES
+
+    h.register("bigteam", "winner-v1", artifacts["winner_v1"])
+    assert _deploy(server, pro_key, "winner-v1").status_code == 200
+    rows = [
+        {"driver_id": f"d{i}", "start_position": i, "points_before": 10.0 * (20 - i), "wet_race": 0}
+        for i in range(1, 21)
+    ]
+    body = json.dumps({"instances": rows}).encode()
+    padded = body[:-1] + b" " * ROWS_ON_LOOP_MAX_BYTES + b"}"  # the same JSON, too big for the loop
+    headers = {"x-api-key": pro_key, "content-type": "application/json"}
+    url = server.url + PREDICT.format("winner-v1")
+    on_loop = requests.post(url, data=body, headers=headers, timeout=30)
+    on_pool = requests.post(url, data=padded, headers=headers, timeout=30)
+    assert on_loop.status_code == on_pool.status_code == 200, (on_loop.text, on_pool.text)
+    assert on_loop.json()["predictions"] == on_pool.json()["predictions"]
+    assert [p["driver_id"] for p in on_loop.json()["predictions"]][0] == "d1"
 
 
 def test_championship_forecast_sums_to_one(
