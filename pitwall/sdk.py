@@ -125,6 +125,7 @@ class Model:
             raise TypeError(f"deploy(): {', '.join(sorted(sagemaker))} only apply with target='sagemaker'")
         if capture is not None and target == "sagemaker":
             raise TypeError("deploy(): capture= is not supported with target='sagemaker' (set it with pitwall deploy)")
+        from pitwall.platform.keys import ensure_tenant
         from pitwall.serving.deploy import deploy_model
 
         ensure_tenant(self.tenant_id)
@@ -144,20 +145,6 @@ class Model:
         from pitwall.marketplace import publish
 
         return publish(self.name, title, description, reported_metrics, version=self.version, tenant=self.tenant_id)
-
-
-LOCAL_TENANT_TIER = "pro"  # the notebook user on their own laptop is not held to Free-tier limits
-
-
-def ensure_tenant(tenant_id: str) -> None:
-    """Create the SDK's tenant on first use (an existing tenant keeps its tier)."""
-    from pitwall.errors import NotFound
-    from pitwall.platform.keys import create_tenant, get_tenant
-
-    try:
-        get_tenant(tenant_id)
-    except NotFound:
-        create_tenant(tenant_id, LOCAL_TENANT_TIER)
 
 
 def train(
@@ -320,7 +307,7 @@ def submit_job(
     from pitwall.api.routes import job_info
     from pitwall.api.schemas import JobRequest
     from pitwall.api.services import get_services
-    from pitwall.platform.keys import principal_for_tenant
+    from pitwall.platform.keys import ensure_tenant, principal_for_tenant
 
     ensure_tenant(tenant_id)
     services = get_services()

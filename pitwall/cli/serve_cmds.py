@@ -62,7 +62,7 @@ def deploy_cmd(
     The laptop's own tenant (``local``) is created on its first deploy, as ``model.deploy()``
     creates it; any other tenant must exist (``pitwall keys create``)."""
     from pitwall.errors import NotFound
-    from pitwall.sdk import ensure_tenant
+    from pitwall.platform.keys import ensure_tenant
     from pitwall.serving.deploy import deploy_model
 
     tenant_id = _tenant(tenant)

@@ -29,15 +29,12 @@ if TYPE_CHECKING:
 
 
 def principal_of(tenant: Tenant, *, backend: RecordsBackend | None = None) -> Principal:
-    """``tenant`` as a principal: as given, or the principal of a tenant id (created on the
-    ``free`` tier when it does not exist yet)."""
+    """``tenant`` as a principal: as given, or the principal of a tenant id (created on first
+    use, :func:`pitwall.platform.keys.ensure_tenant`)."""
     if isinstance(tenant, Principal):
         return tenant
-    try:
-        return keys.principal_for_tenant(tenant, backend=backend)
-    except NotFound:
-        keys.create_tenant(tenant, "free", backend=backend)
-        return keys.principal_for_tenant(tenant, backend=backend)
+    stored = keys.ensure_tenant(tenant, backend=backend)
+    return Principal(tenant_id=stored.tenant_id, tier=stored.tier, key_id=None)
 
 
 def publish(

@@ -84,6 +84,21 @@ def create_tenant(tenant_id: str, tier: str, *, backend: RecordsBackend | None =
     return stored
 
 
+LOCAL_CALLER_TIER = "pro"
+"""The tier of a tenant created on first use by a caller on this machine (:func:`ensure_tenant`):
+the notebook user on their own laptop is not held to Free-tier limits."""
+
+
+def ensure_tenant(tenant_id: str, *, backend: RecordsBackend | None = None) -> Tenant:
+    """The tenant named by a caller on this machine (the SDK, ``pitwall deploy``, the marketplace
+    functions), created on first use on :data:`LOCAL_CALLER_TIER`; an existing one keeps its
+    tier. API requests never reach it: their tenant comes from their key."""
+    try:
+        return get_tenant(tenant_id, backend=backend)
+    except NotFound:
+        return create_tenant(tenant_id, LOCAL_CALLER_TIER, backend=backend)
+
+
 def get_tenant(tenant_id: str, *, backend: RecordsBackend | None = None) -> Tenant:
     """The tenant, or NotFound."""
     tenant = (backend or get_backend()).get_tenant(tenant_id)

@@ -79,3 +79,16 @@ def test_bad_tenant_id_or_tier_names_the_field(backend: RecordsBackend) -> None:
         keys.create_key("acme", "platinum", backend=backend)
     assert err.value.field == "tier"
     assert backend.get_tenant("acme") is None
+
+
+def test_a_local_caller_s_tenant_is_created_on_first_use_and_keeps_its_tier(backend: RecordsBackend) -> None:
+    from pitwall.marketplace.service import principal_of
+
+    assert keys.ensure_tenant("laptop", backend=backend).tier == keys.LOCAL_CALLER_TIER == "pro"
+    assert principal_of("notebook", backend=backend).tier == "pro"  # the marketplace's callers: the same rule
+    keys.create_tenant("frugal", "free", backend=backend)
+    assert keys.ensure_tenant("frugal", backend=backend).tier == "free"
+    assert principal_of("frugal", backend=backend).tier == "free"
+    with pytest.raises(ValidationFailed) as err:
+        keys.ensure_tenant("bad#id", backend=backend)
+    assert err.value.field == "tenant_id"

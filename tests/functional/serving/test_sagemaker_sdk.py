@@ -30,6 +30,7 @@ import boto3  # noqa: E402
 import requests  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from pitwall.platform import keys  # noqa: E402
 from pitwall.serving import sagemaker_sdk as S  # noqa: E402
 from pitwall.workflow import sagemaker_sdk as W  # noqa: E402
 from pitwall.workflow.request import TrainingRequest  # noqa: E402
@@ -95,7 +96,7 @@ def registered(shared_data: Path) -> Any:
     model = ModelBuilder("ranking", "position", features=FEATURES, top_k=1).train(
         frame, "catboost", params={"iterations": 30}
     )
-    sdk.ensure_tenant("local")
+    keys.ensure_tenant("local")
     return sdk.register(model, "winner", template="race_winner"), frame
 
 
