@@ -88,7 +88,8 @@ def on_event_loop(method: str, path: str, body: bytes) -> bool:
     ``POST /api/v1/predict/{model}`` with explicit feature rows (``instances``: no feature
     look-up in the lake, which a race request may need, taking 0.2 s the first time) of at most
     :data:`ROWS_ON_LOOP_MAX_BYTES`. Anything else may take long and runs on the pool, so it
-    never holds up the other connections' reads and timeouts."""
+    never holds up the other connections' reads and timeouts. (A worker's first request for a
+    model version also loads it, once, holding the loop up for that load.)"""
     return (
         method == "POST"
         and path.startswith(_PREDICT_PREFIX)
@@ -261,7 +262,6 @@ class PitwallHttpProtocol(HttpToolsProtocol):
     def send_400_response(self, msg: str) -> None:
         """uvicorn calls this inside its ``except httptools.HttpParserError`` (and
         :meth:`data_received` for an oversized head): the API's JSON error, then close."""
-        exc = sys.exc_info()[1]
         if not self._head_too_large and self._reparse_with_one_length():
             return
         exc = sys.exc_info()[1]
