@@ -307,15 +307,15 @@ def submit_job(
     from pitwall.api.routes import job_info
     from pitwall.api.schemas import JobRequest
     from pitwall.api.services import get_services
-    from pitwall.platform.keys import ensure_tenant, principal_for_tenant
+    from pitwall.platform.keys import local_principal
 
-    ensure_tenant(tenant_id)
+    principal = local_principal(tenant_id)
     services = get_services()
     try:
         request = JobRequest.model_validate(body)
     except ValidationError as exc:  # the API's 400/422, the field named the same way
         raise from_validation_error(exc, body) from None
-    job = start_job(principal_for_tenant(tenant_id), request, launcher=services.launcher, records=services.records)
+    job = start_job(principal, request, launcher=services.launcher, records=services.records)
     return job_info(job).model_dump(mode="json")
 
 

@@ -33,8 +33,7 @@ def principal_of(tenant: Tenant, *, backend: RecordsBackend | None = None) -> Pr
     use, :func:`pitwall.platform.keys.ensure_tenant`)."""
     if isinstance(tenant, Principal):
         return tenant
-    stored = keys.ensure_tenant(tenant, backend=backend)
-    return Principal(tenant_id=stored.tenant_id, tier=stored.tier, key_id=None)
+    return keys.local_principal(tenant, backend=backend)
 
 
 def publish(

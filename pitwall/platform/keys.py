@@ -183,7 +183,16 @@ def authenticate(api_key: str | None, *, backend: RecordsBackend | None = None) 
 
 def principal_for_tenant(tenant_id: str, *, backend: RecordsBackend | None = None) -> Principal:
     """A principal for internal callers (workflows, schedulers) acting for a tenant: no key."""
-    tenant = get_tenant(tenant_id, backend=backend)
+    return _keyless(get_tenant(tenant_id, backend=backend))
+
+
+def local_principal(tenant_id: str, *, backend: RecordsBackend | None = None) -> Principal:
+    """The principal of a tenant named by a caller on this machine (:func:`ensure_tenant`: created
+    on first use): no key."""
+    return _keyless(ensure_tenant(tenant_id, backend=backend))
+
+
+def _keyless(tenant: Tenant) -> Principal:
     return Principal(tenant_id=tenant.tenant_id, tier=tenant.tier, key_id=None)
 
 
