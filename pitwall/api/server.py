@@ -62,7 +62,7 @@ import uvicorn
 from chalice.local import LambdaContext, RouteMatcher
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from pitwall.api.http import API_PREFIX
+from pitwall.api.operations import OPERATIONS
 from pitwall.api.services import ApiServices, local_services, set_services
 
 access_log = logging.getLogger("pitwall.api.access")
@@ -80,20 +80,20 @@ RATE_LIMITS_ENV = "PITWALL_SERVE_RATE_LIMITS"
 """``off``: the workers do not enforce request-rate quotas (benchmarks)."""
 ROWS_ON_LOOP_MAX_BYTES = 64 * 1024
 """The largest explicit-rows predict body answered on the event loop (:func:`on_event_loop`)."""
-_PREDICT_PREFIX = f"{API_PREFIX}/predict/"
+_PREDICT = next(op for op in OPERATIONS if op.operation_id == "predict")
 
 
-def on_event_loop(method: str, path: str, body: bytes) -> bool:
-    """Whether a request is answered on the worker's event loop instead of a handler thread:
-    ``POST /api/v1/predict/{model}`` with explicit feature rows (``instances``: no feature
+def on_event_loop(method: str, route: str, body: bytes) -> bool:
+    """Whether a request (its method, the route it matched, its body) is answered on the
+    worker's event loop instead of a handler thread: the ``predict`` operation
+    (``POST /api/v1/predict/{model}``) with explicit feature rows (``instances``: no feature
     look-up in the lake, which a race request may need, taking 0.2 s the first time) of at most
     :data:`ROWS_ON_LOOP_MAX_BYTES`. Anything else may take long and runs on the pool, so it
     never holds up the other connections' reads and timeouts. (A worker's first request for a
     model version also loads it, once, holding the loop up for that load.)"""
     return (
-        method == "POST"
-        and path.startswith(_PREDICT_PREFIX)
-        and "/" not in path[len(_PREDICT_PREFIX) :]
+        method == _PREDICT.method
+        and route == _PREDICT.path
         and len(body) <= ROWS_ON_LOOP_MAX_BYTES
         and b'"instances"' in body
     )
@@ -455,10 +455,12 @@ class ApiGatewayAdapter:
         method, path = scope["method"], scope["path"]
         if not (path.startswith("/api/") or path == "/api"):
             return await loop.run_in_executor(self.pool, self._static, method, path)
-        query = scope["query_string"].decode("latin-1")
-        if on_event_loop(method, path, body):
-            return self.dispatch(method, path, query, headers, body)
-        return await loop.run_in_executor(self.pool, self.dispatch, method, path, query, headers, body)
+        event = self.event(method, path, scope["query_string"].decode("latin-1"), headers, body)
+        if event is None:
+            return _json_answer(404, "not_found", f"no route {method} {path}", "path")
+        if on_event_loop(method, event["resource"], body):
+            return self.dispatch(event)
+        return await loop.run_in_executor(self.pool, self.dispatch, event)
 
     @staticmethod
     def _content_length(headers: dict[str, str], count: int) -> int | None:
@@ -555,17 +557,16 @@ class ApiGatewayAdapter:
             "isBase64Encoded": bool(body) and binary,
         }
 
-    def dispatch(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Answer:
-        """Answer one API request through the Chalice app (runs on a handler thread)."""
+    def dispatch(self, event: dict[str, Any]) -> Answer:
+        """Answer one API request's :meth:`event` through the Chalice app (on a handler thread, or
+        on the event loop: :func:`on_event_loop`)."""
         started = time.perf_counter()
-        event = self.event(method, path, query, headers, body)
-        if event is None:
-            return _json_answer(404, "not_found", f"no route {method} {path}", "path")
         context = LambdaContext(function_name=self.app.app_name, memory_size=1024, max_runtime_ms=900_000)
         result = self.app(event, context)
         answer = self._from_lambda(result)
         if access_log.isEnabledFor(logging.DEBUG):
-            access_log.debug("%s %s %d %.1f ms", method, path, answer.status, 1000 * (time.perf_counter() - started))
+            elapsed_ms = 1000 * (time.perf_counter() - started)
+            access_log.debug("%s %s %d %.1f ms", event["httpMethod"], event["path"], answer.status, elapsed_ms)
         return answer
 
     @staticmethod
