@@ -21,6 +21,7 @@ this module.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -111,7 +112,12 @@ def files_from_tar(data: bytes) -> dict[str, bytes]:
 def tar_gz_files(files: Mapping[str, bytes]) -> bytes:
     """Deterministic ``model.tar.gz`` of ``{relative name: bytes}`` (SageMaker's model format)."""
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as archive:
+    # The gzip header carries a timestamp of its own; tarfile's "w:gz" stamps the current
+    # second there, so two calls a second apart differed. Zero it, as the tar members' mtimes.
+    with (
+        gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as compressed,
+        tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as archive,
+    ):
         for name in sorted(files):
             info = tarfile.TarInfo(name)
             info.size = len(files[name])
