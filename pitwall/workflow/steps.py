@@ -153,7 +153,7 @@ def select_lake(objects: Iterable[tuple[str, int]], seasons: list[int] | None) -
     return LakeSelection(keys=sorted(keys), total_bytes=total, seasons=window)
 
 
-def principal_of(job: Mapping[str, Any]) -> Principal:
+def job_principal(job: Mapping[str, Any]) -> Principal:
     """The tenant acting in the workflow (no API key: an internal caller)."""
     return Principal(tenant_id=job["tenant_id"], tier=job["tier"])
 
@@ -393,7 +393,7 @@ def deploy_model(state: Mapping[str, Any], ports: WorkflowPorts) -> dict[str, An
     from pitwall.serving.deploy import DeploymentService
 
     job, registration = state["job"], state["registration"]
-    principal = principal_of(job)
+    principal = job_principal(job)
     deployment = DeploymentService(ports.serving, records=ports.backend).deploy(
         principal,
         job["model_name"],
