@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -47,12 +45,13 @@ def test_grid_search_never_exceeds_the_grid(frame: pd.DataFrame, features: list[
 
 def test_time_budget_stops_the_search(frame: pd.DataFrame, features: list[str]) -> None:
     builder = ModelBuilder("classification", "podium", features=features)
-    start = time.perf_counter()
     result = tune(builder, frame, "lightgbm", strategy="random", timeout=1.5, cv_folds=2)
-    elapsed = time.perf_counter() - start
-    slowest = result.trials["duration_s"].max()
+    durations = result.trials["duration_s"].to_numpy()
     assert result.n_trials >= 1
-    assert elapsed < 1.5 + slowest + 1.0  # stops starting trials after the budget
+    assert result.duration_s >= 1.5  # searched until the budget was spent (no trial count given)
+    # no trial started after the budget: all but the last ran, one after another, within it
+    # (trial durations, not wall-clock bounds, so a loaded machine cannot fail it)
+    assert durations[:-1].sum() <= 1.5
 
 
 def test_trials_report_each_fold_for_pruning(frame: pd.DataFrame, features: list[str]) -> None:
