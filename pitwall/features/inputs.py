@@ -545,10 +545,10 @@ class FeatureInputs:
 
     def _build_race_conditions(self) -> pd.DataFrame:
         lp = self.laps
-        if not len(lp):
-            return pd.DataFrame(
-                columns=["race_id", "seq", "wet_share", "observed_weather", "safety_car", "vsc", "red_flag"]
-            )
+        if not len(lp):  # the dtypes of the frame below, so a season without laps merges with one with them
+            dtypes = {"race_id": "string", "seq": "int64", "wet_share": "float64"}
+            dtypes |= {"safety_car": "bool", "vsc": "bool", "red_flag": "bool", "observed_weather": "string"}
+            return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in dtypes.items()})
         comp = lp["compound"].astype("string")
         known = comp.isin(KNOWN_COMPOUNDS).to_numpy(dtype=bool)
         wet = comp.isin(WET_COMPOUNDS).to_numpy(dtype=bool)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -74,3 +75,18 @@ def test_observed_weather_from_tyre_use(features, lake_inputs):
     assert "2014-01" not in by_race.index  # no lap data before 2018
     # the race's own observed weather is known only after the race: null in every pre-race row
     assert features["observed_weather"].isna().all()
+
+
+def test_race_conditions_have_the_same_columns_and_dtypes_without_lap_data(lake, lake_inputs):
+    from pitwall.features.inputs import FeatureInputs
+
+    with_laps = lake_inputs.race_conditions
+    without = FeatureInputs.from_store(lake, max_season=2017).race_conditions  # no lap data before 2018
+    assert len(with_laps) and not len(without)
+    assert list(without.columns) == list(with_laps.columns)
+    assert without.dtypes.to_dict() == with_laps.dtypes.to_dict()
+    # so a season without laps and one with them merge without object columns (or pandas' warning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        merged = pd.concat([without, with_laps.iloc[:1]], ignore_index=True)
+    assert merged.dtypes.to_dict() == with_laps.dtypes.to_dict()
