@@ -338,23 +338,9 @@ def fold_track_status(laps: pd.DataFrame, track_status: pd.DataFrame) -> pd.Seri
     return pd.Series(folded, index=laps.index, dtype="string").replace("", pd.NA)
 
 
-_LAPS_CSV_COLUMNS = (
-    "Time",
-    "Driver",
-    "DriverNumber",
-    "LapNumber",
-    "Stint",
-    "PitOutTime",
-    "PitInTime",
-    "IsPersonalBest",
-    "Compound",
-    "TyreLife",
-    "FreshTyre",
-    "Team",
-    "TrackStatus",
-    "Position",
-    "IsAccurate",
-)
+_LAPS_CSV_COLUMNS = tuple(c for c in laps_csv.REQUIRED_COLUMNS if c not in ("Season", "LapTime", "RoundNumber"))
+"""The CSV export's columns taken as they are from ``session.laps`` (the season, the round and the
+lap time in seconds are added by ``laps_table``)."""
 
 
 def laps_table(
