@@ -381,6 +381,9 @@ def log_training_run(
 # --------------------------------------------------------------------------- MLflow models
 
 
+_PYFUNC_SAVE = threading.Lock()
+
+
 def save_pyfunc(pitwall_folder: Path, path: Path) -> Path:
     """Write an MLflow model (``MLmodel``, pyfunc flavor) at ``path`` wrapping Pitwall's artifact
     folder: the python model is the code file ``pitwall.ml.mlflow_pyfunc`` (no pickle)."""
@@ -389,16 +392,17 @@ def save_pyfunc(pitwall_folder: Path, path: Path) -> Path:
     from pitwall.ml import mlflow_pyfunc
 
     pyfunc_log = logging.getLogger("mlflow.pyfunc")
-    pyfunc_log.addFilter(_no_signature_notice)
-    try:
-        mlflow.pyfunc.save_model(
-            path=str(path),
-            python_model=str(Path(mlflow_pyfunc.__file__)),
-            artifacts={mlflow_pyfunc.ARTIFACT_KEY: str(pitwall_folder)},
-            pip_requirements=["mlflow", "pandas", "numpy"],  # pitwall itself: `--env-manager local`
-        )
-    finally:
-        pyfunc_log.removeFilter(_no_signature_notice)
+    with _PYFUNC_SAVE:  # one save at a time: another thread's save must not remove the filter during this one
+        pyfunc_log.addFilter(_no_signature_notice)
+        try:
+            mlflow.pyfunc.save_model(
+                path=str(path),
+                python_model=str(Path(mlflow_pyfunc.__file__)),
+                artifacts={mlflow_pyfunc.ARTIFACT_KEY: str(pitwall_folder)},
+                pip_requirements=["mlflow", "pandas", "numpy"],  # pitwall itself: `--env-manager local`
+            )
+        finally:
+            pyfunc_log.removeFilter(_no_signature_notice)
     return path
 
 
