@@ -544,11 +544,7 @@ class FeatureInputs:
         return self._stateful("race_conditions", self._build_race_conditions)
 
     def _build_race_conditions(self) -> pd.DataFrame:
-        lp = self.laps
-        if not len(lp):  # the dtypes of the frame below, so a season without laps merges with one with them
-            dtypes = {"race_id": "string", "seq": "int64", "wet_share": "float64"}
-            dtypes |= {"safety_car": "bool", "vsc": "bool", "red_flag": "bool", "observed_weather": "string"}
-            return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in dtypes.items()})
+        lp = self.laps  # empty (a season without lap data): the same columns and dtypes, no rows
         comp = lp["compound"].astype("string")
         known = comp.isin(KNOWN_COMPOUNDS).to_numpy(dtype=bool)
         wet = comp.isin(WET_COMPOUNDS).to_numpy(dtype=bool)
