@@ -21,7 +21,6 @@ this module.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
 import json
@@ -37,6 +36,7 @@ from urllib.parse import unquote, urlparse
 
 from pitwall.errors import PitwallError, ValidationFailed
 from pitwall.platform import validation
+from pitwall.platform.archives import tar_gz_files
 from pitwall.platform.backend import backend_kind
 
 METADATA_FILE = "metadata.json"
@@ -107,24 +107,6 @@ def files_from_tar(data: bytes) -> dict[str, bytes]:
     from pitwall.ml.artifacts import tar_members
 
     return tar_members(data, "archive")
-
-
-def tar_gz_files(files: Mapping[str, bytes]) -> bytes:
-    """Deterministic ``model.tar.gz`` of ``{relative name: bytes}`` (SageMaker's model format)."""
-    buffer = io.BytesIO()
-    # The gzip header carries a timestamp of its own; tarfile's "w:gz" stamps the current
-    # second there, so two calls a second apart differed. Zero it, as the tar members' mtimes.
-    with (
-        gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as compressed,
-        tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as archive,
-    ):
-        for name in sorted(files):
-            info = tarfile.TarInfo(name)
-            info.size = len(files[name])
-            info.mode = 0o644
-            info.mtime = 0
-            archive.addfile(info, io.BytesIO(files[name]))
-    return buffer.getvalue()
 
 
 def _local_folder(uri: str) -> Path:

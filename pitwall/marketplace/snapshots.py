@@ -27,9 +27,9 @@ from pitwall.marketplace.bundles import (
     FORK_PREFIX,
     bad_artifact,
     split_s3_uri,
-    tar_gz_files,
 )
 from pitwall.platform import validation
+from pitwall.platform.archives import tar_gz_files
 from pitwall.platform.records import Listing
 
 SNAPSHOT_PREFIX = "training-output/marketplace/listings"

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import tarfile
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from pitwall.errors import Conflict
+from pitwall.platform.archives import tar_gz_files
 from pitwall.platform.records import ModelRecord, Principal
 from pitwall.serving.deploy import Deployment, DeploymentService
 from pitwall.serving.errors import EndpointError, ServingUnavailable
@@ -122,9 +122,7 @@ def pack_artifact(folder: str | Path, dest: str | Path) -> Path:
     root = Path(folder)
     meta = verify_artifact(root)
     dest = Path(dest)
-    with tarfile.open(dest, "w:gz") as tar:
-        for name in [METADATA_FILE, *sorted(meta["files"])]:
-            tar.add(root / name, arcname=name, recursive=False)
+    dest.write_bytes(tar_gz_files({name: (root / name).read_bytes() for name in [METADATA_FILE, *meta["files"]]}))
     return dest
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import tarfile
 from pathlib import Path
@@ -101,7 +102,7 @@ def registered(shared_data: Path) -> Any:
 
 
 def test_deploy_target_sagemaker_uses_the_sdk_model_endpoint_and_predictor(
-    aws: Any, session: Any, registered: Any, invocations: list[dict[str, Any]]
+    aws: Any, session: Any, registered: Any, invocations: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     from pitwall.platform.models import get_model
     from pitwall.serving.deploy import LocalServing
@@ -128,9 +129,14 @@ def test_deploy_target_sagemaker_uses_the_sdk_model_endpoint_and_predictor(
     }
     assert container["ModelDataUrl"] == f"s3://{BUCKET}/pitwall/models/local/winner/v1/model.tar.gz"
     blob = aws.client("s3").get_object(Bucket=BUCKET, Key="pitwall/models/local/winner/v1/model.tar.gz")["Body"]
-    with tarfile.open(fileobj=io.BytesIO(blob.read()), mode="r:gz") as tar:
+    uploaded = blob.read()
+    with tarfile.open(fileobj=io.BytesIO(uploaded), mode="r:gz") as tar:
         names = sorted(tar.getnames())
     assert names == ["metadata.json", "model.cbm"]  # files at the root, as /opt/ml/model expects
+    artifact = Path(record.artifact_uri)
+    for name in names:  # packing again later gives the same bytes: no file time or packing time in them
+        os.utime(artifact / name, (1_000_000_000, 1_000_000_000))
+    assert S.pack_artifact(artifact, tmp_path / "again.tar.gz").read_bytes() == uploaded
 
     config = sm.describe_endpoint_config(
         EndpointConfigName=sm.describe_endpoint(EndpointName=deployment.endpoint)["EndpointConfigName"]
