@@ -114,7 +114,10 @@ def ingest_lock(store: object) -> Iterator[None]:
 
 # --- fingerprints and the manifest -----------------------------------------------------------
 def fingerprint(paths: Iterable[Path]) -> str:
-    """A digest of (name, size, mtime_ns) of each file in ``paths`` (folders: their direct files)."""
+    """A digest of (name, size, mtime_ns) of each file in ``paths`` (folders: their direct files).
+
+    Each path counts by its name, not by how it was spelled: the same source given as a relative
+    or an absolute path, or moved to another folder with its files' times kept, is unchanged."""
     h = hashlib.blake2b(digest_size=16)
     for p in sorted(paths):
         entries: list[tuple[str, int, int]] = []
@@ -130,7 +133,7 @@ def fingerprint(paths: Iterable[Path]) -> str:
                 entries.append((p.name, st.st_size, st.st_mtime_ns))
         except FileNotFoundError:
             entries.append((p.name, -1, -1))
-        h.update(repr((str(p), sorted(entries))).encode())
+        h.update(repr((p.name, sorted(entries))).encode())
     return h.hexdigest()
 
 

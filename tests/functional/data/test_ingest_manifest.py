@@ -61,6 +61,22 @@ def test_manifest_skips_unchanged_races_and_reingests_only_the_changed_one(tmp_p
     assert len(forced.races) == n_races and forced.skipped == 0
 
 
+def test_the_same_source_by_another_path_is_unchanged(
+    tmp_path: Path, f1db_copy: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LocalStore(tmp_path / "lake")
+    laps_dir = tmp_path / "laps"
+    laps_dir.mkdir()
+    shutil.copy2(shared_data / "fastf1-laps/laps_2024.csv", laps_dir)
+    monkeypatch.chdir(tmp_path)
+    first = ingest.ingest_f1db(store, Path("src/f1db"), workers=1)
+    ingest.ingest_laps_csv(store, Path("laps"))
+    moved = shutil.move(f1db_copy, tmp_path / "elsewhere")  # a checkout moved, file times kept
+    again = ingest.ingest_f1db(store, Path(moved).resolve(), workers=1)
+    assert again.races == [] and again.skipped == len(first.races)
+    assert ingest.ingest_laps_csv(store, laps_dir.resolve()).skipped == 1
+
+
 def test_a_store_changed_behind_the_manifest_is_reingested(tmp_path: Path, f1db_copy: Path) -> None:
     store = LocalStore(tmp_path / "lake")
     ingest.ingest_f1db(store, f1db_copy, seasons=[2024], workers=1)
