@@ -27,6 +27,7 @@ from pitwall.data.ingest_state import (
     incomplete_runs,
     ingest_lock,
     season_done,
+    season_span,
     start_run,
 )
 from pitwall.data.schema import TABLES
@@ -36,6 +37,10 @@ from pitwall.data.store import Store, partition_key
 from pitwall.data.validation import SourceValidationError
 
 Progress = Callable[[str, int, int], None]  # (label, done, total)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 @dataclass
@@ -54,11 +59,11 @@ class IngestReport:
 
     def summary(self) -> str:
         seasons = sorted({s for s, _ in self.races})
-        span = f"{seasons[0]}-{seasons[-1]}" if seasons else "none"
-        parts = [f"{self.source}: {len(self.races)} races (seasons {span}) in {self.seconds:.1f}s"]
+        span = f" (season{'s' if len(seasons) > 1 else ''} {season_span(seasons)})" if seasons else ""
+        parts = [f"{self.source}: {_count(len(self.races), 'race')}{span} in {self.seconds:.1f}s"]
         if self.skipped:
-            unit = "races" if self.source == "f1db" else "files"
-            parts[0] += f"; {self.skipped} unchanged {unit} skipped (--force rewrites them)"
+            unit = "race" if self.source == "f1db" else "file"
+            parts[0] += f"; {_count(self.skipped, 'unchanged ' + unit)} skipped (--force rewrites them)"
         parts += [f"  {t}: {n:,} rows" for t, n in sorted(self.rows.items())]
         if self.join is not None:
             parts.append(

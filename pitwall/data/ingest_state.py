@@ -199,7 +199,7 @@ def incomplete_runs(store: object) -> list[str]:
         if run.get("status") != "running":
             continue
         missing = sorted(set(run.get("seasons", [])) - set(run.get("done", [])))
-        span = _span(missing)
+        span = season_span(missing)
         started = time.strftime("%Y-%m-%d %H:%M", time.localtime(run["started"]))
         out.append(
             f"incomplete history: the {source} ingest started {started} "
@@ -208,7 +208,8 @@ def incomplete_runs(store: object) -> list[str]:
     return out
 
 
-def _span(seasons: list[int]) -> str:
+def season_span(seasons: list[int]) -> str:
+    """Sorted seasons as ranges: ``[1950, 1994, 1995]`` -> ``1950, 1994-1995`` (``none`` when empty)."""
     if not seasons:
         return "none"
     parts, start, prev = [], seasons[0], seasons[0]

@@ -14,7 +14,7 @@ runner = CliRunner()
 def test_ingest_one_race_then_status_and_sql(shared_data: Path) -> None:
     r = runner.invoke(app, ["ingest", "f1db", str(shared_data / "f1db"), "--seasons", "2024", "--round", "8"])
     assert r.exit_code == 0, r.output
-    assert "1 races" in r.output
+    assert "f1db: 1 race (season 2024)" in r.output
     r = runner.invoke(app, ["ingest", "laps", str(shared_data / "fastf1-laps" / "laps_2024.csv"), "--round", "8"])
     assert r.exit_code == 0, r.output
     assert "100.00%" in r.output
