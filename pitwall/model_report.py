@@ -9,7 +9,11 @@ standard library + boto3 only, so the lean API Lambda serves it); only a report 
 (``?season=``) is computed on request (:func:`compute_report`), where the ML packages are installed.
 
 The season scored: the first stored season after the training window (out of sample), else the
-window's last season (in sample, flagged).
+window's last season. There, the report stored at training time is the training run's own
+evaluation (``holdout: true``): the model ``pitwall train`` scored before refitting, fitted on the
+seasons before that one, so its scores are out of sample and are the ``test_*`` metrics the run
+printed; the feature importance stays the registered model's. Without such a model (a report
+computed on request, a window of one season) the last season is scored in sample, flagged.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ REPORT_FIELDS = (
 )
 """What a stored report holds: the API's ``ModelReport`` without the model's name, version and template
 (the registry record says those)."""
+OPTIONAL_REPORT_FIELDS = ("holdout",)
+"""Fields reports stored before them lack (read as false)."""
 
 
 def _float(value: Any) -> float | None:
@@ -113,10 +119,13 @@ def compute_report(
     trained: Sequence[int],
     labelled: Callable[[Any, Any], Any],
     season: int | None = None,
+    holdout: Any = None,
 ) -> dict[str, Any]:
     """The report (:data:`REPORT_FIELDS`) of ``model`` (template ``spec``, trained on ``trained``
     seasons) on ``season`` (default: :func:`default_season`); 422 ``season`` when it has no results.
 
+    ``holdout``: the training run's evaluation model; it scores ``season`` in the model's place
+    when the season is in the model's window and after the holdout's (see the module doc).
     ``labelled(spec, frame)``: the template frame's rows that have a label (training's own rule,
     ``pitwall.training._labelled``, passed in: this module sits below ``pitwall.training``)."""
     from pitwall.features import FeatureStore
@@ -129,11 +138,14 @@ def compute_report(
     season = default_season(trained, stored) if season is None else int(season)
     if season is None or season not in stored:
         raise ValidationFailed(f"season {season} has no stored results", field="season", unprocessable=True)
+    before = [int(s) for s in (holdout.data_window or {}).get("seasons", [])] if holdout is not None else []
+    by_holdout = season in trained and bool(before) and season > max(before)
+    scorer = holdout if by_holdout else model
     try:
         from pitwall.templates.predict import template_frame
 
-        data = labelled(spec, template_frame(spec, FeatureStore(store), [season], model.auto_features))
-        result = model.evaluate(data, record=False)
+        data = labelled(spec, template_frame(spec, FeatureStore(store), [season], scorer.auto_features))
+        result = scorer.evaluate(data, record=False)
         baseline = ev.baseline_scores(model.spec, data, spec.baseline)
     except MLInputError as exc:
         raise ValidationFailed(str(exc), field="season", unprocessable=True) from None
@@ -177,7 +189,8 @@ def compute_report(
         "metric": metric,
         "higher_is_better": direction(metric) == "maximize",
         "season": int(season),
-        "out_of_sample": bool(trained) and season > max(trained),
+        "out_of_sample": by_holdout or (bool(trained) and season > max(trained)),
+        "holdout": by_holdout,
         "importance": dict(sorted(ranked, key=lambda kv: -kv[1])),
         "metrics": {k: v for k, v in ((k, _float(v)) for k, v in result.metrics.items()) if v is not None},
         "baseline_metrics": {k: v for k, v in ((k, _float(v)) for k, v in baseline.items()) if v is not None},
@@ -189,16 +202,22 @@ def compute_report(
 
 
 def attach_report(
-    model_dir: str | Path, spec: Any, model: Any, store: Any, labelled: Callable[[Any, Any], Any]
+    model_dir: str | Path,
+    spec: Any,
+    model: Any,
+    store: Any,
+    labelled: Callable[[Any, Any], Any],
+    holdout: Any = None,
 ) -> dict[str, Any] | None:
-    """Compute the default report of a just-trained model and store it in its artifact folder as
-    :data:`REPORT_FILE` (listed in ``metadata.json``). A report that cannot be computed (no stored
-    results for the season, a degenerate frame) is logged and skipped: training never fails for it."""
+    """Compute the default report of a just-trained model (``holdout``: the run's evaluation model,
+    see :func:`compute_report`) and store it in its artifact folder as :data:`REPORT_FILE` (listed
+    in ``metadata.json``). A report that cannot be computed (no stored results for the season, a
+    degenerate frame) is logged and skipped: training never fails for it."""
     trained = [int(s) for s in (model.data_window or {}).get("seasons", [])]
     try:
         from pitwall.ml.artifacts import add_artifact_file
 
-        report = compute_report(spec, model, store, trained, labelled)
+        report = compute_report(spec, model, store, trained, labelled, holdout=holdout)
     except Exception as exc:  # noqa: BLE001 - see the docstring
         log.warning("no report stored with %s: %s", model_dir, exc)
         return None

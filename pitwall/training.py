@@ -259,7 +259,7 @@ def train_template(
     name = name or spec.name
     model_dir = pitwall_home() / "models" / tenant_id / name / uuid.uuid4().hex[:12]
     model.save(model_dir)
-    attach_report(model_dir, spec, model, store, _labelled)  # report.json in the artifact (the API's model report)
+    attach_report(model_dir, spec, model, store, _labelled, holdout_model)  # report.json (the API's model report)
     result = TrainingResult(
         template=spec.name,
         name=name,

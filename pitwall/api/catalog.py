@@ -228,7 +228,13 @@ class ModelReport(Response):
     metric: str = Field(description="the template's primary metric, scored per race")
     higher_is_better: bool
     season: int = Field(description="the season scored")
-    out_of_sample: bool = Field(description="true when the season is after every race the model was trained on")
+    out_of_sample: bool = Field(description="true when the season is after every race its scores' model was trained on")
+    holdout: bool = Field(
+        False,
+        description="true when the season closes the training window and is scored by the training run's "
+        "evaluation model (the same recipe fitted on the seasons before it; the registered model was refitted "
+        "with it): the out-of-sample test metrics of the run, per race",
+    )
     importance: dict[str, float] = Field(description="feature -> importance, descending")
     metrics: dict[str, float] = Field(description="the model's metrics on the season")
     baseline_metrics: dict[str, float] = Field(description="the naive baseline's metrics on the same rows")
@@ -484,8 +490,9 @@ def model_report(call: Call) -> ModelReport:
     """Importance and per-race scores of a model (primary metric) beside its naive baseline.
 
     The report stored with the artifact at training time (the season after the model's training
-    window when it was stored then, out of sample; else its last training season, flagged); with
-    ``?season=`` another season, computed on request.
+    window when it was stored then; else its last training season as the training run scored it,
+    out of sample: ``holdout``); with ``?season=`` another season, computed on request (a season
+    in the window is then in sample, flagged).
     """
     from pitwall.platform import models
     from pitwall.platform.validation import identifier
@@ -512,4 +519,5 @@ def model_report(call: Call) -> ModelReport:
         version=record.version,
         template=record.template,
         **{k: report[k] for k in REPORT_FIELDS},
+        holdout=bool(report.get("holdout", False)),
     )

@@ -442,8 +442,9 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(400, 401, 404, 422, 429, 503),
         tags=("models",),
         description="The report stored with the model's artifact at training time: the first stored "
-        "season after the training window (out of sample), else the window's last season (flagged "
-        "`out_of_sample: false`). `?season=` scores another season on request: 503 where the deployment "
+        "season after the training window, else the window's last season as the training run scored it "
+        "before refitting (`holdout: true`, out of sample). `?season=` scores another season on request (in "
+        "the window: in sample, flagged `out_of_sample: false`): 503 where the deployment "
         "has no ML packages (the lean API Lambda answers the stored report only).",
     ),
 )

@@ -106,9 +106,24 @@ def test_training_stores_a_verified_report_of_the_season_after_the_window(traine
     report = json.loads((folder / REPORT_FILE).read_text())
     assert set(REPORT_FIELDS) <= set(report)
     assert (report["season"], report["out_of_sample"], report["metric"]) == (2024, True, "top1_accuracy")
+    assert report["holdout"] is False  # scored by the registered model itself
     races_2024 = trained["store"].read("races", [2024])
     assert [r["race_id"] for r in report["races"]] == sorted(races_2024["race_id"])
     assert set(report["importance"]) == set(load_model(folder).features)
+
+
+def test_a_window_up_to_the_latest_season_stores_the_runs_out_of_sample_evaluation(trained: dict[str, Any]) -> None:
+    """No season comes after 2023-2024: the stored report is 2024 as the run scored it (the model
+    fitted on 2023), the very test metrics `pitwall train` prints, not the refitted model in sample."""
+    from pitwall.training import train_template
+
+    result = train_template("race_winner", seasons=[2023, 2024], store=trained["store"], register=False, track=False)
+    report = json.loads((Path(result.model_dir) / REPORT_FILE).read_text())
+    assert (report["season"], report["out_of_sample"], report["holdout"]) == (2024, True, True)
+    assert result.evaluated_on.startswith("season 2024")
+    for metric in ("top1_accuracy", "log_loss", "winner_nll"):
+        assert report["metrics"][metric] == pytest.approx(result.metrics[metric]), metric
+    assert report["importance"] == pytest.approx(result.model.feature_importance())  # the registered model's
 
 
 def test_the_api_answers_the_stored_report_and_computes_other_seasons(
@@ -122,7 +137,8 @@ def test_the_api_answers_the_stored_report_and_computes_other_seasons(
     assert answer == {"model": "winner", "version": 1, "template": "race_winner", **stored}
     assert api("winner", {"season": "2024"}) == (200, answer)
     status, in_sample = api("winner", {"season": "2023"})  # computed now, the same way
-    assert status == 200 and (in_sample["season"], in_sample["out_of_sample"]) == (2023, False)
+    assert status == 200
+    assert (in_sample["season"], in_sample["out_of_sample"], in_sample["holdout"]) == (2023, False, False)
     assert in_sample["importance"] == stored["importance"] and in_sample["races"] != stored["races"]
     status, missing = api("winner", {"season": "1999"})
     assert status == 422 and missing["error"]["field"] == "season"

@@ -72,7 +72,7 @@ export interface ModelDetail {
 export interface RaceScore { race_id: string; season: number; round: number; name: string | null; model: number | null; baseline: number | null }
 export interface ModelReport {
   model: string; version: number; template: string; metric: string; higher_is_better: boolean; season: number;
-  out_of_sample: boolean; importance: Record<string, number>; metrics: Metrics; baseline_metrics: Metrics;
+  out_of_sample: boolean; holdout?: boolean; importance: Record<string, number>; metrics: Metrics; baseline_metrics: Metrics;
   races: RaceScore[]; confusion_labels: string[] | null; confusion_matrix: number[][] | null;
   calibration?: { low: number; high: number; predicted: number; observed: number; count: number }[] | null;
 }

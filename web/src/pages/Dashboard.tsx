@@ -236,7 +236,9 @@ function ModelView({ name }: { name: string }) {
         <Card withBorder>
           <Title order={2} size="h4">Per-race backtest: {r.metric} by race, {r.season}</Title>
           <Text size="xs" c="dimmed" mb="xs">
-            {r.out_of_sample ? `Season ${r.season} comes after every race the model was trained on.` : `In sample: season ${r.season} is part of the training window.`}
+            {r.holdout
+              ? `Season ${r.season} as the training run scored it: by the same recipe fitted on the seasons before (the registered model was then refitted with ${r.season}).`
+              : r.out_of_sample ? `Season ${r.season} comes after every race the model was trained on.` : `In sample: season ${r.season} is part of the training window.`}
             {" "}Model {metric(r.metric, r.metrics[r.metric])} vs baseline {metric(r.metric, r.baseline_metrics[r.metric])} over {r.races.length} races.
           </Text>
           <div className="chart-box" data-testid="race-chart" role="img" aria-label={`${r.metric} per race of ${r.season}, model and baseline`}>
