@@ -117,8 +117,8 @@ EXPECTED_GRID_WINDOW = 5
 """Races of qualifying history the expected grid of an upcoming race averages."""
 
 EXPECTED_GRID_NOTE = (
-    "grid not yet known: an expected grid (each entrant's mean qualifying position over his last "
-    f"{EXPECTED_GRID_WINDOW} races; none: the back) stands in for it; an assumption, never stored"
+    "an expected grid stands in for the grid: each entrant's mean qualifying position over his last "
+    f"{EXPECTED_GRID_WINDOW} races (none: the back); an assumption, never stored"
 )
 
 

@@ -187,7 +187,8 @@ def predict_race_at(
     if state.run:
         notes.append(f"{found.race_id} has been run: its results were hidden from this {chosen} prediction")
     if WEEKEND_MOMENTS.index(chosen) < WEEKEND_MOMENTS.index(min(spec.moment, "pre_race", key=WEEKEND_MOMENTS.index)):
-        notes.append(f"template {template!r} predicts at {spec.moment}; inputs not yet known are null")
+        other = "its other inputs" if imputed else "inputs"
+        notes.append(f"template {template!r} predicts at {spec.moment}; {other} not yet known are null")
     return RacePrediction(
         model=name or template,
         template=template,
