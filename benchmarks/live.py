@@ -16,9 +16,10 @@ replays each stored 2024 race (rounds 1-18, Bahrain to Singapore) lap by lap thr
   (negative = the model is better).
 - **P(podium)** at the same fractions and in the last update: the log loss (binary, summed over the
   running drivers, per race) and Brier score of P(podium) against the empirical P(top 3 | running
-  position, laps left) of the same training seasons (smoothed as the P(win) rule, scaled to sum to
-  3 over the running drivers), with the paired interval. The model's P(podium) is the
-  Plackett-Luce order of its P(win) utilities (``pitwall.live.template``), never fitted on podiums.
+  position, laps left) of the same training seasons (``EmpiricalBaseline.p_podium_position``: scaled
+  to sum to 3 over the running drivers), with the paired interval. The model's P(podium) is its
+  Plackett-Luce order: the first place from its P(win) utilities, the later ones blending them into
+  that table's log as the race runs (``pitwall.live.predictors.place_utilities``).
 - **Per race at 50 %**: the eventual winner's P(win) from the model and from the empirical rule.
 - **Last lap**: the eventual winner's P(win) in the last update of each race.
 
@@ -65,31 +66,6 @@ def _bootstrap(diff: np.ndarray, n: int = 5000, seed: int = 0) -> tuple[float, f
     return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
 
 
-def podium_rule(rows):  # type: ignore[no-untyped-def]
-    """The empirical P(top 3 | running position, laps-left bin) of training rows
-    (``pitwall.live.template.training_rows``), smoothed like ``EmpiricalBaseline.fit``."""
-    from pitwall.live.template import _laps_left_bin
-
-    run = rows[rows["running"]]
-    key = run["position"].astype(int).astype(str) + "|" + _laps_left_bin(run["laps_remaining"]).astype(str)
-    g = run.groupby(key)["podium"]
-    return ((g.sum() + 0.5 * 0.15) / (g.count() + 0.5)).to_dict()
-
-
-def p_podium_rule(table, frame):  # type: ignore[no-untyped-def]
-    """Per lap state frame: the podium rule's P(top 3) of each running driver, summing to 3 (or
-    to the number running)."""
-    from pitwall.live.template import _laps_left_bin, _normalise
-
-    running = frame["running"].to_numpy(bool)
-    keys = frame["position"].astype(int).astype(str) + "|" + _laps_left_bin(frame["laps_remaining"]).astype(str)
-    raw = np.array([table.get(k, 0.01) for k in keys])
-    out = np.zeros(len(raw))
-    if running.any():
-        out[running] = _normalise(raw[running], float(min(3, running.sum())))
-    return out
-
-
 def podium_scores(p, on_podium, running) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     """(binary log loss summed over the running drivers, Brier summed over them)."""
     q = np.clip(p[running], 1e-6, 1 - 1e-6)
@@ -112,13 +88,7 @@ def main() -> None:
         os.environ["PITWALL_HOME"] = str(tmp / "home")
         from pitwall.live.sources.replay import season_tables
         from pitwall.live.stream import connect_to_stream
-        from pitwall.live.template import (
-            load_live_model,
-            state_frame,
-            stored_races,
-            train_live_model,
-            training_rows,
-        )
+        from pitwall.live.template import load_live_model, state_frame, stored_races, train_live_model
 
         store = _lake(args, tmp)
         t = time.perf_counter()
@@ -134,7 +104,6 @@ def main() -> None:
             f"trained on {model.train_seasons[0]}-{model.train_until}: {int(model.metrics['train_races'])} races, "
             f"{int(model.metrics['train_rows']):,} driver-laps in {train_s:.1f} s"
         )
-        podium_table = podium_rule(training_rows(store, list(model.train_seasons)))
         results = season_tables(store, args.season)["results"]
         races = stored_races(store, [args.season])
         podium: dict[tuple[str, str], list[tuple[float, float]]] = {}  # (fraction, rule) -> per race
@@ -160,7 +129,7 @@ def main() -> None:
                 running = frame["running"].to_numpy(bool)
                 label = f"{f:.0%}" if f is not None else "last lap"
                 model_pod = np.array([p.p_podium for p in update.predictions])
-                for rule, p in (("model", model_pod), ("rule", p_podium_rule(podium_table, frame))):
+                for rule, p in (("model", model_pod), ("rule", model.baseline.p_podium_position(frame))):
                     podium.setdefault((label, rule), []).append(podium_scores(p, on_podium, running))
             for f in FRACTIONS:
                 lap = min(max(1, round(f * total)), updates[-1].lap)

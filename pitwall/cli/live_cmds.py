@@ -55,7 +55,10 @@ def _table(update: Any, top: int) -> Any:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for d, p in list(zip(state.drivers, update.predictions, strict=True))[:top]:
         if not d.running:
-            gap = "out" if d.laps_completed < update.lap else ""
+            behind = update.lap - d.laps_completed
+            # lap N's state cannot tell a lapped car still on track from a stopped one: a car one or
+            # two laps short is shown as lapped, one further back as out
+            gap = "" if behind <= 0 else f"+{behind} lap{'s' if behind > 1 else ''}" if behind <= 2 else "out"
         elif d.gap_to_leader_s is None:
             gap = f"+{d.laps_down} lap" if d.laps_down else ""
         else:
@@ -132,7 +135,7 @@ def train_cmd(
 @live_app.command("replay")
 def replay_cmd(
     season: int = typer.Argument(..., help="season, e.g. 2024"),
-    round_: int = typer.Argument(..., metavar="ROUND", help="round, e.g. 8"),
+    round_: int = typer.Argument(..., metavar="round", help="round, e.g. 8"),
     model: str = ModelOption,
     speed: float = typer.Option(None, "--speed", min=0.001, help="replay speed (1 = real time; default: at once)"),
     top: int = TopOption,

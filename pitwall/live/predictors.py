@@ -362,16 +362,36 @@ def choice_inputs(state: LapState) -> list[list[float]]:
 
 @dataclass(frozen=True)
 class EmpiricalRule:
-    """The naive rules' tables: P(win | running position, laps-left bin) and P(win | grid slot)."""
+    """The naive rules' tables: P(win | running position, laps-left bin), P(win | grid slot) and
+    P(top 3 | running position, laps-left bin)."""
 
     by_position: Mapping[str, float]
     by_grid: Mapping[str, float]
+    podium_by_position: Mapping[str, float]
 
     def p_position(self, position: float, laps_left: float) -> float:
         return float(self.by_position.get(rule_key(position, laps_left), RULE_FLOOR))
 
     def p_grid(self, grid: float) -> float:
         return float(self.by_grid.get(str(int(grid)), RULE_FLOOR))
+
+    def p_podium_position(self, position: float, laps_left: float) -> float:
+        return float(self.podium_by_position.get(rule_key(position, laps_left), RULE_FLOOR))
+
+
+def run_share(race_fraction: float) -> float:
+    """The share of the race run, from the feature ``race_fraction`` (lap / scheduled laps):
+    clipped to 0..1, 0 when the distance is unknown (NaN)."""
+    return min(max(race_fraction, 0.0), 1.0) if math.isfinite(race_fraction) else 0.0
+
+
+def place_utilities(utilities: Sequence[float], log_p_podium: Sequence[float], share: float) -> list[float]:
+    """The utilities of the places after the first: (1 - s) x the model's utilities + s x the log of
+    the empirical P(top 3 | position, laps left), s = ``run_share``. The model is fitted on who
+    wins; late in a race who wins says little about who is third (the winner-only utilities of the
+    cars behind the top two are close, and a car 14 s down with a lap to go kept a podium chance),
+    where the running order does. Chosen on 2021-2023 (``pitwall.live.template``)."""
+    return [(1.0 - share) * u + share * lp for u, lp in zip(utilities, log_p_podium, strict=True)]
 
 
 def choice_rows(state: LapState, rule: EmpiricalRule) -> tuple[list[int], list[list[float]]]:
@@ -390,11 +410,15 @@ def choice_rows(state: LapState, rule: EmpiricalRule) -> tuple[list[int], list[l
     return idx, rows
 
 
-def plackett_luce(utilities: Sequence[float]) -> tuple[list[float], list[float], list[float]]:
-    """(P(first), P(top 3), expected rank) of each item under a Plackett-Luce model of the order.
+def plackett_luce(
+    utilities: Sequence[float], later: Sequence[float] | None = None
+) -> tuple[list[float], list[float], list[float]]:
+    """(P(first), P(top 3), expected rank) of each item under a Plackett-Luce order whose first place
+    is drawn with ``utilities`` and every later place with ``later`` (default: the same).
 
-    P(first) is the softmax; P(top 3) sums the orders of the first three places exactly; the
-    expected rank is 1 + sum over the others of P(they finish ahead) = w_j / (w_i + w_j)."""
+    P(first) is the softmax of ``utilities``; P(top 3) sums the orders of the first three places
+    exactly; the expected rank is P(first) + sum over j of P(j first) x (2 + the number of the
+    others expected ahead among the rest: x_k / (x_i + x_k) with x = exp(later))."""
     n = len(utilities)
     if n == 0:
         return [], [], []
@@ -402,23 +426,31 @@ def plackett_luce(utilities: Sequence[float]) -> tuple[list[float], list[float],
     w = [math.exp(u - top) for u in utilities]
     total = sum(w)
     first = [x / total for x in w]
+    v = list(utilities) if later is None else list(later)
+    top_v = max(v)
+    x = [math.exp(u - top_v) for u in v]
+    ahead = [[x[k] / (x[i] + x[k]) if x[i] + x[k] > 0 else 0.5 for k in range(n)] for i in range(n)]
+    for i in range(n):
+        ahead[i][i] = 0.0
+    sums = [math.fsum(row) for row in ahead]
     expected = [
-        1.0 + sum(w[j] / (w[i] + w[j]) if w[i] + w[j] > 0 else 0.5 for j in range(n) if j != i) for i in range(n)
+        first[i] + math.fsum(first[j] * (2.0 + sums[i] - ahead[i][j]) for j in range(n) if j != i) for i in range(n)
     ]
     if n <= 3:
         return first, [1.0] * n, expected
+    total_x = sum(x)
     podium = list(first)
     for j in range(n):
-        rest_j = total - w[j]
+        rest_j = total_x - x[j]
         for k in range(n):
             if k == j:
                 continue
-            p_jk = first[j] * (w[k] / rest_j if rest_j > 0 else 1.0 / (n - 1))
+            p_jk = first[j] * (x[k] / rest_j if rest_j > 0 else 1.0 / (n - 1))
             podium[k] += p_jk
-            rest_jk = rest_j - w[k]
+            rest_jk = rest_j - x[k]
             for i in range(n):
                 if i != j and i != k:
-                    podium[i] += p_jk * (w[i] / rest_jk if rest_jk > 0 else 1.0 / (n - 2))
+                    podium[i] += p_jk * (x[i] / rest_jk if rest_jk > 0 else 1.0 / (n - 2))
     return first, podium, expected
 
 
@@ -451,23 +483,30 @@ def predict_lap(
     state: LapState, rule: EmpiricalRule, model: ChoiceModel
 ) -> tuple[list[float], list[float], list[float]]:
     """(P(win), P(podium), expected position) per driver of lap N, all from one Plackett-Luce order
-    over the running drivers (so the leader's expected position agrees with their P(win)); a
-    stopped driver gets 0, 0 and keeps their position (behind every running car)."""
+    over the running drivers (first place from the model's utilities, the later places from
+    ``place_utilities``; so the leader's expected position agrees with their P(win)); a stopped
+    driver gets 0, 0 and keeps their position (behind every running car)."""
     n = len(state.drivers)
     p_win = [0.0] * n
     p_pod = [0.0] * n
     expected = [float(d.position) for d in state.drivers]
     idx, rows = choice_rows(state, rule)
     if idx:
-        first, podium, rank = plackett_luce([model.utility(r) for r in rows])
+        left = state.laps_remaining
+        utilities = [model.utility(r) for r in rows]
+        log_podium = [math.log(max(rule.p_podium_position(state.drivers[i].position, left), RULE_FLOOR)) for i in idx]
+        fraction = state.lap / state.total_laps if state.total_laps else math.nan  # ``race_fraction``
+        later = place_utilities(utilities, log_podium, run_share(fraction))
+        first, podium, rank = plackett_luce(utilities, later)
         for i, a, b, c in zip(idx, first, podium, rank, strict=True):
             p_win[i], p_pod[i], expected[i] = a, b, c
     return p_win, p_pod, expected
 
 
 CHOICE_FILE = "choice.json"
-MODEL_VERSION = 2
-"""2: the conditional logit (``choice.json``); 1 was three LightGBM boosters."""
+MODEL_VERSION = 3
+"""3: the conditional logit (``choice.json``) and the P(top 3 | position, laps left) table of its later
+places; 2 had no podium table; 1 was three LightGBM boosters."""
 
 
 @dataclass
@@ -515,7 +554,8 @@ def read_model_files(files: Mapping[str, bytes]) -> tuple[dict[str, Any], dict[s
         raise LiveModelError(f"model: not a {TEMPLATE} model")
     if meta.get("version") != MODEL_VERSION or CHOICE_FILE not in meta.get("files", {}):
         raise LiveModelError(
-            f"model: {meta.get('name')!r} was saved by an older Pitwall (LightGBM boosters); retrain it with "
+            f"model: {meta.get('name')!r} was saved by an older Pitwall (model format {meta.get('version')}, "
+            f"this one reads {MODEL_VERSION}); retrain it with "
             "`pitwall live train NAME --train-until 2023`"
         )
     docs = {}
@@ -531,7 +571,9 @@ def read_model_files(files: Mapping[str, bytes]) -> tuple[dict[str, Any], dict[s
 
 def rule_of(meta: Mapping[str, Any]) -> EmpiricalRule:
     base = meta.get("baseline") or {}
-    return EmpiricalRule(dict(base.get("by_position", {})), dict(base.get("by_grid", {})))
+    return EmpiricalRule(
+        dict(base.get("by_position", {})), dict(base.get("by_grid", {})), dict(base.get("podium_by_position", {}))
+    )
 
 
 def live_models_dir() -> Path:

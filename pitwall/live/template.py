@@ -10,8 +10,10 @@ The model is a race-wise choice model: a conditional logit over the drivers runn
 utility = coefficients . ``CHOICE_FEATURES`` (``pitwall.live.predictors``), whose first input is the
 log of the empirical P(win | position, laps left) (the naive rule as a prior the other inputs
 correct). P(win) is the softmax over the running drivers; P(podium) and the expected position come
-from the Plackett-Luce order of the same utilities, so the three always agree (a leader at
-P(win) 0.998 is expected to finish 1.00). Drivers who have stopped get 0 and keep their position.
+from a Plackett-Luce order whose first place is drawn with the same utilities and whose later places
+with ``place_utilities`` (``pitwall.live.predictors``: the utilities blended into the log of the
+empirical P(top 3 | position, laps left) as the race runs), so the three always agree (a leader
+at P(win) 0.998 is expected to finish 1.00). Drivers who have stopped get 0 and keep their position.
 
 Training: every lap of every stored race of the training seasons (seasons up to the season before
 the one predicted), one choice per lap among the running drivers (the eventual winner; laps whose
@@ -61,10 +63,23 @@ S-1 --season S`` on the patched code, the same figures):
 - L2 0.1 (-0.002) or 3 (+0.004); the pit loss 20 or 25 s (+-0.000); the gap to the car ahead (25 %:
   -0.020, every lap: +0.016); laps beyond 40 (or 30) on the current tyres (50 %: -0.012, 10 %: +0.021).
 
+P(podium) (the log loss of P(top 3), summed over the running drivers, per race; against the empirical
+P(top 3 | position, laps left); ``benchmarks/live.py``). With the later places drawn with the winner
+utilities too, it beat the rule early on 2021-2023 (25 %: -0.34 [-0.63, -0.03]) but lost in the last
+update (+0.71 [+0.27, +1.26]; Monaco 2024 with a lap to go gave Verstappen, sixth and 14 s down,
+P(podium) 0.43): the winner utilities of the cars behind the top two are close, so their order
+there is noise. Later places drawn with (1 - s) x utility + s x log P(top 3 | position, laps left),
+s = the share of the race run, chosen on 2021-2023 against the rule alone, s^2 and sqrt(s):
+10 % -0.34 [-0.62, -0.05], 25 % -0.40 [-0.63, -0.15], 50 % -0.49 [-0.71, -0.25], 75 % -0.16
+[-0.27, -0.05], last update +0.03 [-0.03, +0.08] (a tie). On 2024 (reported): -0.37 [-0.76, +0.07],
+-1.03 [-1.78, -0.34], -0.18 [-0.46, +0.12], -0.07 [-0.34, +0.25], last update +0.19 [+0.10, +0.38]
+(a loss, from +0.81). P(win) is unchanged.
+
 Naive baselines, fitted on the same training seasons (``EmpiricalBaseline``):
 
 - ``position``: the empirical P(win | running position, laps left) of the training seasons;
-- ``grid``: the pre-race rule, the empirical P(win | grid slot).
+- ``grid``: the pre-race rule, the empirical P(win | grid slot);
+- ``podium``: the empirical P(top 3 | running position, laps left), also the later places' prior.
 
 Artifacts: ``choice.json`` (features and coefficients) and ``metadata.json`` (training seasons, the
 empirical tables, the sha256 of every file); ``load_live_model`` verifies them (no pickle). The
@@ -106,6 +121,7 @@ from pitwall.live.predictors import (
     predictions_of,
     read_model_files,
     rule_of,
+    run_share,
 )
 from pitwall.live.state import LapState
 
@@ -156,27 +172,43 @@ def _normalise(p: np.ndarray, total: float) -> np.ndarray:
 
 @dataclass
 class EmpiricalBaseline:
-    """P(win | running position, laps left) and P(win | grid slot) from earlier seasons."""
+    """P(win | running position, laps left), P(win | grid slot) and P(top 3 | running position,
+    laps left) from earlier seasons."""
 
     by_position: dict[str, float]  # "<position>|<laps-left bin>" -> smoothed win rate
     by_grid: dict[str, float]  # "<grid slot>" -> smoothed win rate
+    podium_by_position: dict[str, float] = field(default_factory=dict)  # same keys -> smoothed top-3 rate
 
     @classmethod
     def fit(cls, rows: pd.DataFrame, alpha: float = 0.5) -> EmpiricalBaseline:
         run = rows[rows["running"]]
         key = run["position"].astype(int).astype(str) + "|" + _laps_left_bin(run["laps_remaining"]).astype(str)
-        g = run.groupby(key)["won"]
-        by_position = ((g.sum() + alpha * 0.05) / (g.count() + alpha)).to_dict()
+
+        def rates(outcome: pd.Series, keys: pd.Series, prior: float) -> dict[str, float]:
+            g = outcome.groupby(keys)
+            return {str(k): float(v) for k, v in ((g.sum() + alpha * prior) / (g.count() + alpha)).items()}
+
         first = rows.drop_duplicates(["race_id", "driver_number"])
-        g = first.groupby(first["grid_position"].astype(int).astype(str))["won"]
-        by_grid = ((g.sum() + alpha * 0.05) / (g.count() + alpha)).to_dict()
-        return cls({str(k): float(v) for k, v in by_position.items()}, {str(k): float(v) for k, v in by_grid.items()})
+        return cls(
+            rates(run["won"], key, 0.05),
+            rates(first["won"], first["grid_position"].astype(int).astype(str), 0.05),
+            rates(run["podium"], key, 0.15),
+        )
 
     def p_win_position(self, frame: pd.DataFrame) -> np.ndarray:
         """Per lap state frame: the empirical P(win) of each running driver, normalised to 1."""
         keys = frame["position"].astype(int).astype(str) + "|" + _laps_left_bin(frame["laps_remaining"]).astype(str)
         raw = np.array([self.by_position.get(k, RULE_FLOOR) for k in keys])
         return self._finish(raw, frame["running"].to_numpy(bool))
+
+    def p_podium_position(self, frame: pd.DataFrame) -> np.ndarray:
+        """Per lap state frame: the empirical P(top 3) of each running driver, summing to 3 (or to
+        the number running)."""
+        running = frame["running"].to_numpy(bool)
+        out = np.zeros(len(frame))
+        if running.any():
+            out[running] = _normalise(np.exp(self.log_p_podium(frame[running])), float(min(3, running.sum())))
+        return out
 
     def p_win_grid(self, frame: pd.DataFrame) -> np.ndarray:
         """The pre-race rule: empirical P(win | grid slot), over every starter, normalised to 1."""
@@ -190,6 +222,11 @@ class EmpiricalBaseline:
             out[running] = _normalise(raw[running], 1.0)
         return out
 
+    def log_p_podium(self, frame: pd.DataFrame) -> np.ndarray:
+        """log P(top 3 | position, laps left) of each row (floored), the later places' rule."""
+        keys = frame["position"].astype(int).astype(str) + "|" + _laps_left_bin(frame["laps_remaining"]).astype(str)
+        return np.log(np.maximum([self.podium_by_position.get(k, RULE_FLOOR) for k in keys], RULE_FLOOR))
+
     def log_priors(self, frame: pd.DataFrame) -> np.ndarray:
         """The two prior inputs (``log_p_rule``, ``log_p_grid``) of each row, unnormalised."""
         keys = frame["position"].astype(int).astype(str) + "|" + _laps_left_bin(frame["laps_remaining"]).astype(str)
@@ -198,25 +235,29 @@ class EmpiricalBaseline:
         return np.log(np.maximum(np.column_stack([rule, grid]), RULE_FLOOR))
 
 
-def plackett_luce_matrix(u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Vectorised ``pitwall.live.predictors.plackett_luce``: (P(first), P(top 3), expected rank)."""
+def plackett_luce_matrix(u: np.ndarray, later: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vectorised ``pitwall.live.predictors.plackett_luce``: (P(first), P(top 3), expected rank),
+    the first place from ``u``, the later ones from ``later`` (default ``u``)."""
     n = len(u)
     w = np.exp(u - u.max())
-    total = w.sum()
-    first = w / total
-    pair = w[:, None] + w[None, :]
-    ahead = np.divide(w[None, :], pair, out=np.full((n, n), 0.5), where=pair > 0)  # [i, j]: j ahead of i
+    first = w / w.sum()
+    v = u if later is None else later
+    x = np.exp(v - v.max())
+    pair = x[:, None] + x[None, :]
+    ahead = np.divide(x[None, :], pair, out=np.full((n, n), 0.5), where=pair > 0)  # [i, k]: k ahead of i
     np.fill_diagonal(ahead, 0.0)
-    expected = 1.0 + ahead.sum(axis=1)
+    sums = ahead.sum(axis=1)
+    expected = first + (1.0 - first) * (2.0 + sums) - (ahead * first[None, :]).sum(axis=1)
     if n <= 3:
         return first, np.ones(n), expected
-    rest_j = total - w  # [j]
-    second = np.where(rest_j[:, None] > 0, w[None, :] / np.where(rest_j > 0, rest_j, 1.0)[:, None], 1.0 / (n - 1))
+    total = x.sum()
+    rest_j = total - x  # [j]
+    second = np.where(rest_j[:, None] > 0, x[None, :] / np.where(rest_j > 0, rest_j, 1.0)[:, None], 1.0 / (n - 1))
     np.fill_diagonal(second, 0.0)
     p_jk = first[:, None] * second  # [j, k]: j first, k second
-    rest_jk = rest_j[:, None] - w[None, :]
+    rest_jk = rest_j[:, None] - x[None, :]
     third = np.where(
-        rest_jk[:, :, None] > 0, w[None, None, :] / np.where(rest_jk > 0, rest_jk, 1.0)[:, :, None], 1.0 / (n - 2)
+        rest_jk[:, :, None] > 0, x[None, None, :] / np.where(rest_jk > 0, rest_jk, 1.0)[:, :, None], 1.0 / (n - 2)
     )
     idx = np.arange(n)
     third[idx, :, idx] = 0.0
@@ -242,7 +283,7 @@ class LiveModel:
 
     @property
     def rule(self) -> EmpiricalRule:
-        return EmpiricalRule(self.baseline.by_position, self.baseline.by_grid)
+        return EmpiricalRule(self.baseline.by_position, self.baseline.by_grid, self.baseline.podium_by_position)
 
     def check_season(self, season: int | None, allow_in_sample: bool = False) -> None:
         """Refuse to predict a season the model was trained on (unless asked to)."""
@@ -264,8 +305,11 @@ class LiveModel:
         p_win, p_pod = np.zeros(n), np.zeros(n)
         expected = frame["position"].to_numpy(float).copy()
         if running.any():
-            u = self.design(frame[running]) @ np.array(self.choice.coefficients)
-            first, podium, rank = plackett_luce_matrix(u)
+            rows = frame[running]
+            u = self.design(rows) @ np.array(self.choice.coefficients)
+            share = run_share(float(rows["race_fraction"].iloc[0]))
+            later = (1.0 - share) * u + share * self.baseline.log_p_podium(rows)  # ``place_utilities``
+            first, podium, rank = plackett_luce_matrix(u, later)
             p_win[running], p_pod[running], expected[running] = first, podium, rank
         return frame.assign(p_win=p_win, p_podium=p_pod, expected_position=expected)
 
@@ -294,7 +338,11 @@ class LiveModel:
             "train_seasons": list(self.train_seasons),
             "features": list(self.choice.features),
             "metrics": self.metrics,
-            "baseline": {"by_position": self.baseline.by_position, "by_grid": self.baseline.by_grid},
+            "baseline": {
+                "by_position": self.baseline.by_position,
+                "by_grid": self.baseline.by_grid,
+                "podium_by_position": self.baseline.podium_by_position,
+            },
             "files": {target.name: hashlib.sha256(target.read_bytes()).hexdigest()},
         }
         (path / "metadata.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
@@ -328,7 +376,7 @@ def load_live_model(name_or_path: str | Path) -> LiveModel:
         name=meta["name"],
         train_seasons=tuple(meta["train_seasons"]),
         choice=ChoiceModel.from_dict(docs[CHOICE_FILE]),
-        baseline=EmpiricalBaseline(dict(rule.by_position), dict(rule.by_grid)),
+        baseline=EmpiricalBaseline(dict(rule.by_position), dict(rule.by_grid), dict(rule.podium_by_position)),
         metrics=meta.get("metrics", {}),
         path=path,
     )

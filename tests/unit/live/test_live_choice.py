@@ -47,27 +47,30 @@ def _state(lap: int = 20, total: int = 50, status: tuple[str, ...] = (), seed: i
 def _baseline() -> EmpiricalBaseline:
     by_position = {f"{p}|{b}": 0.8 / p**2 for p in range(1, 21) for b in range(9) if p < 12}
     by_grid = {str(g): 0.5 / g for g in range(1, 21) if g != 13}
-    return EmpiricalBaseline(by_position, by_grid)
+    podium = {f"{p}|{b}": min(0.95, 2.4 / p**1.5) for p in range(1, 21) for b in range(9) if p < 15}
+    return EmpiricalBaseline(by_position, by_grid, podium)
 
 
 def _model() -> LiveModel:
     return LiveModel("m", (2023,), ChoiceModel(CHOICE_FEATURES, COEFFICIENTS), _baseline())
 
 
-def test_plackett_luce_in_python_equals_numpy_and_enumeration() -> None:
+@pytest.mark.parametrize("later", [None, [0.1, 1.5, -0.2, 0.9, -3.0, -1.0]])
+def test_plackett_luce_in_python_equals_numpy_and_enumeration(later: list[float] | None) -> None:
     u = [2.0, 1.2, 0.3, -0.5, -2.0, -40.0]
-    first, podium, expected = plackett_luce(u)
-    a, b, c = plackett_luce_matrix(np.array(u))
+    first, podium, expected = plackett_luce(u, later)
+    a, b, c = plackett_luce_matrix(np.array(u), None if later is None else np.array(later))
     assert first == pytest.approx(list(a), abs=1e-12)
     assert podium == pytest.approx(list(b), abs=1e-12)
     assert expected == pytest.approx(list(c), abs=1e-12)
-    # by enumerating every order of the six
-    w = np.exp(u)
+    # by enumerating every order of the six: the first place drawn with u, the later ones with later
+    w, x = np.exp(u), np.exp(u if later is None else later)
     top3, rank = np.zeros(6), np.zeros(6)
     for order in itertools.permutations(range(6)):
         p = 1.0
         for place, i in enumerate(order):
-            p *= w[i] / sum(w[j] for j in order[place:])
+            weights = w if place == 0 else x
+            p *= weights[i] / sum(weights[j] for j in order[place:])
         for place, i in enumerate(order, start=1):
             top3[i] += p * (place <= 3)
             rank[i] += p * place
@@ -96,8 +99,10 @@ def test_the_lean_model_equals_the_library_to_1e_9(tmp_path, lap: int, status: t
 
 def test_a_sure_leader_is_expected_first() -> None:
     model = LiveModel("m", (2023,), ChoiceModel(CHOICE_FEATURES, (3.0, 0, -4.0, 0, 0, 0, 0)), _baseline())
-    leader = model.predict_state(_state(49))[0]
-    assert leader.p_win > 0.99 and leader.expected_position < 1.0 + 2 * (1 - leader.p_win) + 1e-9
+    predictions = model.predict_state(_state(49))
+    leader, running = predictions[0], sum(p.running for p in predictions)
+    assert leader.p_win > 0.99 and leader.expected_position < 1.0 + 1e-6
+    assert leader.expected_position <= 1.0 + (1 - leader.p_win) * (running - 1)  # rank <= the field
     assert leader.p_podium > leader.p_win
 
 

@@ -24,11 +24,12 @@ def test_softmax_is_a_distribution_and_keeps_the_order():
 
 
 def _rows() -> pd.DataFrame:
-    # two races, laps with 10 and 0 laps left; the leader wins race A, P2 wins race B
+    # two races of four cars, laps with 10 and 0 laps left; the leader wins race A, P2 wins race B;
+    # in race B the car running fourth finishes on the podium
     rows = []
     for race, winner in (("A", 1), ("B", 2)):
         for left in (10, 0):
-            for pos in (1, 2, 3):
+            for pos in (1, 2, 3, 4):
                 rows.append(
                     {
                         "race_id": race,
@@ -37,6 +38,7 @@ def _rows() -> pd.DataFrame:
                         "laps_remaining": left,
                         "running": True,
                         "won": pos == winner,
+                        "podium": pos <= 2 or pos == (3 if race == "A" else 4),
                         "grid_position": pos,
                     }
                 )
@@ -58,6 +60,10 @@ def test_empirical_rule_is_normalised_over_running_drivers():
     assert p[0] == pytest.approx(p[1])  # one win each from P1 and P2 with 10 laps left
     g = base.p_win_grid(frame)
     assert g.sum() == pytest.approx(1.0) and g[2] < g[0]
+    # P(top 3 | position, laps left): P1 and P2 always, P3 and P4 once in two races; smoothed to 0.15
+    pod = np.exp(base.log_p_podium(pd.DataFrame({"position": [1, 3, 4, 9], "laps_remaining": [10] * 4})))
+    assert pod[:3] == pytest.approx([(2 + 0.5 * 0.15) / 2.5, (1 + 0.5 * 0.15) / 2.5, (1 + 0.5 * 0.15) / 2.5])
+    assert pod[3] == pytest.approx(1e-4)  # a cell never seen: the rule's floor
 
 
 def test_stream_arguments_are_checked():
