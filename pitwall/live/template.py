@@ -117,6 +117,7 @@ from pitwall.live.predictors import (
     feature_rows,
     live_models_dir,
     normalise,
+    place_utilities,
     predict_lap,
     predictions_of,
     read_model_files,
@@ -308,7 +309,7 @@ class LiveModel:
             rows = frame[running]
             u = self.design(rows) @ np.array(self.choice.coefficients)
             share = run_share(float(rows["race_fraction"].iloc[0]))
-            later = (1.0 - share) * u + share * self.baseline.log_p_podium(rows)  # ``place_utilities``
+            later = np.array(place_utilities(u, self.baseline.log_p_podium(rows), share))
             first, podium, rank = plackett_luce_matrix(u, later)
             p_win[running], p_pod[running], expected[running] = first, podium, rank
         return frame.assign(p_win=p_win, p_podium=p_pod, expected_position=expected)
