@@ -14,8 +14,9 @@ sides. Time order is ``(season, round)``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -267,6 +268,16 @@ def data_window(df: pd.DataFrame, group_col: str) -> dict[str, object]:
         "races": int(len(races)),
         "rows": int(len(df)),
     }
+
+
+def in_training_window(window: Mapping[str, Any], season: int, race_id: str) -> bool:
+    """Whether race ``race_id`` (of ``season``) is inside a model's ``data_window``: in one of its
+    seasons before the last, or in the last up to its last race. A prediction of such a race is in
+    sample: its result shaped the model."""
+    seasons, last = sorted(int(s) for s in window.get("seasons") or []), window.get("last_race")
+    if not seasons or last is None:
+        return False
+    return int(season) in seasons[:-1] or (int(season) == seasons[-1] and str(race_id) <= str(last))
 
 
 def attach_named_target(spec: TaskSpec, df: pd.DataFrame, store: object | None = None) -> pd.DataFrame:

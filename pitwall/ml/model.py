@@ -31,6 +31,7 @@ from pitwall.ml.dataset import (
     check_race_keys,
     data_window,
     feature_matrix,
+    in_training_window,
     infer_features,
     notice,
     numeric_target,
@@ -517,11 +518,8 @@ def warn_in_sample(model: BaseModel, test_df: pd.DataFrame) -> None:
     if not seasons or last is None or group not in test_df.columns or "season" not in test_df.columns:
         return
     races = test_df[[group, "season"]].drop_duplicates(group)
-    inside = races[
-        races["season"].isin(seasons[:-1])
-        | ((races["season"] == seasons[-1]) & (races[group].astype(str) <= str(last)))
-    ]
-    if len(inside):
+    inside = [r for r, s in zip(races[group], races["season"], strict=True) if in_training_window(window, s, r)]
+    if inside:
         notice(
             f"evaluate: {len(inside)} of {len(races)} test races lie inside the training window "
             f"(seasons {seasons[0]}-{seasons[-1]}, last race {last}): these scores are in-sample, not a "

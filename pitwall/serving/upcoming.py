@@ -186,6 +186,9 @@ def predict_race_at(
         notes.append(EXPECTED_GRID_NOTE)
     if state.run:
         notes.append(f"{found.race_id} has been run: its results were hidden from this {chosen} prediction")
+    in_sample = in_sample_note(model, [(found.season, found.race_id)])
+    if in_sample:
+        notes.append(in_sample)
     if WEEKEND_MOMENTS.index(chosen) < WEEKEND_MOMENTS.index(min(spec.moment, "pre_race", key=WEEKEND_MOMENTS.index)):
         other = "its other inputs" if imputed else "inputs"
         notes.append(f"template {template!r} predicts at {spec.moment}; {other} not yet known are null")
@@ -333,7 +336,28 @@ def predict_season(
     answer["expected_grid"] = imputed
     if imputed:
         answer["known"] += "; " + EXPECTED_GRID_NOTE
+    races = {r.round: r.race_id for r in catalog.season_races(season)}
+    in_sample = in_sample_note(model, [(season, races[r]) for r in answer["simulated_rounds"] if r in races])
+    if in_sample:
+        answer["known"] += "; " + in_sample
     return answer
+
+
+def in_sample_note(model: Any, races: list[tuple[int, str]]) -> str | None:
+    """A note when some of ``races`` ((season, race id)) are inside the model's training window
+    (``pitwall.ml.dataset.in_training_window``): hiding their results from the inputs does not
+    hide them from the model, which learned from them."""
+    from pitwall.ml.dataset import in_training_window
+
+    window = getattr(model, "data_window", None) or {}
+    inside = [race_id for season, race_id in races if in_training_window(window, season, race_id)]
+    if not inside:
+        return None
+    which = inside[0] if len(inside) == 1 else f"{len(inside)} of these races ({inside[0]} to {inside[-1]})"
+    return (
+        f"in sample: the model was trained on races up to {window.get('last_race')}, {which} among them; "
+        "their results shaped it (train on earlier seasons for an honest forecast)"
+    )
 
 
 def _sprint_rounds(store: Store, season: int) -> list[int]:

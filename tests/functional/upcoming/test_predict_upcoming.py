@@ -46,6 +46,7 @@ def test_next_race_at_each_moment_says_what_was_known(model, cut_lake, lake) -> 
     # the same race once stored, predicted at the same moment: the same answer
     stored = predict_race_at(model.model, f"{CUT_SEASON}-{NEXT_ROUND}", "pre_race", store=lake)
     assert stored.run and any("results were hidden" in n for n in stored.notes)
+    assert not any("in sample" in n for n in stored.notes)  # trained on 2022-2023: 2024 is out of sample
     a = now.predictions.set_index("driver_id")["probability"].sort_index()
     b = stored.predictions.set_index("driver_id")["probability"].sort_index()
     np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=1e-9)
@@ -73,6 +74,17 @@ def test_a_moment_the_data_has_not_reached_is_refused(model, cut_lake) -> None:
     assert err.value.field == "race"
 
 
+def test_a_race_the_model_trained_on_is_called_in_sample(model, lake) -> None:
+    seen = model.predict(race="2023-05", store=lake)
+    (note,) = [n for n in seen.notes if n.startswith("in sample")]
+    assert "trained on races up to 2023-22, 2023-05 among them" in note
+    forecast = model.predict_championship(2023, from_round=20, simulations=200, seed=1, store=lake)
+    assert (
+        "in sample: the model was trained on races up to 2023-22, 3 of these races (2023-20 to 2023-22)"
+        in (forecast["known"])
+    )
+
+
 def test_championship_from_round_12(model, lake, shared_data) -> None:
     answer = model.predict_championship(CUT_SEASON, from_round=12, simulations=2000, seed=7, store=lake)
     assert answer["after_round"] == 11 and answer["simulated_rounds"] == list(range(12, 25))
@@ -89,6 +101,7 @@ def test_championship_from_round_12(model, lake, shared_data) -> None:
     sprints = sorted(int(r) for r in races.loc[races["has_sprint"].astype(bool), "round"] if r >= 12)
     assert answer["simulated_sprints"] == sprints and sprints  # sprint weekends are simulated too
     assert "sprints 8-7-6-5-4-3-2-1" in answer["points_system"]
+    assert "in sample" not in answer["known"]
     again = predict_season(model.model, CUT_SEASON, after_round=11, simulations=2000, seed=7, store=lake, name="rw")
     assert again["drivers"] == answer["drivers"]
 

@@ -86,3 +86,13 @@ def test_algorithm_catalogue_is_consistent() -> None:
     assert hidden_layers("128-64") == (128, 64)
     with pytest.raises(MLInputError, match="hidden_layer_sizes"):
         hidden_layers("wide")
+
+
+def test_in_training_window_is_every_earlier_season_and_the_last_up_to_its_last_race() -> None:
+    from pitwall.ml.dataset import in_training_window
+
+    window = {"seasons": [2022, 2023], "last_race": "2023-10"}
+    assert in_training_window(window, 2022, "2022-22") and in_training_window(window, 2023, "2023-10")
+    assert not in_training_window(window, 2023, "2023-11")  # after the last training race
+    assert not in_training_window(window, 2024, "2024-01") and not in_training_window(window, 2021, "2021-05")
+    assert not in_training_window({}, 2023, "2023-01")  # no window recorded: nothing claimed
