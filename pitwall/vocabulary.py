@@ -36,6 +36,11 @@ MOMENTS: tuple[str, ...] = get_args(Moment)
 """Prediction moments, in race-weekend order: before first practice, before qualifying, before the
 race start, and during the race (lap/stint/stop level)."""
 
+WeekendMoment = Literal["pre_practice", "pre_qualifying", "pre_race"]
+WEEKEND_MOMENTS: tuple[str, ...] = get_args(WeekendMoment)
+"""The moments of a race weekend a race is predicted at (``pitwall predict --moment``, the API's
+``moment``): ``MOMENTS`` without ``in_race``."""
+
 DRIVER_FEATURE_MOMENTS: tuple[str, ...] = ("pre_qualifying", "pre_race")
 """The moments with a (race, driver) feature table (``driver_features_<moment>``)."""
 
@@ -53,9 +58,11 @@ __all__ = [
     "TERMINAL_JOB_STATUSES",
     "TRAINING_JOB_KINDS",
     "WEATHER_CONDITIONS",
+    "WEEKEND_MOMENTS",
     "AutomlBackend",
     "JobKind",
     "JobStatus",
     "Moment",
     "WeatherCondition",
+    "WeekendMoment",
 ]

@@ -50,7 +50,8 @@ def predict(call: Call) -> s.PredictResponse:
     payload = call.body.model_dump(mode="json", exclude_none=True)
     record, answer = call.services.deployments.invoke(call.tenant, name, payload)
     if answer.get("race"):
-        answer = {**answer, "race": {**answer["race"], "known_inputs": known_inputs(answer.get("template"))}}
+        known = answer["notes"][0] if answer.get("moment") else known_inputs(answer.get("template"))
+        answer = {**answer, "race": {**answer["race"], "known_inputs": known}}
     return s.PredictResponse.model_validate({**answer, "model": record.name, "version": record.version})
 
 

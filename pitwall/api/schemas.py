@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from pitwall.marketplace.rules import DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS
 from pitwall.refs import MAX_SEASON, MIN_SEASON, RACE_REF_PATTERN
-from pitwall.vocabulary import JobKind, JobStatus, WeatherCondition
+from pitwall.vocabulary import JobKind, JobStatus, WeatherCondition, WeekendMoment
 
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 """Model names, driver and constructor ids, template names (same rule as the platform's)."""
@@ -93,6 +93,12 @@ class RacePredictRequest(Request):
         description="override starting positions: driver id -> grid slot",
     )
     weather: Weather | None = Field(None, description="override the race's weather condition")
+    moment: WeekendMoment | None = Field(
+        None,
+        description="predict as of this moment of the race weekend (default: a race already run at the "
+        "template's own moment; a race still to come at the latest moment the stored data reaches, e.g. "
+        "pre_qualifying before its grid is known); the answer's `notes` say what was known",
+    )
 
 
 class InstancesPredictRequest(Request):
@@ -145,6 +151,17 @@ class PredictResponse(Response):
     kind: Literal["ranking", "regression", "classification"]
     top_k: int | None = None
     race: RaceInfo | None = None
+    moment: WeekendMoment | None = Field(
+        None, description="race answers: the weekend moment the prediction is made at (see `moment` in the request)"
+    )
+    notes: list[str] = Field(
+        default_factory=list,
+        description="race answers: what was known and assumed (grid not yet known and an expected grid in its "
+        "place, results hidden, in sample when the model trained on the race)",
+    )
+    unknown_inputs: list[str] = Field(
+        default_factory=list, description="the model's inputs not yet known at the moment (null, or standing in)"
+    )
     predictions: list[Prediction]
 
 

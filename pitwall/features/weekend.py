@@ -21,10 +21,7 @@ import pandas as pd
 
 from pitwall.data.schema import race_id as make_race_id
 from pitwall.features.inputs import INPUT_TABLES, FeatureInputs, race_seq
-from pitwall.vocabulary import MOMENTS
-
-WEEKEND_MOMENTS: tuple[str, ...] = tuple(m for m in MOMENTS if m != "in_race")
-"""The pre-race moments of a weekend, in order: pre_practice, pre_qualifying, pre_race."""
+from pitwall.vocabulary import WEEKEND_MOMENTS
 
 VISIBLE_AT: dict[str, frozenset[str]] = {
     "pre_practice": frozenset({"races", "entries"}),

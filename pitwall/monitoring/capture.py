@@ -598,6 +598,8 @@ def features_of_request(predictor: Any, serving: Any, payload: Mapping[str, Any]
         if payload.get("grid_positions") or payload.get("weather") is not None:
             grid, weather = payload.get("grid_positions"), payload.get("weather")
             inputs = inv.race_inputs(predictor, inv.race_frame(predictor, serving.frames, race, grid, weather))
+        elif inv.at_a_moment(payload, serving.catalog, race):
+            inputs = inv.race_inputs(predictor, serving.frames.race_at(predictor, race, payload.get("moment")).frame)
         else:
             inputs = serving.frames.inputs(predictor, race.season, race.round)
         return matrix_rows(predictor.features, inputs.X, inputs.groups, inputs.entities)

@@ -45,6 +45,7 @@ KEY_FIELDS = ("driver_id", "race_id", "season", "round")
 INSTANCES_RACE_ID = "instances"
 SEASON_CACHE_SIZE = 64
 INPUTS_CACHE_SIZE = 1024
+MOMENTS_CACHE_SIZE = 16  # races at a weekend moment (upcoming races), each seconds to build
 
 
 def _unprocessable(message: str, field: str, code: str = "validation_failed") -> ValidationFailed:
@@ -107,11 +108,13 @@ class FrameSource:
         self._seasons: OrderedDict[tuple[str, int, str], dict[int, pd.DataFrame]] = OrderedDict()
         self._building: dict[tuple[str, int, str], threading.Lock] = {}
         self._inputs: OrderedDict[tuple[Any, ...], RaceInputs] = OrderedDict()
+        self._moments: OrderedDict[tuple[Any, ...], Any] = OrderedDict()  # -> upcoming.RaceAt
 
     def clear(self) -> None:
         with self._lock:
             self._seasons.clear()
             self._inputs.clear()
+            self._moments.clear()
 
     def _season(self, template: str, season: int, auto: str = "") -> dict[int, pd.DataFrame]:
         key = (template, season, auto)
@@ -161,6 +164,24 @@ class FrameSource:
         if overrides:
             return apply_overrides(race, overrides, entity_col, features, json.loads(auto) if auto else None)
         return race.copy() if copy else race
+
+    def race_at(self, predictor: Predictor, race: Race, moment: str | None) -> Any:
+        """``pitwall.serving.upcoming.race_at`` of ``race`` for ``predictor``, cached per moment and
+        feature list (seconds to compute: the weekend's inputs are cut and the features rebuilt)."""
+        from pitwall.serving.upcoming import race_at
+
+        key = (predictor.template, race.race_id, moment, tuple(predictor.features), auto_key(predictor))
+        with self._lock:
+            found = self._moments.get(key)
+            if found is not None:
+                self._moments.move_to_end(key)
+                return found
+        found = race_at(predictor.model, race.race_id, moment, store=self.store)
+        with self._lock:
+            self._moments[key] = found
+            while len(self._moments) > MOMENTS_CACHE_SIZE:
+                self._moments.popitem(last=False)
+        return found
 
     def inputs(self, predictor: Predictor, season: int, round_: int) -> RaceInputs:
         """The race's model inputs (no overrides) for ``predictor``, cached per feature list."""
@@ -376,12 +397,42 @@ def race_frame(
 
 
 def predict_race(predictor: Predictor, payload: Mapping[str, Any], catalog: RaceCatalog, frames: FrameSource) -> dict:
+    """A race answer. A race already run, asked without a ``moment``, is predicted from its cached
+    rows at the template's moment; a race still to come, or any race at a ``moment``, from its rows
+    as they stood then (``pitwall.serving.upcoming.race_at``, the SDK's and CLI's rule), the answer
+    saying what was known. A what-if (``grid_positions`` / ``weather``) overrides the cached rows."""
+    from pitwall.serving.upcoming import in_sample_note
+
     race = catalog.resolve(payload["race"])
+    moment = payload.get("moment")
     if payload.get("grid_positions") or payload.get("weather") is not None:
+        if moment is not None:
+            raise ValidationFailed(
+                "moment: a what-if (grid_positions / weather) is predicted at the template's own moment; "
+                "leave moment out",
+                field="moment",
+                unprocessable=True,
+            )
         frame = race_frame(predictor, frames, race, payload.get("grid_positions"), payload.get("weather"))
         return _answer(predictor, race, frame_rows(predictor, frame))
+    if at_a_moment(payload, catalog, race):
+        at = frames.race_at(predictor, race, moment)
+        facts = at.facts()
+        return {**_answer(predictor, race, frame_rows(predictor, at.frame)), **{k: facts[k] for k in RACE_AT_FIELDS}}
     inputs = frames.inputs(predictor, race.season, race.round)
-    return _answer(predictor, race, prediction_rows(predictor, inputs.X, inputs.groups, inputs.entities))
+    answer = _answer(predictor, race, prediction_rows(predictor, inputs.X, inputs.groups, inputs.entities))
+    note = in_sample_note(predictor.model, [(race.season, race.race_id)])
+    return {**answer, "notes": [note]} if note else answer
+
+
+def at_a_moment(payload: Mapping[str, Any], catalog: RaceCatalog, race: Race) -> bool:
+    """Whether a race request (no what-if) is answered from the race's rows at a weekend moment
+    (``FrameSource.race_at``) rather than its cached rows: a ``moment`` asked, or a race not yet run."""
+    return payload.get("moment") is not None or not catalog.has_run(race)
+
+
+RACE_AT_FIELDS = ("moment", "notes", "unknown_inputs")
+"""What a race answer at a weekend moment adds (``pitwall.api.schemas.PredictResponse``)."""
 
 
 # --------------------------------------------------------------------------- instances

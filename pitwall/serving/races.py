@@ -82,6 +82,11 @@ class RaceCatalog:
                 self._results[season] = self.store.read("results", [season])
             return self._results[season]
 
+    def has_run(self, race: Race) -> bool:
+        """Whether ``race`` has stored race results."""
+        results = self.results(race.season)
+        return bool(len(results)) and int(race.round) in set(results["round"].astype(int))
+
     def sprint_results(self, season: int) -> pd.DataFrame:
         with self._lock:
             if season not in self._sprints:

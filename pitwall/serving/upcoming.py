@@ -2,10 +2,11 @@
 
 - :func:`predict_race_at`: a template model's predictions for a race (stored or upcoming) at a
   weekend moment (``pre_practice``, ``pre_qualifying``, ``pre_race``). The race's feature rows
-  are the template's frame computed from the inputs as they stood at that moment
+  (:func:`race_at`) are the template's frame computed from the inputs as they stood at that moment
   (:func:`pitwall.features.weekend.inputs_at`), by the same code as every historical race. The
   answer says what was known (e.g. "grid not yet known: pre-qualifying prediction") and which
-  of the model's inputs were unknown.
+  of the model's inputs were unknown. The API's race answers for a race still to come, or at a
+  ``moment``, are built from the same :func:`race_at` (``pitwall.serving.invocation.predict_race``).
 - :func:`predict_season`: the championship Monte Carlo (:mod:`pitwall.serving.championship`, via
   the serving path :func:`pitwall.serving.invocation.predict_championship`) over the races after
   ``after_round``, each predicted from what was known after that round: history up to it and the
@@ -121,28 +122,47 @@ def _choose_moment(requested: str | None, reached: str, template_moment: str, ra
     return requested
 
 
-def predict_race_at(
-    model: Any,
-    race: Any = "next",
-    moment: str | None = None,
-    *,
-    store: Store | None = None,
-    name: str | None = None,
-    expected_grid: bool = True,
-) -> RacePrediction:
-    """Predictions of ``model`` (a ``pitwall.ml`` model of a template) for ``race`` at ``moment``.
+@dataclass
+class RaceAt:
+    """A race's feature rows at a moment of its weekend and what was known then (``race_at``)."""
+
+    race: Any  # pitwall.serving.races.Race
+    moment: str
+    frame: pd.DataFrame
+    known: dict[str, bool]
+    notes: list[str]
+    unknown_inputs: list[str]
+    run: bool
+    expected_grid: bool
+
+    def facts(self) -> dict[str, Any]:
+        """What an answer says about the moment (the SDK's ``RacePrediction`` and the API's race answer)."""
+        return {
+            "moment": self.moment,
+            "race_run": self.run,
+            "known": self.known,
+            "notes": self.notes,
+            "unknown_inputs": self.unknown_inputs,
+            "expected_grid": self.expected_grid,
+        }
+
+
+def race_at(
+    model: Any, race: Any = "next", moment: str | None = None, *, store: Store, expected_grid: bool = True
+) -> RaceAt:
+    """The feature rows of ``race`` for ``model`` (a ``pitwall.ml`` model of a template) at
+    ``moment``, and what was known then: the one rule behind :func:`predict_race_at` and the
+    API's answer for a race not yet run (``pitwall.serving.invocation.predict_race``).
 
     ``moment`` defaults to the latest the stored data reaches for that race (capped at the
     template's own moment). A model that uses the grid (``start_position``), asked before the
     grid is known, sees an expected grid (``expected_grid=False``: a null grid instead); the
-    answer's notes say so. Errors are ``ValidationFailed`` naming the field (``race``, ``moment``).
+    notes say so. Errors are ``ValidationFailed`` naming the field (``race``, ``moment``).
     """
-    from pitwall.data.store import get_store
     from pitwall.features.inputs import FeatureInputs
     from pitwall.features.weekend import EXPECTED_GRID_NOTE, weekend_state
     from pitwall.serving.races import RaceCatalog
 
-    store = store or get_store()
     template = getattr(model.spec, "template", None)
     if not template:
         raise ValidationFailed("model: not a template model (no template to build race features)", field="model")
@@ -176,11 +196,6 @@ def predict_race_at(
     unknown = [f for f in features if f in frame.columns and frame[f].isna().all()]
     if imputed:
         unknown = ["start_position", *unknown]
-    out = model.predict_frame(frame)
-    if model.spec.target in out.columns and (not state.run or out[model.spec.target].isna().all()):
-        out = out.drop(columns=[model.spec.target])
-    if "predicted_rank" in out.columns:
-        out = out.sort_values(["predicted_rank"], kind="stable")
     notes = [MOMENT_NOTES[chosen]]
     if imputed:
         notes.append(EXPECTED_GRID_NOTE)
@@ -192,23 +207,46 @@ def predict_race_at(
     if WEEKEND_MOMENTS.index(chosen) < WEEKEND_MOMENTS.index(min(spec.moment, "pre_race", key=WEEKEND_MOMENTS.index)):
         other = "its other inputs" if imputed else "inputs"
         notes.append(f"template {template!r} predicts at {spec.moment}; {other} not yet known are null")
+    known = {
+        "entry_list": state.entries or state.grid or state.run,
+        "practice": state.practice and chosen != "pre_practice",
+        "qualifying": state.qualifying and chosen == "pre_race",
+        "grid": state.grid and chosen == "pre_race",
+        "result": False,
+    }
+    return RaceAt(found, chosen, frame, known, notes, unknown, state.run, imputed)
+
+
+def predict_race_at(
+    model: Any,
+    race: Any = "next",
+    moment: str | None = None,
+    *,
+    store: Store | None = None,
+    name: str | None = None,
+    expected_grid: bool = True,
+) -> RacePrediction:
+    """Predictions of ``model`` (a ``pitwall.ml`` model of a template) for ``race`` at ``moment``
+    (the rows and notes of :func:`race_at`)."""
+    from pitwall.data.store import get_store
+
+    at = race_at(model, race, moment, store=store or get_store(), expected_grid=expected_grid)
+    out = model.predict_frame(at.frame)
+    if model.spec.target in out.columns and (not at.run or out[model.spec.target].isna().all()):
+        out = out.drop(columns=[model.spec.target])
+    if "predicted_rank" in out.columns:
+        out = out.sort_values(["predicted_rank"], kind="stable")
     return RacePrediction(
-        model=name or template,
-        template=template,
-        race=found.to_dict(),
-        moment=chosen,
-        known={
-            "entry_list": state.entries or state.grid or state.run,
-            "practice": state.practice and chosen != "pre_practice",
-            "qualifying": state.qualifying and chosen == "pre_race",
-            "grid": state.grid and chosen == "pre_race",
-            "result": False,
-        },
-        notes=notes,
-        unknown_inputs=unknown,
+        model=name or model.spec.template,
+        template=model.spec.template,
+        race=at.race.to_dict(),
+        moment=at.moment,
+        known=at.known,
+        notes=at.notes,
+        unknown_inputs=at.unknown_inputs,
         predictions=out.reset_index(drop=True),
-        run=state.run,
-        extra={"expected_grid": imputed},
+        run=at.run,
+        extra={"expected_grid": at.expected_grid},
     )
 
 

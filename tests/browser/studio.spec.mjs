@@ -221,6 +221,7 @@ test("deploy -> predict Monaco 2024 beside the real podium -> championship", { t
   const podium = await real.locator("tbody tr").evaluateAll((rows) => rows.slice(0, 3).map((r) => r.children[1].textContent));
   assert.deepEqual(podium, ["Charles Leclerc", "Oscar Piastri", "Carlos Sainz Jr."]);
   assert.equal(await a.getByTestId("predicted-order").locator("tbody tr").count(), 20);
+  assert.match(await a.getByTestId("prediction-note").first().innerText(), /^pre_race: /); // what was known
   await a.getByRole("button", { name: "Simulate" }).click();
   await a.getByTestId("championship-chart").locator(".recharts-bar-rectangle").first().waitFor({ timeout: LONG });
   await checkPage(a, "08-deployments");

@@ -144,3 +144,19 @@ def test_the_serving_path_predicts_the_upcoming_race(model, cut_lake) -> None:
     sdk = model.predict(race="next", store=cut_lake).predictions.set_index("driver_id")["probability"]
     assert set(served) == set(sdk.index)
     np.testing.assert_allclose([served[d] for d in sdk.index], sdk.to_numpy(), rtol=1e-9)
+    # a race with only its entry list, before the grid: the SDK's rule (an expected grid), said so
+    later = f"{CUT_SEASON}-{NEXT_ROUND + 1}"
+    answer = serving.invoke(predictor, {"race": later})
+    sdk_later = model.predict(race=later, store=cut_lake)
+    assert answer["moment"] == sdk_later.moment == "pre_practice" and answer["notes"] == sdk_later.notes
+    assert "start_position" in answer["unknown_inputs"]
+    served = {r["driver_id"]: r["probability"] for r in answer["predictions"]}
+    expected = sdk_later.predictions.set_index("driver_id")["probability"]
+    np.testing.assert_allclose([served[d] for d in expected.index], expected.to_numpy(), rtol=1e-9)
+    # a race already run, asked at an earlier moment: its results hidden, as the SDK does
+    early = serving.invoke(predictor, {"race": "2024-05", "moment": "pre_qualifying"})
+    assert early["moment"] == "pre_qualifying" and any("results were hidden" in n for n in early["notes"])
+    assert "moment" not in serving.invoke(predictor, {"race": "2024-05"})  # its cached rows, as before
+    with pytest.raises(ValidationFailed) as err:
+        serving.invoke(predictor, {"race": "2024-05", "moment": "pre_race", "grid_positions": {"max-verstappen": 1}})
+    assert err.value.field == "moment"

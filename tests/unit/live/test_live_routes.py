@@ -121,5 +121,14 @@ def test_race_answers_say_what_was_known_at_the_prediction_moment() -> None:
     call = SimpleNamespace(params={"model": "winner"}, body=body, services=services, tenant=SimpleNamespace())
     out = predict(call)  # type: ignore[arg-type]
     assert out.race is not None and out.race.known_inputs == known_inputs("race_winner")
+    assert out.moment is None and out.notes == [] and out.unknown_inputs == []
+    # a race answered at a weekend moment: known_inputs is that moment's note, not the template's
+    early = {**answer, "moment": "pre_qualifying", "notes": ["grid not yet known: ...", "an expected grid ..."]}
+    services.deployments.invoke = lambda tenant, name, payload: (record, early)
+    out = predict(call)  # type: ignore[arg-type]
+    assert out.race is not None and out.race.known_inputs == "grid not yet known: ..."
+    assert out.moment == "pre_qualifying" and out.notes == early["notes"]
+    with pytest.raises(ValueError, match="moment"):
+        s.RacePredictRequest(race="next", moment="in_race")  # a weekend moment only
     with pytest.raises(ValueError):  # still no other extra field
         s.RaceInfo.model_validate({"race_id": "2024-08", "season": 2024, "round": 8, "surprise": 1})

@@ -84,7 +84,8 @@ export interface Prediction {
 }
 export interface PredictResponse {
   model: string; version: number; template: string; kind: string; top_k: number | null;
-  race: { race_id: string; season: number; round: number; grand_prix_id: string | null; name: string | null; date: string | null } | null;
+  race: { race_id: string; season: number; round: number; grand_prix_id: string | null; name: string | null; date: string | null; known_inputs?: string | null } | null;
+  moment?: string | null; notes?: string[]; unknown_inputs?: string[];
   predictions: Prediction[];
 }
 export interface ChampionshipResponse {

@@ -65,6 +65,9 @@ function TryIt({ model }: { model: ModelSummary }) {
         <SimpleGrid cols={{ base: 1, md: 2 }}>
           <Card withBorder>
             <Text fw={700}>Predicted order {answer.prediction.race ? `— ${answer.prediction.race.name ?? answer.prediction.race.race_id}` : ""}</Text>
+            {(answer.prediction.notes?.length ? answer.prediction.notes : [answer.prediction.race?.known_inputs]).filter(Boolean).map((n) => (
+              <Text key={n} size="xs" c="dimmed" data-testid="prediction-note">{n}</Text>
+            ))}
             <div className="table-scroll">
               <Table data-testid="predicted-order">
                 <Table.Thead><Table.Tr><Table.Th>#</Table.Th><Table.Th>Driver</Table.Th><Table.Th>{answer.prediction.top_k ? `P(top ${answer.prediction.top_k})` : "Score"}</Table.Th><Table.Th>Actual</Table.Th></Table.Tr></Table.Thead>
