@@ -157,6 +157,8 @@ def test_the_serving_path_predicts_the_upcoming_race(model, cut_lake) -> None:
     early = serving.invoke(predictor, {"race": "2024-05", "moment": "pre_qualifying"})
     assert early["moment"] == "pre_qualifying" and any("results were hidden" in n for n in early["notes"])
     assert "moment" not in serving.invoke(predictor, {"race": "2024-05"})  # its cached rows, as before
+    (note,) = serving.invoke(predictor, {"race": "2023-05"})["notes"]  # a race the model trained on
+    assert note.startswith("in sample: the model was trained on races up to 2023-22, 2023-05 among them")
     with pytest.raises(ValidationFailed) as err:
         serving.invoke(predictor, {"race": "2024-05", "moment": "pre_race", "grid_positions": {"max-verstappen": 1}})
     assert err.value.field == "moment"
