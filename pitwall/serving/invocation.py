@@ -417,8 +417,8 @@ def predict_race(predictor: Predictor, payload: Mapping[str, Any], catalog: Race
         return _answer(predictor, race, frame_rows(predictor, frame))
     if at_a_moment(payload, catalog, race):
         at = frames.race_at(predictor, race, moment)
-        facts = at.facts()
-        return {**_answer(predictor, race, frame_rows(predictor, at.frame)), **{k: facts[k] for k in RACE_AT_FIELDS}}
+        answer = _answer(predictor, race, frame_rows(predictor, at.frame))
+        return {**answer, "moment": at.moment, "notes": at.notes, "unknown_inputs": at.unknown_inputs}
     inputs = frames.inputs(predictor, race.season, race.round)
     answer = _answer(predictor, race, prediction_rows(predictor, inputs.X, inputs.groups, inputs.entities))
     note = in_sample_note(predictor.model, [(race.season, race.race_id)])
@@ -429,10 +429,6 @@ def at_a_moment(payload: Mapping[str, Any], catalog: RaceCatalog, race: Race) ->
     """Whether a race request (no what-if) is answered from the race's rows at a weekend moment
     (``FrameSource.race_at``) rather than its cached rows: a ``moment`` asked, or a race not yet run."""
     return payload.get("moment") is not None or not catalog.has_run(race)
-
-
-RACE_AT_FIELDS = ("moment", "notes", "unknown_inputs")
-"""What a race answer at a weekend moment adds (``pitwall.api.schemas.PredictResponse``)."""
 
 
 # --------------------------------------------------------------------------- instances

@@ -135,17 +135,6 @@ class RaceAt:
     run: bool
     expected_grid: bool
 
-    def facts(self) -> dict[str, Any]:
-        """What an answer says about the moment (the SDK's ``RacePrediction`` and the API's race answer)."""
-        return {
-            "moment": self.moment,
-            "race_run": self.run,
-            "known": self.known,
-            "notes": self.notes,
-            "unknown_inputs": self.unknown_inputs,
-            "expected_grid": self.expected_grid,
-        }
-
 
 def race_at(
     model: Any, race: Any = "next", moment: str | None = None, *, store: Store, expected_grid: bool = True
