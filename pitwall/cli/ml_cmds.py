@@ -332,7 +332,14 @@ def experiments_list() -> None:
     if df.empty:
         console.print("no runs yet: train a model with `pitwall train`")
         return
-    print_frame(df, title="experiments")
+    shown = df.assign(
+        run_id=df["run_id"].str[:8],  # as `experiments compare` heads its columns
+        started_at=df["started_at"].str[:16].str.replace("T", " "),
+        f1=[_cell(v) for v in df["f1"]],
+        training_time_s=[_cell(v) for v in df["training_time_s"]],
+    )
+    empty = [c for c in shown.columns if not shown[c].fillna("").astype(str).str.strip().any()]
+    print_frame(shown.drop(columns=empty), title="experiments")
 
 
 @experiments_app.command("compare")
