@@ -47,9 +47,8 @@ REPORT_FIELDS = (
     "calibration",
 )
 """What a stored report holds: the API's ``ModelReport`` without the model's name, version and template
-(the registry record says those)."""
-OPTIONAL_REPORT_FIELDS = ("holdout",)
-"""Fields reports stored before them lack (read as false)."""
+(the registry record says those). Reports also carry ``holdout`` (read as false where a report stored
+before it lacks it)."""
 
 
 def _float(value: Any) -> float | None:

@@ -84,8 +84,7 @@ class RaceCatalog:
 
     def has_run(self, race: Race) -> bool:
         """Whether ``race`` has stored race results."""
-        results = self.results(race.season)
-        return bool(len(results)) and int(race.round) in set(results["round"].astype(int))
+        return bool((self.results(race.season)["round"] == int(race.round)).any())
 
     def sprint_results(self, season: int) -> pd.DataFrame:
         with self._lock:
