@@ -65,7 +65,7 @@ function TryIt({ model }: { model: ModelSummary }) {
         <SimpleGrid cols={{ base: 1, md: 2 }}>
           <Card withBorder>
             <Text fw={700}>Predicted order {answer.prediction.race ? `— ${answer.prediction.race.name ?? answer.prediction.race.race_id}` : ""}</Text>
-            {(answer.prediction.notes?.length ? answer.prediction.notes : [answer.prediction.race?.known_inputs]).filter(Boolean).map((n) => (
+            {[...new Set([answer.prediction.race?.known_inputs, ...(answer.prediction.notes ?? [])])].filter(Boolean).map((n) => (
               <Text key={n} size="xs" c="dimmed" data-testid="prediction-note">{n}</Text>
             ))}
             <div className="table-scroll">
