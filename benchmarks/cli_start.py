@@ -1,7 +1,7 @@
 """CLI start benchmark: `pitwall --help` as a whole process beside its floor, a bare typer import.
 
 Goal (issue 13): `pitwall --help` <= 2x `python -c 'import typer'`, both best of 5 in the same run.
-Also shown: typer's own rich help renderer (`import typer.rich_utils`), which any rich `--help` pays.
+Also shown: typer's rich help renderer (`import typer.rich_utils`), which a rich `--help` would pay (ours is plain).
 Run:  .venv/bin/python benchmarks/cli_start.py
 """
 

@@ -20,6 +20,9 @@ app = typer.Typer(
     name="pitwall",
     help="Pitwall: an ML playground for Formula 1 data (offline by default; AWS with PITWALL_BACKEND=aws).",
     no_args_is_help=True,
+    # plain (click) help and usage errors: typer's rich renderer imports rich.markdown and
+    # rich.traceback, 2.5x a bare typer import, on every --help (benchmarks/cli_start.py)
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
 data_cmds.register(app)

@@ -5,16 +5,40 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 
 from pitwall import refs
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class LazyConsole:
+    """A rich ``Console`` made on first use: importing rich costs every command ~40 ms, which
+    ``pitwall --help`` and the commands that print nothing need not pay. Attributes pass through
+    (``console.print(...)``); ``.rich`` is the Console itself, for rich objects that take one."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    @property
+    def rich(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.rich, name)
+
+
 # piped output (files, CI logs, tests) gets a wide fixed width instead of rich's 80-column default
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True)
+console = LazyConsole(width=None if sys.stdout.isatty() else 160)
+err_console = LazyConsole(stderr=True)
 
 
 def parse_seasons(text: str | None) -> list[int] | None:
@@ -41,7 +65,7 @@ def progress_bar(description: str) -> Iterator[Callable[[str, int, int], None]]:
         TextColumn("{task.completed}/{task.total}"),
         TextColumn("{task.fields[label]}"),
         TimeElapsedColumn(),
-        console=err_console,
+        console=err_console.rich,
         transient=True,
     ) as progress:
         task = progress.add_task(description, total=None, label="")
@@ -76,7 +100,7 @@ def library_progress() -> Iterator[None]:
         TimeElapsedColumn(),
         TextColumn("eta"),
         TimeRemainingColumn(),
-        console=err_console,
+        console=err_console.rich,
         transient=True,
     ) as bars:
         tasks: dict[str, Any] = {}

@@ -86,7 +86,7 @@ def _follow(stream: Any, top: int, jsonl: bool) -> None:
             typer.echo(json.dumps(update.to_dict()))
         return
     last = None
-    with Live(console=console, auto_refresh=False, transient=False) as live:
+    with Live(console=console.rich, auto_refresh=False, transient=False) as live:
         for update in stream:
             last = update
             live.update(_table(update, top), refresh=True)

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from pitwall.cli.common import console, fail
 from pitwall.errors import PitwallError
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 TENANT_ENV = "PITWALL_TENANT"
 DEFAULT_TENANT = "local"
@@ -36,6 +38,9 @@ def _num(value: float | None) -> str:
 
 
 def _listings_table(rows: list, title: str, weekly: bool = False) -> Table:  # type: ignore[type-arg]
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=title)
     columns = ["id", "title", "author", "template", "algorithm", "downloads", "rating"]
     if weekly:
@@ -115,6 +120,9 @@ def top_cmd(limit: int = typer.Option(10, "--limit", help="how many (1-100)")) -
 @market_app.command("show")
 def show_cmd(listing_id: str = typer.Argument(..., help="listing id (lst_...)")) -> None:
     """A listing's model card: verified and reported metrics, features, feature importance."""
+    from rich.table import Table
+    from rich.text import Text
+
     from pitwall import marketplace
 
     try:

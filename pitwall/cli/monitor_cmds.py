@@ -9,7 +9,6 @@ import os
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from pitwall.cli.common import console, fail
 
@@ -38,6 +37,8 @@ def report_cmd(
     output: Path = typer.Option(None, "--output", help="folder for drift.json and the PNGs"),
 ) -> None:
     """Drift of served requests vs the training window (PSI, KS, missing rate), JSON + PNGs."""
+    from rich.table import Table
+
     from pitwall.data.store import get_store
     from pitwall.errors import PitwallError
     from pitwall.monitoring.capture import LocalCaptureSink, read_captures
@@ -98,6 +99,8 @@ def record_cmd(
     tenant: str = TenantOption,
 ) -> None:
     """The live track record (live verified races), and reconstructed races shown apart."""
+    from rich.table import Table
+
     from pitwall.errors import PitwallError
     from pitwall.monitoring.record import LIVE, RECONSTRUCTED, record_summary
 

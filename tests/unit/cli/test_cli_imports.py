@@ -33,3 +33,5 @@ def test_help_loads_no_heavy_library(argv: list[str]) -> None:
     )
     loaded = _loaded_after(code)
     assert not loaded & set(HEAVY), f"pitwall {' '.join(argv)} imports {sorted(loaded & set(HEAVY))}"
+    # help is click's plain text: rich (2x a bare typer import with typer's renderer) loads in commands
+    assert "rich" not in loaded, f"pitwall {' '.join(argv)} imports rich"
