@@ -401,10 +401,11 @@ def predict_race(predictor: Predictor, payload: Mapping[str, Any], catalog: Race
     rows at the template's moment; a race still to come, or any race at a ``moment``, from its rows
     as they stood then (``pitwall.serving.upcoming.race_at``, the SDK's and CLI's rule), the answer
     saying what was known. A what-if (``grid_positions`` / ``weather``) overrides the cached rows."""
-    from pitwall.serving.upcoming import in_sample_note
+    from pitwall.serving.upcoming import in_sample_note, race_notes
 
     race = catalog.resolve(payload["race"])
     moment = payload.get("moment")
+    own = template_moment(predictor)
     if payload.get("grid_positions") or payload.get("weather") is not None:
         if moment is not None:
             raise ValidationFailed(
@@ -414,15 +415,36 @@ def predict_race(predictor: Predictor, payload: Mapping[str, Any], catalog: Race
                 unprocessable=True,
             )
         frame = race_frame(predictor, frames, race, payload.get("grid_positions"), payload.get("weather"))
-        return _answer(predictor, race, frame_rows(predictor, frame))
+        answer = _answer(predictor, race, frame_rows(predictor, frame))
+        given = [f for f in ("grid_positions", "weather") if payload.get(f) is not None]
+        what_if = f"what-if: {' and '.join(given)} from the request in place of the stored values"
+        if own is None:
+            return {**answer, "notes": [what_if]}
+        notes = race_notes(predictor.model, race, own, run=catalog.has_run(race))
+        return {**answer, "moment": own, "notes": [*notes, what_if]}
     if at_a_moment(payload, catalog, race):
         at = frames.race_at(predictor, race, moment)
         answer = _answer(predictor, race, frame_rows(predictor, at.frame))
         return {**answer, "moment": at.moment, "notes": at.notes, "unknown_inputs": at.unknown_inputs}
     inputs = frames.inputs(predictor, race.season, race.round)
     answer = _answer(predictor, race, prediction_rows(predictor, inputs.X, inputs.groups, inputs.entities))
-    note = in_sample_note(predictor.model, [(race.season, race.race_id)])
-    return {**answer, "notes": [note]} if note else answer
+    if own is None:
+        note = in_sample_note(predictor.model, [(race.season, race.race_id)])
+        return {**answer, "notes": [note]} if note else answer
+    unknown = [f for i, f in enumerate(predictor.features) if len(inputs.X) and bool(np.isnan(inputs.X[:, i]).all())]
+    notes = race_notes(predictor.model, race, own, run=True)
+    return {**answer, "moment": own, "notes": notes, "unknown_inputs": unknown}
+
+
+def template_moment(predictor: Predictor) -> str | None:
+    """The weekend moment the predictor's template predicts a race at (the answer's ``moment``
+    for a stored race asked without one); None for the in-race (lap) templates and for a model
+    whose template is not one of Pitwall's (a model built on its own frame)."""
+    from pitwall.templates import TEMPLATES
+    from pitwall.vocabulary import WEEKEND_MOMENTS
+
+    spec = TEMPLATES.get(predictor.template)
+    return spec.moment if spec is not None and spec.moment in WEEKEND_MOMENTS else None
 
 
 def at_a_moment(payload: Mapping[str, Any], catalog: RaceCatalog, race: Race) -> bool:

@@ -149,7 +149,7 @@ def race_at(
     notes say so. Errors are ``ValidationFailed`` naming the field (``race``, ``moment``).
     """
     from pitwall.features.inputs import FeatureInputs
-    from pitwall.features.weekend import EXPECTED_GRID_NOTE, weekend_state
+    from pitwall.features.weekend import weekend_state
     from pitwall.serving.races import RaceCatalog
 
     template = getattr(model.spec, "template", None)
@@ -185,14 +185,7 @@ def race_at(
     unknown = [f for f in features if f in frame.columns and frame[f].isna().all()]
     if imputed:
         unknown = ["start_position", *unknown]
-    notes = [MOMENT_NOTES[chosen]]
-    if imputed:
-        notes.append(EXPECTED_GRID_NOTE)
-    if state.run:
-        notes.append(f"{found.race_id} has been run: its results were hidden from this {chosen} prediction")
-    in_sample = in_sample_note(model, [(found.season, found.race_id)])
-    if in_sample:
-        notes.append(in_sample)
+    notes = race_notes(model, found, chosen, run=state.run, expected_grid=imputed)
     if WEEKEND_MOMENTS.index(chosen) < WEEKEND_MOMENTS.index(min(spec.moment, "pre_race", key=WEEKEND_MOMENTS.index)):
         other = "its other inputs" if imputed else "inputs"
         notes.append(f"template {template!r} predicts at {spec.moment}; {other} not yet known are null")
@@ -368,6 +361,23 @@ def predict_season(
     if in_sample:
         answer["known"] += "; " + in_sample
     return answer
+
+
+def race_notes(model: Any, race: Any, moment: str, *, run: bool, expected_grid: bool = False) -> list[str]:
+    """What a race answer at ``moment`` was made from (``RaceAt.notes``, and the API's answer for a
+    stored race at the template's moment): the moment's note first (the answer's ``known_inputs``),
+    then an expected grid standing in, results hidden, in sample."""
+    from pitwall.features.weekend import EXPECTED_GRID_NOTE
+
+    notes = [MOMENT_NOTES[moment]]
+    if expected_grid:
+        notes.append(EXPECTED_GRID_NOTE)
+    if run:
+        notes.append(f"{race.race_id} has been run: its results were hidden from this {moment} prediction")
+    in_sample = in_sample_note(model, [(race.season, race.race_id)])
+    if in_sample:
+        notes.append(in_sample)
+    return notes
 
 
 def in_sample_note(model: Any, races: list[tuple[int, str]]) -> str | None:

@@ -221,7 +221,9 @@ test("deploy -> predict Monaco 2024 beside the real podium -> championship", { t
   const podium = await real.locator("tbody tr").evaluateAll((rows) => rows.slice(0, 3).map((r) => r.children[1].textContent));
   assert.deepEqual(podium, ["Charles Leclerc", "Oscar Piastri", "Carlos Sainz Jr."]);
   assert.equal(await a.getByTestId("predicted-order").locator("tbody tr").count(), 20);
-  assert.match(await a.getByTestId("prediction-note").first().innerText(), /^pre_race: /); // what was known
+  const notes = await a.getByTestId("prediction-note").allInnerTexts(); // what was known, and that 2024-08 is in the past
+  assert.match(notes[0], /^grid known: pre-race prediction/);
+  assert.ok(notes.some((n) => /2024-08 has been run: its results were hidden/.test(n)), notes.join(" | "));
   await a.getByRole("button", { name: "Simulate" }).click();
   await a.getByTestId("championship-chart").locator(".recharts-bar-rectangle").first().waitFor({ timeout: LONG });
   await checkPage(a, "08-deployments");

@@ -156,9 +156,18 @@ def test_the_serving_path_predicts_the_upcoming_race(model, cut_lake) -> None:
     # a race already run, asked at an earlier moment: its results hidden, as the SDK does
     early = serving.invoke(predictor, {"race": "2024-05", "moment": "pre_qualifying"})
     assert early["moment"] == "pre_qualifying" and any("results were hidden" in n for n in early["notes"])
-    assert "moment" not in serving.invoke(predictor, {"race": "2024-05"})  # its cached rows, as before
-    (note,) = serving.invoke(predictor, {"race": "2023-05"})["notes"]  # a race the model trained on
-    assert note.startswith("in sample: the model was trained on races up to 2023-22, 2023-05 among them")
+    # without a moment: its cached rows, at the template's moment, saying what the SDK says of it
+    stored = serving.invoke(predictor, {"race": "2024-05"})
+    sdk_stored = model.predict(race="2024-05", store=cut_lake)
+    assert stored["moment"] == sdk_stored.moment == "pre_race" and stored["notes"] == sdk_stored.notes
+    assert stored["unknown_inputs"] == sdk_stored.unknown_inputs
+    served = {r["driver_id"]: r["probability"] for r in stored["predictions"]}
+    expected = sdk_stored.predictions.set_index("driver_id")["probability"]
+    np.testing.assert_allclose([served[d] for d in expected.index], expected.to_numpy(), rtol=1e-9)
+    notes = serving.invoke(predictor, {"race": "2023-05"})["notes"]  # a race the model trained on
+    assert notes[-1].startswith("in sample: the model was trained on races up to 2023-22, 2023-05 among them")
+    what_if = serving.invoke(predictor, {"race": "2024-05", "grid_positions": {"max-verstappen": 1}})
+    assert what_if["moment"] == "pre_race" and what_if["notes"][-1].startswith("what-if: grid_positions")
     with pytest.raises(ValidationFailed) as err:
         serving.invoke(predictor, {"race": "2024-05", "moment": "pre_race", "grid_positions": {"max-verstappen": 1}})
     assert err.value.field == "moment"
