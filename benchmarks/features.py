@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_env import use_bytecode_cache  # benchmarks/ is on the path of a script run from it
+
 from pitwall.config import default_data_dir
 from pitwall.data.events import LocalEventBus
 from pitwall.data.ingest import ingest_f1db, ingest_laps_csv
@@ -122,6 +124,7 @@ def cli_new_race(tmp: Path) -> None:
 
 
 def main() -> None:
+    use_bytecode_cache()
     with tempfile.TemporaryDirectory() as tmp:
         cli_new_race(Path(tmp))
     data = default_data_dir()

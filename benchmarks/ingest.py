@@ -22,6 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import yaml
+from bench_env import use_bytecode_cache  # benchmarks/ is on the path of a script run from it
 
 from pitwall.config import default_data_dir
 
@@ -68,6 +69,7 @@ def cli(args: list[str], home: Path, label: str = "") -> float:
 
 
 def main() -> None:
+    use_bytecode_cache()
     data = default_data_dir()
     f1db = data / "f1db"
     with tempfile.TemporaryDirectory() as tmp:

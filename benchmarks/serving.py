@@ -55,6 +55,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from bench_env import use_bytecode_cache  # benchmarks/ is on the path of a script run from it
 
 MAX_SECONDS = 60
 MAX_CLIENTS = 64
@@ -424,6 +425,7 @@ def mlflow_command(model_dir: Path, port: int, workers: int) -> list[str]:
 
 
 def main() -> None:
+    use_bytecode_cache()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="per measured run")
     parser.add_argument("--sweep-seconds", type=float, default=30.0, help="per connection level of the sweep")
