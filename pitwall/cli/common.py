@@ -36,6 +36,18 @@ class LazyConsole:
         return getattr(self.rich, name)
 
 
+TENANT_ENV = "PITWALL_TENANT"
+DEFAULT_TENANT = "local"
+TenantOption = typer.Option(None, "--tenant", help=f"tenant id (default: ${TENANT_ENV} or '{DEFAULT_TENANT}')")
+
+
+def resolve_tenant(value: str | None) -> str:
+    """The tenant a command acts for: ``--tenant``, else ``$PITWALL_TENANT``, else ``local``."""
+    import os
+
+    return value or os.environ.get(TENANT_ENV) or DEFAULT_TENANT
+
+
 # piped output (files, CI logs, tests) gets a wide fixed width instead of rich's 80-column default
 console = LazyConsole(width=None if sys.stdout.isatty() else 160)
 err_console = LazyConsole(stderr=True)

@@ -85,7 +85,10 @@ def demo_cmd(
         return
     _print_answer(answer)
     console.print(
-        f"done in {time.perf_counter() - t0:.0f}s. Try: pitwall serve, pitwall backtest {template} --season 2024"
+        f"done in {time.perf_counter() - t0:.0f}s. Try: "
+        f"pitwall predict {name} --tenant {DEMO_TENANT} --race {race} --moment pre_qualifying, "
+        f"pitwall backtest {template} --season 2024",
+        markup=False,
     )
     console.print(
         "web UI (Pitwall Studio): run `pitwall serve --port 8000` and open http://127.0.0.1:8000/ "

@@ -7,30 +7,21 @@ Errors are one line on stderr and exit code 2, never a traceback.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from pitwall.cli.common import console, fail
+from pitwall.cli.common import TenantOption, console, fail, resolve_tenant
 from pitwall.errors import PitwallError
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-TENANT_ENV = "PITWALL_TENANT"
-DEFAULT_TENANT = "local"
 
 market_app = typer.Typer(
     help="Model marketplace: discover, download, fork, rate and publish models.", no_args_is_help=True
 )
-
-TenantOption = typer.Option(None, "--tenant", help=f"tenant id (default: ${TENANT_ENV} or '{DEFAULT_TENANT}')")
-
-
-def _tenant(value: str | None) -> str:
-    return value or os.environ.get(TENANT_ENV) or DEFAULT_TENANT
 
 
 def _num(value: float | None) -> str:
@@ -185,7 +176,7 @@ def publish_cmd(
 
     try:
         listing = marketplace.publish(
-            model_name, title, description, _parse_metrics(metric), version=version, tenant=_tenant(tenant)
+            model_name, title, description, _parse_metrics(metric), version=version, tenant=resolve_tenant(tenant)
         )
     except PitwallError as exc:
         fail(exc.message)
@@ -209,7 +200,7 @@ def download_cmd(
     from pitwall import marketplace
 
     try:
-        target = marketplace.download(listing_id, output, unpack=unpack, tenant=_tenant(tenant))
+        target = marketplace.download(listing_id, output, unpack=unpack, tenant=resolve_tenant(tenant))
     except PitwallError as exc:
         fail(exc.message)
         return
@@ -226,7 +217,7 @@ def fork_cmd(
     from pitwall import marketplace
 
     try:
-        record = marketplace.fork(listing_id, name, tenant=_tenant(tenant))
+        record = marketplace.fork(listing_id, name, tenant=resolve_tenant(tenant))
     except PitwallError as exc:
         fail(exc.message)
         return
@@ -244,7 +235,7 @@ def rate_cmd(
     from pitwall import marketplace
 
     try:
-        listing = marketplace.rate(listing_id, stars, tenant=_tenant(tenant))
+        listing = marketplace.rate(listing_id, stars, tenant=resolve_tenant(tenant))
     except PitwallError as exc:
         fail(exc.message)
         return
@@ -257,7 +248,7 @@ def unpublish_cmd(listing_id: str = typer.Argument(..., help="listing id"), tena
     from pitwall import marketplace
 
     try:
-        marketplace.unpublish(listing_id, tenant=_tenant(tenant))
+        marketplace.unpublish(listing_id, tenant=resolve_tenant(tenant))
     except PitwallError as exc:
         fail(exc.message)
         return

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from pitwall.cli.common import console, fail, library_progress, parse_seasons, print_frame
+from pitwall.cli.common import TenantOption, console, fail, library_progress, parse_seasons, print_frame, resolve_tenant
 from pitwall.errors import PitwallError
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ def train_cmd(
     timeout: float = typer.Option(None, "--timeout", help="tuning / AutoML time budget in seconds"),
     cv: int = typer.Option(5, "--cv", help="race-grouped CV folds used by tuning"),
     name: str = typer.Option(None, "--name", help="model name (default: the template name)"),
-    tenant: str = typer.Option("local", "--tenant"),
+    tenant: str = TenantOption,
     auto_features: str = typer.Option(
         None,
         "--auto-features",
@@ -195,7 +195,7 @@ def train_cmd(
             task=task,
         )
         with library_progress():
-            result = train_template(template, **request.train_kwargs(tenant_id=tenant))
+            result = train_template(template, **request.train_kwargs(tenant_id=resolve_tenant(tenant)))
     except (PitwallError, ValueError) as exc:
         fail(str(exc))
     version = getattr(result.record, "version", "?")
@@ -259,13 +259,15 @@ def evaluate_cmd(
     name: str = typer.Argument(..., help="a registered model name"),
     seasons: str = typer.Option(..., "--seasons", help="seasons to score on, e.g. 2024"),
     version: int = typer.Option(None, "--version"),
-    tenant: str = typer.Option("local", "--tenant"),
+    tenant: str = TenantOption,
 ) -> None:
     """Score a registered model and its naive baseline on the given seasons."""
     from pitwall.training import evaluate_registered
 
     try:
-        out = evaluate_registered(name, seasons=parse_seasons(seasons) or [], tenant_id=tenant, version=version)
+        out = evaluate_registered(
+            name, seasons=parse_seasons(seasons) or [], tenant_id=resolve_tenant(tenant), version=version
+        )
     except (PitwallError, ValueError) as exc:
         fail(str(exc))
     print_frame(metrics_table(out["model"], {"naive": out["baseline"]}), title=f"{name} on {seasons}")

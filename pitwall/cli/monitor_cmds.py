@@ -5,24 +5,15 @@ Imports of pandas and the monitoring package happen inside the commands (fast CL
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
 
-from pitwall.cli.common import console, fail
+from pitwall.cli.common import TenantOption, console, fail, resolve_tenant
 
 monitor_app = typer.Typer(
     help="Monitoring of deployed models: drift, live track record, capture settings.", no_args_is_help=True
 )
-
-TENANT_ENV = "PITWALL_TENANT"
-DEFAULT_TENANT = "local"
-TenantOption = typer.Option(None, "--tenant", help=f"tenant id (default: ${TENANT_ENV} or '{DEFAULT_TENANT}')")
-
-
-def _tenant(value: str | None) -> str:
-    return value or os.environ.get(TENANT_ENV) or DEFAULT_TENANT
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
@@ -52,7 +43,7 @@ def report_cmd(
     from pitwall.monitoring.settings import scoped_dir
     from pitwall.monitoring.summary import build_summary, write_summary
 
-    tenant_id = _tenant(tenant)
+    tenant_id = resolve_tenant(tenant)
     try:
         store, sink = get_store(), LocalCaptureSink()
         report = drift_report(tenant_id, name, sink=sink, store=store, version=version)
@@ -105,7 +96,7 @@ def record_cmd(
     from pitwall.monitoring.record import LIVE, RECONSTRUCTED, record_summary
 
     try:
-        summary = record_summary(_tenant(tenant), name)
+        summary = record_summary(resolve_tenant(tenant), name)
     except PitwallError as exc:
         fail(exc.message)
         return
@@ -147,7 +138,7 @@ def configure_cmd(
 
     try:
         s = configure(
-            _tenant(tenant),
+            resolve_tenant(tenant),
             name,
             capture_percent=capture,
             psi_threshold=psi,
@@ -170,7 +161,7 @@ def alerts_cmd(name: str = typer.Argument(..., help="model name"), tenant: str =
     from pitwall.monitoring.alerts import read_alerts
 
     try:
-        found = read_alerts(_tenant(tenant), name)
+        found = read_alerts(resolve_tenant(tenant), name)
     except PitwallError as exc:
         fail(exc.message)
         return

@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from pitwall.cli.common import console, fail
+from pitwall.cli.common import TenantOption, console, fail, resolve_tenant
 
 MOMENT_HELP = "pre_practice, pre_qualifying or pre_race (default: the latest the stored data reaches)"
 
@@ -101,6 +101,7 @@ def predict_cmd(
     version: int = typer.Option(None, "--version", help="model version (default: latest)"),
     top: int = typer.Option(25, "--top", min=1, help="rows to show"),
     as_json: bool = typer.Option(False, "--json", help="print the answer as JSON"),
+    tenant: str = TenantOption,
 ) -> None:
     """Predict a race (stored or upcoming, at a weekend moment) or the rest of a season."""
     from pitwall.errors import PitwallError
@@ -118,7 +119,7 @@ def predict_cmd(
     from pitwall.sdk import load
 
     try:
-        loaded = load(model, version)
+        loaded = load(model, version, tenant_id=resolve_tenant(tenant))
         if race is not None:
             answer = loaded.predict(race=race, moment=moment).to_dict()
         else:

@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import typer
 
-from pitwall.cli.common import console, err_console, fail
+from pitwall.cli.common import DEFAULT_TENANT, TenantOption, console, err_console, fail, resolve_tenant
 from pitwall.errors import PitwallError
-
-TENANT_ENV = "PITWALL_TENANT"
-DEFAULT_TENANT = "local"
-
-
-def _tenant(value: str | None) -> str:
-    return value or os.environ.get(TENANT_ENV) or DEFAULT_TENANT
-
-
-TenantOption = typer.Option(None, "--tenant", help=f"tenant id (default: ${TENANT_ENV} or '{DEFAULT_TENANT}')")
 
 
 def serve_cmd(
@@ -65,7 +53,7 @@ def deploy_cmd(
     from pitwall.platform.keys import ensure_tenant
     from pitwall.serving.deploy import deploy_model
 
-    tenant_id = _tenant(tenant)
+    tenant_id = resolve_tenant(tenant)
     try:
         if tenant_id == DEFAULT_TENANT:
             ensure_tenant(tenant_id)
@@ -89,7 +77,7 @@ def undeploy_cmd(
     from pitwall.serving.deploy import undeploy_model
 
     try:
-        result = undeploy_model(_tenant(tenant), name)
+        result = undeploy_model(resolve_tenant(tenant), name)
     except PitwallError as exc:
         fail(exc.message)
         return
