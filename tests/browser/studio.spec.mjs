@@ -91,13 +91,21 @@ async function signIn(page, key, path) {
   await page.getByRole("button", { name: "Sign in" }).click();
 }
 
+// The test's own API calls share the tenant's rate limit (5 requests/s, burst 10) with the page it
+// drives, which polls too: like any client, wait out a 429's retry_after_seconds and try again.
 async function api(key, method, path, body) {
-  const response = await fetch(`${BASE}/api/v1${path}`, {
-    method, headers: { "x-api-key": key, "content-type": "application/json" }, body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await response.json();
-  assert.ok(response.ok, `${method} ${path}: HTTP ${response.status} ${JSON.stringify(json)}`);
-  return json;
+  for (let attempt = 0; ; attempt++) {
+    const response = await fetch(`${BASE}/api/v1${path}`, {
+      method, headers: { "x-api-key": key, "content-type": "application/json" }, body: body ? JSON.stringify(body) : undefined,
+    });
+    const json = await response.json();
+    if (response.status === 429 && json.error?.code === "rate_limited" && attempt < 5) {
+      await new Promise((r) => setTimeout(r, 1000 * (json.error.retry_after_seconds ?? 1)));
+      continue;
+    }
+    assert.ok(response.ok, `${method} ${path}: HTTP ${response.status} ${JSON.stringify(json)}`);
+    return json;
+  }
 }
 
 let a;
