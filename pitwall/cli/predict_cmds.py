@@ -47,7 +47,7 @@ def _print_race(answer: dict[str, Any], top: int) -> None:
 
     race = answer["race"]
     title = f"{answer['model']}: {race['race_id']} {race.get('name') or ''} ({race.get('date') or 'no date'})"
-    table = Table(title=title, caption="; ".join(answer["notes"]))
+    table = Table(title=title)
     rows = answer["predictions"][:top]
     skip = {"season", "round", "race_id"}
     columns = [c for c in (rows[0] if rows else {}) if c not in skip]
@@ -56,6 +56,8 @@ def _print_race(answer: dict[str, Any], top: int) -> None:
     for row in rows:
         table.add_row(*[_cell(row[c]) for c in columns])
     console.print(table)
+    for note in answer["notes"]:  # one line each, the terminal's width (a caption wraps them to the table's)
+        console.print(f"- {note}", highlight=False)
     if answer["unknown_inputs"]:
         console.print(f"inputs not known at {answer['moment']}: {', '.join(answer['unknown_inputs'])}")
 

@@ -120,7 +120,7 @@ def test_cli_predicts_the_next_race_and_the_season(cut_lake, _isolated_home: Pat
     assert answer["race"]["race_id"] == f"{CUT_SEASON}-{NEXT_ROUND}" and answer["moment"] == "pre_qualifying"
     assert any("grid not yet known" in n for n in answer["notes"])
     table = runner.invoke(app, ["predict", "rw_cli", "--race", "next"])
-    assert table.exit_code == 0 and "grid known: pre-race prediction" in table.output
+    assert table.exit_code == 0 and "\n- grid known: pre-race prediction" in table.output  # a note per line
     season = runner.invoke(
         app, ["predict", "rw_cli", "--championship", "2024", "--simulations", "500", "--seed", "1", "--json"]
     )
