@@ -68,10 +68,7 @@ def _print_championship(answer: dict[str, Any], top: int) -> None:
     first = answer["simulated_rounds"][0] if answer["simulated_rounds"] else None
     head = f"{answer['season']} championship from round {first}" if first else f"{answer['season']} championship"
     for what, key in (("drivers", "driver_id"), ("constructors", "constructor_id")):
-        table = Table(
-            title=f"{head}: {what} ({answer['simulations']} simulations)",
-            caption=f"{answer['known']}; points: {answer['points_system']}",
-        )
+        table = Table(title=f"{head}: {what} ({answer['simulations']} simulations)")
         for col in (key, "current", "expected", "P(title)"):
             table.add_column(col, justify="left" if col == key else "right")
         for row in answer[what][:top]:
@@ -82,6 +79,8 @@ def _print_championship(answer: dict[str, Any], top: int) -> None:
                 f"{row['title_probability']:.3f}",
             )
         console.print(table)
+    for note in (answer["known"], f"points: {answer['points_system']}"):  # once, below both tables
+        console.print(f"- {note}", highlight=False)
 
 
 def _cell(value: Any) -> str:
