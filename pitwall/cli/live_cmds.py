@@ -207,8 +207,8 @@ def upload_cmd(
         "stored results; run again after each race's ingest)",
     ),
 ) -> None:
-    """Upload a saved live model where the cloud poller reads it (``s3://<models bucket>/live_models``),
-    with the pre-race strengths of the coming race (``strengths.json``, ``pitwall.live.strength``)."""
+    """Upload a saved live model where the cloud poller reads it (s3://<models bucket>/live_models),
+    with the pre-race strengths of the coming race (strengths.json)."""
     import os
 
     from pitwall.live.aws import LIVE_MODELS_URI_ENV, S3LiveModels

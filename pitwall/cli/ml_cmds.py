@@ -66,7 +66,7 @@ def features_show(
     features: str = typer.Option(None, "--features", help="comma-separated feature names to show"),
 ) -> None:
     """Show the features of one race: one table per feature group (a row per driver), or every
-    feature of one driver (``--driver``)."""
+    feature of one driver (--driver)."""
     from pitwall.features import show_features
     from pitwall.features.spec import FEATURES, KEY_COLUMNS
 

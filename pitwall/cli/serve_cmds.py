@@ -18,9 +18,8 @@ def serve_cmd(
 ) -> None:
     """Serve the prediction API locally (the same app as the cloud, with local backends), on uvicorn.
 
-    Header/body read timeouts, keep-alive limits and a per-worker connection bound apply
-    (``pitwall.api.server.ServerLimits``); a crashed worker is replaced.
-    """
+    Limits per worker: headers within 10 s and the body within 30 s (else 408), idle keep-alive
+    connections closed after 5 s, --max-connections (beyond: 503); a crashed worker is replaced."""
     from pitwall.api.server import LocalApiServer, ServerLimits
 
     try:
@@ -47,8 +46,8 @@ def deploy_cmd(
 ) -> None:
     """Deploy a model version (a running `pitwall serve` picks it up on its next request).
 
-    The laptop's own tenant (``local``) is created on its first deploy, as ``model.deploy()``
-    creates it; any other tenant must exist (``pitwall keys create``)."""
+    The laptop's own tenant (local) is created on its first deploy, as model.deploy() creates
+    it; any other tenant must exist (pitwall keys create)."""
     from pitwall.errors import NotFound
     from pitwall.platform.keys import ensure_tenant
     from pitwall.serving.deploy import deploy_model
