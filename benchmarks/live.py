@@ -14,12 +14,13 @@ replays each stored 2024 race (rounds 1-18, Bahrain to Singapore) lap by lap thr
   training seasons: the empirical P(win | running position, laps left) and the pre-race rule
   P(win | grid slot). ``diff`` is model minus rule with a 95 % paired bootstrap interval over races
   (negative = the model is better).
-- **P(podium)** at the same fractions and in the last update: the log loss (binary, summed over the
-  running drivers, per race) and Brier score of P(podium) against the empirical P(top 3 | running
-  position, laps left) of the same training seasons (``EmpiricalBaseline.p_podium_position``: scaled
-  to sum to 3 over the running drivers), with the paired interval. The model's P(podium) is its
-  Plackett-Luce order: the first place from its P(win) utilities, the later ones blending them into
-  that table's log as the race runs (``pitwall.live.predictors.place_utilities``).
+- **P(podium)** at the same fractions, at 90 % and in the last update: the log loss (binary, summed
+  over the running drivers, per race) and Brier score of P(podium) against the empirical P(top 3 |
+  running position, laps left) of the same training seasons (``EmpiricalBaseline.p_podium_position``:
+  scaled to sum to 3 over the running drivers), with the paired interval. The model's P(podium) is
+  its Plackett-Luce order (the first place from its P(win) utilities, the later ones blending them
+  into that table's log as the race runs: ``pitwall.live.predictors.place_utilities``), moved on to
+  the table itself as the race ends (``podium_blend``, weight s ** 4 of the share s run).
 - **Per race at 50 %**: the eventual winner's P(win) from the model and from the empirical rule.
 - **Last lap**: the eventual winner's P(win) in the last update of each race.
 
@@ -43,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 FRACTIONS = (0.10, 0.25, 0.50, 0.75)
+PODIUM_FRACTIONS = (*FRACTIONS, 0.90)  # P(podium) also near the end, where it moves on to the table
 
 
 def _lake(args: argparse.Namespace, tmp: Path):  # type: ignore[no-untyped-def]
@@ -122,7 +124,7 @@ def main() -> None:
             total = updates[0].total_laps
             by_lap = {u.lap: u for u in updates}
             top3 = set(results[(results["round"] == round_) & (results["position"] <= 3)]["driver_id"])
-            for f in (*FRACTIONS, None):  # None: the last update
+            for f in (*PODIUM_FRACTIONS, None):  # None: the last update
                 update = by_lap[min(max(1, round(f * total)), updates[-1].lap)] if f is not None else updates[-1]
                 frame = state_frame(update.state)
                 on_podium = frame["driver_id"].isin(top3).to_numpy(float)
@@ -186,7 +188,7 @@ def main() -> None:
         print("\n## Live P(podium), the same races, against the empirical P(top 3 | position, laps left)\n")
         print("| race fraction | model log loss | rule log loss | diff (model - rule) [95% CI] | Brier | rule Brier |")
         print("|---|---:|---:|---|---:|---:|")
-        for label in (*(f"{f:.0%}" for f in FRACTIONS), "last lap"):
+        for label in (*(f"{f:.0%}" for f in PODIUM_FRACTIONS), "last lap"):
             mine, rule = np.array(podium[(label, "model")]), np.array(podium[(label, "rule")])
             d = mine[:, 0] - rule[:, 0]
             lo, hi = _bootstrap(d)

@@ -12,8 +12,10 @@ log of the empirical P(win | position, laps left) (the naive rule as a prior the
 correct). P(win) is the softmax over the running drivers; P(podium) and the expected position come
 from a Plackett-Luce order whose first place is drawn with the same utilities and whose later places
 with ``place_utilities`` (``pitwall.live.predictors``: the utilities blended into the log of the
-empirical P(top 3 | position, laps left) as the race runs), so the three always agree (a leader
-at P(win) 0.998 is expected to finish 1.00). Drivers who have stopped get 0 and keep their position.
+empirical P(top 3 | position, laps left) as the race runs), so the three agree (a leader at P(win)
+0.998 is expected to finish 1.00); near the end P(podium) moves on to that table itself
+(``podium_blend``: a Plackett-Luce order spreads the third place too thinly over the field).
+Drivers who have stopped get 0 and keep their position.
 
 Training: every lap of every stored race of the training seasons (seasons up to the season before
 the one predicted), one choice per lap among the running drivers (the eventual winner; laps whose
@@ -118,6 +120,7 @@ from pitwall.live.predictors import (
     live_models_dir,
     normalise,
     place_utilities,
+    podium_blend,
     predict_lap,
     predictions_of,
     read_model_files,
@@ -309,8 +312,11 @@ class LiveModel:
             rows = frame[running]
             u = self.design(rows) @ np.array(self.choice.coefficients)
             share = run_share(float(rows["race_fraction"].iloc[0]))
-            later = np.array(place_utilities(u, self.baseline.log_p_podium(rows), share))
+            log_podium = self.baseline.log_p_podium(rows)
+            later = np.array(place_utilities(u, log_podium, share))
             first, podium, rank = plackett_luce_matrix(u, later)
+            rule_podium = _normalise(np.exp(log_podium), float(min(3, len(rows))))
+            podium = np.array(podium_blend(list(podium), list(rule_podium), list(first), share))
             p_win[running], p_pod[running], expected[running] = first, podium, rank
         return frame.assign(p_win=p_win, p_podium=p_pod, expected_position=expected)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pitwall.live.predictors import CHOICE_FEATURES, ChoiceModel, softmax
+from pitwall.live.predictors import CHOICE_FEATURES, PODIUM_RULE_POWER, ChoiceModel, podium_blend, softmax
 from pitwall.live.stream import connect_to_stream, resolve_model
 from pitwall.live.template import EmpiricalBaseline, LiveModel, LiveModelError, _normalise
 
@@ -16,6 +16,23 @@ def test_podium_probabilities_sum_to_three_and_stay_below_one():
     assert p.sum() == pytest.approx(3.0) and (p <= 1.0 + 1e-12).all()
     assert list(np.argsort(-p)) == [0, 1, 2, 3, 4]
     assert _normalise(np.array([0.2, 0.1]), 3.0).tolist() == [1.0, 1.0]  # fewer cars than podium places
+
+
+def test_podium_blend_moves_from_the_order_to_the_rule_as_the_race_ends():
+    order = [0.99, 0.93, 0.92, 0.11, 0.04, 0.01]  # a Plackett-Luce order's P(top 3), a lap to go
+    rule = [0.99, 0.94, 0.96, 0.08, 0.02, 0.01]
+    win = [0.9, 0.06, 0.03, 0.01, 0.0, 0.0]
+    assert podium_blend(order, rule, win, 0.0) == order and podium_blend(order, rule, win, 1.0) == rule
+    half = podium_blend(order, rule, win, 0.5)
+    w = 0.5**PODIUM_RULE_POWER
+    assert half == pytest.approx([(1 - w) * a + w * b for a, b in zip(order, rule, strict=True)])
+    assert sum(half) == pytest.approx(3.0)  # both sum to 3: so does the blend
+    late = podium_blend(order, rule, win, 0.97)
+    assert abs(late[3] - rule[3]) < abs(order[3] - rule[3]) / 2  # the fourth car's chance mostly the rule's
+    # never below P(win): a sure winner whom the table gives 0.95 keeps his P(win), the rest pay for it
+    sure = podium_blend([1.0, 0.9, 0.8, 0.3], [0.95, 0.9, 0.85, 0.3], [0.999, 0.001, 0.0, 0.0], 1.0)
+    assert sure[0] == pytest.approx(0.999) and sum(sure) == pytest.approx(3.0)
+    assert all(b <= a + 1e-12 for a, b in zip([0.95, 0.9, 0.85, 0.3][1:], sure[1:], strict=True))
 
 
 def test_softmax_is_a_distribution_and_keeps_the_order():
