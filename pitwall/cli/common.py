@@ -48,6 +48,17 @@ def resolve_tenant(value: str | None) -> str:
     return value or os.environ.get(TENANT_ENV) or DEFAULT_TENANT
 
 
+def error_message(exc: Exception, tenant_id: str | None = None) -> str:
+    """``exc``'s one-line message; a model that ``tenant_id`` does not have also names that tenant
+    and how to choose another (the CLI acts for its own tenant, so naming it leaks nothing)."""
+    from pitwall.errors import NotFound
+
+    message = getattr(exc, "message", None) or str(exc)
+    if tenant_id is not None and isinstance(exc, NotFound) and message.startswith("model "):
+        message += f" for tenant {tenant_id!r} (another: --tenant or ${TENANT_ENV})"
+    return message
+
+
 # piped output (files, CI logs, tests) gets a wide fixed width instead of rich's 80-column default
 console = LazyConsole(width=None if sys.stdout.isatty() else 160)
 err_console = LazyConsole(stderr=True)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from pitwall.cli.common import TenantOption, console, fail, resolve_tenant
+from pitwall.cli.common import TenantOption, console, error_message, fail, resolve_tenant
 from pitwall.errors import PitwallError
 
 if TYPE_CHECKING:
@@ -174,12 +174,13 @@ def publish_cmd(
     from pitwall import marketplace
     from pitwall.marketplace.verify import VERIFY_STANDARD
 
+    tenant_id = resolve_tenant(tenant)
     try:
         listing = marketplace.publish(
-            model_name, title, description, _parse_metrics(metric), version=version, tenant=resolve_tenant(tenant)
+            model_name, title, description, _parse_metrics(metric), version=version, tenant=tenant_id
         )
     except PitwallError as exc:
-        fail(exc.message)
+        fail(error_message(exc, tenant_id))
         return
     console.print(f"published [bold]{listing.listing_id}[/bold]: {model_name} v{listing.model_version}")
     verified = ", ".join(f"{k}={_num(v)}" for k, v in listing.verified_metrics.items())

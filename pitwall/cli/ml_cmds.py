@@ -7,7 +7,16 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from pitwall.cli.common import TenantOption, console, fail, library_progress, parse_seasons, print_frame, resolve_tenant
+from pitwall.cli.common import (
+    TenantOption,
+    console,
+    error_message,
+    fail,
+    library_progress,
+    parse_seasons,
+    print_frame,
+    resolve_tenant,
+)
 from pitwall.errors import PitwallError
 
 if TYPE_CHECKING:
@@ -264,12 +273,11 @@ def evaluate_cmd(
     """Score a registered model and its naive baseline on the given seasons."""
     from pitwall.training import evaluate_registered
 
+    tenant_id = resolve_tenant(tenant)
     try:
-        out = evaluate_registered(
-            name, seasons=parse_seasons(seasons) or [], tenant_id=resolve_tenant(tenant), version=version
-        )
+        out = evaluate_registered(name, seasons=parse_seasons(seasons) or [], tenant_id=tenant_id, version=version)
     except (PitwallError, ValueError) as exc:
-        fail(str(exc))
+        fail(error_message(exc, tenant_id))
     print_frame(metrics_table(out["model"], {"naive": out["baseline"]}), title=f"{name} on {seasons}")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from pitwall.cli.common import TenantOption, console, fail, resolve_tenant
+from pitwall.cli.common import TenantOption, console, error_message, fail, resolve_tenant
 
 monitor_app = typer.Typer(
     help="Monitoring of deployed models: drift, live track record, capture settings.", no_args_is_help=True
@@ -54,7 +54,7 @@ def report_cmd(
         path = write_report(report, folder, profile, captures)
         write_summary(build_summary(tenant_id, name, report, report.generated_at))
     except (PitwallError, ValueError) as exc:
-        fail(getattr(exc, "message", str(exc)))
+        fail(error_message(exc, tenant_id))
         return
     table = Table(
         title=f"{name} v{report.version}: served ({report.n_served_rows} rows, {report.n_requests} requests) "
@@ -95,10 +95,11 @@ def record_cmd(
     from pitwall.errors import PitwallError
     from pitwall.monitoring.record import LIVE, RECONSTRUCTED, record_summary
 
+    tenant_id = resolve_tenant(tenant)
     try:
-        summary = record_summary(resolve_tenant(tenant), name)
+        summary = record_summary(tenant_id, name)
     except PitwallError as exc:
-        fail(exc.message)
+        fail(error_message(exc, tenant_id))
         return
     for kind in (LIVE, RECONSTRUCTED):
         part = summary[kind]
@@ -136,9 +137,10 @@ def configure_cmd(
     from pitwall.errors import PitwallError
     from pitwall.monitoring.settings import configure
 
+    tenant_id = resolve_tenant(tenant)
     try:
         s = configure(
-            resolve_tenant(tenant),
+            tenant_id,
             name,
             capture_percent=capture,
             psi_threshold=psi,
@@ -146,7 +148,7 @@ def configure_cmd(
             record_window=window,
         )
     except PitwallError as exc:
-        fail(exc.message)
+        fail(error_message(exc, tenant_id))
         return
     console.print(
         f"{s.model}: capture {s.capture_percent:g}% of requests; drift alert at PSI > {s.psi_threshold} on the top "
@@ -160,10 +162,11 @@ def alerts_cmd(name: str = typer.Argument(..., help="model name"), tenant: str =
     from pitwall.errors import PitwallError
     from pitwall.monitoring.alerts import read_alerts
 
+    tenant_id = resolve_tenant(tenant)
     try:
-        found = read_alerts(resolve_tenant(tenant), name)
+        found = read_alerts(tenant_id, name)
     except PitwallError as exc:
-        fail(exc.message)
+        fail(error_message(exc, tenant_id))
         return
     for a in found:
         console.print(f"{a.raised_at}  {a.kind}  {a.message}", markup=False)

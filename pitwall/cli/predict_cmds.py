@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from pitwall.cli.common import TenantOption, console, fail, resolve_tenant
+from pitwall.cli.common import TenantOption, console, error_message, fail, resolve_tenant
 
 MOMENT_HELP = "pre_practice, pre_qualifying or pre_race (default: the latest the stored data reaches)"
 
@@ -119,8 +119,9 @@ def predict_cmd(
 
     from pitwall.sdk import load
 
+    tenant_id = resolve_tenant(tenant)
     try:
-        loaded = load(model, version, tenant_id=resolve_tenant(tenant))
+        loaded = load(model, version, tenant_id=tenant_id)
         if race is not None:
             answer = loaded.predict(race=race, moment=moment).to_dict()
         else:
@@ -128,7 +129,7 @@ def predict_cmd(
                 championship, from_round=from_round, simulations=simulations, seed=seed
             )
     except (PitwallError, ValueError) as exc:
-        fail(str(exc))
+        fail(error_message(exc, tenant_id))
     if as_json:
         typer.echo(json.dumps(answer, default=str))
     elif race is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pitwall.cli.common import DEFAULT_TENANT, TenantOption, console, err_console, fail, resolve_tenant
+from pitwall.cli.common import DEFAULT_TENANT, TenantOption, console, err_console, error_message, fail, resolve_tenant
 from pitwall.errors import PitwallError
 
 
@@ -59,7 +59,7 @@ def deploy_cmd(
         result = deploy_model(tenant_id, name, version, capture_percent=capture)
     except NotFound as exc:
         hint = f" (create it: pitwall keys create --tenant {tenant_id} --tier free)" if exc.field == "tenant_id" else ""
-        fail(exc.message + hint)
+        fail(error_message(exc, tenant_id) + hint)
         return
     except PitwallError as exc:
         fail(exc.message)
@@ -75,10 +75,11 @@ def undeploy_cmd(
     """Stop serving a model."""
     from pitwall.serving.deploy import undeploy_model
 
+    tenant_id = resolve_tenant(tenant)
     try:
-        result = undeploy_model(resolve_tenant(tenant), name)
+        result = undeploy_model(tenant_id, name)
     except PitwallError as exc:
-        fail(exc.message)
+        fail(error_message(exc, tenant_id))
         return
     console.print(f"undeployed {result.model} ({result.backend})")
 

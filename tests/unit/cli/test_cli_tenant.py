@@ -40,3 +40,20 @@ def test_every_command_acting_for_a_tenant_follows_the_rule() -> None:
         if name.startswith("keys "):  # key management names its tenant explicitly
             continue
         assert param.default is None and "PITWALL_TENANT" in (param.help or ""), name
+
+
+def test_a_model_the_tenant_lacks_names_the_tenant_searched() -> None:
+    from pitwall.cli.common import error_message
+    from pitwall.errors import NotFound
+
+    message = error_message(NotFound("model 'rw' not found", field="name"), "local")
+    assert message == "model 'rw' not found for tenant 'local' (another: --tenant or $PITWALL_TENANT)"
+    assert error_message(NotFound("tenant 'x' not found", field="tenant_id"), "x") == "tenant 'x' not found"
+    assert error_message(ValueError("season: must be a year"), "local") == "season: must be a year"
+
+
+def test_help_texts_are_plain_words() -> None:
+    # docstrings become --help: reST markup (``code``, :mod:) shows literally there
+    for name, cmd in _commands(typer.main.get_command(app)).items():  # type: ignore[arg-type]
+        texts = [cmd.help or "", *(getattr(p, "help", None) or "" for p in cmd.params)]  # type: ignore[attr-defined]
+        assert not [t for t in texts if "``" in t or ":mod:" in t or ":func:" in t], name
