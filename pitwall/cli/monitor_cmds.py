@@ -16,6 +16,14 @@ monitor_app = typer.Typer(
 )
 
 
+def _registered(tenant_id: str, name: str) -> None:
+    """NotFound unless ``tenant_id`` has a model ``name`` (as the API's monitoring route checks):
+    settings, records and alerts of a mistyped name would otherwise be empty answers, not errors."""
+    from pitwall.platform.models import get_model
+
+    get_model(tenant_id, name)
+
+
 def _fmt(value: float | None, digits: int = 4) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
@@ -97,6 +105,7 @@ def record_cmd(
 
     tenant_id = resolve_tenant(tenant)
     try:
+        _registered(tenant_id, name)
         summary = record_summary(tenant_id, name)
     except PitwallError as exc:
         fail(error_message(exc, tenant_id))
@@ -139,6 +148,7 @@ def configure_cmd(
 
     tenant_id = resolve_tenant(tenant)
     try:
+        _registered(tenant_id, name)
         s = configure(
             tenant_id,
             name,
@@ -164,6 +174,7 @@ def alerts_cmd(name: str = typer.Argument(..., help="model name"), tenant: str =
 
     tenant_id = resolve_tenant(tenant)
     try:
+        _registered(tenant_id, name)
         found = read_alerts(tenant_id, name)
     except PitwallError as exc:
         fail(error_message(exc, tenant_id))

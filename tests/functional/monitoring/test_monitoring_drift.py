@@ -108,3 +108,8 @@ def test_the_subscriber_publishes_the_drift_alert_and_the_cli_writes_the_report(
     assert all(math.isfinite(f["psi"]) for f in doc["features"] if f["psi"] is not None)
     for png in ("psi.png", "features.png", "prediction.png"):
         assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    alerts = CliRunner().invoke(app, ["monitor", "alerts", OLD, "--tenant", TENANT])
+    assert alerts.exit_code == 0 and FEATURE_DRIFT in alerts.output
+    for command in (["alerts"], ["record"], ["configure", "--capture", "50"]):  # a mistyped name: an error
+        typo = CliRunner().invoke(app, ["monitor", *command, OLD + "x", "--tenant", TENANT])
+        assert typo.exit_code == 2 and f"model '{OLD}x' not found for tenant '{TENANT}'" in typo.output, typo.output
