@@ -334,13 +334,14 @@ def backtest_cmd(
 
 
 @experiments_app.command("list")
-def experiments_list() -> None:
+def experiments_list(tenant: str = TenantOption) -> None:
     """Every tracked run: experiment, algorithm, primary metric, F1, training time."""
     from pitwall.ml import list_runs
 
-    df = list_runs()
+    tenant_id = resolve_tenant(tenant)
+    df = list_runs(tenant_id=tenant_id)
     if df.empty:
-        console.print("no runs yet: train a model with `pitwall train`")
+        console.print(f"no runs yet for tenant {tenant_id!r}: train a model with `pitwall train`")
         return
     shown = df.assign(
         run_id=df["run_id"].str[:8],  # as `experiments compare` heads its columns
@@ -353,12 +354,14 @@ def experiments_list() -> None:
 
 
 @experiments_app.command("compare")
-def experiments_compare(names: list[str] = typer.Argument(..., help="experiment names")) -> None:
+def experiments_compare(
+    names: list[str] = typer.Argument(..., help="experiment names"), tenant: str = TenantOption
+) -> None:
     """Compare the runs of the named experiments side by side."""
     from pitwall.ml.tracking import compare
 
     try:
-        df = compare(names)
+        df = compare(names, tenant_id=resolve_tenant(tenant))
     except (PitwallError, ValueError) as exc:
         fail(str(exc))
     shown = df.head(COMPARED_RUNS)

@@ -35,7 +35,8 @@ def test_every_command_acting_for_a_tenant_follows_the_rule() -> None:
         for p in cmd.params
         if "--tenant" in getattr(p, "opts", ())  # type: ignore[attr-defined]
     }
-    assert {"predict", "train", "evaluate", "deploy", "undeploy", "market fork", "monitor report"} <= set(with_tenant)
+    acting = {"predict", "train", "evaluate", "deploy", "undeploy", "market fork", "monitor report", "experiments list"}
+    assert acting | {"experiments compare"} <= set(with_tenant)
     for name, param in with_tenant.items():
         if name.startswith("keys "):  # key management names its tenant explicitly
             continue
