@@ -521,6 +521,7 @@ def backtest_template(
     refit_every: int = 1,
     auto_features: Any = None,
     n_jobs: int | None = None,
+    tenant_id: str = "local",
 ) -> BacktestReport:
     """Walk-forward backtest of ``season``: each race is predicted by a model that saw only
     races before it (``expanding``) or only seasons before it (``season_start``), trained on
@@ -578,6 +579,7 @@ def backtest_template(
         seed=seed,
         refit_every=refit_every,
         n_jobs=jobs,
+        tenant_id=tenant_id,
     )
     report = BacktestReport(spec.name, season, result, dict(result.baseline_metrics))
     if output is not None:

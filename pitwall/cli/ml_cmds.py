@@ -292,8 +292,10 @@ def backtest_cmd(
     jobs: int = typer.Option(
         None, "--jobs", help="processes to fit in (default: $PITWALL_JOBS or the cores; 1 = serial; same results)"
     ),
+    tenant: str = TenantOption,
 ) -> None:
-    """Walk-forward backtest of a season; prints the model beside the naive baseline."""
+    """Walk-forward backtest of a season; prints the model beside the naive baseline (logged in
+    the tenant's MLflow experiment backtest-TEMPLATE)."""
     from pitwall.training import backtest_template
 
     try:
@@ -311,6 +313,7 @@ def backtest_cmd(
                 output=output,
                 refit_every=refit_every,
                 n_jobs=jobs,
+                tenant_id=resolve_tenant(tenant),
             )
     except (PitwallError, ValueError) as exc:
         fail(str(exc))

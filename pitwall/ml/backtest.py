@@ -347,6 +347,7 @@ def walk_forward(
     seed: int = 0,
     refit_every: int = 1,
     n_jobs: int | None = None,
+    tenant_id: str = "local",
 ) -> BacktestResult:
     """Backtest race by race over ``season``.
 
@@ -366,7 +367,7 @@ def walk_forward(
     this process may use, or ``$PITWALL_JOBS``; 1 = serial), with the same results whatever
     ``n_jobs`` (see ``pitwall.ml.parallel_fits``). With ``track``, MLflow is set up in another
     process while the models fit (``pitwall.ml.tracking.prepare_backtest_log``), and the run is
-    logged once at the end.
+    logged once at the end, in ``tenant_id``'s experiment.
     """
     from pitwall.ml.builder import ModelBuilder
     from pitwall.ml.parallel_fits import check_jobs, default_jobs, run_parallel
@@ -478,7 +479,7 @@ def walk_forward(
         last_model=fitted,
     )
     if tracker is not None:
-        tracker.log(result, experiment=experiment, run_name=run_name)
+        tracker.log(result, experiment=experiment, run_name=run_name, tenant_id=tenant_id)
     return result
 
 

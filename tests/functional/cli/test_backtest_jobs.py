@@ -33,3 +33,22 @@ def test_backtest_template_checks_n_jobs_first(monkeypatch: pytest.MonkeyPatch) 
         backtest_template("race_winner", season=2024, n_jobs=0)
     with pytest.raises(MLInputError, match="n_jobs"):
         backtest_template("race_winner", season=2024, n_jobs=True)  # type: ignore[arg-type]
+
+
+def test_the_backtest_is_logged_for_the_commands_tenant(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pitwall.training as training
+
+    seen: list[str] = []
+
+    def fake(template: str, **kwargs: object) -> None:
+        seen.append(str(kwargs["tenant_id"]))
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(training, "backtest_template", fake)
+    monkeypatch.delenv("PITWALL_TENANT", raising=False)
+    for args in ([], ["--tenant", "acme"]):
+        r = runner.invoke(app, ["backtest", "race_winner", "--season", "2024", *args])
+        assert r.exit_code == 2 and "stop here" in r.output
+    monkeypatch.setenv("PITWALL_TENANT", "team-b")
+    runner.invoke(app, ["backtest", "race_winner", "--season", "2024"])
+    assert seen == ["local", "acme", "team-b"]

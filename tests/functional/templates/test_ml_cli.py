@@ -72,6 +72,8 @@ def test_train_evaluate_backtest_and_compare(home_lake: LocalStore, tmp_path: Pa
 
     r = runner.invoke(app, ["experiments", "list"])
     assert r.exit_code == 0 and "sc_v1" in r.output
+    r = runner.invoke(app, ["experiments", "list", "--tenant", "acme"])  # another tenant's runs: none
+    assert r.exit_code == 0 and "no runs yet for tenant 'acme'" in r.output, r.output
     r = runner.invoke(app, ["experiments", "compare", "sc_v1", "backtest-safety_car"])
     assert r.exit_code == 0, r.output
     # every metric of both runs, one row each: the training run's out-of-sample and baseline ones too
