@@ -412,9 +412,10 @@ def podium_blend(
     P(top 3 | position, laps left) (normalised to sum to 3), w = s ** ``PODIUM_RULE_POWER``, s =
     ``run_share``; then never below the driver's P(win) (what a driver gains to reach it is taken
     from the others' P(podium) above their P(win), in proportion), so the result still sums to 3 (or
-    to the number running). A Plackett-Luce order spreads the third place over the whole field (with
-    a lap to go the fourth car kept 0.11 where the table says 0.08, the second and third 0.92 where
-    it says 0.94-0.96); near the end the table, fitted on how races end, is the better judge."""
+    to the number running). A Plackett-Luce order spreads the third place over the whole field (in
+    the last update of a 2024 race the fourth car kept 0.11 where the table says 0.08, the second and
+    third 0.92 where it says 0.94-0.96); near the end the table, fitted on how races end, is the
+    better judge."""
     w = min(max(share, 0.0), 1.0) ** PODIUM_RULE_POWER
     blend = [max((1.0 - w) * a + w * b, c) for a, b, c in zip(p_order, p_rule, p_win, strict=True)]
     excess = sum(blend) - sum(p_order)
