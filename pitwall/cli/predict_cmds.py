@@ -57,7 +57,7 @@ def _print_race(answer: dict[str, Any], top: int) -> None:
         table.add_row(*[_cell(row[c]) for c in columns])
     console.print(table)
     for note in answer["notes"]:  # one line each, the terminal's width (a caption wraps them to the table's)
-        console.print(f"- {note}", highlight=False)
+        console.print(f"- {note}", highlight=False, markup=False)
     if answer["unknown_inputs"]:
         console.print(f"inputs not known at {answer['moment']}: {', '.join(answer['unknown_inputs'])}")
 
@@ -80,7 +80,7 @@ def _print_championship(answer: dict[str, Any], top: int) -> None:
             )
         console.print(table)
     for note in (answer["known"], f"points: {answer['points_system']}"):  # once, below both tables
-        console.print(f"- {note}", highlight=False)
+        console.print(f"- {note}", highlight=False, markup=False)
 
 
 def _cell(value: Any) -> str:
