@@ -47,6 +47,7 @@ function test(name, options, fn) {
 const profiles = [];
 const browsers = [];
 const problems = [];
+let rateLimited = 0; // 429s of the request rate: the UI's client waits and sends them again (web/src/api/client.ts)
 
 async function open(tenant) {
   const dir = mkdtempSync(join(tmpdir(), `pitwall-chromium-${tenant}-`));
@@ -58,6 +59,7 @@ async function open(tenant) {
   page.on("console", (m) => { if (m.type() === "error") problems.push(`[${tenant}] console error on ${page.url()}: ${m.text()}`); });
   page.on("pageerror", (e) => problems.push(`[${tenant}] page error on ${page.url()}: ${e.message}`));
   page.on("response", (r) => { if (r.status() >= 500) problems.push(`[${tenant}] HTTP ${r.status()} ${r.url()}`); });
+  page.on("response", async (r) => { if (r.status() === 429 && (await r.json().catch(() => ({}))).error?.code === "rate_limited") rateLimited += 1; });
   return page;
 }
 
@@ -365,5 +367,11 @@ test("the 429 of a used-up quota is explained", async () => {
 });
 
 test("no console errors on any page", () => {
+  // Chromium logs every 4xx as a console error; as many 429s as the request rate refused (and the
+  // client retried) are not errors
+  for (let i = 0; i < rateLimited; i++) {
+    const at = problems.findIndex((p) => p.includes("status of 429"));
+    if (at >= 0) problems.splice(at, 1);
+  }
   assert.deepEqual(problems, []);
 });

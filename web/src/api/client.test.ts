@@ -54,14 +54,21 @@ describe("ApiClient", () => {
     expect(err.retryAfterSeconds).toBe(3600);
   });
 
-  it("retries a rate-limited read after Retry-After, but never a write", async () => {
+  it("retries a rate-limited request after Retry-After; a write only when the request rate refused it", async () => {
     const limited = { status: 429, body: { error: { code: "rate_limited", message: "rate limit" } }, headers: { "retry-after": "1" } };
     const read = fake([limited, { status: 200, body: { models: [] } }]);
     expect(await new ApiClient("k", "", read.fetcher).models()).toEqual({ models: [] });
     expect(read.calls).toHaveLength(2);
-    const write = fake([limited, { status: 200, body: {} }]);
-    await expect(new ApiClient("k", "", write.fetcher).deploy("m")).rejects.toBeInstanceOf(ApiError);
-    expect(write.calls).toHaveLength(1);
+    const write = fake([limited, { status: 200, body: { model: "m" } }]); // refused before anything was done
+    expect(await new ApiClient("k", "", write.fetcher).deploy("m")).toEqual({ model: "m" });
+    expect(write.calls).toHaveLength(2);
+    const throttled = fake([{ status: 429, body: { message: "Too Many Requests" } }, { status: 200, body: {} }]); // API Gateway
+    await new ApiClient("k", "", throttled.fetcher).deploy("m");
+    expect(throttled.calls).toHaveLength(2);
+    const limit = { status: 429, body: { error: { code: "deployed_models_limit", message: "tier 'free' allows 3 deployed models" } } };
+    const final = fake([limit, { status: 200, body: {} }]);
+    await expect(new ApiClient("k", "", final.fetcher).deploy("m")).rejects.toMatchObject({ code: "deployed_models_limit" });
+    expect(final.calls).toHaveLength(1);
   });
 
   it("turns a network failure and a non-JSON error into ApiErrors with a message", async () => {

@@ -16,6 +16,15 @@ export function buildUrl(base: string, path: string, query?: Query): string {
   return `${clean}${API_PREFIX}${path}${qs ? `?${qs}` : ""}`;
 }
 
+/** Whether a 429 may be sent again: a read always; a write only when the request rate refused it
+ * (code `rate_limited`, or API Gateway's throttle, `{"message": "Too Many Requests"}`), which
+ * happens before anything is done. A used-up quota or limit is final. */
+function retryable(method: string, body: unknown): boolean {
+  if (method === "GET") return true;
+  const b = body as { error?: { code?: string }; message?: string } | null;
+  return b?.error?.code === "rate_limited" || (b?.error === undefined && b?.message === "Too Many Requests");
+}
+
 export class ApiClient {
   constructor(
     readonly apiKey: string,
@@ -37,14 +46,6 @@ export class ApiClient {
       if (err instanceof DOMException && err.name === "AbortError") throw err;
       throw new ApiError(0, "network_error", `Could not reach the API: ${err instanceof Error ? err.message : String(err)}`);
     }
-    if (response.status === 429 && method === "GET" && (options.retries ?? 2) > 0) {
-      // a burst over the tier's request rate: wait as told (at most 5 s), then retry reads
-      const wait = Number(response.headers.get("retry-after") ?? "1");
-      if (Number.isFinite(wait) && wait <= 5) {
-        await new Promise((resolve) => setTimeout(resolve, Math.max(1, wait) * 1000));
-        return this.request<R>(method, path, { ...options, retries: (options.retries ?? 2) - 1 });
-      }
-    }
     const text = await response.text();
     let parsed: unknown = null;
     if (text) {
@@ -52,6 +53,14 @@ export class ApiClient {
         parsed = JSON.parse(text);
       } catch {
         parsed = null;
+      }
+    }
+    if (response.status === 429 && (options.retries ?? 2) > 0 && retryable(method, parsed)) {
+      // a burst over the tier's request rate: wait as told (at most 5 s), then try again
+      const wait = Number(response.headers.get("retry-after") ?? "1");
+      if (Number.isFinite(wait) && wait <= 5) {
+        await new Promise((resolve) => setTimeout(resolve, Math.max(1, wait) * 1000));
+        return this.request<R>(method, path, { ...options, retries: (options.retries ?? 2) - 1 });
       }
     }
     if (!response.ok) throw toApiError(response.status, parsed, response.headers.get("retry-after"));
