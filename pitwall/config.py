@@ -22,6 +22,11 @@ from typing import Literal, get_args
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+LOCAL_TENANT = "local"
+"""The tenant that library, SDK and CLI calls act for when none is named (the CLI's ``--tenant``
+and ``$PITWALL_TENANT`` name another): experiments, registered models, deployments and
+marketplace listings of a single-user home belong to it."""
+
 BACKEND_ENV = "PITWALL_BACKEND"
 BackendKind = Literal["local", "aws"]
 BACKEND_KINDS: tuple[str, ...] = get_args(BackendKind)

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from pitwall import refs
+from pitwall.config import LOCAL_TENANT
 from pitwall.data.store import Store, get_store
 
 
@@ -155,7 +156,7 @@ def train(
     auto_tune: bool = False,
     cv_folds: int | None = None,
     name: str | None = None,
-    tenant_id: str = "local",
+    tenant_id: str = LOCAL_TENANT,
     store: Store | None = None,
     **kwargs: Any,
 ) -> Model:
@@ -185,7 +186,7 @@ def train(
 
 
 def register(
-    model: Any, name: str, *, tenant_id: str = "local", template: str | None = None, experiment: str | None = None
+    model: Any, name: str, *, tenant_id: str = LOCAL_TENANT, template: str | None = None, experiment: str | None = None
 ) -> Model:
     """Save a ``pitwall.ml`` model (e.g. from ``ModelBuilder`` or ``AutoMLTrainer``) as a new
     version of ``name`` in the registry, like a template model; returns the SDK ``Model``.
@@ -273,7 +274,7 @@ def job_spec(model: Any, name: str, *, template: str | None = None, seasons: Seq
 
 
 def submit_job(
-    body: dict[str, Any], *, api_url: str | None = None, api_key: str | None = None, tenant_id: str = "local"
+    body: dict[str, Any], *, api_url: str | None = None, api_key: str | None = None, tenant_id: str = LOCAL_TENANT
 ) -> dict[str, Any]:
     """Submit a training job (a :func:`job_spec` body, or any ``POST /api/v1/jobs`` body) and return
     the job as the API answers it (``job_id``, ``status``, ``params``...).
@@ -319,7 +320,7 @@ def submit_job(
     return job_info(job).model_dump(mode="json")
 
 
-def load(name: str, version: int | None = None, tenant_id: str = "local") -> Model:
+def load(name: str, version: int | None = None, tenant_id: str = LOCAL_TENANT) -> Model:
     """A registered model by name (latest version unless ``version``), checksum-verified."""
     from pitwall.ml import load_model
     from pitwall.platform.models import get_model
@@ -362,7 +363,7 @@ def ingest(data_dir: str | Path | None = None) -> list[Any]:
 # ``pitwall.model_actions()``: deploy, title forecast and live stream live here, above the ML layer.
 
 
-def deploy_trained(model: Any, name: str, tenant_id: str = "local", template: str | None = None) -> Any:
+def deploy_trained(model: Any, name: str, tenant_id: str = LOCAL_TENANT, template: str | None = None) -> Any:
     """Register ``model`` as a new version of ``name`` and deploy it, as a template model."""
     deployment = register(model, name, tenant_id=tenant_id, template=template).deploy()
     model.name = name  # the registered name: live streams and forecasts refer to it

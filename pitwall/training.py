@@ -29,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-from pitwall.config import pitwall_home
+from pitwall.config import LOCAL_TENANT, pitwall_home
 from pitwall.data.store import Store, get_store
 from pitwall.errors import ValidationFailed
 from pitwall.features import FeatureStore
@@ -166,7 +166,7 @@ def train_template(
     cv_folds: int = 5,
     features: Sequence[str] | None = None,
     name: str | None = None,
-    tenant_id: str = "local",
+    tenant_id: str = LOCAL_TENANT,
     register: bool = True,
     track: bool = True,
     seed: int = 0,
@@ -521,7 +521,7 @@ def backtest_template(
     refit_every: int = 1,
     auto_features: Any = None,
     n_jobs: int | None = None,
-    tenant_id: str = "local",
+    tenant_id: str = LOCAL_TENANT,
 ) -> BacktestReport:
     """Walk-forward backtest of ``season``: each race is predicted by a model that saw only
     races before it (``expanding``) or only seasons before it (``season_start``), trained on
@@ -636,7 +636,7 @@ def evaluate_registered(
     name: str,
     *,
     seasons: Sequence[int],
-    tenant_id: str = "local",
+    tenant_id: str = LOCAL_TENANT,
     version: int | None = None,
     store: Store | None = None,
 ) -> dict[str, dict[str, float]]:

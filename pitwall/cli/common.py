@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from pitwall import refs
+from pitwall.config import LOCAL_TENANT
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -37,15 +38,14 @@ class LazyConsole:
 
 
 TENANT_ENV = "PITWALL_TENANT"
-DEFAULT_TENANT = "local"
-TenantOption = typer.Option(None, "--tenant", help=f"tenant id (default: ${TENANT_ENV} or '{DEFAULT_TENANT}')")
+TenantOption = typer.Option(None, "--tenant", help=f"tenant id (default: ${TENANT_ENV} or '{LOCAL_TENANT}')")
 
 
 def resolve_tenant(value: str | None) -> str:
     """The tenant a command acts for: ``--tenant``, else ``$PITWALL_TENANT``, else ``local``."""
     import os
 
-    return value or os.environ.get(TENANT_ENV) or DEFAULT_TENANT
+    return value or os.environ.get(TENANT_ENV) or LOCAL_TENANT
 
 
 def error_message(exc: Exception, tenant_id: str | None = None) -> str:

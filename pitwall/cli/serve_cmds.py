@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from pitwall.cli.common import DEFAULT_TENANT, TenantOption, console, err_console, error_message, fail, resolve_tenant
+from pitwall.cli.common import TenantOption, console, err_console, error_message, fail, resolve_tenant
+from pitwall.config import LOCAL_TENANT
 from pitwall.errors import PitwallError
 
 
@@ -54,7 +55,7 @@ def deploy_cmd(
 
     tenant_id = resolve_tenant(tenant)
     try:
-        if tenant_id == DEFAULT_TENANT:
+        if tenant_id == LOCAL_TENANT:
             ensure_tenant(tenant_id)
         result = deploy_model(tenant_id, name, version, capture_percent=capture)
     except NotFound as exc:

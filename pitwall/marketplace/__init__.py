@@ -35,9 +35,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from pitwall.config import LOCAL_TENANT
 from pitwall.errors import ValidationFailed
 from pitwall.marketplace.rules import (
-    LOCAL_TENANT,
     ListingPage,
     ModelCard,
     Tenant,

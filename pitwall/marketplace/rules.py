@@ -50,13 +50,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from pitwall.config import LOCAL_TENANT
 from pitwall.errors import Conflict, Forbidden, NotFound, PitwallError, ValidationFailed
 from pitwall.platform import models, quotas, validation
 from pitwall.platform.backend import RecordsBackend, get_backend
 from pitwall.platform.clock import as_utc, expiry_after_day, iso, last_days, utc_day
 from pitwall.platform.records import ForkOrigin, Listing, ModelRecord, Principal
 
-LOCAL_TENANT = "local"
 TITLE_MAX_CHARS = 100
 DESCRIPTION_MAX_CHARS = 2000
 SORTS = ("rating", "downloads", "recent")

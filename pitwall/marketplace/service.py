@@ -17,9 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pitwall.config import LOCAL_TENANT
 from pitwall.errors import NotFound, PitwallError, ValidationFailed
 from pitwall.marketplace import bundles, rules, snapshots
-from pitwall.marketplace.rules import LOCAL_TENANT, Tenant
+from pitwall.marketplace.rules import Tenant
 from pitwall.platform import keys
 from pitwall.platform.backend import RecordsBackend, backend_kind, get_backend
 from pitwall.platform.records import Listing, ModelRecord, Principal

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from pitwall.config import LOCAL_TENANT
 from pitwall.ml import compare as C
 from pitwall.ml.dataset import TaskSpec, race_table, require_columns
 from pitwall.ml.errors import MLInputError
@@ -347,7 +348,7 @@ def walk_forward(
     seed: int = 0,
     refit_every: int = 1,
     n_jobs: int | None = None,
-    tenant_id: str = "local",
+    tenant_id: str = LOCAL_TENANT,
 ) -> BacktestResult:
     """Backtest race by race over ``season``.
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from pitwall.config import LOCAL_TENANT
 from pitwall.ml import algorithms
 from pitwall.ml.dataset import (
     TaskSpec,
@@ -329,7 +330,7 @@ class BaseModel:
     # (``pitwall.model_actions``), the one place that assembles the layers, so ``pitwall.ml``
     # imports nothing above it.
 
-    def deploy(self, name: str, tenant_id: str = "local", template: str | None = None) -> Any:
+    def deploy(self, name: str, tenant_id: str = LOCAL_TENANT, template: str | None = None) -> Any:
         """Register this model as a new version of ``name`` and deploy it, as a template model
         (``pitwall.sdk.deploy_trained``); returns the deployment."""
         import pitwall

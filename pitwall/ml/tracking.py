@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from pitwall.config import pitwall_home
+from pitwall.config import LOCAL_TENANT, pitwall_home
 from pitwall.ml import metrics as M
 from pitwall.ml.errors import MLInputError
 
@@ -220,10 +220,6 @@ def _restrict(db: Path) -> None:
         os.chmod(db, 0o600)
     except OSError:
         pass
-
-
-LOCAL_TENANT = "local"
-"""The tenant of library and CLI use (``pitwall.training``'s default ``tenant_id``)."""
 
 
 def experiment_name(tenant_id: str, experiment: str) -> str:

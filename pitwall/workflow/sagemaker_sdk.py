@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from pitwall.config import LOCAL_TENANT
 from pitwall.platform.clock import utc_now
 from pitwall.platform.records import JobRecord
 from pitwall.serving.errors import ServingUnavailable
@@ -61,7 +62,7 @@ def train_with_sdk(
     image_uri: str | None = None,
     instance_type: str = "ml.m5.xlarge",
     max_runtime_seconds: int = 3600,
-    tenant_id: str = "local",
+    tenant_id: str = LOCAL_TENANT,
     job_id: str | None = None,
     experiment: str | None = None,
     output_path: str | None = None,
