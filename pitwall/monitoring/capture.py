@@ -122,6 +122,19 @@ def _num(value: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
+def finite_floats(values: Sequence[Any]) -> pa.Array:
+    """``values`` as an Arrow float64 array, null where a value is missing, not a number or not
+    finite (:func:`_num`'s rule; a batch of plain numbers is converted in one call)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        array = pa.array(values, type=pa.float64(), from_pandas=True)  # from_pandas: NaN -> null
+    except (TypeError, ValueError, pa.ArrowException):  # a value that is not a number
+        return pa.array([_num(v) for v in values], type=pa.float64())
+    return pc.if_else(pc.is_finite(array), array, pa.scalar(None, pa.float64()))
+
+
 def matrix_rows(features: Sequence[str], X: Any, races: Sequence[Any], entities: Sequence[Any]) -> FeatureRows:
     """:class:`FeatureRows` from a feature matrix (rows x ``features``: an array or nested
     lists; a cell that is not a number is kept as missing)."""
@@ -176,9 +189,11 @@ def capture_table(jobs: Sequence[Mapping[str, Any]]) -> pa.Table:
     columns). Each job holds :func:`capture_columns`' arguments."""
     import pyarrow as pa
 
-    columns: dict[str, list[Any]] = {c: [] for c in CAPTURE_COLUMNS}
+    columns: dict[str, Any] = {c: [] for c in CAPTURE_COLUMNS}
     for job in jobs:
         capture_columns(columns, **job)
+    for name in ("score", "probability", "value"):
+        columns[name] = finite_floats(columns[name])
     return pa.Table.from_pydict(columns, schema=capture_schema())
 
 
@@ -195,7 +210,9 @@ def capture_columns(
     captured_at: datetime,
     capture_id: str | None = None,
 ) -> None:
-    """Append one answered request's capture rows to ``columns`` (column name -> values)."""
+    """Append one answered request's capture rows to ``columns`` (column name -> values; the
+    numbers of ``score``, ``probability`` and ``value`` as answered: :func:`capture_table`
+    converts them for the whole batch with :func:`finite_floats`)."""
     n = len(features)
     capture_id = capture_id or uuid.uuid4().hex
     kind = "race" if "race" in payload else "instances"
@@ -212,8 +229,9 @@ def capture_columns(
         paired = [by_key.get(key) if unique else None for key in zip(features.races, features.entities, strict=True)]
     else:
         paired = [predictions[i] if i < len(predictions) else None for i in range(n)]
-    races = [answer_race or race for race in features.races]
-    keys = [_race_key(race) for race in races]
+    races = [answer_race] * n if answer_race else features.races
+    parsed = {race: _race_key(race) for race in set(races)}  # a request names one race, or a few
+    keys = [parsed[race] for race in races]
     preds = [p or {} for p in paired]
     for name, value in (
         ("capture_id", capture_id),
@@ -233,8 +251,8 @@ def capture_columns(
     columns["entity"].extend(features.entities)
     columns["features"].extend(features.json_rows())
     columns["rank"].extend(None if p.get("rank") is None else int(p["rank"]) for p in preds)
-    for name in ("score", "probability", "value"):
-        columns[name].extend(_num(p.get(name)) for p in preds)
+    for name in ("score", "probability", "value"):  # as given: finite_floats converts a batch
+        columns[name].extend([p.get(name) for p in preds])
     columns["label"].extend(None if p.get("label") is None else str(p["label"]) for p in preds)
     columns["probabilities"].extend(
         None if p.get("probabilities") is None else json.dumps(p["probabilities"], sort_keys=True) for p in preds

@@ -10,7 +10,7 @@ import pytest
 
 from pitwall.errors import ValidationFailed
 from pitwall.monitoring import alerts
-from pitwall.monitoring.capture import capture_frame, decode_features, matrix_rows
+from pitwall.monitoring.capture import capture_frame, capture_table, decode_features, matrix_rows
 from pitwall.monitoring.drift import ColumnDrift, DriftReport
 from pitwall.monitoring.record import live_capture, race_cutoff
 from pitwall.monitoring.settings import MonitoringSettings
@@ -85,6 +85,25 @@ def test_regression_capture_keeps_input_order() -> None:
     )
     assert list(df["value"]) == [10.0, 20.0] and df["request_kind"].iloc[0] == "instances"
     assert df["season"].isna().all()
+
+
+def test_capture_numbers_missing_unless_finite_across_a_batch() -> None:
+    def job(values: list) -> dict:
+        rows = matrix_rows(
+            ["x"], [[float(i)] for i in range(len(values))], ["2024-08"] * len(values), [None] * len(values)
+        )
+        answer = {"kind": "regression", "race": None, "predictions": [{"value": v, "score": 1} for v in values]}
+        payload = {"instances": []}
+        return dict(tenant_id="t", model="m", version=1, template="lap_time", payload=payload, answer=answer,
+                    features=rows, captured_at=AT)  # fmt: skip
+
+    plain = capture_table([job([1.5, float("inf"), None]), job([float("nan"), 2])])
+    assert plain["value"].to_pylist() == [1.5, None, None, None, 2.0]
+    assert plain["score"].to_pylist() == [1.0] * 5
+    # a value that is not a number anywhere in the batch: the same rule, row by row
+    mixed = capture_table([job([1.5, "fast"]), job(["2.5", float("-inf")])])
+    assert mixed["value"].to_pylist() == [1.5, None, 2.5, None]
+    assert mixed["row"].to_pylist() == [0, 1, 0, 1] and mixed["season"].to_pylist() == [2024] * 4
 
 
 def test_live_capture_is_the_latest_plain_request_before_race_day() -> None:
