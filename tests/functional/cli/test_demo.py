@@ -15,15 +15,15 @@ CLI = Path(sys.executable).parent / "pitwall"
 
 
 def _run(args: list[str], home: Path, data: Path) -> subprocess.CompletedProcess[str]:
+    # the test's own home (tests/conftest.py points PITWALL_HOME and MLflow's variables into it)
     env = {**os.environ, "PITWALL_HOME": str(home), "PITWALL_DATA": str(data), "COLUMNS": "200"}
     env.pop("PITWALL_TENANT", None)
-    for name in ("PITWALL_MLFLOW_URI", "MLFLOW_TRACKING_URI"):  # the home's own MLflow store, as a user's
-        env.pop(name, None)
     return subprocess.run([str(CLI), *args], env=env, capture_output=True, text=True, timeout=900)
 
 
-def test_demo_serves_a_real_race_and_its_suggestions_work(tmp_path: Path, shared_data: Path) -> None:
-    home = tmp_path / "home"
+def test_demo_serves_a_real_race_and_its_suggestions_work(_isolated_home: Path, shared_data: Path) -> None:
+    home = _isolated_home
+    assert not home.exists()  # a fresh home, as on a new machine
     done = _run(["demo"], home, shared_data)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
