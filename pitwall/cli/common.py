@@ -143,6 +143,17 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def print_card_note(template: str, indent: str = "") -> None:
+    """After a training run's figures (one evaluation season), the template's card note: its
+    verdict against its baselines over the validation and reported seasons, e.g. that it has not
+    been shown to beat the grid prior. Nothing for a template without one."""
+    from pitwall.templates import TEMPLATES
+
+    spec = TEMPLATES.get(template)
+    if spec is not None and spec.card_note:
+        console.print(f"{indent}card: {spec.card_note}", markup=False)
+
+
 def print_frame(df, title: str | None = None, max_rows: int = 60) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from pitwall.cli.common import console, fail
+from pitwall.cli.common import console, fail, print_card_note
 from pitwall.errors import PitwallError
 
 DEMO_TENANT = "demo"
@@ -46,7 +46,6 @@ def demo_cmd(
     from pitwall.features import build_feature_tables
     from pitwall.platform.keys import create_key
     from pitwall.serving.deploy import deploy_model
-    from pitwall.templates import TEMPLATES
     from pitwall.training import train_template
 
     try:
@@ -75,9 +74,7 @@ def demo_cmd(
         console.print(f"  evaluated on {result.evaluated_on}")
         for k in shown:
             console.print(f"  {k}: model {m[k]:.3f}  vs naive baseline {b.get(k, float('nan')):.3f}")
-        card_note = TEMPLATES[template].card_note  # one season's figures are not the verdict
-        if card_note:
-            console.print(f"  card: {card_note}", markup=False)
+        print_card_note(template, indent="  ")  # one season's figures are not the verdict
         key = create_key(DEMO_TENANT, "free")  # creates the tenant on first use
         deploy_model(DEMO_TENANT, name)
         with LocalApiServer("127.0.0.1", 0) as server:

@@ -14,6 +14,7 @@ from pitwall.cli.common import (
     fail,
     library_progress,
     parse_seasons,
+    print_card_note,
     print_frame,
     resolve_tenant,
 )
@@ -212,6 +213,7 @@ def train_cmd(
     print_frame(
         metrics_table(result.metrics, {"naive": result.baseline_metrics}), title=f"evaluated on {result.evaluated_on}"
     )
+    print_card_note(template)
 
 
 def hyperparameters_option(pairs: list[str] | None) -> dict[str, int | float | str] | None:

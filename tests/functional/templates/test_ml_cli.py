@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from pitwall.cli import app
 from pitwall.data.store import LocalStore
+from pitwall.templates import TEMPLATES
 
 runner = CliRunner()
 
@@ -46,6 +47,8 @@ def test_train_evaluate_backtest_and_compare(home_lake: LocalStore, tmp_path: Pa
     r = runner.invoke(app, ["train", "safety_car", "--seasons", "2018-2023", "--name", "sc_v1"])
     assert r.exit_code == 0, r.output
     assert "trained sc_v1 v1" in r.output and "baseline: naive" in r.output
+    # beside one season's figures, the template's verdict (safety_car: no skill against its baselines)
+    assert f"card: {TEMPLATES['safety_car'].card_note}" in " ".join(r.output.split())
 
     # the README's tour on a fresh home: the laptop's tenant is created on its first deploy; another
     # tenant must exist, and the error says how to create it
