@@ -17,8 +17,8 @@ from pitwall.templates.spec import Baseline, TemplateSpec
 # (3.589 on RACE_WISE_FORM, _common.py), races of older seasons down-weighted (half-life 4 / 2
 # seasons: 3.293 / 3.350), a mixture with the slot rate weighted on the three seasons before
 # (3.356), the grid prior scaled by the circuit's overtaking difficulty (grid_log_rate x difficulty,
-# tried 2026-12: added 3.276, in place of grid_lock 3.273; grid_lock's own weight is near zero, so
-# this default ranks Monaco 2024 Leclerc (pole) 0.34, Verstappen (P6) 0.33).
+# tried 2026-12: added 3.276, in place of grid_lock 3.273; grid_lock's own fitted weight is near
+# zero, and this default ranks Monaco 2024 Leclerc (pole) 0.34, Verstappen (P6) 0.33).
 # Reproduce: `.venv/bin/python benchmarks/race_models.py winner` (`--features a,b,... --l2 x` for
 # any one list).
 WINNER_FEATURES = (
